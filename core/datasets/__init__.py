@@ -1,0 +1,17 @@
+"""Datasets where they lie on disk, behind one Dataset/Sample interface."""
+
+from core.datasets.base import IGNORE_INDEX, TASKS, UNLABELED, Dataset, DatasetError, Sample, SampleError
+from core.datasets.registry import find_layout, layouts, open_dataset
+
+__all__ = [
+    "IGNORE_INDEX",
+    "TASKS",
+    "UNLABELED",
+    "Dataset",
+    "DatasetError",
+    "Sample",
+    "SampleError",
+    "find_layout",
+    "layouts",
+    "open_dataset",
+]

@@ -1,0 +1,150 @@
+"""Decoding image files into H x W x 3 uint8 RGB arrays, whatever they hold.
+
+Grayscale, RGBA, palette and 16-bit images become RGB; JPEGs are turned upright by their
+EXIF orientation. A file that cannot be decoded raises SampleError with the reason, so the
+caller can show it on the sample's tile instead of crashing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from core.datasets.base import SampleError
+
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".jfif"}
+)
+
+
+
+def _silence_opencv() -> None:
+    """Tell OpenCV not to print its own warnings for broken files: we raise our own message."""
+    logging = getattr(getattr(cv2, "utils", None), "logging", None)
+    if logging is not None and hasattr(logging, "setLogLevel"):  # OpenCV >= 4.5 (cv2.setLogLevel is gone in 5)
+        logging.setLogLevel(logging.LOG_LEVEL_SILENT)
+    elif hasattr(cv2, "setLogLevel"):
+        cv2.setLogLevel(0)
+
+
+_silence_opencv()
+
+
+def is_image_file(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_EXTENSIONS
+
+
+def to_rgb8(array: np.ndarray) -> np.ndarray:
+    """Any decoded array (H x W, H x W x 1/3/4, uint8/uint16/float) as H x W x 3 uint8.
+
+    Channel order is taken to be RGB(A); callers holding BGR convert first.
+    """
+    if array.ndim == 2:
+        array = array[:, :, None]
+    if array.ndim != 3 or array.shape[2] not in (1, 2, 3, 4):
+        raise SampleError(f"unsupported image shape {array.shape}")
+    if array.dtype == np.uint16:
+        array = (array >> 8).astype(np.uint8)
+    elif array.dtype in (np.float32, np.float64):
+        peak = 1.0 if array.size == 0 or float(np.nanmax(array)) <= 1.0 else 255.0
+        array = np.clip(np.nan_to_num(array) * (255.0 / peak), 0, 255).round().astype(np.uint8)
+    elif array.dtype != np.uint8:
+        array = np.clip(array, 0, 255).astype(np.uint8)
+    channels = array.shape[2]
+    if channels in (1, 2):  # gray, gray + alpha
+        gray = array[:, :, :1]
+        if channels == 2:
+            gray = _over_white(gray, array[:, :, 1:2])
+        return np.ascontiguousarray(np.repeat(gray, 3, axis=2))
+    if channels == 4:
+        return np.ascontiguousarray(_over_white(array[:, :, :3], array[:, :, 3:4]))
+    return np.ascontiguousarray(array)
+
+
+def _over_white(color: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Composite over white, as image viewers show transparent pixels."""
+    a = alpha.astype(np.float32) / 255.0
+    out = color.astype(np.float32) * a + 255.0 * (1.0 - a)
+    return out.round().astype(np.uint8)
+
+
+def decode_image(data: bytes, name: str = "image") -> np.ndarray:
+    """Decode encoded image bytes (any format OpenCV or Pillow reads) into RGB uint8."""
+    if not data:
+        raise SampleError(f"{name}: empty file")
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    # IMREAD_UNCHANGED keeps 16-bit depth and alpha, but skips the EXIF rotation that
+    # IMREAD_COLOR applies; we apply it ourselves below for JPEGs.
+    decoded = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
+    if decoded is None:
+        return _decode_with_pillow(data, name)
+    if decoded.ndim == 3:
+        code = cv2.COLOR_BGRA2RGBA if decoded.shape[2] == 4 else cv2.COLOR_BGR2RGB
+        decoded = cv2.cvtColor(decoded, code)
+    image = to_rgb8(decoded)
+    orientation = _exif_orientation(data)
+    if orientation > 1:
+        image = _apply_orientation(image, orientation)
+    return image
+
+
+def _decode_with_pillow(data: bytes, name: str) -> np.ndarray:
+    """Fallback for what OpenCV does not read (GIF, palette quirks)."""
+    import io
+
+    try:
+        from PIL import Image, ImageOps
+
+        with Image.open(io.BytesIO(data)) as img:
+            img = ImageOps.exif_transpose(img)
+            if img.mode == "P":
+                img = img.convert("RGBA")
+            elif img.mode not in ("RGB", "RGBA", "L", "LA", "I;16", "I", "F"):
+                img = img.convert("RGB")
+            array = np.asarray(img)
+    except Exception as exc:  # Pillow raises many types for broken files
+        raise SampleError(f"{name}: cannot decode ({type(exc).__name__}: {exc})") from None
+    if array.dtype == np.int32:
+        array = np.clip(array, 0, 65535).astype(np.uint16)
+    return to_rgb8(array)
+
+
+def _exif_orientation(data: bytes) -> int:
+    if data[:2] != b"\xff\xd8":  # EXIF orientation is honoured for JPEGs only
+        return 1
+    try:
+        import io
+
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as img:
+            return int(img.getexif().get(0x0112, 1))
+    except Exception:
+        return 1
+
+
+def _apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn an image upright according to its EXIF orientation tag (values 2-8)."""
+    ops = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: np.transpose(a, (1, 0, 2)),
+        6: lambda a: np.rot90(a, k=-1),
+        7: lambda a: np.rot90(a, k=1)[::-1],
+        8: lambda a: np.rot90(a, k=1),
+    }
+    op = ops.get(orientation)
+    return np.ascontiguousarray(op(image)) if op else image
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Read an image file into RGB uint8; SampleError names the file and the reason."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SampleError(f"{path.name}: cannot read ({exc.strerror or exc})") from None
+    return decode_image(data, path.name)

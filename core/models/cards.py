@@ -1,0 +1,134 @@
+"""Model cards: what a model is, what it predicts, how its input is prepared.
+
+A card is a JSON file beside the weights, as torchvision's weights carry their transforms
+and class names. The runner needs nothing but the card to run a model on a dataset, and the
+user sees the card (architecture, classes, input, the script that made it, its measured
+accuracy) before running it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+BUNDLED_MODELS = RESOURCES / "models"
+
+
+class ModelError(Exception):
+    """A model that cannot be loaded or does not fit the data; the message says why."""
+
+
+@dataclass
+class ModelCard:
+    name: str
+    architecture: str
+    task: str
+    classes: list[str]
+    input_size: tuple[int, int]  # (height, width)
+    channels: int = 3  # 1: the model takes grayscale input
+    mean: list[float] = field(default_factory=lambda: [0.5])
+    std: list[float] = field(default_factory=lambda: [0.5])
+    arch_kwargs: dict[str, Any] = field(default_factory=dict)
+    weights: str | None = None  # file name relative to the card
+    sha256: str | None = None
+    title: str = ""
+    description: str = ""
+    dataset: str = ""
+    script: str = ""
+    metrics: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = field(default=None, compare=False)  # where the card was read from
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def weights_path(self) -> Path | None:
+        if self.weights is None:
+            return None
+        base = self.path.parent if self.path else BUNDLED_MODELS
+        return base / self.weights
+
+    @property
+    def display_name(self) -> str:
+        return self.title or self.name
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data.pop("path")
+        data["input_size"] = list(self.input_size)
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+    def save(self, path: Path) -> None:
+        path = Path(path)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(self.to_json(), encoding="utf-8")
+        tmp.replace(path)
+        self.path = path
+
+    def preprocess(self, image: np.ndarray) -> np.ndarray:
+        """H x W x 3 uint8 RGB -> C x H x W float32, resized and normalised as in training."""
+        import cv2
+
+        height, width = self.input_size
+        if image.shape[:2] != (height, width):
+            shrinking = image.shape[0] > height or image.shape[1] > width
+            interp = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+            image = cv2.resize(image, (width, height), interpolation=interp)
+        if self.channels == 1:
+            image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[:, :, None]
+        array = image.astype(np.float32) / 255.0
+        mean = np.asarray(self.mean, dtype=np.float32)
+        std = np.asarray(self.std, dtype=np.float32)
+        array = (array - mean) / std
+        return np.ascontiguousarray(array.transpose(2, 0, 1))
+
+
+def load_card(path: str | Path) -> ModelCard:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelError(f"cannot read model card {path}: {exc}") from None
+    known = set(ModelCard.__dataclass_fields__) - {"path"}
+    missing = {"name", "architecture", "task", "classes", "input_size"} - set(data)
+    if missing:
+        raise ModelError(f"model card {path} lacks {sorted(missing)}")
+    card = ModelCard(**{k: v for k, v in data.items() if k in known})
+    card.input_size = tuple(int(v) for v in card.input_size)  # type: ignore[assignment]
+    card.path = path
+    return card
+
+
+def bundled_cards() -> list[ModelCard]:
+    """The models shipped in resources/models, in name order."""
+    if not BUNDLED_MODELS.is_dir():
+        return []
+    return [load_card(p) for p in sorted(BUNDLED_MODELS.glob("*.json"))]
+
+
+def cards_for(classes: list[str], task: str, cards: list[ModelCard] | None = None) -> list[ModelCard]:
+    """The cards whose classes and task match a dataset's, best first."""
+    cards = bundled_cards() if cards is None else cards
+    return [c for c in cards if c.task == task and list(c.classes) == list(classes)]
+
+
+def find_card(name_or_path: str | Path) -> ModelCard:
+    """A model card by bundled name ("digits-cnn") or by the path of a card file."""
+    path = Path(name_or_path).expanduser()
+    if path.suffix == ".json" and path.is_file():
+        return load_card(path)
+    if path.is_file() and path.with_suffix(".json").is_file():  # the weights file beside its card
+        return load_card(path.with_suffix(".json"))
+    cards = bundled_cards()
+    for card in cards:
+        if str(name_or_path) in (card.name, card.path.stem if card.path else ""):
+            return card
+    names = ", ".join(c.name for c in cards) or "none"
+    raise ModelError(f"no model {str(name_or_path)!r}: give a bundled model ({names}) or the path of a model card (.json)")

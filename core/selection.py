@@ -1,0 +1,100 @@
+"""Subsets of a dataset that the user picked: a class, a confusion cell, a histogram range.
+
+A Selection is just a name and sorted sample indices; every view that narrows the browser
+produces one, so "click a chart, see its samples" is the same path for every chart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Selection:
+    name: str
+    indices: np.ndarray  # sample indices into the dataset, in display order
+    #: True when the order carries meaning (worst first) and the browser must keep it.
+    ordered: bool = False
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    @classmethod
+    def of(cls, name: str, indices, ordered: bool = False) -> Selection:
+        array = np.asarray(indices, dtype=np.int64)
+        if not ordered:
+            array = np.unique(array)
+        return cls(name, array, ordered)
+
+
+def by_class(targets: np.ndarray, class_index: int, class_name: str) -> Selection:
+    return Selection.of(f"label = {class_name}", np.flatnonzero(targets == class_index))
+
+
+def wrong(targets: np.ndarray, predicted: np.ndarray) -> Selection:
+    """Samples with a label and a prediction that disagree."""
+    mask = (targets >= 0) & (predicted >= 0) & (targets != predicted)
+    return Selection.of("wrong predictions", np.flatnonzero(mask))
+
+
+#: Per-sample outcome of a prediction, as :func:`outcomes` returns it.
+UNKNOWN, WRONG, RIGHT = -1, 0, 1
+
+
+def outcomes(targets: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """Per sample: RIGHT (1) or WRONG (0) where both a label and a prediction exist, else UNKNOWN (-1)."""
+    out = np.full(len(targets), UNKNOWN, dtype=np.int8)
+    known = (targets >= 0) & (predicted >= 0)
+    out[known] = (targets[known] == predicted[known]).astype(np.int8)
+    return out
+
+
+def narrow(
+    indices: np.ndarray,
+    *,
+    targets: np.ndarray | None = None,
+    tags: np.ndarray | None = None,
+    class_index: int | None = None,
+    outcome: np.ndarray | None = None,
+    wrong_only: bool = False,
+) -> np.ndarray:
+    """The sample ``indices`` (order kept) that have label ``class_index`` and, if ``wrong_only``, a wrong prediction.
+
+    ``class_index`` -1 keeps the unlabeled samples; with ``tags`` (multilabel) a sample is kept
+    when it carries that label. ``outcome`` is the per-sample array of :func:`outcomes`.
+    """
+    indices = np.asarray(indices, dtype=np.int64)
+    keep = np.ones(len(indices), dtype=bool)
+    if class_index is not None:
+        if tags is not None and class_index >= 0:
+            keep &= tags[indices, class_index] > 0
+        elif targets is not None:
+            keep &= targets[indices] == class_index
+        else:
+            keep[:] = False
+    if wrong_only:
+        keep &= outcome[indices] == WRONG if outcome is not None else False
+    return indices[keep]
+
+
+def matching_ids(sample_ids: np.ndarray, indices: np.ndarray, text: str) -> np.ndarray:
+    """The ``indices`` whose sample id contains ``text`` (case-insensitive), order kept."""
+    if not text:
+        return np.asarray(indices, dtype=np.int64)
+    found = np.char.find(np.char.lower(sample_ids[indices]), text.lower()) >= 0
+    return np.asarray(indices, dtype=np.int64)[found]
+
+
+def counts_by_class(
+    indices: np.ndarray, num_classes: int, *, targets: np.ndarray | None = None, tags: np.ndarray | None = None
+) -> np.ndarray:
+    """Samples per class among ``indices`` (per label with multilabel ``tags``); unlabeled ones are not counted."""
+    indices = np.asarray(indices, dtype=np.int64)
+    if tags is not None:
+        return tags[indices].sum(axis=0, dtype=np.int64)
+    if targets is None:
+        return np.zeros(num_classes, dtype=np.int64)
+    labels = targets[indices]
+    return np.bincount(labels[labels >= 0], minlength=num_classes)[:num_classes]

@@ -1,0 +1,104 @@
+"""Starting the application: QApplication, the main window, and the --screenshot mode."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+from PySide6.QtCore import QThreadPool, QTimer
+from PySide6.QtWidgets import QApplication
+
+APP_NAME = "CV Lens"
+SCREENSHOT_TIMEOUT_MS = 120_000
+
+
+def _install_excepthook(window) -> None:
+    """An exception that escapes a slot is shown in the window, not only printed in a terminal."""
+    previous = sys.excepthook
+
+    def hook(kind, value, tb):
+        text = "".join(traceback.format_exception(kind, value, tb))
+        sys.stderr.write(text)
+        try:
+            window.show_error("Unexpected error", f"{kind.__name__}: {value}", details=text)
+        except Exception:  # the window itself is gone: fall back to the default hook
+            previous(kind, value, tb)
+
+    sys.excepthook = hook
+
+
+def make_application(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance() or QApplication(argv or [sys.argv[0]])
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName("CV Lens")
+    return app
+
+
+def run_app(
+    dataset: str | None = None,
+    split: str | None = None,
+    model: str | None = None,
+    screenshot: str | None = None,
+    size: str = "1500x950",
+) -> int:
+    app = make_application()
+    from gui.main_window import MainWindow
+
+    window = MainWindow()
+    _install_excepthook(window)
+    if screenshot:
+        width, height = (int(v) for v in size.lower().split("x"))
+        window.resize(width, height)
+        _ScreenshotDirector(window, Path(screenshot), model).arm()
+    else:
+        window.resize(1500, 950)
+    window.show()
+    if dataset:
+        QTimer.singleShot(0, lambda: window.open_dataset(dataset, split=split, model=model))
+    code = app.exec()
+    QThreadPool.globalInstance().waitForDone(5000)
+    return code
+
+
+class _ScreenshotDirector:
+    """Drives the window for --screenshot: wait for the dataset, run the model, wait, grab, quit."""
+
+    def __init__(self, window, path: Path, model: str | None) -> None:
+        self.window = window
+        self.path = path
+        self.model = model
+        self.exit_code = 0
+
+    def arm(self) -> None:
+        state = self.window.state
+        state.dataset_changed.connect(self._on_dataset)
+        self.window.runner.run_finished.connect(self._on_run_finished)
+        self.window.runner.run_failed.connect(lambda _msg: self._grab_when_idle(code=1))
+        state.error.connect(lambda *_: self._grab_when_idle(code=1) if state.dataset is None else None)
+        QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: self._grab_when_idle(code=1))
+
+    def _on_dataset(self, dataset) -> None:
+        if dataset is None:
+            return
+        # Let the runner list the models that fit, then start the default one.
+        QTimer.singleShot(0, self._start_run)
+
+    def _start_run(self) -> None:
+        if not self.window.runner.start_run():
+            self._grab_when_idle(code=0)
+
+    def _on_run_finished(self) -> None:
+        self._grab_when_idle(code=0)
+
+    def _grab_when_idle(self, code: int, waited_ms: int = 0) -> None:
+        self.exit_code = max(self.exit_code, code)
+        busy = QThreadPool.globalInstance().activeThreadCount() > 0 or self.window.is_busy()
+        if busy and waited_ms < 20_000:
+            QTimer.singleShot(100, lambda: self._grab_when_idle(code, waited_ms + 100))
+            return
+        QApplication.processEvents()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        ok = self.window.grab().save(str(self.path))
+        print(f"screenshot {'written to' if ok else 'FAILED:'} {self.path}", file=sys.stderr)
+        QApplication.instance().exit(self.exit_code if ok else 1)

@@ -1,0 +1,159 @@
+"""The main window: wiring of the three panes, the menu and the status bar. No logic of its own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
+from superqt.utils import create_worker
+
+from gui.browser import BrowserPane
+from gui.metrics import MetricsPane
+from gui.runner import RunnerPane
+from gui.state import AppState
+from gui.widgets import DatasetBar, ErrorBanner
+
+MAX_RECENT = 10
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, state: AppState | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("CV Lens")
+        self.state = state or AppState()
+        self.settings = QSettings()
+        self._opening = None  # the worker opening a dataset, if any
+
+        self.banner = ErrorBanner()
+        self.dataset_bar = DatasetBar()
+        self.browser = BrowserPane(self.state)
+        self.runner = RunnerPane(self.state)
+        self.metrics = MetricsPane(self.state)
+
+        right = QSplitter(Qt.Vertical)
+        right.addWidget(self.runner)
+        right.addWidget(self.metrics)
+        right.setStretchFactor(1, 1)
+        panes = QSplitter(Qt.Horizontal)
+        panes.addWidget(self.browser)
+        panes.addWidget(right)
+        panes.setStretchFactor(0, 3)
+        panes.setStretchFactor(1, 2)
+        self.panes = panes
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.dataset_bar)
+        layout.addWidget(panes, 1)
+        self.setCentralWidget(central)
+
+        self.status_label = QLabel()
+        self.statusBar().addPermanentWidget(self.status_label)
+        self._build_menu()
+        self._connect()
+
+    # -- construction -----------------------------------------------------------
+    def _build_menu(self) -> None:
+        menu = self.menuBar().addMenu("&File")
+        open_action = QAction("&Open Dataset…", self, shortcut=QKeySequence.Open, triggered=self.ask_open_dataset)
+        menu.addAction(open_action)
+        self.recent_menu = menu.addMenu("Open &Recent")
+        self._fill_recent_menu()
+        menu.addSeparator()
+        menu.addAction(QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close))
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(QAction("&About CV Lens", self, triggered=self._about))
+
+    def _connect(self) -> None:
+        state = self.state
+        state.error.connect(self.show_error)
+        state.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        state.dataset_changed.connect(self.dataset_bar.show_dataset)
+        state.dataset_changed.connect(self._update_status)
+        state.predictions_changed.connect(self._update_status)
+        self.dataset_bar.open_requested.connect(self.ask_open_dataset)
+        self.dataset_bar.split_requested.connect(self._change_split)
+
+    # -- opening datasets -------------------------------------------------------
+    def ask_open_dataset(self) -> None:
+        start = str(Path(self.state.dataset.root).parent) if self.state.dataset else str(Path.home())
+        folder = QFileDialog.getExistingDirectory(self, "Open Dataset", start)
+        if folder:
+            self.open_dataset(folder)
+
+    def open_dataset(self, path: str, split: str | None = None, model: str | None = None) -> None:
+        """Open a dataset off the GUI thread; errors go to the banner."""
+        from core.datasets import open_dataset
+
+        self.statusBar().showMessage(f"Opening {path}…")
+        worker = create_worker(open_dataset, path, split=split, _start_thread=False)
+        worker.returned.connect(lambda ds: self._dataset_opened(ds, model))
+        worker.errored.connect(lambda exc: self.show_error("Cannot open dataset", str(exc)))
+        worker.finished.connect(lambda: setattr(self, "_opening", None))
+        self._opening = worker
+        worker.start()
+
+    def _dataset_opened(self, dataset, model: str | None) -> None:
+        self.banner.hide()
+        self.state.set_dataset(dataset)
+        self._remember(str(dataset.root))
+        if model:
+            self.runner.select_model(model)
+        self.statusBar().showMessage(f"Opened {dataset.root}", 5000)
+
+    def _change_split(self, split: str) -> None:
+        dataset = self.state.dataset
+        if dataset is not None and split != dataset.split and split in dataset.splits:
+            self.open_dataset(str(dataset.root), split=split)
+
+    def _remember(self, path: str) -> None:
+        recent = [p for p in self._recent() if p != path]
+        self.settings.setValue("recent_datasets", [path, *recent][:MAX_RECENT])
+        self._fill_recent_menu()
+
+    def _recent(self) -> list[str]:
+        value = self.settings.value("recent_datasets", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in self._recent():
+            self.recent_menu.addAction(path, lambda p=path: self.open_dataset(p))
+        self.recent_menu.setEnabled(bool(self._recent()))
+
+    # -- status -----------------------------------------------------------------
+    def _update_status(self, *_args) -> None:
+        dataset, preds = self.state.dataset, self.state.predictions
+        if dataset is None:
+            self.status_label.setText("")
+            return
+        parts = [f"{len(dataset):,} samples"]
+        if preds is not None:
+            parts.append(f"{preds.num_done:,} predicted")
+            if preds.errors:
+                parts.append(f"<span style='color:#b00020'>{len(preds.errors)} failed</span>")
+        self.status_label.setText(" · ".join(parts))
+
+    def show_error(self, title: str, text: str, details: str = "") -> None:
+        self.banner.show_message(title, text, details)
+        self.statusBar().showMessage(f"{title}: {text}", 10000)
+
+    def is_busy(self) -> bool:
+        return self._opening is not None or self.runner.is_running()
+
+    def _about(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.about(
+            self,
+            "About CV Lens",
+            "CV Lens: browse computer-vision datasets, run models on them and see where they fail.",
+        )
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self.runner.cancel()
+        super().closeEvent(event)

@@ -1,0 +1,5 @@
+"""The metrics view."""
+
+from gui.metrics.metrics_pane import MetricsPane
+
+__all__ = ["MetricsPane"]

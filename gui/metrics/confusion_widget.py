@@ -1,0 +1,124 @@
+"""The confusion-matrix heatmap: counts in the cells, class names on the axes, clickable cells."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QToolTip
+
+#: Above this many classes the cells are too small for text; hovering still tells the value.
+MAX_CLASSES_WITH_TEXT = 25
+#: Above this many classes the axes show every n-th name only.
+MAX_TICKS = 40
+
+
+class ConfusionMatrixWidget(pg.PlotWidget):
+    """Rows = true class (top to bottom), columns = predicted class (left to right)."""
+
+    cell_clicked = Signal(int, int)  # true class, predicted class
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setBackground("w")
+        self.setMenuEnabled(False)
+        self.hideButtons()
+        plot = self.getPlotItem()
+        plot.invertY(True)
+        plot.setAspectLocked(False)
+        plot.setLabel("left", "True class")
+        plot.setLabel("bottom", "Predicted class")
+        plot.getViewBox().setMouseEnabled(x=True, y=True)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setColorMap(pg.ColorMap(pos=[0.0, 1.0], color=[(255, 255, 255), (8, 48, 107)]))
+        plot.addItem(self.image)
+        self._texts: list[pg.TextItem] = []
+        self.counts = np.zeros((0, 0), dtype=np.int64)
+        self.values = np.zeros((0, 0))
+        self.classes: list[str] = []
+        self.normalized = False
+        self.scene().sigMouseClicked.connect(self._on_click)
+        self.scene().sigMouseMoved.connect(self._on_hover)
+
+    def set_matrix(self, counts: np.ndarray, classes: list[str], values: np.ndarray | None = None) -> None:
+        """Show ``counts``; ``values`` (e.g. row-normalised rates) colour and label the cells instead."""
+        self.counts = np.asarray(counts)
+        self.classes = list(classes)
+        self.normalized = values is not None
+        self.values = np.asarray(values if values is not None else counts, dtype=np.float64)
+        n = len(self.classes)
+        shown = np.nan_to_num(self.values, nan=0.0)
+        top = 1.0 if self.normalized else max(float(shown.max()) if shown.size else 1.0, 1.0)
+        self.image.setImage(shown, levels=(0.0, top), autoLevels=False)
+        self.image.setRect(0, 0, n, n)
+        self._set_ticks(n)
+        self._set_texts(shown, top)
+        self.getPlotItem().getViewBox().setRange(xRange=(0, n), yRange=(0, n), padding=0.02)
+
+    def _set_ticks(self, n: int) -> None:
+        step = max(1, int(np.ceil(n / MAX_TICKS)))
+        ticks = [[(i + 0.5, self.classes[i]) for i in range(0, n, step)]]
+        plot = self.getPlotItem()
+        plot.getAxis("bottom").setTicks(ticks)
+        plot.getAxis("left").setTicks(ticks)
+
+    def _set_texts(self, shown: np.ndarray, top: float) -> None:
+        plot = self.getPlotItem()
+        for item in self._texts:
+            plot.removeItem(item)
+        self._texts = []
+        n = len(self.classes)
+        if n == 0 or n > MAX_CLASSES_WITH_TEXT:
+            return
+        font = QFont()
+        font.setPointSize(8 if n > 12 else 9)
+        for t in range(n):
+            for p in range(n):
+                value = self.values[t, p]
+                if self.normalized:
+                    text = "" if np.isnan(value) or value == 0 else f"{value:.2f}"
+                else:
+                    text = "" if value == 0 else f"{int(value)}"
+                if not text:
+                    continue
+                dark = shown[t, p] > 0.55 * top
+                item = pg.TextItem(text, color=QColor("white" if dark else "#202020"), anchor=(0.5, 0.5))
+                item.setFont(font)
+                item.setPos(p + 0.5, t + 0.5)
+                plot.addItem(item)
+                self._texts.append(item)
+
+    def cell_at(self, scene_pos: QPointF) -> tuple[int, int] | None:
+        """The (true, predicted) cell under a scene position, or None outside the matrix."""
+        point = self.getPlotItem().getViewBox().mapSceneToView(scene_pos)
+        p, t = int(np.floor(point.x())), int(np.floor(point.y()))
+        n = len(self.classes)
+        if 0 <= t < n and 0 <= p < n:
+            return t, p
+        return None
+
+    def cell_center(self, true_class: int, pred_class: int) -> QPointF:
+        """Widget coordinates of a cell's centre (for tests and keyboard use)."""
+        view = self.getPlotItem().getViewBox()
+        scene = view.mapViewToScene(QPointF(pred_class + 0.5, true_class + 0.5))
+        return self.mapFromScene(scene)
+
+    def _on_click(self, event) -> None:
+        if event.button() != Qt.LeftButton:
+            return
+        cell = self.cell_at(event.scenePos())
+        if cell is not None:
+            self.cell_clicked.emit(*cell)
+
+    def _on_hover(self, scene_pos: QPointF) -> None:
+        cell = self.cell_at(scene_pos)
+        if cell is None:
+            QToolTip.hideText()
+            return
+        t, p = cell
+        count = int(self.counts[t, p])
+        row = int(self.counts[t].sum())
+        share = f" ({count / row:.1%} of {self.classes[t]})" if row else ""
+        text = f"true <b>{self.classes[t]}</b> → predicted <b>{self.classes[p]}</b>: {count}{share}<br>click to see them"
+        QToolTip.showText(self.mapToGlobal(self.mapFromScene(scene_pos)), text, self)

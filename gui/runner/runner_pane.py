@@ -1,0 +1,296 @@
+"""The model runner pane: pick a model and a device, run, watch progress, cancel, resume."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt.utils import create_worker
+
+from core.models import ModelCard, ModelError, bundled_cards, find_card
+from gui.state import AppState
+
+#: predictions_changed is emitted at most this often while a run fills them (seconds).
+LIVE_UPDATE_INTERVAL = 0.25
+
+
+def describe_card(card: ModelCard) -> str:
+    """One paragraph of the model card for the pane."""
+    height, width = card.input_size
+    lines = [f"<b>{card.display_name}</b> — {card.architecture}, {card.task}, {card.num_classes} classes"]
+    lines.append(f"input {card.channels}×{height}×{width}, mean {card.mean}, std {card.std}")
+    accuracy = card.metrics.get("test_accuracy")
+    if accuracy is not None:
+        lines.append(f"test accuracy {accuracy:.2%} on {card.metrics.get('test_samples', '?')} samples")
+    if card.script:
+        lines.append(f"made by <code>{card.script}</code>")
+    return "<br>".join(lines)
+
+
+def _run_generator(card: ModelCard, dataset, device: str, batch_size: int, job=None):
+    """Runs in a worker thread: builds the job (imports torch there), then yields its progress."""
+    from core.inference import InferenceJob
+
+    if job is None:
+        job = InferenceJob(card, dataset, device=device, batch_size=batch_size)
+    yield job
+    return (yield from job.run())
+
+
+class RunnerPane(QGroupBox):
+    run_started = Signal()
+    run_finished = Signal()  # the run went to the end (also after failures of single samples)
+    run_cancelled = Signal()
+    run_failed = Signal(str)
+
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__("Model runner", parent)
+        self.state = state
+        self._cards: list[ModelCard] = []
+        self._worker = None
+        self._job = None
+        self._last_emit = 0.0
+
+        self.model_combo = QComboBox()
+        self.model_combo.setToolTip("Models that fit the open dataset; the others are greyed out with the reason")
+        self.model_combo.currentIndexChanged.connect(self._show_card)
+        self.card_label = QLabel()
+        self.card_label.setWordWrap(True)
+        self.card_label.setTextFormat(Qt.RichText)
+        self.device_combo = QComboBox()
+        self.device_combo.addItem("auto")
+        self.device_combo.setToolTip("CUDA when a GPU is present, else Apple MPS, else the CPU")
+        self.batch_spin = QSpinBox()
+        self.batch_spin.setRange(1, 4096)
+        self.batch_spin.setValue(64)
+        self.batch_spin.setToolTip("Images per batch")
+        self.run_button = QPushButton("Run")
+        self.run_button.setToolTip("Run the model over the open split")
+        self.run_button.clicked.connect(self.start_run)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop after the current batch; Run again resumes")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button.setEnabled(False)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("idle")
+        self.progress.setValue(0)
+        self.rate_label = QLabel()
+        self.failures_label = QLabel()
+        self.failures_label.setStyleSheet("color: #b00020")
+        self.failures_label.setWordWrap(True)
+
+        form = QFormLayout()
+        form.addRow("Model:", self.model_combo)
+        settings = QHBoxLayout()
+        settings.addWidget(QLabel("Device:"))
+        settings.addWidget(self.device_combo, 1)
+        settings.addWidget(QLabel("Batch:"))
+        settings.addWidget(self.batch_spin)
+        settings.addWidget(self.run_button)
+        settings.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.card_label)
+        layout.addLayout(settings)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.rate_label)
+        layout.addWidget(self.failures_label)
+
+        state.dataset_changed.connect(self._on_dataset)
+        self._list_devices()
+
+    # -- models and devices -----------------------------------------------------
+    def _list_devices(self) -> None:
+        """torch is imported in a worker so the window never waits for it."""
+        from core.inference import available_devices
+
+        worker = create_worker(available_devices, _start_thread=False)
+        worker.returned.connect(self._set_devices)
+        worker.errored.connect(lambda exc: self.state.error.emit("No torch", f"cannot list devices: {exc}"))
+        worker.start()
+
+    def _set_devices(self, devices: list[str]) -> None:
+        current = self.device_combo.currentText()
+        self.device_combo.clear()
+        self.device_combo.addItems(["auto", *devices])
+        self.device_combo.setCurrentText(current if current in devices else "auto")
+
+    def _on_dataset(self, dataset) -> None:
+        self.cancel()
+        self._job = None
+        self._reset_progress()
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        self._cards = []
+        if dataset is not None:
+            from core.inference import check_fit
+
+            try:
+                cards = bundled_cards()
+            except ModelError as exc:
+                self.state.error.emit("Bundled models", str(exc))
+                cards = []
+            reasons = {}
+            for card in cards:
+                try:
+                    check_fit(card, dataset)
+                except ModelError as exc:
+                    reasons[card.name] = str(exc)
+            # Models that fit first, then the others, disabled with the reason.
+            for card in sorted(cards, key=lambda c: c.name in reasons):
+                self._add_card(card, reasons.get(card.name))
+        self.model_combo.blockSignals(False)
+        self._show_card()
+
+    def _add_card(self, card: ModelCard, reason: str | None) -> None:
+        self._cards.append(card)
+        self.model_combo.addItem(card.display_name)
+        row = self.model_combo.count() - 1
+        item = self.model_combo.model().item(row)
+        if reason:
+            item.setEnabled(False)
+            item.setToolTip(reason)
+
+    def select_model(self, name: str) -> bool:
+        """Select a model by bundled name or card path (the --model option)."""
+        try:
+            wanted = find_card(name)
+        except ModelError as exc:
+            self.state.error.emit("Model", str(exc))
+            return False
+        for row, card in enumerate(self._cards):
+            if card.name == wanted.name:
+                self.model_combo.setCurrentIndex(row)
+                return True
+        self._add_card(wanted, None)
+        self.model_combo.setCurrentIndex(self.model_combo.count() - 1)
+        return True
+
+    def current_card(self) -> ModelCard | None:
+        row = self.model_combo.currentIndex()
+        if row < 0 or not self.model_combo.model().item(row).isEnabled():
+            return None
+        return self._cards[row]
+
+    def _show_card(self) -> None:
+        card = self.current_card()
+        if card is None:
+            dataset = self.state.dataset
+            self.card_label.setText("No bundled model fits this dataset." if dataset is not None else "")
+        else:
+            self.card_label.setText(describe_card(card))
+        self.run_button.setEnabled(card is not None and not self.is_running())
+
+    # -- running ----------------------------------------------------------------
+    def is_running(self) -> bool:
+        return self._worker is not None
+
+    def start_run(self) -> bool:
+        """Start (or resume) the selected model on the open dataset; False when nothing can run."""
+        card, dataset = self.current_card(), self.state.dataset
+        if card is None or dataset is None or self.is_running():
+            return False
+        device = self.device_combo.currentText()
+        job = self._job
+        resumable = (
+            job is not None
+            and job.card.name == card.name
+            and job.dataset is dataset
+            and device in ("auto", job.device)
+            and not job.predictions.complete
+        )
+        if not resumable:
+            self._job = None
+        gen = _run_generator(card, dataset, device, self.batch_spin.value(), self._job if resumable else None)
+        worker = create_worker(lambda: (yield from gen), _start_thread=False)
+        worker.yielded.connect(self._on_yielded)
+        worker.returned.connect(self._on_returned)
+        worker.errored.connect(self._on_errored)
+        worker.aborted.connect(self._on_aborted)
+        worker.finished.connect(lambda: self._on_worker_done(gen))
+        self._worker = worker
+        self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.progress.setFormat("loading model…")
+        self.failures_label.clear()
+        self.run_started.emit()
+        worker.start()
+        return True
+
+    def cancel(self) -> None:
+        if self._worker is not None:
+            self._worker.quit()
+            self.progress.setFormat("cancelling…")
+
+    def _on_yielded(self, value) -> None:
+        if not hasattr(value, "images_per_s"):  # the job itself, once built in the worker
+            self._job = value
+            self.state.set_predictions(value.predictions)
+            return
+        progress = value
+        self.progress.setMaximum(max(progress.total, 1))
+        self.progress.setValue(progress.done)
+        self.progress.setFormat(f"{progress.done:,} / {progress.total:,}")
+        eta = "" if progress.eta == float("inf") else f" · {progress.eta:,.0f} s left"
+        self.rate_label.setText(f"{progress.images_per_s:,.0f} images/s on {progress.device}{eta}")
+        self._show_failures()
+        now = time.monotonic()
+        if now - self._last_emit >= LIVE_UPDATE_INTERVAL:
+            self._last_emit = now
+            self.state.set_predictions(self._job.predictions)
+
+    def _show_failures(self) -> None:
+        errors = self._job.predictions.errors if self._job else {}
+        if not errors:
+            self.failures_label.clear()
+            return
+        ids = self._job.dataset.sample_ids
+        listing = "\n".join(f"{ids[i]}: {msg}" for i, msg in sorted(errors.items())[:50])
+        self.failures_label.setText(f"{len(errors)} samples could not be read and were skipped (hover for the list)")
+        self.failures_label.setToolTip(listing)
+
+    def _on_returned(self, predictions) -> None:
+        self.state.set_predictions(predictions)
+        self.progress.setFormat(f"done: {predictions.num_done:,} predicted in {predictions.seconds:.1f} s")
+        self._show_failures()
+        self.run_finished.emit()
+
+    def _on_errored(self, exc: Exception) -> None:
+        message = str(exc) or type(exc).__name__
+        self.progress.setFormat("failed")
+        if self._job is not None:
+            self.state.set_predictions(self._job.predictions)  # keep what was done
+        self.state.error.emit("Run failed", message)
+        self.run_failed.emit(message)
+
+    def _on_aborted(self) -> None:
+        if self._job is not None:
+            self.state.set_predictions(self._job.predictions)
+            done = self._job.predictions.num_done
+            self.progress.setFormat(f"cancelled after {done:,} samples — Run resumes")
+        self.run_cancelled.emit()
+
+    def _on_worker_done(self, gen) -> None:
+        gen.close()  # ends the DataLoader (and its worker processes) of a cancelled run
+        self._worker = None
+        self.cancel_button.setEnabled(False)
+        self._show_card()
+
+    def _reset_progress(self) -> None:
+        self.progress.setValue(0)
+        self.progress.setFormat("idle")
+        self.rate_label.clear()
+        self.failures_label.clear()

@@ -1,0 +1,85 @@
+"""Small widgets the panes share: the error banner and the dataset bar."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QToolButton,
+    QWidget,
+)
+
+
+class ErrorBanner(QFrame):
+    """A red bar at the top of the window: errors are shown where the user looks, never hidden."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ErrorBanner")
+        self.setStyleSheet(
+            "#ErrorBanner { background: #fdecea; border: 1px solid #e0a8a2; border-radius: 4px; }"
+            "#ErrorBanner QLabel { color: #611a15; }"
+        )
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 4, 4)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        close = QToolButton()
+        close.setText("✕")
+        close.setToolTip("Dismiss")
+        close.clicked.connect(self.hide)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(close)
+        self.hide()
+
+    def show_message(self, title: str, text: str, details: str = "") -> None:
+        self.label.setText(f"<b>{title}</b>: {text}")
+        self.label.setToolTip(details or text)
+        self.show()
+
+
+class DatasetBar(QWidget):
+    """What is open (name, layout, task, size) and the split selector."""
+
+    split_requested = Signal(str)
+    open_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        self.open_button = QPushButton("Open Dataset…")
+        self.open_button.setToolTip("Open a dataset folder (Ctrl+O)")
+        self.open_button.clicked.connect(self.open_requested)
+        self.title = QLabel("No dataset open")
+        self.title.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.split_combo = QComboBox()
+        self.split_combo.setToolTip("The split of the dataset to show")
+        self.split_combo.activated.connect(lambda _i: self.split_requested.emit(self.split_combo.currentText()))
+        layout.addWidget(self.open_button)
+        layout.addWidget(self.title, 1)
+        layout.addWidget(QLabel("Split:"))
+        layout.addWidget(self.split_combo)
+
+    def show_dataset(self, dataset) -> None:
+        if dataset is None:
+            self.title.setText("No dataset open")
+            self.split_combo.clear()
+            return
+        self.title.setText(
+            f"<b>{dataset.name}</b> &nbsp;·&nbsp; {dataset.layout} &nbsp;·&nbsp; {dataset.task} &nbsp;·&nbsp; "
+            f"{len(dataset):,} samples &nbsp;·&nbsp; {dataset.num_classes} classes"
+        )
+        self.title.setToolTip(str(dataset.root))
+        self.split_combo.blockSignals(True)
+        self.split_combo.clear()
+        self.split_combo.addItems(dataset.splits or ["(all)"])
+        self.split_combo.setEnabled(bool(dataset.splits))
+        if dataset.split:
+            self.split_combo.setCurrentText(dataset.split)
+        self.split_combo.blockSignals(False)
