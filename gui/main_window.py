@@ -39,8 +39,8 @@ class MainWindow(QMainWindow):
         panes = QSplitter(Qt.Horizontal)
         panes.addWidget(self.browser)
         panes.addWidget(right)
-        panes.setStretchFactor(0, 3)
-        panes.setStretchFactor(1, 2)
+        panes.setStretchFactor(0, 11)
+        panes.setStretchFactor(1, 9)
         self.panes = panes
 
         central = QWidget()
@@ -153,6 +153,13 @@ class MainWindow(QMainWindow):
             "About CV Lens",
             "CV Lens: browse computer-vision datasets, run models on them and see where they fail.",
         )
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if not getattr(self, "_sized", False):
+            self._sized = True
+            width = max(self.width(), 800)
+            self.panes.setSizes([int(width * 0.52), int(width * 0.48)])
+        super().showEvent(event)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         self.runner.cancel()

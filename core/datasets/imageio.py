@@ -133,7 +133,7 @@ def _apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
         4: lambda a: a[::-1],
         5: lambda a: np.transpose(a, (1, 0, 2)),
         6: lambda a: np.rot90(a, k=-1),
-        7: lambda a: np.rot90(a, k=1)[::-1],
+        7: lambda a: np.transpose(a[::-1, ::-1], (1, 0, 2)),  # transverse: mirror on the anti-diagonal
         8: lambda a: np.rot90(a, k=1),
     }
     op = ops.get(orientation)

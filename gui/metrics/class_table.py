@@ -44,6 +44,7 @@ class ClassTable(QTableWidget):
         self.setSelectionMode(QAbstractItemView.SingleSelection)
         self.setSortingEnabled(True)
         self.verticalHeader().setVisible(False)
+        self.verticalHeader().setDefaultSectionSize(22)
         self.cellClicked.connect(lambda row, _col: self.class_clicked.emit(self.item(row, 0).data(Qt.UserRole)))
 
     def set_report(self, report: dict, classes: list[str], beta: float = 1.0) -> None:
@@ -60,9 +61,9 @@ class ClassTable(QTableWidget):
             for col, key in enumerate(COLUMNS, start=1):
                 self.setItem(row, col, _NumberItem(report[key][row], integer=key == "support"))
         header = self.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.Stretch)
+        header.setSectionResizeMode(0, QHeaderView.ResizeToContents)
         for col in range(1, 5):
-            header.setSectionResizeMode(col, QHeaderView.ResizeToContents)
+            header.setSectionResizeMode(col, QHeaderView.Stretch)
         self.setSortingEnabled(True)
 
 
@@ -73,7 +74,9 @@ class AveragesTable(QTableWidget):
         super().__init__(parent)
         self.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.verticalHeader().setVisible(False)
-        self.setMaximumHeight(120)
+        self.verticalHeader().setDefaultSectionSize(22)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setFixedHeight(4 * 22 + 8)
 
     def set_report(self, report: dict, beta: float = 1.0) -> None:
         self.clear()

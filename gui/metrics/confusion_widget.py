@@ -14,6 +14,37 @@ MAX_CLASSES_WITH_TEXT = 25
 MAX_TICKS = 40
 
 
+DIAGONAL = np.array([8, 48, 107], dtype=np.float64)  # right: blue
+OFF_DIAGONAL = np.array([165, 15, 21], dtype=np.float64)  # confusions: red
+MIN_VISIBLE = 0.15  # a single confusion among thousands must still be seen
+
+
+def cell_intensity(values: np.ndarray) -> np.ndarray:
+    """0..1 per cell: the diagonal scaled by its own maximum, the confusions by theirs.
+
+    Scaling the two apart keeps a handful of errors visible next to a diagonal of thousands,
+    which is what error analysis needs to see first.
+    """
+    n = len(values)
+    diagonal = np.eye(n, dtype=bool)
+    out = np.zeros_like(values, dtype=np.float64)
+    for part in (diagonal, ~diagonal):
+        top = values[part].max() if part.any() else 0.0
+        if top > 0:
+            out[part] = values[part] / top
+    nonzero_errors = ~diagonal & (values > 0)
+    out[nonzero_errors] = np.maximum(out[nonzero_errors], MIN_VISIBLE)
+    return out
+
+
+def cell_colours(intensity: np.ndarray) -> np.ndarray:
+    """RGB image of the matrix: white to blue on the diagonal, white to red elsewhere."""
+    n = len(intensity)
+    base = np.where(np.eye(n, dtype=bool)[:, :, None], DIAGONAL, OFF_DIAGONAL)
+    a = intensity[:, :, None]
+    return (255.0 * (1.0 - a) + base * a).round().astype(np.uint8)
+
+
 class ConfusionMatrixWidget(pg.PlotWidget):
     """Rows = true class (top to bottom), columns = predicted class (left to right)."""
 
@@ -31,11 +62,11 @@ class ConfusionMatrixWidget(pg.PlotWidget):
         plot.setLabel("bottom", "Predicted class")
         plot.getViewBox().setMouseEnabled(x=True, y=True)
         self.image = pg.ImageItem(axisOrder="row-major")
-        self.image.setColorMap(pg.ColorMap(pos=[0.0, 1.0], color=[(255, 255, 255), (8, 48, 107)]))
         plot.addItem(self.image)
         self._texts: list[pg.TextItem] = []
         self.counts = np.zeros((0, 0), dtype=np.int64)
         self.values = np.zeros((0, 0))
+        self.intensity = np.zeros((0, 0))
         self.classes: list[str] = []
         self.normalized = False
         self.scene().sigMouseClicked.connect(self._on_click)
@@ -49,12 +80,15 @@ class ConfusionMatrixWidget(pg.PlotWidget):
         self.values = np.asarray(values if values is not None else counts, dtype=np.float64)
         n = len(self.classes)
         shown = np.nan_to_num(self.values, nan=0.0)
-        top = 1.0 if self.normalized else max(float(shown.max()) if shown.size else 1.0, 1.0)
-        self.image.setImage(shown, levels=(0.0, top), autoLevels=False)
-        self.image.setRect(0, 0, n, n)
+        self.intensity = cell_intensity(shown)
+        if n == 0:
+            self.image.clear()
+        else:
+            self.image.setImage(cell_colours(self.intensity), autoLevels=False, levels=(0, 255))
+            self.image.setRect(0, 0, n, n)
         self._set_ticks(n)
-        self._set_texts(shown, top)
-        self.getPlotItem().getViewBox().setRange(xRange=(0, n), yRange=(0, n), padding=0.02)
+        self._set_texts()
+        self.getPlotItem().getViewBox().setRange(xRange=(0, max(n, 1)), yRange=(0, max(n, 1)), padding=0.02)
 
     def _set_ticks(self, n: int) -> None:
         step = max(1, int(np.ceil(n / MAX_TICKS)))
@@ -63,7 +97,7 @@ class ConfusionMatrixWidget(pg.PlotWidget):
         plot.getAxis("bottom").setTicks(ticks)
         plot.getAxis("left").setTicks(ticks)
 
-    def _set_texts(self, shown: np.ndarray, top: float) -> None:
+    def _set_texts(self) -> None:
         plot = self.getPlotItem()
         for item in self._texts:
             plot.removeItem(item)
@@ -82,7 +116,7 @@ class ConfusionMatrixWidget(pg.PlotWidget):
                     text = "" if value == 0 else f"{int(value)}"
                 if not text:
                     continue
-                dark = shown[t, p] > 0.55 * top
+                dark = self.intensity[t, p] > 0.55
                 item = pg.TextItem(text, color=QColor("white" if dark else "#202020"), anchor=(0.5, 0.5))
                 item.setFont(font)
                 item.setPos(p + 0.5, t + 0.5)

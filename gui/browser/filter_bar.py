@@ -1,0 +1,131 @@
+"""The browser's toolbar: class filter, "Wrong only", the outside selection's chip, id search, counts."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QToolButton, QWidget
+
+from core.selection import Selection
+from gui.browser.tile_delegate import WRONG_COLOR
+
+
+class FilterBar(QWidget):
+    filters_changed = Signal()  # class, "wrong only" or search text changed
+    clear_selection_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.class_combo = QComboBox(self)
+        self.class_combo.setToolTip("Show only the samples labelled with one class")
+        self.class_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.class_combo.currentIndexChanged.connect(lambda _: self.filters_changed.emit())
+
+        self.wrong_only = QToolButton(self)
+        self.wrong_only.setText("Wrong only")
+        self.wrong_only.setCheckable(True)
+        self.wrong_only.setEnabled(False)
+        self.wrong_only.setToolTip("Run a model first: then this shows only the samples it got wrong")
+        self.wrong_only.toggled.connect(lambda _: self.filters_changed.emit())
+
+        self.selection_chip = QLabel(self)
+        self.selection_chip.setStyleSheet(
+            "QLabel { background: rgba(90, 120, 200, 60); border-radius: 8px; padding: 2px 8px; }"
+        )
+        self.selection_chip.setToolTip("The samples picked in another view (a confusion cell, a chart)")
+        self.clear_selection = QToolButton(self)
+        self.clear_selection.setText("✕")
+        self.clear_selection.setAutoRaise(True)
+        self.clear_selection.setToolTip("Clear this selection and show the whole split again")
+        self.clear_selection.clicked.connect(self.clear_selection_requested)
+
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText("Search sample id")
+        self.search.setClearButtonEnabled(True)
+        self.search.setToolTip("Show only the samples whose id (file name) contains this text")
+        self.search.setMaximumWidth(220)
+        self._search_timer = QTimer(self, singleShot=True, interval=200)  # filter once typing pauses
+        self._search_timer.timeout.connect(self.filters_changed)
+        self.search.textChanged.connect(lambda _: self._search_timer.start())
+
+        self.count = QLabel(self)
+        self.count.setToolTip("Samples shown in the grid / samples in the split")
+        self.failed = QLabel(self)
+        self.failed.setStyleSheet(f"color: {WRONG_COLOR.name()}; font-weight: bold")
+        self.failed.setToolTip("Samples whose image could not be decoded; their tiles say why")
+
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        for widget in (self.class_combo, self.wrong_only, self.selection_chip, self.clear_selection):
+            layout.addWidget(widget)
+        layout.addStretch(1)
+        for widget in (self.failed, self.count, self.search):
+            layout.addWidget(widget)
+        self.set_selection(None)
+        self.set_failed(0)
+
+    # -- what the pane reads --------------------------------------------------------
+    @property
+    def class_index(self) -> int | None:
+        """The class filtered to: None for all classes, -1 for the unlabeled samples."""
+        return self.class_combo.currentData()
+
+    @property
+    def search_text(self) -> str:
+        return self.search.text().strip()
+
+    # -- what the pane sets ---------------------------------------------------------
+    def reset(self) -> None:
+        """A new dataset: every filter off (the pane re-filters after)."""
+        self.blockSignals(True)
+        self.wrong_only.setChecked(False)
+        self.class_combo.setCurrentIndex(0)
+        self.search.blockSignals(True)
+        self.search.clear()
+        self.search.blockSignals(False)
+        self._search_timer.stop()
+        self.blockSignals(False)
+
+    def set_classes(self, classes: list[str], counts: np.ndarray, total: int, unlabeled: int) -> None:
+        """Fill the class filter with counts; keeps the chosen class when it is still there."""
+        chosen = self.class_index
+        self.class_combo.blockSignals(True)
+        self.class_combo.clear()
+        self.class_combo.addItem(f"All classes ({total:,})", None)
+        for k, (name, count) in enumerate(zip(classes, counts)):
+            self.class_combo.addItem(f"{name} ({int(count):,})", k)
+        if unlabeled:
+            self.class_combo.addItem(f"Unlabeled ({unlabeled:,})", -1)
+        found = self.class_combo.findData(chosen) if chosen is not None else 0
+        self.class_combo.setCurrentIndex(max(found, 0))
+        self.class_combo.blockSignals(False)
+        if chosen is not None and found < 0:
+            self.filters_changed.emit()
+
+    def choose_class(self, class_index: int | None) -> None:
+        found = self.class_combo.findData(class_index) if class_index is not None else 0
+        if found >= 0:
+            self.class_combo.setCurrentIndex(found)
+
+    def set_predictions_available(self, available: bool) -> None:
+        self.wrong_only.setEnabled(available)
+        self.wrong_only.setToolTip(
+            "Show only the samples the model got wrong"
+            if available
+            else "Run a model first: then this shows only the samples it got wrong"
+        )
+        if not available and self.wrong_only.isChecked():
+            self.wrong_only.setChecked(False)
+
+    def set_selection(self, selection: Selection | None) -> None:
+        self.selection_chip.setVisible(selection is not None)
+        self.clear_selection.setVisible(selection is not None)
+        if selection is not None:
+            self.selection_chip.setText(f"{selection.name} ({len(selection):,})")
+
+    def set_counts(self, shown: int, total: int) -> None:
+        self.count.setText(f"{shown:,} of {total:,}")
+
+    def set_failed(self, failed: int) -> None:
+        self.failed.setVisible(failed > 0)
+        self.failed.setText(f"⚠ {failed:,} unreadable")

@@ -1,0 +1,235 @@
+"""The dataset browser: filters on top, a virtualized thumbnail grid, the selected sample beside it.
+
+The grid shows AppState's selection (in its order when it is ordered) narrowed by the class
+filter, "Wrong only" and the id search; :meth:`BrowserPane.visible_indices` returns exactly
+those dataset indices. Clicking or arrowing to a tile calls ``state.select_sample``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtWidgets import QAbstractItemView, QListView, QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+from core.datasets import Dataset
+from core.inference import Predictions
+from core.selection import Selection, counts_by_class, matching_ids, narrow
+from gui.browser.class_chart import ClassChartWidget
+from gui.browser.filter_bar import FilterBar
+from gui.browser.grid_model import IndexRole, SampleGridModel
+from gui.browser.sample_view import SampleView
+from gui.browser.thumbnails import ThumbnailLoader
+from gui.browser.tile_delegate import TILE_SIZE, TileDelegate
+from gui.state import AppState
+
+
+class BrowserPane(QWidget):
+    failed_count_changed = Signal(int)  # samples known to be unreadable
+    visible_changed = Signal()  # the samples shown in the grid changed
+
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self._ids: np.ndarray | None = None  # sample ids as an array, built on the first search
+        self._failed = 0
+
+        self.loader = ThumbnailLoader(self)
+        self.model = SampleGridModel(self.loader, self)
+        self.filters = FilterBar(self)
+        self.view = self._make_view()
+        self.sample_view = SampleView(self)
+        self.chart = ClassChartWidget(self)
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(self.sample_view, "Sample")
+        self.tabs.addTab(self.chart, "Classes")
+        self.tabs.setTabToolTip(0, "The selected sample, large, with the model's top-5 classes")
+        self.tabs.setTabToolTip(1, "Samples per class; click a bar to filter the grid")
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.addWidget(self.view)
+        splitter.addWidget(self.tabs)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([700, 320])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.filters)
+        layout.addWidget(splitter, 1)
+
+        # A run emits predictions per batch: "Wrong only" re-filters at most this often.
+        self._refilter_timer = QTimer(self, singleShot=True, interval=300)
+        self._refilter_timer.timeout.connect(self.refilter)
+        self._message_timer = QTimer(self, singleShot=True, interval=300)
+        self._message_timer.timeout.connect(self._report_failed)
+
+        self.filters.filters_changed.connect(self.refilter)
+        self.filters.clear_selection_requested.connect(lambda: self.state.set_selection(None))
+        self.chart.class_clicked.connect(self.set_class_filter)
+        self.loader.failed.connect(lambda _index, _message: self._update_failed())
+        state.dataset_changed.connect(self._on_dataset)
+        state.predictions_changed.connect(self._on_predictions)
+        state.selection_changed.connect(self._on_selection)
+        state.sample_selected.connect(self._on_sample_selected)
+        self._on_dataset(state.dataset)
+        self._on_predictions(state.predictions)
+        self._on_selection(state.selection)
+
+    def _make_view(self) -> QListView:
+        view = QListView(self)
+        view.setViewMode(QListView.ViewMode.IconMode)
+        view.setMovement(QListView.Movement.Static)
+        view.setResizeMode(QListView.ResizeMode.Adjust)
+        view.setLayoutMode(QListView.LayoutMode.Batched)
+        view.setBatchSize(2000)
+        view.setUniformItemSizes(True)
+        view.setGridSize(TILE_SIZE)
+        view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        view.verticalScrollBar().setSingleStep(TILE_SIZE.height() // 3)
+        view.setMouseTracking(True)
+        view.setItemDelegate(TileDelegate(view))
+        view.setModel(self.model)
+        view.setToolTip("")
+        view.selectionModel().currentChanged.connect(self._on_current)
+        # A scroll makes the queued decodes stale; the tiles now on screen ask again as they paint.
+        view.verticalScrollBar().valueChanged.connect(lambda _: self.loader.drop_pending())
+        return view
+
+    # -- public ---------------------------------------------------------------------
+    def visible_indices(self) -> np.ndarray:
+        """The dataset indices shown in the grid, in grid order."""
+        return self.model.rows.copy()
+
+    def set_class_filter(self, class_index: int | None) -> None:
+        """Show one class (None: all; -1: the unlabeled samples)."""
+        self.filters.choose_class(class_index)
+
+    def set_wrong_only(self, on: bool) -> None:
+        self.filters.wrong_only.setChecked(on)
+
+    def set_search(self, text: str) -> None:
+        self.filters.search.setText(text)
+        self.refilter()
+
+    def failed_count(self) -> int:
+        return self._failed
+
+    def shutdown(self) -> None:
+        """Wait for the decode threads (before the pane goes away)."""
+        self.loader.shutdown()
+        self.sample_view.shutdown()
+
+    def closeEvent(self, event) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
+    def refilter(self) -> None:
+        dataset = self.state.dataset
+        if dataset is None:
+            self.model.set_rows(np.zeros(0, dtype=np.int64))
+            self.filters.set_counts(0, 0)
+            return
+        base = self._base(dataset, self.state.selection)
+        class_index = self.filters.class_index
+        rows = narrow(
+            base,
+            targets=dataset.targets,
+            tags=dataset.tags,
+            class_index=class_index,
+            outcome=self.model.outcome,
+            wrong_only=self.filters.wrong_only.isChecked(),
+        )
+        if self.filters.search_text:
+            if self._ids is None:
+                self._ids = np.asarray(dataset.sample_ids, dtype=str)
+            rows = matching_ids(self._ids, rows, self.filters.search_text)
+        self.chart.set_active(class_index if class_index is not None and class_index >= 0 else None)
+        before = self.model.rows
+        self.model.set_rows(rows)
+        self.filters.set_counts(len(rows), len(dataset))
+        if not np.array_equal(before, rows):
+            self._restore_current()
+            self.visible_changed.emit()
+
+    # -- state changes --------------------------------------------------------------
+    @staticmethod
+    def _base(dataset: Dataset, selection: Selection | None) -> np.ndarray:
+        if selection is None:
+            return np.arange(len(dataset), dtype=np.int64)
+        indices = np.asarray(selection.indices, dtype=np.int64)
+        indices = indices[(indices >= 0) & (indices < len(dataset))]
+        return indices if selection.ordered else np.unique(indices)
+
+    def _on_dataset(self, dataset: Dataset | None) -> None:
+        self._ids = None
+        self.model.set_dataset(dataset)
+        self.sample_view.set_dataset(dataset)
+        self.filters.reset()
+        self.filters.set_predictions_available(False)
+        self._set_class_counts()
+        classes = dataset.classes if dataset is not None else []
+        counts = dataset.class_counts() if dataset is not None else np.zeros(0)
+        title = f"Samples per class, {dataset.split} split" if dataset is not None and dataset.split else ""
+        self.chart.set_counts(classes, counts, title or "Samples per class")
+        self.refilter()
+        self._update_failed()
+
+    def _on_predictions(self, predictions: Predictions | None) -> None:
+        self.model.set_predictions(predictions)
+        self.sample_view.set_predictions(predictions)
+        self.filters.set_predictions_available(self.model.outcome is not None)
+        if self.filters.wrong_only.isChecked() and not self._refilter_timer.isActive():
+            self._refilter_timer.start()
+        self._update_failed()
+
+    def _on_selection(self, selection: Selection | None) -> None:
+        self.filters.set_selection(selection)
+        self._set_class_counts()
+        self.refilter()
+
+    def _set_class_counts(self) -> None:
+        dataset = self.state.dataset
+        if dataset is None:
+            self.filters.set_classes([], np.zeros(0), 0, 0)
+            return
+        base = self._base(dataset, self.state.selection)
+        counts = counts_by_class(base, len(dataset.classes), targets=dataset.targets, tags=dataset.tags)
+        unlabeled = 0
+        if dataset.tags is None and dataset.targets is not None and dataset.classes:
+            unlabeled = int(np.count_nonzero(dataset.targets[base] < 0))
+        self.filters.set_classes(dataset.classes, counts, len(base), unlabeled)
+
+    def _on_sample_selected(self, index: int) -> None:
+        self.sample_view.show_sample(index)
+        self.tabs.setCurrentWidget(self.sample_view)
+        self._restore_current()
+
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            index = current.data(IndexRole)
+            if index != self.state.current:
+                self.state.select_sample(index)
+
+    def _restore_current(self) -> None:
+        """Keep the selected sample highlighted (and in view) across filter changes."""
+        current = self.state.current
+        row = self.model.row_of(current) if current is not None else -1
+        if row < 0:
+            return
+        model_index = self.model.index(row)
+        if self.view.currentIndex() != model_index:
+            flags = QItemSelectionModel.SelectionFlag.ClearAndSelect
+            self.view.selectionModel().setCurrentIndex(model_index, flags)
+        self.view.scrollTo(model_index)
+
+    def _update_failed(self) -> None:
+        failed = len(self.model.failed_indices())
+        if failed != self._failed:
+            self._failed = failed
+            self.filters.set_failed(failed)
+            self.failed_count_changed.emit(failed)
+            self._message_timer.start()
+
+    def _report_failed(self) -> None:
+        if self._failed:
+            plural = "sample" if self._failed == 1 else "samples"
+            self.state.message.emit(f"{self._failed:,} {plural} could not be read (their tiles say why)")
