@@ -90,7 +90,7 @@ class MainWindow(QMainWindow):
         from core.datasets import open_dataset
 
         self.statusBar().showMessage(f"Opening {path}…")
-        worker = create_worker(open_dataset, path, split=split, _start_thread=False)
+        worker = create_worker(open_dataset, path, split=split, _start_thread=False, _ignore_errors=True)
         worker.returned.connect(lambda ds: self._dataset_opened(ds, model))
         worker.errored.connect(lambda exc: self.show_error("Cannot open dataset", str(exc)))
         worker.finished.connect(lambda: setattr(self, "_opening", None))

@@ -87,6 +87,8 @@ class SampleGridModel(QAbstractListModel):
     def set_predictions(self, predictions: Predictions | None) -> None:
         """Take new or updated predictions; repaints the tiles, decodes nothing."""
         dataset = self.dataset
+        if predictions is None and self.predictions is None:
+            return
         if predictions is None or dataset is None or len(predictions) != len(dataset) or dataset.tags is not None:
             self._clear_predictions()
         else:

@@ -74,12 +74,17 @@ class BrowserPane(QWidget):
         self._on_selection(state.selection)
 
     def _make_view(self) -> QListView:
+        # A wrapping left-to-right list is IconMode's grid without its per-item bookkeeping:
+        # IconMode re-measures every row on dataChanged (150 ms per live-prediction batch at
+        # 100,000 samples), this mode repaints only. Single-pass layout with uniform sizes takes
+        # ~0.1 s at 100,000 and, unlike batched layout, is not cut short by a dataChanged.
         view = QListView(self)
-        view.setViewMode(QListView.ViewMode.IconMode)
+        view.setViewMode(QListView.ViewMode.ListMode)
+        view.setFlow(QListView.Flow.LeftToRight)
+        view.setWrapping(True)
         view.setMovement(QListView.Movement.Static)
         view.setResizeMode(QListView.ResizeMode.Adjust)
-        view.setLayoutMode(QListView.LayoutMode.Batched)
-        view.setBatchSize(2000)
+        view.setLayoutMode(QListView.LayoutMode.SinglePass)
         view.setUniformItemSizes(True)
         view.setGridSize(TILE_SIZE)
         view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QToolTip
 
@@ -132,7 +132,7 @@ class ConfusionMatrixWidget(pg.PlotWidget):
             return t, p
         return None
 
-    def cell_center(self, true_class: int, pred_class: int) -> QPointF:
+    def cell_center(self, true_class: int, pred_class: int) -> QPoint:
         """Widget coordinates of a cell's centre (for tests and keyboard use)."""
         view = self.getPlotItem().getViewBox()
         scene = view.mapViewToScene(QPointF(pred_class + 0.5, true_class + 0.5))

@@ -117,7 +117,7 @@ class RunnerPane(QGroupBox):
         """torch is imported in a worker so the window never waits for it."""
         from core.inference import available_devices
 
-        worker = create_worker(available_devices, _start_thread=False)
+        worker = create_worker(available_devices, _start_thread=False, _ignore_errors=True)
         worker.returned.connect(self._set_devices)
         worker.errored.connect(lambda exc: self.state.error.emit("No torch", f"cannot list devices: {exc}"))
         worker.start()
@@ -215,7 +215,7 @@ class RunnerPane(QGroupBox):
         if not resumable:
             self._job = None
         gen = _run_generator(card, dataset, device, self.batch_spin.value(), self._job if resumable else None)
-        worker = create_worker(lambda: (yield from gen), _start_thread=False)
+        worker = create_worker(lambda: (yield from gen), _start_thread=False, _ignore_errors=True)
         worker.yielded.connect(self._on_yielded)
         worker.returned.connect(self._on_returned)
         worker.errored.connect(self._on_errored)

@@ -1,0 +1,100 @@
+"""The whole chain as a user drives it: open the demo, run the bundled model, click the matrix."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from core.metrics import cell_indices, confusion_matrix
+from gui.main_window import MainWindow
+from main import DEMO_DATASET
+
+
+@pytest.fixture
+def window(qtbot):
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.runner.cancel()
+    qtbot.waitUntil(lambda: not win.runner.is_running(), timeout=30_000)
+
+
+def open_and_run(qtbot, window):
+    window.open_dataset(str(DEMO_DATASET))
+    qtbot.waitUntil(lambda: window.state.dataset is not None, timeout=30_000)
+    assert window.runner.current_card() is not None, "the bundled digits model must fit the demo"
+    with qtbot.waitSignal(window.runner.run_finished, timeout=120_000):
+        assert window.runner.start_run()
+    return window.state.dataset, window.state.predictions
+
+
+def click_cell(qtbot, window, t, p):
+    matrix = window.metrics.matrix
+    qtbot.mouseClick(matrix.viewport(), Qt.LeftButton, pos=matrix.cell_center(t, p))
+
+
+def test_click_a_confusion_cell_shows_exactly_its_samples(qtbot, window):
+    dataset, preds = open_and_run(qtbot, window)
+    assert preds.complete and preds.num_done == len(dataset)
+    y_true, y_pred = dataset.targets, preds.predicted
+    cm = confusion_matrix(y_true, y_pred, dataset.num_classes)
+    # the heatmap shows what core computes (it follows the run after a short coalescing delay)
+    qtbot.waitUntil(lambda: window.metrics.counts is not None and np.array_equal(window.metrics.counts, cm))
+    off = np.argwhere(~np.eye(len(cm), dtype=bool) & (cm > 0))
+    cells = [tuple(off[0])] if len(off) else []
+    cells.append((4, 4))
+    for t, p in cells:
+        click_cell(qtbot, window, int(t), int(p))
+        expected = cell_indices(y_true, y_pred, true_class=int(t), pred_class=int(p))
+        qtbot.waitUntil(lambda e=expected: np.array_equal(np.sort(window.browser.visible_indices()), e))
+        assert len(expected) == cm[t, p]
+
+
+def test_the_class_table_and_summary_follow_the_run(qtbot, window):
+    dataset, preds = open_and_run(qtbot, window)
+    table = window.metrics.table
+    accuracy = (preds.predicted == dataset.targets).mean()
+    qtbot.waitUntil(lambda: f"{accuracy:.2%}" in window.metrics.summary.text())
+    assert table.rowCount() == dataset.num_classes
+    # clicking a class row shows that class's samples
+    table.cellClicked.emit(2, 0)
+    row_class = table.item(2, 0).data(Qt.UserRole)
+    expected = np.flatnonzero(dataset.targets == row_class)
+    qtbot.waitUntil(lambda: np.array_equal(np.sort(window.browser.visible_indices()), expected))
+
+
+def test_a_folder_that_is_no_dataset_shows_an_error_in_the_window(qtbot, window, tmp_path):
+    (tmp_path / "readme.txt").write_text("nothing here")
+    window.open_dataset(str(tmp_path))
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=10_000)
+    assert "Image folder" in window.banner.label.text()
+    assert window.state.dataset is None
+
+
+def test_split_selector_reopens_on_the_other_split(qtbot, window):
+    window.open_dataset(str(DEMO_DATASET))
+    qtbot.waitUntil(lambda: window.state.dataset is not None, timeout=30_000)
+    assert window.state.dataset.split == "test"
+    assert window.dataset_bar.split_combo.count() == 2
+    window.dataset_bar.split_requested.emit("train")
+    qtbot.waitUntil(lambda: window.state.dataset.split == "train", timeout=30_000)
+    assert window.dataset_bar.split_combo.currentText() == "train"
+
+
+def test_cancel_stops_the_run_and_run_resumes(qtbot, window):
+    window.open_dataset(str(DEMO_DATASET), split="train")
+    qtbot.waitUntil(lambda: window.state.dataset is not None, timeout=30_000)
+    runner = window.runner
+    runner.batch_spin.setValue(16)
+    with qtbot.waitSignal(runner.run_cancelled, timeout=120_000):
+        runner.start_run()
+        qtbot.waitUntil(lambda: runner._job is not None and runner._job.predictions.num_done > 0, timeout=60_000)
+        runner.cancel()
+    done = window.state.predictions.num_done
+    assert 0 < done < len(window.state.dataset)
+    qtbot.waitUntil(lambda: not runner.is_running())
+    with qtbot.waitSignal(runner.run_finished, timeout=120_000):
+        runner.start_run()
+    assert window.state.predictions.complete
