@@ -163,4 +163,5 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         self.runner.cancel()
+        self.browser.shutdown()
         super().closeEvent(event)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QToolButton, QWidget
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QToolButton, QWidget
 
 from core.selection import Selection
 from gui.browser.tile_delegate import WRONG_COLOR
@@ -21,9 +21,7 @@ class FilterBar(QWidget):
         self.class_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.class_combo.currentIndexChanged.connect(lambda _: self.filters_changed.emit())
 
-        self.wrong_only = QToolButton(self)
-        self.wrong_only.setText("Wrong only")
-        self.wrong_only.setCheckable(True)
+        self.wrong_only = QCheckBox("Wrong only", self)
         self.wrong_only.setEnabled(False)
         self.wrong_only.setToolTip("Run a model first: then this shows only the samples it got wrong")
         self.wrong_only.toggled.connect(lambda _: self.filters_changed.emit())

@@ -63,7 +63,7 @@ class BrowserPane(QWidget):
 
         self.filters.filters_changed.connect(self.refilter)
         self.filters.clear_selection_requested.connect(lambda: self.state.set_selection(None))
-        self.chart.class_clicked.connect(self.set_class_filter)
+        self.chart.class_clicked.connect(self._on_bar_clicked)
         self.loader.failed.connect(lambda _index, _message: self._update_failed())
         state.dataset_changed.connect(self._on_dataset)
         state.predictions_changed.connect(self._on_predictions)
@@ -202,6 +202,10 @@ class BrowserPane(QWidget):
         if dataset.tags is None and dataset.targets is not None and dataset.classes:
             unlabeled = int(np.count_nonzero(dataset.targets[base] < 0))
         self.filters.set_classes(dataset.classes, counts, len(base), unlabeled)
+
+    def _on_bar_clicked(self, class_index: int) -> None:
+        # A second click on the bar already filtered to shows every class again.
+        self.set_class_filter(None if self.filters.class_index == class_index else class_index)
 
     def _on_sample_selected(self, index: int) -> None:
         self.sample_view.show_sample(index)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, QSize, Qt, QThreadPool
+from PySide6.QtCore import QRectF, QSize, Qt, QThreadPool, QTimer
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -31,7 +31,9 @@ class ImageCanvas(QWidget):
         painter = QPainter(self)
         if self.image is None or self.image.isNull():
             painter.setPen(WRONG_COLOR if self.text.startswith("⚠") else self.palette().placeholderText().color())
-            painter.drawText(self.rect().adjusted(8, 8, -8, -8), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.text)
+            painter.drawText(
+                self.rect().adjusted(8, 8, -8, -8), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.text
+            )
             return
         w, h = self.image.width(), self.image.height()
         scale = min(self.width() / w, self.height() / h)
@@ -63,7 +65,7 @@ class TopKBars(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         metrics = painter.fontMetrics()
-        name_w = min(self.width() // 3, max((metrics.horizontalAdvance(n) for n, _, _ in self.rows), default=0) + 6)
+        name_w = min(self.width() // 3, max((metrics.horizontalAdvance(n) for n, _, _ in self.rows), default=0) + 12)
         pct_w = metrics.horizontalAdvance("100.0%") + 6
         bar_w = max(10, self.width() - name_w - pct_w)
         for k, (name, score, is_label) in enumerate(self.rows):
@@ -92,6 +94,8 @@ class SampleView(QWidget):
         self.pool.setMaxThreadCount(1)
         self._relay = ResultRelay(self)
         self._relay.done.connect(self._on_image)
+        self._loading_timer = QTimer(self, singleShot=True, interval=150)
+        self._loading_timer.timeout.connect(lambda: self.canvas.show_image(None, "loading…"))
 
         self.canvas = ImageCanvas(self)
         self.title = self._label(bold=True)
@@ -121,6 +125,7 @@ class SampleView(QWidget):
     def clear(self, text: str = "Click a thumbnail to see the sample here") -> None:
         self.index = None
         self._request += 1
+        self._loading_timer.stop()
         self.canvas.show_image(None, text)
         for label in (self.title, self.path, self.label, self.prediction):
             label.clear()
@@ -136,10 +141,12 @@ class SampleView(QWidget):
             return
         self.index = index
         self._request += 1
-        self.canvas.show_image(None, "loading…")
-        self.pool.start(
-            DecodeTask(self._relay, self._request, index, lambda: to_qimage(dataset.load_image(index)), lambda: True)
-        )
+        # Say "loading" only if the decode is slow: tiny images would just flicker.
+        self._loading_timer.start()
+        request = self._request
+        # Arrowing through the grid queues decodes: only the latest one is worth running.
+        wanted = lambda: request == self._request  # noqa: E731
+        self.pool.start(DecodeTask(self._relay, request, index, lambda: to_qimage(dataset.load_image(index)), wanted))
         self.title.setText(dataset.sample_ids[index])
         path = dataset.sample_path(index)
         self.path.setText(str(path) if path is not None else "")
@@ -184,6 +191,7 @@ class SampleView(QWidget):
     def _on_image(self, request: int, index: int, image: QImage | None, error: str) -> None:
         if request != self._request:  # the user moved on to another sample meanwhile
             return
+        self._loading_timer.stop()
         self.canvas.show_image(image, f"⚠ {error}" if error else "")
         if image is not None:
             self.canvas.setToolTip(f"{image.width()} × {image.height()} pixels")

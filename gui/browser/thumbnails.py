@@ -58,7 +58,9 @@ class ResultRelay(QObject):
 class DecodeTask(QRunnable):
     """Runs ``work()`` on a pool thread unless ``wanted()`` says it went stale meanwhile."""
 
-    def __init__(self, relay: ResultRelay, epoch: int, key: int, work: Callable[[], object], wanted: Callable[[], bool]):
+    def __init__(
+        self, relay: ResultRelay, epoch: int, key: int, work: Callable[[], object], wanted: Callable[[], bool]
+    ):
         super().__init__()
         self._relay, self._epoch, self._key, self._work, self._wanted = relay, epoch, key, work, wanted
 

@@ -24,7 +24,9 @@ class TileDelegate(QStyledItemDelegate):
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         return TILE_SIZE
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
         painter.save()
         # Nearest-neighbour when the painter scales (HiDPI): small images stay sharp.
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
@@ -81,15 +83,18 @@ class TileDelegate(QStyledItemDelegate):
         painter.drawText(rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter, elided)
 
     def _paint_error(self, painter: QPainter, box: QRect, error: str) -> None:
+        painter.save()
         painter.fillRect(box, ERROR_FILL)
         painter.setPen(WRONG_COLOR)
-        font = QFont(painter.font())
-        font.setPointSizeF(max(6.0, font.pointSizeF() * 0.85))
-        painter.setFont(font)
-        # The reason after the file name is what the user needs on the tile; the tooltip has it all.
-        reason = error.split(": ", 1)[-1]
         painter.drawText(
             box.adjusted(4, 4, -4, -4),
             Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-            f"⚠ cannot read\n{reason[:60]}",
+            f"⚠\n{short_reason(error)}",
         )
+        painter.restore()
+
+
+def short_reason(error: str) -> str:
+    """What fits on a tile: "cannot decode" of "0012.png: cannot decode (OSError: ...)"; the tooltip has all."""
+    reason = error.split(": ", 1)[-1]
+    return reason.split(" (", 1)[0][:40]

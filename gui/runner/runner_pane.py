@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -110,7 +110,14 @@ class RunnerPane(QGroupBox):
         layout.addWidget(self.failures_label)
 
         state.dataset_changed.connect(self._on_dataset)
-        self._list_devices()
+        self._devices_listed = False
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        # Listing devices imports torch (seconds): start it once the window is on screen.
+        if not self._devices_listed:
+            self._devices_listed = True
+            QTimer.singleShot(0, self._list_devices)
+        super().showEvent(event)
 
     # -- models and devices -----------------------------------------------------
     def _list_devices(self) -> None:
