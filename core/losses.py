@@ -30,10 +30,15 @@ def _logits(probs):
     return _tensor(np.log(p) - np.log1p(-p))
 
 
+def _pixels(x: np.ndarray) -> int:
+    """Values per sample: the product of every axis but the first (1 for a 1-D array)."""
+    return int(np.prod(x.shape[1:], dtype=np.int64))
+
+
 def _per_sample(values, reduce: str = "mean") -> np.ndarray:
     """Mean (or sum) over every axis but the first, as float64 numpy."""
     values = values.numpy() if hasattr(values, "numpy") else np.asarray(values)
-    flat = values.reshape(len(values), -1).astype(np.float64)
+    flat = values.reshape(len(values), _pixels(values)).astype(np.float64)
     return flat.sum(axis=1) if reduce == "sum" else flat.mean(axis=1)
 
 
@@ -126,8 +131,9 @@ def focal_loss(y_true, probs, alpha: float | None = 0.25, gamma: float = 2.0) ->
     """
     probs, y_true = np.asarray(probs, dtype=np.float64), np.asarray(y_true)
     if y_true.shape != probs.shape:
-        p_t = _clip(probs)[np.arange(len(probs)), y_true]
-        return (1.0 if alpha is None else alpha) * -((1 - p_t) ** gamma) * np.log(p_t)
+        p_t = _clip(probs)[np.arange(len(probs)), np.maximum(y_true, 0)]
+        loss = (1.0 if alpha is None else alpha) * -((1 - p_t) ** gamma) * np.log(p_t)
+        return np.where(y_true < 0, np.nan, loss)  # unlabeled
     from torchvision.ops import sigmoid_focal_loss
 
     a = -1.0 if alpha is None else alpha  # torchvision: a negative alpha means no weighting
@@ -144,8 +150,8 @@ def weighted_binary_cross_entropy(target, probs, pos_weight: float | None = None
 
     target = np.asarray(target, dtype=np.float64)
     if pos_weight is None:
-        positives = target.reshape(len(target), -1).sum(axis=1)
-        negatives = target[0].size - positives
+        positives = _per_sample(target, "sum")
+        negatives = _pixels(target) - positives
         pos_weight = np.where(positives > 0, negatives / np.maximum(positives, 1), 1.0)
     weight = _tensor(np.reshape(pos_weight, (-1,) + (1,) * (target.ndim - 1)))
     loss = F.binary_cross_entropy_with_logits(_logits(probs), _tensor(target), pos_weight=weight, reduction="none")

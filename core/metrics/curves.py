@@ -69,7 +69,7 @@ def auc(x: np.ndarray, y: np.ndarray) -> float:
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if x.size < 2:
         return float("nan")
-    area = float(np.trapezoid(y, x))
+    area = float(np.sum(np.diff(x) * (y[1:] + y[:-1]) / 2))  # np.trapezoid needs numpy 2
     return -area if x[-1] < x[0] else area
 
 
@@ -97,12 +97,16 @@ def best_fbeta_threshold(y_true, score, beta: float = 1.0, pos_label: int | bool
     fbeta = fbeta_from_counts(tps, fps, positives - tps, beta)
     best = int(np.argmax(fbeta))
     return ThresholdChoice(
-        float(thresholds[best]), float(fbeta[best]), float(tps[best] / (tps[best] + fps[best])),
+        float(thresholds[best]),
+        float(fbeta[best]),
+        float(tps[best] / (tps[best] + fps[best])),
         float(tps[best] / positives),
     )
 
 
-def one_vs_rest_report(y_true, scores: np.ndarray, beta: float = 1.0, ignore_index: int | None = None) -> dict[str, Any]:
+def one_vs_rest_report(
+    y_true, scores: np.ndarray, beta: float = 1.0, ignore_index: int | None = None
+) -> dict[str, Any]:
     """Per class c, class c against all others scored by ``scores[:, c]``: "average_precision", "roc_auc",
     "best_threshold" and "best_fbeta"; "mean_average_precision" and "macro_roc_auc" average the defined values.
 

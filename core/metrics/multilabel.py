@@ -76,7 +76,11 @@ def multilabel_report(y_true, y_score, threshold: float | np.ndarray = 0.5, beta
 
 
 def multilabel_cell_indices(
-    y_true, y_score, label: int, true_value: bool | None = None, pred_value: bool | None = None,
+    y_true,
+    y_score,
+    label: int,
+    true_value: bool | None = None,
+    pred_value: bool | None = None,
     threshold: float | np.ndarray = 0.5,
 ) -> np.ndarray:
     """Indices of the samples in one cell of label ``label``'s 2 x 2 matrix (None: either value)."""
