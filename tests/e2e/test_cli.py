@@ -47,3 +47,27 @@ def test_evaluate_on_a_folder_that_is_no_dataset_says_what_it_looked_for(tmp_pat
     result = run_main("evaluate", str(tmp_path), "--out", str(tmp_path / "o"))
     assert result.returncode == 2
     assert "Image folder" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_screenshot_renders_the_three_panes_after_a_run(tmp_path):
+    import os
+
+    png = tmp_path / "shot.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    result = subprocess.run(
+        [sys.executable, "main.py", "--screenshot", str(png), "--size", "1200x800"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    import cv2
+
+    image = cv2.imread(str(png))
+    assert image.shape[:2] == (800, 1200)
+    # the confusion matrix is drawn: its diagonal is dark blue (8, 48, 107) somewhere on the right half
+    right = image[:, 600:]
+    blue = (abs(right[:, :, 0].astype(int) - 107) < 12) & (abs(right[:, :, 2].astype(int) - 8) < 12)
+    assert blue.sum() > 500
+    # thumbnails with green frames (right predictions) on the left half
+    left = image[:, :600]
+    green = (left[:, :, 1] > 120) & (left[:, :, 0] < 90) & (left[:, :, 2] < 90)
+    assert green.sum() > 200

@@ -1,0 +1,36 @@
+"""From scores to decisions: the predicted class (or tags) of every sample under a threshold.
+
+Multiclass takes the argmax. Binary predicts the positive class (index 1) when its score
+reaches the threshold (0.5 = the argmax of two softmax scores). Multilabel predicts every
+label whose score reaches its threshold (one for all labels, or one per label). Metrics,
+the browser's right/wrong marks and exports all decide through here, so moving the
+threshold in the metrics view changes all of them the same way.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.inference.predictions import NOT_PREDICTED, Predictions
+
+Threshold = float | np.ndarray | None
+
+
+def predicted_classes(predictions: Predictions, threshold: Threshold = None) -> np.ndarray:
+    """N int64 predicted class per sample, NOT_PREDICTED (-1) where there is no prediction."""
+    if predictions.task != "binary" or threshold is None or predictions.scores.shape[1] != 2:
+        return predictions.predicted
+    out = np.full(len(predictions), NOT_PREDICTED, dtype=np.int64)
+    done = predictions.done
+    out[done] = (predictions.scores[done, 1] >= float(threshold)).astype(np.int64)
+    return out
+
+
+def predicted_tags(predictions: Predictions, threshold: Threshold = 0.5) -> np.ndarray:
+    """N x L uint8 predicted labels of a multilabel model; rows without a prediction are all 0.
+
+    Use ``predictions.done`` to tell "predicted nothing" from "not predicted".
+    """
+    limit = 0.5 if threshold is None else np.asarray(threshold, dtype=np.float32)
+    scores = np.nan_to_num(predictions.scores, nan=-np.inf)
+    return (scores >= limit).astype(np.uint8)
