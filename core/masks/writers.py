@@ -1,0 +1,167 @@
+"""Saving edited masks in the dataset's own form, and reading them back as its labels.
+
+* Pascal VOC: palette PNG with VOC's colour map (index 255 = the void border), at
+  ``SegmentationClass/<id>.png``.
+* Cityscapes: ``*_gtFine_labelIds.png`` holding label ids (train ids mapped back through the
+  official table; ignored pixels become 0, "unlabeled").
+* Everything else: a single-channel class-index PNG (255 = ignore) at the path the dataset
+  reads its mask from, or ``masks/<sample id>.png``.
+
+Masks go into an output folder that mirrors the dataset's own structure, so the folder can
+be laid over the dataset. Writing into the dataset itself (over the original files) needs
+``overwrite_originals=True``, which the GUI only passes after asking. Every write is atomic:
+a temporary file in the same folder, then a rename.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from core.datasets.base import IGNORE_INDEX, Dataset, SampleError
+
+
+class MaskWriteError(Exception):
+    """A mask that cannot be written where asked; nothing was half-written."""
+
+
+def _voc_palette() -> np.ndarray:
+    from core.datasets.readers.masks import bit_palette
+
+    return bit_palette(256)
+
+
+def _cityscapes_inverse(dataset: Dataset) -> np.ndarray:
+    """train id -> label id (the first label id of each train id); 255 -> 0 (unlabeled)."""
+    inverse = np.zeros(256, dtype=np.uint8)
+    lookup = dataset.lookup  # type: ignore[attr-defined]
+    for label_id in range(255, -1, -1):  # descending, so the smallest label id wins
+        train_id = int(lookup[label_id])
+        if train_id != IGNORE_INDEX:
+            inverse[train_id] = label_id
+    return inverse
+
+
+def relative_mask_path(dataset: Dataset, index: int) -> Path:
+    """Where the dataset keeps (or would keep) this sample's mask, relative to its root."""
+    mask_path = getattr(dataset, "mask_path", None)
+    if mask_path is not None:
+        try:
+            return Path(mask_path(index)).resolve().relative_to(dataset.root.resolve())
+        except ValueError:
+            pass
+    return Path("masks") / f"{Path(dataset.sample_ids[index]).with_suffix('')}.png"
+
+
+def encode_mask(dataset: Dataset, mask: np.ndarray) -> bytes:
+    """PNG bytes of ``mask`` (class indices, 255 = ignore) in the dataset's own encoding."""
+    from PIL import Image
+
+    mask = np.asarray(mask)
+    if mask.ndim != 2:
+        raise MaskWriteError(f"a mask must be H x W, got shape {mask.shape}")
+    bad = (mask >= len(dataset.classes)) & (mask != IGNORE_INDEX)
+    if bad.any():
+        raise MaskWriteError(f"mask values {np.unique(mask[bad])[:5].tolist()} are not classes of {dataset.name}")
+    mask = mask.astype(np.uint8)
+    if dataset.layout == "Pascal VOC":
+        image = Image.fromarray(mask, mode="P")
+        image.putpalette(_voc_palette().reshape(-1).tolist())
+    elif dataset.layout == "Cityscapes":
+        image = Image.fromarray(_cityscapes_inverse(dataset)[mask], mode="L")
+    else:
+        image = Image.fromarray(mask, mode="L")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def decode_saved_mask(dataset: Dataset, path: Path) -> np.ndarray:
+    """Read a mask written by :func:`save_mask` back into class indices."""
+    from core.datasets.readers.masks import read_label_image
+
+    raw = read_label_image(path)
+    if raw.ndim != 2:
+        raise SampleError(f"{path.name}: a saved mask must be single-channel, found shape {raw.shape}")
+    if dataset.layout == "Cityscapes":
+        return dataset.lookup[raw]  # type: ignore[attr-defined]
+    return raw.astype(np.uint8)
+
+
+def save_mask(
+    dataset: Dataset, index: int, mask: np.ndarray, out_root: str | Path, *, overwrite_originals: bool = False
+) -> Path:
+    """Write one sample's mask under ``out_root`` atomically; the path written."""
+    out_root = Path(out_root)
+    target = out_root / relative_mask_path(dataset, index)
+    original = dataset.root / relative_mask_path(dataset, index)
+    if target.resolve() == original.resolve() and original.exists() and not overwrite_originals:
+        raise MaskWriteError(
+            f"{target} is the dataset's original mask; choose another output folder or confirm overwriting"
+        )
+    data = encode_mask(dataset, mask)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise MaskWriteError(f"cannot write into {target.parent}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise MaskWriteError(f"cannot write {target}: {exc.strerror or exc}; nothing was changed") from None
+    return target
+
+
+def default_output_folder(dataset: Dataset) -> Path:
+    """Beside the dataset, never inside it: ``<root>-cvlens-masks``."""
+    return dataset.root.parent / f"{dataset.root.name}-cvlens-masks"
+
+
+class WithSavedMasks(Dataset):
+    """The dataset with the masks saved under ``out_root`` taking the place of the originals."""
+
+    def __init__(self, base: Dataset, out_root: str | Path) -> None:
+        self.base = base
+        self.out_root = Path(out_root)
+        self.layout = base.layout
+        super().__init__(
+            base.root,
+            task=base.task,
+            classes=base.classes,
+            splits=base.splits,
+            split=base.split,
+            sample_ids=base.sample_ids,
+            targets=base.targets,
+            tags=base.tags,
+            palette=base.palette,
+        )
+
+    def saved_path(self, index: int) -> Path:
+        return self.out_root / relative_mask_path(self.base, index)
+
+    def has_saved_mask(self, index: int) -> bool:
+        return self.saved_path(index).is_file()
+
+    def load_image(self, index: int) -> np.ndarray:
+        return self.base.load_image(index)
+
+    def load_mask(self, index: int) -> np.ndarray | None:
+        path = self.saved_path(index)
+        if path.is_file():
+            return decode_saved_mask(self.base, path)
+        return self.base.load_mask(index)
+
+    def sample_path(self, index: int) -> Path | None:
+        return self.base.sample_path(index)
+
+    def sample_meta(self, index: int) -> dict:
+        return self.base.sample_meta(index)

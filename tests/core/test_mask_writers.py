@@ -1,0 +1,68 @@
+"""Masks saved in each dataset's own form read back equal, through our readers and torchvision's."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.datasets import open_dataset
+from core.masks import MaskEditor
+from core.masks.writers import MaskWriteError, WithSavedMasks, default_output_folder, save_mask
+from fake_datasets import write_cityscapes, write_voc
+
+
+def painted(dataset, index):
+    editor = MaskEditor(dataset.load_mask(index), num_classes=len(dataset.classes))
+    editor.brush(2, 2, 9, 6, radius=2, value=15 % len(dataset.classes))
+    editor.flood_fill(0, 9, 3)
+    return editor.mask
+
+
+def test_a_saved_voc_mask_is_read_back_by_torchvision_as_painted(tmp_path: Path):
+    import torchvision.datasets as tv
+
+    root, splits, _ = write_voc(tmp_path / "data")
+    dataset = open_dataset(root, split="train")
+    mask = painted(dataset, 1)
+    out = tmp_path / "out" / "VOCdevkit" / "VOC2012"
+    written = save_mask(dataset, 1, mask, out)
+    assert written == out / "SegmentationClass" / f"{splits['train'][1]}.png"
+    # a full VOC tree whose masks are ours: images and lists linked from the original
+    for part in ("JPEGImages", "ImageSets"):
+        (out / part).symlink_to(root / part, target_is_directory=True)
+    theirs = tv.VOCSegmentation(str(tmp_path / "out"), year="2012", image_set="train", download=False)
+    np.testing.assert_array_equal(np.asarray(theirs[1][1]), mask)
+
+
+def test_cityscapes_masks_are_written_as_label_ids_and_read_back_as_train_ids(tmp_path: Path):
+    write_cityscapes(tmp_path / "cs")
+    dataset = open_dataset(tmp_path / "cs", split="val")
+    mask = painted(dataset, 0)
+    written = save_mask(dataset, 0, mask, tmp_path / "out")
+    assert written.name.endswith("_gtFine_labelIds.png") and "gtFine/val" in written.as_posix()
+    again = WithSavedMasks(dataset, tmp_path / "out")
+    np.testing.assert_array_equal(again.load_mask(0), mask)
+    np.testing.assert_array_equal(again.load_mask(1), dataset.load_mask(1))  # unsaved: the original
+
+
+def test_the_original_masks_are_not_overwritten_without_confirmation(tmp_path: Path):
+    root, _, masks = write_voc(tmp_path)
+    dataset = open_dataset(root, split="train")
+    original = (root / "SegmentationClass" / f"{dataset.sample_ids[0]}.png").read_bytes()
+    with pytest.raises(MaskWriteError, match="original"):
+        save_mask(dataset, 0, painted(dataset, 0), root)
+    assert (root / "SegmentationClass" / f"{dataset.sample_ids[0]}.png").read_bytes() == original
+    save_mask(dataset, 0, painted(dataset, 0), root, overwrite_originals=True)
+    np.testing.assert_array_equal(open_dataset(root, split="train").load_mask(0), painted(dataset, 0))
+    assert default_output_folder(dataset).parent == root.parent
+
+
+def test_values_that_are_no_class_and_unwritable_folders_are_clear_errors(tmp_path: Path):
+    root, _, _ = write_voc(tmp_path / "d")
+    dataset = open_dataset(root, split="train")
+    with pytest.raises(MaskWriteError, match="not classes"):
+        save_mask(dataset, 0, np.full((10, 12), 40, np.uint8), tmp_path / "o")
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where a folder should be")
+    with pytest.raises(MaskWriteError, match="cannot write"):
+        save_mask(dataset, 0, dataset.load_mask(0), blocked)
