@@ -19,7 +19,6 @@ IMAGE_EXTENSIONS = frozenset(
 )
 
 
-
 def _silence_opencv() -> None:
     """Tell OpenCV not to print its own warnings for broken files: we raise our own message."""
     logging = getattr(getattr(cv2, "utils", None), "logging", None)

@@ -21,6 +21,10 @@ class Probe:
 
     root: Path | None
     why_not: str = ""
+    #: The folder holds a distinctive part of this layout (batches.meta, JPEGImages/...) but not all of it.
+    #: Then a generic layout must not read it (or a sub-folder) as plain images: the user wants to know
+    #: what is missing, as ``why_not`` says.
+    partial: bool = False
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,10 @@ class Layout:
     open: Callable[[Path, str | None], Dataset]
     #: Lower runs first; generic layouts (plain image folders) run last.
     priority: int = 50
+
+
+#: Layouts from this priority on are generic fallbacks (image folders).
+GENERIC_PRIORITY = 90
 
 
 _LAYOUTS: list[Layout] = []
@@ -74,13 +82,19 @@ def find_layout(path: str | Path) -> tuple[Layout, Path]:
         path = path.parent
     reasons: dict[str, str] = {}
     candidates = _candidates(path)
+    partial = False
     for layout in layouts():
+        if partial and layout.priority >= GENERIC_PRIORITY:
+            continue
         for candidate in candidates:
             probe = layout.probe(candidate)
             if probe.root is not None:
                 return layout, probe.root
             if candidate == path and probe.why_not:
                 reasons[layout.name] = probe.why_not
+            elif probe.partial:
+                reasons[layout.name] = f"in {candidate.name}/: {probe.why_not}"
+            partial = partial or probe.partial
     lines = "\n".join(f"  - {name}: {why}" for name, why in reasons.items())
     raise DatasetError(f"{path} is not a dataset CV Lens knows. Looked for:\n{lines}")
 

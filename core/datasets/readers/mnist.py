@@ -51,7 +51,8 @@ def read_idx(path: Path, ndim: int) -> np.ndarray:
     header = bytes(data[:4])
     if len(header) < 4 or header[:2] != b"\0\0" or header[3] != ndim:
         raise DatasetError(
-            f"{path.name}: not an IDX file of {ndim} dimension(s) (magic {header.hex() or 'missing'}, expected 000008{ndim:02x})"
+            f"{path.name}: not an IDX file of {ndim} dimension(s) "
+            f"(magic {header.hex() or 'missing'}, expected 000008{ndim:02x})"
         )
     if header[2] != UINT8:
         raise DatasetError(f"{path.name}: IDX values of type 0x{header[2]:02x}, expected unsigned bytes (0x08)")
