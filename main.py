@@ -30,9 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "dataset", nargs="?", help="dataset folder to open (default: the bundled digits demo)"
-    )
+    parser.add_argument("dataset", nargs="?", help="dataset folder to open (default: the bundled digits demo)")
     parser.add_argument("--split", help="split to open (default: test, else val)")
     parser.add_argument("--model", help="bundled model name or path of a model card (.json) to select")
     parser.add_argument(

@@ -17,7 +17,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.masks import MaskEditor  # noqa: E402
+from core.masks import MaskEditor
 
 HEIGHT, WIDTH = 1024, 2048
 rng = np.random.default_rng(0)
@@ -51,18 +51,20 @@ def stroke_segments(radius: int, steps: int = 200) -> list[float]:
 
 
 def main() -> None:
-    full = statistics.median(
-        _timed(lambda: recolour(np.zeros((HEIGHT, WIDTH), np.uint8), IMAGE)) for _ in range(5)
-    )
+    full = statistics.median(_timed(lambda: recolour(np.zeros((HEIGHT, WIDTH), np.uint8), IMAGE)) for _ in range(5))
     print(f"baseline: recolouring the whole {WIDTH}x{HEIGHT} mask: {full * 1000:.1f} ms")
     worst = 0.0
     for radius in (2, 10, 40):
         times = stroke_segments(radius)
         median, p95 = statistics.median(times), float(np.percentile(times, 95))
         worst = max(worst, p95)
-        print(f"brush radius {radius:>2}: median {median * 1000:.2f} ms, 95th percentile {p95 * 1000:.2f} ms "
-              f"per segment ({median / full:.3f} of a full redraw)")
-    print(f"target < 16 ms per segment: {'target met' if worst < 0.016 else 'MISSED'} (95th percentile {worst * 1000:.2f} ms)")
+        print(
+            f"brush radius {radius:>2}: median {median * 1000:.2f} ms, 95th percentile {p95 * 1000:.2f} ms "
+            f"per segment ({median / full:.3f} of a full redraw)"
+        )
+    print(
+        f"target < 16 ms per segment: {'target met' if worst < 0.016 else 'MISSED'} (95th percentile {worst * 1000:.2f} ms)"
+    )
 
 
 def _timed(fn) -> float:

@@ -105,7 +105,11 @@ class _ScreenshotDirector:
         if state.dataset is not None and len(state.dataset):
             from core.selection import wrong
 
-            misses = wrong(state.dataset.targets, state.predictions.predicted).indices if state.dataset.targets is not None else []
+            misses = (
+                wrong(state.dataset.targets, state.predictions.predicted).indices
+                if state.dataset.targets is not None
+                else []
+            )
             state.select_sample(int(misses[0]) if len(misses) else 0)
         self._grab_when_idle(code=0)
 

@@ -154,14 +154,14 @@ class MainWindow(QMainWindow):
             "CV Lens: browse computer-vision datasets, run models on them and see where they fail.",
         )
 
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+    def showEvent(self, event) -> None:
         if not getattr(self, "_sized", False):
             self._sized = True
             width = max(self.width(), 800)
             self.panes.setSizes([int(width * 0.52), int(width * 0.48)])
         super().showEvent(event)
 
-    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+    def closeEvent(self, event) -> None:
         self.runner.cancel()
         self.browser.shutdown()
         super().closeEvent(event)

@@ -131,7 +131,9 @@ class Dataset:
 
     def __repr__(self) -> str:
         split = f", split={self.split!r}" if self.split else ""
-        return f"<{self.layout} {str(self.root)!r}: {len(self)} samples, {self.task}, {len(self.classes)} classes{split}>"
+        return (
+            f"<{self.layout} {str(self.root)!r}: {len(self)} samples, {self.task}, {len(self.classes)} classes{split}>"
+        )
 
     # -- what readers implement -------------------------------------------------------
     def load_image(self, index: int) -> np.ndarray:

@@ -131,7 +131,9 @@ class MaskEditor:
             return Rect(0, 0, 0, 0)
         region[hit] = value
         ys, xs = np.nonzero(hit)
-        return Rect(rect.x0 + int(xs.min()), rect.y0 + int(ys.min()), rect.x0 + int(xs.max()) + 1, rect.y0 + int(ys.max()) + 1)
+        return Rect(
+            rect.x0 + int(xs.min()), rect.y0 + int(ys.min()), rect.x0 + int(xs.max()) + 1, rect.y0 + int(ys.max()) + 1
+        )
 
     def begin_stroke(self, name: str = "brush") -> None:
         """Start grouping brush segments into one undo step."""
@@ -148,8 +150,12 @@ class MaskEditor:
         radius = max(0, int(radius))
         p0 = (round(x0), round(y0))
         p1 = (round(x1), round(y1))
-        rect = self._clip(min(p0[0], p1[0]) - radius, min(p0[1], p1[1]) - radius,
-                          max(p0[0], p1[0]) + radius + 1, max(p0[1], p1[1]) + radius + 1)
+        rect = self._clip(
+            min(p0[0], p1[0]) - radius,
+            min(p0[1], p1[1]) - radius,
+            max(p0[0], p1[0]) + radius + 1,
+            max(p0[1], p1[1]) + radius + 1,
+        )
         if rect.empty:
             changed = rect
         else:
@@ -178,7 +184,7 @@ class MaskEditor:
         if self.only_over is not None and self.mask[y, x] != self.only_over:
             return Rect(0, 0, 0, 0)
         region = (self.mask == self.mask[y, x]).astype(np.uint8)
-        count, labels = cv2.connectedComponents(region, connectivity=4)
+        _, labels = cv2.connectedComponents(region, connectivity=4)
         component = labels == labels[y, x]
         return self._single_step("fill", Rect(0, 0, width, height), component, value)
 
@@ -188,7 +194,9 @@ class MaskEditor:
         if len(points) < 3:
             return Rect(0, 0, 0, 0)
         pts = np.round(np.asarray(points, dtype=np.float64)).astype(np.int32)
-        rect = self._clip(int(pts[:, 0].min()), int(pts[:, 1].min()), int(pts[:, 0].max()) + 1, int(pts[:, 1].max()) + 1)
+        rect = self._clip(
+            int(pts[:, 0].min()), int(pts[:, 1].min()), int(pts[:, 0].max()) + 1, int(pts[:, 1].max()) + 1
+        )
         if rect.empty:
             return rect
         stamp = np.zeros((rect.y1 - rect.y0, rect.x1 - rect.x0), dtype=np.uint8)
@@ -211,7 +219,10 @@ class MaskEditor:
         before = self.mask[rect.slices].copy()
         changed = self._apply(rect, stamp, value)
         if not changed.empty:
-            inner = (slice(changed.y0 - rect.y0, changed.y1 - rect.y0), slice(changed.x0 - rect.x0, changed.x1 - rect.x0))
+            inner = (
+                slice(changed.y0 - rect.y0, changed.y1 - rect.y0),
+                slice(changed.x0 - rect.x0, changed.x1 - rect.x0),
+            )
             self._push(_Step(changed, before[inner].copy(), self.mask[changed.slices].copy(), name))
         return changed
 

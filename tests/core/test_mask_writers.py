@@ -4,11 +4,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fake_datasets import write_cityscapes, write_voc
 
 from core.datasets import open_dataset
 from core.masks import MaskEditor
 from core.masks.writers import MaskWriteError, WithSavedMasks, default_output_folder, save_mask
-from fake_datasets import write_cityscapes, write_voc
 
 
 def painted(dataset, index):
@@ -46,7 +46,7 @@ def test_cityscapes_masks_are_written_as_label_ids_and_read_back_as_train_ids(tm
 
 
 def test_the_original_masks_are_not_overwritten_without_confirmation(tmp_path: Path):
-    root, _, masks = write_voc(tmp_path)
+    root, _, _ = write_voc(tmp_path)
     dataset = open_dataset(root, split="train")
     original = (root / "SegmentationClass" / f"{dataset.sample_ids[0]}.png").read_bytes()
     with pytest.raises(MaskWriteError, match="original"):

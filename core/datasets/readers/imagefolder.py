@@ -7,46 +7,26 @@ Two classes make a binary task, more a multiclass one. Listing uses ``os.scandir
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from core.datasets.base import UNLABELED, Dataset, DatasetError, default_split
-from core.datasets.imageio import IMAGE_EXTENSIONS, read_image
+from core.datasets.imageio import read_image
+from core.datasets.readers.listing import image_names, subdirs
 from core.datasets.registry import Layout, Probe, register
 
 SPLIT_NAMES = ("train", "training", "val", "valid", "validation", "test", "testing")
 
 
-def _image_names(folder: Path) -> list[str]:
-    try:
-        with os.scandir(folder) as entries:
-            return sorted(
-                e.name
-                for e in entries
-                if not e.name.startswith(".") and os.path.splitext(e.name)[1].lower() in IMAGE_EXTENSIONS and e.is_file()
-            )
-    except OSError:
-        return []
-
-
-def _subdirs(folder: Path) -> list[str]:
-    try:
-        with os.scandir(folder) as entries:
-            return sorted(e.name for e in entries if e.is_dir() and not e.name.startswith("."))
-    except OSError:
-        return []
-
-
 def _class_tree(folder: Path) -> dict[str, list[str]]:
     """Class name -> image file names, for the class folders directly under ``folder``."""
-    tree = {name: _image_names(folder / name) for name in _subdirs(folder)}
+    tree = {name: image_names(folder / name) for name in subdirs(folder)}
     return {name: files for name, files in tree.items() if files}
 
 
 def _splits(root: Path) -> list[str]:
-    return [name for name in _subdirs(root) if name.lower() in SPLIT_NAMES and _class_tree(root / name)]
+    return [name for name in subdirs(root) if name.lower() in SPLIT_NAMES and _class_tree(root / name)]
 
 
 class ImageFolderDataset(Dataset):
@@ -95,7 +75,7 @@ class UnlabeledFolderDataset(Dataset):
     layout = "Unlabeled images"
 
     def __init__(self, root: Path, split: str | None = None) -> None:
-        names = _image_names(root)
+        names = image_names(root)
         if not names:
             raise DatasetError(f"{root} holds no image files")
         super().__init__(
@@ -116,13 +96,13 @@ class UnlabeledFolderDataset(Dataset):
 
 
 def _probe_tree(path: Path) -> Probe:
-    if _splits(path) or len(_class_tree(path)) >= 1 and not _image_names(path):
+    if _splits(path) or (_class_tree(path) and not image_names(path)):
         return Probe(path)
     return Probe(None, "no class sub-folders with images (root/<class>/*.jpg or root/<split>/<class>/*.jpg)")
 
 
 def _probe_flat(path: Path) -> Probe:
-    if _image_names(path):
+    if image_names(path):
         return Probe(path)
     return Probe(None, "no image files directly in the folder")
 
