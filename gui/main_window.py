@@ -9,7 +9,9 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
 from superqt.utils import create_worker
 
+from core.masks.writers import WithSavedMasks, default_output_folder
 from gui.browser import BrowserPane
+from gui.labeling import MaskEditorWidget
 from gui.metrics import MetricsPane
 from gui.runner import RunnerPane
 from gui.state import AppState
@@ -25,6 +27,7 @@ class MainWindow(QMainWindow):
         self.state = state or AppState()
         self.settings = QSettings()
         self._opening = None  # the worker opening a dataset, if any
+        self.mask_editor: MaskEditorWidget | None = None
 
         self.banner = ErrorBanner()
         self.dataset_bar = DatasetBar()
@@ -65,6 +68,18 @@ class MainWindow(QMainWindow):
         self._fill_recent_menu()
         menu.addSeparator()
         menu.addAction(QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close))
+        labels = self.menuBar().addMenu("&Labels")
+        self.edit_mask_action = QAction(
+            "Edit &Mask of This Sample…", self, shortcut=QKeySequence("Ctrl+M"), triggered=self.edit_mask
+        )
+        self.edit_mask_action.setEnabled(False)
+        labels.addAction(self.edit_mask_action)
+        self.saved_masks_action = QAction(
+            "Use &Saved Masks as Labels", self, checkable=True, triggered=self._use_saved_masks
+        )
+        self.saved_masks_action.setToolTip("Read the masks saved by the mask editor in place of the originals")
+        self.saved_masks_action.setEnabled(False)
+        labels.addAction(self.saved_masks_action)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(QAction("&About CV Lens", self, triggered=self._about))
 
@@ -75,6 +90,8 @@ class MainWindow(QMainWindow):
         state.dataset_changed.connect(self.dataset_bar.show_dataset)
         state.dataset_changed.connect(self._update_status)
         state.predictions_changed.connect(self._update_status)
+        state.dataset_changed.connect(self._enable_mask_actions)
+        state.sample_selected.connect(lambda _i: self._enable_mask_actions(self.state.dataset))
         self.dataset_bar.open_requested.connect(self.ask_open_dataset)
         self.dataset_bar.split_requested.connect(self._change_split)
 
@@ -124,6 +141,50 @@ class MainWindow(QMainWindow):
         for path in self._recent():
             self.recent_menu.addAction(path, lambda p=path: self.open_dataset(p))
         self.recent_menu.setEnabled(bool(self._recent()))
+
+    # -- mask editing -------------------------------------------------------------
+    def _enable_mask_actions(self, dataset) -> None:
+        segmentation = dataset is not None and dataset.task == "segmentation"
+        self.edit_mask_action.setEnabled(segmentation and self.state.current is not None)
+        self.saved_masks_action.setEnabled(segmentation)
+        self.saved_masks_action.setChecked(isinstance(dataset, WithSavedMasks))
+
+    def edit_mask(self) -> None:
+        """Open the mask editor on the sample shown in the sample view."""
+        dataset, index = self.state.dataset, self.state.current
+        if dataset is None or index is None or dataset.task != "segmentation":
+            return
+        if self.mask_editor is None:
+            self.mask_editor = MaskEditorWidget()
+            self.mask_editor.setWindowFlag(Qt.Window)
+            self.mask_editor.resize(1000, 800)
+            self.mask_editor.saved.connect(lambda _i, path: self.statusBar().showMessage(f"Saved {path}", 8000))
+        base = dataset.base if isinstance(dataset, WithSavedMasks) else dataset
+        out_root = dataset.out_root if isinstance(dataset, WithSavedMasks) else None
+        editing = dataset if isinstance(dataset, WithSavedMasks) else base
+        if self.mask_editor.open_sample(editing, index, prediction=self._predicted_mask(index), out_root=out_root):
+            self.mask_editor.setWindowTitle(f"Mask editor — {dataset.sample_ids[index]}")
+        self.mask_editor.show()
+        self.mask_editor.raise_()
+
+    def _predicted_mask(self, index: int):
+        """The predicted mask of a sample, when a segmentation run holds one."""
+        preds = self.state.predictions
+        reader = getattr(preds, "mask", None)
+        try:
+            return reader(index) if callable(reader) else None
+        except Exception:  # a run without this sample's mask: the editor works without it
+            return None
+
+    def _use_saved_masks(self, checked: bool) -> None:
+        dataset = self.state.dataset
+        if dataset is None:
+            return
+        if checked and not isinstance(dataset, WithSavedMasks):
+            out_root = self.mask_editor.out_root if self.mask_editor else default_output_folder(dataset)
+            self.state.set_dataset(WithSavedMasks(dataset, out_root))
+        elif not checked and isinstance(dataset, WithSavedMasks):
+            self.state.set_dataset(dataset.base)
 
     # -- status -----------------------------------------------------------------
     def _update_status(self, *_args) -> None:

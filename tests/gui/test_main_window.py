@@ -98,3 +98,27 @@ def test_cancel_stops_the_run_and_run_resumes(qtbot, window):
     with qtbot.waitSignal(runner.run_finished, timeout=120_000):
         runner.start_run()
     assert window.state.predictions.complete
+
+
+def test_edit_the_mask_of_the_current_sample_and_use_saved_masks(qtbot, window, tmp_path):
+    from fake_datasets import write_voc
+
+    root, _, _ = write_voc(tmp_path / "data")
+    window.open_dataset(str(root), split="train")
+    qtbot.waitUntil(lambda: window.state.dataset is not None, timeout=30_000)
+    assert not window.edit_mask_action.isEnabled()  # no sample chosen yet
+    window.state.select_sample(1)
+    assert window.edit_mask_action.isEnabled()
+    window.edit_mask_action.trigger()
+    editor = window.mask_editor
+    assert editor.isVisible() and editor.index == 1
+    editor.out_root = tmp_path / "masks"
+    editor.class_combo.setCurrentIndex(4)
+    editor.editor.polygon([(0, 0), (11, 0), (11, 9), (0, 9)], 4)
+    editor.save()
+    editor.close()
+    window.saved_masks_action.trigger()
+    qtbot.waitUntil(lambda: window.saved_masks_action.isChecked())
+    assert (window.state.dataset.load_mask(1) == 4).all()
+    window.saved_masks_action.trigger()
+    assert not (window.state.dataset.load_mask(1) == 4).all()
