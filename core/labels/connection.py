@@ -1,0 +1,185 @@
+"""Opening the store's SQLite file: pragmas, the health check, recovery and migration.
+
+Durability: WAL journal with ``synchronous=FULL``. WAL alone (any ``synchronous``) keeps the
+database consistent and keeps every committed edit through a crash of the *process* (SIGKILL):
+the commit is in the WAL in the OS cache before ``commit`` returns. ``FULL`` adds an fsync of the
+WAL at every commit, so a committed edit also survives a crash of the *machine* (power cut, a
+laptop's empty battery); with ``NORMAL`` everything since the last checkpoint (up to ~4 MB of
+WAL, thousands of edits) could roll back. One fsync per keystroke costs 1-6 ms, well below what
+a person notices, and batch edits are one transaction, so one fsync.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.labels import schema
+from core.labels.errors import StoreError
+
+SYNCHRONOUS = "FULL"
+BUSY_TIMEOUT_MS = 5000
+
+
+@dataclass
+class Opened:
+    conn: sqlite3.Connection
+    read_only: bool
+    notices: list[str] = field(default_factory=list)
+    #: Where a damaged store was moved to (the user's data, kept), or None.
+    recovered_from: Path | None = None
+    #: The schema version the store was migrated from, or None.
+    migrated_from: int | None = None
+
+
+def connect(path: Path | str, *, read_only: bool = False) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), WAL, foreign keys on."""
+    if str(path) == ":memory:":
+        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    else:
+        uri = f"{Path(path).resolve().as_uri()}?mode={'ro' if read_only else 'rwc'}"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=5.0)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
+        if not read_only and str(path) != ":memory:":
+            conn.execute("PRAGMA journal_mode = WAL").fetchone()
+    except sqlite3.Error:
+        conn.close()
+        raise
+    return conn
+
+
+def health(conn: sqlite3.Connection) -> int:
+    """The schema version of a sound store; raises DatabaseError / UnknownDatabase when it is not one."""
+    rows = conn.execute("PRAGMA quick_check").fetchall()
+    if rows != [("ok",)]:
+        raise sqlite3.DatabaseError("; ".join(str(r[0]) for r in rows[:3]))
+    return schema.schema_version(conn)
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a damaged store (and its -wal/-shm) to ``project.corrupt-<time>.sqlite``; never delete it."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.stem}.corrupt-{stamp}{path.suffix}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.stem}.corrupt-{stamp}-{n}{path.suffix}")
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            side.replace(target.with_name(target.name + suffix))
+    path.replace(target)
+    return target
+
+
+def explain(exc: sqlite3.Error, what: str, folder: Path) -> str:
+    """A failed write in the user's words: what could not be done, why, and that nothing was saved."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if name == "SQLITE_FULL":
+        reason = "the disk is full"
+    elif name.startswith("SQLITE_READONLY"):
+        reason = f"the folder {folder} is read-only"
+    elif name.startswith("SQLITE_IOERR"):
+        reason = f"the disk reported an I/O error ({exc})"
+    elif name in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
+        reason = "the store is damaged; open the dataset again to recover it"
+    else:
+        reason = str(exc)
+    return f"Could not {what}: {reason}. Nothing of it was saved."
+
+
+def transaction(conn: sqlite3.Connection, work) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        work(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def open_database(path: Path, identity: dict[str, str], *, read_only: bool) -> Opened:
+    """Open (creating, recovering or migrating as needed) the store at ``path``."""
+    if read_only:
+        return _open_read_only(path, identity)
+    opened = Opened(conn=None, read_only=False)  # type: ignore[arg-type]
+    try:
+        conn = connect(path)
+        version = _checked(conn)
+    except (sqlite3.DatabaseError, schema.UnknownDatabase) as exc:
+        moved = move_aside(path)
+        opened.recovered_from = moved
+        opened.notices.append(
+            f"The project store {path} was damaged ({exc}). It was kept as {moved.name} and a new, empty store "
+            "was started; the labels of the dataset itself are unchanged."
+        )
+        conn = connect(path)
+        version = 0
+    if version > schema.SCHEMA_VERSION:
+        conn.close()
+        opened.conn, opened.read_only = connect(path, read_only=True), True
+        opened.notices.append(f"{path} was written by a newer CV Lens (schema {version}); it is opened read-only.")
+        return opened
+    _bring_up_to_date(conn, path, version, identity, opened)
+    opened.conn = conn
+    return opened
+
+
+def _checked(conn: sqlite3.Connection) -> int:
+    try:
+        return health(conn)
+    except BaseException:
+        conn.close()
+        raise
+
+
+def _bring_up_to_date(conn: sqlite3.Connection, path: Path | None, version: int, identity, opened: Opened) -> None:
+    try:
+        if version == 0:
+            transaction(conn, lambda c: schema.create(c, identity))
+        elif version < schema.SCHEMA_VERSION:
+            if path is not None:
+                _backup(conn, path.with_name(f"{path.stem}.v{version}-backup-{time.strftime('%Y%m%d-%H%M%S')}.sqlite"))
+            transaction(conn, lambda c: schema.migrate(c, version))
+            opened.migrated_from = version
+    except sqlite3.Error as exc:
+        conn.close()
+        raise StoreError(
+            f"Could not prepare the project store {path or ''}: {exc}. Nothing in it was changed."
+        ) from exc
+
+
+def _backup(conn: sqlite3.Connection, target: Path) -> None:
+    backup = sqlite3.connect(target)
+    try:
+        conn.backup(backup)
+    finally:
+        backup.close()
+
+
+def _open_read_only(path: Path, identity: dict[str, str]) -> Opened:
+    """Read what is there; anything that would need a write (create, migrate) happens in memory."""
+    opened = Opened(conn=None, read_only=True)  # type: ignore[arg-type]
+    memory = connect(":memory:")
+    version = 0
+    if path.exists():
+        try:
+            conn = connect(path, read_only=True)
+            version = _checked(conn)
+        except (sqlite3.DatabaseError, schema.UnknownDatabase) as exc:
+            opened.notices.append(f"The project store {path} is damaged ({exc}) and cannot be repaired read-only.")
+        else:
+            if version >= schema.SCHEMA_VERSION:
+                memory.close()
+                opened.conn = conn
+                return opened
+            conn.backup(memory)
+            conn.close()
+    _bring_up_to_date(memory, None, version, identity, opened)
+    opened.conn = memory
+    return opened

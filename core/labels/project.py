@@ -1,0 +1,263 @@
+"""A dataset's labels as the user has them now, and every labeling action as one call.
+
+``open_project(dataset)`` binds the dataset's store to the dataset's split. Arrays come back in
+microseconds (they are kept up to date in memory); each edit is one transaction and one undo
+step, however many samples it touches::
+
+    project = open_project(dataset)
+    project.set_label([3, 7, 9], "cat")        # one undo step
+    project.toggle_tag(selection, "Smiling")
+    project.edit(i, label=predicted, status="reviewed")   # review mode: take the model's label
+    project.undo()
+    targets = project.targets()                # int64, -1 unlabeled, IGNORE (-2) ignored
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from core.datasets.base import Dataset
+from core.labels import compare
+from core.labels import runs as model_runs
+from core.labels.codec import Codec, sample_indices, status_code
+from core.labels.state import LabelState
+from core.labels.values import EXCLUDED, IGNORE, STATUSES, Change, HistoryEntry, Step, split_key
+
+if TYPE_CHECKING:
+    from core.inference.predictions import Predictions
+    from core.labels.store import ProjectStore
+
+#: "Leave this field as it is" in :meth:`Project.edit`.
+KEEP: Any = object()
+Indices = int | Sequence[int] | np.ndarray
+
+
+class Project:
+    """Original labels of ``dataset`` overridden by the store's edits; edits, undo, history, runs."""
+
+    def __init__(self, store: ProjectStore, dataset: Dataset) -> None:
+        self.store, self.dataset = store, dataset
+        self.split = split_key(dataset.split)
+        self.reload()
+        self._siblings: dict[str, Project] = {self.split: self}
+        store.subscribe(self._on_step)
+
+    def reload(self) -> None:
+        """Read the labels from the store again (a read-only copy seeing what the writing copy saved)."""
+        self._state = LabelState(self.dataset, self.split)
+        self._state.load(self.store.overrides(self.split))
+
+    def _on_step(self, step: Step) -> None:
+        self._state.apply_changes(step.changes)
+
+    @property
+    def codec(self) -> Codec:
+        return self._state.codec
+
+    @property
+    def read_only(self) -> bool:
+        return self.store.read_only
+
+    @property
+    def notice(self) -> str:
+        return self.store.notice
+
+    @property
+    def unmatched(self) -> dict[tuple[str, str], Any]:
+        """Stored edits this dataset cannot show (a sample or class it no longer has), kept in the store."""
+        return dict(self._state.unmatched)
+
+    def for_split(self, split: str | None) -> Project:
+        """The same store bound to another split of the dataset."""
+        if split_key(split) not in self._siblings:
+            sibling = Project(self.store, self.dataset.with_split(split))
+            sibling._siblings = self._siblings  # one family: every split finds the same objects
+            self._siblings[sibling.split] = sibling
+        return self._siblings[split_key(split)]
+
+    # -- arrays (copies; cheap) ------------------------------------------------------
+    def targets(self, original: bool = False) -> np.ndarray | None:
+        """Effective class per sample: index, UNLABELED (-1) or IGNORE (-2); None without class labels."""
+        source = self._state.original_targets if original else self._state.targets
+        return None if source is None else source.copy()
+
+    def tags(self, original: bool = False) -> np.ndarray | None:
+        """Effective N x L 0/1 tags of a multilabel dataset; None for other tasks."""
+        source = self._state.original_tags if original else self._state.tags
+        return None if source is None else source.copy()
+
+    def edited(self) -> np.ndarray:
+        """True where the label or tags differ from the dataset's own (what the browser marks)."""
+        return self._state.edited()
+
+    def status(self) -> np.ndarray:
+        """Review mark per sample: int8 codes into ``STATUSES`` (0 none, 1 reviewed, 2 flagged, 3 excluded)."""
+        return self._state.status.copy()
+
+    def excluded(self) -> np.ndarray:
+        """Samples left out of metrics and exports: marked excluded, or labeled "ignore"."""
+        out = self._state.status == EXCLUDED
+        if self._state.targets is not None:
+            out |= self._state.targets == IGNORE
+        return out
+
+    def notes(self) -> dict[int, str]:
+        return dict(self._state.notes)
+
+    def note(self, index: int) -> str:
+        return self._state.notes.get(int(index), "")
+
+    def review_counts(self) -> dict[str, int]:
+        """Samples per review mark, "" counting those without one (review mode's "what is left")."""
+        counts = np.bincount(self._state.status, minlength=len(STATUSES))
+        return {name: int(n) for name, n in zip(STATUSES, counts)}
+
+    # -- edits (each call one transaction and one undo step) ---------------------------------
+    def set_label(self, indices: Indices, label: int | str | Sequence, description: str | None = None) -> Step | None:
+        """Give samples a class (index or name, one for all or one each), UNLABELED or IGNORE."""
+        return self.edit(indices, label=label, description=description)
+
+    def set_tags(self, indices: Indices, tags: Sequence[int | str], description: str | None = None) -> Step | None:
+        """Replace the tags of samples by exactly ``tags``."""
+        return self.edit(indices, tags=tags, description=description)
+
+    def set_tag(self, indices: Indices, tag: int | str, on: bool = True, description: str | None = None) -> Step | None:
+        """Switch one tag on (or off) for every sample in ``indices``."""
+        idx, column = self._indices(indices), self.codec.tag_index(tag)
+        rows = self._require_tags()[idx].copy()
+        rows[:, column] = 1 if on else 0
+        name = self.codec.classes[column]
+        text = description or f"tag {name} {'on' if on else 'off'}, {_count(len(idx))}"
+        return self._commit(self._state.tag_changes(idx, rows), text)
+
+    def toggle_tag(self, indices: Indices, tag: int | str, description: str | None = None) -> Step | None:
+        """Switch a tag off if every sample has it, else on for all (the usual rule for a mixed selection)."""
+        idx, column = self._indices(indices), self.codec.tag_index(tag)
+        on = not bool(self._require_tags()[idx, column].all()) if len(idx) else True
+        return self.set_tag(idx, column, on, description)
+
+    def set_status(self, indices: Indices, status: str | int | None, description: str | None = None) -> Step | None:
+        """Mark samples "reviewed", "flagged" or "excluded" (None / "" removes the mark)."""
+        return self.edit(indices, status=status, description=description)
+
+    def set_note(self, indices: Indices, text: str, description: str | None = None) -> Step | None:
+        return self.edit(indices, note=text, description=description)
+
+    def edit(
+        self,
+        indices: Indices,
+        *,
+        label: Any = KEEP,
+        tags: Any = KEEP,
+        status: Any = KEEP,
+        note: Any = KEEP,
+        description: str | None = None,
+    ) -> Step | None:
+        """Set any fields of samples in one undo step; samples already holding a value are left alone.
+
+        None when nothing changed (no step is recorded then).
+        """
+        idx = self._indices(indices)
+        if not len(idx):
+            return None
+        changes: list[Change] = []
+        words = []
+        if label is not KEEP:
+            codes = self._label_codes(label, len(idx))
+            changes += self._state.label_changes(idx, codes)
+            words.append("label → " + (self.codec.label_name(codes[0]) if len(set(codes.tolist())) == 1 else "…"))
+        if tags is not KEEP:
+            row = np.zeros(len(self.codec.classes), dtype=np.uint8)
+            row[[self.codec.tag_index(t) for t in tags]] = 1
+            changes += self._state.tag_changes(idx, np.broadcast_to(row, (len(idx), len(row))))
+            words.append("tags → " + (", ".join(self.codec.tags_stored(row)) or "none"))
+        if status is not KEEP:
+            code = status_code(status)
+            changes += self._state.status_changes(idx, code)
+            words.append(f"mark → {STATUSES[code] or 'none'}")
+        if note is not KEEP:
+            changes += self._state.note_changes(idx, note or "")
+            words.append("note")
+        return self._commit(changes, description or f"{'; '.join(words)}, {_count(len(idx))}")
+
+    def undo(self) -> Step | None:
+        """Revert the latest step of this dataset's store (of whichever split); None when nothing to undo."""
+        return self.store.undo()
+
+    def redo(self) -> Step | None:
+        return self.store.redo()
+
+    def history(self, index: int) -> list[HistoryEntry]:
+        """Every change of one sample, oldest first; None values resolved to the dataset's own."""
+        sample_id = self.dataset.sample_ids[int(index)]
+        return [
+            replace(e, old=self._state.resolved(e.field, e.old, index), new=self._state.resolved(e.field, e.new, index))
+            for e in self.store.history(self.split, sample_id)
+        ]
+
+    # -- building changes -------------------------------------------------------------
+    def _commit(self, changes: list[Change], description: str) -> Step | None:
+        return self.store.commit(changes, description) if changes else None
+
+    def _indices(self, indices: Indices) -> np.ndarray:
+        return sample_indices(indices, len(self.dataset))
+
+    def _require_tags(self) -> np.ndarray:
+        if self._state.tags is None:
+            raise ValueError(f"{self.dataset.layout} is not a multilabel dataset: it has no tags to set")
+        return self._state.tags
+
+    def _label_codes(self, label: Any, n: int) -> np.ndarray:
+        if self._state.targets is None:
+            raise ValueError(f"{self.dataset.layout} ({self.dataset.task}) has no class labels to set")
+        return self.codec.label_codes(label, n)
+
+    # -- metrics and runs ---------------------------------------------------------------
+    def label_dataset(self, original: bool = False) -> Dataset:
+        """The dataset with the labels the metrics should use: edited (ignored/excluded unlabeled) or original."""
+        return self.dataset if original else compare.edited_dataset(self)
+
+    def summarize(self, predictions: Predictions, original: bool = False, **options: Any) -> dict[str, Any]:
+        """``core.evaluation.summarize`` (``options``: beta, threshold) on the edited labels, excluded samples
+        left out; or on the dataset's original labels (the metrics view's switch)."""
+        return compare.summarize_with(self, predictions, original=original, **options)
+
+    def save_run(
+        self,
+        predictions: Predictions,
+        *,
+        weights: str | Path | None = None,
+        settings: dict[str, Any] | None = None,
+        metrics: dict[str, Any] | None = None,
+        name: str | None = None,
+    ) -> model_runs.Run:
+        """Keep a model run (weights hashed; metrics default to ``summarize`` on the current labels)."""
+        info = {"weights": weights, "settings": settings, "metrics": metrics, "name": name}
+        return model_runs.save_run(self, predictions, **info)
+
+    def runs(self) -> list[model_runs.Run]:
+        """Runs of this split, oldest first."""
+        return model_runs.list_runs(self.store, self.split)
+
+    def load_run(self, run: model_runs.Run | int) -> Predictions:
+        """A run's predictions, aligned to this dataset's samples."""
+        return model_runs.load_run(self, run)
+
+    def compare_runs(self, run_a: model_runs.Run | int, run_b: model_runs.Run | int) -> compare.RunComparison:
+        return compare.compare_runs(self, run_a, run_b)
+
+
+def _count(n: int) -> str:
+    return f"{n} sample" if n == 1 else f"{n} samples"
+
+
+def open_project(dataset: Dataset) -> Project:
+    """The dataset's project (its store, opened or found again), bound to the dataset's split."""
+    from core.labels.store import open_store
+
+    return open_store(dataset).project(dataset)

@@ -1,0 +1,143 @@
+"""The store's tables, its ``schema_version`` and the migrations from older versions.
+
+Version history:
+
+1. ``meta``, ``view_state`` and one ``edits`` table (time, user, split, sample, field, old, new):
+   every edit its own step, no undo stacks, no runs.
+2. Edits grouped into undoable ``steps`` with persisted undo/redo stacks, a ``current`` table of
+   the latest value of every edited field (so loading labels is one indexed scan), model ``runs``.
+
+A store from an older version is migrated in one transaction, after a copy of it is kept as
+``project.v<old>-backup-<time>.sqlite``; a store from a newer version is opened read-only.
+
+Undo/redo stacks: an edit step's ``state`` is 'done' (on the undo stack), 'undone' (on the redo
+stack) or 'cleared' (undone, then a new edit cleared the redo stack; kept for history). Undo
+takes the 'done' step with the highest id, redo the 'undone' step with the lowest: a new edit
+always has the highest id and clears 'undone', so every 'done' id is below every 'undone' id.
+Undo and redo themselves are recorded as steps of kind 'undo' / 'redo' with their own edits,
+so a sample's history shows them too.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+
+SCHEMA_VERSION = 2
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS view_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE steps (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('edit', 'undo', 'redo')),
+    target INTEGER REFERENCES steps(id),
+    state TEXT CHECK (state IN ('done', 'undone', 'cleared')),
+    description TEXT NOT NULL DEFAULT '',
+    user TEXT NOT NULL,
+    time REAL NOT NULL
+);
+CREATE INDEX steps_state ON steps(state, id);
+CREATE TABLE edits (
+    id INTEGER PRIMARY KEY,
+    step INTEGER NOT NULL REFERENCES steps(id),
+    split TEXT NOT NULL,
+    sample_id TEXT NOT NULL,
+    field TEXT NOT NULL CHECK (field IN ('label', 'tags', 'status', 'note')),
+    old TEXT,
+    new TEXT
+);
+CREATE INDEX edits_sample ON edits(split, sample_id);
+CREATE INDEX edits_step ON edits(step);
+CREATE TABLE current (
+    split TEXT NOT NULL,
+    sample_id TEXT NOT NULL,
+    field TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (split, sample_id, field)
+) WITHOUT ROWID;
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    model TEXT NOT NULL,
+    weights_path TEXT,
+    weights_sha256 TEXT,
+    settings TEXT NOT NULL DEFAULT '{}',
+    time REAL NOT NULL,
+    user TEXT NOT NULL,
+    device TEXT NOT NULL DEFAULT '',
+    split TEXT NOT NULL,
+    predictions TEXT NOT NULL,
+    metrics TEXT NOT NULL DEFAULT '{}'
+);
+"""
+
+
+class UnknownDatabase(Exception):
+    """The file is an SQLite database, but not a CV Lens store."""
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """0 for an empty database, else the stored version; UnknownDatabase for someone else's database."""
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not tables:
+        return 0
+    if "meta" not in tables:
+        raise UnknownDatabase(f"it holds tables {sorted(tables)} but no 'meta' table")
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is None or not str(row[0]).isdigit():
+        raise UnknownDatabase("its 'meta' table has no schema_version")
+    return int(row[0])
+
+
+def create(conn: sqlite3.Connection, identity: dict[str, str]) -> None:
+    """The current schema in an empty database (inside the caller's transaction)."""
+    for statement in _statements(SCHEMA):
+        conn.execute(statement)
+    _set_meta(conn, {"schema_version": str(SCHEMA_VERSION), "created": str(time.time()), **identity})
+
+
+def migrate(conn: sqlite3.Connection, version: int) -> None:
+    """Bring a store of ``version`` to SCHEMA_VERSION, one migration at a time (caller's transaction)."""
+    while version < SCHEMA_VERSION:
+        MIGRATIONS[version](conn)
+        version += 1
+        _set_meta(conn, {"schema_version": str(version)})
+
+
+def _set_meta(conn: sqlite3.Connection, values: dict[str, str]) -> None:
+    conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", values.items())
+
+
+def _statements(script: str) -> list[str]:
+    # executescript() commits first, which would split a migration over two transactions.
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def _v1_to_v2(conn: sqlite3.Connection) -> None:
+    """v1 edits become one 'done' step each; `current` is rebuilt from each field's latest edit."""
+    conn.execute("ALTER TABLE edits RENAME TO edits_v1")
+    indexes = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'edits_v1' AND sql IS NOT NULL"
+    for (name,) in conn.execute(indexes).fetchall():  # their names may clash with v2's
+        conn.execute(f'DROP INDEX "{name}"')
+    for statement in _statements(SCHEMA):
+        conn.execute(statement)
+    conn.execute(
+        "INSERT INTO steps (id, kind, state, description, user, time) "
+        "SELECT id, 'edit', 'done', field || ' of ' || sample_id, user, time FROM edits_v1 ORDER BY id"
+    )
+    conn.execute(
+        "INSERT INTO edits (id, step, split, sample_id, field, old, new) "
+        "SELECT id, id, split, sample_id, field, old, new FROM edits_v1 ORDER BY id"
+    )
+    conn.execute(
+        "INSERT INTO current (split, sample_id, field, value) "
+        "SELECT split, sample_id, field, new FROM edits_v1 AS e "
+        "WHERE new IS NOT NULL AND id = (SELECT max(id) FROM edits_v1 "
+        "WHERE split = e.split AND sample_id = e.sample_id AND field = e.field)"
+    )
+    conn.execute("DROP TABLE edits_v1")
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2}
