@@ -6,6 +6,7 @@ produces one, so "click a chart, see its samples" is the same path for every cha
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,16 @@ class Selection:
         if not ordered:
             array = np.unique(array)
         return cls(name, array, ordered)
+
+
+def shown_indices(count: int, selection: Selection | None) -> np.ndarray:
+    """The sample indices a browser of ``count`` samples starts from: all of them, or the
+    selection's that exist (in its order when it is ordered, else sorted)."""
+    if selection is None:
+        return np.arange(count, dtype=np.int64)
+    indices = np.asarray(selection.indices, dtype=np.int64)
+    indices = indices[(indices >= 0) & (indices < count)]
+    return indices if selection.ordered else np.unique(indices)
 
 
 def by_class(targets: np.ndarray, class_index: int, class_name: str) -> Selection:
@@ -98,3 +109,59 @@ def counts_by_class(
         return np.zeros(num_classes, dtype=np.int64)
     labels = targets[indices]
     return np.bincount(labels[labels >= 0], minlength=num_classes)[:num_classes]
+
+
+def with_tags(indices: np.ndarray, tags: np.ndarray, has: Sequence[int] = (), lacks: Sequence[int] = ()) -> np.ndarray:
+    """The ``indices`` (order kept) whose samples carry every label in ``has`` and none in ``lacks``."""
+    indices = np.asarray(indices, dtype=np.int64)
+    rows = tags[indices]
+    keep = np.ones(len(indices), dtype=bool)
+    for label in has:
+        keep &= rows[:, label] > 0
+    for label in lacks:
+        keep &= rows[:, label] == 0
+    return indices[keep]
+
+
+def multilabel_outcomes(tags: np.ndarray, predicted: np.ndarray, done: np.ndarray) -> np.ndarray:
+    """Per sample: RIGHT when the predicted labels equal the true ones exactly, WRONG when they
+    differ, UNKNOWN where ``done`` is False."""
+    out = np.full(len(tags), UNKNOWN, dtype=np.int8)
+    same = np.all((tags > 0) == (predicted > 0), axis=1)
+    out[done] = same[done].astype(np.int8)
+    return out
+
+
+def tag_differences(truth: np.ndarray, predicted: np.ndarray) -> tuple[list[int], list[int]]:
+    """(missed, extra) label indices of one sample: true but not predicted, predicted but not true."""
+    truth, predicted = np.asarray(truth) > 0, np.asarray(predicted) > 0
+    return [int(i) for i in np.flatnonzero(truth & ~predicted)], [int(i) for i in np.flatnonzero(predicted & ~truth)]
+
+
+def scan_mask_classes(
+    load_mask: Callable[[int], np.ndarray | None], count: int, num_classes: int, chunk: int = 16
+) -> Iterator[tuple[int, np.ndarray, np.ndarray, dict[int, str]]]:
+    """Which classes each of ``count`` masks contains, yielded once per ``chunk`` of masks.
+
+    Yields (start, presence rows of the chunk (uint8, chunk x classes), pixel counts per class in
+    the chunk, {index: error} for the masks that could not be read). A generator: the caller
+    stops between chunks to cancel.
+    """
+    for start in range(0, count, chunk):
+        stop = min(start + chunk, count)
+        rows = np.zeros((stop - start, num_classes), dtype=np.uint8)
+        pixels = np.zeros(num_classes, dtype=np.int64)
+        errors: dict[int, str] = {}
+        for i in range(start, stop):
+            try:
+                mask = load_mask(i)
+            except Exception as exc:  # a bad mask is that sample's error, the scan goes on
+                errors[i] = str(exc)
+                continue
+            if mask is None:
+                continue
+            values = mask.ravel()
+            counts = np.bincount(values[values < num_classes].astype(np.int64), minlength=num_classes)[:num_classes]
+            rows[i - start] = counts > 0
+            pixels += counts
+        yield start, rows, pixels, errors

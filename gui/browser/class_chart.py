@@ -1,4 +1,8 @@
-"""Samples per class of the open split, as horizontal bars; a click on a bar filters to that class."""
+"""Samples per class of the open split, as horizontal bars; a click on a bar filters to that class.
+
+For segmentation the bars count the images that contain each class (at least one pixel of it);
+the tooltip adds the class's share of all labelled pixels.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,8 @@ class ClassChartWidget(QWidget):
         super().__init__(parent)
         self.classes: list[str] = []
         self.counts = np.zeros(0, dtype=np.int64)
+        self.unit = "samples"
+        self.pixels: np.ndarray | None = None  # pixels per class (segmentation), for the tooltip
         self.active: int | None = None
         self._count_texts: list[pg.TextItem] = []
         self.plot = pg.PlotWidget(self, background=None)
@@ -36,9 +42,28 @@ class ClassChartWidget(QWidget):
         layout.addWidget(self.plot)
         self.setToolTip("Samples per class in this split; click a bar to show only that class")
 
-    def set_counts(self, classes: list[str], counts: np.ndarray, title: str = "") -> None:
+    def show_counts(self, dataset, mask_classes) -> None:
+        """The open dataset's counts: samples per class, or images per class from ``mask_classes``
+        (a MaskClassIndex) for segmentation, with how many masks were read so far."""
+        if dataset is None:
+            self.set_counts([], np.zeros(0), "Samples per class")
+            return
+        split = f", {dataset.split} split" if dataset.split else ""
+        if mask_classes.tags is None:
+            self.set_counts(dataset.classes, dataset.class_counts(), f"Samples per class{split}")
+            return
+        read = "" if mask_classes.complete else f" ({mask_classes.scanned:,} of {len(dataset):,} masks read)"
+        counts = mask_classes.tags.sum(axis=0, dtype=np.int64)
+        pixels = mask_classes.pixels if mask_classes.pixels.any() else None
+        self.set_counts(dataset.classes, counts, f"Images containing each class{split}{read}", "images", pixels)
+
+    def set_counts(
+        self, classes: list[str], counts: np.ndarray, title: str = "", unit: str = "samples", pixels=None
+    ) -> None:
         self.plot.setTitle(title, size="9pt")
         self.classes, self.counts = list(classes), np.asarray(counts, dtype=np.int64)
+        self.unit, self.pixels = unit, pixels
+        self.plot.setLabel("bottom", unit)
         self.active = None
         n = len(self.classes)
         axis = self.plot.getAxis("left")
@@ -89,5 +114,10 @@ class ClassChartWidget(QWidget):
 
     def _on_hover(self, scene_pos: QPointF) -> None:
         row = self.class_at(scene_pos)
-        tip = f"{self.classes[row]}: {self.counts[row]} samples (click to filter)" if row is not None else ""
+        tip = ""
+        if row is not None:
+            share = ""
+            if self.pixels is not None and self.pixels.sum():
+                share = f", {self.pixels[row] / self.pixels.sum():.1%} of the labelled pixels"
+            tip = f"{self.classes[row]}: {self.counts[row]} {self.unit}{share} (click to filter)"
         self.plot.setToolTip(tip)

@@ -1,18 +1,30 @@
-"""The browser's toolbar: class filter, "Wrong only", the outside selection's chip, id search, counts."""
+"""The browser's toolbar: class filter, "Wrong only", the outside selection's chip, mask display, id search, counts."""
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QToolButton, QWidget
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
+from core.overlays import OverlayStyle
 from core.selection import Selection
-from gui.browser.tile_delegate import WRONG_COLOR
+from gui.browser.colors import WRONG_COLOR
 
 
 class FilterBar(QWidget):
     filters_changed = Signal()  # class, "wrong only" or search text changed
     clear_selection_requested = Signal()
+    overlay_changed = Signal(object)  # OverlayStyle: masks on/off, opacity, outlines
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -37,6 +49,8 @@ class FilterBar(QWidget):
         self.clear_selection.setToolTip("Clear this selection and show the whole split again")
         self.clear_selection.clicked.connect(self.clear_selection_requested)
 
+        self._make_mask_controls()
+
         self.search = QLineEdit(self)
         self.search.setPlaceholderText("Search sample id")
         self.search.setClearButtonEnabled(True)
@@ -52,17 +66,50 @@ class FilterBar(QWidget):
         self.failed.setStyleSheet(f"color: {WRONG_COLOR.name()}; font-weight: bold")
         self.failed.setToolTip("Samples whose image could not be decoded; their tiles say why")
 
-        layout = QHBoxLayout(self)
+        layout = QHBoxLayout()
         layout.setContentsMargins(4, 2, 4, 2)
         for widget in (self.class_combo, self.wrong_only, self.selection_chip, self.clear_selection):
             layout.addWidget(widget)
         layout.addStretch(1)
         for widget in (self.failed, self.count, self.search):
             layout.addWidget(widget)
+        # Masks on a second row (segmentation only): the first stays readable in a narrow pane.
+        self.mask_row = QWidget(self)
+        mask_layout = QHBoxLayout(self.mask_row)
+        mask_layout.setContentsMargins(4, 0, 4, 2)
+        for widget in (self.masks, self.outlines, self.opacity_label, self.opacity):
+            mask_layout.addWidget(widget)
+        mask_layout.addStretch(1)
+        rows = QVBoxLayout(self)
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.setSpacing(0)
+        rows.addLayout(layout)
+        rows.addWidget(self.mask_row)
         self.set_selection(None)
         self.set_failed(0)
+        self.show_mask_controls(False)
+
+    def _make_mask_controls(self) -> None:
+        self.masks = QCheckBox("Masks", self)
+        self.masks.setChecked(True)
+        self.masks.setToolTip("Draw each image's mask over it, in the dataset's class colours (tiles and sample)")
+        self.outlines = QCheckBox("Outlines", self)
+        self.outlines.setToolTip("Draw only the borders of the mask's regions, so the image shows through")
+        self.opacity_label = QLabel("Opacity", self)
+        self.opacity = QSlider(Qt.Orientation.Horizontal, self)
+        self.opacity.setRange(0, 100)
+        self.opacity.setValue(50)
+        self.opacity.setMaximumWidth(140)
+        self.opacity.setToolTip("How strongly the mask covers the image")
+        self.masks.toggled.connect(self._on_overlay)
+        self.outlines.toggled.connect(self._on_overlay)
+        self.opacity.valueChanged.connect(self._on_overlay)
 
     # -- what the pane reads --------------------------------------------------------
+    @property
+    def overlay_style(self) -> OverlayStyle:
+        return OverlayStyle(self.masks.isChecked(), self.opacity.value() / 100, self.outlines.isChecked())
+
     @property
     def class_index(self) -> int | None:
         """The class filtered to: None for all classes, -1 for the unlabeled samples."""
@@ -120,6 +167,27 @@ class FilterBar(QWidget):
         self.clear_selection.setVisible(selection is not None)
         if selection is not None:
             self.selection_chip.setText(f"{selection.name} ({len(selection):,})")
+
+    def set_overlay_style(self, style: OverlayStyle) -> None:
+        """Set the mask controls (one overlay_changed after)."""
+        for widget in (self.masks, self.outlines, self.opacity):
+            widget.blockSignals(True)
+        self.masks.setChecked(style.visible)
+        self.outlines.setChecked(style.outlines)
+        self.opacity.setValue(round(style.opacity * 100))
+        for widget in (self.masks, self.outlines, self.opacity):
+            widget.blockSignals(False)
+        self._on_overlay()
+
+    def show_mask_controls(self, visible: bool) -> None:
+        """Masks, outlines and opacity: only for datasets that have masks."""
+        self.mask_row.setVisible(visible)
+
+    def _on_overlay(self, _value=None) -> None:
+        enabled = self.masks.isChecked()
+        self.outlines.setEnabled(enabled)
+        self.opacity.setEnabled(enabled)
+        self.overlay_changed.emit(self.overlay_style)
 
     def set_counts(self, shown: int, total: int) -> None:
         self.count.setText(f"{shown:,} of {total:,}")

@@ -13,7 +13,8 @@ from PySide6.QtGui import QColor, QPixmap
 
 from core.datasets import Dataset
 from core.inference import Predictions
-from core.selection import UNKNOWN, outcomes
+from core.selection import UNKNOWN, tag_differences
+from gui.browser.marks import Marks, differences_text, marks_for
 from gui.browser.thumbnails import ThumbnailLoader
 
 IndexRole = Qt.ItemDataRole.UserRole + 1  # dataset index of the row
@@ -23,8 +24,17 @@ ConfidenceRole = Qt.ItemDataRole.UserRole + 4  # score of the predicted class, o
 OutcomeRole = Qt.ItemDataRole.UserRole + 5  # core.selection RIGHT / WRONG / UNKNOWN
 ErrorRole = Qt.ItemDataRole.UserRole + 6  # why the sample cannot be read, or None
 LoadingRole = Qt.ItemDataRole.UserRole + 7  # True while the thumbnail is being decoded
+TagsRole = Qt.ItemDataRole.UserRole + 8  # the sample's tag (or mask class) names, None without tags
+PredictedTagsRole = Qt.ItemDataRole.UserRole + 9  # predicted tag names (multilabel), or None
 
-_PREDICTION_ROLES = [PredictionRole, ConfidenceRole, OutcomeRole, ErrorRole, Qt.ItemDataRole.ToolTipRole]
+_PREDICTION_ROLES = [
+    PredictionRole,
+    ConfidenceRole,
+    OutcomeRole,
+    ErrorRole,
+    PredictedTagsRole,
+    Qt.ItemDataRole.ToolTipRole,
+]
 
 _placeholder: QPixmap | None = None
 
@@ -38,10 +48,15 @@ def placeholder() -> QPixmap:
     return _placeholder
 
 
+def tag_names(classes: list[str], row: np.ndarray, skip: tuple[int, ...] = ()) -> list[str]:
+    """The names of the labels set in one row of a tags array."""
+    return [classes[c] for c in np.flatnonzero(row) if c not in skip]
+
+
 def label_text(dataset: Dataset, index: int) -> str:
     """The sample's label in words: its class, its tags joined, or "" when it has none."""
     if dataset.tags is not None:
-        return ", ".join(dataset.classes[c] for c in np.flatnonzero(dataset.tags[index]))
+        return ", ".join(tag_names(dataset.classes, dataset.tags[index]))
     if dataset.targets is None or not dataset.classes:
         return ""
     label = int(dataset.targets[index])
@@ -54,23 +69,32 @@ class SampleGridModel(QAbstractListModel):
         self.loader = loader
         self.dataset: Dataset | None = None
         self.predictions: Predictions | None = None
+        self.threshold = None
+        self.marks: Marks | None = None
+        #: N x K "tags" shown on the tiles: the dataset's, or the classes in each mask (segmentation).
+        self.tags: np.ndarray | None = None
+        self._skip_tags: tuple[int, ...] = ()  # classes not worth naming on a tile (background)
         self._rows = np.zeros(0, dtype=np.int64)
         self._row_of = np.zeros(0, dtype=np.int64)  # dataset index -> row, -1 when not shown
-        self._predicted: np.ndarray | None = None
-        self._confidence: np.ndarray | None = None
-        self._outcome: np.ndarray | None = None
         loader.thumbnail_ready.connect(self._on_thumbnail)
         loader.failed.connect(self._on_failed)
+        loader.restyled.connect(lambda: self._repaint([Qt.ItemDataRole.DecorationRole]))
 
     # -- what the pane sets ---------------------------------------------------------
     def set_dataset(self, dataset: Dataset | None) -> None:
         self.beginResetModel()
         self.dataset = dataset
         self.loader.set_dataset(dataset)
-        self._clear_predictions()
+        self.predictions, self.marks, self.threshold = None, None, None
+        self.tags = dataset.tags if dataset is not None else None
         self._rows = np.zeros(0, dtype=np.int64)
         self._row_of = np.full(len(dataset) if dataset is not None else 0, -1, dtype=np.int64)
         self.endResetModel()
+
+    def set_class_tags(self, tags: np.ndarray | None, skip: tuple[int, ...] = ()) -> None:
+        """The classes present in each sample's mask, named on the tiles (``skip``: never named)."""
+        self.tags, self._skip_tags = tags, skip
+        self._repaint([LabelRole, TagsRole, Qt.ItemDataRole.ToolTipRole])
 
     def set_rows(self, rows: np.ndarray) -> None:
         """Show these dataset indices, in this order."""
@@ -86,23 +110,21 @@ class SampleGridModel(QAbstractListModel):
 
     def set_predictions(self, predictions: Predictions | None) -> None:
         """Take new or updated predictions; repaints the tiles, decodes nothing."""
-        dataset = self.dataset
         if predictions is None and self.predictions is None:
             return
-        if predictions is None or dataset is None or len(predictions) != len(dataset) or dataset.tags is not None:
-            self._clear_predictions()
-        else:
-            self.predictions = predictions
-            self._predicted = predictions.predicted
-            self._confidence = predictions.confidence
-            targets = dataset.targets if dataset.targets is not None else np.full(len(dataset), -1)
-            self._outcome = outcomes(targets, self._predicted)
-        if len(self._rows):
-            self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1), _PREDICTION_ROLES)
+        self.marks = marks_for(self.dataset, predictions, self.threshold)
+        self.predictions = predictions if self.marks is not None else None
+        self._repaint(_PREDICTION_ROLES)
 
-    def _clear_predictions(self) -> None:
-        self.predictions = None
-        self._predicted = self._confidence = self._outcome = None
+    def set_threshold(self, threshold) -> None:
+        """Decide binary and multilabel predictions at this threshold (None: the default)."""
+        self.threshold = threshold
+        if self.predictions is not None:
+            self.set_predictions(self.predictions)
+
+    def _repaint(self, roles: list[int]) -> None:
+        if len(self._rows):
+            self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1), roles)
 
     # -- reading --------------------------------------------------------------------
     @property
@@ -112,7 +134,7 @@ class SampleGridModel(QAbstractListModel):
     @property
     def outcome(self) -> np.ndarray | None:
         """Per dataset sample RIGHT / WRONG / UNKNOWN, None before any prediction."""
-        return self._outcome
+        return self.marks.outcome if self.marks is not None else None
 
     def row_of(self, index: int) -> int:
         """The row showing dataset sample ``index``, -1 when it is filtered out."""
@@ -141,7 +163,10 @@ class SampleGridModel(QAbstractListModel):
         if role == IndexRole:
             return i
         if role in (Qt.ItemDataRole.DisplayRole, LabelRole):
-            return label_text(self.dataset, i)
+            tags = self.data(index, TagsRole)
+            return ", ".join(tags) if tags is not None else label_text(self.dataset, i)
+        if role == TagsRole:
+            return tag_names(self.dataset.classes, self.tags[i], self._skip_tags) if self.tags is not None else None
         if role == Qt.ItemDataRole.DecorationRole:
             if self.error(i) is not None:
                 return None
@@ -150,26 +175,41 @@ class SampleGridModel(QAbstractListModel):
             return self.error(i) is None and not self.loader.is_cached(i)
         if role == ErrorRole:
             return self.error(i)
-        if role == PredictionRole:
-            p = self._predicted[i] if self._predicted is not None else -1
-            return self.dataset.classes[p] if 0 <= p < len(self.dataset.classes) else None
-        if role == ConfidenceRole:
-            c = self._confidence[i] if self._confidence is not None else np.nan
-            return None if np.isnan(c) else float(c)
-        if role == OutcomeRole:
-            return int(self._outcome[i]) if self._outcome is not None else UNKNOWN
+        if role in (PredictionRole, ConfidenceRole, OutcomeRole, PredictedTagsRole):
+            return self._prediction_data(i, role)
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(index, i)
         return None
+
+    def _prediction_data(self, i: int, role: int):
+        marks = self.marks
+        if role == OutcomeRole:
+            return int(marks.outcome[i]) if marks is not None else UNKNOWN
+        if marks is None or marks.outcome[i] == UNKNOWN:
+            return None
+        if role == PredictedTagsRole:
+            return tag_names(self.dataset.classes, marks.tags[i]) if marks.tags is not None else None
+        if marks.predicted is None:
+            return None
+        if role == PredictionRole:
+            p = marks.predicted[i]
+            return self.dataset.classes[p] if 0 <= p < len(self.dataset.classes) else None
+        c = marks.confidence[i]
+        return None if np.isnan(c) else float(c)
 
     def _tooltip(self, index: QModelIndex | QPersistentModelIndex, i: int) -> str:
         lines = [self.dataset.sample_ids[i]]
         label = self.data(index, LabelRole)
         if label:
-            lines.append(f"label: {label}")
+            lines.append(f"{'tags' if self.tags is not None else 'label'}: {label}")
         prediction = self.data(index, PredictionRole)
         if prediction is not None:
             lines.append(f"predicted: {prediction} ({self.data(index, ConfidenceRole):.1%})")
+        predicted_tags = self.data(index, PredictedTagsRole)
+        if predicted_tags is not None:
+            lines.append(f"predicted: {', '.join(predicted_tags) or '(no tags)'}")
+            missed, extra = tag_differences(self.dataset.tags[i], self.marks.tags[i])
+            lines.append(differences_text(self.dataset.classes, missed, extra))
         error = self.error(i)
         if error:
             lines.append(f"cannot be read: {error}")
@@ -182,4 +222,5 @@ class SampleGridModel(QAbstractListModel):
         row = self.row_of(index)
         if row >= 0:
             model_index = self.index(row)
-            self.dataChanged.emit(model_index, model_index, [Qt.ItemDataRole.DecorationRole, LoadingRole, ErrorRole])
+            roles = [Qt.ItemDataRole.DecorationRole, LoadingRole, ErrorRole, LabelRole, TagsRole]
+            self.dataChanged.emit(model_index, model_index, roles)

@@ -1,25 +1,30 @@
 """The dataset browser: filters on top, a virtualized thumbnail grid, the selected sample beside it.
 
 The grid shows AppState's selection (in its order when it is ordered) narrowed by the class
-filter, "Wrong only" and the id search; :meth:`BrowserPane.visible_indices` returns exactly
-those dataset indices. Clicking or arrowing to a tile calls ``state.select_sample``.
+filter, the tag filters, "Wrong only" and the id search; :meth:`BrowserPane.visible_indices`
+returns exactly those dataset indices. Clicking or arrowing to a tile calls ``state.select_sample``.
+For segmentation the "tags" are the classes in each mask (see :class:`MaskClassIndex`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
-from PySide6.QtWidgets import QAbstractItemView, QListView, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from core.datasets import Dataset
 from core.inference import Predictions
-from core.selection import Selection, counts_by_class, matching_ids, narrow
+from core.overlays import OverlayStyle, background_classes
+from core.selection import Selection, counts_by_class, matching_ids, narrow, shown_indices, with_tags
 from gui.browser.class_chart import ClassChartWidget
 from gui.browser.filter_bar import FilterBar
 from gui.browser.grid_model import IndexRole, SampleGridModel
+from gui.browser.mask_panel import PredictionSource
+from gui.browser.mask_scan import MaskClassIndex
 from gui.browser.sample_view import SampleView
+from gui.browser.tag_filter import TagFilter
 from gui.browser.thumbnails import ThumbnailLoader
-from gui.browser.tile_delegate import TILE_SIZE, TileDelegate
+from gui.browser.tile_delegate import make_grid_view
 from gui.state import AppState
 
 
@@ -36,7 +41,12 @@ class BrowserPane(QWidget):
         self.loader = ThumbnailLoader(self)
         self.model = SampleGridModel(self.loader, self)
         self.filters = FilterBar(self)
-        self.view = self._make_view()
+        self.tag_filter = TagFilter(self)
+        self.mask_classes = MaskClassIndex(self)
+        self.view = make_grid_view(self.model, self)
+        self.view.selectionModel().currentChanged.connect(self._on_current)
+        # A scroll makes the queued decodes stale; the tiles now on screen ask again as they paint.
+        self.view.verticalScrollBar().valueChanged.connect(lambda _: self.loader.drop_pending())
         self.sample_view = SampleView(self)
         self.chart = ClassChartWidget(self)
         self.tabs = QTabWidget(self)
@@ -53,6 +63,7 @@ class BrowserPane(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.filters)
+        layout.addWidget(self.tag_filter)
         layout.addWidget(splitter, 1)
 
         # A run emits predictions per batch: "Wrong only" re-filters at most this often.
@@ -62,6 +73,10 @@ class BrowserPane(QWidget):
         self._message_timer.timeout.connect(self._report_failed)
 
         self.filters.filters_changed.connect(self.refilter)
+        self.filters.overlay_changed.connect(self._on_overlay)
+        self.tag_filter.changed.connect(self.refilter)
+        self.loader.classes_found.connect(self.mask_classes.record)
+        self.mask_classes.changed.connect(self._on_mask_classes)
         self.filters.clear_selection_requested.connect(lambda: self.state.set_selection(None))
         self.chart.class_clicked.connect(self._on_bar_clicked)
         self.loader.failed.connect(lambda _index, _message: self._update_failed())
@@ -69,35 +84,10 @@ class BrowserPane(QWidget):
         state.predictions_changed.connect(self._on_predictions)
         state.selection_changed.connect(self._on_selection)
         state.sample_selected.connect(self._on_sample_selected)
+        state.threshold_changed.connect(self._on_threshold)
         self._on_dataset(state.dataset)
         self._on_predictions(state.predictions)
         self._on_selection(state.selection)
-
-    def _make_view(self) -> QListView:
-        # A wrapping left-to-right list is IconMode's grid without its per-item bookkeeping:
-        # IconMode re-measures every row on dataChanged (150 ms per live-prediction batch at
-        # 100,000 samples), this mode repaints only. Single-pass layout with uniform sizes takes
-        # ~0.1 s at 100,000 and, unlike batched layout, is not cut short by a dataChanged.
-        view = QListView(self)
-        view.setViewMode(QListView.ViewMode.ListMode)
-        view.setFlow(QListView.Flow.LeftToRight)
-        view.setWrapping(True)
-        view.setMovement(QListView.Movement.Static)
-        view.setResizeMode(QListView.ResizeMode.Adjust)
-        view.setLayoutMode(QListView.LayoutMode.SinglePass)
-        view.setUniformItemSizes(True)
-        view.setGridSize(TILE_SIZE)
-        view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        view.verticalScrollBar().setSingleStep(TILE_SIZE.height() // 3)
-        view.setMouseTracking(True)
-        view.setItemDelegate(TileDelegate(view))
-        view.setModel(self.model)
-        view.setToolTip("")
-        view.selectionModel().currentChanged.connect(self._on_current)
-        # A scroll makes the queued decodes stale; the tiles now on screen ask again as they paint.
-        view.verticalScrollBar().valueChanged.connect(lambda _: self.loader.drop_pending())
-        return view
 
     # -- public ---------------------------------------------------------------------
     def visible_indices(self) -> np.ndarray:
@@ -111,6 +101,18 @@ class BrowserPane(QWidget):
     def set_wrong_only(self, on: bool) -> None:
         self.filters.wrong_only.setChecked(on)
 
+    def set_tag_filter(self, has: list[int] = (), lacks: list[int] = ()) -> None:
+        """Keep only samples with every tag in ``has`` and none in ``lacks`` (by tag index)."""
+        self.tag_filter.set_filters(has, lacks)
+
+    def set_overlay_style(self, style: OverlayStyle) -> None:
+        """Masks on or off, opacity, outlines: as the toolbar's controls set them."""
+        self.filters.set_overlay_style(style)
+
+    def set_prediction_source(self, source: PredictionSource | None) -> None:
+        """Predicted masks for the sample view: ``source(index) -> (mask, confidence or None) | None``."""
+        self.sample_view.set_prediction_source(source)
+
     def set_search(self, text: str) -> None:
         self.filters.search.setText(text)
         self.refilter()
@@ -122,6 +124,7 @@ class BrowserPane(QWidget):
         """Wait for the decode threads (before the pane goes away)."""
         self.loader.shutdown()
         self.sample_view.shutdown()
+        self.mask_classes.shutdown()
 
     def closeEvent(self, event) -> None:
         self.shutdown()
@@ -133,16 +136,19 @@ class BrowserPane(QWidget):
             self.model.set_rows(np.zeros(0, dtype=np.int64))
             self.filters.set_counts(0, 0)
             return
-        base = self._base(dataset, self.state.selection)
+        base = shown_indices(len(dataset), self.state.selection)
         class_index = self.filters.class_index
+        tags = self.model.tags
         rows = narrow(
             base,
             targets=dataset.targets,
-            tags=dataset.tags,
+            tags=tags,
             class_index=class_index,
             outcome=self.model.outcome,
             wrong_only=self.filters.wrong_only.isChecked(),
         )
+        if tags is not None and (self.tag_filter.has or self.tag_filter.lacks):
+            rows = with_tags(rows, tags, self.tag_filter.has, self.tag_filter.lacks)
         if self.filters.search_text:
             if self._ids is None:
                 self._ids = np.asarray(dataset.sample_ids, dtype=str)
@@ -156,27 +162,45 @@ class BrowserPane(QWidget):
             self.visible_changed.emit()
 
     # -- state changes --------------------------------------------------------------
-    @staticmethod
-    def _base(dataset: Dataset, selection: Selection | None) -> np.ndarray:
-        if selection is None:
-            return np.arange(len(dataset), dtype=np.int64)
-        indices = np.asarray(selection.indices, dtype=np.int64)
-        indices = indices[(indices >= 0) & (indices < len(dataset))]
-        return indices if selection.ordered else np.unique(indices)
-
     def _on_dataset(self, dataset: Dataset | None) -> None:
         self._ids = None
         self.model.set_dataset(dataset)
+        self.mask_classes.set_dataset(dataset)
+        segmentation = dataset is not None and dataset.task == "segmentation"
+        if segmentation:
+            self.model.set_class_tags(self.mask_classes.tags, background_classes(dataset.classes))
         self.sample_view.set_dataset(dataset)
+        self.sample_view.set_style(self.filters.overlay_style)
         self.filters.reset()
         self.filters.set_predictions_available(False)
+        self.filters.show_mask_controls(segmentation)
+        self.tag_filter.setVisible(dataset is not None and dataset.tags is not None)
+        tag_counts = dataset.class_counts() if dataset is not None and dataset.tags is not None else None
+        self.tag_filter.set_tags(dataset.classes if dataset is not None else [], tag_counts)
         self._set_class_counts()
-        classes = dataset.classes if dataset is not None else []
-        counts = dataset.class_counts() if dataset is not None else np.zeros(0)
-        title = f"Samples per class, {dataset.split} split" if dataset is not None and dataset.split else ""
-        self.chart.set_counts(classes, counts, title or "Samples per class")
+        self.chart.show_counts(dataset, self.mask_classes)
         self.refilter()
         self._update_failed()
+
+    def _on_mask_classes(self) -> None:
+        """More masks were read: tiles, chart and (once all are read) the class filter's counts follow."""
+        self.model.set_class_tags(self.mask_classes.tags, background_classes(self.state.dataset.classes))
+        self.chart.show_counts(self.state.dataset, self.mask_classes)
+        if self.mask_classes.complete:  # not before: refilling the combo closes its popup under the user
+            self._set_class_counts()
+        if self.filters.class_index is not None:
+            self.refilter()
+        self._update_failed()
+
+    def _on_overlay(self, style: OverlayStyle) -> None:
+        self.loader.set_style(style)
+        self.sample_view.set_style(style)
+
+    def _on_threshold(self, threshold) -> None:
+        self.model.set_threshold(threshold)
+        self.sample_view.set_threshold(threshold)
+        if self.filters.wrong_only.isChecked():
+            self.refilter()
 
     def _on_predictions(self, predictions: Predictions | None) -> None:
         self.model.set_predictions(predictions)
@@ -196,8 +220,8 @@ class BrowserPane(QWidget):
         if dataset is None:
             self.filters.set_classes([], np.zeros(0), 0, 0)
             return
-        base = self._base(dataset, self.state.selection)
-        counts = counts_by_class(base, len(dataset.classes), targets=dataset.targets, tags=dataset.tags)
+        base = shown_indices(len(dataset), self.state.selection)
+        counts = counts_by_class(base, len(dataset.classes), targets=dataset.targets, tags=self.model.tags)
         unlabeled = 0
         if dataset.tags is None and dataset.targets is not None and dataset.classes:
             unlabeled = int(np.count_nonzero(dataset.targets[base] < 0))
@@ -231,7 +255,7 @@ class BrowserPane(QWidget):
         self.view.scrollTo(model_index)
 
     def _update_failed(self) -> None:
-        failed = len(self.model.failed_indices())
+        failed = len(self.model.failed_indices() | set(self.mask_classes.errors))
         if failed != self._failed:
             self._failed = failed
             self.filters.set_failed(failed)

@@ -1,116 +1,123 @@
-"""One sample, large: the image with sharp pixels, its id and path, label, prediction and top-5 scores."""
+"""One sample, large: a zoomable image (with its mask for segmentation), id, label, prediction, metadata.
+
+The image, the true mask and the predicted mask (from the prediction source, when one is set)
+are read on a worker thread; only the latest request's result is shown.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, QSize, Qt, QThreadPool, QTimer
-from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
-from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from dataclasses import replace
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, QThreadPool, QTimer
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from core.datasets import Dataset
 from core.inference import Predictions
+from core.overlays import OverlayStyle
+from gui.browser.decoding import DecodeTask, ResultRelay, read_error
 from gui.browser.grid_model import label_text
-from gui.browser.thumbnails import DecodeTask, ResultRelay, to_qimage
-from gui.browser.tile_delegate import RIGHT_COLOR, WRONG_COLOR
+from gui.browser.image_canvas import ImageCanvas
+from gui.browser.mask_panel import MaskPanel, PredictionSource, SampleMasks
+from gui.browser.sample_info import classification_summary, meta_marks, meta_text, multilabel_summary, usable
+from gui.browser.score_bars import TagScores, TopKBars
 
 
-class ImageCanvas(QWidget):
-    """An image scaled to fit, aspect kept: nearest-neighbour when enlarged, so pixels stay square."""
+def read_sample(dataset: Dataset, index: int, source: PredictionSource | None) -> tuple[np.ndarray, SampleMasks]:
+    """The image and, for segmentation, the masks of one sample (runs on the worker thread)."""
+    image = dataset.load_image(index)
+    masks = SampleMasks()
+    if dataset.task != "segmentation":
+        return image, masks
+    try:
+        masks.truth = dataset.load_mask(index)
+    except Exception as exc:  # a bad mask is that sample's error: the image is still shown
+        masks.error = read_error(exc)
+    if source is not None:
+        try:
+            found = source(index)
+        except Exception as exc:
+            masks.error = masks.error or f"prediction: {read_error(exc)}"
+            found = None
+        if found is not None and found[0].shape[:2] == image.shape[:2]:
+            masks.predicted, masks.confidence = found
+        elif found is not None:
+            masks.error = masks.error or f"predicted mask is {found[0].shape[:2]}, the image {image.shape[:2]}"
+    return image, masks
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+
+class Details(QScrollArea):
+    """The words under the image: as tall as they need, scrolling past the height the view allows."""
+
+    def __init__(self, content: QWidget, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.image: QImage | None = None
-        self.text = ""
-        self.setMinimumSize(160, 160)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-
-    def show_image(self, image: QImage | None, text: str = "") -> None:
-        self.image, self.text = image, text
-        self.update()
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        if self.image is None or self.image.isNull():
-            painter.setPen(WRONG_COLOR if self.text.startswith("⚠") else self.palette().placeholderText().color())
-            painter.drawText(
-                self.rect().adjusted(8, 8, -8, -8), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.text
-            )
-            return
-        w, h = self.image.width(), self.image.height()
-        scale = min(self.width() / w, self.height() / h)
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, scale < 1)
-        target = QRectF(0, 0, w * scale, h * scale)
-        target.moveCenter(QRectF(self.rect()).center())
-        painter.drawImage(target, self.image)
-
-
-class TopKBars(QWidget):
-    """The best classes of one prediction as a small list of horizontal bars."""
-
-    ROW = 18
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.rows: list[tuple[str, float, bool]] = []  # class name, score, is the true label
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setToolTip("The model's five most likely classes; the true label is drawn in green")
-
-    def set_rows(self, rows: list[tuple[str, float, bool]]) -> None:
-        self.rows = rows
-        self.setFixedHeight(self.ROW * len(rows) + 2)
-        self.update()
+        self.setWidget(content)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
 
     def sizeHint(self) -> QSize:
-        return QSize(200, self.ROW * len(self.rows) + 2)
+        return QSize(200, self.widget().sizeHint().height() + 2)
 
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        metrics = painter.fontMetrics()
-        name_w = min(self.width() // 3, max((metrics.horizontalAdvance(n) for n, _, _ in self.rows), default=0) + 12)
-        pct_w = metrics.horizontalAdvance("100.0%") + 6
-        bar_w = max(10, self.width() - name_w - pct_w)
-        for k, (name, score, is_label) in enumerate(self.rows):
-            y = k * self.ROW + 1
-            painter.setPen(self.palette().text().color())
-            name_rect = QRectF(0, y, name_w - 6, self.ROW)
-            elided = metrics.elidedText(name, Qt.TextElideMode.ElideRight, name_w - 6)
-            painter.drawText(name_rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, elided)
-            painter.fillRect(QRectF(name_w, y + 3, bar_w, self.ROW - 6), QColor(128, 128, 128, 40))
-            color = RIGHT_COLOR if is_label else QColor(90, 120, 200)
-            painter.fillRect(QRectF(name_w, y + 3, bar_w * max(0.0, min(1.0, score)), self.ROW - 6), color)
-            pct_rect = QRectF(name_w + bar_w, y, pct_w, self.ROW)
-            painter.drawText(pct_rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{score:.1%}")
+    def refit(self) -> None:
+        """The content changed: ask the layout for a new height."""
+        self.widget().adjustSize()
+        self.updateGeometry()
 
 
 class SampleView(QWidget):
-    """Shows the sample the user selected; the full image is decoded on a worker thread."""
+    """Shows the sample the user selected; decoding happens on a worker thread."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.dataset: Dataset | None = None
         self.predictions: Predictions | None = None
+        self.threshold = None
         self.index: int | None = None
+        self.style = OverlayStyle()
+        self._source: PredictionSource | None = None
         self._request = 0
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)
         self._relay = ResultRelay(self)
-        self._relay.done.connect(self._on_image)
+        self._relay.done.connect(self._on_loaded)
         self._loading_timer = QTimer(self, singleShot=True, interval=150)
         self._loading_timer.timeout.connect(lambda: self.canvas.show_image(None, "loading…"))
 
         self.canvas = ImageCanvas(self)
+        self.masks = MaskPanel(self)
         self.title = self._label(bold=True)
         self.path = self._label(small=True)
         self.label = self._label()
         self.prediction = self._label()
         self.topk = TopKBars(self)
+        self.tags = TagScores(self)
+        self.meta = self._label(small=True)
+        self._lay_out()
+        self.canvas.hovered.connect(self.masks.show_hover)
+        self.masks.overlay_changed.connect(self._draw_overlay)
+        self.clear()
+
+    def _lay_out(self) -> None:
+        details = QWidget(self)
+        details_layout = QVBoxLayout(details)
+        details_layout.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.title, self.path, self.meta, self.label, self.prediction, self.topk, self.tags):
+            details_layout.addWidget(widget)
+        self.details = Details(details, self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.canvas, 1)
-        for widget in (self.title, self.path, self.label, self.prediction, self.topk):
-            layout.addWidget(widget)
-        self.clear()
+        layout.addWidget(self.masks)
+        layout.addWidget(self.details)
 
-    def _label(self, bold: bool = False, small: bool = False) -> QLabel:
+    def resizeEvent(self, event) -> None:
+        # The words never take more than ~40% of the height: 40 CelebA tags scroll, the image stays large.
+        self.details.setMaximumHeight(max(80, int(self.height() * 0.4)))
+        super().resizeEvent(event)
+
+    def _label(self, *, bold: bool = False, small: bool = False) -> QLabel:
         label = QLabel(self)
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         label.setWordWrap(True)
@@ -122,18 +129,43 @@ class SampleView(QWidget):
         label.setFont(font)
         return label
 
+    # -- what the pane calls --------------------------------------------------------------
     def clear(self, text: str = "Click a thumbnail to see the sample here") -> None:
         self.index = None
         self._request += 1
         self._loading_timer.stop()
         self.canvas.show_image(None, text)
-        for label in (self.title, self.path, self.label, self.prediction):
+        self.masks.set_masks(SampleMasks())
+        for label in (self.title, self.path, self.label, self.prediction, self.meta):
             label.clear()
+        self.meta.hide()
         self.topk.set_rows([])
+        self.tags.set_rows([])
+        self.details.refit()
 
     def set_dataset(self, dataset: Dataset | None) -> None:
-        self.dataset, self.predictions = dataset, None
+        self.dataset, self.predictions, self.threshold = dataset, None, None
+        self.masks.set_dataset(dataset)
+        self.masks.setVisible(dataset is not None and dataset.task == "segmentation")
         self.clear()
+
+    def set_prediction_source(self, source: PredictionSource | None) -> None:
+        """Where predicted masks come from: ``source(index) -> (mask, confidence or None) or None``.
+
+        Called on the worker thread when a sample is shown; the current sample is read again now.
+        """
+        self._source = source
+        if self.index is not None:
+            self.show_sample(self.index)
+
+    def set_style(self, style: OverlayStyle) -> None:
+        """How masks are drawn; an opacity change alone only fades the layer already drawn."""
+        before, self.style = self.style, style
+        if replace(before, opacity=style.opacity) == style and self.canvas.overlay is not None:
+            self.canvas.layer.setOpacity(style.opacity)
+            self.masks.style = style
+            return
+        self.masks.set_style(style)
 
     def show_sample(self, index: int) -> None:
         dataset = self.dataset
@@ -143,57 +175,82 @@ class SampleView(QWidget):
         self._request += 1
         # Say "loading" only if the decode is slow: tiny images would just flicker.
         self._loading_timer.start()
-        request = self._request
+        request, source = self._request, self._source
         # Arrowing through the grid queues decodes: only the latest one is worth running.
         wanted = lambda: request == self._request  # noqa: E731
-        self.pool.start(DecodeTask(self._relay, request, index, lambda: to_qimage(dataset.load_image(index)), wanted))
+        self.pool.start(DecodeTask(self._relay, request, index, lambda: read_sample(dataset, index, source), wanted))
         self.title.setText(dataset.sample_ids[index])
         path = dataset.sample_path(index)
         self.path.setText(str(path) if path is not None else "")
-        label = label_text(dataset, index)
-        self.label.setText(f"Label: {label}" if label else "Label: none")
+        text = meta_text(dataset.sample_meta(index), dataset.layout)
+        self.meta.setText(text)
+        self.meta.setVisible(bool(text))
         self.set_predictions(self.predictions)
 
     def set_predictions(self, predictions: Predictions | None) -> None:
-        """Refresh the prediction lines only (called per batch while a run fills them)."""
+        """Refresh the label and prediction lines (called per batch while a run fills them)."""
         self.predictions = predictions
         i, dataset = self.index, self.dataset
         if i is None or dataset is None:
             return
-        if predictions is None or len(predictions) != len(dataset):
-            self.prediction.setText("Prediction: run a model to see one")
-            self.prediction.setStyleSheet("")
-            self.topk.set_rows([])
+        if dataset.tags is not None:
+            self._show_tags(dataset, i)
             return
-        if i in predictions.errors:
-            self.prediction.setText(f"Prediction failed: {predictions.errors[i]}")
-            self.prediction.setStyleSheet(f"color: {WRONG_COLOR.name()}")
-            self.topk.set_rows([])
-            return
-        top = predictions.top_k(i, 5)
-        if not top:
-            self.prediction.setText("Prediction: not run yet")
-            self.prediction.setStyleSheet("")
-            self.topk.set_rows([])
-            return
-        labels = set(dataset[i].labels)
-        best, score = top[0]
-        name = predictions.classes[best] if best < len(predictions.classes) else str(best)
-        color = "" if not labels else RIGHT_COLOR.name() if best in labels else WRONG_COLOR.name()
-        self.prediction.setText(f"Prediction: {name} ({score:.1%})")
-        self.prediction.setStyleSheet(f"color: {color}; font-weight: bold" if color else "")
-        self.topk.set_rows([(predictions.classes[c], s, c in labels) for c, s in top])
+        label = label_text(dataset, i)
+        self.label.setText(f"Label: {label}" if label else "Label: none")
+        self.label.setVisible(dataset.task != "segmentation")  # the legend names the mask's classes
+        text, color, rows = "", "", []
+        if dataset.task == "segmentation":
+            pass  # predicted masks come through the prediction source
+        elif not usable(predictions, dataset):
+            text = "Prediction: run a model to see one"
+        else:
+            text, color, rows = classification_summary(dataset, predictions, i, self.threshold)
+        self._set_prediction(text, color)
+        self.topk.set_rows(rows)
+
+    def set_threshold(self, threshold) -> None:
+        self.threshold = threshold
+        self.set_predictions(self.predictions)
 
     def shutdown(self) -> None:
         self._request += 1
         self.pool.waitForDone()
 
-    def _on_image(self, request: int, index: int, image: QImage | None, error: str) -> None:
+    # -- internals ---------------------------------------------------------------------
+    def _show_tags(self, dataset: Dataset, i: int) -> None:
+        count = int(dataset.tags[i].sum())
+        self.label.setVisible(True)
+        self.label.setText(f"Tags: {count} of {len(dataset.classes)}" if count else "Tags: none")
+        text, color, rows = multilabel_summary(dataset, self.predictions, i, self.threshold)
+        self._set_prediction(text, color)
+        self.topk.set_rows([])
+        self.tags.set_rows(rows)
+
+    def _set_prediction(self, text: str, color: str) -> None:
+        self.prediction.setText(text)
+        self.prediction.setVisible(bool(text))
+        self.prediction.setStyleSheet(f"color: {color}; font-weight: bold" if color else "")
+        self.details.refit()
+
+    def _on_loaded(self, request: int, index: int, result, error: str) -> None:
         if request != self._request:  # the user moved on to another sample meanwhile
             return
         self._loading_timer.stop()
-        self.canvas.show_image(image, f"⚠ {error}" if error else "")
-        if image is not None:
-            self.canvas.setToolTip(f"{image.width()} × {image.height()} pixels")
-        else:
+        if result is None:
+            self.canvas.show_image(None, f"⚠ {error}")
             self.canvas.setToolTip(error)
+            self.masks.set_masks(SampleMasks())
+            return
+        image, masks = result
+        self.canvas.show_image(image)
+        self.canvas.setToolTip(f"{image.shape[1]} × {image.shape[0]} pixels")
+        boxes, points = meta_marks(self.dataset.sample_meta(index), self.dataset.layout)
+        self.canvas.set_marks(boxes, points)
+        self.masks.set_masks(masks)
+
+    def _draw_overlay(self) -> None:
+        if self.canvas.image is not None:
+            self.canvas.set_overlay(self.masks.overlay(), self.style.opacity)
+        else:
+            self.masks.overlay()  # keeps the legend in step (an error line, or nothing)

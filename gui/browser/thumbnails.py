@@ -5,73 +5,54 @@ one decode on the loader's own QThreadPool and the tile shows a placeholder unti
 ``thumbnail_ready`` signal (queued to the GUI thread) says it is in the cache. Scrolling
 calls :meth:`drop_pending`: requests queued before it become no-ops when a worker picks
 them up, so a fast scroll through 100,000 samples decodes only what stays on screen.
+
+For segmentation datasets the worker also reads the mask and shrinks it to the thumbnail's
+size; the cache keeps both, and a tile is composed (mask over image, as :meth:`set_style`
+says) when first painted, so toggling masks or moving the opacity re-blends without decoding.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
 
-import cv2
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPixmap
 
-from core.datasets import Dataset, SampleError
+from core.datasets import Dataset
+from core.overlays import OverlayStyle, background_classes, class_presence, palette_for, render, resize_mask
+from gui.browser.decoding import (  # noqa: F401  (re-exported: the browser's modules import them from here)
+    THUMB_SIZE,
+    DecodeTask,
+    ResultRelay,
+    fit_size,
+    make_thumbnail,
+    read_error,
+    thumbnail_array,
+    to_qimage,
+)
 
-THUMB_SIZE = 96
 CACHE_SIZE = 2000
+COMPOSED_SIZE = 400  # composed segmentation tiles kept as pixmaps: a few screens' worth
 
 
-def fit_size(width: int, height: int, box: int) -> tuple[int, int]:
-    """The size of a ``width`` x ``height`` image scaled to fit a ``box`` square, aspect kept."""
-    scale = box / max(width, height, 1)
-    return max(1, round(width * scale)), max(1, round(height * scale))
+class Layers:
+    """A segmentation thumbnail before composing: the image and its mask at the same size."""
+
+    __slots__ = ("image", "mask")
+
+    def __init__(self, image: np.ndarray, mask: np.ndarray) -> None:
+        self.image, self.mask = image, mask
 
 
-def make_thumbnail(image: np.ndarray, box: int = THUMB_SIZE) -> QImage:
-    """An RGB array scaled into a ``box`` square: nearest-neighbour up (sharp pixels), area down."""
-    h, w = image.shape[:2]
-    tw, th = fit_size(w, h, box)
-    interpolation = cv2.INTER_NEAREST if tw >= w else cv2.INTER_AREA
-    return to_qimage(cv2.resize(image, (tw, th), interpolation=interpolation))
-
-
-def to_qimage(image: np.ndarray) -> QImage:
-    """An H x W x 3 uint8 RGB array as a QImage that owns its pixels (safe to pass between threads)."""
-    image = np.ascontiguousarray(image)
-    h, w = image.shape[:2]
-    return QImage(image.data, w, h, image.strides[0], QImage.Format.Format_RGB888).copy()
-
-
-def read_error(exc: BaseException) -> str:
-    """The message shown for a sample that cannot be decoded."""
-    return str(exc) if isinstance(exc, SampleError) else f"{type(exc).__name__}: {exc}"
-
-
-class ResultRelay(QObject):
-    """Carries a worker's result back to the GUI thread (QRunnable is no QObject)."""
-
-    done = Signal(int, int, object, str)  # epoch, key, result or None, error message
-
-
-class DecodeTask(QRunnable):
-    """Runs ``work()`` on a pool thread unless ``wanted()`` says it went stale meanwhile."""
-
-    def __init__(
-        self, relay: ResultRelay, epoch: int, key: int, work: Callable[[], object], wanted: Callable[[], bool]
-    ):
-        super().__init__()
-        self._relay, self._epoch, self._key, self._work, self._wanted = relay, epoch, key, work, wanted
-
-    def run(self) -> None:
-        if not self._wanted():
-            return
-        try:
-            result, error = self._work(), ""
-        except Exception as exc:  # a bad sample is shown on its tile, never a crash
-            result, error = None, read_error(exc)
-        self._relay.done.emit(self._epoch, self._key, result, error)
+def make_layers(dataset: Dataset, index: int, box: int = THUMB_SIZE) -> tuple[Layers, np.ndarray]:
+    """(image and mask at thumbnail size, the classes of the full mask); SampleError when either is unreadable."""
+    image = thumbnail_array(dataset.load_image(index), box)
+    mask = dataset.load_mask(index)
+    if mask is None:
+        raise ValueError(f"{dataset.sample_ids[index]}: the dataset gave no mask")
+    presence = class_presence(mask, len(dataset.classes))
+    return Layers(image, resize_mask(mask, image.shape[1], image.shape[0])), presence
 
 
 class ThumbnailLoader(QObject):
@@ -79,6 +60,8 @@ class ThumbnailLoader(QObject):
 
     thumbnail_ready = Signal(int)  # dataset index now in the cache
     failed = Signal(int, str)  # dataset index, message
+    classes_found = Signal(int, object)  # dataset index, uint8 presence per class (segmentation)
+    restyled = Signal()  # masks are drawn differently now: every tile must repaint
 
     def __init__(self, parent: QObject | None = None, *, capacity: int = CACHE_SIZE, box: int = THUMB_SIZE):
         super().__init__(parent)
@@ -87,9 +70,13 @@ class ThumbnailLoader(QObject):
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(max(1, min(4, QThreadPool.globalInstance().maxThreadCount())))
         self.errors: dict[int, str] = {}
-        self._cache: OrderedDict[int, QPixmap] = OrderedDict()
+        self.style = OverlayStyle()
+        self._cache: OrderedDict[int, QPixmap | Layers] = OrderedDict()
+        self._composed: OrderedDict[int, QPixmap] = OrderedDict()
         self._pending: set[int] = set()
         self._dataset: Dataset | None = None
+        self._palette = np.zeros((0, 3), np.uint8)
+        self._transparent: tuple[int, ...] = ()
         self._epoch = 0  # bumped per dataset: results of an older one are dropped
         self._generation = 0  # bumped per scroll: queued requests of an older one are dropped
         self._relay = ResultRelay(self)
@@ -101,31 +88,39 @@ class ThumbnailLoader(QObject):
         self._epoch += 1
         self.drop_pending()
         self._cache.clear()
+        self._composed.clear()
         self.errors.clear()
+        if dataset is not None:
+            self._palette = palette_for(dataset.palette, len(dataset.classes))
+            self._transparent = background_classes(dataset.classes)
+
+    def set_style(self, style: OverlayStyle) -> None:
+        """Draw masks on the tiles this way (composed again on their next paint)."""
+        if style != self.style:
+            self.style = style
+            self._composed.clear()
+            self.restyled.emit()
 
     def thumbnail(self, index: int) -> QPixmap | None:
         """The cached thumbnail of sample ``index``, or None after scheduling its decode."""
-        pixmap = self._cache.get(index)
-        if pixmap is not None:
-            self._cache.move_to_end(index)
-            return pixmap
-        if index not in self.errors:
-            self.request(index)
-        return None
+        entry = self._cache.get(index)
+        if entry is None:
+            if index not in self.errors:
+                self.request(index)
+            return None
+        self._cache.move_to_end(index)
+        return entry if isinstance(entry, QPixmap) else self._compose(index, entry)
 
     def request(self, index: int) -> None:
         if index in self._pending or self._dataset is None:
             return
         self._pending.add(index)
         dataset, box, generation = self._dataset, self.box, self._generation
-        task = DecodeTask(
-            self._relay,
-            self._epoch,
-            index,
-            lambda: make_thumbnail(dataset.load_image(index), box),
-            lambda: self._current(generation),
-        )
-        self.pool.start(task)
+        if dataset.task == "segmentation":
+            work = lambda: make_layers(dataset, index, box)  # noqa: E731
+        else:
+            work = lambda: make_thumbnail(dataset.load_image(index), box)  # noqa: E731
+        self.pool.start(DecodeTask(self._relay, self._epoch, index, work, lambda: self._current(generation)))
 
     def drop_pending(self) -> None:
         """Forget queued requests: the tiles still on screen ask again when they repaint."""
@@ -146,21 +141,39 @@ class ThumbnailLoader(QObject):
         self.drop_pending()
         self.pool.waitForDone()
 
-    # -- results, on the GUI thread -------------------------------------------------
+    # -- composing and results, on the GUI thread -----------------------------------
+    def _compose(self, index: int, layers: Layers) -> QPixmap:
+        pixmap = self._composed.get(index)
+        if pixmap is None:
+            rgb = render(layers.image, layers.mask, self._palette, self.style, self._transparent)
+            pixmap = QPixmap.fromImage(to_qimage(rgb))
+            self._composed[index] = pixmap
+            while len(self._composed) > COMPOSED_SIZE:
+                self._composed.popitem(last=False)
+        else:
+            self._composed.move_to_end(index)
+        return pixmap
+
     def _current(self, generation: int) -> bool:
         # Called from pool threads: reading one int is atomic under the GIL.
         return generation == self._generation
 
-    def _on_done(self, epoch: int, index: int, image: QImage | None, error: str) -> None:
+    def _on_done(self, epoch: int, index: int, result: QImage | tuple | None, error: str) -> None:
         if epoch != self._epoch:
             return
         self._pending.discard(index)
         if error:
             self.errors[index] = error
             self.failed.emit(index, error)
+            return
+        if isinstance(result, tuple):
+            layers, presence = result
+            self._cache[index] = layers
+            self.classes_found.emit(index, presence)
         else:
-            self._cache[index] = QPixmap.fromImage(image)
-            self._cache.move_to_end(index)
-            while len(self._cache) > self.capacity:
-                self._cache.popitem(last=False)
-            self.thumbnail_ready.emit(index)
+            self._cache[index] = QPixmap.fromImage(result)
+        self._cache.move_to_end(index)
+        while len(self._cache) > self.capacity:
+            dropped, _ = self._cache.popitem(last=False)
+            self._composed.pop(dropped, None)
+        self.thumbnail_ready.emit(index)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from core.selection import RIGHT, WRONG
-from gui.browser.grid_model import ErrorRole, LabelRole, LoadingRole, OutcomeRole, PredictionRole
+from gui.browser.colors import ERROR_FILL, LOADING_FILL, RIGHT_COLOR, WRONG_COLOR
+from gui.browser.grid_model import (
+    ErrorRole,
+    LabelRole,
+    LoadingRole,
+    OutcomeRole,
+    PredictedTagsRole,
+    PredictionRole,
+    TagsRole,
+)
 from gui.browser.thumbnails import THUMB_SIZE
-
-RIGHT_COLOR = QColor(46, 160, 67)
-WRONG_COLOR = QColor(218, 54, 51)
-ERROR_FILL = QColor(218, 54, 51, 40)
-LOADING_FILL = QColor(128, 128, 128, 40)
 
 PAD = 4
 LINE = 15
@@ -66,21 +70,33 @@ class TileDelegate(QStyledItemDelegate):
             painter.drawRect(box.adjusted(-2, -2, 1, 1))
 
         text = QRect(tile.left() + 2, box.bottom() + 4, tile.width() - 4, LINE)
-        self._text(painter, text, index.data(LabelRole) or "", text_color)
-        prediction = index.data(PredictionRole)
+        tags = index.data(TagsRole)
+        if tags is not None:
+            self._text(painter, text, fit_names(tags, text.width(), painter.fontMetrics()), text_color, elide=False)
+        else:
+            self._text(painter, text, index.data(LabelRole) or "", text_color)
+        wrong = outcome == WRONG
+        color = WRONG_COLOR if wrong else RIGHT_COLOR if outcome == RIGHT else text_color
+        prediction, predicted_tags = index.data(PredictionRole), index.data(PredictedTagsRole)
         if prediction is not None:
-            wrong = outcome == WRONG
-            color = WRONG_COLOR if wrong else RIGHT_COLOR if outcome == RIGHT else text_color
             self._text(painter, text.translated(0, LINE), f"pred: {prediction}", color, bold=wrong)
+        elif predicted_tags is not None:
+            font = QFont(painter.font())
+            font.setBold(wrong)
+            line = differences_line(tags or [], predicted_tags, text.width(), QFontMetrics(font))
+            self._text(painter, text.translated(0, LINE), line, color, bold=wrong, elide=False)
         painter.restore()
 
-    def _text(self, painter: QPainter, rect: QRect, text: str, color: QColor, bold: bool = False) -> None:
+    def _text(
+        self, painter: QPainter, rect: QRect, text: str, color: QColor, bold: bool = False, elide: bool = True
+    ) -> None:
         font = QFont(painter.font())
         font.setBold(bold)
         painter.setFont(font)
         painter.setPen(color)
-        elided = painter.fontMetrics().elidedText(text, Qt.TextElideMode.ElideMiddle, rect.width())
-        painter.drawText(rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter, elided)
+        if elide:
+            text = painter.fontMetrics().elidedText(text, Qt.TextElideMode.ElideMiddle, rect.width())
+        painter.drawText(rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter, text)
 
     def _paint_error(self, painter: QPainter, box: QRect, error: str) -> None:
         painter.save()
@@ -98,3 +114,61 @@ def short_reason(error: str) -> str:
     """What fits on a tile: "cannot decode" of "0012.png: cannot decode (OSError: ...)"; the tooltip has all."""
     reason = error.split(": ", 1)[-1]
     return reason.split(" (", 1)[0][:40]
+
+
+def fit_names(names: list[str], width: int, metrics: QFontMetrics, prefix: str = "") -> str:
+    """As many of ``names`` as fit in ``width`` pixels, then "+N" for the rest: "Smiling, Young +8"."""
+    if not names:
+        return prefix.strip()
+    best = ""
+    for k in range(1, len(names) + 1):
+        rest = len(names) - k
+        text = prefix + ", ".join(names[:k]) + (f" +{rest}" if rest else "")
+        if metrics.horizontalAdvance(text) > width:
+            break
+        best = text
+    if best:
+        return best
+    suffix = f" +{len(names) - 1}" if len(names) > 1 else ""
+    room = width - metrics.horizontalAdvance(prefix + suffix)
+    return prefix + metrics.elidedText(names[0], Qt.TextElideMode.ElideRight, max(room, 0)) + suffix
+
+
+def differences_line(truth: list[str], predicted: list[str], width: int, metrics: QFontMetrics) -> str:
+    """A multilabel prediction on one line: "−Smiling +Bald" (missed, extra) when the names fit,
+    else "2 missed, 3 extra"; "pred: all right" when there is no difference."""
+    missed = [f"−{name}" for name in truth if name not in predicted]
+    extra = [f"+{name}" for name in predicted if name not in truth]
+    if not missed and not extra:
+        return "pred: all right"
+    names = " ".join(missed + extra)
+    if metrics.horizontalAdvance(names) <= width:
+        return names
+    counts = [f"{len(missed)} missed"] * bool(missed) + [f"{len(extra)} extra"] * bool(extra)
+    text = ", ".join(counts)
+    return text if metrics.horizontalAdvance(text) <= width else f"−{len(missed)} +{len(extra)}"
+
+
+def make_grid_view(model: QAbstractItemModel, parent: QWidget | None = None) -> QListView:
+    """The thumbnail grid: a wrapping list of fixed-size tiles painted by :class:`TileDelegate`."""
+    # A wrapping left-to-right list is IconMode's grid without its per-item bookkeeping:
+    # IconMode re-measures every row on dataChanged (150 ms per live-prediction batch at
+    # 100,000 samples), this mode repaints only. Single-pass layout with uniform sizes takes
+    # ~0.1 s at 100,000 and, unlike batched layout, is not cut short by a dataChanged.
+    view = QListView(parent)
+    view.setViewMode(QListView.ViewMode.ListMode)
+    view.setFlow(QListView.Flow.LeftToRight)
+    view.setWrapping(True)
+    view.setMovement(QListView.Movement.Static)
+    view.setResizeMode(QListView.ResizeMode.Adjust)
+    view.setLayoutMode(QListView.LayoutMode.SinglePass)
+    view.setUniformItemSizes(True)
+    view.setGridSize(TILE_SIZE)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+    view.verticalScrollBar().setSingleStep(TILE_SIZE.height() // 3)
+    view.setMouseTracking(True)
+    view.setItemDelegate(TileDelegate(view))
+    view.setModel(model)
+    view.setToolTip("")
+    return view

@@ -67,3 +67,97 @@ def open_folder(app_state: AppState):
         return dataset
 
     return _open
+
+
+# -- fixtures in the real layouts of the lecture's datasets (tests/core/fake_datasets writes them) --
+#: CelebA's 40 attribute names, in the order of list_attr_celeba.txt.
+CELEBA_NAMES = [
+    "5_o_Clock_Shadow",
+    "Arched_Eyebrows",
+    "Attractive",
+    "Bags_Under_Eyes",
+    "Bald",
+    "Bangs",
+    "Big_Lips",
+    "Big_Nose",
+    "Black_Hair",
+    "Blond_Hair",
+    "Blurry",
+    "Brown_Hair",
+    "Bushy_Eyebrows",
+    "Chubby",
+    "Double_Chin",
+    "Eyeglasses",
+    "Goatee",
+    "Gray_Hair",
+    "Heavy_Makeup",
+    "High_Cheekbones",
+    "Male",
+    "Mouth_Slightly_Open",
+    "Mustache",
+    "Narrow_Eyes",
+    "No_Beard",
+    "Oval_Face",
+    "Pale_Skin",
+    "Pointy_Nose",
+    "Receding_Hairline",
+    "Rosy_Cheeks",
+    "Sideburns",
+    "Smiling",
+    "Straight_Hair",
+    "Wavy_Hair",
+    "Wearing_Earrings",
+    "Wearing_Hat",
+    "Wearing_Lipstick",
+    "Wearing_Necklace",
+    "Wearing_Necktie",
+    "Young",
+]
+#: Where the five landmarks of an aligned CelebA face lie (178 x 218 images).
+CELEBA_LANDMARKS = (69, 109, 106, 113, 77, 142, 73, 152, 108, 154)
+
+
+def write_celeba_faces(parent: Path, n: int = 18, seed: int = 0) -> tuple[Path, dict[str, np.ndarray]]:
+    """CelebA as fake_datasets writes it, with the real attribute names, images of the aligned size
+    (178 x 218) and landmarks on them. Returns (root, what fake_datasets.write_celeba returns)."""
+    from tests.core.fake_datasets import write_celeba, write_images
+
+    truth = write_celeba(parent, n=n, seed=seed)
+    root = parent / "celeba"
+    attributes = root / "list_attr_celeba.txt"
+    lines = attributes.read_text().splitlines(keepends=True)
+    lines[1] = " ".join(CELEBA_NAMES) + " \n"
+    attributes.write_text("".join(lines))
+    names = [f"{i:06d}.jpg" for i in range(1, n + 1)]
+    write_images(root / "img_align_celeba", names, seed=seed, size=(218, 178))
+    rng = np.random.default_rng(seed)
+    landmarks = np.asarray(CELEBA_LANDMARKS) + rng.integers(-4, 5, size=(n, 10))
+    header = (root / "list_landmarks_align_celeba.txt").read_text().splitlines(keepends=True)[:2]
+    rows = [f"{name} " + " ".join(f"{v:>4d}" for v in row) + "\n" for name, row in zip(names, landmarks)]
+    (root / "list_landmarks_align_celeba.txt").write_text("".join(header + rows))
+    truth["landmarks"] = landmarks
+    return root, truth
+
+
+@pytest.fixture
+def celeba(tmp_path: Path) -> tuple[Path, dict[str, np.ndarray]]:
+    """(root, truth) of an 18-image CelebA (6 per split) with the real attribute names."""
+    return write_celeba_faces(tmp_path)
+
+
+@pytest.fixture
+def voc(tmp_path: Path) -> tuple[Path, dict[str, list[str]], dict[str, np.ndarray]]:
+    """(root, split -> ids, id -> mask) of fake_datasets' Pascal VOC: 12 x 10 images, random masks, void top row."""
+    from tests.core.fake_datasets import write_voc
+
+    return write_voc(tmp_path)
+
+
+def qimage_array(image) -> np.ndarray:
+    """A QImage (or QPixmap) as an H x W x 3 uint8 RGB array."""
+    from PySide6.QtGui import QImage
+
+    image = image.toImage() if hasattr(image, "toImage") else image
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    rows = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+    return rows[:, : image.width() * 3].reshape(image.height(), image.width(), 3).copy()
