@@ -6,6 +6,7 @@ import time
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFormLayout,
     QGroupBox,
@@ -39,12 +40,12 @@ def describe_card(card: ModelCard) -> str:
     return "<br>".join(lines)
 
 
-def _run_generator(card: ModelCard, dataset, device: str, batch_size: int, job=None):
+def _run_generator(card: ModelCard, dataset, device: str, batch_size: int, tile: int | None, job=None):
     """Runs in a worker thread: builds the job (imports torch there), then yields its progress."""
-    from core.inference import InferenceJob
+    from core.inference.jobs import job_for
 
     if job is None:
-        job = InferenceJob(card, dataset, device=device, batch_size=batch_size)
+        job = job_for(card, dataset, device=device, batch_size=batch_size, tile=tile)
     yield job
     return (yield from job.run())
 
@@ -76,6 +77,17 @@ class RunnerPane(QGroupBox):
         self.batch_spin.setRange(1, 4096)
         self.batch_spin.setValue(64)
         self.batch_spin.setToolTip("Images per batch")
+        self.tile_check = QCheckBox("Tiles")
+        self.tile_check.setToolTip(
+            "Segmentation: run large images at full resolution in overlapping tiles of this size "
+            "(off: resize each image to the model's input size)"
+        )
+        self.tile_spin = QSpinBox()
+        self.tile_spin.setRange(32, 4096)
+        self.tile_spin.setValue(512)
+        self.tile_spin.setSuffix(" px")
+        self.tile_check.toggled.connect(self.tile_spin.setEnabled)
+        self.tile_spin.setEnabled(False)
         self.run_button = QPushButton("Run")
         self.run_button.setToolTip("Run the model over the open split")
         self.run_button.clicked.connect(self.start_run)
@@ -99,6 +111,8 @@ class RunnerPane(QGroupBox):
         settings.addWidget(self.device_combo, 1)
         settings.addWidget(QLabel("Batch:"))
         settings.addWidget(self.batch_spin)
+        settings.addWidget(self.tile_check)
+        settings.addWidget(self.tile_spin)
         settings.addWidget(self.run_button)
         settings.addWidget(self.cancel_button)
         layout = QVBoxLayout(self)
@@ -112,7 +126,7 @@ class RunnerPane(QGroupBox):
         state.dataset_changed.connect(self._on_dataset)
         self._devices_listed = False
 
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+    def showEvent(self, event) -> None:
         # Listing devices imports torch (seconds): start it once the window is on screen.
         if not self._devices_listed:
             self._devices_listed = True
@@ -143,19 +157,15 @@ class RunnerPane(QGroupBox):
         self.model_combo.clear()
         self._cards = []
         if dataset is not None:
-            from core.inference import check_fit
+            from core.inference.jobs import why_not
 
             try:
                 cards = bundled_cards()
             except ModelError as exc:
                 self.state.error.emit("Bundled models", str(exc))
                 cards = []
-            reasons = {}
-            for card in cards:
-                try:
-                    check_fit(card, dataset)
-                except ModelError as exc:
-                    reasons[card.name] = str(exc)
+            reasons = {card.name: why_not(card, dataset) for card in cards}
+            reasons = {name: why for name, why in reasons.items() if why}
             # Models that fit first, then the others, disabled with the reason.
             for card in sorted(cards, key=lambda c: c.name in reasons):
                 self._add_card(card, reasons.get(card.name))
@@ -194,6 +204,9 @@ class RunnerPane(QGroupBox):
 
     def _show_card(self) -> None:
         card = self.current_card()
+        segmentation = card is not None and card.task == "segmentation"
+        self.tile_check.setVisible(segmentation)
+        self.tile_spin.setVisible(segmentation)
         if card is None:
             dataset = self.state.dataset
             self.card_label.setText("No bundled model fits this dataset." if dataset is not None else "")
@@ -221,7 +234,8 @@ class RunnerPane(QGroupBox):
         )
         if not resumable:
             self._job = None
-        gen = _run_generator(card, dataset, device, self.batch_spin.value(), self._job if resumable else None)
+        tile = self.tile_spin.value() if card.task == "segmentation" and self.tile_check.isChecked() else None
+        gen = _run_generator(card, dataset, device, self.batch_spin.value(), tile, self._job if resumable else None)
         worker = create_worker(lambda: (yield from gen), _start_thread=False, _ignore_errors=True)
         worker.yielded.connect(self._on_yielded)
         worker.returned.connect(self._on_returned)
@@ -272,6 +286,7 @@ class RunnerPane(QGroupBox):
     def _on_returned(self, predictions) -> None:
         self.state.set_predictions(predictions)
         self.progress.setFormat(f"done: {predictions.num_done:,} predicted in {predictions.seconds:.1f} s")
+        self.progress.setValue(self.progress.maximum())
         self._show_failures()
         self.run_finished.emit()
 
