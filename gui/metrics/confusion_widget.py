@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QToolTip
 
 #: Above this many classes the cells are too small for text; hovering still tells the value.
 MAX_CLASSES_WITH_TEXT = 25
-#: Above this many classes the axes show every n-th name only.
+#: At most this many names per axis (fewer when they would overlap): every n-th class is named.
 MAX_TICKS = 40
 
 
@@ -60,7 +60,10 @@ class ConfusionMatrixWidget(pg.PlotWidget):
         plot.setAspectLocked(False)
         plot.setLabel("left", "True class")
         plot.setLabel("bottom", "Predicted class")
-        plot.getViewBox().setMouseEnabled(x=True, y=True)
+        view = plot.getViewBox()
+        view.setMouseEnabled(x=True, y=True)  # wheel zooms, drag pans: a 1,000-class matrix stays usable
+        view.sigRangeChanged.connect(self._update_ticks)
+        view.sigResized.connect(self._update_ticks)
         self.image = pg.ImageItem(axisOrder="row-major")
         plot.addItem(self.image)
         self._texts: list[pg.TextItem] = []
@@ -74,6 +77,7 @@ class ConfusionMatrixWidget(pg.PlotWidget):
 
     def set_matrix(self, counts: np.ndarray, classes: list[str], values: np.ndarray | None = None) -> None:
         """Show ``counts``; ``values`` (e.g. row-normalised rates) colour and label the cells instead."""
+        refit = list(classes) != self.classes  # keep the user's zoom while only the numbers change
         self.counts = np.asarray(counts)
         self.classes = list(classes)
         self.normalized = values is not None
@@ -86,16 +90,49 @@ class ConfusionMatrixWidget(pg.PlotWidget):
         else:
             self.image.setImage(cell_colours(self.intensity), autoLevels=False, levels=(0, 255))
             self.image.setRect(0, 0, n, n)
-        self._set_ticks(n)
         self._set_texts()
-        self.getPlotItem().getViewBox().setRange(xRange=(0, max(n, 1)), yRange=(0, max(n, 1)), padding=0.02)
+        view = self.getPlotItem().getViewBox()
+        size = max(n, 1)
+        view.setLimits(xMin=-0.5, xMax=size + 0.5, yMin=-0.5, yMax=size + 0.5, minXRange=1, minYRange=1)
+        if refit:
+            self.fit()
 
-    def _set_ticks(self, n: int) -> None:
-        step = max(1, int(np.ceil(n / MAX_TICKS)))
-        ticks = [[(i + 0.5, self.classes[i]) for i in range(0, n, step)]]
+    def fit(self) -> None:
+        """Show the whole matrix."""
+        size = max(len(self.classes), 1)
+        self.getPlotItem().getViewBox().setRange(xRange=(0, size), yRange=(0, size), padding=0.02)
+        self._update_ticks()
+
+    def focus_cell(self, true_class: int, pred_class: int, span: int = 20) -> None:
+        """Zoom onto a cell and its neighbours when the matrix is too large to read whole."""
+        if len(self.classes) <= MAX_TICKS:
+            return
+        half = span / 2
+        self.getPlotItem().getViewBox().setRange(
+            xRange=(pred_class + 0.5 - half, pred_class + 0.5 + half),
+            yRange=(true_class + 0.5 - half, true_class + 0.5 + half),
+            padding=0,
+        )
+
+    def _update_ticks(self, *_args) -> None:
+        """Name the visible classes, as many as fit without overlapping (thinned evenly, at most MAX_TICKS)."""
         plot = self.getPlotItem()
-        plot.getAxis("bottom").setTicks(ticks)
-        plot.getAxis("left").setTicks(ticks)
+        view = plot.getViewBox()
+        (x0, x1), (y0, y1) = view.viewRange()
+        metrics = QFontMetrics(plot.getAxis("bottom").style.get("tickFont") or QFont())
+        longest = max((metrics.horizontalAdvance(name) for name in self.classes), default=0)
+        size = view.size()
+        across = max(1, int(size.width() // (longest + 12))) if longest else MAX_TICKS
+        down = max(1, int(size.height() // (metrics.height() + 2)))
+        plot.getAxis("bottom").setTicks([self._ticks(x0, x1, min(across, MAX_TICKS))])
+        plot.getAxis("left").setTicks([self._ticks(y0, y1, min(down, MAX_TICKS))])
+
+    def _ticks(self, lo: float, hi: float, most: int) -> list[tuple[float, str]]:
+        n = len(self.classes)
+        first, last = max(0, int(np.floor(lo))), min(n, int(np.ceil(hi)))
+        step = max(1, int(np.ceil((last - first) / most)))
+        start = first - first % step  # keep the same names while panning
+        return [(i + 0.5, self.classes[i]) for i in range(start, last, step) if i >= first]
 
     def _set_texts(self) -> None:
         plot = self.getPlotItem()
@@ -145,14 +182,21 @@ class ConfusionMatrixWidget(pg.PlotWidget):
         if cell is not None:
             self.cell_clicked.emit(*cell)
 
-    def _on_hover(self, scene_pos: QPointF) -> None:
+    def hover_text(self, scene_pos: QPointF) -> str | None:
+        """What hovering at ``scene_pos`` tells: the two class names, the count and its share of the row."""
         cell = self.cell_at(scene_pos)
         if cell is None:
-            QToolTip.hideText()
-            return
+            return None
         t, p = cell
         count = int(self.counts[t, p])
         row = int(self.counts[t].sum())
         share = f" ({count / row:.1%} of {self.classes[t]})" if row else ""
-        text = f"true <b>{self.classes[t]}</b> → predicted <b>{self.classes[p]}</b>: {count}{share}<br>click to see them"
-        QToolTip.showText(self.mapToGlobal(self.mapFromScene(scene_pos)), text, self)
+        names = f"true <b>{self.classes[t]}</b> → predicted <b>{self.classes[p]}</b>"
+        return f"{names}: {count:,}{share}<br>click to see them"
+
+    def _on_hover(self, scene_pos: QPointF) -> None:
+        text = self.hover_text(scene_pos)
+        if text is None:
+            QToolTip.hideText()
+        else:
+            QToolTip.showText(self.mapToGlobal(self.mapFromScene(scene_pos)), text, self)

@@ -1,138 +1,235 @@
-"""The metrics view: confusion matrix, per-class table and averages, all clickable back to samples."""
+"""The metrics view: a summary line, beta / threshold / export controls, and one tab per question.
+
+Binary and multiclass: Matrix, Classes, Confused pairs (multiclass), Curves, Calibration, Errors.
+Multilabel: Labels (per-label table, the label's 2 x 2 matrix, averages), Curves, Calibration, Errors.
+Every chart and table maps back to samples: a click becomes a Selection in the AppState.
+"""
 
 from __future__ import annotations
 
-import numpy as np
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+from pathlib import Path
 
-from core.metrics import cell_indices, classification_report, confusion_matrix, normalize_confusion_matrix
-from core.selection import Selection
-from gui.metrics.class_table import AveragesTable, ClassTable
-from gui.metrics.confusion_widget import ConfusionMatrixWidget
+from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QEventLoop, Signal
+from PySide6.QtWidgets import QFileDialog, QGroupBox, QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
+
+from core.evaluation import summarize, write_report
+from gui.metrics.classes_view import ClassesView, LabelsView
+from gui.metrics.controls import BetaControl, ExportButton, ThresholdControl, fbeta_name
+from gui.metrics.curves_view import CurvesView
+from gui.metrics.errors_view import ErrorAnalysisView
+from gui.metrics.export import PLOT_FORMATS, write_csv, write_plot
+from gui.metrics.jobs import BackgroundJob
+from gui.metrics.matrix_view import ConfusedPairsView, MatrixView
+from gui.metrics.model import TASKS, MetricsModel
+from gui.metrics.reliability_view import ReliabilityView
 from gui.state import AppState
 
-VIEWS = {
-    "Counts": None,
-    "Rates by true class (recall)": "true",
-    "Rates by predicted class (precision)": "pred",
-    "Share of all samples": "all",
+#: Tabs shown per task (by their titles).
+TABS = {
+    "binary": ("Matrix", "Classes", "Curves", "Calibration", "Errors"),
+    "multiclass": ("Matrix", "Classes", "Confused pairs", "Curves", "Calibration", "Errors"),
+    "multilabel": ("Labels", "Curves", "Calibration", "Errors"),
 }
-#: Recomputation is coalesced: many predictions_changed in a burst give one update.
-RECOMPUTE_DELAY_MS = 50
+
+
+def _write_summary(path: str, *arguments) -> str:
+    return str(write_report(path, summarize(*arguments)))
 
 
 class MetricsPane(QGroupBox):
+    report_written = Signal(str)  # path of a JSON report written by export_report
+
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__("Metrics", parent)
         self.state = state
-        self.beta = 1.0
-        self.counts: np.ndarray | None = None
-        self.report: dict | None = None
-
+        self.model = model = MetricsModel(state, self)
         self.summary = QLabel("Run a model to see its metrics.")
         self.summary.setWordWrap(True)
-        self.view_combo = QComboBox()
-        self.view_combo.addItems(list(VIEWS))
-        self.view_combo.setToolTip("Show counts, or rates normalised by row, column or over all")
-        self.view_combo.currentIndexChanged.connect(self._show_matrix)
-        self.matrix = ConfusionMatrixWidget()
-        self.matrix.setToolTip("Click a cell to show its samples in the browser")
-        self.matrix.cell_clicked.connect(self._select_cell)
-        self.table = ClassTable()
-        self.table.class_clicked.connect(self._select_class)
-        self.averages = AveragesTable()
-
+        self.beta = BetaControl()
+        self.beta.beta_changed.connect(model.set_beta)
+        self.threshold = ThresholdControl()
+        self.threshold.threshold_changed.connect(model.set_threshold)
+        self.export_button = ExportButton()
+        self._build_tabs()
+        self._connect_export()
         controls = QHBoxLayout()
-        controls.addWidget(QLabel("Confusion matrix:"))
-        controls.addWidget(self.view_combo, 1)
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addLayout(controls)
-        left_layout.addWidget(self.matrix, 1)
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.table, 1)
-        right_layout.addWidget(self.averages)
-        split = QSplitter()
-        split.addWidget(left)
-        split.addWidget(right)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
-        split.setSizes([420, 330])
+        controls.addWidget(self.beta)
+        controls.addWidget(self.threshold, 1)
+        controls.addStretch(0)
+        controls.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
-        layout.addWidget(split, 1)
+        layout.addLayout(controls)
+        layout.addWidget(self.tabs, 1)
+        self.report_job = BackgroundJob(self)
+        self.report_job.finished.connect(self._report_done)
+        self.report_job.failed.connect(lambda text: state.error.emit("Cannot write the report", text))
+        model.task_changed.connect(self._task_changed)
+        model.decisions_changed.connect(self._show_summary)
+        model.scores_changed.connect(self._show_summary)
+        self._task_changed()
 
-        self._timer = QTimer(self, singleShot=True, interval=RECOMPUTE_DELAY_MS, timeout=self.recompute)
-        state.dataset_changed.connect(lambda _ds: self._timer.start())
-        state.predictions_changed.connect(lambda _p: self._timer.start())
+    def _build_tabs(self) -> None:
+        model = self.model
+        self.matrix_view = MatrixView(model)
+        self.matrix = self.matrix_view.matrix
+        self.pairs_view = ConfusedPairsView(model, self.matrix)
+        self.classes_view = ClassesView(model)
+        self.table, self.averages = self.classes_view.table, self.classes_view.averages
+        self.labels_view = LabelsView(model)
+        self.curves = CurvesView(model)
+        self.reliability = ReliabilityView(model)
+        self.errors = ErrorAnalysisView(model)
+        self.tabs = QTabWidget()
+        self.views = {
+            "Matrix": self.matrix_view,
+            "Classes": self.classes_view,
+            "Confused pairs": self.pairs_view,
+            "Labels": self.labels_view,
+            "Curves": self.curves,
+            "Calibration": self.reliability,
+            "Errors": self.errors,
+        }
+        for title, view in self.views.items():
+            self.tabs.addTab(view, title)
 
-    # -- computing --------------------------------------------------------------
-    def _pairs(self) -> tuple[np.ndarray, np.ndarray] | None:
-        dataset, preds = self.state.dataset, self.state.predictions
-        if dataset is None or preds is None or dataset.targets is None or dataset.task not in ("binary", "multiclass"):
-            return None
-        return dataset.targets, preds.predicted
-
-    def recompute(self) -> None:
-        pairs = self._pairs()
-        dataset = self.state.dataset
-        if pairs is None:
-            self.counts = self.report = None
-            self.matrix.set_matrix(np.zeros((0, 0)), [])
-            self.table.setRowCount(0)
-            self.averages.setRowCount(0)
-            if dataset is not None and dataset.task not in ("binary", "multiclass"):
-                self.summary.setText(f"This view shows classification metrics; {dataset.name} is a {dataset.task} dataset.")
-            else:
-                self.summary.setText("Run a model to see its metrics.")
-            return
-        y_true, y_pred = pairs
-        self.counts = confusion_matrix(y_true, y_pred, num_classes=dataset.num_classes)
-        self.report = classification_report(self.counts, beta=self.beta)
+    # -- the task decides what is shown ------------------------------------------------
+    def _task_changed(self) -> None:
+        task = self.model.task
+        shown = TABS.get(task, ())
+        for i, title in enumerate(self.views):
+            self.tabs.setTabVisible(i, title in shown)
+        if shown:
+            self.tabs.setCurrentIndex(list(self.views).index(shown[0]))
+        self.tabs.setVisible(bool(shown))
+        self.threshold.setVisible(self.model.has_threshold())
+        if task == "binary":
+            self.threshold.label.setText(f"Threshold on p({self.model.classes[1]})")
+        elif task == "multilabel":
+            self.threshold.label.setText("Threshold (all labels)")
+        self.beta.setVisible(task in TASKS)
+        self.export_button.setVisible(task in TASKS)
+        self.threshold.set_value(self.model.base_threshold)
         self._show_summary()
-        self._show_matrix()
-        self.table.set_report(self.report, dataset.classes, self.beta)
-        self.averages.set_report(self.report, self.beta)
+
+    def show_tab(self, title: str) -> QWidget:
+        view = self.views[title]
+        self.tabs.setCurrentWidget(view)
+        return view
 
     def _show_summary(self) -> None:
-        report, preds = self.report, self.state.predictions
-        evaluated = int(self.counts.sum())
-        correct = int(np.trace(self.counts))
-        accuracy = report["accuracy"]
-        text = (
-            f"<b>Accuracy {accuracy:.2%}</b> ({correct:,} of {evaluated:,}) &nbsp;·&nbsp; "
-            f"macro F1 {report['macro']['fbeta']:.3f} &nbsp;·&nbsp; model {preds.model}"
-        )
+        model, dataset = self.model, self.model.dataset
+        preds = model.predictions
+        self.setTitle(f"Metrics · {preds.model}" if preds is not None and preds.model else "Metrics")
+        self.threshold.set_value(model.base_threshold)
+        if dataset is not None and dataset.task == "segmentation":
+            self.summary.setText(f"{dataset.name} is a segmentation dataset: its IoU and Dice view is still to come.")
+        elif dataset is not None and dataset.task not in TASKS:
+            self.summary.setText(f"This view shows classification metrics; {dataset.name} is a {dataset.task} dataset.")
+        elif dataset is not None and not model.has_labels():
+            self.summary.setText(f"{dataset.name} has no labels here: nothing to compare the predictions with.")
+        elif model.decisions is None:
+            self.summary.setText("Run a model to see its metrics.")
+        else:
+            self.summary.setText(self._summary_text())
+
+    def _summary_text(self) -> str:
+        model, report, preds = self.model, self.model.decisions["report"], self.model.predictions
+        scores, fbeta = model.scores or {}, fbeta_name(model.beta)
+        if model.task == "multilabel":
+            parts = [
+                f"<b>Subset accuracy {report['subset_accuracy']:.2%}</b>",
+                f"Hamming loss {report['hamming_loss']:.4f}",
+                f"micro {fbeta} {report['micro']['fbeta']:.3f}",
+                f"samples {fbeta} {report['samples']['fbeta']:.3f}",
+            ]
+        else:
+            counts = model.decisions["counts"]
+            parts = [f"<b>Accuracy {report['accuracy']:.2%}</b> ({int(counts.trace()):,} of {int(counts.sum()):,})"]
+            if "top_k_accuracy" in scores and 5 in scores["top_k_accuracy"]:
+                parts.append(f"top-5 {scores['top_k_accuracy'][5]:.2%}")
+            parts.append(f"macro {fbeta} {report['macro']['fbeta']:.3f}")
+            if "expected_calibration_error" in scores:
+                parts.append(f"ECE {scores['expected_calibration_error']:.3f}")
         if not preds.complete:
-            text += f" &nbsp;·&nbsp; <i>running: {preds.num_done:,} of {len(preds):,}</i>"
+            parts.append(f"<i>running: {preds.num_done:,} of {len(preds):,}</i>")
         if preds.errors:
-            text += f" &nbsp;·&nbsp; <span style='color:#b00020'>{len(preds.errors)} failed</span>"
-        self.summary.setText(text)
+            parts.append(f"<span style='color:#b00020'>{len(preds.errors)} failed</span>")
+        return " &nbsp;·&nbsp; ".join(parts)
 
-    def _show_matrix(self) -> None:
-        if self.counts is None:
-            return
-        mode = VIEWS[self.view_combo.currentText()]
-        values = None if mode is None else normalize_confusion_matrix(self.counts, mode)
-        self.matrix.set_matrix(self.counts, self.state.dataset.classes, values)
+    def jobs(self) -> tuple[BackgroundJob, ...]:
+        return (self.model.score_job, self.model.rank_job, self.errors.job, self.report_job)
 
-    # -- back to the samples ----------------------------------------------------
-    def _select_cell(self, true_class: int, pred_class: int) -> None:
-        pairs = self._pairs()
-        if pairs is None:
-            return
-        classes = self.state.dataset.classes
-        indices = cell_indices(*pairs, true_class=true_class, pred_class=pred_class)
-        name = f"true {classes[true_class]} → predicted {classes[pred_class]}"
-        self.state.set_selection(Selection.of(name, indices))
+    def is_busy(self) -> bool:
+        return any(job.busy for job in self.jobs())
 
-    def _select_class(self, class_index: int) -> None:
-        dataset = self.state.dataset
-        if dataset is None or dataset.targets is None:
+    def shutdown(self, timeout_ms: int = 3000) -> None:
+        """Drop pending computations and give running ones a moment to end (call before the window closes)."""
+        for job in self.jobs():
+            job.cancel()
+        deadline = QDeadlineTimer(timeout_ms)
+        while self.is_busy() and not deadline.hasExpired():
+            QCoreApplication.processEvents(QEventLoop.AllEvents, 20)
+
+    @property
+    def counts(self):
+        """The confusion matrix on screen (single-label tasks), or None."""
+        decisions = self.model.decisions
+        return None if decisions is None else decisions.get("counts")
+
+    @property
+    def report(self) -> dict | None:
+        return None if self.model.decisions is None else self.model.decisions["report"]
+
+    # -- export --------------------------------------------------------------------------
+    def _connect_export(self) -> None:
+        button = self.export_button
+        button.table_action.triggered.connect(lambda: self._ask("Save table", "CSV table (*.csv)", self.export_table))
+        button.png_action.triggered.connect(lambda: self._ask("Save plot", PLOT_FORMATS[".png"], self.export_plot))
+        button.svg_action.triggered.connect(lambda: self._ask("Save plot", PLOT_FORMATS[".svg"], self.export_plot))
+        button.json_action.triggered.connect(lambda: self._ask("Save report", "JSON (*.json)", self.export_report))
+
+    def _ask(self, title: str, file_filter: str, save) -> None:
+        suffix = file_filter[file_filter.index("*") + 1 : -1]
+        default = str(Path.home() / f"cvlens-{self.tabs.tabText(self.tabs.currentIndex()).lower()}{suffix}")
+        path, _ = QFileDialog.getSaveFileName(self, title, default, file_filter)
+        if path:
+            save(path if path.lower().endswith(suffix) else path + suffix)
+
+    def current_view(self) -> QWidget:
+        return self.tabs.currentWidget()
+
+    def current_plot(self):
+        view = self.current_view()
+        plots = {self.matrix_view: self.matrix, self.labels_view: self.labels_view.matrix}
+        if view in plots:
+            return plots[view]
+        if view is self.curves:
+            return self.curves.current_plot()
+        return getattr(view, "plot", None)
+
+    def export_table(self, path: str) -> None:
+        """The numbers of the current tab (table, matrix, curve points or histogram bins) as CSV."""
+        write_csv(path, self.current_view().csv_rows())
+        self.state.message.emit(f"Wrote {path}")
+
+    def export_plot(self, path: str) -> None:
+        """The current tab's plot as PNG or SVG (by the suffix of ``path``)."""
+        plot = self.current_plot()
+        if plot is None:
+            self.state.error.emit("Nothing to save", "This tab has no plot; export its table as CSV instead.")
             return
-        indices = np.flatnonzero(dataset.targets == class_index)
-        self.state.set_selection(Selection.of(f"label = {dataset.classes[class_index]}", indices))
+        write_plot(path, plot)
+        self.state.message.emit(f"Wrote {path}")
+
+    def export_report(self, path: str) -> None:
+        """The whole report, as `python main.py evaluate` writes metrics.json (written in the background)."""
+        if self.model.ready():
+            self.state.message.emit(f"Writing {path}…")
+            model = self.model
+            arguments = (model.dataset, model.predictions, model.beta, self.state.threshold)
+            self.report_job.submit(_write_summary, path, *arguments)
+
+    def _report_done(self, path: str) -> None:
+        self.state.message.emit(f"Wrote {path}")
+        self.report_written.emit(path)

@@ -1,0 +1,94 @@
+"""The controls above the metrics: beta of the F-beta score, the decision threshold, export."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QMenu, QSlider, QToolButton, QWidget
+
+#: Slider positions per unit of threshold.
+STEPS = 1000
+#: A dragged slider is followed, but at most one recomputation per this many ms.
+THRESHOLD_DEBOUNCE_MS = 10
+
+
+def fbeta_name(beta: float) -> str:
+    return "F1" if beta == 1 else f"F{beta:g}"
+
+
+class BetaControl(QWidget):
+    """beta of F-beta: 1 weighs precision and recall alike, 2 favours recall, 0.5 precision."""
+
+    beta_changed = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.spin = QDoubleSpinBox(decimals=2, minimum=0.1, maximum=10.0, singleStep=0.5, value=1.0)
+        self.spin.setToolTip("beta of the F-beta score: 2 weighs recall twice as much as precision, 0.5 the reverse")
+        self.spin.valueChanged.connect(self.beta_changed)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel("β"))
+        layout.addWidget(self.spin)
+
+    def value(self) -> float:
+        return self.spin.value()
+
+
+class ThresholdControl(QWidget):
+    """A slider and a spin box for the decision threshold; ``threshold_changed`` follows a drag, lightly debounced."""
+
+    threshold_changed = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = QLabel("Threshold")
+        self.slider = QSlider(Qt.Horizontal, minimum=0, maximum=STEPS, value=STEPS // 2)
+        self.spin = QDoubleSpinBox(decimals=4, minimum=0.0, maximum=1.0, singleStep=0.01, value=0.5)
+        tip = "Predict positive when the score reaches this threshold; the matrix, tables and browser follow"
+        for widget in (self.slider, self.spin):
+            widget.setToolTip(tip)
+        self.slider.valueChanged.connect(lambda v: self._changed(v / STEPS, self.spin))
+        self.spin.valueChanged.connect(lambda v: self._changed(v, self.slider))
+        self._timer = QTimer(self, singleShot=True, interval=THRESHOLD_DEBOUNCE_MS, timeout=self._emit)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label)
+        layout.addWidget(self.slider, 1)
+        layout.addWidget(self.spin)
+
+    def value(self) -> float:
+        return self.spin.value()
+
+    def set_value(self, value: float) -> None:
+        """Show ``value`` without emitting (the state already knows it)."""
+        for widget, shown in ((self.spin, value), (self.slider, round(value * STEPS))):
+            widget.blockSignals(True)
+            widget.setValue(shown)
+            widget.blockSignals(False)
+
+    def _changed(self, value: float, other) -> None:
+        other.blockSignals(True)
+        other.setValue(round(value * STEPS) if other is self.slider else value)
+        other.blockSignals(False)
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def _emit(self) -> None:
+        self.threshold_changed.emit(self.spin.value())
+
+
+class ExportButton(QToolButton):
+    """ "Export ▾": the current table as CSV, the current plot as PNG or SVG, the whole report as JSON."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setText("Export")
+        self.setToolTip("Save the numbers and plots on screen")
+        self.setPopupMode(QToolButton.InstantPopup)
+        self.menu_ = QMenu(self)
+        self.table_action = self.menu_.addAction("Table as CSV…")
+        self.png_action = self.menu_.addAction("Plot as PNG…")
+        self.svg_action = self.menu_.addAction("Plot as SVG…")
+        self.menu_.addSeparator()
+        self.json_action = self.menu_.addAction("Whole report as JSON…")
+        self.setMenu(self.menu_)

@@ -1,0 +1,94 @@
+"""The confusion matrix of a single-label task (counts or rates), and its most confused pairs."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+
+from core import evaluation
+from core.metrics import cell_indices, normalize_confusion_matrix
+from gui.metrics.confused_pairs import ConfusedPairsTable
+from gui.metrics.confusion_widget import ConfusionMatrixWidget
+from gui.metrics.model import MetricsModel
+
+VIEWS = {
+    "Counts": None,
+    "Rates by true class (recall)": "true",
+    "Rates by predicted class (precision)": "pred",
+    "Share of all samples": "all",
+}
+
+
+def select_cell(model: MetricsModel, true_class: int, pred_class: int) -> None:
+    """Select the samples of one cell of the matrix, decided as the matrix was (threshold included)."""
+    y_true, y_pred = evaluation.labeled_pairs(model.dataset, model.predictions, model.state.threshold)
+    classes = model.classes
+    indices = cell_indices(y_true, y_pred, true_class=true_class, pred_class=pred_class)
+    model.select(f"true {classes[true_class]} → predicted {classes[pred_class]}", indices)
+
+
+class MatrixView(QWidget):
+    """Rows are true classes, columns predicted ones; click a cell for its samples, wheel to zoom, drag to pan."""
+
+    def __init__(self, model: MetricsModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.view_combo = QComboBox()
+        self.view_combo.addItems(list(VIEWS))
+        self.view_combo.setToolTip("Show counts, or rates normalised by row, column or over all")
+        self.view_combo.currentIndexChanged.connect(self.refresh)
+        fit = QToolButton(text="Fit", toolTip="Show the whole matrix (the wheel zooms, a drag pans)")
+        self.matrix = ConfusionMatrixWidget()
+        self.matrix.setToolTip("Click a cell to show its samples in the browser")
+        self.matrix.cell_clicked.connect(lambda t, p: select_cell(model, t, p))
+        fit.clicked.connect(self.matrix.fit)
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("Show:"))
+        controls.addWidget(self.view_combo, 1)
+        controls.addWidget(fit)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(controls)
+        layout.addWidget(self.matrix, 1)
+        model.decisions_changed.connect(self.refresh)
+
+    def refresh(self) -> None:
+        decisions = self.model.decisions
+        if decisions is None or "counts" not in decisions:
+            if self.matrix.classes:
+                self.matrix.set_matrix(self.matrix.counts[:0, :0], [])
+            return
+        counts = decisions["counts"]
+        mode = VIEWS[self.view_combo.currentText()]
+        values = None if mode is None else normalize_confusion_matrix(counts, mode)
+        self.matrix.set_matrix(counts, self.model.classes, values)
+
+    def csv_rows(self) -> list[list]:
+        """The matrix as shown (counts or rates), true classes down, predicted across."""
+        names = self.matrix.classes
+        return [["true \\ predicted", *names]] + [[n, *row] for n, row in zip(names, self.matrix.values.tolist())]
+
+
+class ConfusedPairsView(QWidget):
+    """The largest confusions of the matrix; a click selects them and zooms the matrix onto the cell."""
+
+    def __init__(self, model: MetricsModel, matrix: ConfusionMatrixWidget, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.table = ConfusedPairsTable()
+        self.table.pair_clicked.connect(self._clicked)
+        self.matrix = matrix
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.table)
+        model.decisions_changed.connect(self.refresh)
+
+    def refresh(self) -> None:
+        decisions = self.model.decisions
+        if decisions is not None and "counts" in decisions:
+            self.table.set_counts(decisions["counts"], self.model.classes)
+        else:
+            self.table.setRowCount(0)
+
+    def _clicked(self, true_class: int, pred_class: int) -> None:
+        select_cell(self.model, true_class, pred_class)
+        self.matrix.focus_cell(true_class, pred_class)

@@ -1,0 +1,165 @@
+"""core.evaluation: the report the metrics view exports and `evaluate` writes, against core.metrics."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from core import evaluation
+from core.datasets.base import Dataset
+from core.decisions import predicted_classes, predicted_tags
+from core.inference.predictions import Predictions
+from core.metrics import (
+    best_fbeta_threshold,
+    classification_report,
+    confidence_and_correct,
+    confusion_matrix,
+    expected_calibration_error,
+    multilabel_report,
+    one_vs_rest_report,
+    report_to_json,
+    top_k_accuracy,
+)
+
+
+def single_label(task: str, n: int = 200, c: int = 6, seed: int = 0, absent: int | None = None):
+    rng = np.random.default_rng(seed)
+    c = 2 if task == "binary" else c
+    classes, ids = [f"k{i}" for i in range(c)], [f"s{i}" for i in range(n)]
+    targets = rng.integers(0, c, n)
+    if absent is not None:
+        targets[targets == absent] = 0  # a class that never occurs: its recall is 0/0
+    targets[:3] = -1
+    dataset = Dataset(
+        "/tmp/d", task=task, classes=classes, splits=["test"], split="test", sample_ids=ids, targets=targets
+    )
+    scores = rng.dirichlet(np.ones(c) * 0.7, n).astype(np.float32)
+    done = np.ones(n, dtype=bool)
+    done[5:8] = False
+    scores[5:8] = np.nan
+    return dataset, Predictions(task, classes, ids, scores, done, errors={6: "broken file"}, model="m", device="cpu")
+
+
+def multilabel(n: int = 150, labels: int = 5, seed: int = 1):
+    rng = np.random.default_rng(seed)
+    classes, ids = [f"l{i}" for i in range(labels)], [f"s{i}" for i in range(n)]
+    tags = (rng.random((n, labels)) < rng.uniform(0.1, 0.6, labels)).astype(np.uint8)
+    tags[:, -1] = 0  # a label nobody has
+    dataset = Dataset("/tmp/m", task="multilabel", classes=classes, splits=[], split=None, sample_ids=ids, tags=tags)
+    scores = np.clip(tags * 0.3 + rng.random((n, labels)) * 0.7, 0, 1).astype(np.float32)
+    done = np.ones(n, dtype=bool)
+    done[-4:] = False
+    scores[-4:] = np.nan
+    return dataset, Predictions("multilabel", classes, ids, scores, done)
+
+
+def test_binary_summary_decides_at_the_threshold():
+    dataset, preds = single_label("binary")
+    summary = evaluation.summarize(dataset, preds, beta=2.0, threshold=0.3)
+    y_pred = predicted_classes(preds, 0.3)
+    cm = confusion_matrix(dataset.targets, y_pred, 2)
+    assert summary["confusion_matrix"] == cm.tolist()
+    report = classification_report(cm, beta=2.0)
+    assert summary["per_class"]["k1"]["fbeta"] == pytest.approx(report["fbeta"][1])
+    assert summary["accuracy"] == pytest.approx(report["accuracy"])
+    assert summary["threshold"] == pytest.approx(0.3) and summary["beta"] == 2.0
+    rows = evaluation.scored_rows(dataset, preds)
+    best = best_fbeta_threshold(dataset.targets[rows] == 1, preds.scores[rows, 1], 2.0)
+    assert summary["best_threshold"]["threshold"] == pytest.approx(best.threshold)
+    assert summary["evaluated"] == cm.sum() == len(dataset) - 3 - 3
+
+
+def test_multiclass_summary_has_top_k_ovr_and_calibration():
+    dataset, preds = single_label("multiclass", c=6)
+    summary = evaluation.summarize(dataset, preds)
+    rows = evaluation.scored_rows(dataset, preds)
+    y, s = dataset.targets[rows], preds.scores[rows]
+    assert set(summary["top_k_accuracy"]) == {"1", "3", "5"}
+    assert summary["top_k_accuracy"]["3"] == pytest.approx(top_k_accuracy(y, s, 3))
+    assert summary["top_k_accuracy"]["1"] == pytest.approx(summary["accuracy"])
+    ovr = one_vs_rest_report(y, s)
+    np.testing.assert_allclose(summary["average_precision"], ovr["average_precision"])
+    np.testing.assert_allclose(summary["roc_auc"], ovr["roc_auc"])
+    assert summary["macro_roc_auc"] == pytest.approx(ovr["macro_roc_auc"])
+    assert summary["expected_calibration_error"] == pytest.approx(
+        expected_calibration_error(*confidence_and_correct(y, s))
+    )
+    assert sum(summary["reliability"]["count"]) == len(rows)
+    assert summary["threshold"] is None
+    # the keys `evaluate` always wrote are still there, with the same shape
+    for key in ("confusion_matrix", "per_class", "accuracy", "macro", "micro", "weighted", "failures", "evaluated"):
+        assert key in summary
+    assert set(summary["per_class"]["k0"]) == {"precision", "recall", "fbeta", "support"}
+    assert summary["failures"] == [{"sample_id": "s6", "error": "broken file"}]
+
+
+def test_json_round_trip_turns_nan_into_null(tmp_path):
+    dataset, preds = single_label("multiclass", absent=4)
+    summary = evaluation.summarize(dataset, preds)
+    assert summary["per_class"]["k4"]["recall"] is None  # 0/0, never 0
+    assert summary["average_precision"][4] is None
+    path = evaluation.write_report(tmp_path / "report.json", summary)
+    text = path.read_text()
+    assert "NaN" not in text
+    assert json.loads(text) == summary
+
+
+def test_multilabel_decisions_equal_multilabel_report():
+    dataset, preds = multilabel()
+    rng = np.random.default_rng(0)
+    for threshold in (0.5, 0.21, rng.uniform(0.2, 0.8, 5)):
+        y_true, y_pred = evaluation.decided_tags(dataset, preds, threshold)
+        fast = evaluation.multilabel_decisions(y_true, y_pred, beta=0.5)
+        snapped = evaluation.snap_threshold(threshold)
+        full = multilabel_report(y_true, preds.scores[preds.done], threshold=snapped, beta=0.5)
+        assert set(fast) == set(full) - {"average_precision", "threshold"}
+        for key, value in fast.items():
+            if isinstance(value, dict):
+                assert value == pytest.approx(full[key], nan_ok=True)
+            else:
+                np.testing.assert_array_equal(value, full[key])
+
+
+def test_multilabel_decisions_of_nothing_are_undefined():
+    empty = evaluation.multilabel_decisions(np.zeros((0, 3), bool), np.zeros((0, 3), bool))
+    assert np.isnan(empty["hamming_loss"]) and np.isnan(empty["subset_accuracy"])
+    assert np.isnan(empty["micro"]["fbeta"])
+
+
+def test_multilabel_summary_keeps_the_report_keys_and_adds_scores():
+    dataset, preds = multilabel()
+    threshold = np.array([0.3, 0.5, 0.7, 0.4, 0.5])
+    summary = evaluation.summarize(dataset, preds, threshold=threshold)
+    done = preds.done
+    full = multilabel_report(dataset.tags[done], preds.scores[done], evaluation.snap_threshold(threshold))
+    for key in ("precision", "recall", "fbeta", "support", "confusion", "hamming_loss", "subset_accuracy", "samples"):
+        assert json.dumps(summary[key]) == json.dumps(report_to_json(full[key]))
+    np.testing.assert_allclose(summary["average_precision"][:4], full["average_precision"][:4])
+    assert summary["average_precision"][4] is None  # nobody has the last label
+    assert summary["threshold"] == pytest.approx(threshold.tolist())
+    assert len(summary["expected_calibration_error"]) == 5 and len(summary["reliability"]) == 5
+    assert summary["evaluated"] == done.sum()
+
+
+def test_snapped_thresholds_decide_like_core_decisions():
+    dataset, preds = multilabel()
+    threshold = float(np.nextafter(np.float32(0.4), np.float32(1)) + 1e-9)  # between two float32 values
+    preds.scores[0, 0] = np.float32(0.4) + np.float32(3e-8)
+    _, y_pred = evaluation.decided_tags(dataset, preds, threshold)
+    np.testing.assert_array_equal(y_pred, predicted_tags(preds, threshold)[preds.done].astype(bool))
+    snapped = evaluation.snap_threshold(threshold)
+    np.testing.assert_array_equal(y_pred, preds.scores[preds.done] >= snapped)
+
+
+def test_write_evaluation_uses_the_threshold_for_the_csv(tmp_path):
+    dataset, preds = single_label("binary", n=40)
+    summary = evaluation.write_evaluation(dataset, preds, tmp_path, beta=1.0, threshold=0.8)
+    with open(tmp_path / "predictions.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    predicted = [int(r["predicted"]) for r in rows if r["predicted"] != ""]
+    expected = predicted_classes(preds, 0.8)
+    assert predicted == expected[expected >= 0].tolist()
+    assert json.loads((tmp_path / "metrics.json").read_text()) == summary
