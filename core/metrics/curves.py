@@ -117,14 +117,38 @@ def one_vs_rest_report(
     keep = (y >= 0) if ignore_index is None else (y >= 0) & (y != ignore_index)
     y, scores = y[keep], scores[keep]
     classes = range(scores.shape[1]) if scores.ndim == 2 else range(0)
-    ap = np.array([average_precision(y == c, scores[:, c]) for c in classes])
-    roc = np.array([roc_auc(y == c, scores[:, c]) for c in classes])
-    best = [best_fbeta_threshold(y == c, scores[:, c], beta) for c in classes]
+    columns = np.ascontiguousarray(scores.T) if scores.ndim == 2 else scores  # one class per contiguous row
+    rows = np.array([_one_class(y == c, columns[c], beta) for c in classes]).reshape(-1, 4)
+    ap, roc = rows[:, 0], rows[:, 1]
     return {
         "average_precision": ap,
         "roc_auc": roc,
-        "best_threshold": np.array([b.threshold for b in best]),
-        "best_fbeta": np.array([b.fbeta for b in best]),
+        "best_threshold": rows[:, 2],
+        "best_fbeta": rows[:, 3],
         "mean_average_precision": nanmean(ap),
         "macro_roc_auc": nanmean(roc),
     }
+
+
+def _one_class(y: np.ndarray, score: np.ndarray, beta: float) -> tuple[float, float, float, float]:
+    """(AP, ROC AUC, best threshold, best F-beta) of one class from a single sort of its scores.
+
+    The same values as average_precision, roc_auc and best_fbeta_threshold, which each sort again.
+    """
+    nan = float("nan")
+    fps, tps, thresholds = _binary_counts(y, score)
+    positives = tps[-1] if tps.size else 0.0
+    negatives = fps[-1] if fps.size else 0.0
+    if positives == 0:
+        return nan, nan, nan, nan
+    precision = tps / (tps + fps)
+    recall = tps / positives
+    ap = float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+    if negatives == 0:
+        roc = nan
+    else:
+        fpr, tpr = np.r_[0.0, fps / negatives], np.r_[0.0, recall]
+        roc = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+    fbeta = fbeta_from_counts(tps, fps, positives - tps, beta)
+    best = int(np.argmax(fbeta))
+    return ap, roc, float(thresholds[best]), float(fbeta[best])
