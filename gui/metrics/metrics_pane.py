@@ -22,6 +22,7 @@ from gui.metrics.jobs import BackgroundJob
 from gui.metrics.matrix_view import ConfusedPairsView, MatrixView
 from gui.metrics.model import TASKS, MetricsModel
 from gui.metrics.reliability_view import ReliabilityView
+from gui.metrics.segmentation_view import SegmentationMetrics
 from gui.state import AppState
 
 #: Tabs shown per task (by their titles).
@@ -29,6 +30,7 @@ TABS = {
     "binary": ("Matrix", "Classes", "Curves", "Calibration", "Errors"),
     "multiclass": ("Matrix", "Classes", "Confused pairs", "Curves", "Calibration", "Errors"),
     "multilabel": ("Labels", "Curves", "Calibration", "Errors"),
+    "segmentation": ("Pixels", "Images"),
 }
 
 
@@ -80,6 +82,8 @@ class MetricsPane(QGroupBox):
         self.curves = CurvesView(model)
         self.reliability = ReliabilityView(model)
         self.errors = ErrorAnalysisView(model)
+        self.segmentation = SegmentationMetrics(self.state)
+        self.segmentation.refreshed.connect(self._show_summary)
         self.tabs = QTabWidget()
         self.views = {
             "Matrix": self.matrix_view,
@@ -89,13 +93,16 @@ class MetricsPane(QGroupBox):
             "Curves": self.curves,
             "Calibration": self.reliability,
             "Errors": self.errors,
+            "Pixels": self.segmentation.pixels,
+            "Images": self.segmentation.images,
         }
         for title, view in self.views.items():
             self.tabs.addTab(view, title)
 
     # -- the task decides what is shown ------------------------------------------------
     def _task_changed(self) -> None:
-        task = self.model.task
+        dataset = self.state.dataset
+        task = "segmentation" if dataset is not None and dataset.task == "segmentation" else self.model.task
         shown = TABS.get(task, ())
         for i, title in enumerate(self.views):
             self.tabs.setTabVisible(i, title in shown)
@@ -123,7 +130,8 @@ class MetricsPane(QGroupBox):
         self.setTitle(f"Metrics · {preds.model}" if preds is not None and preds.model else "Metrics")
         self.threshold.set_value(model.base_threshold)
         if dataset is not None and dataset.task == "segmentation":
-            self.summary.setText(f"{dataset.name} is a segmentation dataset: its IoU and Dice view is still to come.")
+            text = self.segmentation.summary_text or "Run a segmentation model to see its IoU and Dice."
+            self.summary.setText(text)
         elif dataset is not None and dataset.task not in TASKS:
             self.summary.setText(f"This view shows classification metrics; {dataset.name} is a {dataset.task} dataset.")
         elif dataset is not None and not model.has_labels():

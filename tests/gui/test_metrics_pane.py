@@ -163,12 +163,13 @@ def test_hardest_of_a_class_is_one_click_from_the_table(qtbot, pane):
     assert np.all(np.diff(loss[chosen]) <= 0)
 
 
-def test_a_segmentation_dataset_gets_a_short_note(qtbot, pane):
+def test_a_segmentation_dataset_gets_its_own_tabs_and_no_threshold(qtbot, pane):
     dataset = Dataset("/tmp/roads", task="segmentation", classes=["road", "car"], splits=[], split=None,
                       sample_ids=["a", "b"])  # fmt: skip
     pane.state.set_dataset(dataset)
-    qtbot.waitUntil(lambda: "segmentation" in pane.summary.text())
-    assert not pane.tabs.isVisible() and not pane.threshold.isVisible()
+    qtbot.waitUntil(lambda: "segmentation model" in pane.summary.text())
+    shown = [pane.tabs.tabText(i) for i in range(pane.tabs.count()) if pane.tabs.isTabVisible(i)]
+    assert shown == ["Pixels", "Images"] and not pane.threshold.isVisible()
 
 
 def test_the_matrix_shows_counts_or_rates(qtbot, pane):

@@ -1,0 +1,283 @@
+"""The metrics of a segmentation run: pixel confusion, per-class IoU and Dice, per-image ranking.
+
+Everything comes from the per-image pixel confusion matrices the run kept
+(core.inference.mask_store.SegmentationPredictions), so filtering and re-ranking never re-read
+a mask. A click on a matrix cell selects the images where that confusion covers the most
+pixels, most first; the per-image view orders the images worst first by mean IoU, mean Dice
+or pixel accuracy, and its histogram selects the images of a bar or a dragged range.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.metrics import normalize_confusion_matrix
+from core.selection import Selection
+from gui.metrics.confusion_widget import ConfusionMatrixWidget
+from gui.state import AppState
+
+PER_IMAGE = {  # name: (key of per_image_scores, worse is lower)
+    "mean IoU": "mean_iou",
+    "mean Dice": "mean_dice",
+    "pixel accuracy": "pixel_accuracy",
+}
+COLUMNS = ("IoU", "Dice", "Accuracy", "Precision", "Pixels")
+BINS = 20
+
+
+def is_segmentation_run(predictions) -> bool:
+    return predictions is not None and getattr(predictions, "task", "") == "segmentation"
+
+
+def _number(value: float, integer: bool = False) -> QTableWidgetItem:
+    undefined = value is None or (isinstance(value, float) and math.isnan(value))
+    item = QTableWidgetItem("—" if undefined else (f"{int(value):,}" if integer else f"{value:.3f}"))
+    item.setData(Qt.UserRole, -1.0 if undefined else float(value))
+    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+    if undefined:
+        item.setToolTip("absent: the class is in neither the truth nor the prediction, and left out of the means")
+    return item
+
+
+class SegmentationSummary:
+    """The numbers of the summary line, from a segmentation_report."""
+
+    @staticmethod
+    def text(report: dict, predictions, evaluated: int) -> str:
+        parts = [
+            f"<b>mean IoU {report['mean_iou']:.3f}</b>",
+            f"mean Dice {report['mean_dice']:.3f}",
+            f"pixel accuracy {report['pixel_accuracy']:.2%}",
+            f"mean class accuracy {report['mean_accuracy']:.2%}",
+            f"fw IoU {report['fw_iou']:.3f}",
+            f"{evaluated:,} images",
+        ]
+        if predictions.errors:
+            parts.append(f"<span style='color:#b00020'>{len(predictions.errors)} failed</span>")
+        if getattr(predictions, "mask_errors", None):
+            parts.append(f"<span style='color:#b00020'>{len(predictions.mask_errors)} without a usable mask</span>")
+        absent = [i for i, present in enumerate(report["present"]) if not present]
+        if absent:
+            parts.append(f"{len(absent)} classes absent (left out of the means)")
+        return " &nbsp;·&nbsp; ".join(parts)
+
+
+class PixelsView(QWidget):
+    """Pixel confusion matrix (counts or rates) beside the per-class IoU / Dice table."""
+
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.counts = np.zeros((0, 0), dtype=np.int64)
+        self.report: dict | None = None
+        self.view_combo = QComboBox(toolTip="Pixel counts, or rates by true class / predicted class / over all")
+        self.view_combo.addItems(["Pixels", "Rates by true class", "Rates by predicted class", "Share of all pixels"])
+        self.view_combo.currentIndexChanged.connect(self._show_matrix)
+        self.matrix = ConfusionMatrixWidget()
+        self.matrix.setToolTip("Click a cell: the images where this confusion covers the most pixels, most first")
+        self.matrix.cell_clicked.connect(self.select_cell)
+        self.table = QTableWidget(0, len(COLUMNS) + 1)
+        self.table.setHorizontalHeaderLabels(["Class", *COLUMNS])
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.cellClicked.connect(lambda row, _c: self.select_class(self.table.item(row, 0).data(Qt.UserRole)))
+        self.table.setToolTip("Click a class: the images with the most wrongly predicted pixels of it, most first")
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.view_combo)
+        left_layout.addWidget(self.matrix, 1)
+        split = QSplitter()
+        split.addWidget(left)
+        split.addWidget(self.table)
+        split.setSizes([380, 300])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(split)
+
+    def show_run(self, predictions, classes: list[str]) -> None:
+        self.counts = predictions.confusion()
+        self.report = predictions.report()
+        self.classes = classes
+        self._show_matrix()
+        self._fill_table()
+
+    def _show_matrix(self) -> None:
+        if self.report is None:
+            return
+        modes = [None, "true", "pred", "all"]
+        mode = modes[self.view_combo.currentIndex()]
+        values = None if mode is None else normalize_confusion_matrix(self.counts, mode)
+        self.matrix.set_matrix(self.counts, self.classes, values)
+
+    def _fill_table(self) -> None:
+        report = self.report
+        self.table.setSortingEnabled(False)
+        self.table.setRowCount(len(self.classes))
+        keys = ("iou", "dice", "accuracy", "precision", "support")
+        for row, name in enumerate(self.classes):
+            item = QTableWidgetItem(name if report["present"][row] else f"{name} (absent)")
+            item.setData(Qt.UserRole, row)
+            self.table.setItem(row, 0, item)
+            for col, key in enumerate(keys, start=1):
+                self.table.setItem(row, col, _number(report[key][row], integer=key == "support"))
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeToContents)
+        for col in range(1, len(COLUMNS) + 1):
+            self.table.horizontalHeader().setSectionResizeMode(col, QHeaderView.Stretch)
+
+    def select_cell(self, true_class: int, pred_class: int) -> None:
+        preds = self.state.predictions
+        if not is_segmentation_run(preds):
+            return
+        images, pixels = preds.images_in_cell(true_class, pred_class)
+        name = f"true {self.classes[true_class]} → predicted {self.classes[pred_class]} (most pixels first)"
+        self.state.set_selection(Selection.of(name, images, ordered=True))
+        self.state.message.emit(f"{len(images)} images, {int(pixels.sum()):,} pixels")
+
+    def select_class(self, class_index: int) -> None:
+        """The images where the class loses the most pixels to other classes, most first."""
+        preds = self.state.predictions
+        if not is_segmentation_run(preds):
+            return
+        per_image = preds.per_image(np.flatnonzero(preds.has_truth))
+        indices = np.flatnonzero(preds.has_truth)
+        row = per_image[:, class_index, :]
+        missed = row.sum(axis=1) - row[:, class_index]
+        order = np.argsort(-missed, kind="stable")
+        keep = order[missed[order] > 0]
+        name = f"{self.classes[class_index]}: most missed pixels first"
+        self.state.set_selection(Selection.of(name, indices[keep], ordered=True))
+
+
+class ImagesView(QWidget):
+    """Per-image scores: a histogram that selects, and the worst images first."""
+
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.scores: dict[str, np.ndarray] | None = None
+        self.score_combo = QComboBox(toolTip="The per-image score to rank and histogram")
+        self.score_combo.addItems(list(PER_IMAGE))
+        self.score_combo.currentIndexChanged.connect(self._show_histogram)
+        self.worst_button = QPushButton("Worst first", toolTip="Show every image, the lowest score first")
+        self.worst_button.clicked.connect(self.worst_first)
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.setMenuEnabled(False)
+        self.plot.setLabel("left", "images")
+        self.bars = pg.BarGraphItem(x0=[], x1=[], height=[], brush=(70, 110, 180))
+        self.plot.addItem(self.bars)
+        self.region = pg.LinearRegionItem(values=(0.0, 0.5))
+        self.region.setZValue(10)
+        self.plot.addItem(self.region)
+        self.region.sigRegionChangeFinished.connect(self._select_range)
+        self.plot.scene().sigMouseClicked.connect(self._on_click)
+        self.info = QLabel("Drag the shaded range or click a bar to see those images.")
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("Score:"))
+        controls.addWidget(self.score_combo, 1)
+        controls.addWidget(self.worst_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(controls)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.info)
+        self._quiet = False
+
+    def show_run(self, predictions) -> None:
+        self.scores = predictions.per_image_scores()
+        self._show_histogram()
+
+    def values(self) -> np.ndarray:
+        key = PER_IMAGE[self.score_combo.currentText()]
+        return self.scores[key] if self.scores is not None else np.zeros(0)
+
+    def _show_histogram(self) -> None:
+        values = self.values()
+        finite = values[np.isfinite(values)]
+        self.plot.setLabel("bottom", self.score_combo.currentText())
+        edges = np.linspace(0.0, 1.0, BINS + 1)
+        counts = np.histogram(finite, bins=edges)[0] if finite.size else np.zeros(BINS)
+        self.bars.setOpts(x0=edges[:-1], x1=edges[1:], height=counts)
+        self.edges = edges
+
+    def _choose(self, low: float, high: float, name: str) -> None:
+        values = self.values()
+        inside = np.isfinite(values) & (values >= low) & ((values < high) | (high >= 1.0) & (values <= high))
+        indices = np.flatnonzero(inside)
+        order = np.argsort(values[indices], kind="stable")
+        self.state.set_selection(Selection.of(name, indices[order], ordered=True))
+        self.info.setText(f"{len(indices)} images with {name}")
+
+    def _select_range(self) -> None:
+        if self.scores is None or self._quiet:
+            return
+        low, high = self.region.getRegion()
+        metric = self.score_combo.currentText()
+        self._choose(low, high, f"{metric} in [{low:.2f}, {high:.2f}]")
+
+    def _on_click(self, event) -> None:
+        if self.scores is None or event.button() != Qt.LeftButton:
+            return
+        x = self.plot.getPlotItem().getViewBox().mapSceneToView(event.scenePos()).x()
+        if not 0.0 <= x <= 1.0:
+            return
+        b = min(int(x * BINS), BINS - 1)
+        low, high = self.edges[b], self.edges[b + 1]
+        self._choose(low, high, f"{self.score_combo.currentText()} in [{low:.2f}, {high:.2f})")
+
+    def worst_first(self) -> None:
+        if self.scores is None:
+            return
+        values = self.values()
+        indices = np.flatnonzero(np.isfinite(values))
+        order = np.argsort(values[indices], kind="stable")
+        self.state.set_selection(
+            Selection.of(f"worst {self.score_combo.currentText()} first", indices[order], ordered=True)
+        )
+
+
+class SegmentationMetrics(QWidget):
+    """Follows the state: shows the segmentation run in ``state.predictions`` when there is one."""
+
+    refreshed = Signal()
+
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.pixels = PixelsView(state)
+        self.images = ImagesView(state)
+        self.summary_text = ""
+        self._timer = QTimer(self, singleShot=True, interval=100, timeout=self.refresh)
+        state.predictions_changed.connect(lambda _p: self._timer.start())
+        state.dataset_changed.connect(lambda _d: self._timer.start())
+
+    def refresh(self) -> None:
+        preds, dataset = self.state.predictions, self.state.dataset
+        if not is_segmentation_run(preds) or dataset is None:
+            self.summary_text = ""
+            self.refreshed.emit()
+            return
+        evaluated = int(preds.has_truth.sum())
+        self.pixels.show_run(preds, list(preds.classes))
+        self.images.show_run(preds)
+        self.summary_text = SegmentationSummary.text(self.pixels.report, preds, evaluated)
+        self.refreshed.emit()

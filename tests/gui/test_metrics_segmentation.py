@@ -1,0 +1,92 @@
+"""The segmentation metrics: pixel matrix, per-class IoU/Dice, per-image ranking, clicks back to images."""
+
+import numpy as np
+import pytest
+import torch
+from fake_datasets import write_voc
+
+from core.datasets import open_dataset
+from core.inference.segmentation import SegmentationJob
+from core.models import ModelCard, load_card
+from core.models.loading import file_sha256
+from core.models.unet import UNet
+from gui.metrics import MetricsPane
+from gui.state import AppState
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("seg")
+    root, _, _ = write_voc(tmp / "data")
+    dataset = open_dataset(root, split="trainval")
+    torch.manual_seed(0)
+    model = UNet(in_channels=3, num_classes=21, depth=2, width=4)
+    torch.save(model.state_dict(), tmp / "unet.pt")
+    card = ModelCard(
+        name="tiny-unet",
+        architecture="unet",
+        task="segmentation",
+        classes=dataset.classes,
+        input_size=(16, 16),
+        arch_kwargs={"depth": 2, "width": 4},
+        weights="unet.pt",
+        sha256=file_sha256(tmp / "unet.pt"),
+    )
+    card.save(tmp / "unet.json")
+    job = SegmentationJob(load_card(tmp / "unet.json"), dataset, device="cpu", num_workers=0, run_dir=tmp / "run")
+    for _ in job.run():
+        pass
+    return dataset, job.predictions
+
+
+@pytest.fixture
+def pane(qtbot, run):
+    dataset, preds = run
+    state = AppState()
+    widget = MetricsPane(state)
+    qtbot.addWidget(widget)
+    widget.resize(700, 650)
+    widget.show()
+    state.set_dataset(dataset)
+    state.set_predictions(preds)
+    qtbot.waitUntil(lambda: "mean IoU" in widget.summary.text())
+    return widget, state
+
+
+def test_summary_matrix_and_table_equal_the_runs_report(pane, run):
+    widget, _ = pane
+    _, preds = run
+    report = preds.report()
+    assert f"mean IoU {report['mean_iou']:.3f}" in widget.summary.text()
+    view = widget.show_tab("Pixels")
+    assert np.array_equal(view.counts, preds.confusion())
+    assert view.table.rowCount() == 21
+    for row in range(21):
+        shown = view.table.item(row, 1).text()
+        value = report["iou"][row]
+        assert shown == ("—" if np.isnan(value) else f"{value:.3f}")
+        assert ("absent" in view.table.item(row, 0).text()) == (not report["present"][row])
+
+
+def test_a_pixel_cell_selects_the_images_with_most_of_that_confusion_first(pane, run):
+    widget, state = pane
+    _, preds = run
+    cm = preds.confusion()
+    off = np.argwhere(~np.eye(21, dtype=bool) & (cm > 0))
+    t, p = map(int, off[np.argmax(cm[tuple(off.T)])])
+    widget.show_tab("Pixels").select_cell(t, p)
+    images, _ = preds.images_in_cell(t, p)
+    assert state.selection.ordered and np.array_equal(state.selection.indices, images)
+    per_image = preds.per_image(images)[:, t, p]
+    assert np.all(np.diff(per_image) <= 0) and per_image.sum() == cm[t, p]
+
+
+def test_worst_first_orders_images_by_mean_iou(pane, run):
+    widget, state = pane
+    _, preds = run
+    view = widget.show_tab("Images")
+    view.worst_first()
+    scores = preds.per_image_scores()["mean_iou"]
+    chosen = state.selection.indices
+    assert len(chosen) == np.isfinite(scores).sum()
+    assert np.all(np.diff(scores[chosen]) >= 0)
