@@ -42,17 +42,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _batch_size(text: str) -> int | str:
+    if text == "auto":
+        return text
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("the batch size is a positive number or 'auto'")
+    return value
+
+
 def build_evaluate_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python main.py evaluate",
         description="Run a model over a dataset headless and write metrics.json, predictions.csv, predictions.npz.",
+        epilog="Under torchrun (torchrun --nproc_per_node=N main.py evaluate ...) each process evaluates a share "
+        "of the dataset and rank 0 writes the same files a single process writes.",
     )
     parser.add_argument("dataset", help="dataset folder")
     parser.add_argument("--split", help="split to evaluate (default: test, else val)")
-    parser.add_argument("--model", help="bundled model name or model card path (default: the first that fits)")
+    parser.add_argument(
+        "--model",
+        help="bundled model name, model card (.json), checkpoint (.pt/.pth state_dict, TorchScript, .safetensors, "
+        ".onnx) or torchvision network (resnet50, vgg16, ...) (default: the first bundled model that fits)",
+    )
+    parser.add_argument("--architecture", help="architecture of a checkpoint when it fits several (smallcnn, resnet50)")
+    parser.add_argument("--classes", metavar="FILE", help="class names of a checkpoint, one per line")
+    parser.add_argument("--map-classes", action="store_true", help="run a model whose classes overlap the dataset's")
+    parser.add_argument("--download", action="store_true", help="download a torchvision network's weights if missing")
     parser.add_argument("--device", default="auto", help="cuda, cuda:N, mps, cpu or auto (default)")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=_batch_size, default=64, help="images per batch, or auto (default 64)")
     parser.add_argument("--workers", type=int, default=None, help="decoding processes (default: automatic)")
+    parser.add_argument("--no-amp", action="store_true", help="full float32 on CUDA instead of mixed precision")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the model first")
+    parser.add_argument(
+        "--jpeg-decode", choices=("auto", "opencv", "device"), default="auto",
+        help="where JPEGs are decoded: auto (on the GPU when there is one), opencv (CPU workers), device",
+    )  # fmt: skip
     parser.add_argument("--beta", type=float, default=1.0, help="beta of the F-beta score (default 1)")
     parser.add_argument("--out", default="cvlens-eval", help="output folder (default ./cvlens-eval)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -70,49 +95,117 @@ def _progress_bar(progress) -> None:
     sys.stderr.flush()
 
 
+def _evaluate_card(args, dataset, rank):
+    """The model card named by --model (downloading torchvision weights with --download), else a bundled fit."""
+    from core.models import ModelError, cards_for
+    from core.models.checkpoints import AmbiguousArchitecture
+    from core.models.loading import resolve_model
+
+    if not args.model:
+        fitting = cards_for(dataset.classes, dataset.task)
+        if not fitting:
+            raise ModelError(f"no bundled model fits {dataset.name} ({dataset.task}); name one with --model")
+        return fitting[0]
+    if args.download:
+        from core.models import zoo
+
+        if zoo.is_zoo_name(args.model) and (rank is None or rank.is_main):
+            zoo.download_weights(args.model, progress=None if args.quiet else _download_bar)
+        if rank is not None:
+            from core.inference.distributed import barrier
+
+            barrier()
+    classes = None
+    if args.classes:
+        lines = Path(args.classes).read_text(encoding="utf-8").splitlines()
+        classes = [line.strip() for line in lines if line.strip()]
+    try:
+        return resolve_model(args.model, architecture=args.architecture, classes=classes)
+    except AmbiguousArchitecture as exc:
+        raise ModelError(f"{exc}: name it with --architecture ({', '.join(exc.candidates)})") from None
+
+
+def _download_bar(done: int, total: int) -> None:
+    share = f"{100 * done / total:.0f}%" if total else f"{done >> 20} MiB"
+    sys.stderr.write(f"\rdownloading weights: {share}   ")
+    sys.stderr.flush()
+
+
+def _evaluate_job(args, device: str, rank):
+    from core.datasets import open_dataset
+    from core.inference import InferenceJob
+    from core.inference.runner import map_classes
+
+    dataset = open_dataset(args.dataset, split=args.split)
+    card = _evaluate_card(args, dataset, rank)
+    class_map = None
+    if args.map_classes and dataset.classes and list(card.classes) != list(dataset.classes):
+        class_map = map_classes(card.classes, dataset.classes)
+    job = InferenceJob(
+        card, dataset, device=device, batch_size=args.batch_size, num_workers=args.workers, amp=not args.no_amp,
+        compile=args.compile, jpeg_decode=args.jpeg_decode, class_map=class_map,
+    )  # fmt: skip
+    job.prepare()  # missing weights, a file that is code: said now, not after the first batch
+    return dataset, card, job
+
+
 def evaluate(argv: list[str]) -> int:
     args = build_evaluate_parser().parse_args(argv)
-    from core.datasets import DatasetError, open_dataset
+    from core.datasets import DatasetError
     from core.evaluation import write_evaluation
-    from core.models import ModelError, cards_for, find_card
+    from core.inference import distributed
+    from core.models import ModelError
 
+    rank, device, error = None, args.device, None
     try:
-        dataset = open_dataset(args.dataset, split=args.split)
-        if args.model:
-            card = find_card(args.model)
-        else:
-            fitting = cards_for(dataset.classes, dataset.task)
-            if not fitting:
-                raise ModelError(f"no bundled model fits {dataset.name} ({dataset.task}); name one with --model")
-            card = fitting[0]
-        from core.inference import InferenceJob
-
-        job = InferenceJob(card, dataset, device=args.device, batch_size=args.batch_size, num_workers=args.workers)
-    except (DatasetError, ModelError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        if distributed.launched_by_torchrun():
+            rank, device = distributed.start(args.device)
+        dataset, card, job = _evaluate_job(args, device, rank)
+    except (DatasetError, ModelError, OSError) as exc:
+        error = str(exc)
+    if rank is not None:
+        error = distributed.agree(rank, error)
+    main_rank = rank is None or rank.is_main
+    if error:
+        if main_rank:
+            print(f"error: {error}", file=sys.stderr)
+        distributed.stop()
         return 2
-    print(f"{dataset!r}\nmodel: {card.display_name} on {job.device}", file=sys.stderr)
+    show = _progress_bar if main_rank and not args.quiet else None
+    if main_rank:
+        where = f"{job.device} x {rank.world_size} processes" if rank else job.device
+        print(f"{dataset!r}\nmodel: {card.display_name} on {where}", file=sys.stderr)
     start = time.perf_counter()
-    interrupted = False
+    interrupted, failed = False, None
     try:
-        for progress in job.run():
-            if not args.quiet:
-                _progress_bar(progress)
+        if rank is not None:
+            distributed.run_shard(job, rank, show)
+        else:
+            for progress in job.run():
+                if show:
+                    show(progress)
     except KeyboardInterrupt:
         interrupted = True
-    except ModelError as exc:
-        print(f"\nerror: {exc}", file=sys.stderr)
-        return 2
-    if not args.quiet:
+    except ModelError as exc:  # the predictions up to the last good batch are kept and written
+        failed = exc
+    distributed.stop()
+    if not main_rank:
+        return 0
+    if show:
         sys.stderr.write("\n")
+    for note in job.notes:
+        print(f"note: {note}", file=sys.stderr)
     summary = write_evaluation(dataset, job.predictions, args.out, beta=args.beta)
     seconds = time.perf_counter() - start
     print(f"{summary['evaluated']} samples evaluated in {seconds:.1f}s, {summary['failed']} failed", file=sys.stderr)
     for failure in summary["failures"][:10]:
         print(f"  failed: {failure['sample_id']}: {failure['error']}", file=sys.stderr)
-    if "accuracy" in summary:
-        print(f"accuracy {summary['accuracy']:.4f}  macro F{args.beta:g} {summary['macro']['fbeta']:.4f}")
+    if summary.get("accuracy") is not None:
+        print(f"accuracy {summary['accuracy']:.4f}  macro F{args.beta:g} {summary['macro']['fbeta'] or 0:.4f}")
     print(f"wrote {Path(args.out) / 'metrics.json'}, predictions.csv, predictions.npz")
+    if failed is not None:
+        print(f"error: {failed}\nthe outputs hold the samples done before the error", file=sys.stderr)
+        return 2
     if interrupted:
         print("interrupted: the outputs hold the samples done so far", file=sys.stderr)
         return 130

@@ -17,6 +17,7 @@ import numpy as np
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 BUNDLED_MODELS = RESOURCES / "models"
+INTERPOLATIONS = ("auto", "bilinear", "bicubic", "nearest")
 
 
 class ModelError(Exception):
@@ -34,7 +35,7 @@ class ModelCard:
     mean: list[float] = field(default_factory=lambda: [0.5])
     std: list[float] = field(default_factory=lambda: [0.5])
     arch_kwargs: dict[str, Any] = field(default_factory=dict)
-    weights: str | None = None  # file name relative to the card
+    weights: str | None = None  # file name relative to the card, or an absolute path
     sha256: str | None = None
     title: str = ""
     description: str = ""
@@ -42,6 +43,12 @@ class ModelCard:
     script: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
+    #: When set, the shorter side is resized to this many pixels, then the centre is cropped to
+    #: ``input_size`` (torchvision's evaluation transform). None: the image is resized to ``input_size``.
+    resize_size: int | None = None
+    #: "auto" (area when shrinking, else bilinear; what the bundled cards were trained with), or one of
+    #: "bilinear", "bicubic", "nearest": torchvision's antialiased resize, as the weights' transforms do.
+    interpolation: str = "auto"
     path: Path | None = field(default=None, compare=False)  # where the card was read from
 
     @property
@@ -73,7 +80,27 @@ class ModelCard:
         self.path = path
 
     def preprocess(self, image: np.ndarray) -> np.ndarray:
-        """H x W x 3 uint8 RGB -> C x H x W float32, resized and normalised as in training."""
+        """H x W x 3 uint8 RGB -> C x H x W float32, resized (and cropped) and normalised as in training.
+
+        With ``resize_size`` or an explicit ``interpolation`` the image goes through torchvision's own
+        resize and centre crop, so a torchvision network sees what its weights' transforms give (to one
+        grey level: torchvision's fast uint8 resize rounds a few pixels apart from its float one).
+        """
+        if self.resize_size is not None or self.interpolation != "auto":
+            image = self._resize_as_torchvision(image)
+        else:
+            image = self._resize_to_input(image)
+        if self.channels == 1:
+            import cv2
+
+            image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[:, :, None]
+        array = image.astype(np.float32) / 255.0
+        mean = np.asarray(self.mean, dtype=np.float32)
+        std = np.asarray(self.std, dtype=np.float32)
+        array = (array - mean) / std
+        return np.ascontiguousarray(array.transpose(2, 0, 1))
+
+    def _resize_to_input(self, image: np.ndarray) -> np.ndarray:
         import cv2
 
         height, width = self.input_size
@@ -81,13 +108,20 @@ class ModelCard:
             shrinking = image.shape[0] > height or image.shape[1] > width
             interp = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
             image = cv2.resize(image, (width, height), interpolation=interp)
-        if self.channels == 1:
-            image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[:, :, None]
-        array = image.astype(np.float32) / 255.0
-        mean = np.asarray(self.mean, dtype=np.float32)
-        std = np.asarray(self.std, dtype=np.float32)
-        array = (array - mean) / std
-        return np.ascontiguousarray(array.transpose(2, 0, 1))
+        return image
+
+    def _resize_as_torchvision(self, image: np.ndarray) -> np.ndarray:
+        """Resize (shorter side to ``resize_size``, or straight to ``input_size``) and centre-crop, uint8 in/out."""
+        import torch
+        import torchvision.transforms.v2.functional as F
+        from torchvision.transforms import InterpolationMode
+
+        mode = InterpolationMode.BILINEAR if self.interpolation == "auto" else InterpolationMode(self.interpolation)
+        tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
+        size = [self.resize_size] if self.resize_size is not None else list(self.input_size)
+        tensor = F.resize(tensor, size, interpolation=mode, antialias=True)
+        tensor = F.center_crop(tensor, list(self.input_size))
+        return tensor.permute(1, 2, 0).numpy()
 
 
 def load_card(path: str | Path) -> ModelCard:
@@ -102,6 +136,9 @@ def load_card(path: str | Path) -> ModelCard:
         raise ModelError(f"model card {path} lacks {sorted(missing)}")
     card = ModelCard(**{k: v for k, v in data.items() if k in known})
     card.input_size = tuple(int(v) for v in card.input_size)  # type: ignore[assignment]
+    if card.interpolation not in INTERPOLATIONS:
+        choices = ", ".join(INTERPOLATIONS)
+        raise ModelError(f"model card {path}: interpolation must be one of {choices}, not {card.interpolation!r}")
     card.path = path
     return card
 
@@ -131,4 +168,6 @@ def find_card(name_or_path: str | Path) -> ModelCard:
         if str(name_or_path) in (card.name, card.path.stem if card.path else ""):
             return card
     names = ", ".join(c.name for c in cards) or "none"
-    raise ModelError(f"no model {str(name_or_path)!r}: give a bundled model ({names}) or the path of a model card (.json)")
+    raise ModelError(
+        f"no model {str(name_or_path)!r}: give a bundled model ({names}) or the path of a model card (.json)"
+    )
