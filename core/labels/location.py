@@ -12,28 +12,15 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import sys
 import tempfile
 from pathlib import Path
+
+from core.paths import data_dir
 
 DB_NAME = "project.sqlite"
 LOCK_NAME = "project.lock"
 RUNS_FOLDER = "runs"
 BESIDE_FOLDER = ".cvlens"
-APP_NAME = "CV Lens"
-
-
-def data_dir() -> Path:
-    """The user's data folder for CV Lens ($CVLENS_DATA_DIR overrides, as the tests do)."""
-    override = os.environ.get("CVLENS_DATA_DIR")
-    if override:
-        return Path(override).expanduser()
-    home = Path.home()
-    if sys.platform == "win32":
-        return Path(os.environ.get("APPDATA") or home / "AppData" / "Roaming") / APP_NAME
-    if sys.platform == "darwin":
-        return home / "Library" / "Application Support" / APP_NAME
-    return Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share") / "cvlens"
 
 
 def layout_slug(layout: str) -> str:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
-import sys
 from pathlib import Path
 
 from core.models.cards import ModelCard, ModelError
@@ -32,14 +30,10 @@ def _architectures() -> dict:
 
 
 def user_data_dir() -> Path:
-    """CV Lens' folder for the user's data (caches, projects): $CVLENS_DATA_DIR, else the platform's place."""
-    if os.environ.get("CVLENS_DATA_DIR"):
-        return Path(os.environ["CVLENS_DATA_DIR"]).expanduser()
-    if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / "cvlens"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "cvlens"
-    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "cvlens"
+    """CV Lens' folder for the user's data (caches): see core.paths.data_dir."""
+    from core.paths import data_dir
+
+    return data_dir()
 
 
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
