@@ -165,3 +165,52 @@ def scan_mask_classes(
             rows[i - start] = counts > 0
             pixels += counts
         yield start, rows, pixels, errors
+
+
+#: The browser's filters on the user's marks (status codes as in ``core.labels.STATUSES``).
+MARK_FILTERS = ("edited", "not reviewed", "reviewed", "flagged", "excluded", "note")
+_STATUS_OF = {"reviewed": 1, "flagged": 2, "excluded": 3}
+
+
+def with_mark(
+    indices: np.ndarray, mark: str, *, edited: np.ndarray, status: np.ndarray, noted: Sequence[int] = ()
+) -> np.ndarray:
+    """The ``indices`` (order kept) carrying ``mark``: "edited" (label or tags changed), "not reviewed"
+    (no "reviewed" mark), "reviewed", "flagged", "excluded", or "note" (``noted`` lists the samples with one)."""
+    indices = np.asarray(indices, dtype=np.int64)
+    if mark == "edited":
+        keep = edited[indices]
+    elif mark == "not reviewed":
+        keep = status[indices] != _STATUS_OF["reviewed"]
+    elif mark in _STATUS_OF:
+        keep = status[indices] == _STATUS_OF[mark]
+    elif mark == "note":
+        keep = np.isin(indices, np.fromiter(noted, dtype=np.int64))
+    else:
+        raise ValueError(f"unknown mark filter {mark!r}; expected one of {MARK_FILTERS}")
+    return indices[keep]
+
+
+def step_in(order: np.ndarray, current: int | None, step: int = 1) -> int | None:
+    """The sample ``step`` places after ``current`` in ``order`` (the first one when ``current`` is not
+    in it); None past either end."""
+    order = np.asarray(order, dtype=np.int64)
+    if not len(order):
+        return None
+    found = np.flatnonzero(order == current) if current is not None else ()
+    if not len(found):
+        return int(order[0])
+    position = int(found[0]) + step
+    return int(order[position]) if 0 <= position < len(order) else None
+
+
+def first_unreviewed(order: np.ndarray, status: np.ndarray, start: int | None = None) -> int | None:
+    """The first sample of ``order``, from ``start`` on (wrapping around), without a "reviewed" mark."""
+    order = np.asarray(order, dtype=np.int64)
+    if not len(order):
+        return None
+    found = np.flatnonzero(order == start) if start is not None else ()
+    offset = int(found[0]) if len(found) else 0
+    rolled = np.roll(order, -offset)
+    left = rolled[status[rolled] != _STATUS_OF["reviewed"]]
+    return int(left[0]) if len(left) else None

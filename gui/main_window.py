@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
 from superqt.utils import create_worker
 
 from core.masks.writers import WithSavedMasks, default_output_folder
 from gui.browser import BrowserPane
-from gui.labeling import MaskEditorWidget
+from gui.labeling import LabelingTools, MaskEditorWidget
 from gui.metrics import MetricsPane
 from gui.runner import RunnerPane
 from gui.state import AppState
@@ -34,6 +34,7 @@ class MainWindow(QMainWindow):
         self.browser = BrowserPane(self.state)
         self.runner = RunnerPane(self.state)
         self.metrics = MetricsPane(self.state)
+        self.labeling = LabelingTools(self.state, self.browser, self.runner, self)
 
         right = QSplitter(Qt.Vertical)
         right.addWidget(self.runner)
@@ -67,7 +68,8 @@ class MainWindow(QMainWindow):
         self.recent_menu = menu.addMenu("Open &Recent")
         self._fill_recent_menu()
         menu.addSeparator()
-        menu.addAction(QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close))
+        file_menu = menu
+        edit_menu = self.menuBar().addMenu("&Edit")
         labels = self.menuBar().addMenu("&Labels")
         self.edit_mask_action = QAction(
             "Edit &Mask of This Sample…", self, shortcut=QKeySequence("Ctrl+M"), triggered=self.edit_mask
@@ -80,6 +82,11 @@ class MainWindow(QMainWindow):
         self.saved_masks_action.setToolTip("Read the masks saved by the mask editor in place of the originals")
         self.saved_masks_action.setEnabled(False)
         labels.addAction(self.saved_masks_action)
+        labels.addSeparator()
+        self.runs_menu = self.menuBar().addMenu("&Runs")
+        self.labeling.fill_menus(file_menu, edit_menu, labels, self.runs_menu)
+        file_menu.addSeparator()
+        file_menu.addAction(QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close))
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(QAction("&About CV Lens", self, triggered=self._about))
 
@@ -90,6 +97,10 @@ class MainWindow(QMainWindow):
         state.dataset_changed.connect(self.dataset_bar.show_dataset)
         state.dataset_changed.connect(self._update_status)
         state.predictions_changed.connect(self._update_status)
+        state.project_changed.connect(self._update_status)
+        # Until the metrics pane follows labels_changed itself: edited labels re-score, once per burst of keys.
+        self._relabel_timer = QTimer(self, singleShot=True, interval=300, timeout=self.metrics.model.recompute)
+        state.labels_changed.connect(lambda _i: self._relabel_timer.start())
         state.dataset_changed.connect(self._enable_mask_actions)
         state.sample_selected.connect(lambda _i: self._enable_mask_actions(self.state.dataset))
         self.dataset_bar.open_requested.connect(self.ask_open_dataset)
@@ -103,20 +114,27 @@ class MainWindow(QMainWindow):
             self.open_dataset(folder)
 
     def open_dataset(self, path: str, split: str | None = None, model: str | None = None) -> None:
-        """Open a dataset off the GUI thread; errors go to the banner."""
-        from core.datasets import open_dataset
+        """Open a dataset with its project store and latest run off the GUI thread; errors go to the banner."""
+        from gui.labeling.opening import open_with_project
 
         self.statusBar().showMessage(f"Opening {path}…")
-        worker = create_worker(open_dataset, path, split=split, _start_thread=False, _ignore_errors=True)
-        worker.returned.connect(lambda ds: self._dataset_opened(ds, model))
+        worker = create_worker(open_with_project, path, split=split, _start_thread=False, _ignore_errors=True)
+        worker.returned.connect(lambda opened: self._dataset_opened(opened, model))
         worker.errored.connect(lambda exc: self.show_error("Cannot open dataset", str(exc)))
         worker.finished.connect(lambda: setattr(self, "_opening", None))
         self._opening = worker
         worker.start()
 
-    def _dataset_opened(self, dataset, model: str | None) -> None:
+    def _dataset_opened(self, opened, model: str | None) -> None:
         self.banner.hide()
-        self.state.set_dataset(dataset)
+        dataset = opened.dataset
+        self.state.set_dataset(dataset, opened.project)
+        if opened.predictions is not None:  # the latest saved run, shown at once
+            self.state.set_predictions(opened.predictions)
+        self.labeling.runs.set_shown(opened.run)
+        for text in (opened.notice, opened.problem):
+            if text:
+                self.show_error("Labels", text)
         self._remember(str(dataset.root))
         if model:
             self.runner.select_model(model)
@@ -182,9 +200,9 @@ class MainWindow(QMainWindow):
             return
         if checked and not isinstance(dataset, WithSavedMasks):
             out_root = self.mask_editor.out_root if self.mask_editor else default_output_folder(dataset)
-            self.state.set_dataset(WithSavedMasks(dataset, out_root))
+            self.state.set_dataset(WithSavedMasks(dataset, out_root), self.state.project)
         elif not checked and isinstance(dataset, WithSavedMasks):
-            self.state.set_dataset(dataset.base)
+            self.state.set_dataset(dataset.base, self.state.project)
 
     # -- status -----------------------------------------------------------------
     def _update_status(self, *_args) -> None:
@@ -197,6 +215,9 @@ class MainWindow(QMainWindow):
             parts.append(f"{preds.num_done:,} predicted")
             if preds.errors:
                 parts.append(f"<span style='color:#b00020'>{len(preds.errors)} failed</span>")
+        project = self.state.project
+        if project is not None and project.read_only:
+            parts.append("<span style='color:#b00020'>labels read-only</span>")
         self.status_label.setText(" · ".join(parts))
 
     def show_error(self, title: str, text: str, details: str = "") -> None:
@@ -204,7 +225,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"{title}: {text}", 10000)
 
     def is_busy(self) -> bool:
-        return self._opening is not None or self.runner.is_running()
+        return self._opening is not None or self.runner.is_running() or self.labeling.runs.busy()
 
     def _about(self) -> None:
         from PySide6.QtWidgets import QMessageBox
@@ -225,4 +246,5 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self.runner.cancel()
         self.browser.shutdown()
+        self.labeling.close()
         super().closeEvent(event)

@@ -2,20 +2,34 @@
 
 Panes take the AppState in their constructor and subscribe to its signals (napari's
 evented-model pattern); they never talk to each other directly. The main window only wires.
+
+Labels: when a dataset comes with its project (``core.labels``), ``state.dataset`` is a thin
+copy of it whose ``targets`` / ``tags`` are the *edited* labels (-2 = "ignore", which every
+metric drops like an unlabeled sample), kept in step after every edit, undo and redo; panes
+read labels from ``state.dataset`` as before and repaint on ``labels_changed``. The dataset's
+own labels stay reachable through :meth:`AppState.original_targets` / :meth:`original_tags`.
 """
 
 from __future__ import annotations
+
+import copy
+import weakref
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from core.datasets import Dataset
 from core.inference import Predictions
+from core.labels import Project, Step
 from core.selection import Selection
 
 
 class AppState(QObject):
     dataset_changed = Signal(object)  # Dataset | None
+    project_changed = Signal(object)  # core.labels.Project | None (emitted right after dataset_changed)
+    #: Labels, review marks or notes changed (an edit, an undo, a redo, an import): the dataset
+    #: indices touched (an int64 array, possibly empty when the step was in another split).
+    labels_changed = Signal(object)
     predictions_changed = Signal(object)  # Predictions | None (also emitted while a run fills it)
     selection_changed = Signal(object)  # Selection | None (None = the whole dataset)
     sample_selected = Signal(int)  # dataset index of the sample the user is looking at
@@ -26,20 +40,27 @@ class AppState(QObject):
     def __init__(self) -> None:
         super().__init__()
         self.dataset: Dataset | None = None
+        #: The project store of the open dataset: edits, review marks, notes, runs (None: no store).
+        self.project: Project | None = None
         self.predictions: Predictions | None = None
         self.selection: Selection | None = None
         self.current: int | None = None
         #: Decision threshold for binary (score of class 1) and multilabel (per label) tasks;
         #: None = the default (argmax / 0.5). Decide through core.decisions with it.
         self.threshold: float | np.ndarray | None = None
+        self._follower: _StepFollower | None = None
 
-    def set_dataset(self, dataset: Dataset | None) -> None:
-        self.dataset = dataset
+    def set_dataset(self, dataset: Dataset | None, project: Project | None = None) -> None:
+        """Show ``dataset``; with its ``project`` the panes see the edited labels from now on."""
+        self.project = project
+        self._follower = _StepFollower(self, project) if project is not None else None
+        self.dataset = labeled_view(dataset, project)
         self.predictions = None
         self.selection = None
         self.current = None
         self.threshold = None
-        self.dataset_changed.emit(dataset)
+        self.dataset_changed.emit(self.dataset)
+        self.project_changed.emit(project)
         self.predictions_changed.emit(None)
         self.selection_changed.emit(None)
 
@@ -58,3 +79,74 @@ class AppState(QObject):
     def select_sample(self, index: int) -> None:
         self.current = index
         self.sample_selected.emit(index)
+
+    # -- labels -----------------------------------------------------------------------
+    def original_targets(self) -> np.ndarray | None:
+        """The dataset's own class per sample, before any edit (for the metrics view's "original labels")."""
+        if self.project is not None:
+            return self.project.targets(original=True)
+        return None if self.dataset is None or self.dataset.targets is None else self.dataset.targets.copy()
+
+    def original_tags(self) -> np.ndarray | None:
+        if self.project is not None:
+            return self.project.tags(original=True)
+        return None if self.dataset is None or self.dataset.tags is None else self.dataset.tags.copy()
+
+    def metrics_dataset(self, original: bool = False) -> Dataset | None:
+        """The dataset the metrics should score: edited labels with ignored and excluded samples
+        unlabeled, or (``original``) the dataset's own labels."""
+        if self.project is None:
+            return self.dataset
+        return self.project.label_dataset(original=original)
+
+    def _follow(self, follower: _StepFollower, step: Step) -> None:
+        project = follower.project
+        if project is not self.project or self.dataset is None:
+            return
+        indices = follower.changed_indices(step)
+        view = self.dataset
+        fields = {c.field for c in step.changes if c.split == project.split}
+        if view is not project.dataset:
+            if "label" in fields and view.targets is not None:
+                view.targets[:] = project.targets()
+            if "tags" in fields and view.tags is not None:
+                view.tags[:] = project.tags()
+        self.labels_changed.emit(indices)
+
+
+class _StepFollower:
+    """Relays the store's steps to the state; dropped (and so unsubscribed) with the project."""
+
+    def __init__(self, state: AppState, project: Project) -> None:
+        self.state = weakref.ref(state)
+        self.project = project
+        self.index: dict[str, int] | None = None
+        project.store.subscribe(self.on_step)  # held weakly by the store
+
+    def on_step(self, step: Step) -> None:
+        state = self.state()
+        if state is not None:
+            state._follow(self, step)
+
+    def changed_indices(self, step: Step) -> np.ndarray:
+        """The dataset indices of the step's changes in this split, sorted."""
+        ids = {c.sample_id for c in step.changes if c.split == self.project.split}
+        if not ids:
+            return np.zeros(0, dtype=np.int64)
+        if self.index is None:
+            # The project's own id -> index map when it has one (a second one costs ~100 MB at ImageNet size).
+            found = getattr(getattr(self.project, "_state", None), "index", None)
+            self.index = (
+                found if isinstance(found, dict) else {s: i for i, s in enumerate(self.project.dataset.sample_ids)}
+            )
+        return np.asarray(sorted(self.index[s] for s in ids if s in self.index), dtype=np.int64)
+
+
+def labeled_view(dataset: Dataset | None, project: Project | None) -> Dataset | None:
+    """A shallow copy of ``dataset`` holding the project's edited labels (its own arrays, updated in place)."""
+    if dataset is None or project is None or (dataset.targets is None and dataset.tags is None):
+        return dataset
+    view = copy.copy(dataset)
+    view.targets = project.targets()
+    view.tags = project.tags()
+    return view

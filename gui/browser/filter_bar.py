@@ -20,6 +20,17 @@ from core.overlays import OverlayStyle
 from core.selection import Selection
 from gui.browser.colors import WRONG_COLOR
 
+#: The marks filter's entries: (text, core.selection mark or None for every sample).
+MARK_CHOICES = (
+    ("All marks", None),
+    ("Edited", "edited"),
+    ("Not reviewed", "not reviewed"),
+    ("Reviewed", "reviewed"),
+    ("Flagged", "flagged"),
+    ("Excluded", "excluded"),
+    ("With a note", "note"),
+)
+
 
 class FilterBar(QWidget):
     filters_changed = Signal()  # class, "wrong only" or search text changed
@@ -32,6 +43,14 @@ class FilterBar(QWidget):
         self.class_combo.setToolTip("Show only the samples labelled with one class")
         self.class_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.class_combo.currentIndexChanged.connect(lambda _: self.filters_changed.emit())
+
+        self.mark_combo = QComboBox(self)
+        for text, mark in MARK_CHOICES:
+            self.mark_combo.addItem(text, mark)
+        self.mark_combo.setToolTip(
+            "Show only the samples you edited, flagged, excluded, noted, or have not reviewed yet"
+        )
+        self.mark_combo.currentIndexChanged.connect(lambda _: self.filters_changed.emit())
 
         self.wrong_only = QCheckBox("Wrong only", self)
         self.wrong_only.setEnabled(False)
@@ -68,7 +87,7 @@ class FilterBar(QWidget):
 
         layout = QHBoxLayout()
         layout.setContentsMargins(4, 2, 4, 2)
-        for widget in (self.class_combo, self.wrong_only, self.selection_chip, self.clear_selection):
+        for widget in (self.class_combo, self.mark_combo, self.wrong_only, self.selection_chip, self.clear_selection):
             layout.addWidget(widget)
         layout.addStretch(1)
         for widget in (self.failed, self.count, self.search):
@@ -116,6 +135,20 @@ class FilterBar(QWidget):
         return self.class_combo.currentData()
 
     @property
+    def mark(self) -> str | None:
+        """The mark filtered to (``core.selection.MARK_FILTERS``), None for every sample."""
+        return self.mark_combo.currentData()
+
+    def choose_mark(self, mark: str | None) -> None:
+        self.mark_combo.setCurrentIndex(max(self.mark_combo.findData(mark), 0))
+
+    def show_mark_filter(self, visible: bool) -> None:
+        """The marks filter: only with a project store (it has nothing to filter on otherwise)."""
+        self.mark_combo.setVisible(visible)
+        if not visible:
+            self.mark_combo.setCurrentIndex(0)
+
+    @property
     def search_text(self) -> str:
         return self.search.text().strip()
 
@@ -125,6 +158,7 @@ class FilterBar(QWidget):
         self.blockSignals(True)
         self.wrong_only.setChecked(False)
         self.class_combo.setCurrentIndex(0)
+        self.mark_combo.setCurrentIndex(0)
         self.search.blockSignals(True)
         self.search.clear()
         self.search.blockSignals(False)

@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QPixmap
 from core.datasets import Dataset
 from core.inference import Predictions
 from core.selection import UNKNOWN, tag_differences
+from gui.browser.label_marks import LabelMarks, label_text, tag_names
 from gui.browser.marks import Marks, differences_text, marks_for
 from gui.browser.thumbnails import ThumbnailLoader
 
@@ -26,6 +27,22 @@ ErrorRole = Qt.ItemDataRole.UserRole + 6  # why the sample cannot be read, or No
 LoadingRole = Qt.ItemDataRole.UserRole + 7  # True while the thumbnail is being decoded
 TagsRole = Qt.ItemDataRole.UserRole + 8  # the sample's tag (or mask class) names, None without tags
 PredictedTagsRole = Qt.ItemDataRole.UserRole + 9  # predicted tag names (multilabel), or None
+EditedRole = Qt.ItemDataRole.UserRole + 10  # True when the user changed the label or tags
+StatusRole = Qt.ItemDataRole.UserRole + 11  # review mark: "", "reviewed", "flagged" or "excluded"
+NoteRole = Qt.ItemDataRole.UserRole + 12  # the user's note ("" when none)
+OriginalLabelRole = Qt.ItemDataRole.UserRole + 13  # the dataset's own label in words (edited samples)
+
+_LABEL_ROLES = [
+    Qt.ItemDataRole.DisplayRole,
+    LabelRole,
+    TagsRole,
+    EditedRole,
+    StatusRole,
+    NoteRole,
+    OriginalLabelRole,
+    OutcomeRole,
+    Qt.ItemDataRole.ToolTipRole,
+]
 
 _PREDICTION_ROLES = [
     PredictionRole,
@@ -48,21 +65,6 @@ def placeholder() -> QPixmap:
     return _placeholder
 
 
-def tag_names(classes: list[str], row: np.ndarray, skip: tuple[int, ...] = ()) -> list[str]:
-    """The names of the labels set in one row of a tags array."""
-    return [classes[c] for c in np.flatnonzero(row) if c not in skip]
-
-
-def label_text(dataset: Dataset, index: int) -> str:
-    """The sample's label in words: its class, its tags joined, or "" when it has none."""
-    if dataset.tags is not None:
-        return ", ".join(tag_names(dataset.classes, dataset.tags[index]))
-    if dataset.targets is None or not dataset.classes:
-        return ""
-    label = int(dataset.targets[index])
-    return dataset.classes[label] if 0 <= label < len(dataset.classes) else ""
-
-
 class SampleGridModel(QAbstractListModel):
     def __init__(self, loader: ThumbnailLoader, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -71,6 +73,8 @@ class SampleGridModel(QAbstractListModel):
         self.predictions: Predictions | None = None
         self.threshold = None
         self.marks: Marks | None = None
+        #: The user's edits, review marks and notes (None without a project store).
+        self.label_marks: LabelMarks | None = None
         #: N x K "tags" shown on the tiles: the dataset's, or the classes in each mask (segmentation).
         self.tags: np.ndarray | None = None
         self._skip_tags: tuple[int, ...] = ()  # classes not worth naming on a tile (background)
@@ -86,6 +90,7 @@ class SampleGridModel(QAbstractListModel):
         self.dataset = dataset
         self.loader.set_dataset(dataset)
         self.predictions, self.marks, self.threshold = None, None, None
+        self.label_marks = None
         self.tags = dataset.tags if dataset is not None else None
         self._rows = np.zeros(0, dtype=np.int64)
         self._row_of = np.full(len(dataset) if dataset is not None else 0, -1, dtype=np.int64)
@@ -121,6 +126,17 @@ class SampleGridModel(QAbstractListModel):
         self.threshold = threshold
         if self.predictions is not None:
             self.set_predictions(self.predictions)
+
+    def set_label_marks(self, marks: LabelMarks | None) -> None:
+        self.label_marks = marks
+        self._repaint(_LABEL_ROLES)
+
+    def labels_changed(self, marks: LabelMarks | None) -> None:
+        """Labels or marks changed: new marks and outcomes. ``data()`` reads them live, so the view only
+        has to repaint; no dataChanged, which makes QListView lay out every row again (O(N) per key)."""
+        self.label_marks = marks
+        if self.predictions is not None:
+            self.marks = marks_for(self.dataset, self.predictions, self.threshold)
 
     def _repaint(self, roles: list[int]) -> None:
         if len(self._rows):
@@ -179,7 +195,21 @@ class SampleGridModel(QAbstractListModel):
             return self._prediction_data(i, role)
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(index, i)
+        if role in (EditedRole, StatusRole, NoteRole, OriginalLabelRole):
+            return self._mark_data(i, role)
         return None
+
+    def _mark_data(self, i: int, role: int):
+        marks = self.label_marks
+        if marks is None:
+            return {EditedRole: False, StatusRole: "", NoteRole: "", OriginalLabelRole: None}[role]
+        if role == EditedRole:
+            return bool(marks.edited[i])
+        if role == StatusRole:
+            return marks.status_name(i)
+        if role == NoteRole:
+            return marks.notes.get(i, "")
+        return marks.original_text(self.dataset.classes, i) if marks.edited[i] else None
 
     def _prediction_data(self, i: int, role: int):
         marks = self.marks
@@ -210,6 +240,8 @@ class SampleGridModel(QAbstractListModel):
             lines.append(f"predicted: {', '.join(predicted_tags) or '(no tags)'}")
             missed, extra = tag_differences(self.dataset.tags[i], self.marks.tags[i])
             lines.append(differences_text(self.dataset.classes, missed, extra))
+        if self.label_marks is not None:
+            lines += self.label_marks.tooltip_lines(self.dataset.classes, i, self.dataset.tags)
         error = self.error(i)
         if error:
             lines.append(f"cannot be read: {error}")

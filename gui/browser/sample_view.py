@@ -8,62 +8,19 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
-from PySide6.QtCore import QSize, Qt, QThreadPool, QTimer
-from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QThreadPool, QTimer
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from core.datasets import Dataset
 from core.inference import Predictions
 from core.overlays import OverlayStyle
-from gui.browser.decoding import DecodeTask, ResultRelay, read_error
-from gui.browser.grid_model import label_text
+from gui.browser.decoding import DecodeTask, ResultRelay
 from gui.browser.image_canvas import ImageCanvas
+from gui.browser.label_marks import label_text
 from gui.browser.mask_panel import MaskPanel, PredictionSource, SampleMasks
 from gui.browser.sample_info import classification_summary, meta_marks, meta_text, multilabel_summary, usable
+from gui.browser.sample_parts import Details, read_sample
 from gui.browser.score_bars import TagScores, TopKBars
-
-
-def read_sample(dataset: Dataset, index: int, source: PredictionSource | None) -> tuple[np.ndarray, SampleMasks]:
-    """The image and, for segmentation, the masks of one sample (runs on the worker thread)."""
-    image = dataset.load_image(index)
-    masks = SampleMasks()
-    if dataset.task != "segmentation":
-        return image, masks
-    try:
-        masks.truth = dataset.load_mask(index)
-    except Exception as exc:  # a bad mask is that sample's error: the image is still shown
-        masks.error = read_error(exc)
-    if source is not None:
-        try:
-            found = source(index)
-        except Exception as exc:
-            masks.error = masks.error or f"prediction: {read_error(exc)}"
-            found = None
-        if found is not None and found[0].shape[:2] == image.shape[:2]:
-            masks.predicted, masks.confidence = found
-        elif found is not None:
-            masks.error = masks.error or f"predicted mask is {found[0].shape[:2]}, the image {image.shape[:2]}"
-    return image, masks
-
-
-class Details(QScrollArea):
-    """The words under the image: as tall as they need, scrolling past the height the view allows."""
-
-    def __init__(self, content: QWidget, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWidget(content)
-        self.setWidgetResizable(True)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
-
-    def sizeHint(self) -> QSize:
-        return QSize(200, self.widget().sizeHint().height() + 2)
-
-    def refit(self) -> None:
-        """The content changed: ask the layout for a new height."""
-        self.widget().adjustSize()
-        self.updateGeometry()
 
 
 class SampleView(QWidget):
@@ -208,6 +165,15 @@ class SampleView(QWidget):
             text, color, rows = classification_summary(dataset, predictions, i, self.threshold)
         self._set_prediction(text, color)
         self.topk.set_rows(rows)
+
+    def refresh_labels(self) -> None:
+        """The shown sample's label was edited: say it again."""
+        self.set_predictions(self.predictions)
+
+    def add_panel(self, widget: QWidget) -> None:
+        """Put a panel (the labeling tools') under the sample's details, inside their scroll area."""
+        self.details.widget().layout().addWidget(widget)
+        self.details.refit()
 
     def set_threshold(self, threshold) -> None:
         self.threshold = threshold

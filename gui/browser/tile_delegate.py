@@ -9,15 +9,19 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemD
 from core.selection import RIGHT, WRONG
 from gui.browser.colors import ERROR_FILL, LOADING_FILL, RIGHT_COLOR, WRONG_COLOR
 from gui.browser.grid_model import (
+    EditedRole,
     ErrorRole,
     LabelRole,
     LoadingRole,
+    NoteRole,
     OutcomeRole,
     PredictedTagsRole,
     PredictionRole,
+    StatusRole,
     TagsRole,
 )
 from gui.browser.thumbnails import THUMB_SIZE
+from gui.browser.tile_marks import paint_marks
 
 PAD = 4
 LINE = 15
@@ -68,6 +72,7 @@ class TileDelegate(QStyledItemDelegate):
             painter.setPen(pen)
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(box.adjusted(-2, -2, 1, 1))
+        paint_marks(painter, box, index.data(EditedRole), index.data(StatusRole), bool(index.data(NoteRole)))
 
         text = QRect(tile.left() + 2, box.bottom() + 4, tile.width() - 4, LINE)
         tags = index.data(TagsRole)
@@ -149,13 +154,18 @@ def differences_line(truth: list[str], predicted: list[str], width: int, metrics
     return text if metrics.horizontalAdvance(text) <= width else f"−{len(missed)} +{len(extra)}"
 
 
+class GridView(QListView):
+    def keyboardSearch(self, search: str) -> None:
+        """No jumping to a tile by typing its label: letters are labeling keys here."""
+
+
 def make_grid_view(model: QAbstractItemModel, parent: QWidget | None = None) -> QListView:
     """The thumbnail grid: a wrapping list of fixed-size tiles painted by :class:`TileDelegate`."""
     # A wrapping left-to-right list is IconMode's grid without its per-item bookkeeping:
     # IconMode re-measures every row on dataChanged (150 ms per live-prediction batch at
     # 100,000 samples), this mode repaints only. Single-pass layout with uniform sizes takes
     # ~0.1 s at 100,000 and, unlike batched layout, is not cut short by a dataChanged.
-    view = QListView(parent)
+    view = GridView(parent)
     view.setViewMode(QListView.ViewMode.ListMode)
     view.setFlow(QListView.Flow.LeftToRight)
     view.setWrapping(True)
@@ -164,7 +174,7 @@ def make_grid_view(model: QAbstractItemModel, parent: QWidget | None = None) -> 
     view.setLayoutMode(QListView.LayoutMode.SinglePass)
     view.setUniformItemSizes(True)
     view.setGridSize(TILE_SIZE)
-    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)  # label many at once
     view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
     view.verticalScrollBar().setSingleStep(TILE_SIZE.height() // 3)
     view.setMouseTracking(True)

@@ -1,5 +1,6 @@
 """Label and mask editing tools."""
 
 from gui.labeling.mask_editor import MaskEditorWidget
+from gui.labeling.tools import LabelingTools
 
-__all__ = ["MaskEditorWidget"]
+__all__ = ["LabelingTools", "MaskEditorWidget"]

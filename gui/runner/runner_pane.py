@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -15,12 +16,15 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 from superqt.utils import create_worker
 
-from core.models import ModelCard, ModelError, bundled_cards, find_card
+from core.models import ModelCard, ModelError, bundled_cards
+from core.models.loading import resolve_model
+from gui.runner.model_sources import ModelOpener, WeightsDownload, weights_missing, zoo_cards
 from gui.state import AppState
 
 #: predictions_changed is emitted at most this often while a run fills them (seconds).
@@ -60,6 +64,12 @@ class RunnerPane(QGroupBox):
         super().__init__("Model runner", parent)
         self.state = state
         self._cards: list[ModelCard] = []
+        self._zoo: list[ModelCard] = []  # torchvision's networks, listed by a worker once torch is in
+        self._opened: list[ModelCard] = []  # the user's own models opened in this session
+        self._download: WeightsDownload | None = None
+        self.opener = ModelOpener(self)
+        self.opener.opened.connect(self._model_opened)
+        self.opener.failed.connect(lambda text: self.state.error.emit("Cannot open the model", text))
         self._worker = None
         self._job = None
         self._last_emit = 0.0
@@ -104,8 +114,22 @@ class RunnerPane(QGroupBox):
         self.failures_label.setStyleSheet("color: #b00020")
         self.failures_label.setWordWrap(True)
 
+        self.open_button = QToolButton(text="Open…")
+        self.open_button.setToolTip(
+            "Open your own model: a state_dict (.pt/.pth), TorchScript, safetensors, ONNX or a model card (.json)"
+        )
+        self.open_button.clicked.connect(
+            lambda: self.opener.ask(list(self.state.dataset.classes) if self.state.dataset else [])
+        )
+        self.download_button = QPushButton("Download weights")
+        self.download_button.setToolTip("Fetch the network's weights into torch's cache (needs internet)")
+        self.download_button.clicked.connect(self.download_weights)
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model_combo, 1)
+        model_row.addWidget(self.open_button)
+        model_row.addWidget(self.download_button)
         form = QFormLayout()
-        form.addRow("Model:", self.model_combo)
+        form.addRow("Model:", model_row)
         settings = QHBoxLayout()
         settings.addWidget(QLabel("Device:"))
         settings.addWidget(self.device_combo, 1)
@@ -140,8 +164,22 @@ class RunnerPane(QGroupBox):
 
         worker = create_worker(available_devices, _start_thread=False, _ignore_errors=True)
         worker.returned.connect(self._set_devices)
-        worker.errored.connect(lambda exc: self.state.error.emit("No torch", f"cannot list devices: {exc}"))
+        worker.errored.connect(self._devices_failed)
+        worker.finished.connect(self._list_zoo)
         worker.start()
+
+    def _devices_failed(self, exc: Exception) -> None:
+        self.state.error.emit("No torch", f"cannot list devices: {exc}")
+
+    def _list_zoo(self) -> None:
+        worker = create_worker(zoo_cards, _start_thread=False, _ignore_errors=True)
+        worker.returned.connect(self._set_zoo)
+        worker.start()
+
+    def _set_zoo(self, cards: list[ModelCard]) -> None:
+        self._zoo = cards
+        if self.state.dataset is not None and not self.is_running():
+            self._fill_models(self.state.dataset)
 
     def _set_devices(self, devices: list[str]) -> None:
         current = self.device_combo.currentText()
@@ -153,6 +191,12 @@ class RunnerPane(QGroupBox):
         self.cancel()
         self._job = None
         self._reset_progress()
+        self._fill_models(dataset)
+
+    def _fill_models(self, dataset) -> None:
+        """Bundled models and the user's own (fitting first, the others greyed out with the reason), then
+        the torchvision networks that fit the dataset's classes."""
+        current = self.current_card()
         self.model_combo.blockSignals(True)
         self.model_combo.clear()
         self._cards = []
@@ -164,13 +208,29 @@ class RunnerPane(QGroupBox):
             except ModelError as exc:
                 self.state.error.emit("Bundled models", str(exc))
                 cards = []
-            reasons = {card.name: why_not(card, dataset) for card in cards}
-            reasons = {name: why for name, why in reasons.items() if why}
-            # Models that fit first, then the others, disabled with the reason.
-            for card in sorted(cards, key=lambda c: c.name in reasons):
-                self._add_card(card, reasons.get(card.name))
+            cards += self._opened
+            reasons = {id(card): why_not(card, dataset) for card in cards}
+            for card in sorted(cards, key=lambda c: reasons[id(c)] is not None):
+                self._add_card(card, reasons[id(card)])
+            for card in self._zoo:
+                if card.task == dataset.task and why_not(card, dataset) is None:
+                    self._add_card(card, None)
+        if current is not None:
+            for row, card in enumerate(self._cards):
+                if card is current:
+                    self.model_combo.setCurrentIndex(row)
         self.model_combo.blockSignals(False)
         self._show_card()
+
+    def _model_opened(self, card: ModelCard) -> None:
+        self._opened.append(card)
+        self._fill_models(self.state.dataset)
+        for row, known in enumerate(self._cards):
+            if known is card:
+                item = self.model_combo.model().item(row)
+                if not item.isEnabled():
+                    self.state.error.emit("The model does not fit", item.toolTip())
+                self.model_combo.setCurrentIndex(row)
 
     def _add_card(self, card: ModelCard, reason: str | None) -> None:
         self._cards.append(card)
@@ -182,9 +242,9 @@ class RunnerPane(QGroupBox):
             item.setToolTip(reason)
 
     def select_model(self, name: str) -> bool:
-        """Select a model by bundled name or card path (the --model option)."""
+        """Select a model by bundled name, card path, checkpoint or torchvision name (the --model option)."""
         try:
-            wanted = find_card(name)
+            wanted = resolve_model(name)
         except ModelError as exc:
             self.state.error.emit("Model", str(exc))
             return False
@@ -192,8 +252,7 @@ class RunnerPane(QGroupBox):
             if card.name == wanted.name:
                 self.model_combo.setCurrentIndex(row)
                 return True
-        self._add_card(wanted, None)
-        self.model_combo.setCurrentIndex(self.model_combo.count() - 1)
+        self._model_opened(wanted)
         return True
 
     def current_card(self) -> ModelCard | None:
@@ -207,11 +266,19 @@ class RunnerPane(QGroupBox):
         segmentation = card is not None and card.task == "segmentation"
         self.tile_check.setVisible(segmentation)
         self.tile_spin.setVisible(segmentation)
+        self.download_button.setVisible(card is not None and weights_missing(card))
         if card is None:
             dataset = self.state.dataset
-            self.card_label.setText("No bundled model fits this dataset." if dataset is not None else "")
+            text = "No bundled model fits this dataset: open your own (Open…)." if dataset is not None else ""
+            self.card_label.setText(text)
         else:
-            self.card_label.setText(describe_card(card))
+            text = describe_card(card)
+            if weights_missing(card):
+                text += (
+                    f"<br><span style='color:#b00020'>weights not downloaded: {card.weights_path.name} "
+                    f"(Download weights, or put the file into {card.weights_path.parent})</span>"
+                )
+            self.card_label.setText(text)
         self.run_button.setEnabled(card is not None and not self.is_running())
 
     # -- running ----------------------------------------------------------------
@@ -241,7 +308,8 @@ class RunnerPane(QGroupBox):
         worker.returned.connect(self._on_returned)
         worker.errored.connect(self._on_errored)
         worker.aborted.connect(self._on_aborted)
-        worker.finished.connect(lambda: self._on_worker_done(gen))
+        self._gen = gen
+        worker.finished.connect(lambda: self._on_worker_done() if shiboken6.isValid(self) else gen.close())
         self._worker = worker
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
@@ -251,7 +319,44 @@ class RunnerPane(QGroupBox):
         worker.start()
         return True
 
+    def download_weights(self) -> None:
+        card = self.current_card()
+        if card is None or not weights_missing(card) or self._download is not None:
+            return
+        download = WeightsDownload(card, self)
+        download.progress.connect(self._download_progress)
+        download.finished.connect(self._download_finished)
+        download.failed.connect(self._download_failed)
+        self._download = download
+        self.download_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.progress.setFormat("downloading…")
+        download.start()
+
+    def _download_progress(self, done: int, total: int) -> None:
+        self.progress.setMaximum(max(total, 1))
+        self.progress.setValue(done if total else 0)
+        size = f" of {total / 1e6:,.1f} MB" if total else ""
+        self.progress.setFormat(f"downloading {done / 1e6:,.1f} MB{size}")
+
+    def _download_finished(self, path: str) -> None:
+        self._download_done(f"downloaded {path}")
+
+    def _download_failed(self, text: str) -> None:
+        self._download_done(text, failed=True)
+
+    def _download_done(self, text: str, failed: bool = False) -> None:
+        self._download = None
+        self.download_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.progress.setFormat(text if not failed else "download failed")
+        if failed:
+            self.state.error.emit("Weights", text)
+        self._show_card()
+
     def cancel(self) -> None:
+        if self._download is not None:
+            self._download.cancel()
         if self._worker is not None:
             self._worker.quit()
             self.progress.setFormat("cancelling…")
@@ -305,8 +410,8 @@ class RunnerPane(QGroupBox):
             self.progress.setFormat(f"cancelled after {done:,} samples — Run resumes")
         self.run_cancelled.emit()
 
-    def _on_worker_done(self, gen) -> None:
-        gen.close()  # ends the DataLoader (and its worker processes) of a cancelled run
+    def _on_worker_done(self) -> None:
+        self._gen.close()  # ends the DataLoader (and its worker processes) of a cancelled run
         self._worker = None
         self.cancel_button.setEnabled(False)
         self._show_card()

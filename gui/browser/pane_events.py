@@ -1,0 +1,139 @@
+"""What the browser does when the shared state changes: the handlers of :class:`BrowserPane`.
+
+A mixin so the pane's module keeps its construction and public API; every method here reads
+and sets the pane's widgets (``self.model``, ``self.filters``, ``self.sample_view`` ...).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint
+
+from core.datasets import Dataset
+from core.inference import Predictions
+from core.overlays import OverlayStyle, background_classes
+from core.selection import Selection
+from gui.browser.filtering import class_counts
+from gui.browser.grid_model import IndexRole
+from gui.browser.label_marks import LabelMarks
+
+
+class PaneEvents:
+    # -- state changes --------------------------------------------------------------
+    def _on_dataset(self, dataset: Dataset | None) -> None:
+        self._ids = None
+        self.model.set_dataset(dataset)
+        self.mask_classes.set_dataset(dataset)
+        segmentation = dataset is not None and dataset.task == "segmentation"
+        if segmentation:
+            self.model.set_class_tags(self.mask_classes.tags, background_classes(dataset.classes))
+        self.sample_view.set_dataset(dataset)
+        self.sample_view.set_style(self.filters.overlay_style)
+        self.filters.reset()
+        self.filters.set_predictions_available(False)
+        self.filters.show_mask_controls(segmentation)
+        self.tag_filter.setVisible(dataset is not None and dataset.tags is not None)
+        tag_counts = dataset.class_counts() if dataset is not None and dataset.tags is not None else None
+        self.tag_filter.set_tags(dataset.classes if dataset is not None else [], tag_counts)
+        self._set_class_counts()
+        self.chart.show_counts(dataset, self.mask_classes)
+        self.refilter()
+        self._update_failed()
+
+    def _on_mask_classes(self) -> None:
+        """More masks were read: tiles, chart and (once all are read) the class filter's counts follow."""
+        self.model.set_class_tags(self.mask_classes.tags, background_classes(self.state.dataset.classes))
+        self.chart.show_counts(self.state.dataset, self.mask_classes)
+        if self.mask_classes.complete:  # not before: refilling the combo closes its popup under the user
+            self._set_class_counts()
+        if self.filters.class_index is not None:
+            self.refilter()
+        self._update_failed()
+
+    def _on_overlay(self, style: OverlayStyle) -> None:
+        self.loader.set_style(style)
+        self.sample_view.set_style(style)
+
+    def _on_threshold(self, threshold) -> None:
+        self.model.set_threshold(threshold)
+        self.sample_view.set_threshold(threshold)
+        if self.filters.wrong_only.isChecked():
+            self.refilter()
+
+    def _on_predictions(self, predictions: Predictions | None) -> None:
+        self.model.set_predictions(predictions)
+        self.sample_view.set_predictions(predictions)
+        self.filters.set_predictions_available(self.model.outcome is not None)
+        if self.filters.wrong_only.isChecked() and not self._refilter_timer.isActive():
+            self._refilter_timer.start()
+        self._update_failed()
+
+    def _on_selection(self, selection: Selection | None) -> None:
+        self.filters.set_selection(selection)
+        self._set_class_counts()
+        self.refilter()
+
+    def _set_class_counts(self) -> None:
+        dataset = self.state.dataset
+        counts, total, unlabeled = class_counts(dataset, self.state.selection, self.model.tags)
+        self.filters.set_classes(dataset.classes if dataset is not None else [], counts, total, unlabeled)
+
+    def _on_project(self, project) -> None:
+        self.model.set_label_marks(LabelMarks.of(project) if project is not None else None)
+        self.filters.show_mark_filter(project is not None)
+
+    def _on_labels_changed(self, indices: np.ndarray) -> None:
+        project = self.state.project
+        self.model.labels_changed(LabelMarks.of(project) if project is not None else None)
+        self.view.viewport().update()  # the tiles on screen read the new labels as they paint
+        if self.state.current is not None and self.state.current in indices:
+            self.sample_view.refresh_labels()
+        self._counts_timer.start()
+
+    def _recount(self) -> None:
+        self._set_class_counts()
+        self.chart.show_counts(self.state.dataset, self.mask_classes)
+
+    def _on_context_menu(self, position: QPoint) -> None:
+        if self.model.rowCount():
+            self.context_menu_requested.emit(self.view.viewport().mapToGlobal(position), self.selected_indices())
+
+    def _on_bar_clicked(self, class_index: int) -> None:
+        # A second click on the bar already filtered to shows every class again.
+        self.set_class_filter(None if self.filters.class_index == class_index else class_index)
+
+    def _on_sample_selected(self, index: int) -> None:
+        self.sample_view.show_sample(index)
+        self.tabs.setCurrentWidget(self.sample_view)
+        self._restore_current()
+
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            index = current.data(IndexRole)
+            if index != self.state.current:
+                self.state.select_sample(index)
+
+    def _restore_current(self) -> None:
+        """Keep the selected sample highlighted (and in view) across filter changes."""
+        current = self.state.current
+        row = self.model.row_of(current) if current is not None else -1
+        if row < 0:
+            return
+        model_index = self.model.index(row)
+        if self.view.currentIndex() != model_index:
+            flags = QItemSelectionModel.SelectionFlag.ClearAndSelect
+            self.view.selectionModel().setCurrentIndex(model_index, flags)
+        self.view.scrollTo(model_index)
+
+    def _update_failed(self) -> None:
+        failed = len(self.model.failed_indices() | set(self.mask_classes.errors))
+        if failed != self._failed:
+            self._failed = failed
+            self.filters.set_failed(failed)
+            self.failed_count_changed.emit(failed)
+            self._message_timer.start()
+
+    def _report_failed(self) -> None:
+        if self._failed:
+            plural = "sample" if self._failed == 1 else "samples"
+            self.state.message.emit(f"{self._failed:,} {plural} could not be read (their tiles say why)")

@@ -1,0 +1,65 @@
+"""Opening a dataset with its project store and its latest run, in one go on a worker thread.
+
+The store never keeps the dataset from opening: a store that cannot be opened at all is
+reported (``problem``) and the dataset is shown without one; a locked, recovered or migrated
+store opens and says so (``notice``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.datasets import Dataset
+from core.inference import Predictions
+from core.labels import Project, Run, StoreError, open_project
+
+
+@dataclass
+class Opened:
+    dataset: Dataset
+    project: Project | None = None
+    #: The latest run of this split and its predictions (loaded from the store, ready to show).
+    run: Run | None = None
+    predictions: Predictions | None = None
+    #: What the user must be told about the store (read-only, recovered, migrated); "" when all is well.
+    notice: str = ""
+    #: Why the store (or its latest run) could not be read; "" when it could.
+    problem: str = ""
+
+
+def open_with_project(path: str, split: str | None = None) -> Opened:
+    """``open_dataset`` (its errors propagate), then its project and latest run (their errors are reported)."""
+    from core.datasets import open_dataset
+
+    return attach_project(open_dataset(path, split=split))
+
+
+def store_notice(project: Project) -> str:
+    """What the window must say about the store: read-only, recovered from damage, migrated."""
+    lines = [project.notice] if project.notice else []
+    store = project.store
+    if getattr(store, "migrated_from", None) is not None:
+        lines.append(
+            f"The project store {store.path} was written by an older CV Lens (schema {store.migrated_from}); "
+            "it was updated, and a backup of the old file was kept beside it."
+        )
+    return "\n".join(lines)
+
+
+def attach_project(dataset: Dataset) -> Opened:
+    opened = Opened(dataset)
+    try:
+        opened.project = open_project(dataset)
+    except (StoreError, OSError) as exc:
+        opened.problem = f"The project store of this dataset cannot be opened, edits cannot be saved: {exc}"
+        return opened
+    opened.notice = store_notice(opened.project)
+    try:
+        runs = opened.project.runs()
+        if runs:
+            opened.run = runs[-1]
+            opened.predictions = opened.project.load_run(runs[-1])
+    except StoreError as exc:
+        opened.run = None
+        opened.problem = f"The latest saved run could not be loaded: {exc}"
+    return opened

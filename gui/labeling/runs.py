@@ -1,0 +1,161 @@
+"""Model runs kept in the project store: saved when a run finishes, the latest one shown again when the
+dataset is reopened, any other picked from the Runs menu, two compared side by side.
+
+Saving hashes the weights and computes the metrics, loading reads a predictions file: both run on a
+worker thread.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtWidgets import QMenu, QWidget
+from superqt.utils import create_worker
+
+from core.labels import Run, StoreError, StoreReadOnlyError
+from gui.state import AppState
+
+#: Tasks whose predictions are class scores a run can keep (segmentation runs hold masks elsewhere).
+RUN_TASKS = ("binary", "multiclass", "multilabel")
+
+
+def run_title(run: Run) -> str:
+    """ "#3 Digits CNN · 05-02 14:03 · cpu · accuracy 97.1%" """
+    when = time.strftime("%m-%d %H:%M", time.localtime(run.time))
+    parts = [f"#{run.id} {run.name}", when, run.device]
+    for key, name in (("accuracy", "accuracy"), ("subset_accuracy", "exact match")):
+        value = run.metrics.get(key)
+        if isinstance(value, (int, float)):
+            parts.append(f"{name} {value:.1%}")
+            break
+    return " · ".join(p for p in parts if p)
+
+
+class RunsController(QObject):
+    runs_changed = Signal()  # a run was saved, or another one is shown
+    saved = Signal(object)  # Run
+
+    def __init__(self, state: AppState, runner, window: QWidget) -> None:
+        super().__init__(window)
+        self.state, self.runner, self.window = state, runner, window
+        self.shown: Run | None = None
+        self.compare_dialog = None
+        self._workers: set = set()
+        self.compare_action = QAction("&Compare Runs…", window, triggered=self.compare)
+        self.compare_action.setToolTip(
+            "Both runs' metrics side by side, and the samples one gets right and the other not"
+        )
+        runner.run_finished.connect(self.save_finished)
+        state.project_changed.connect(lambda _p: self._forget())
+
+    def _forget(self) -> None:
+        self.shown = None
+        self.runs_changed.emit()
+
+    def runs(self) -> list[Run]:
+        project = self.state.project
+        try:
+            return project.runs() if project is not None else []
+        except StoreError:
+            return []
+
+    # -- saving ------------------------------------------------------------------------
+    def save_finished(self) -> None:
+        """Keep the run that just finished (model card, weights and their hash, settings, device, metrics)."""
+        project, preds, dataset = self.state.project, self.state.predictions, self.state.dataset
+        card = self.runner.current_card()
+        if project is None or preds is None or dataset is None or dataset.task not in RUN_TASKS:
+            return
+        if project.read_only:
+            self.state.message.emit("The run was not saved: the project store is read-only")
+            return
+        settings = {"card": card.name if card else None, "batch_size": self.runner.batch_spin.value()}
+        settings["device_asked"] = self.runner.device_combo.currentText()
+        weights = card.weights_path if card is not None else None
+        if weights is not None and not Path(weights).is_file():
+            settings["weights"] = str(weights)  # not a local file (a hub model): named, not hashed
+            weights = None
+        name = card.display_name if card is not None else None
+        self._start(
+            lambda: project.save_run(preds, weights=weights, settings=settings, name=name),
+            self._on_saved,
+            "The run was not saved",
+        )
+
+    def _on_saved(self, run: Run) -> None:
+        self.shown = run
+        self.state.message.emit(f"Saved the run as {run_title(run)}")
+        self.runs_changed.emit()
+        self.saved.emit(run)
+
+    # -- showing -----------------------------------------------------------------------
+    def set_shown(self, run: Run | None) -> None:
+        """The run whose predictions the state holds (after opening a dataset)."""
+        self.shown = run
+        self.runs_changed.emit()
+
+    def show_run(self, run: Run) -> None:
+        """Load a saved run's predictions and show them everywhere."""
+        project = self.state.project
+        if project is None:
+            return
+        self.state.message.emit(f"Loading {run_title(run)}…")
+
+        def shown(predictions) -> None:
+            if self.state.project is project:
+                self.state.set_predictions(predictions)
+                self.set_shown(run)
+                self.state.message.emit(f"Showing {run_title(run)}")
+
+        self._start(lambda: project.load_run(run), shown, "The run could not be loaded")
+
+    def fill_menu(self, menu: QMenu) -> None:
+        """The Runs menu: Compare Runs…, then every saved run of this split, the shown one checked."""
+        menu.clear()
+        menu.addAction(self.compare_action)
+        runs = self.runs()
+        self.compare_action.setEnabled(len(runs) >= 2)
+        menu.addSeparator()
+        if not runs:
+            empty = menu.addAction("No saved runs: run a model, it is kept here")
+            empty.setEnabled(False)
+            return
+        group = QActionGroup(menu)
+        for run in reversed(runs):
+            action = menu.addAction(run_title(run).replace("&", "&&"))
+            action.setCheckable(True)
+            action.setChecked(self.shown is not None and run.id == self.shown.id)
+            action.setToolTip(f"weights: {run.weights_path or '—'}\nsha256: {run.weights_sha256 or '—'}")
+            action.triggered.connect(lambda _=False, r=run: self.show_run(r))
+            group.addAction(action)
+
+    def compare(self) -> None:
+        from gui.labeling.compare_dialog import CompareDialog
+
+        runs = self.runs()
+        if len(runs) < 2:
+            self.state.message.emit("Compare needs two saved runs of this split")
+            return
+        self.compare_dialog = CompareDialog(self.state, runs, self.window)
+        self.compare_dialog.show()
+
+    # -- workers -----------------------------------------------------------------------
+    def _start(self, job, done, failure: str) -> None:
+        worker = create_worker(job, _start_thread=False, _ignore_errors=True)
+        worker.returned.connect(done)
+        worker.errored.connect(lambda exc: self._failed(failure, exc))
+        worker.finished.connect(lambda: self._workers.discard(worker))
+        self._workers.add(worker)
+        worker.start()
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        if isinstance(exc, StoreReadOnlyError):
+            self.state.message.emit(f"{what}: {exc}")
+        else:
+            self.state.error.emit(what, str(exc) or type(exc).__name__)
+
+    def busy(self) -> bool:
+        return bool(self._workers)

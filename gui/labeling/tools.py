@@ -1,0 +1,193 @@
+"""The labeling tools of the main window, built in one place and wired to the browser and the runner.
+
+:class:`LabelingTools` owns the controller (edits), the keys (``actions``), the type-ahead picker,
+review mode, the sample view's labeling panel, the runs kept in the store, and the export and
+import dialogs; the main window only puts its actions in menus (:meth:`fill_menus`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QPoint
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
+from superqt.utils import create_worker
+
+from core.labels import IGNORE, UNLABELED
+from gui.browser import BrowserPane
+from gui.labeling.actions import NUMBER_KEYS, LabelingActions, key_class
+from gui.labeling.class_picker import ClassPicker
+from gui.labeling.controller import LabelingController
+from gui.labeling.review import ReviewBar, ReviewMode
+from gui.labeling.runs import RunsController
+from gui.labeling.sample_panel import SamplePanel
+from gui.labeling.tile_menu import tile_menu
+from gui.state import AppState
+
+
+class LabelingTools(QObject):
+    def __init__(self, state: AppState, browser: BrowserPane, runner, window: QWidget) -> None:
+        super().__init__(window)
+        self.state, self.browser, self.window = state, browser, window
+        self.controller = LabelingController(state, browser, self)
+        self.review = ReviewMode(state, browser, self.controller)
+        self.picker = ClassPicker(window)
+        self.picker.picked.connect(self._on_picked)
+        self._picking: tuple[str, np.ndarray] | None = None
+        self.actions = a = LabelingActions(browser, window, self)
+        self.review.set_bar(ReviewBar([a.accept, a.take, a.skip, a.back, a.leave]))
+        self.panel = SamplePanel(state, self.controller)
+        browser.sample_view.add_panel(self.panel)
+        self.runs = RunsController(state, runner, window)
+        self.export_action = QAction("&Export Labels…", window, triggered=self.export_labels)
+        self.export_action.setToolTip("Write the labels as you have them now into a new folder")
+        self.import_action = QAction("&Import Labels from CSV…", window, triggered=self.import_csv)
+        self.import_action.setToolTip("Preview the changes a CSV of sample, label would make, then apply them")
+        self.import_dialog = None
+        self.export_dialog = None
+        self.menu: QMenu | None = None  # the tiles' right-click menu, while it is open
+        self._import_worker = None
+        browser.context_menu_requested.connect(self.show_menu)
+        state.dataset_changed.connect(self._on_dataset)
+        state.project_changed.connect(self._on_project)
+        self.controller.history_changed.connect(self._update_history)
+        self.review.changed.connect(lambda: a.set_reviewing(self.review.active))
+        self._project = state.project
+        self._on_dataset(state.dataset)
+
+    def fill_menus(self, file_menu: QMenu, edit_menu: QMenu, labels_menu: QMenu, runs_menu: QMenu) -> None:
+        a = self.actions
+        file_menu.addActions([self.export_action, self.import_action])
+        edit_menu.addActions([a.undo, a.redo])
+        label_as = labels_menu.addMenu("Label &As")
+        label_as.addActions([*a.numbers, a.pick])
+        labels_menu.addActions([a.unlabeled, a.ignore, a.take])
+        labels_menu.addSeparator()
+        labels_menu.addActions([a.reviewed, a.flag, a.exclude, a.clear_mark, a.note])
+        labels_menu.addSeparator()
+        labels_menu.addActions([a.review, a.advance])
+        runs_menu.aboutToShow.connect(lambda: self.runs.fill_menu(runs_menu))
+        self.runs.fill_menu(runs_menu)
+
+    # -- slots of the actions ----------------------------------------------------------
+    def take(self) -> None:
+        """P: in review mode take the prediction and move on; else take it for the selected tiles."""
+        if self.review.active:
+            self.review.take_prediction()
+        else:
+            self.controller.take_prediction()
+
+    def open_picker(self) -> None:
+        """L or /: search the classes (tags) by name; Enter labels the selected samples."""
+        c = self.controller
+        indices = c.targets()
+        if self.state.dataset is None or not len(indices):
+            return
+        names = c.classes()
+        hints = [""] * len(names)
+        for k, key in enumerate(NUMBER_KEYS):
+            if key_class(names, k) is not None:
+                hints[key_class(names, k)] = key
+        if c.multilabel():
+            self._picking = ("tag", indices)
+            self.picker.open("Switch the tag:", names, list(range(len(names))), self._anchor(), hints)
+        elif c.has_classes():
+            self._picking = ("label", indices)
+            values = [*range(len(names)), UNLABELED, IGNORE]
+            title = f"Label {len(indices):,} samples as:" if len(indices) > 1 else "Label as:"
+            self.picker.open(title, [*names, "(unlabeled)", "⊘ ignore"], values, self._anchor(), [*hints, "U", "I"])
+
+    def _on_picked(self, value) -> None:
+        if self._picking is None:
+            return
+        kind, indices = self._picking
+        self._picking = None
+        if kind == "tag":
+            self.controller.toggle_tag(int(value), indices)
+        else:
+            self.controller.assign(int(value), indices)
+        self.browser.view.setFocus()
+
+    def _anchor(self) -> QPoint:
+        view = self.browser.view
+        rect = view.visualRect(view.currentIndex())
+        point = rect.bottomLeft() if rect.isValid() else view.rect().center()
+        return view.viewport().mapToGlobal(point)
+
+    def edit_note(self) -> None:
+        """N: type a note on the shown sample in the sample view."""
+        self.browser.tabs.setCurrentWidget(self.browser.sample_view)
+        if self.panel.isVisible():
+            self.panel.note.setFocus()
+
+    def show_menu(self, at: QPoint, indices: np.ndarray) -> None:
+        if self.state.project is None or not len(indices):
+            return
+        self.menu = tile_menu(self.controller, indices, self.browser)
+        self.menu.popup(at)
+
+    # -- files -------------------------------------------------------------------------
+    def export_labels(self) -> None:
+        from gui.labeling.export_dialog import ExportDialog
+
+        if self.state.project is None:
+            self.state.message.emit("Open a dataset first")
+            return
+        self.export_dialog = ExportDialog(self.state, self.window)
+        self.export_dialog.show()
+
+    def import_csv(self, path: str | None = None) -> None:
+        """Ask for a CSV, read it on a worker thread, then show the preview dialog."""
+        from core.labels.importer import preview_csv
+
+        project = self.state.project
+        if project is None:
+            self.state.message.emit("Open a dataset first")
+            return
+        if not path:
+            start = str(Path(project.dataset.root).parent)
+            path, _ = QFileDialog.getOpenFileName(self.window, "Import labels from CSV", start, "CSV files (*.csv)")
+        if not path:
+            return
+        worker = create_worker(preview_csv, project, path, _start_thread=False, _ignore_errors=True)
+        worker.returned.connect(self._show_import)
+        worker.errored.connect(lambda exc: self.state.error.emit("Cannot import the CSV", str(exc)))
+        self._import_worker = worker
+        worker.start()
+
+    def _show_import(self, preview) -> None:
+        from gui.labeling.import_dialog import ImportDialog
+
+        self.import_dialog = ImportDialog(self.state, preview, self.window)
+        self.import_dialog.show()
+
+    # -- state -------------------------------------------------------------------------
+    def _on_dataset(self, dataset) -> None:
+        names = list(dataset.classes) if dataset is not None else []
+        self.actions.set_classes(names, dataset is not None and dataset.tags is not None)
+        has = dataset is not None and self.state.project is not None
+        self.export_action.setEnabled(has)
+        self.import_action.setEnabled(has)
+
+    def _on_project(self, project) -> None:
+        previous, self._project = self._project, project
+        if previous is not None and (project is None or previous.store is not project.store):
+            previous.store.close()  # releases the lock; the same dataset opens it again when asked
+        has = project is not None
+        self.export_action.setEnabled(has)
+        self.import_action.setEnabled(has)
+
+    def _update_history(self) -> None:
+        undo, redo = self.controller.undo_text(), self.controller.redo_text()
+        self.actions.undo.setText(f"&Undo {undo}" if undo else "&Undo")
+        self.actions.undo.setEnabled(undo is not None)
+        self.actions.redo.setText(f"&Redo {redo}" if redo else "&Redo")
+        self.actions.redo.setEnabled(redo is not None)
+
+    def close(self) -> None:
+        """The window closes: save a note being typed, release the store."""
+        self.panel.commit_note()
+        if self.state.project is not None:
+            self.state.project.store.close()

@@ -1,0 +1,76 @@
+"""Runs kept in the project store: saved when a run finishes, shown again on reopen, compared."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_labeling_support import copy_digits, predictions_for, window_opener
+
+from core.datasets import open_dataset
+from core.labels import open_project
+
+
+@pytest.fixture
+def digits(tmp_path):
+    return copy_digits(tmp_path)
+
+
+@pytest.fixture
+def open_window(qtbot):
+    yield from window_opener(qtbot)
+
+
+def test_a_finished_run_is_saved_and_shown_again_when_the_dataset_is_reopened(qtbot, digits, open_window):
+    window = open_window(digits)
+    runner, runs = window.runner, window.labeling.runs
+    card = runner.current_card()
+    assert card is not None
+    with qtbot.waitSignal(runs.saved, timeout=180_000) as saved:
+        assert runner.start_run()
+    run = saved.args[0]
+    assert run.name == card.display_name and run.weights_sha256 and run.device == "cpu"
+    assert run.settings["batch_size"] == runner.batch_spin.value()
+    assert 0.5 < run.metrics["accuracy"] <= 1
+    scores = window.state.predictions.scores.copy()
+    window.runs_menu.aboutToShow.emit()
+    checked = [a.text() for a in window.runs_menu.actions() if a.isChecked()]
+    assert len(checked) == 1 and checked[0].startswith(f"#{run.id} ") and "accuracy" in checked[0]
+    window.close()
+
+    again = open_window(digits)
+    assert again.state.predictions is not None  # loaded with the dataset, no run needed
+    np.testing.assert_allclose(again.state.predictions.scores, scores)
+    assert again.labeling.runs.shown.id == run.id
+    assert again.browser.filters.wrong_only.isEnabled()
+
+
+def test_compare_runs_shows_both_metrics_and_filters_right_in_a_wrong_in_b(qtbot, digits, open_window):
+    dataset = open_dataset(digits)
+    truth = dataset.targets
+    wrong_a, wrong_b = truth.copy(), truth.copy()
+    wrong_a[[1, 2]] = (truth[[1, 2]] + 1) % 10
+    wrong_b[[2, 5, 9]] = (truth[[2, 5, 9]] + 1) % 10
+    project = open_project(dataset)
+    project.save_run(predictions_for(dataset, wrong_a), name="run A")
+    project.save_run(predictions_for(dataset, wrong_b), name="run B")
+    project.store.close()
+
+    window = open_window(digits)
+    runs = window.labeling.runs
+    assert [r.name for r in runs.runs()] == ["run A", "run B"] and runs.shown.name == "run B"
+    window.runs_menu.aboutToShow.emit()
+    assert runs.compare_action.isEnabled()
+    runs.compare()
+    dialog = runs.compare_dialog
+    qtbot.waitUntil(lambda: dialog.comparison is not None, timeout=30_000)
+    rows = {name: (a, b) for name, a, b in dialog.comparison.rows}
+    n = len(truth)
+    np.testing.assert_allclose(rows["accuracy"], ((n - 2) / n, (n - 3) / n))
+    assert dialog.table.rowCount() == len(dialog.comparison.rows)
+    assert dialog.right_a.text() == "Right in A, wrong in B (2)"
+    dialog.right_a.click()
+    np.testing.assert_array_equal(window.browser.visible_indices(), [5, 9])
+    assert window.state.selection.name.startswith("right in #1, wrong in #2")
+    dialog.right_b.click()
+    np.testing.assert_array_equal(window.browser.visible_indices(), [1])
+    dialog.close()

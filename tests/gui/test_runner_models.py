@@ -1,0 +1,77 @@
+"""The runner's models beyond the bundled ones: the user's checkpoint, and torchvision's networks."""
+
+import numpy as np
+import pytest
+import torch
+
+from core.datasets import open_dataset
+from core.models.smallcnn import SmallCNN
+from gui.runner import RunnerPane
+from gui.runner.card_dialog import CardDialog, parse_floats
+from gui.runner.model_sources import weights_missing
+from gui.state import AppState
+from main import DEMO_DATASET
+
+
+@pytest.fixture
+def pane(qtbot):
+    state = AppState()
+    widget = RunnerPane(state)
+    qtbot.addWidget(widget)
+    state.set_dataset(open_dataset(DEMO_DATASET))
+    yield widget, state
+    widget.cancel()
+    qtbot.waitUntil(lambda: not widget.is_running(), timeout=30_000)
+
+
+def test_open_a_plain_state_dict_review_its_card_and_run_it(qtbot, pane, tmp_path, monkeypatch):
+    widget, state = pane
+    torch.manual_seed(0)
+    torch.save(SmallCNN(in_channels=1, num_classes=10, width=8).state_dict(), tmp_path / "mine.pt")
+
+    def accept(dialog):  # the user accepts the card as proposed, with a 32 x 32 grayscale input
+        assert dialog.classes.toPlainText().split() == state.dataset.classes  # numbered names replaced
+        dialog.height.setValue(32)
+        dialog.width.setValue(32)
+        dialog.channels.setCurrentIndex(1)
+        dialog.save_beside.setChecked(True)
+        dialog._accept()
+        return True
+
+    monkeypatch.setattr(CardDialog, "exec", accept)
+    with qtbot.waitSignal(widget.opener.opened, timeout=60_000):
+        widget.opener.open(str(tmp_path / "mine.pt"), state.dataset.classes)
+    card = widget.current_card()
+    assert card.architecture == "smallcnn" and card.classes == state.dataset.classes and card.channels == 1
+    assert (tmp_path / "mine.json").is_file()  # saved beside the weights: the next open reads it
+    with qtbot.waitSignal(widget.run_finished, timeout=120_000):
+        assert widget.start_run()
+    assert state.predictions.complete and state.predictions.model == card.name
+
+
+def test_a_file_that_is_no_model_is_a_message(qtbot, pane, tmp_path):
+    widget, state = pane
+    (tmp_path / "notes.pt").write_bytes(b"not a checkpoint at all")
+    errors = []
+    state.error.connect(lambda title, text: errors.append(text))
+    widget.opener.open(str(tmp_path / "notes.pt"), state.dataset.classes)
+    qtbot.waitUntil(lambda: bool(errors), timeout=30_000)
+    assert "notes.pt" in errors[0]
+
+
+def test_torchvision_weights_not_in_the_cache_are_named_with_their_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    from core.models import zoo
+
+    card = zoo.zoo_card("resnet18")
+    assert weights_missing(card) and str(tmp_path) in str(card.weights_path)
+    (card.weights_path.parent).mkdir(parents=True)
+    card.weights_path.write_bytes(b"x")
+    assert not weights_missing(card)
+
+
+def test_card_numbers_are_checked():
+    assert parse_floats("0.485, 0.456; 0.406") == [0.485, 0.456, 0.406]
+    with pytest.raises(ValueError, match="abc"):
+        parse_floats("0.5, abc")
+    assert np.isclose(sum(parse_floats("1,2")), 3)
