@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
 from superqt.utils import create_worker
@@ -98,9 +98,6 @@ class MainWindow(QMainWindow):
         state.dataset_changed.connect(self._update_status)
         state.predictions_changed.connect(self._update_status)
         state.project_changed.connect(self._update_status)
-        # Until the metrics pane follows labels_changed itself: edited labels re-score, once per burst of keys.
-        self._relabel_timer = QTimer(self, singleShot=True, interval=300, timeout=self.metrics.model.recompute)
-        state.labels_changed.connect(lambda _i: self._relabel_timer.start())
         state.dataset_changed.connect(self._enable_mask_actions)
         state.sample_selected.connect(lambda _i: self._enable_mask_actions(self.state.dataset))
         self.dataset_bar.open_requested.connect(self.ask_open_dataset)

@@ -17,6 +17,7 @@ from superqt.utils import create_worker
 
 from core.labels import Run, StoreError, StoreReadOnlyError
 from gui.state import AppState
+from gui.workers import with_torch
 
 #: Tasks whose predictions are class scores a run can keep (segmentation runs hold masks elsewhere).
 RUN_TASKS = ("binary", "multiclass", "multilabel")
@@ -144,7 +145,7 @@ class RunsController(QObject):
 
     # -- workers -----------------------------------------------------------------------
     def _start(self, job, done, failure: str) -> None:
-        worker = create_worker(job, _start_thread=False, _ignore_errors=True)
+        worker = create_worker(with_torch(job), _start_thread=False, _ignore_errors=True)
         worker.returned.connect(done)
         worker.errored.connect(lambda exc: self._failed(failure, exc))
         worker.finished.connect(lambda: self._workers.discard(worker))

@@ -60,7 +60,12 @@ class ThresholdControl(QWidget):
         return self.spin.value()
 
     def set_value(self, value: float) -> None:
-        """Show ``value`` without emitting (the state already knows it)."""
+        """Show ``value`` without emitting (the state already knows it).
+
+        While the user's own change waits for its debounce, the control keeps what the user chose.
+        """
+        if self._timer.isActive():
+            return
         for widget, shown in ((self.spin, value), (self.slider, round(value * STEPS))):
             widget.blockSignals(True)
             widget.setValue(shown)

@@ -8,8 +8,11 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from superqt.utils import create_worker
 
+from gui.workers import import_torch
+
 
 def _tagged(generation: int, function: Callable, args: tuple) -> tuple[int, Any]:
+    import_torch()  # losses and curves may use torch: never import it beside another thread
     return generation, function(*args)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QEventLoop, Signal
-from PySide6.QtWidgets import QFileDialog, QGroupBox, QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from core.evaluation import summarize, write_report
 from gui.metrics.classes_view import ClassesView, LabelsView
@@ -51,6 +51,11 @@ class MetricsPane(QGroupBox):
         self.beta.beta_changed.connect(model.set_beta)
         self.threshold = ThresholdControl()
         self.threshold.threshold_changed.connect(model.set_threshold)
+        self.original_check = QCheckBox("Original labels")
+        self.original_check.setToolTip("Score against the dataset's own labels, as they were before your edits")
+        self.original_check.toggled.connect(model.set_original)
+        state.project_changed.connect(lambda project: self.original_check.setVisible(project is not None))
+        self.original_check.setVisible(False)
         self.export_button = ExportButton()
         self._build_tabs()
         self._connect_export()
@@ -58,6 +63,7 @@ class MetricsPane(QGroupBox):
         controls.addWidget(self.beta)
         controls.addWidget(self.threshold, 1)
         controls.addStretch(0)
+        controls.addWidget(self.original_check)
         controls.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)

@@ -34,6 +34,9 @@ class MetricsModel(QObject):
         self.decisions: dict | None = None
         self.scores: dict | None = None
         self._sent = None  # the threshold this model last handed to the state
+        #: Score the dataset's own labels instead of the user's edits (the "original labels" switch).
+        self.original = False
+        self._scored = None  # the dataset as scored (edited labels, ignored/excluded unlabeled), cached
         self.score_job = BackgroundJob(self)
         self.score_job.finished.connect(self._scores_ready)
         self.score_job.failed.connect(lambda text: state.error.emit("Cannot compute the curves", text))
@@ -42,13 +45,29 @@ class MetricsModel(QObject):
         self.rank_job.failed.connect(lambda text: state.error.emit("Cannot rank the samples", text))
         self._timer = QTimer(self, singleShot=True, interval=RECOMPUTE_DELAY_MS, timeout=self.recompute)
         state.dataset_changed.connect(self._dataset_changed)
+        state.labels_changed.connect(self._labels_changed)
         state.predictions_changed.connect(lambda _p: self._timer.start())
         state.threshold_changed.connect(self._threshold_changed)
 
     # -- what there is -------------------------------------------------------------
     @property
     def dataset(self):
-        return self.state.dataset
+        """The dataset as scored: with a project, the edited labels (or the original ones when asked)."""
+        if self.state.project is None or self.state.dataset is None:
+            return self.state.dataset
+        if self._scored is None:
+            self._scored = self.state.metrics_dataset(original=self.original)
+        return self._scored
+
+    def set_original(self, original: bool) -> None:
+        self.original = bool(original)
+        self._scored = None
+        self.recompute()
+
+    def _labels_changed(self, _indices) -> None:
+        self._scored = None
+        if not self.original:  # the original labels do not move with edits
+            self._timer.start()
 
     @property
     def predictions(self):
@@ -112,6 +131,7 @@ class MetricsModel(QObject):
 
     # -- computing -----------------------------------------------------------------
     def _dataset_changed(self, _dataset) -> None:
+        self._scored = None
         self.base_threshold, self.overrides, self._sent = 0.5, {}, None
         self.decisions = self.scores = None
         self.score_job.cancel()

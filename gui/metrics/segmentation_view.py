@@ -273,8 +273,9 @@ class SegmentationMetrics(QWidget):
     def refresh(self) -> None:
         preds, dataset = self.state.predictions, self.state.dataset
         if not is_segmentation_run(preds) or dataset is None:
-            self.summary_text = ""
-            self.refreshed.emit()
+            if self.summary_text:
+                self.summary_text = ""
+                self.refreshed.emit()
             return
         evaluated = int(preds.has_truth.sum())
         self.pixels.show_run(preds, list(preds.classes))

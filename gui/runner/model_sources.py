@@ -15,6 +15,7 @@ from superqt.utils import create_worker
 
 from core.models import ModelCard, ModelError
 from gui.runner.card_dialog import CardDialog
+from gui.workers import with_torch
 
 MODEL_FILES = "Models (*.pt *.pth *.ckpt *.bin *.safetensors *.onnx *.torchscript *.ts *.json);;All files (*)"
 MAX_RECENT_MODELS = 10
@@ -78,7 +79,7 @@ class ModelOpener(QObject):
 
     def open(self, path: str, dataset_classes: list[str], architecture: str | None = None) -> None:
         self.dataset_classes = list(dataset_classes)
-        worker = create_worker(_open, path, architecture, _start_thread=False, _ignore_errors=True)
+        worker = create_worker(with_torch(_open), path, architecture, _start_thread=False, _ignore_errors=True)
         self._path = path
         worker.returned.connect(self._returned)
         worker.errored.connect(self._errored)
@@ -161,7 +162,9 @@ class WeightsDownload(QObject):
             self.progress.emit(done, total)  # queued to the GUI thread
             return not self.cancelled
 
-        worker = create_worker(zoo.download_weights, name, "DEFAULT", report, _start_thread=False, _ignore_errors=True)
+        worker = create_worker(
+            with_torch(zoo.download_weights), name, "DEFAULT", report, _start_thread=False, _ignore_errors=True
+        )
         worker.returned.connect(self._returned)
         worker.errored.connect(self._failed)
         self._worker = worker

@@ -26,6 +26,7 @@ from core.models import ModelCard, ModelError, bundled_cards
 from core.models.loading import resolve_model
 from gui.runner.model_sources import ModelOpener, WeightsDownload, weights_missing, zoo_cards
 from gui.state import AppState
+from gui.workers import import_torch, with_torch
 
 #: predictions_changed is emitted at most this often while a run fills them (seconds).
 LIVE_UPDATE_INTERVAL = 0.25
@@ -48,6 +49,7 @@ def _run_generator(card: ModelCard, dataset, device: str, batch_size: int, tile:
     """Runs in a worker thread: builds the job (imports torch there), then yields its progress."""
     from core.inference.jobs import job_for
 
+    import_torch()
     if job is None:
         job = job_for(card, dataset, device=device, batch_size=batch_size, tile=tile)
     yield job
@@ -162,7 +164,7 @@ class RunnerPane(QGroupBox):
         """torch is imported in a worker so the window never waits for it."""
         from core.inference import available_devices
 
-        worker = create_worker(available_devices, _start_thread=False, _ignore_errors=True)
+        worker = create_worker(with_torch(available_devices), _start_thread=False, _ignore_errors=True)
         worker.returned.connect(self._set_devices)
         worker.errored.connect(self._devices_failed)
         worker.finished.connect(self._list_zoo)
@@ -172,7 +174,7 @@ class RunnerPane(QGroupBox):
         self.state.error.emit("No torch", f"cannot list devices: {exc}")
 
     def _list_zoo(self) -> None:
-        worker = create_worker(zoo_cards, _start_thread=False, _ignore_errors=True)
+        worker = create_worker(with_torch(zoo_cards), _start_thread=False, _ignore_errors=True)
         worker.returned.connect(self._set_zoo)
         worker.start()
 
