@@ -50,10 +50,14 @@ def test_evaluate_on_a_folder_that_is_no_dataset_says_what_it_looked_for(tmp_pat
 def test_screenshot_renders_the_three_panes_after_a_run(tmp_path):
     import os
 
+    import shutil
+
     png = tmp_path / "shot.png"
+    demo = tmp_path / "digits"  # a copy: the window's project store goes beside it, not into resources/
+    shutil.copytree(ROOT / "resources" / "demo" / "digits", demo)
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     result = subprocess.run(
-        [sys.executable, "main.py", "--screenshot", str(png), "--size", "1200x800"],
+        [sys.executable, "main.py", str(demo), "--screenshot", str(png), "--size", "1200x800"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -1,5 +1,7 @@
 """The whole chain as a user drives it: open the demo, run the bundled model, click the matrix."""
 
+import shutil
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -7,6 +9,14 @@ from PySide6.QtCore import Qt
 from core.metrics import cell_indices, confusion_matrix
 from gui.main_window import MainWindow
 from main import DEMO_DATASET
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """A copy of the bundled digits: the project store and saved runs go beside the copy, not into resources/."""
+    root = tmp_path_factory.mktemp("demo") / "digits"
+    shutil.copytree(DEMO_DATASET, root)
+    return root
 
 
 @pytest.fixture
@@ -21,8 +31,8 @@ def window(qtbot):
     qtbot.waitUntil(lambda: not win.runner.is_running(), timeout=30_000)
 
 
-def open_and_run(qtbot, window):
-    window.open_dataset(str(DEMO_DATASET))
+def open_and_run(qtbot, window, demo):
+    window.open_dataset(str(demo))
     qtbot.waitUntil(lambda: window.state.dataset is not None, timeout=30_000)
     assert window.runner.current_card() is not None, "the bundled digits model must fit the demo"
     with qtbot.waitSignal(window.runner.run_finished, timeout=120_000):
@@ -35,8 +45,8 @@ def click_cell(qtbot, window, t, p):
     qtbot.mouseClick(matrix.viewport(), Qt.LeftButton, pos=matrix.cell_center(t, p))
 
 
-def test_click_a_confusion_cell_shows_exactly_its_samples(qtbot, window):
-    dataset, preds = open_and_run(qtbot, window)
+def test_click_a_confusion_cell_shows_exactly_its_samples(qtbot, window, demo):
+    dataset, preds = open_and_run(qtbot, window, demo)
     assert preds.complete and preds.num_done == len(dataset)
     y_true, y_pred = dataset.targets, preds.predicted
     cm = confusion_matrix(y_true, y_pred, dataset.num_classes)
@@ -52,8 +62,8 @@ def test_click_a_confusion_cell_shows_exactly_its_samples(qtbot, window):
         assert len(expected) == cm[t, p]
 
 
-def test_the_class_table_and_summary_follow_the_run(qtbot, window):
-    dataset, preds = open_and_run(qtbot, window)
+def test_the_class_table_and_summary_follow_the_run(qtbot, window, demo):
+    dataset, preds = open_and_run(qtbot, window, demo)
     table = window.metrics.table
     accuracy = (preds.predicted == dataset.targets).mean()
     qtbot.waitUntil(lambda: f"{accuracy:.2%}" in window.metrics.summary.text())
@@ -73,8 +83,8 @@ def test_a_folder_that_is_no_dataset_shows_an_error_in_the_window(qtbot, window,
     assert window.state.dataset is None
 
 
-def test_split_selector_reopens_on_the_other_split(qtbot, window):
-    window.open_dataset(str(DEMO_DATASET))
+def test_split_selector_reopens_on_the_other_split(qtbot, window, demo):
+    window.open_dataset(str(demo))
     qtbot.waitUntil(lambda: window.state.dataset is not None, timeout=30_000)
     assert window.state.dataset.split == "test"
     assert window.dataset_bar.split_combo.count() == 2
@@ -83,8 +93,8 @@ def test_split_selector_reopens_on_the_other_split(qtbot, window):
     assert window.dataset_bar.split_combo.currentText() == "train"
 
 
-def test_cancel_stops_the_run_and_run_resumes(qtbot, window):
-    window.open_dataset(str(DEMO_DATASET), split="train")
+def test_cancel_stops_the_run_and_run_resumes(qtbot, window, demo):
+    window.open_dataset(str(demo), split="train")
     qtbot.waitUntil(lambda: window.state.dataset is not None, timeout=30_000)
     runner = window.runner
     runner.batch_spin.setValue(16)
