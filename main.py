@@ -79,6 +79,15 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
         help="where JPEGs are decoded: auto (on the GPU when there is one), opencv (CPU workers), device",
     )  # fmt: skip
     parser.add_argument("--beta", type=float, default=1.0, help="beta of the F-beta score (default 1)")
+    parser.add_argument(
+        "--tile", type=int, default=None, help="segmentation: run in overlapping tiles of this size (default: resize)"
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="decision threshold for binary (score of the second class) and multilabel tasks (default: argmax / 0.5)",
+    )
     parser.add_argument("--out", default="cvlens-eval", help="output folder (default ./cvlens-eval)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
@@ -131,13 +140,28 @@ def _download_bar(done: int, total: int) -> None:
     sys.stderr.flush()
 
 
+def _segmentation_batch(batch_size) -> int:
+    return 8 if batch_size in (None, "auto") else int(batch_size)
+
+
 def _evaluate_job(args, device: str, rank):
     from core.datasets import open_dataset
     from core.inference import InferenceJob
     from core.inference.runner import map_classes
+    from core.models import ModelError
 
     dataset = open_dataset(args.dataset, split=args.split)
     card = _evaluate_card(args, dataset, rank)
+    if card.task == "segmentation":
+        from core.inference.segmentation import SegmentationJob
+
+        if rank is not None:
+            raise ModelError("segmentation runs on one process; run `evaluate` without torchrun")
+        job = SegmentationJob(
+            card, dataset, device=device, batch_size=_segmentation_batch(args.batch_size), tile=args.tile,
+            run_dir=Path(args.out) / "masks", num_workers=args.workers,
+        )  # fmt: skip
+        return dataset, card, job
     class_map = None
     if args.map_classes and dataset.classes and list(card.classes) != list(dataset.classes):
         class_map = map_classes(card.classes, dataset.classes)
@@ -193,16 +217,24 @@ def evaluate(argv: list[str]) -> int:
         return 0
     if show:
         sys.stderr.write("\n")
-    for note in job.notes:
+    for note in getattr(job, "notes", []):
         print(f"note: {note}", file=sys.stderr)
-    summary = write_evaluation(dataset, job.predictions, args.out, beta=args.beta)
+    if card.task == "segmentation":
+        from core.evaluation_segmentation import write_segmentation_evaluation
+
+        summary = write_segmentation_evaluation(dataset, job.predictions, args.out)
+    else:
+        summary = write_evaluation(dataset, job.predictions, args.out, beta=args.beta, threshold=args.threshold)
     seconds = time.perf_counter() - start
     print(f"{summary['evaluated']} samples evaluated in {seconds:.1f}s, {summary['failed']} failed", file=sys.stderr)
     for failure in summary["failures"][:10]:
         print(f"  failed: {failure['sample_id']}: {failure['error']}", file=sys.stderr)
+    if summary.get("mean_iou") is not None:
+        print(f"mean IoU {summary['mean_iou']:.4f}  mean Dice {summary['mean_dice']:.4f}")
     if summary.get("accuracy") is not None:
         print(f"accuracy {summary['accuracy']:.4f}  macro F{args.beta:g} {summary['macro']['fbeta'] or 0:.4f}")
-    print(f"wrote {Path(args.out) / 'metrics.json'}, predictions.csv, predictions.npz")
+    written = "per_image.csv, masks/" if card.task == "segmentation" else "predictions.csv, predictions.npz"
+    print(f"wrote {Path(args.out) / 'metrics.json'}, {written}")
     if failed is not None:
         print(f"error: {failed}\nthe outputs hold the samples done before the error", file=sys.stderr)
         return 2

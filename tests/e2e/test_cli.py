@@ -1,6 +1,7 @@
 """main.py as a user runs it: --help, and a headless evaluation of the bundled demo."""
 
 import csv
+import io
 import json
 import subprocess
 import sys
@@ -49,7 +50,6 @@ def test_evaluate_on_a_folder_that_is_no_dataset_says_what_it_looked_for(tmp_pat
 
 def test_screenshot_renders_the_three_panes_after_a_run(tmp_path):
     import os
-
     import shutil
 
     png = tmp_path / "shot.png"
@@ -77,3 +77,42 @@ def test_screenshot_renders_the_three_panes_after_a_run(tmp_path):
     left = image[:, :600]
     green = (left[:, :, 1] > 120) & (left[:, :, 0] < 90) & (left[:, :, 2] < 90)
     assert green.sum() > 200
+
+
+def test_evaluate_a_segmenter_writes_its_report_and_masks(tmp_path):
+    import numpy as np
+    import torch
+    from fake_datasets import write_voc
+
+    from core.datasets import open_dataset
+    from core.models import ModelCard
+    from core.models.loading import file_sha256
+    from core.models.unet import UNet
+
+    root, _, _ = write_voc(tmp_path / "data")
+    dataset = open_dataset(root, split="val")
+    torch.manual_seed(0)
+    torch.save(UNet(3, 21, depth=2, width=4).state_dict(), tmp_path / "unet.pt")
+    card = ModelCard(
+        name="tiny-unet", architecture="unet", task="segmentation", classes=dataset.classes, input_size=(16, 16),
+        arch_kwargs={"depth": 2, "width": 4}, weights="unet.pt", sha256=file_sha256(tmp_path / "unet.pt"),
+    )  # fmt: skip
+    card.save(tmp_path / "unet.json")
+    out = tmp_path / "eval"
+    result = run_main(
+        "evaluate", str(root), "--split", "val", "--model", str(tmp_path / "unet.json"), "--device", "cpu",
+        "--out", str(out), "--quiet",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["task"] == "segmentation" and metrics["evaluated"] == len(dataset)
+    cm = np.array(metrics["confusion_matrix"])
+    tp, t, p = np.diag(cm), cm.sum(1), cm.sum(0)
+    present = (t + p) > 0
+    iou = tp[present] / (t + p - tp)[present]
+    assert abs(metrics["mean_iou"] - iou.mean()) < 1e-9
+    assert set(metrics["absent_classes"]) == {c for c, keep in zip(dataset.classes, present) if not keep}
+    rows = list(csv.DictReader(io.StringIO((out / "per_image.csv").read_text())))
+    assert len(rows) == len(dataset)
+    assert [float(r["mean_iou"]) for r in rows] == sorted(float(r["mean_iou"]) for r in rows)
+    assert (out / "masks" / "run.json").is_file()
