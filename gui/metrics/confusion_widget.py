@@ -19,6 +19,15 @@ OFF_DIAGONAL = np.array([165, 15, 21], dtype=np.float64)  # confusions: red
 MIN_VISIBLE = 0.15  # a single confusion among thousands must still be seen
 
 
+def compact(count: int) -> str:
+    """A count short enough for a cell: 948, 12.3k, 4.1M (pixel matrices count millions)."""
+    if count < 10_000:
+        return str(count)
+    if count < 1_000_000:
+        return f"{count / 1000:.1f}k" if count < 100_000 else f"{count // 1000}k"
+    return f"{count / 1e6:.1f}M"
+
+
 def cell_intensity(values: np.ndarray) -> np.ndarray:
     """0..1 per cell: the diagonal scaled by its own maximum, the confusions by theirs.
 
@@ -150,7 +159,7 @@ class ConfusionMatrixWidget(pg.PlotWidget):
                 if self.normalized:
                     text = "" if np.isnan(value) or value == 0 else f"{value:.2f}"
                 else:
-                    text = "" if value == 0 else f"{int(value)}"
+                    text = "" if value == 0 else compact(int(value))
                 if not text:
                     continue
                 dark = self.intensity[t, p] > 0.55

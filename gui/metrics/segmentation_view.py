@@ -38,7 +38,7 @@ PER_IMAGE = {  # name: (key of per_image_scores, worse is lower)
     "mean Dice": "mean_dice",
     "pixel accuracy": "pixel_accuracy",
 }
-COLUMNS = ("IoU", "Dice", "Accuracy", "Precision", "Pixels")
+COLUMNS = ("IoU", "Dice", "Recall", "Prec.", "Pixels")
 BINS = 20
 
 
