@@ -1,18 +1,16 @@
 """The masks of one segmentation sample: which one is drawn, its legend, what lies under the cursor.
 
 :class:`MaskPanel` holds the sample's true mask and, when a prediction source gave one, its
-predicted mask with a confidence per pixel; it builds the RGBA overlay for the canvas (the
-true mask, the predicted one, or an error map) in the dataset's colours.
+predicted mask with a confidence (and the class probabilities) per pixel; it builds the RGBA
+overlay for the canvas (the true mask, the predicted one, or an error map) in the dataset's
+colours, or, to compare truth and prediction side by side or by swiping, one layer for each.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import numpy as np
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QButtonGroup, QComboBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from core.datasets import Dataset
 from core.overlays import (
@@ -21,8 +19,6 @@ from core.overlays import (
     FALSE_NEGATIVE,
     FALSE_POSITIVE,
     IGNORE,
-    IGNORE_DARK,
-    IGNORE_LIGHT,
     TRUE_POSITIVE,
     WRONG,
     OverlayStyle,
@@ -35,10 +31,14 @@ from core.overlays import (
     outlines,
     palette_for,
 )
-
-#: index -> (predicted H x W class mask, H x W confidence of the predicted class or None), or None
-#: when that sample has no prediction. Called on the sample view's worker thread, never the GUI's.
-PredictionSource = Callable[[int], "tuple[np.ndarray, np.ndarray | None] | None"]
+from gui.browser.compare import COMPARE_HINTS, COMPARE_MODES, OVERLAY
+from gui.browser.mask_info import (  # noqa: F401  (PredictionSource, SampleMasks, swatch: imported from here too)
+    HATCH,
+    PredictionSource,
+    SampleMasks,
+    describe_pixel,
+    swatch,
+)
 
 TRUTH, PREDICTED, WRONG_PIXELS, CLASS_ERRORS = range(4)
 MODES = {
@@ -49,33 +49,8 @@ MODES = {
 }
 
 
-@dataclass
-class SampleMasks:
-    """What the worker read for one sample."""
-
-    truth: np.ndarray | None = None
-    error: str = ""  # why the true mask could not be read
-    predicted: np.ndarray | None = None
-    confidence: np.ndarray | None = None
-
-
-HATCH = "hatch"  # the legend colour of ignored pixels: drawn striped, as on the image
-
-
-def swatch(colour: tuple[int, int, int] | str | None, name: str) -> str:
-    """A legend entry as rich text: a coloured block and the name (an empty box for clear classes,
-    grey stripes for ignored pixels: VOC's car is a plain grey)."""
-    if colour is None:
-        return f"<span style='color: gray'>▢</span>&nbsp;{name}&nbsp;(clear)"
-    if colour == HATCH:
-        light, dark = ("#{:02x}{:02x}{:02x}".format(*c) for c in (IGNORE_LIGHT, IGNORE_DARK))
-        return f"<span style='background-color: {light}; color: {dark}'>▨▨</span>&nbsp;{name}"
-    hex_colour = "#{:02x}{:02x}{:02x}".format(*colour)
-    return f"<span style='background-color: {hex_colour}; color: {hex_colour}'>&nbsp;■&nbsp;</span>&nbsp;{name}"
-
-
 class MaskPanel(QWidget):
-    overlay_changed = Signal()  # the overlay to draw changed (mode, class, masks or style)
+    overlay_changed = Signal()  # the overlay to draw changed (mode, class, comparison, masks or style)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -84,7 +59,7 @@ class MaskPanel(QWidget):
         self.transparent: tuple[int, ...] = ()
         self.masks = SampleMasks()
         self.style = OverlayStyle()
-        self._built: tuple[np.ndarray | None, list] = (None, [])
+        self._built: tuple[object, list] = (None, [])
         self._built_key: tuple | None = None
         self._generation = 0  # bumped per new masks: the cached overlay is theirs or stale
         self.legend_entries: list[tuple[str, tuple | str | None]] = []  # name, colour (None: clear, HATCH)
@@ -94,16 +69,28 @@ class MaskPanel(QWidget):
         self.error_class = QComboBox(self)
         self.error_class.setToolTip("The class whose true positives, false positives and false negatives are drawn")
         self.error_class.currentIndexChanged.connect(lambda _: self.overlay_changed.emit())
+        self.compare = QButtonGroup(self)
+        self.compare.idToggled.connect(lambda _id, checked: checked and self._on_mode(0))
         self.legend = QLabel(self)
         self.legend.setWordWrap(True)
         self.legend.setToolTip("The classes present in the drawn mask, in the dataset's colours")
         self.hover = QLabel(self)
-        self.hover.setToolTip("The pixel under the cursor: position, true class, predicted class and confidence")
+        self.hover.setWordWrap(True)
+        self.hover.setToolTip(
+            "The pixel under the cursor: position, true class, predicted class with its confidence, "
+            "and the most probable classes there"
+        )
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(2)
         row.addWidget(self.mode)
         row.addWidget(self.error_class)
         row.addStretch(1)
+        for mode, text in COMPARE_MODES.items():
+            button = QToolButton(self, text=text, checkable=True, autoRaise=True, toolTip=COMPARE_HINTS[mode])
+            self.compare.addButton(button, mode)
+            row.addWidget(button)
+        self.compare.button(OVERLAY).setChecked(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(row)
@@ -141,47 +128,65 @@ class MaskPanel(QWidget):
         self.style = style
         self.overlay_changed.emit()
 
+    def set_compare_mode(self, mode: int) -> None:
+        """Overlay, side by side or swipe (``gui.browser.compare``); shown once a prediction is there."""
+        self.compare.button(mode).setChecked(True)
+
     # -- outputs -----------------------------------------------------------------------
     def current_mode(self) -> int:
         return self.mode.currentData() if self.masks.predicted is not None else TRUTH
 
+    def compare_mode(self) -> int:
+        """How truth and prediction are shown: OVERLAY (one mask, as the mode says) unless both are there."""
+        both = self.masks.predicted is not None and self.masks.truth is not None
+        return self.compare.checkedId() if both else OVERLAY
+
     def overlay(self) -> np.ndarray | None:
         """The RGBA to lay over the image (None: nothing to draw); also refreshes the legend."""
-        key = (self._generation, self.current_mode(), self.error_class.currentData(), self.style.outlines)
-        if key != self._built_key:  # an opacity change re-uses the last overlay (megapixel masks)
-            self._built, self._built_key = self._build(), key
-        rgba, self.legend_entries = self._built
-        self.legend.setText(" &nbsp; ".join(swatch(colour, name) for name, colour in self.legend_entries))
-        self.legend.setVisible(bool(self.legend_entries) or bool(self.masks.error))
-        if self.masks.error:
-            self.legend.setText(f"<span style='color: #da3633'>⚠ {self.masks.error}</span>")
+        rgba = self._cached(("one", self.current_mode(), self.error_class.currentData()), self._build)
         return rgba if self.style.visible else None
+
+    def pair(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The true mask's and the predicted mask's RGBA, to compare them; the legend names both's classes."""
+        truth, predicted = self._cached(("pair",), self._build_pair)
+        return (truth, predicted) if self.style.visible else (None, None)
 
     def describe(self, x: int, y: int) -> str:
         """What the hover line says about pixel (x, y)."""
-        parts = [f"x {x}, y {y}"]
-        if self.masks.truth is not None:
-            parts.append(f"true: {self._class_name(int(self.masks.truth[y, x]))}")
-        predicted = self.masks.predicted
-        if predicted is not None:
-            text = f"predicted: {self._class_name(int(predicted[y, x]))}"
-            if self.masks.confidence is not None:
-                text += f" ({float(self.masks.confidence[y, x]):.0%})"
-            parts.append(text)
-        return " · ".join(parts)
+        return describe_pixel(self.masks, self.classes, x, y)
 
     def show_hover(self, x: int, y: int) -> None:
         """Show what is at image pixel (x, y); (-1, -1) (off the image) clears the line."""
         self.hover.setText(self.describe(x, y) if x >= 0 and y >= 0 else "")
 
     # -- helpers -----------------------------------------------------------------------
+    def _cached(self, what: tuple, build):
+        key = (self._generation, self.style.outlines, *what)
+        if key != self._built_key:  # an opacity change re-uses the last overlay (megapixel masks)
+            self._built, self._built_key = build(), key
+        drawn, self.legend_entries = self._built
+        self.legend.setText(" &nbsp; ".join(swatch(colour, name) for name, colour in self.legend_entries))
+        self.legend.setVisible(bool(self.legend_entries) or bool(self.masks.error))
+        if self.masks.error:
+            self.legend.setText(f"<span style='color: #da3633'>⚠ {self.masks.error}</span>")
+        return drawn
+
     def _present(self, mask: np.ndarray | None) -> list[int]:
         return classes_present(mask, len(self.classes)) if mask is not None else []
 
-    def _class_name(self, value: int) -> str:
-        if value == IGNORE:
-            return "ignored (255)"
-        return self.classes[value] if 0 <= value < len(self.classes) else f"value {value}"
+    def _colours(self, mask: np.ndarray) -> np.ndarray:
+        draw = outline_colours if self.style.outlines else colourise
+        return draw(mask, self.palette, transparent=self.transparent)
+
+    def _entries(self, *masks: np.ndarray) -> list:
+        present = sorted(set().union(*(self._present(m) for m in masks)))
+        entries = [
+            (self.classes[c], None if c in self.transparent else tuple(int(v) for v in self.palette[c]))
+            for c in present
+        ]
+        if any((m == IGNORE).any() for m in masks):
+            entries.append(("ignored", HATCH))
+        return entries
 
     def _build(self) -> tuple[np.ndarray | None, list]:
         mode, masks = self.current_mode(), self.masks
@@ -197,15 +202,12 @@ class MaskPanel(QWidget):
         mask = masks.predicted if mode == PREDICTED else masks.truth
         if mask is None:
             return None, []
-        draw = outline_colours if self.style.outlines else colourise
-        rgba = draw(mask, self.palette, transparent=self.transparent)
-        entries = [
-            (self.classes[c], None if c in self.transparent else tuple(int(v) for v in self.palette[c]))
-            for c in self._present(mask)
-        ]
-        if (mask == IGNORE).any():
-            entries.append(("ignored", HATCH))
-        return rgba, entries
+        return self._colours(mask), self._entries(mask)
+
+    def _build_pair(self) -> tuple[tuple[np.ndarray | None, np.ndarray | None], list]:
+        truth, predicted = self.masks.truth, self.masks.predicted
+        layers = tuple(self._colours(m) if m is not None else None for m in (truth, predicted))
+        return layers, self._entries(*(m for m in (truth, predicted) if m is not None))
 
     def _on_mode(self, _index: int) -> None:
         self._update_controls()
@@ -213,5 +215,8 @@ class MaskPanel(QWidget):
 
     def _update_controls(self) -> None:
         predicted = self.masks.predicted is not None
-        self.mode.setVisible(predicted)
-        self.error_class.setVisible(predicted and self.mode.currentData() == CLASS_ERRORS)
+        overlay = self.compare_mode() == OVERLAY
+        self.mode.setVisible(predicted and overlay)
+        self.error_class.setVisible(predicted and overlay and self.mode.currentData() == CLASS_ERRORS)
+        for button in self.compare.buttons():
+            button.setVisible(predicted and self.masks.truth is not None)

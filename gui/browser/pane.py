@@ -7,6 +7,9 @@ to a tile calls ``state.select_sample``; Shift/Ctrl-click extend the selection
 (:meth:`selected_indices`). For segmentation the "tags" are the classes in each mask (see
 :class:`MaskClassIndex`). An edit repaints its tiles but does not re-filter: the grid stays put
 under the keyboard while the user labels, and the next change of a filter applies the new labels.
+
+With a segmentation run in the state, the sample view reads its predicted masks (:class:`RunSource`),
+the tiles can show the prediction or the wrong pixels, and the run bar orders the grid worst first.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from gui.browser.label_marks import LabelMarks
 from gui.browser.mask_panel import PredictionSource
 from gui.browser.mask_scan import MaskClassIndex
 from gui.browser.pane_events import PaneEvents
+from gui.browser.run_bar import RunBar
 from gui.browser.sample_view import SampleView
 from gui.browser.tag_filter import TagFilter
 from gui.browser.thumbnails import ThumbnailLoader
@@ -43,10 +47,18 @@ class BrowserPane(PaneEvents, QWidget):
         self.state = state
         self._ids: np.ndarray | None = None  # sample ids as an array, built on the first search
         self._failed = 0
+        self._run = None  # the segmentation run shown (SegmentationPredictions), None without one
+        self._run_source = False  # the sample view's prediction source reads that run
+        self._run_complete = False
+        self._sorted = None  # the worst-first Selection this pane made, while it is the state's
 
         self.loader = ThumbnailLoader(self)
         self.model = SampleGridModel(self.loader, self)
         self.filters = FilterBar(self)
+        self.run_bar = RunBar(self)
+        mask_row = self.filters.mask_row.layout()
+        mask_row.insertWidget(mask_row.count() - 1, self.run_bar)  # after the mask controls, before the stretch
+        self.run_bar.hide()
         self.tag_filter = TagFilter(self)
         self.mask_classes = MaskClassIndex(self)
         self.view = make_grid_view(self.model, self)
@@ -70,6 +82,8 @@ class BrowserPane(PaneEvents, QWidget):
 
         self.filters.filters_changed.connect(self.refilter)
         self.filters.overlay_changed.connect(self._on_overlay)
+        self.run_bar.show_changed.connect(self.loader.set_show)
+        self.run_bar.order_changed.connect(self._on_order)
         self.tag_filter.changed.connect(self.refilter)
         self.loader.classes_found.connect(self.mask_classes.record)
         self.mask_classes.changed.connect(self._on_mask_classes)
@@ -158,8 +172,19 @@ class BrowserPane(PaneEvents, QWidget):
         self.filters.set_overlay_style(style)
 
     def set_prediction_source(self, source: PredictionSource | None) -> None:
-        """Predicted masks for the sample view: ``source(index) -> (mask, confidence or None) | None``."""
+        """Predicted masks for the sample view: ``source(index) -> (mask, confidence or None) | None``
+        (a segmentation run in the state sets its own; this replaces it until the next run)."""
+        self._run_source = False
         self.sample_view.set_prediction_source(source)
+
+    def set_tiles_show(self, show: str) -> None:
+        """Segmentation tiles with a run: "truth", "prediction" or "errors" (``tile_layers.TILE_SHOWS``)."""
+        self.run_bar.choose_show(show)
+
+    def sort_worst_first(self, metric: str | None) -> None:
+        """Order the grid by a per-image score of the run, worst first ("mean IoU", "mean Dice",
+        "pixel accuracy"), as an ordered selection; None: back to the dataset's order."""
+        self.run_bar.choose_order(metric)
 
     def set_search(self, text: str) -> None:
         self.filters.search.setText(text)

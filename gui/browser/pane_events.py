@@ -16,6 +16,8 @@ from core.selection import Selection
 from gui.browser.filtering import class_counts
 from gui.browser.grid_model import IndexRole
 from gui.browser.label_marks import LabelMarks
+from gui.browser.seg_run import RunSource, segmentation_run, worst_first_selection
+from gui.browser.tile_layers import TRUTH
 
 
 class PaneEvents:
@@ -62,13 +64,58 @@ class PaneEvents:
 
     def _on_predictions(self, predictions: Predictions | None) -> None:
         self.model.set_predictions(predictions)
-        self.sample_view.set_predictions(predictions)
+        run = segmentation_run(self.state.dataset, predictions)
+        if run is not self._run:
+            self._follow_run(run, predictions)
+        else:
+            self.sample_view.set_predictions(predictions)
+            if run is not None:
+                self._run_progressed(run)
         self.filters.set_predictions_available(self.model.outcome is not None)
         if self.filters.wrong_only.isChecked() and not self._refilter_timer.isActive():
             self._refilter_timer.start()
         self._update_failed()
 
+    # -- a segmentation run ----------------------------------------------------------
+    def _follow_run(self, run, predictions: Predictions | None) -> None:
+        """Another run (or none): masks for the sample view and the tiles, the run bar, the order."""
+        self._run, self._run_complete = run, run is not None and run.complete
+        source = RunSource(run) if run is not None else None
+        self.loader.set_predicted_reader(source.thumbnail_mask if source is not None else None)
+        if run is None:
+            self.run_bar.reset()
+            self.loader.set_show(TRUTH)
+        self.run_bar.setVisible(run is not None)
+        if run is not None or self._run_source:
+            self._run_source = run is not None
+            self.sample_view.set_run(predictions, source)
+        else:
+            self.sample_view.set_predictions(predictions)
+        if run is not None and self.run_bar.order is not None:
+            self._on_order(self.run_bar.order)
+
+    def _run_progressed(self, run) -> None:
+        """The run predicted another batch: tiles waiting for it repaint; the order is redone once it completes."""
+        if self.loader.predictions_updated():
+            self.view.viewport().update()
+        if run.complete and not self._run_complete:
+            self._run_complete = True
+            if self.run_bar.order is not None:
+                self._on_order(self.run_bar.order)
+
+    def _on_order(self, metric: str | None) -> None:
+        if metric is None:
+            if self._sorted is not None and self.state.selection is self._sorted:
+                self.state.set_selection(None)
+            return
+        if self._run is not None:
+            self._sorted = worst_first_selection(self._run, metric)
+            self.state.set_selection(self._sorted)
+
     def _on_selection(self, selection: Selection | None) -> None:
+        if selection is not self._sorted:  # another view chose what to show: the grid is in its order now
+            self._sorted = None
+            self.run_bar.forget_order()
         self.filters.set_selection(selection)
         self._set_class_counts()
         self.refilter()

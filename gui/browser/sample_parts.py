@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QFrame, QScrollArea, QSizePolicy, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QWidget
 
 from core.datasets import Dataset
 from gui.browser.decoding import read_error
-from gui.browser.mask_panel import PredictionSource, SampleMasks
+from gui.browser.mask_info import PredictionSource, SampleMasks
 
 
 def read_sample(dataset: Dataset, index: int, source: PredictionSource | None) -> tuple[np.ndarray, SampleMasks]:
@@ -28,7 +28,8 @@ def read_sample(dataset: Dataset, index: int, source: PredictionSource | None) -
             masks.error = masks.error or f"prediction: {read_error(exc)}"
             found = None
         if found is not None and found[0].shape[:2] == image.shape[:2]:
-            masks.predicted, masks.confidence = found
+            masks.predicted, masks.confidence = found[0], found[1]
+            masks.probabilities = found[2] if len(found) > 2 else None
         elif found is not None:
             masks.error = masks.error or f"predicted mask is {found[0].shape[:2]}, the image {image.shape[:2]}"
     return image, masks
@@ -52,3 +53,17 @@ class Details(QScrollArea):
         """The content changed: ask the layout for a new height."""
         self.widget().adjustSize()
         self.updateGeometry()
+
+
+def make_label(parent: QWidget, *, bold: bool = False, small: bool = False) -> QLabel:
+    """A selectable, wrapping line of the sample's details (small ones grey)."""
+    label = QLabel(parent)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setWordWrap(True)
+    font = label.font()
+    font.setBold(bold)
+    if small:
+        font.setPointSizeF(font.pointSizeF() * 0.85)
+        label.setStyleSheet("color: gray")
+    label.setFont(font)
+    return label

@@ -1,26 +1,30 @@
 """One sample, large: a zoomable image (with its mask for segmentation), id, label, prediction, metadata.
 
 The image, the true mask and the predicted mask (from the prediction source, when one is set)
-are read on a worker thread; only the latest request's result is shown.
+are read on a worker thread; only the latest request's result is shown. With a segmentation run
+the truth and the prediction can be compared side by side or by swiping, and a table under the
+image gives this image's IoU and Dice per class.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtCore import Qt, QThreadPool, QTimer
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QThreadPool, QTimer
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from core.datasets import Dataset
 from core.inference import Predictions
 from core.overlays import OverlayStyle
+from gui.browser.compare import OVERLAY, CompareCanvases
 from gui.browser.decoding import DecodeTask, ResultRelay
-from gui.browser.image_canvas import ImageCanvas
+from gui.browser.image_scores import ImageScores
 from gui.browser.label_marks import label_text
 from gui.browser.mask_panel import MaskPanel, PredictionSource, SampleMasks
 from gui.browser.sample_info import classification_summary, meta_marks, meta_text, multilabel_summary, usable
-from gui.browser.sample_parts import Details, read_sample
+from gui.browser.sample_parts import Details, make_label, read_sample
 from gui.browser.score_bars import TagScores, TopKBars
+from gui.browser.seg_run import segmentation_run
 
 
 class SampleView(QWidget):
@@ -35,24 +39,27 @@ class SampleView(QWidget):
         self.style = OverlayStyle()
         self._source: PredictionSource | None = None
         self._request = 0
+        self._read_predicted = False  # the shown sample was read after the run predicted it
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)
         self._relay = ResultRelay(self)
         self._relay.done.connect(self._on_loaded)
         self._loading_timer = QTimer(self, singleShot=True, interval=150)
-        self._loading_timer.timeout.connect(lambda: self.canvas.show_image(None, "loading…"))
+        self._loading_timer.timeout.connect(lambda: self.canvases.show_image(None, "loading…"))
 
-        self.canvas = ImageCanvas(self)
+        self.canvases = CompareCanvases(self)
+        self.canvas = self.canvases.canvas  # the one image, or the truth's side when comparing
         self.masks = MaskPanel(self)
-        self.title = self._label(bold=True)
-        self.path = self._label(small=True)
-        self.label = self._label()
-        self.prediction = self._label()
+        self.scores = ImageScores(self)
+        self.title = make_label(self, bold=True)
+        self.path = make_label(self, small=True)
+        self.label = make_label(self)
+        self.prediction = make_label(self)
         self.topk = TopKBars(self)
         self.tags = TagScores(self)
-        self.meta = self._label(small=True)
+        self.meta = make_label(self, small=True)
         self._lay_out()
-        self.canvas.hovered.connect(self.masks.show_hover)
+        self.canvases.hovered.connect(self.masks.show_hover)
         self.masks.overlay_changed.connect(self._draw_overlay)
         self.clear()
 
@@ -65,8 +72,9 @@ class SampleView(QWidget):
         self.details = Details(details, self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.canvases, 1)
         layout.addWidget(self.masks)
+        layout.addWidget(self.scores)
         layout.addWidget(self.details)
 
     def resizeEvent(self, event) -> None:
@@ -74,25 +82,14 @@ class SampleView(QWidget):
         self.details.setMaximumHeight(max(80, int(self.height() * 0.4)))
         super().resizeEvent(event)
 
-    def _label(self, *, bold: bool = False, small: bool = False) -> QLabel:
-        label = QLabel(self)
-        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        label.setWordWrap(True)
-        font = label.font()
-        font.setBold(bold)
-        if small:
-            font.setPointSizeF(font.pointSizeF() * 0.85)
-            label.setStyleSheet("color: gray")
-        label.setFont(font)
-        return label
-
     # -- what the pane calls --------------------------------------------------------------
     def clear(self, text: str = "Click a thumbnail to see the sample here") -> None:
         self.index = None
         self._request += 1
         self._loading_timer.stop()
-        self.canvas.show_image(None, text)
+        self.canvases.show_image(None, text)
         self.masks.set_masks(SampleMasks())
+        self.scores.hide()
         for label in (self.title, self.path, self.label, self.prediction, self.meta):
             label.clear()
         self.meta.hide()
@@ -115,11 +112,17 @@ class SampleView(QWidget):
         if self.index is not None:
             self.show_sample(self.index)
 
+    def set_run(self, predictions: Predictions | None, source: PredictionSource | None) -> None:
+        """Another run and the prediction source that reads it, together: the shown sample is read once more."""
+        self.predictions, self._source = predictions, source
+        if self.index is not None:
+            self.show_sample(self.index)
+
     def set_style(self, style: OverlayStyle) -> None:
         """How masks are drawn; an opacity change alone only fades the layer already drawn."""
         before, self.style = self.style, style
-        if replace(before, opacity=style.opacity) == style and self.canvas.overlay is not None:
-            self.canvas.layer.setOpacity(style.opacity)
+        if replace(before, opacity=style.opacity) == style and self.canvases.has_overlay():
+            self.canvases.set_opacity(style.opacity)
             self.masks.style = style
             return
         self.masks.set_style(style)
@@ -133,6 +136,8 @@ class SampleView(QWidget):
         # Say "loading" only if the decode is slow: tiny images would just flicker.
         self._loading_timer.start()
         request, source = self._request, self._source
+        run = segmentation_run(dataset, self.predictions)
+        self._read_predicted = run is not None and bool(run.done[index])
         # Arrowing through the grid queues decodes: only the latest one is worth running.
         wanted = lambda: request == self._request  # noqa: E731
         self.pool.start(DecodeTask(self._relay, request, index, lambda: read_sample(dataset, index, source), wanted))
@@ -158,7 +163,7 @@ class SampleView(QWidget):
         self.label.setVisible(dataset.task != "segmentation")  # the legend names the mask's classes
         text, color, rows = "", "", []
         if dataset.task == "segmentation":
-            pass  # predicted masks come through the prediction source
+            self._show_run(dataset, i)  # predicted masks come through the prediction source
         elif not usable(predictions, dataset):
             text = "Prediction: run a model to see one"
         else:
@@ -184,6 +189,18 @@ class SampleView(QWidget):
         self.pool.waitForDone()
 
     # -- internals ---------------------------------------------------------------------
+    def _show_run(self, dataset: Dataset, i: int) -> None:
+        """The image's scores; the sample is read again once the run predicted it (its mask is there now)."""
+        run = segmentation_run(dataset, self.predictions)
+        self.scores.setVisible(run is not None)
+        if run is None:
+            return
+        palette = self.masks.palette
+        colours = [None if c in self.masks.transparent else tuple(map(int, v)) for c, v in enumerate(palette)]
+        self.scores.show_image(run, i, list(dataset.classes), colours)
+        if run.done[i] and not self._read_predicted and self._source is not None:
+            self.show_sample(i)
+
     def _show_tags(self, dataset: Dataset, i: int) -> None:
         count = int(dataset.tags[i].sum())
         self.label.setVisible(True)
@@ -204,19 +221,23 @@ class SampleView(QWidget):
             return
         self._loading_timer.stop()
         if result is None:
-            self.canvas.show_image(None, f"⚠ {error}")
+            self.canvases.show_image(None, f"⚠ {error}")
             self.canvas.setToolTip(error)
             self.masks.set_masks(SampleMasks())
             return
         image, masks = result
-        self.canvas.show_image(image)
+        self.canvases.show_image(image)
         self.canvas.setToolTip(f"{image.shape[1]} × {image.shape[0]} pixels")
         boxes, points = meta_marks(self.dataset.sample_meta(index), self.dataset.layout)
-        self.canvas.set_marks(boxes, points)
+        self.canvases.set_marks(boxes, points)
         self.masks.set_masks(masks)
 
     def _draw_overlay(self) -> None:
-        if self.canvas.image is not None:
-            self.canvas.set_overlay(self.masks.overlay(), self.style.opacity)
-        else:
+        mode = self.masks.compare_mode()
+        self.canvases.set_mode(mode)
+        if self.canvas.image is None:
             self.masks.overlay()  # keeps the legend in step (an error line, or nothing)
+        elif mode == OVERLAY:
+            self.canvases.set_overlay(self.masks.overlay(), self.style.opacity)
+        else:
+            self.canvases.set_pair(*self.masks.pair(), self.style.opacity)

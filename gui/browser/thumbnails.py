@@ -9,18 +9,21 @@ them up, so a fast scroll through 100,000 samples decodes only what stays on scr
 For segmentation datasets the worker also reads the mask and shrinks it to the thumbnail's
 size; the cache keeps both, and a tile is composed (mask over image, as :meth:`set_style`
 says) when first painted, so toggling masks or moving the opacity re-blends without decoding.
+With a segmentation run the tiles can show the predicted mask or the wrong pixels instead
+(:meth:`set_show`): the predicted mask at thumbnail size is read on the pool too, once per tile.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from core.datasets import Dataset
-from core.overlays import OverlayStyle, background_classes, class_presence, palette_for, render, resize_mask
+from core.overlays import OverlayStyle, background_classes, palette_for
 from gui.browser.decoding import (  # noqa: F401  (re-exported: the browser's modules import them from here)
     THUMB_SIZE,
     DecodeTask,
@@ -31,28 +34,13 @@ from gui.browser.decoding import (  # noqa: F401  (re-exported: the browser's mo
     thumbnail_array,
     to_qimage,
 )
+from gui.browser.tile_layers import TRUTH, Layers, compose_tile, make_layers
+
+#: (index, width, height) -> the predicted mask at that size, None when the sample is not predicted (yet).
+PredictedReader = Callable[[int, int, int], "np.ndarray | None"]
 
 CACHE_SIZE = 2000
 COMPOSED_SIZE = 400  # composed segmentation tiles kept as pixmaps: a few screens' worth
-
-
-class Layers:
-    """A segmentation thumbnail before composing: the image and its mask at the same size."""
-
-    __slots__ = ("image", "mask")
-
-    def __init__(self, image: np.ndarray, mask: np.ndarray) -> None:
-        self.image, self.mask = image, mask
-
-
-def make_layers(dataset: Dataset, index: int, box: int = THUMB_SIZE) -> tuple[Layers, np.ndarray]:
-    """(image and mask at thumbnail size, the classes of the full mask); SampleError when either is unreadable."""
-    image = thumbnail_array(dataset.load_image(index), box)
-    mask = dataset.load_mask(index)
-    if mask is None:
-        raise ValueError(f"{dataset.sample_ids[index]}: the dataset gave no mask")
-    presence = class_presence(mask, len(dataset.classes))
-    return Layers(image, resize_mask(mask, image.shape[1], image.shape[0])), presence
 
 
 class ThumbnailLoader(QObject):
@@ -71,6 +59,11 @@ class ThumbnailLoader(QObject):
         self.pool.setMaxThreadCount(max(1, min(4, QThreadPool.globalInstance().maxThreadCount())))
         self.errors: dict[int, str] = {}
         self.style = OverlayStyle()
+        self.show = TRUTH  # what segmentation tiles draw: tile_layers.TILE_SHOWS
+        self._reader: PredictedReader | None = None
+        self._predicted: dict[int, np.ndarray | None] = {}  # predicted masks at tile size, of cached tiles
+        self._predicted_pending: set[int] = set()
+        self._run_epoch = 0  # bumped per run (or dataset): predicted masks of an older one are dropped
         self._cache: OrderedDict[int, QPixmap | Layers] = OrderedDict()
         self._composed: OrderedDict[int, QPixmap] = OrderedDict()
         self._pending: set[int] = set()
@@ -81,6 +74,8 @@ class ThumbnailLoader(QObject):
         self._generation = 0  # bumped per scroll: queued requests of an older one are dropped
         self._relay = ResultRelay(self)
         self._relay.done.connect(self._on_done)
+        self._predicted_relay = ResultRelay(self)
+        self._predicted_relay.done.connect(self._on_predicted)
 
     # -- what the grid calls --------------------------------------------------------
     def set_dataset(self, dataset: Dataset | None) -> None:
@@ -89,6 +84,9 @@ class ThumbnailLoader(QObject):
         self.drop_pending()
         self._cache.clear()
         self._composed.clear()
+        self._predicted.clear()
+        self._predicted_pending.clear()
+        self._run_epoch += 1
         self.errors.clear()
         if dataset is not None:
             self._palette = palette_for(dataset.palette, len(dataset.classes))
@@ -100,6 +98,31 @@ class ThumbnailLoader(QObject):
             self.style = style
             self._composed.clear()
             self.restyled.emit()
+
+    def set_show(self, show: str) -> None:
+        """Segmentation tiles show the true mask, the predicted one or the wrong pixels (``TILE_SHOWS``)."""
+        if show != self.show:
+            self.show = show
+            self._composed.clear()
+            self.restyled.emit()
+
+    def set_predicted_reader(self, reader: PredictedReader | None) -> None:
+        """Where predicted masks come from (another run: every predicted tile is read again)."""
+        self._reader = reader
+        self._run_epoch += 1  # reads of the last run's masks are dropped when they land
+        self._predicted.clear()
+        self._predicted_pending.clear()
+        self._composed.clear()
+        self.restyled.emit()
+
+    def predictions_updated(self) -> bool:
+        """The run predicted more samples: tiles that had no prediction ask again. True when a shown tile
+        has to be repainted for that."""
+        missing = [i for i, mask in self._predicted.items() if mask is None]
+        for index in missing:
+            del self._predicted[index]
+            self._composed.pop(index, None)
+        return bool(missing) and self.show != TRUTH
 
     def thumbnail(self, index: int) -> QPixmap | None:
         """The cached thumbnail of sample ``index``, or None after scheduling its decode."""
@@ -126,6 +149,7 @@ class ThumbnailLoader(QObject):
         """Forget queued requests: the tiles still on screen ask again when they repaint."""
         self._generation += 1
         self._pending.clear()
+        self._predicted_pending.clear()
 
     def is_cached(self, index: int) -> bool:
         return index in self._cache
@@ -145,7 +169,11 @@ class ThumbnailLoader(QObject):
     def _compose(self, index: int, layers: Layers) -> QPixmap:
         pixmap = self._composed.get(index)
         if pixmap is None:
-            rgb = render(layers.image, layers.mask, self._palette, self.style, self._transparent)
+            if self.show != TRUTH and self._reader is not None and index not in self._predicted:
+                self._request_predicted(index, layers.image.shape[1], layers.image.shape[0])
+                return QPixmap.fromImage(to_qimage(layers.image))  # bare until the prediction is read
+            predicted = self._predicted.get(index)
+            rgb = compose_tile(layers, predicted, self.show, self.style, self._palette, self._transparent)
             pixmap = QPixmap.fromImage(to_qimage(rgb))
             self._composed[index] = pixmap
             while len(self._composed) > COMPOSED_SIZE:
@@ -153,6 +181,25 @@ class ThumbnailLoader(QObject):
         else:
             self._composed.move_to_end(index)
         return pixmap
+
+    def _request_predicted(self, index: int, width: int, height: int) -> None:
+        if index in self._predicted_pending:
+            return
+        self._predicted_pending.add(index)
+        reader, generation = self._reader, self._generation
+        work = lambda: reader(index, width, height)  # noqa: E731
+        task = DecodeTask(self._predicted_relay, self._run_epoch, index, work, lambda: self._current(generation))
+        self.pool.start(task)
+
+    def _on_predicted(self, epoch: int, index: int, mask: np.ndarray | None, _error: str) -> None:
+        # An unreadable prediction shows as none: the sample view says why.
+        if epoch != self._run_epoch:
+            return
+        self._predicted_pending.discard(index)
+        if index in self._cache:
+            self._predicted[index] = mask
+            self._composed.pop(index, None)
+            self.thumbnail_ready.emit(index)
 
     def _current(self, generation: int) -> bool:
         # Called from pool threads: reading one int is atomic under the GIL.
@@ -176,4 +223,5 @@ class ThumbnailLoader(QObject):
         while len(self._cache) > self.capacity:
             dropped, _ = self._cache.popitem(last=False)
             self._composed.pop(dropped, None)
+            self._predicted.pop(dropped, None)
         self.thumbnail_ready.emit(index)
