@@ -311,7 +311,7 @@ class RunnerPane(QGroupBox):
         worker.errored.connect(self._on_errored)
         worker.aborted.connect(self._on_aborted)
         self._gen = gen
-        worker.finished.connect(lambda: self._on_worker_done() if shiboken6.isValid(self) else gen.close())
+        worker.finished.connect(lambda: self._on_worker_done(worker) if shiboken6.isValid(self) else gen.close())
         self._worker = worker
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
@@ -391,6 +391,7 @@ class RunnerPane(QGroupBox):
         self.failures_label.setToolTip(listing)
 
     def _on_returned(self, predictions) -> None:
+        self._on_worker_done()
         self.state.set_predictions(predictions)
         self.progress.setFormat(f"done: {predictions.num_done:,} predicted in {predictions.seconds:.1f} s")
         self.progress.setValue(self.progress.maximum())
@@ -398,6 +399,7 @@ class RunnerPane(QGroupBox):
         self.run_finished.emit()
 
     def _on_errored(self, exc: Exception) -> None:
+        self._on_worker_done()
         message = str(exc) or type(exc).__name__
         self.progress.setFormat("failed")
         if self._job is not None:
@@ -406,14 +408,22 @@ class RunnerPane(QGroupBox):
         self.run_failed.emit(message)
 
     def _on_aborted(self) -> None:
+        self._on_worker_done()
         if self._job is not None:
             self.state.set_predictions(self._job.predictions)
             done = self._job.predictions.num_done
             self.progress.setFormat(f"cancelled after {done:,} samples — Run resumes")
         self.run_cancelled.emit()
 
-    def _on_worker_done(self) -> None:
-        self._gen.close()  # ends the DataLoader (and its worker processes) of a cancelled run
+    def _on_worker_done(self, worker=None) -> None:
+        """The run ended (returned, failed or cancelled); called again by the worker's finished: harmless.
+
+        The generator is not executing by then (it returned, raised, or waits at a yield after a cancel),
+        so closing it here ends its DataLoader and any decoding processes at once.
+        """
+        if self._worker is None or (worker is not None and worker is not self._worker):
+            return  # already ended, or a finished signal of an earlier run arriving late
+        self._gen.close()
         self._worker = None
         self.cancel_button.setEnabled(False)
         self._show_card()
