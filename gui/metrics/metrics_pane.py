@@ -9,8 +9,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QEventLoop, Signal
-from PySide6.QtWidgets import QCheckBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QEventLoop, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from core.evaluation import summarize, write_report
 from gui.metrics.classes_view import ClassesView, LabelsView
@@ -102,8 +112,16 @@ class MetricsPane(QGroupBox):
             "Pixels": self.segmentation.pixels,
             "Images": self.segmentation.images,
         }
+        # The Matrix tab shows the per-class table under the matrix, so both are seen at once.
+        self.matrix_classes = ClassesView(model)
+        self.matrix_tab = QSplitter(Qt.Vertical)
+        self.matrix_tab.addWidget(self.matrix_view)
+        self.matrix_tab.addWidget(self.matrix_classes)
+        self.matrix_tab.setStretchFactor(0, 3)
+        self.matrix_tab.setStretchFactor(1, 2)
+        self.matrix_tab.setSizes([320, 300])
         for title, view in self.views.items():
-            self.tabs.addTab(view, title)
+            self.tabs.addTab(self.matrix_tab if view is self.matrix_view else view, title)
 
     # -- the task decides what is shown ------------------------------------------------
     def _task_changed(self) -> None:
@@ -127,7 +145,7 @@ class MetricsPane(QGroupBox):
 
     def show_tab(self, title: str) -> QWidget:
         view = self.views[title]
-        self.tabs.setCurrentWidget(view)
+        self.tabs.setCurrentWidget(self.matrix_tab if view is self.matrix_view else view)
         return view
 
     def _show_summary(self) -> None:
@@ -211,7 +229,8 @@ class MetricsPane(QGroupBox):
             save(path if path.lower().endswith(suffix) else path + suffix)
 
     def current_view(self) -> QWidget:
-        return self.tabs.currentWidget()
+        widget = self.tabs.currentWidget()
+        return self.matrix_view if widget is self.matrix_tab else widget
 
     def current_plot(self):
         view = self.current_view()
