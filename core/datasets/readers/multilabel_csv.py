@@ -8,12 +8,12 @@ Two forms, with or without split folders::
       images/...                     test/labels.csv,  test/images/...
 
 ``labels.csv`` has a header row naming an image column (``image``; also ``filename``, ``file``, ``path``,
-``image_id``, ``id``, ``name``) and a labels column (``labels``; also ``tags``, ``label``); other columns are
-ignored. Each row gives an image path relative to ``images/`` (sub-folders allowed; a name without an
-extension is matched to the image file of that stem, as Kaggle's lists often hold) and its tags, separated by
-spaces; an empty field means no tag. ``classes.txt`` lists the tag names, one a line, in label order; without
-it the labels are the sorted tags found in every split, so that label ``i`` means the same in all splits.
-Any sub-folder holding ``labels.csv`` and ``images/`` is a split.
+``image_name``, ``image_id``, ``id``, ``name``) and a labels column (``labels``; also ``tags``, ``label``);
+other columns are ignored. Each row gives an image path relative to ``images/`` (sub-folders allowed; a name
+without an extension is matched to the image file of that stem, as Kaggle's lists often hold) and its tags,
+separated by spaces; an empty field means no tag. ``classes.txt`` lists the tag names, one a line, in label
+order; without it the labels are the sorted tags found in every split, so that label ``i`` means the same in
+all splits. Any sub-folder holding ``labels.csv`` and ``images/`` is a split.
 
 A tag that ``classes.txt`` does not name, a row without an image, or an image listed twice is a DatasetError
 naming the file and line; an image file that is missing or broken is a SampleError of that one sample.
@@ -36,7 +36,7 @@ from core.datasets.registry import Layout, Probe, register
 LABELS = "labels.csv"
 IMAGES = "images"
 CLASSES = "classes.txt"
-IMAGE_COLUMNS = ("image", "filename", "file", "path", "image_id", "id", "name")
+IMAGE_COLUMNS = ("image", "filename", "file", "path", "image_name", "image_id", "id", "name")
 LABEL_COLUMNS = ("labels", "tags", "label")
 
 

@@ -1,0 +1,353 @@
+"""Running a segmenter over a segmentation dataset: masks to disk, pixel metrics on the way.
+
+:class:`SegmentationJob` works like :class:`~core.inference.runner.InferenceJob`: ``run()`` is a generator
+yielding one :class:`Progress` per batch, stopping it is cancelling, calling it again resumes. What it fills
+is a :class:`SegmentationPredictions` (``core/inference/mask_store.py``): one compressed file per sample
+in a run folder and every image's pixel confusion matrix, so the metrics view never re-reads a mask.
+
+Two ways to run an image of any size:
+
+- **resize** (``tile=None``): the image is resized to the card's input size (``ModelCard.preprocess``, as in
+  training), the model's argmax is taken at that resolution and the class mask is brought back to the image's
+  size by nearest neighbour (``nearest_indices``). Nearest rather than resizing the logits bilinearly and
+  taking the argmax at full size: every pixel then shows a class the model predicted at the model's pixel it
+  maps to, the hover probabilities are exactly the ones behind the shown class, and memory stays at the
+  model's resolution instead of C x H x W floats for a 1024 x 2048 frame. The price is blocky class borders
+  when the image is much larger than the model's input; tiling avoids it.
+- **tile** (``tile=(h, w)``): the normalised image is cut into overlapping tiles at its own resolution, the
+  last tile of a row or column shifted inwards so every tile lies inside the image (an image smaller than a
+  tile is padded with zeros, the mean colour after normalisation). Each pixel takes the prediction of the one
+  tile in which it lies furthest from the tile's border: tile k owns the pixels up to the middle of its
+  overlap with tile k + 1. So every pixel away from the image border sees ``overlap / 2`` pixels of context
+  on each side, and no averaging of C x H x W logits is needed.
+
+The dataset's classes must be the card's, in order, unless ``class_map`` ({dataset class: model class})
+says which model class each dataset class is; dataset classes left out of the map are ignored in the metrics.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Generator, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from core.datasets.base import IGNORE_INDEX, Dataset, SampleError
+from core.inference.mask_store import (
+    MaskStore,
+    SegmentationPredictions,
+    grid_shape,
+    nearest_indices,
+    quantise,
+    resize_nearest,
+)
+from core.inference.runner import Progress, default_workers, pick_device
+from core.metrics import pixel_confusion_matrix
+from core.models.cards import ModelCard, ModelError
+
+__all__ = [
+    "MaskStore",
+    "SegmentationJob",
+    "SegmentationPredictions",
+    "class_lookup",
+    "load_run",
+    "tile_layout",
+]
+
+
+def _preview(names: Sequence[str], n: int = 4) -> str:
+    return ", ".join(names[:n]) + (", ..." if len(names) > n else "")
+
+
+def class_lookup(card: ModelCard, dataset: Dataset, class_map: dict[str, str] | None = None) -> np.ndarray | None:
+    """The 256-entry table taking a dataset class index to the model's (255 = ignored), or None when the
+    dataset's classes are the card's. Raises ModelError when they differ and no ``class_map`` is given, or
+    when the map names a class that is not there."""
+    if dataset.task != "segmentation" or card.task != "segmentation":
+        raise ModelError(f"{card.display_name} is a {card.task} model; {dataset.name} is a {dataset.task} dataset")
+    if class_map is None:
+        if list(dataset.classes) == list(card.classes):
+            return None
+        raise ModelError(
+            f"{card.display_name} predicts {card.num_classes} classes ({_preview(card.classes)}), but "
+            f"{dataset.name} has {dataset.num_classes} ({_preview(dataset.classes)}): map the dataset's classes "
+            "to the model's to run it"
+        )
+    if max(dataset.num_classes, card.num_classes) > IGNORE_INDEX:
+        raise ModelError("a class map needs fewer than 255 classes on both sides")
+    unknown = [name for name in class_map if name not in dataset.classes]
+    if unknown:
+        raise ModelError(f"the class map names {unknown[0]!r}, which is not a class of {dataset.name}")
+    unknown = [name for name in class_map.values() if name not in card.classes]
+    if unknown:
+        raise ModelError(f"the class map names {unknown[0]!r}, which {card.display_name} does not predict")
+    lookup = np.full(256, IGNORE_INDEX, dtype=np.uint8)
+    for source, target in class_map.items():
+        lookup[dataset.classes.index(source)] = card.classes.index(target)
+    return lookup
+
+
+def tile_layout(length: int, tile: int, overlap: int) -> list[tuple[int, int, int]]:
+    """Tiles along one axis as (start, own_from, own_to): the tile covers ``[start, start + tile)`` and owns
+    the pixels ``[own_from, own_to)``. Starts step by ``tile - overlap``; the last one is ``length - tile``.
+    Ownership changes hands in the middle of each overlap."""
+    if tile >= length:
+        return [(0, 0, length)]
+    step = max(1, tile - overlap)
+    starts = [*range(0, length - tile, step), length - tile]
+    bounds = [0] + [(starts[k + 1] + starts[k] + tile) // 2 for k in range(len(starts) - 1)] + [length]
+    return [(start, bounds[k], bounds[k + 1]) for k, start in enumerate(starts)]
+
+
+def _as_pair(value: int | Sequence[int]) -> tuple[int, int]:
+    pair = (int(value), int(value)) if isinstance(value, (int, np.integer)) else tuple(int(v) for v in value)
+    if len(pair) != 2 or min(pair) < 1:
+        raise ValueError(f"a tile size is one or two positive integers, got {value!r}")
+    return pair  # type: ignore[return-value]
+
+
+class _Samples:
+    """torch Dataset view: index -> (index, H x W x 3 uint8 image or None, true mask or None, errors)."""
+
+    def __init__(self, dataset: Dataset, indices: np.ndarray) -> None:
+        self.dataset, self.indices = dataset, indices
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, k: int):
+        index = int(self.indices[k])
+        try:
+            image = self.dataset.load_image(index)
+        except Exception as exc:  # SampleError, or a reader bug: recorded on the sample, never fatal
+            return index, None, None, _message(exc), ""
+        try:
+            mask = self.dataset.load_mask(index)
+        except Exception as exc:
+            return index, image, None, "", _message(exc)
+        if mask is not None and mask.shape != image.shape[:2]:
+            h, w = image.shape[:2]
+            return index, image, None, "", f"mask is {mask.shape[1]}x{mask.shape[0]} but the image is {w}x{h}"
+        return index, image, mask, "", ""
+
+
+def _message(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, SampleError) else f"{type(exc).__name__}: {exc}"
+
+
+def _collate(items):
+    return items
+
+
+class SegmentationJob:
+    """A segmenter run over (part of) a segmentation dataset. See the module docstring.
+
+    ``tile``: None (resize to the card's input size) or the tile size (an int or (height, width)) to run the
+    image at its own resolution; ``overlap`` defaults to a quarter of the tile. ``batch_size`` counts images
+    when resizing and tiles when tiling (one Progress per image then). ``run_dir``: where the masks go
+    (default: a new temporary folder).
+    """
+
+    def __init__(
+        self,
+        card: ModelCard,
+        dataset: Dataset,
+        device: str | None = None,
+        batch_size: int = 16,
+        tile: int | Sequence[int] | None = None,
+        *,
+        overlap: int | None = None,
+        class_map: dict[str, str] | None = None,
+        run_dir: str | Path | None = None,
+        num_workers: int | None = None,
+        model=None,
+    ) -> None:
+        self.lookup = class_lookup(card, dataset, class_map)
+        self.card, self.dataset = card, dataset
+        self.device = pick_device(device)
+        self.batch_size = max(1, int(batch_size))
+        self.tile = None if tile is None else _as_pair(tile)
+        self.overlap = (min(self.tile) // 4 if overlap is None else int(overlap)) if self.tile else 0
+        if self.tile and not 0 <= self.overlap < min(self.tile):
+            raise ValueError(f"overlap {self.overlap} must be at least 0 and smaller than the tile {self.tile}")
+        self.num_workers = num_workers
+        self._model = model
+        folder = Path(run_dir) if run_dir is not None else Path(tempfile.mkdtemp(prefix="cvlens-segmentation-"))
+        settings = {
+            "mode": "tile" if self.tile else "resize",
+            "input_size": list(card.input_size),
+            "tile": list(self.tile) if self.tile else None,
+            "overlap": self.overlap,
+            "class_map": dict(class_map) if class_map else None,
+            "dataset": str(dataset.root),
+            "split": dataset.split,
+        }
+        self.predictions = SegmentationPredictions.empty(
+            card.classes, dataset.sample_ids, folder, model=card.name, device=self.device, settings=settings
+        )
+
+    # -- the model --------------------------------------------------------------------------
+    def _load_model(self):
+        if self._model is None:
+            from core.models.loading import build_model
+
+            self._model = build_model(self.card)
+        return self._model.to(self.device).eval()
+
+    def _probabilities(self, model, batch):
+        """N x C x h x w float32 probabilities of a normalised N x c x h x w batch (on the device)."""
+        import torch
+        import torch.nn.functional as F
+
+        try:
+            out = model(batch.to(self.device, non_blocking=True))
+        except RuntimeError as exc:  # shape mismatch, out of memory, a broken model
+            raise ModelError(
+                f"{self.card.display_name} failed on a batch: {str(exc).splitlines()[0]} "
+                f"(the {self.predictions.num_done} samples done before are kept)"
+            ) from exc
+        if isinstance(out, dict):  # torchvision's segmentation models return {"out": logits, "aux": ...}
+            out = out["out"]
+        if out.ndim != 4:
+            raise ModelError(f"{self.card.display_name} gives outputs of shape {tuple(out.shape)}, not N x C x H x W")
+        channels = out.shape[1]
+        if channels != self.card.num_classes and not (channels == 1 and self.card.num_classes == 2):
+            raise ModelError(
+                f"{self.card.display_name} gives {channels} output channels, "
+                f"but its card names {self.card.num_classes} classes"
+            )
+        if out.shape[-2:] != batch.shape[-2:]:  # an output stride > 1: logits back to the input grid
+            out = F.interpolate(out, size=batch.shape[-2:], mode="bilinear", align_corners=False)
+        out = out.float()
+        if channels == 1:
+            p = torch.sigmoid(out)
+            return torch.cat([1 - p, p], dim=1)
+        return torch.softmax(out, dim=1)
+
+    # -- the two ways to run an image ------------------------------------------------------------
+    def _predict_resized(self, model, images: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(mask at image size, uint8 probabilities at the model's size) per image."""
+        import torch
+
+        batch = torch.from_numpy(np.stack([self.card.preprocess(image) for image in images]))
+        probs = self._probabilities(model, batch).cpu().numpy()
+        out = []
+        for image, p in zip(images, probs):
+            small = p.argmax(axis=0)
+            out.append((resize_nearest(small, image.shape[:2]), quantise(p)))
+        return out
+
+    def _normalise(self, image: np.ndarray) -> np.ndarray:
+        """C x H x W float32 at the image's own size, normalised as ``card.preprocess`` does."""
+        return replace(self.card, input_size=tuple(image.shape[:2])).preprocess(image)
+
+    def _tiles(self, height: int, width: int) -> list[tuple[int, int, int, int, int, int]]:
+        """(y, x, own_y0, own_y1, own_x0, own_x1) of every tile of an image."""
+        rows = tile_layout(height, self.tile[0], self.overlap)
+        cols = tile_layout(width, self.tile[1], self.overlap)
+        return [(y, x, y0, y1, x0, x1) for y, y0, y1 in rows for x, x0, x1 in cols]
+
+    def _predict_tiled(self, model, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(mask at image size, uint8 probabilities on the image grid, subsampled to fit MAX_PROB_VALUES)."""
+        import torch
+
+        height, width = image.shape[:2]
+        th, tw = self.tile
+        array = self._normalise(image)
+        ph, pw = max(th - height, 0), max(tw - width, 0)
+        if ph or pw:  # smaller than a tile: zeros (the mean colour after normalisation) at the bottom/right
+            array = np.pad(array, ((0, 0), (0, ph), (0, pw)))
+        mask = np.zeros((height, width), dtype=np.int64)
+        gh, gw = grid_shape(self.card.num_classes, (height, width))
+        grid_rows, grid_cols = nearest_indices(gh, height), nearest_indices(gw, width)
+        probs = np.zeros((self.card.num_classes, gh, gw), dtype=np.uint8)
+        tiles = self._tiles(height, width)
+        for start in range(0, len(tiles), self.batch_size):
+            chunk = tiles[start : start + self.batch_size]
+            batch = torch.from_numpy(np.stack([array[:, y : y + th, x : x + tw] for y, x, *_ in chunk]))
+            tile_probs = self._probabilities(model, batch).cpu().numpy()
+            for (y, x, y0, y1, x0, x1), p in zip(chunk, tile_probs):
+                mask[y0:y1, x0:x1] = p[:, y0 - y : y1 - y, x0 - x : x1 - x].argmax(axis=0)
+                rows = np.flatnonzero((grid_rows >= y0) & (grid_rows < y1))
+                cols = np.flatnonzero((grid_cols >= x0) & (grid_cols < x1))
+                if len(rows) and len(cols):
+                    cell = p[:, grid_rows[rows] - y][:, :, grid_cols[cols] - x]
+                    probs[:, rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] = quantise(cell)
+        return mask, probs
+
+    def _predict(self, model, items) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(mask, uint8 probabilities) for the decoded images of a batch."""
+        images = [image for _, image, *_ in items]
+        if not images:
+            return []
+        if self.tile:
+            return [self._predict_tiled(model, image) for image in images]
+        return self._predict_resized(model, images)
+
+    # -- recording ----------------------------------------------------------------------------
+    def _record(self, index: int, mask: np.ndarray, probs: np.ndarray, truth: np.ndarray | None) -> None:
+        preds = self.predictions
+        confusion = None
+        if truth is not None:
+            if self.lookup is not None:
+                truth = self.lookup[np.clip(truth, 0, 255).astype(np.uint8)]
+            dtype = np.uint8 if self.card.num_classes <= 255 else np.int64
+            try:
+                confusion = pixel_confusion_matrix(
+                    truth.astype(dtype, copy=False), mask.astype(dtype, copy=False), self.card.num_classes, IGNORE_INDEX
+                )
+            except (ValueError, TypeError) as exc:  # a truth value that is no class
+                preds.record(index, mask, probs, None)
+                preds.mask_errors[index] = f"true mask: {exc}"
+                return
+        preds.record(index, mask, probs, confusion)
+
+    def run(
+        self, indices: Sequence[int] | np.ndarray | None = None
+    ) -> Generator[Progress, None, SegmentationPredictions]:
+        """Predict the given samples (default: every sample not yet done), one Progress per batch.
+
+        The run's index and metrics are saved into its folder when the generator ends or is closed (cancel).
+        """
+        import torch
+        from torch.utils.data import DataLoader
+
+        preds = self.predictions
+        todo = preds.pending() if indices is None else np.asarray(indices, dtype=np.int64)
+        model = self._load_model()
+        workers = default_workers(len(todo)) if self.num_workers is None else self.num_workers
+        per_batch = 1 if self.tile else self.batch_size
+        loader = DataLoader(
+            _Samples(self.dataset, todo), batch_size=per_batch, num_workers=workers, collate_fn=_collate
+        )
+        start = time.perf_counter()
+        handled = failed = 0
+        try:
+            for items in loader:
+                good = [item for item in items if item[1] is not None]
+                for index, _, _, error, _ in items:
+                    if error:
+                        preds.errors[index] = error
+                with torch.inference_mode():  # not held across the yield: the caller's thread is left as it was
+                    results = self._predict(model, good)
+                for (index, _, truth, _, mask_error), (mask, probs) in zip(good, results):
+                    self._record(index, mask, probs, truth)
+                    if mask_error:
+                        preds.mask_errors[index] = mask_error
+                handled += len(items)
+                failed += len(items) - len(good)
+                elapsed = time.perf_counter() - start
+                rate = handled / elapsed if elapsed else 0.0
+                yield Progress(handled, len(todo), failed, elapsed, rate, self.device)
+        finally:
+            preds.seconds += time.perf_counter() - start
+            preds.save()
+        return preds
+
+
+def load_run(folder: str | Path) -> SegmentationPredictions:
+    """A segmentation run saved in ``folder`` (``SegmentationJob.predictions`` is saved there by ``run()``)."""
+    return SegmentationPredictions.load(folder)
