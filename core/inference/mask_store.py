@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,6 +148,11 @@ class SegmentationPredictions:
     settings: dict[str, Any] = field(default_factory=dict)
     _cells: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
     _flat: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    #: The job records on its worker thread while the GUI reads: readers work on a snapshot of the cells,
+    #: taken under this lock, and the flat table is rebuilt when the version it was built from is stale.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _version: int = field(default=0, repr=False)
+    _flat_version: int = field(default=-1, repr=False)
 
     task = "segmentation"
 
@@ -190,11 +196,21 @@ class SegmentationPredictions:
         self.done[index] = True
         self.errors.pop(index, None)
         self.mask_errors.pop(index, None)
-        self._cells.pop(index, None)
-        self._flat = None
+        entry = None
         if confusion is not None:
             cells = np.flatnonzero(confusion)
-            self._cells[index] = (cells.astype(np.int32), confusion.reshape(-1)[cells].astype(np.int64))
+            entry = (cells.astype(np.int32), confusion.reshape(-1)[cells].astype(np.int64))
+        with self._lock:
+            if entry is None:
+                self._cells.pop(index, None)
+            else:
+                self._cells[index] = entry
+            self._version += 1
+
+    def _snapshot(self) -> tuple[dict[int, tuple[np.ndarray, np.ndarray]], int]:
+        """A consistent copy of the per-image cells (the dict, not the arrays, which are never changed)."""
+        with self._lock:
+            return dict(self._cells), self._version
 
     # -- reading one sample -------------------------------------------------------------------
     def mask(self, index: int) -> np.ndarray:
@@ -218,21 +234,27 @@ class SegmentationPredictions:
 
     def confidence(self, index: int) -> np.ndarray:
         """H x W float32: the probability of the predicted class at every pixel of the image."""
-        mask = self.mask(index).astype(np.int64)
-        probs = resize_nearest(self.probabilities(index), mask.shape)
-        return np.take_along_axis(probs, mask[None], axis=0)[0]
+        mask = self.mask(index).astype(np.intp)
+        probs = self.probabilities(index)
+        # Gather one value per pixel from the small grid: never a C x H x W array at the image's size.
+        rows = nearest_indices(mask.shape[0], probs.shape[1])[:, None]
+        cols = nearest_indices(mask.shape[1], probs.shape[2])[None, :]
+        return probs[np.minimum(mask, probs.shape[0] - 1), rows, cols]
 
     # -- metrics ----------------------------------------------------------------------------
     def _table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(sample index, flat cell, pixel count) of every non-empty cell of every image, built once per change."""
-        if self._flat is None:
-            order = sorted(self._cells)
-            sizes = [len(self._cells[i][0]) for i in order]
+        flat, built_from = self._flat, self._flat_version
+        cells_of, version = self._snapshot()
+        if flat is None or built_from != version:
+            order = sorted(cells_of)
+            sizes = [len(cells_of[i][0]) for i in order]
             images = np.repeat(np.asarray(order, dtype=np.int64), sizes)
-            cells = np.concatenate([self._cells[i][0] for i in order]) if order else np.zeros(0, np.int32)
-            counts = np.concatenate([self._cells[i][1] for i in order]) if order else np.zeros(0, np.int64)
-            self._flat = (images, cells.astype(np.int64), counts)
-        return self._flat
+            cells = np.concatenate([cells_of[i][0] for i in order]) if order else np.zeros(0, np.int32)
+            counts = np.concatenate([cells_of[i][1] for i in order]) if order else np.zeros(0, np.int64)
+            flat = (images, cells.astype(np.int64), counts)
+            self._flat, self._flat_version = flat, version
+        return flat
 
     def _chosen(self, indices) -> np.ndarray:
         """Boolean selection of the table's rows that belong to ``indices`` (all rows for None)."""
@@ -245,7 +267,7 @@ class SegmentationPredictions:
     def has_truth(self) -> np.ndarray:
         """N bool: the sample was predicted and compared with its true mask."""
         out = np.zeros(len(self), dtype=bool)
-        out[list(self._cells)] = True
+        out[list(self._snapshot()[0])] = True
         return out
 
     def image_confusion(self, index: int) -> np.ndarray:
@@ -256,10 +278,11 @@ class SegmentationPredictions:
         """Dense (n, C, C) matrices of the given sample indices, in that order (zeros where there is none)."""
         chosen = np.asarray(indices, dtype=np.int64).reshape(-1)
         c = self.num_classes
+        cells_of = self._snapshot()[0]
         out = np.zeros((len(chosen), c * c), dtype=np.int64)
         for row, index in enumerate(chosen):
-            if int(index) in self._cells:
-                cells, counts = self._cells[int(index)]
+            if int(index) in cells_of:
+                cells, counts = cells_of[int(index)]
                 out[row, cells] = counts
         return out.reshape(-1, c, c)
 
@@ -313,10 +336,11 @@ class SegmentationPredictions:
         """Write the run's index (``run.json``) and confusion matrices (``confusions.npz``) into its folder,
         atomically; the per-sample files are already there. Returns the folder."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        indices = np.array(sorted(self._cells), dtype=np.int64)
-        sizes = np.array([len(self._cells[i][0]) for i in indices], dtype=np.int64)
-        cells = [self._cells[i][0] for i in indices]
-        counts = [self._cells[i][1] for i in indices]
+        cells_of = self._snapshot()[0]
+        indices = np.array(sorted(cells_of), dtype=np.int64)
+        sizes = np.array([len(cells_of[i][0]) for i in indices], dtype=np.int64)
+        cells = [cells_of[i][0] for i in indices]
+        counts = [cells_of[i][1] for i in indices]
         tmp = self.folder / "confusions.tmp.npz"
         np.savez_compressed(
             tmp,
@@ -371,5 +395,5 @@ class SegmentationPredictions:
         ends = np.cumsum(arrays["sizes"])
         for index, start, end in zip(arrays["indices"], ends - arrays["sizes"], ends):
             preds._cells[int(index)] = (arrays["cells"][start:end], arrays["counts"][start:end])
-        preds._flat = None
+        preds._flat, preds._version = None, preds._version + 1
         return preds
