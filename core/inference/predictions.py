@@ -99,7 +99,9 @@ class Predictions:
             "seconds": self.seconds,
         }
         tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez_compressed(tmp, scores=self.scores, done=self.done, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8))
+        np.savez_compressed(
+            tmp, scores=self.scores, done=self.done, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8)
+        )
         tmp.replace(path)
         return path
 

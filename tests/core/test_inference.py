@@ -34,14 +34,30 @@ def make_card(tmp_path, classes, train_on=None) -> ModelCard:
     torch.manual_seed(0)
     model = SmallCNN(in_channels=3, num_classes=len(classes), width=4)
     card = ModelCard(
-        name="tiny", architecture="smallcnn", task="multiclass", classes=list(classes), input_size=(16, 16),
-        channels=3, mean=[0.5], std=[0.5], arch_kwargs={"width": 4}, weights="tiny.pt",
+        name="tiny",
+        architecture="smallcnn",
+        task="multiclass",
+        classes=list(classes),
+        input_size=(16, 16),
+        channels=3,
+        mean=[0.5],
+        std=[0.5],
+        arch_kwargs={"width": 4},
+        weights="tiny.pt",
     )
     if train_on is not None:
-        xs = torch.from_numpy(np.stack([card.preprocess(train_on.load_image(i)) for i in range(len(train_on))
-                                        if not train_on.sample_ids[i].endswith("broken.png")]))
-        ys = torch.from_numpy(np.array([t for i, t in enumerate(train_on.targets)
-                                        if not train_on.sample_ids[i].endswith("broken.png")]))
+        xs = torch.from_numpy(
+            np.stack(
+                [
+                    card.preprocess(train_on.load_image(i))
+                    for i in range(len(train_on))
+                    if not train_on.sample_ids[i].endswith("broken.png")
+                ]
+            )
+        )
+        ys = torch.from_numpy(
+            np.array([t for i, t in enumerate(train_on.targets) if not train_on.sample_ids[i].endswith("broken.png")])
+        )
         opt = torch.optim.Adam(model.parameters(), lr=0.05)
         model.train()
         for _ in range(60):
@@ -136,8 +152,14 @@ def test_a_checkpoint_that_would_run_code_is_refused(tmp_path):
 
     with open(tmp_path / "evil.pt", "wb") as handle:
         pickle.dump({"weights": Evil()}, handle)
-    card = ModelCard(name="evil", architecture="smallcnn", task="multiclass", classes=["a", "b"],
-                     input_size=(8, 8), weights="evil.pt")
+    card = ModelCard(
+        name="evil",
+        architecture="smallcnn",
+        task="multiclass",
+        classes=["a", "b"],
+        input_size=(8, 8),
+        weights="evil.pt",
+    )
     card.save(tmp_path / "evil.json")
     with pytest.raises(ModelError, match="never runs code"):
         build_model(load_card(tmp_path / "evil.json"))
