@@ -53,7 +53,7 @@ def image_folder(root: Path, n: int = 100_000) -> Path:
     """n small PNGs in 10 class folders (the same bytes, written fast)."""
     import cv2
 
-    ok, data = cv2.imencode(".png", np.random.default_rng(0).integers(0, 255, (24, 24, 3), dtype=np.uint8))
+    _, data = cv2.imencode(".png", np.random.default_rng(0).integers(0, 255, (24, 24, 3), dtype=np.uint8))
     payload = data.tobytes()
     for c in range(10):
         folder = root / str(c)
