@@ -8,7 +8,7 @@ predictions' arrays at the row's index when the view asks, and thumbnails come f
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor, QPixmap
 
 from core.datasets import Dataset
@@ -66,6 +66,9 @@ def placeholder() -> QPixmap:
 
 
 class SampleGridModel(QAbstractListModel):
+    #: A row whose tile must be painted again (-1: every tile on screen); see _repaint.
+    repaint_requested = Signal(int)
+
     def __init__(self, loader: ThumbnailLoader, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.loader = loader
@@ -139,8 +142,10 @@ class SampleGridModel(QAbstractListModel):
             self.marks = marks_for(self.dataset, self.predictions, self.threshold)
 
     def _repaint(self, roles: list[int]) -> None:
+        # data() reads everything live: the view repaints what is on screen (repaint_requested), and no
+        # dataChanged is sent, on which an icon-mode QListView would measure every row again (O(N)).
         if len(self._rows):
-            self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1), roles)
+            self.repaint_requested.emit(-1)
 
     # -- reading --------------------------------------------------------------------
     @property
@@ -253,6 +258,4 @@ class SampleGridModel(QAbstractListModel):
     def _on_thumbnail(self, index: int) -> None:
         row = self.row_of(index)
         if row >= 0:
-            model_index = self.index(row)
-            roles = [Qt.ItemDataRole.DecorationRole, LoadingRole, ErrorRole, LabelRole, TagsRole]
-            self.dataChanged.emit(model_index, model_index, roles)
+            self.repaint_requested.emit(row)
