@@ -190,8 +190,8 @@ class MaskEditorWidget(QWidget):
         self.protect_combo.clear()
         self.protect_combo.addItem("any class")
         for i, name in enumerate(classes):
-            self.class_combo.addItem(_swatch(palette[i]), f"{i} {name}")
-            self.protect_combo.addItem(_swatch(palette[i]), f"{i} {name}")
+            self.class_combo.addItem(_swatch(palette[i]), name)
+            self.protect_combo.addItem(_swatch(palette[i]), name)
         self.class_combo.setCurrentIndex(min(1, len(classes) - 1))
 
     # -- tools --------------------------------------------------------------------

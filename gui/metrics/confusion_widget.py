@@ -69,6 +69,8 @@ class ConfusionMatrixWidget(pg.PlotWidget):
         plot.setAspectLocked(False)
         plot.setLabel("left", "True class")
         plot.setLabel("bottom", "Predicted class")
+        for side in ("left", "bottom"):  # class axes: never "(x0.001)" units on an empty matrix
+            plot.getAxis(side).enableAutoSIPrefix(False)
         view = plot.getViewBox()
         view.setMouseEnabled(x=True, y=True)  # wheel zooms, drag pans: a 1,000-class matrix stays usable
         view.sigRangeChanged.connect(self._update_ticks)
