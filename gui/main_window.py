@@ -65,6 +65,11 @@ class MainWindow(QMainWindow):
         menu = self.menuBar().addMenu("&File")
         open_action = QAction("&Open Dataset…", self, shortcut=QKeySequence.Open, triggered=self.ask_open_dataset)
         menu.addAction(open_action)
+        self.open_model_action = QAction(
+            "Open &Model…", self, shortcut=QKeySequence("Ctrl+Shift+O"), triggered=self._ask_open_model
+        )
+        self.open_model_action.setToolTip("Your own model: state_dict, TorchScript, safetensors, ONNX or a model card")
+        menu.addAction(self.open_model_action)
         self.recent_menu = menu.addMenu("Open &Recent")
         self._fill_recent_menu()
         menu.addSeparator()
@@ -141,6 +146,10 @@ class MainWindow(QMainWindow):
         dataset = self.state.dataset
         if dataset is not None and split != dataset.split and split in dataset.splits:
             self.open_dataset(str(dataset.root), split=split)
+
+    def _ask_open_model(self) -> None:
+        dataset = self.state.dataset
+        self.runner.opener.ask(list(dataset.classes) if dataset is not None else [])
 
     def _remember(self, path: str) -> None:
         recent = [p for p in self._recent() if p != path]
