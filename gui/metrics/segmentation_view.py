@@ -29,15 +29,19 @@ from PySide6.QtWidgets import (
 )
 
 from core.metrics import normalize_confusion_matrix
+from core.segmentation_losses import SEGMENTATION_LOSSES, run_losses
 from core.selection import Selection
 from gui.metrics.confusion_widget import ConfusionMatrixWidget
+from gui.metrics.jobs import BackgroundJob
 from gui.state import AppState
 
-PER_IMAGE = {  # name: (key of per_image_scores, worse is lower)
+PER_IMAGE = {  # name: key of per_image_scores (lower is worse)
     "mean IoU": "mean_iou",
     "mean Dice": "mean_dice",
     "pixel accuracy": "pixel_accuracy",
 }
+#: Per-image losses (higher is worse), computed in the background from the run's probabilities.
+LOSSES = tuple(SEGMENTATION_LOSSES)
 COLUMNS = ("IoU", "Dice", "Recall", "Prec.", "Pixels")
 BINS = 20
 
@@ -169,16 +173,20 @@ class PixelsView(QWidget):
 
 
 class ImagesView(QWidget):
-    """Per-image scores: a histogram that selects, and the worst images first."""
+    """Per-image scores and losses: a histogram that selects, and the worst images first."""
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
         self.scores: dict[str, np.ndarray] | None = None
-        self.score_combo = QComboBox(toolTip="The per-image score to rank and histogram")
-        self.score_combo.addItems(list(PER_IMAGE))
+        self.losses: dict[str, np.ndarray] | None = None
+        self.loss_job = BackgroundJob(self)
+        self.loss_job.finished.connect(self._losses_ready)
+        self.loss_job.failed.connect(lambda text: state.error.emit("Cannot compute the losses", text))
+        self.score_combo = QComboBox(toolTip="The per-image score or loss to rank and histogram")
+        self.score_combo.addItems([*PER_IMAGE, *LOSSES])
         self.score_combo.currentIndexChanged.connect(self._show_histogram)
-        self.worst_button = QPushButton("Worst first", toolTip="Show every image, the lowest score first")
+        self.worst_button = QPushButton("Worst first", toolTip="Show every image, the worst first")
         self.worst_button.clicked.connect(self.worst_first)
         self.plot = pg.PlotWidget(background="w")
         self.plot.setMenuEnabled(False)
@@ -200,59 +208,84 @@ class ImagesView(QWidget):
         layout.addLayout(controls)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.info)
+        self.edges = np.linspace(0.0, 1.0, BINS + 1)
         self._quiet = False
 
     def show_run(self, predictions) -> None:
         self.scores = predictions.per_image_scores()
+        self.losses = None
+        if predictions.complete and self.state.dataset is not None:
+            self.loss_job.submit(run_losses, predictions, self.state.dataset)
         self._show_histogram()
 
+    def _losses_ready(self, losses: dict[str, np.ndarray]) -> None:
+        self.losses = losses
+        self._show_histogram()
+
+    def metric(self) -> str:
+        return self.score_combo.currentText()
+
+    def higher_is_worse(self) -> bool:
+        return self.metric() in LOSSES
+
     def values(self) -> np.ndarray:
-        key = PER_IMAGE[self.score_combo.currentText()]
-        return self.scores[key] if self.scores is not None else np.zeros(0)
+        name = self.metric()
+        if name in LOSSES:
+            return self.losses[name] if self.losses is not None else np.zeros(0)
+        return self.scores[PER_IMAGE[name]] if self.scores is not None else np.zeros(0)
 
     def _show_histogram(self) -> None:
         values = self.values()
         finite = values[np.isfinite(values)]
-        self.plot.setLabel("bottom", self.score_combo.currentText())
-        edges = np.linspace(0.0, 1.0, BINS + 1)
-        counts = np.histogram(finite, bins=edges)[0] if finite.size else np.zeros(BINS)
-        self.bars.setOpts(x0=edges[:-1], x1=edges[1:], height=counts)
-        self.edges = edges
+        self.plot.setLabel("bottom", self.metric())
+        if self.higher_is_worse():
+            low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+            high = high if high > low else low + 1.0
+        else:
+            low, high = 0.0, 1.0
+        self.edges = np.linspace(low, high, BINS + 1)
+        counts = np.histogram(finite, bins=self.edges)[0] if finite.size else np.zeros(BINS)
+        self.bars.setOpts(x0=self.edges[:-1], x1=self.edges[1:], height=counts)
+        waiting = self.metric() in LOSSES and self.losses is None
+        self.info.setText(
+            "Computing the losses in the background…"
+            if waiting
+            else "Drag the shaded range or click a bar to see those images."
+        )
 
     def _choose(self, low: float, high: float, name: str) -> None:
         values = self.values()
-        inside = np.isfinite(values) & (values >= low) & ((values < high) | (high >= 1.0) & (values <= high))
+        last = high >= self.edges[-1]
+        inside = np.isfinite(values) & (values >= low) & ((values < high) | (last & (values <= high)))
         indices = np.flatnonzero(inside)
-        order = np.argsort(values[indices], kind="stable")
+        order = np.argsort(-values[indices] if self.higher_is_worse() else values[indices], kind="stable")
         self.state.set_selection(Selection.of(name, indices[order], ordered=True))
         self.info.setText(f"{len(indices)} images with {name}")
 
     def _select_range(self) -> None:
-        if self.scores is None or self._quiet:
+        if self.scores is None or self._quiet or not len(self.values()):
             return
         low, high = self.region.getRegion()
-        metric = self.score_combo.currentText()
-        self._choose(low, high, f"{metric} in [{low:.2f}, {high:.2f}]")
+        self._choose(low, high, f"{self.metric()} in [{low:.2f}, {high:.2f}]")
 
     def _on_click(self, event) -> None:
-        if self.scores is None or event.button() != Qt.LeftButton:
+        if self.scores is None or event.button() != Qt.LeftButton or not len(self.values()):
             return
         x = self.plot.getPlotItem().getViewBox().mapSceneToView(event.scenePos()).x()
-        if not 0.0 <= x <= 1.0:
+        if not self.edges[0] <= x <= self.edges[-1]:
             return
-        b = min(int(x * BINS), BINS - 1)
+        b = min(int(np.searchsorted(self.edges, x, side="right")) - 1, BINS - 1)
         low, high = self.edges[b], self.edges[b + 1]
-        self._choose(low, high, f"{self.score_combo.currentText()} in [{low:.2f}, {high:.2f})")
+        self._choose(low, high, f"{self.metric()} in [{low:.2f}, {high:.2f})")
 
     def worst_first(self) -> None:
-        if self.scores is None:
-            return
         values = self.values()
+        if self.scores is None or not len(values):
+            return
         indices = np.flatnonzero(np.isfinite(values))
-        order = np.argsort(values[indices], kind="stable")
-        self.state.set_selection(
-            Selection.of(f"worst {self.score_combo.currentText()} first", indices[order], ordered=True)
-        )
+        keys = -values[indices] if self.higher_is_worse() else values[indices]
+        order = np.argsort(keys, kind="stable")
+        self.state.set_selection(Selection.of(f"worst {self.metric()} first", indices[order], ordered=True))
 
 
 class SegmentationMetrics(QWidget):

@@ -90,3 +90,18 @@ def test_worst_first_orders_images_by_mean_iou(pane, run):
     chosen = state.selection.indices
     assert len(chosen) == np.isfinite(scores).sum()
     assert np.all(np.diff(scores[chosen]) >= 0)
+
+
+def test_worst_first_by_a_segmentation_loss_orders_by_that_loss(qtbot, pane, run):
+    from core.segmentation_losses import run_losses
+
+    widget, state = pane
+    dataset, preds = run
+    view = widget.show_tab("Images")
+    view.score_combo.setCurrentText("Dice loss")
+    qtbot.waitUntil(lambda: view.losses is not None, timeout=30_000)
+    view.worst_first()
+    expected = run_losses(preds, dataset)["Dice loss"]
+    chosen = state.selection.indices
+    assert len(chosen) == np.isfinite(expected).sum()
+    assert np.all(np.diff(expected[chosen]) <= 1e-12)  # highest loss first
