@@ -21,7 +21,7 @@ def predicted_classes(predictions: Predictions, threshold: Threshold = None) -> 
     if predictions.task != "binary" or threshold is None or predictions.scores.shape[1] != 2:
         return predictions.predicted
     out = np.full(len(predictions), NOT_PREDICTED, dtype=np.int64)
-    done = predictions.done
+    done = predictions.done.copy()  # one snapshot: a running job fills it on its own thread
     out[done] = (predictions.scores[done, 1] >= float(threshold)).astype(np.int64)
     return out
 

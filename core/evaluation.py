@@ -76,7 +76,7 @@ def decided_tags(
     dataset: Dataset, predictions: Predictions, threshold: Threshold = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """(true, predicted) labels of a multilabel task as N' x L bool, over the predicted samples only."""
-    done = predictions.done
+    done = predictions.done.copy()  # one snapshot: a running job fills it on its own thread
     limit = 0.5 if threshold is None else snap_threshold(threshold)
     return dataset.tags[done].astype(bool), predicted_tags(predictions, limit)[done].astype(bool)
 

@@ -65,16 +65,18 @@ class Predictions:
     def predicted(self) -> np.ndarray:
         """Predicted class per sample (argmax), NOT_PREDICTED (-1) where there is no prediction."""
         out = np.full(len(self), NOT_PREDICTED, dtype=np.int64)
+        done = self.done.copy()  # one snapshot: a running job fills `done` on its own thread meanwhile
         if self.scores.shape[1]:
-            out[self.done] = np.argmax(self.scores[self.done], axis=1)
+            out[done] = np.argmax(self.scores[done], axis=1)
         return out
 
     @property
     def confidence(self) -> np.ndarray:
         """Score of the predicted class, NaN where there is no prediction."""
         out = np.full(len(self), np.nan, dtype=np.float32)
+        done = self.done.copy()
         if self.scores.shape[1]:
-            out[self.done] = self.scores[self.done].max(axis=1)
+            out[done] = self.scores[done].max(axis=1)
         return out
 
     def top_k(self, index: int, k: int = 5) -> list[tuple[int, float]]:

@@ -173,3 +173,26 @@ def test_a_card_with_a_wrong_checksum_is_refused(tmp_path):
     card.path.write_text(json.dumps(data))
     with pytest.raises(ModelError, match="checksum"):
         build_model(load_card(card.path))
+
+
+def test_reading_predictions_while_a_job_fills_them_on_another_thread():
+    """The GUI reads `predicted` while the worker marks samples done: one snapshot of `done` per read."""
+    import threading
+
+    n = 20_000
+    preds = Predictions.empty("multiclass", ["a", "b", "c"], [str(i) for i in range(n)])
+    preds.scores[:] = np.random.default_rng(0).random((n, 3), dtype=np.float32)
+    stop = threading.Event()
+
+    def fill():
+        for start in range(0, n, 16):
+            preds.done[start : start + 16] = True
+        stop.set()
+
+    worker = threading.Thread(target=fill)
+    worker.start()
+    while not stop.is_set():
+        predicted, confidence = preds.predicted, preds.confidence
+        assert ((predicted >= 0) == ~np.isnan(confidence)).sum() >= 0
+    worker.join()
+    assert (preds.predicted >= 0).all()
