@@ -192,9 +192,12 @@ def test_reading_predictions_while_a_job_fills_them_on_another_thread():
     worker = threading.Thread(target=fill)
     worker.start()
     reads = 0
-    while not stop.is_set():  # raised "cannot assign N input values to M outputs" before the fix
+    while True:  # raised "cannot assign N input values to M outputs" before the fix
+        finished = stop.is_set()
         predicted = preds.predicted
         assert predicted.shape == (n,) and np.isin(predicted, [-1, 0, 1, 2]).all()
         reads += 1
+        if finished:
+            break
     worker.join()
     assert reads > 0 and (preds.predicted >= 0).all()
