@@ -24,6 +24,7 @@ from superqt.utils import create_worker
 
 from core.models import ModelCard, ModelError, bundled_cards
 from core.models.loading import resolve_model
+from gui.runner.class_map_dialog import ClassMapDialog
 from gui.runner.model_sources import ModelOpener, WeightsDownload, weights_missing, zoo_cards
 from gui.state import AppState
 from gui.workers import import_torch, with_torch
@@ -45,13 +46,18 @@ def describe_card(card: ModelCard) -> str:
     return "<br>".join(lines)
 
 
-def _run_generator(card: ModelCard, dataset, device: str, batch_size: int, tile: int | None, job=None):
+def needs_class_map(card: ModelCard, dataset, reason: str) -> bool:
+    """A segmenter refused only because its class names are not the dataset's: a map makes it fit."""
+    return card.task == dataset.task == "segmentation" and "map the dataset's classes" in reason
+
+
+def _run_generator(card: ModelCard, dataset, device: str, batch_size: int, tile: int | None, job=None, class_map=None):
     """Runs in a worker thread: builds the job (imports torch there), then yields its progress."""
     from core.inference.jobs import job_for
 
     import_torch()
     if job is None:
-        job = job_for(card, dataset, device=device, batch_size=batch_size, tile=tile)
+        job = job_for(card, dataset, device=device, batch_size=batch_size, tile=tile, class_map=class_map)
     yield job
     return (yield from job.run())
 
@@ -68,6 +74,8 @@ class RunnerPane(QGroupBox):
         self._cards: list[ModelCard] = []
         self._zoo: list[ModelCard] = []  # torchvision's networks, listed by a worker once torch is in
         self._opened: list[ModelCard] = []  # the user's own models opened in this session
+        self._mappable: set[str] = set()  # segmenters that run on this dataset through a class map
+        self._class_maps: dict[tuple[str, str], dict[str, str]] = {}
         self._download: WeightsDownload | None = None
         self.opener = ModelOpener(self)
         self.opener.opened.connect(self._model_opened)
@@ -199,6 +207,7 @@ class RunnerPane(QGroupBox):
         """Bundled models and the user's own (fitting first, the others greyed out with the reason), then
         the torchvision networks that fit the dataset's classes."""
         current = self.current_card()
+        self._mappable = set()
         self.model_combo.blockSignals(True)
         self.model_combo.clear()
         self._cards = []
@@ -212,6 +221,10 @@ class RunnerPane(QGroupBox):
                 cards = []
             cards += self._opened
             reasons = {id(card): why_not(card, dataset) for card in cards}
+            for card in cards:  # a segmenter with other class names runs once the user maps them
+                if reasons[id(card)] and needs_class_map(card, dataset, reasons[id(card)]):
+                    self._mappable.add(card.name)
+                    reasons[id(card)] = None
             for card in sorted(cards, key=lambda c: reasons[id(c)] is not None):
                 self._add_card(card, reasons[id(card)])
             for card in self._zoo:
@@ -275,6 +288,8 @@ class RunnerPane(QGroupBox):
             self.card_label.setText(text)
         else:
             text = describe_card(card)
+            if card.name in self._mappable:
+                text += "<br><i>its classes are named differently: Run asks how the dataset's map to them</i>"
             if weights_missing(card):
                 text += (
                     f"<br><span style='color:#b00020'>weights not downloaded: {card.weights_path.name} "
@@ -303,8 +318,15 @@ class RunnerPane(QGroupBox):
         )
         if not resumable:
             self._job = None
+        class_map = None
+        if card.name in self._mappable:
+            class_map = self._ask_class_map(card, dataset)
+            if class_map is None:
+                return False
         tile = self.tile_spin.value() if card.task == "segmentation" and self.tile_check.isChecked() else None
-        gen = _run_generator(card, dataset, device, self.batch_spin.value(), tile, self._job if resumable else None)
+        gen = _run_generator(
+            card, dataset, device, self.batch_spin.value(), tile, self._job if resumable else None, class_map
+        )
         worker = create_worker(lambda: (yield from gen), _start_thread=False, _ignore_errors=True)
         worker.yielded.connect(self._on_yielded)
         worker.returned.connect(self._on_returned)
@@ -355,6 +377,16 @@ class RunnerPane(QGroupBox):
         if failed:
             self.state.error.emit("Weights", text)
         self._show_card()
+
+    def _ask_class_map(self, card: ModelCard, dataset) -> dict[str, str] | None:
+        """The user's map of the dataset's classes to the model's (asked once per model and dataset)."""
+        key = (card.name, str(dataset.root))
+        if key not in self._class_maps:
+            dialog = ClassMapDialog(dataset.classes, card.classes, card.display_name, self)
+            if not dialog.exec():
+                return None
+            self._class_maps[key] = dialog.class_map()
+        return self._class_maps[key]
 
     def cancel(self) -> None:
         if self._download is not None:

@@ -75,3 +75,37 @@ def test_card_numbers_are_checked():
     with pytest.raises(ValueError, match="abc"):
         parse_floats("0.5, abc")
     assert np.isclose(sum(parse_floats("1,2")), 3)
+
+
+def test_a_segmenter_with_other_class_names_runs_through_a_class_map(qtbot, tmp_path, monkeypatch):
+    from fake_datasets import write_voc
+
+    from core.models import ModelCard
+    from core.models.loading import file_sha256
+    from core.models.unet import UNet
+    from gui.runner.class_map_dialog import ClassMapDialog, suggested_map
+
+    root, _, _ = write_voc(tmp_path / "data")
+    dataset = open_dataset(root, split="train")
+    names = ["__background__", *(name.upper() for name in dataset.classes[1:])]  # torchvision-style names
+    assert suggested_map(dataset.classes, names) == dict(zip(dataset.classes, names))
+    torch.save(UNet(3, 21, depth=2, width=4).state_dict(), tmp_path / "seg.pt")
+    card = ModelCard(
+        name="other-names", architecture="unet", task="segmentation", classes=names, input_size=(16, 16),
+        arch_kwargs={"depth": 2, "width": 4}, weights="seg.pt", sha256=file_sha256(tmp_path / "seg.pt"),
+    )  # fmt: skip
+    card.save(tmp_path / "seg.json")
+    state = AppState()
+    widget = RunnerPane(state)
+    qtbot.addWidget(widget)
+    state.set_dataset(dataset)
+    asked = []
+    monkeypatch.setattr(ClassMapDialog, "exec", lambda dialog: asked.append(dialog.class_map()) or True)
+    with qtbot.waitSignal(widget.opener.opened, timeout=60_000):
+        widget.opener.open(str(tmp_path / "seg.json"), dataset.classes)
+    assert widget.current_card().name == "other-names"  # enabled: a map makes it fit
+    with qtbot.waitSignal(widget.run_finished, timeout=120_000):
+        assert widget.start_run()
+    assert len(asked) == 1 and len(asked[0]) == 21
+    assert state.predictions.settings["class_map"] == asked[0]
+    qtbot.waitUntil(lambda: not widget.is_running(), timeout=30_000)
