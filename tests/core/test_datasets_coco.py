@@ -132,3 +132,18 @@ def test_matches_torchvision_coco_detection(tmp_path: Path) -> None:
         image, anns = theirs[i]
         assert sample.meta["annotations"] == len(anns)
         np.testing.assert_array_equal(sample.image(), np.asarray(image))
+
+
+def test_a_large_file_is_streamed_and_reads_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above STREAM_BYTES the json is read entry by entry (ijson); the dataset must not change."""
+    pytest.importorskip("ijson")
+    from core.datasets.readers import coco
+
+    write_coco(tmp_path)
+    whole = open_dataset(tmp_path)
+    monkeypatch.setattr(coco, "STREAM_BYTES", 0)
+    streamed = open_dataset(tmp_path)
+    assert streamed.sample_ids == whole.sample_ids and streamed.classes == whole.classes
+    np.testing.assert_array_equal(streamed.tags, whole.tags)
+    for i in range(len(whole)):
+        np.testing.assert_array_equal(streamed.load_mask(i), whole.load_mask(i))

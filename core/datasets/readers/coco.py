@@ -6,8 +6,10 @@ sample's mask is rasterised on demand with pycocotools from its polygons and RLE
 regions included; a pixel claimed by objects of two different classes is 255 (ignore).
 The categories present in each image are its tags (``Dataset.tags``) and meta.
 
-Memory: the json is parsed once; only each annotation's segmentation is kept (grouped by
-image) and the parsed document is dropped, so the file is not held twice over.
+Memory: only each annotation's segmentation is kept (grouped by image), polygons as float32
+arrays. A file over STREAM_BYTES is read with ijson one entry at a time (three passes: categories,
+images, annotations), so a 1 GB file never becomes a 5 GB tree of Python objects; a smaller one is
+parsed at once with json, whose errors name the line and column.
 """
 
 from __future__ import annotations
@@ -25,12 +27,57 @@ from core.datasets.readers.masks import bit_palette, image_size
 from core.datasets.registry import Layout, Probe, register
 
 Annotation = tuple[int, Any]  # (class index, segmentation)
+#: Files larger than this are streamed (ijson) instead of parsed whole (json).
+STREAM_BYTES = 64 << 20
 
 # pycocotools' decode still passes copy=False to np.array (numpy 2 warns on every mask); not ours to fix.
 warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"pycocotools\.")
 
 
+def _compact(segmentation: Any) -> Any:
+    """Polygons as float32 arrays (a Python float costs 24 bytes, a float32 4); RLEs as they are."""
+    if isinstance(segmentation, list):
+        try:
+            return [np.asarray(polygon, dtype=np.float32) for polygon in segmentation]
+        except (TypeError, ValueError):  # not numbers: kept, and reported on the sample when drawn
+            return segmentation
+    return segmentation
+
+
+def _stream(path: Path) -> dict[str, Any]:
+    """The three lists of an instances json, read entry by entry with ijson."""
+    import ijson
+
+    data: dict[str, Any] = {}
+    try:
+        for key in ("categories", "images", "annotations"):
+            with path.open("rb") as file:
+                entries = []
+                for entry in ijson.items(file, f"{key}.item", use_float=True):
+                    if key == "annotations" and isinstance(entry, dict) and "segmentation" in entry:
+                        entry = {k: entry.get(k) for k in ("id", "image_id", "category_id")} | {
+                            "segmentation": _compact(entry["segmentation"])
+                        }
+                    elif key == "images" and isinstance(entry, dict):
+                        entry = {k: entry[k] for k in ("id", "file_name", "height", "width") if k in entry}
+                    entries.append(entry)
+            data[key] = entries
+    except ijson.JSONError as exc:
+        raise DatasetError(f"COCO: {path} is not valid JSON ({exc})") from None
+    except OSError as exc:
+        raise DatasetError(f"COCO: cannot read {path} ({exc})") from None
+    return data
+
+
 def _load(path: Path) -> dict[str, Any]:
+    try:
+        if path.stat().st_size > STREAM_BYTES:
+            import importlib.util
+
+            if importlib.util.find_spec("ijson") is not None:
+                return _stream(path)
+    except OSError as exc:
+        raise DatasetError(f"COCO: cannot read {path} ({exc})") from None
     try:
         with path.open("rb") as file:
             data = json.load(file)
@@ -77,7 +124,7 @@ def _index(
                 f"COCO: {path.name} {where} (id {ann.get('id')}): category_id {category_id} is not in categories"
             )
         row, label = image_index[image_id], category_index[category_id]
-        per_image[row].append((label, _field(ann, "segmentation", where, path)))
+        per_image[row].append((label, _compact(_field(ann, "segmentation", where, path))))
         tags[row, label] = 1
     return classes, images, per_image, tags
 
@@ -89,7 +136,8 @@ def rasterise(segmentation: Any, height: int, width: int) -> np.ndarray:
     if isinstance(segmentation, list):
         if not segmentation:
             return np.zeros((height, width), dtype=np.uint8)
-        rle = mask_utils.merge(mask_utils.frPyObjects(segmentation, height, width))
+        polygons = [np.asarray(p, dtype=np.float64).tolist() for p in segmentation]
+        rle = mask_utils.merge(mask_utils.frPyObjects(polygons, height, width))
     elif isinstance(segmentation, dict) and "counts" in segmentation and "size" in segmentation:
         if list(segmentation["size"]) != [height, width]:
             raise ValueError(f"RLE of size {segmentation['size']} on an image of {height}x{width}")
