@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from core.datasets.base import SampleError
+from core.inference.predictions import RunBookkeeping
 from core.metrics import segmentation_report
 from core.models.cards import ModelError
 
@@ -125,7 +126,7 @@ def _row_means(values: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class SegmentationPredictions:
+class SegmentationPredictions(RunBookkeeping):
     """What a segmenter said about a dataset: masks on disk, per-image pixel confusion matrices in memory.
 
     ``done[i]``: sample i was predicted and its files are in ``store``. ``errors[i]``: sample i could not be
@@ -162,9 +163,6 @@ class SegmentationPredictions:
     ) -> SegmentationPredictions:
         return cls(list(classes), list(sample_ids), Path(folder), np.zeros(len(sample_ids), dtype=bool), **info)
 
-    def __len__(self) -> int:
-        return len(self.sample_ids)
-
     @property
     def num_classes(self) -> int:
         return len(self.classes)
@@ -172,22 +170,6 @@ class SegmentationPredictions:
     @property
     def store(self) -> MaskStore:
         return MaskStore(self.folder / "samples")
-
-    @property
-    def num_done(self) -> int:
-        return int(self.done.sum())
-
-    @property
-    def complete(self) -> bool:
-        """Every sample was either predicted or failed with a recorded error."""
-        return self.num_done + len(self.errors) >= len(self)
-
-    def pending(self) -> np.ndarray:
-        """Indices still to run: neither predicted nor failed (to resume a cancelled run)."""
-        todo = ~self.done
-        if self.errors:
-            todo[list(self.errors)] = False
-        return np.flatnonzero(todo)
 
     # -- recording (the job calls these) ---------------------------------------------------------
     def record(self, index: int, mask: np.ndarray, probs: np.ndarray, confusion: np.ndarray | None) -> None:

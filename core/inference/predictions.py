@@ -17,8 +17,34 @@ import numpy as np
 NOT_PREDICTED = -1
 
 
+class RunBookkeeping:
+    """What a run has done so far; shared by classification and segmentation predictions.
+
+    Subclasses have ``sample_ids``, ``done`` (N bool) and ``errors`` ({index: message}).
+    """
+
+    def __len__(self) -> int:
+        return len(self.sample_ids)
+
+    @property
+    def num_done(self) -> int:
+        return int(self.done.sum())
+
+    @property
+    def complete(self) -> bool:
+        """Every sample was either predicted or failed with a recorded error."""
+        return self.num_done + len(self.errors) >= len(self)
+
+    def pending(self) -> np.ndarray:
+        """Indices still to run: neither predicted nor failed (to resume a cancelled run)."""
+        todo = ~self.done
+        if self.errors:
+            todo[list(self.errors)] = False
+        return np.flatnonzero(todo)
+
+
 @dataclass
-class Predictions:
+class Predictions(RunBookkeeping):
     task: str
     classes: list[str]
     sample_ids: list[str]
@@ -41,25 +67,6 @@ class Predictions:
             done=np.zeros(n, dtype=bool),
             **info,
         )
-
-    def __len__(self) -> int:
-        return len(self.sample_ids)
-
-    @property
-    def num_done(self) -> int:
-        return int(self.done.sum())
-
-    @property
-    def complete(self) -> bool:
-        """Every sample was either predicted or failed with a recorded error."""
-        return self.num_done + len(self.errors) >= len(self)
-
-    def pending(self) -> np.ndarray:
-        """Indices still to run: neither predicted nor failed (to resume a cancelled run)."""
-        todo = ~self.done
-        if self.errors:
-            todo[list(self.errors)] = False
-        return np.flatnonzero(todo)
 
     @property
     def predicted(self) -> np.ndarray:
