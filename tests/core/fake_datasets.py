@@ -406,3 +406,31 @@ def write_coco(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data))
     return path
+
+
+# -- models -----------------------------------------------------------------------------
+def tiny_unet_card(folder: Path, classes: list[str], *, sharpen: bool = False, name: str = "tiny-unet"):
+    """A random tiny U-Net (depth 2, width 4, 16 x 16 input) saved as ``folder/<name>.pt`` with its card.
+
+    ``sharpen`` scales the head so the probabilities differ from pixel to pixel and class to class.
+    Returns the card, loaded back from ``folder/<name>.json``.
+    """
+    import torch
+
+    from core.models import ModelCard, load_card
+    from core.models.loading import file_sha256
+    from core.models.unet import UNet
+
+    torch.manual_seed(0)
+    model = UNet(in_channels=3, num_classes=len(classes), depth=2, width=4)
+    if sharpen:
+        with torch.no_grad():
+            model.head.weight.mul_(1000.0)
+    weights = folder / f"{name}.pt"
+    torch.save(model.state_dict(), weights)
+    card = ModelCard(
+        name=name, architecture="unet", task="segmentation", classes=list(classes), input_size=(16, 16),
+        arch_kwargs={"depth": 2, "width": 4}, weights=weights.name, sha256=file_sha256(weights),
+    )  # fmt: skip
+    card.save(folder / f"{name}.json")
+    return load_card(folder / f"{name}.json")

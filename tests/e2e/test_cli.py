@@ -81,23 +81,13 @@ def test_screenshot_renders_the_three_panes_after_a_run(tmp_path):
 
 def test_evaluate_a_segmenter_writes_its_report_and_masks(tmp_path):
     import numpy as np
-    import torch
-    from fake_datasets import write_voc
+    from fake_datasets import tiny_unet_card, write_voc
 
     from core.datasets import open_dataset
-    from core.models import ModelCard
-    from core.models.loading import file_sha256
-    from core.models.unet import UNet
 
     root, _, _ = write_voc(tmp_path / "data")
     dataset = open_dataset(root, split="val")
-    torch.manual_seed(0)
-    torch.save(UNet(3, 21, depth=2, width=4).state_dict(), tmp_path / "unet.pt")
-    card = ModelCard(
-        name="tiny-unet", architecture="unet", task="segmentation", classes=dataset.classes, input_size=(16, 16),
-        arch_kwargs={"depth": 2, "width": 4}, weights="unet.pt", sha256=file_sha256(tmp_path / "unet.pt"),
-    )  # fmt: skip
-    card.save(tmp_path / "unet.json")
+    tiny_unet_card(tmp_path, dataset.classes, name="unet")
     out = tmp_path / "eval"
     result = run_main(
         "evaluate", str(root), "--split", "val", "--model", str(tmp_path / "unet.json"), "--device", "cpu",

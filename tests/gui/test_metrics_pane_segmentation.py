@@ -2,14 +2,10 @@
 
 import numpy as np
 import pytest
-import torch
-from fake_datasets import write_voc
+from fake_datasets import tiny_unet_card, write_voc
 
 from core.datasets import open_dataset
 from core.inference.segmentation import SegmentationJob
-from core.models import ModelCard, load_card
-from core.models.loading import file_sha256
-from core.models.unet import UNet
 from gui.metrics import MetricsPane
 from gui.state import AppState
 
@@ -19,21 +15,8 @@ def run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("seg")
     root, _, _ = write_voc(tmp / "data")
     dataset = open_dataset(root, split="trainval")
-    torch.manual_seed(0)
-    model = UNet(in_channels=3, num_classes=21, depth=2, width=4)
-    torch.save(model.state_dict(), tmp / "unet.pt")
-    card = ModelCard(
-        name="tiny-unet",
-        architecture="unet",
-        task="segmentation",
-        classes=dataset.classes,
-        input_size=(16, 16),
-        arch_kwargs={"depth": 2, "width": 4},
-        weights="unet.pt",
-        sha256=file_sha256(tmp / "unet.pt"),
-    )
-    card.save(tmp / "unet.json")
-    job = SegmentationJob(load_card(tmp / "unet.json"), dataset, device="cpu", num_workers=0, run_dir=tmp / "run")
+    card = tiny_unet_card(tmp, dataset.classes)
+    job = SegmentationJob(card, dataset, device="cpu", num_workers=0, run_dir=tmp / "run")
     for _ in job.run():
         pass
     return dataset, job.predictions

@@ -78,22 +78,16 @@ def test_card_numbers_are_checked():
 
 
 def test_a_segmenter_with_other_class_names_runs_through_a_class_map(qtbot, tmp_path, monkeypatch):
-    from fake_datasets import write_voc
+    from fake_datasets import tiny_unet_card, write_voc
 
-    from core.models import ModelCard
-    from core.models.loading import file_sha256
-    from core.models.unet import UNet
     from gui.runner.class_map_dialog import ClassMapDialog, suggested_map
 
     root, _, _ = write_voc(tmp_path / "data")
     dataset = open_dataset(root, split="train")
     names = ["__background__", *(name.upper() for name in dataset.classes[1:])]  # torchvision-style names
     assert suggested_map(dataset.classes, names) == dict(zip(dataset.classes, names))
-    torch.save(UNet(3, 21, depth=2, width=4).state_dict(), tmp_path / "seg.pt")
-    card = ModelCard(
-        name="other-names", architecture="unet", task="segmentation", classes=names, input_size=(16, 16),
-        arch_kwargs={"depth": 2, "width": 4}, weights="seg.pt", sha256=file_sha256(tmp_path / "seg.pt"),
-    )  # fmt: skip
+    card = tiny_unet_card(tmp_path, dataset.classes, name="seg")
+    card.name, card.classes = "other-names", names
     card.save(tmp_path / "seg.json")
     state = AppState()
     widget = RunnerPane(state)

@@ -7,15 +7,11 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-import torch
-from fake_datasets import write_voc
+from fake_datasets import tiny_unet_card, write_voc
 
 from core.datasets import open_dataset
 from core.inference.segmentation import SegmentationJob
 from core.metrics import segmentation_report
-from core.models import ModelCard, load_card
-from core.models.loading import file_sha256
-from core.models.unet import UNet
 from core.overlays import blend, colourise, error_colours, error_map, render, resize_mask
 from gui.browser import BrowserPane
 from gui.browser.decoding import thumbnail_array
@@ -31,23 +27,8 @@ def tiny_run(tmp):
     """The VOC fixture's trainval split (5 images of 12 x 10) and a random tiny U-Net's run over it."""
     root, _, _ = write_voc(tmp / "data")
     dataset = open_dataset(root, split="trainval")
-    torch.manual_seed(0)
-    model = UNet(in_channels=3, num_classes=21, depth=2, width=4)
-    with torch.no_grad():  # sharper logits: probabilities that differ from pixel to pixel and class to class
-        model.head.weight.mul_(1000.0)
-    torch.save(model.state_dict(), tmp / "unet.pt")
-    card = ModelCard(
-        name="tiny-unet",
-        architecture="unet",
-        task="segmentation",
-        classes=dataset.classes,
-        input_size=(16, 16),
-        arch_kwargs={"depth": 2, "width": 4},
-        weights="unet.pt",
-        sha256=file_sha256(tmp / "unet.pt"),
-    )
-    card.save(tmp / "unet.json")
-    job = SegmentationJob(load_card(tmp / "unet.json"), dataset, device="cpu", num_workers=0, run_dir=tmp / "run")
+    card = tiny_unet_card(tmp, dataset.classes, sharpen=True)
+    job = SegmentationJob(card, dataset, device="cpu", num_workers=0, run_dir=tmp / "run")
     for _ in job.run():
         pass
     assert job.predictions.done.all()
