@@ -7,18 +7,23 @@ also reads (members are ``.npy`` arrays, each deflated on its own):
 - ``meta``: the run's JSON (``format``, task, classes, sample ids, errors, model, device, seconds, settings);
 - ``done``, ``indices``, ``sizes``, ``cells``, ``counts``: every image's pixel confusion matrix, sparse
   (the non-zero cells of image ``indices[k]`` are the next ``sizes[k]`` entries of ``cells`` and ``counts``);
-- ``masks/<index>`` and ``probs/<index>``: one predicted H x W mask and its uint8 probability grid per sample.
+- ``samples/<index>.npz``: each sample's file of the run folder (its mask and its uint8 probability grid,
+  already compressed), copied byte for byte and *stored* (not compressed again): saving costs a file copy.
 
 :func:`load_archive` reads the JSON and the confusions only: the metrics, the per-image scores and any
-comparison come from those at once, and a mask is decompressed when the browser asks for it.
+comparison come from those at once. A mask is read when the browser asks for it: a stored member is a
+plain byte range of the archive, so ``np.load`` opens it in place and decompresses the mask alone.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import struct
 import threading
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,15 +31,15 @@ from typing import Any
 import numpy as np
 
 from core.datasets.base import SampleError
-from core.inference.mask_store import SegmentationPredictions, quantise
+from core.inference.mask_store import MaskStore, SegmentationPredictions
 from core.models.cards import ModelError
 
 ARCHIVE_FORMAT = "cvlens-segmentation-archive/1"
 _CONFUSIONS = ("done", "indices", "sizes", "cells", "counts")
 
 
-def _member(kind: str, index: int) -> str:
-    return f"{kind}/{int(index):07d}.npy"
+def _member(index: int) -> str:
+    return f"samples/{int(index):07d}.npz"
 
 
 def _put(archive: zipfile.ZipFile, name: str, array: np.ndarray) -> None:
@@ -84,12 +89,11 @@ def save_archive(predictions: SegmentationPredictions, path: str | Path) -> Path
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
             for index in np.flatnonzero(done):
                 try:
-                    mask, probs = predictions.mask(index), quantise(predictions.probabilities(index))
-                except SampleError as exc:
+                    content = _sample_file(predictions.store, index)
+                except (OSError, SampleError) as exc:
                     done[index], errors[int(index)] = False, f"the prediction was lost before saving: {exc}"
                     continue
-                _put(archive, _member("masks", index), mask)
-                _put(archive, _member("probs", index), probs)
+                archive.writestr(zipfile.ZipInfo(_member(index)), content, compress_type=zipfile.ZIP_STORED)
             for name, array in _confusion_arrays(predictions, done).items():
                 _put(archive, f"{name}.npy", array)
             meta = json.dumps(_meta(predictions, errors), ensure_ascii=False).encode("utf-8")
@@ -101,64 +105,116 @@ def save_archive(predictions: SegmentationPredictions, path: str | Path) -> Path
     return path
 
 
+def _get(archive: zipfile.ZipFile, name: str) -> np.ndarray:
+    with archive.open(name) as stream:
+        return np.lib.format.read_array(stream, allow_pickle=False)
+
+
+def _sample_file(store: MaskStore | ArchiveMasks, index: int) -> bytes:
+    """The bytes of one sample's .npz, from a run folder or from another archive."""
+    if isinstance(store, ArchiveMasks):
+        return store.sample_file(index)
+    return store.path(index).read_bytes()
+
+
 def read_meta(path: str | Path) -> dict[str, Any]:
     """The JSON of a predictions file (an archive's, or a classification run's ``Predictions.save``)."""
     with np.load(Path(path), allow_pickle=False) as data:
         return json.loads(data["meta"].tobytes().decode("utf-8"))
 
 
-class ArchiveMasks:
-    """The masks and probabilities of an archive, read one member at a time (the ``MaskStore`` interface).
+class _Window(io.RawIOBase):
+    """A read-only, seekable view of ``size`` bytes of ``raw`` from ``start``: a stored member, as a file."""
 
-    ``source[i]`` is the archive's index of sample ``i`` (-1: the run has no such sample). One zip handle
-    is kept open; reads from the browser's worker threads take turns on it.
+    def __init__(self, raw, start: int, size: int) -> None:
+        self.raw, self.start, self.size, self.position = raw, start, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.size}[whence]
+        self.position = max(0, base + offset)
+        return self.position
+
+    def readinto(self, buffer) -> int:
+        count = max(0, min(len(buffer), self.size - self.position))
+        self.raw.seek(self.start + self.position)
+        data = self.raw.read(count)
+        buffer[: len(data)] = data
+        self.position += len(data)
+        return len(data)
+
+
+class ArchiveMasks:
+    """The masks and probabilities of an archive, read one sample at a time (the ``MaskStore`` interface).
+
+    ``source[i]`` is the archive's index of sample ``i`` (-1: the run has no such sample). The table of
+    members is read once; each read opens the file on its own, so the browser's worker threads read in
+    parallel.
     """
 
-    def __init__(self, path: Path, source: np.ndarray | None = None) -> None:
+    def __init__(
+        self, path: Path, source: np.ndarray | None = None, members: dict[str, zipfile.ZipInfo] | None = None
+    ) -> None:
         self.path, self.source = Path(path), source
-        self._zip: zipfile.ZipFile | None = None
+        self._members = members
         self._lock = threading.Lock()
 
-    def _name(self, kind: str, index: int) -> str:
+    def _info(self, index: int) -> zipfile.ZipInfo | None:
         stored = int(index) if self.source is None else int(self.source[index])
         if stored < 0:
-            raise SampleError(f"sample {index} is not in the saved run {self.path.name}")
-        return _member(kind, stored)
-
-    def _read(self, index: int, kind: str) -> np.ndarray:
-        name = self._name(kind, index)
+            return None
         with self._lock:
-            try:
-                if self._zip is None:
-                    self._zip = zipfile.ZipFile(self.path)
-                with self._zip.open(name) as stream:
-                    return np.lib.format.read_array(stream, allow_pickle=False)
-            except KeyError:
-                raise SampleError(f"sample {index} has no stored prediction in {self.path.name}") from None
-            except (OSError, ValueError, zipfile.BadZipFile) as exc:
-                raise SampleError(f"{self.path.name}: cannot read the stored prediction ({exc})") from None
+            if self._members is None:
+                with zipfile.ZipFile(self.path) as archive:
+                    self._members = {info.filename: info for info in archive.infolist()}
+        return self._members.get(_member(stored))
 
     def __contains__(self, index: int) -> bool:
+        return self._info(index) is not None
+
+    def _open(self, index: int, read):
+        """``read(file)`` on sample ``index``'s stored .npz, in place in the archive."""
+        info = self._info(index)
+        if info is None:
+            raise SampleError(f"sample {index} has no stored prediction in {self.path.name}")
         try:
-            name = self._name("masks", index)
-        except SampleError:
-            return False
-        with self._lock:
-            if self._zip is None:
-                self._zip = zipfile.ZipFile(self.path)
-            return name in self._zip.NameToInfo
+            with open(self.path, "rb") as raw:
+                raw.seek(info.header_offset)
+                header = raw.read(30)
+                if header[:4] != b"PK\x03\x04":
+                    raise ValueError("damaged member header")
+                name_length, extra_length = struct.unpack("<HH", header[26:30])
+                start = info.header_offset + 30 + name_length + extra_length
+                return read(_Window(raw, start, info.compress_size))
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile, zlib.error) as exc:
+            raise SampleError(
+                f"{self.path.name}: cannot read the stored prediction of sample {index} ({exc})"
+            ) from None
+
+    def _read(self, index: int, member: str) -> np.ndarray:
+        def array(file) -> np.ndarray:
+            with np.load(file, allow_pickle=False) as data:
+                return data[member]
+
+        return self._open(index, array)
+
+    def sample_file(self, index: int) -> bytes:
+        """Sample ``index``'s .npz as it was in the run folder."""
+        return self._open(index, lambda file: file.read())
 
     def mask(self, index: int) -> np.ndarray:
-        return self._read(index, "masks")
+        return self._read(index, "mask")
 
     def probabilities(self, index: int) -> np.ndarray:
         return self._read(index, "probs").astype(np.float32) / 255.0
-
-    def close(self) -> None:
-        with self._lock:
-            if self._zip is not None:
-                self._zip.close()
-                self._zip = None
 
 
 @dataclass
@@ -185,10 +241,11 @@ def load_archive(path: str | Path, sample_ids: list[str] | None = None) -> Archi
     """
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(data["meta"].tobytes().decode("utf-8"))
-            arrays = {name: data[name] for name in _CONFUSIONS}
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        with zipfile.ZipFile(path) as archive:  # its table of members is read once, and kept for the masks
+            members = {info.filename: info for info in archive.infolist()}
+            arrays = {name: _get(archive, f"{name}.npy") for name in ("meta", *_CONFUSIONS)}
+        meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
         raise ModelError(f"{path} is not a saved segmentation run CV Lens can read ({exc})") from None
     if meta.get("format") != ARCHIVE_FORMAT:
         raise ModelError(f"{path} has format {meta.get('format')!r}; expected {ARCHIVE_FORMAT!r}")
@@ -210,7 +267,7 @@ def load_archive(path: str | Path, sample_ids: list[str] | None = None) -> Archi
         device=meta.get("device", ""),
         seconds=float(meta.get("seconds", 0.0)),
         settings=meta.get("settings") or {},
-        archive=ArchiveMasks(path, source),
+        archive=ArchiveMasks(path, source, members),
     )
     ends = np.cumsum(arrays["sizes"])
     for index, start, end in zip(arrays["indices"], ends - arrays["sizes"], ends):

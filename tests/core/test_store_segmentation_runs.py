@@ -11,6 +11,7 @@ import pytest
 from fake_datasets import write_voc
 
 from core.datasets import open_dataset
+from core.datasets.base import SampleError
 from core.inference import mask_archive
 from core.inference.mask_archive import load_archive
 from core.inference.mask_store import SegmentationPredictions
@@ -46,6 +47,7 @@ def test_segmentation_runs_are_kept_reloaded_and_compared(tmp_path: Path) -> Non
     assert first.headline == f"mean IoU {run_a.report()['mean_iou']:.1%}"
     expected = {i: (run_a.mask(i), run_a.probabilities(i)) for i in range(len(dataset))}
     confusion_a, scores_a = run_a.confusion(), run_a.per_image_scores()
+    sample_file = run_a.store.path(2).read_bytes()
     shutil.rmtree(tmp_path / "a")  # the run folder was temporary: the store holds its own copy
     shutil.rmtree(tmp_path / "b")
     project.store.close()
@@ -58,7 +60,6 @@ def test_segmentation_runs_are_kept_reloaded_and_compared(tmp_path: Path) -> Non
     ]
     assert runs[0].settings == {"batch_size": 8, "mode": "resize", "tile": None}
     loaded = project.load_run(runs[0])
-    assert loaded.archive._zip is None  # loading read the confusions only, no mask
     assert loaded.model == "unet-a" and loaded.done.all() and loaded.settings["mode"] == "resize"
     np.testing.assert_array_equal(loaded.confusion(), confusion_a)
     np.testing.assert_allclose(loaded.per_image_scores()["mean_iou"], scores_a["mean_iou"])
@@ -83,6 +84,18 @@ def test_segmentation_runs_are_kept_reloaded_and_compared(tmp_path: Path) -> Non
     assert better.label == "Better in A" and better.selection.ordered
     assert better.selection.indices.tolist() == comparison.better_in_a.tolist()
     assert worse.label == "Worse in A" and worse.selection.name.startswith("worse in #1 than #2")
+
+    # Loading reads no mask: a damaged one is that sample's error when shown, not a run that cannot load.
+    archive = project.store.folder / runs[0].predictions_file
+    content = bytearray(archive.read_bytes())
+    at = content.find(sample_file)
+    content[at : at + len(sample_file)] = bytes(len(sample_file))
+    archive.write_bytes(bytes(content))
+    damaged = project.load_run(runs[0])
+    np.testing.assert_array_equal(damaged.confusion(), confusion_a)
+    with pytest.raises(SampleError, match="cannot read the stored prediction of sample 2"):
+        damaged.mask(2)
+    np.testing.assert_array_equal(damaged.mask(3), expected[3][0])
     project.store.close()
 
 
