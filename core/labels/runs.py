@@ -63,7 +63,8 @@ class Run:
     @property
     def headline(self) -> str:
         """The number a run's title shows: "accuracy 97.1%", "mean IoU 61.2%" ("" when there is none)."""
-        return tasks.for_task(self.task).headline(self.metrics) if tasks.keeps_runs(self.task) else ""
+        kinds = [tasks.for_task(self.task)] if tasks.keeps_runs(self.task) else tasks.KINDS  # no task: any
+        return next((text for kind in kinds if (text := kind.headline(self.metrics))), "")
 
 
 def save_run(
