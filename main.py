@@ -89,6 +89,10 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
         help="decision threshold for binary (score of the second class) and multilabel tasks (default: argmax / 0.5)",
     )
     parser.add_argument("--out", default="cvlens-eval", help="output folder (default ./cvlens-eval)")
+    parser.add_argument(
+        "--no-save-run", action="store_true",
+        help="do not record the run in the dataset's project (by default the window lists it under Runs)",
+    )  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -173,6 +177,22 @@ def _evaluate_job(args, device: str, rank):
     return dataset, card, job
 
 
+def _save_run(args, dataset, card, predictions) -> None:
+    """Record the finished run in the dataset's project, where the window lists it under Runs (rank 0 only)."""
+    from core.labels import StoreError
+    from core.labels.project import record_run
+
+    weights = card.weights_path if card.weights_path is not None and card.weights_path.is_file() else None
+    settings = {**(getattr(predictions, "settings", None) or {}), "card": card.name, "batch_size": args.batch_size}
+    settings.update(device_asked=args.device, command="evaluate")
+    try:
+        run, folder = record_run(dataset, predictions, weights=weights, settings=settings, name=card.display_name)
+    except (StoreError, OSError) as exc:
+        print(f"note: the run was not saved in the dataset's project: {exc}", file=sys.stderr)
+        return
+    print(f"saved the run as #{run.id} in the project at {folder} (the window lists it under Runs)", file=sys.stderr)
+
+
 def evaluate(argv: list[str]) -> int:
     args = build_evaluate_parser().parse_args(argv)
     from core.datasets import DatasetError
@@ -235,6 +255,8 @@ def evaluate(argv: list[str]) -> int:
         print(f"accuracy {summary['accuracy']:.4f}  macro F{args.beta:g} {summary['macro']['fbeta'] or 0:.4f}")
     written = "per_image.csv, masks/" if card.task == "segmentation" else "predictions.csv, predictions.npz"
     print(f"wrote {Path(args.out) / 'metrics.json'}, {written}")
+    if failed is None and not interrupted and not args.no_save_run:
+        _save_run(args, dataset, card, job.predictions)
     if failed is not None:
         print(f"error: {failed}\nthe outputs hold the samples done before the error", file=sys.stderr)
         return 2

@@ -261,3 +261,15 @@ def open_project(dataset: Dataset) -> Project:
     from core.labels.store import open_store
 
     return open_store(dataset).project(dataset)
+
+
+def record_run(dataset: Dataset, predictions, **info: Any) -> tuple[model_runs.Run, Path]:
+    """Keep a run made without the window (``python main.py evaluate``) in the dataset's project, as the
+    window keeps its own: (the run, the store's folder). ``info``: ``save_run``'s keywords. The store is
+    opened for this and closed again, so a window opened later (or still open) sees the run.
+    Raises StoreReadOnlyError when the store cannot be written (open in a window, a read-only folder)."""
+    project = open_project(dataset)
+    try:
+        return project.save_run(predictions, **info), project.store.folder
+    finally:
+        project.store.close()

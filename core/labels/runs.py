@@ -1,9 +1,11 @@
 """Model runs kept in the project store: save, list, reload instantly (comparing two: ``compare``).
 
 A run's row holds the model, its weights file and SHA-256, the settings, time, user and device,
-and the metrics at the time (on the labels as they were then); its per-sample predictions are a
-``Predictions`` .npz in the store's ``runs/`` folder. The file is written and synced first, the
-row second, so a crash in between leaves at worst an unreferenced file, never a row without one.
+and the metrics at the time (on the labels as they were then); its per-sample predictions are one
+file in the store's ``runs/`` folder, written and read by the run's task module (``core/tasks``): a
+``Predictions`` .npz for a classifier, an archive of masks and confusion matrices for a segmenter.
+Which one a file is, the file's own JSON says. The file is written and synced first, the row second,
+so a crash in between leaves at worst an unreferenced file, never a row without one.
 """
 
 from __future__ import annotations
@@ -12,16 +14,22 @@ import json
 import os
 import time
 import uuid
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from core import tasks
 from core.inference.predictions import Predictions
 from core.labels.errors import StoreError, StoreReadOnlyError, StoreWriteError
 from core.labels.history import current_user
 from core.labels.location import RUNS_FOLDER
+from core.models.cards import ModelError
+from core.tasks.classification import align_predictions
+
+__all__ = ["Run", "align_predictions", "get_run", "list_runs", "load_run", "remove_partial_files", "save_run"]
 
 if TYPE_CHECKING:
     from core.labels.project import Project
@@ -47,6 +55,17 @@ class Run:
     predictions_file: str
     metrics: dict[str, Any] = field(repr=False)
 
+    @property
+    def task(self) -> str:
+        """The task of the run's model, as its metrics recorded it ("" when they did not)."""
+        return str(self.metrics.get("task", ""))
+
+    @property
+    def headline(self) -> str:
+        """The number a run's title shows: "accuracy 97.1%", "mean IoU 61.2%" ("" when there is none)."""
+        kinds = [tasks.for_task(self.task)] if tasks.keeps_runs(self.task) else tasks.KINDS  # no task: any
+        return next((text for kind in kinds if (text := kind.headline(self.metrics))), "")
+
 
 def save_run(
     project: Project,
@@ -57,7 +76,9 @@ def save_run(
     metrics: dict[str, Any] | None = None,
     name: str | None = None,
 ) -> Run:
-    """Store a run; ``metrics`` default to ``project.summarize(predictions)`` on the current labels."""
+    """Store a run (classification ``Predictions`` or ``SegmentationPredictions``); ``metrics`` default to
+    ``project.summarize(predictions)`` on the current labels. Writing a large segmentation run takes seconds:
+    call it on a worker thread."""
     store = project.store
     if store.read_only:
         raise StoreReadOnlyError(f"Cannot save the run: {store.notice}")
@@ -99,10 +120,10 @@ def _weights_hash(weights: str | Path | None) -> str | None:
 
 
 def _write_predictions(path: Path, predictions: Predictions) -> Path:
-    """``Predictions.save`` (temp file + rename), then fsync of the file and its folder."""
+    """The task's ``write`` (temp file + rename), then fsync of the file and its folder."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        predictions.save(path)
+        tasks.for_predictions(predictions).write(path, predictions)
         _fsync(path)
         _fsync(path.parent)
     except OSError as exc:
@@ -156,30 +177,17 @@ def get_run(store: ProjectStore, run_id: int) -> Run:
     return _run(row)
 
 
-def load_run(project: Project, run: Run | int) -> Predictions:
-    """A run's predictions, aligned to the project's samples (samples the run lacks: not predicted)."""
+def load_run(project: Project, run: Run | int):
+    """A run's predictions, aligned to the project's samples (samples the run lacks: not predicted).
+
+    A segmentation run comes back at once: its masks stay in the file until one is shown.
+    """
     run = run if isinstance(run, Run) else get_run(project.store, run)
     path = project.store.folder / run.predictions_file
     try:
-        predictions = Predictions.load(path)
-    except (OSError, ValueError, KeyError) as exc:
+        return tasks.for_file(path).load(path, project.dataset.sample_ids)
+    except (OSError, ValueError, KeyError, ModelError, zipfile.BadZipFile) as exc:
         raise StoreError(f"Cannot read the predictions of run {run.id} ({run.name}) from {path}: {exc}") from exc
-    return align_predictions(predictions, project.dataset.sample_ids)
-
-
-def align_predictions(predictions: Predictions, sample_ids: list[str]) -> Predictions:
-    """``predictions`` reordered to ``sample_ids`` (matched by id); unmatched samples are not predicted."""
-    if predictions.sample_ids == sample_ids:
-        return predictions
-    info = {"model": predictions.model, "device": predictions.device, "seconds": predictions.seconds}
-    out = Predictions.empty(predictions.task, predictions.classes, sample_ids, **info)
-    position = {sample_id: i for i, sample_id in enumerate(predictions.sample_ids)}
-    source = np.fromiter((position.get(s, -1) for s in sample_ids), dtype=np.int64, count=len(sample_ids))
-    ok = np.flatnonzero(source >= 0)
-    out.scores[ok] = predictions.scores[source[ok]]
-    out.done[ok] = predictions.done[source[ok]]
-    out.errors = {int(i): predictions.errors[int(source[i])] for i in ok if int(source[i]) in predictions.errors}
-    return out
 
 
 def remove_partial_files(folder: Path) -> None:

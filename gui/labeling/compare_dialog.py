@@ -1,5 +1,6 @@
-"""Compare two saved runs on the labels as they are now: metrics side by side, and the samples one run
-gets right and the other wrong, one click from the browser."""
+"""Compare two saved runs: metrics side by side, and one click from the browser the samples where they
+differ (classifiers: right in one run and wrong in the other, on the labels as they are now; segmenters:
+per-class IoU and Dice, and the images with a better or worse mean IoU in run A)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from PySide6.QtWidgets import (
 )
 from superqt.utils import create_worker
 
-from core.labels import Run, RunComparison
-from core.selection import Selection
+from core.labels import Run
+from core.labels.compare import RunComparison, SegmentationComparison
 from gui.labeling.runs import run_title
 from gui.state import AppState
 
@@ -34,7 +35,7 @@ class CompareDialog(QDialog):
         self.setWindowTitle("Compare runs")
         self.resize(640, 520)
         self.state, self.runs = state, runs
-        self.comparison: RunComparison | None = None
+        self.comparison: RunComparison | SegmentationComparison | None = None
         self._worker = None
         self.combo_a, self.combo_b = QComboBox(self), QComboBox(self)
         for combo in (self.combo_a, self.combo_b):
@@ -46,11 +47,10 @@ class CompareDialog(QDialog):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.status = QLabel("Comparing…", self)
+        # The comparison names both buttons: "Right in A, wrong in B" or, for segmenters, "Better in A".
         self.right_a = QPushButton(self)
-        self.right_a.setToolTip("Show in the browser the samples run A gets right and run B gets wrong")
         self.right_a.clicked.connect(lambda: self.select(True))
         self.right_b = QPushButton(self)
-        self.right_b.setToolTip("Show in the browser the samples run B gets right and run A gets wrong")
         self.right_b.clicked.connect(lambda: self.select(False))
         form = QFormLayout()
         form.addRow("Run A:", self.combo_a)
@@ -84,7 +84,7 @@ class CompareDialog(QDialog):
         self._worker = worker
         worker.start()
 
-    def _show(self, comparison: RunComparison) -> None:
+    def _show(self, comparison: RunComparison | SegmentationComparison) -> None:
         self.comparison = comparison
         self.table.setRowCount(len(comparison.rows))
         for r, (name, a, b) in enumerate(comparison.rows):
@@ -95,28 +95,17 @@ class CompareDialog(QDialog):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
-        both = len(comparison.both_right) + len(comparison.both_wrong)
-        self.status.setText(
-            f"Both right: {len(comparison.both_right):,} · both wrong: {len(comparison.both_wrong):,} "
-            f"· they differ on {len(comparison.right_a_wrong_b) + len(comparison.wrong_a_right_b):,} "
-            f"of {both + len(comparison.right_a_wrong_b) + len(comparison.wrong_a_right_b):,} samples"
-        )
-        self.right_a.setText(f"Right in A, wrong in B ({len(comparison.right_a_wrong_b):,})")
-        self.right_b.setText(f"Wrong in A, right in B ({len(comparison.wrong_a_right_b):,})")
+        self.status.setText(comparison.status())
+        for button, found in zip((self.right_a, self.right_b), comparison.filters()):
+            button.setText(f"{found.label} ({len(found.selection):,})")
+            button.setToolTip(found.tooltip)
         self._enable(True)
 
     def _enable(self, on: bool) -> None:
         self.right_a.setEnabled(on)
         self.right_b.setEnabled(on)
 
-    def selection(self, right_in_a: bool) -> Selection:
-        comparison = self.comparison
-        a, b = f"#{comparison.run_a.id}", f"#{comparison.run_b.id}"
-        if right_in_a:
-            return Selection.of(f"right in {a}, wrong in {b}", comparison.right_a_wrong_b)
-        return Selection.of(f"right in {b}, wrong in {a}", comparison.wrong_a_right_b)
-
-    def select(self, right_in_a: bool) -> None:
-        """Show those samples in the browser."""
+    def select(self, a_first: bool) -> None:
+        """Show in the browser the samples of the first filter (A does better) or of the second (B does)."""
         if self.comparison is not None:
-            self.state.set_selection(self.selection(right_in_a))
+            self.state.set_selection(self.comparison.filters()[0 if a_first else 1].selection)

@@ -1,8 +1,9 @@
 """Model runs kept in the project store: saved when a run finishes, the latest one shown again when the
-dataset is reopened, any other picked from the Runs menu, two compared side by side.
+dataset is reopened, any other picked from the Runs menu, two compared side by side. Classifier and
+segmenter runs alike (what differs between them is in ``core/tasks``).
 
-Saving hashes the weights and computes the metrics, loading reads a predictions file: both run on a
-worker thread.
+Saving hashes the weights, computes the metrics and (for a segmenter) packs every mask into one file;
+loading reads a predictions file: both run on a worker thread.
 """
 
 from __future__ import annotations
@@ -15,23 +16,16 @@ from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QMenu, QWidget
 from superqt.utils import create_worker
 
+from core import tasks
 from core.labels import Run, StoreError, StoreReadOnlyError
 from gui.state import AppState
 from gui.workers import with_torch
 
-#: Tasks whose predictions are class scores a run can keep (segmentation runs hold masks elsewhere).
-RUN_TASKS = ("binary", "multiclass", "multilabel")
-
 
 def run_title(run: Run) -> str:
-    """ "#3 Digits CNN · 05-02 14:03 · cpu · accuracy 97.1%" """
+    """ "#3 Digits CNN · 05-02 14:03 · cpu · accuracy 97.1%" (or "mean IoU 61.2%" for a segmenter)"""
     when = time.strftime("%m-%d %H:%M", time.localtime(run.time))
-    parts = [f"#{run.id} {run.name}", when, run.device]
-    for key, name in (("accuracy", "accuracy"), ("subset_accuracy", "exact match")):
-        value = run.metrics.get(key)
-        if isinstance(value, (int, float)):
-            parts.append(f"{name} {value:.1%}")
-            break
+    parts = [f"#{run.id} {run.name}", when, run.device, run.headline]
     return " · ".join(p for p in parts if p)
 
 
@@ -68,18 +62,20 @@ class RunsController(QObject):
         """Keep the run that just finished (model card, weights and their hash, settings, device, metrics)."""
         project, preds, dataset = self.state.project, self.state.predictions, self.state.dataset
         card = self.runner.current_card()
-        if project is None or preds is None or dataset is None or dataset.task not in RUN_TASKS:
+        if project is None or preds is None or dataset is None or not tasks.keeps_runs(preds.task):
             return
         if project.read_only:
             self.state.message.emit("The run was not saved: the project store is read-only")
             return
-        settings = {"card": card.name if card else None, "batch_size": self.runner.batch_spin.value()}
+        settings = dict(getattr(preds, "settings", None) or {})  # a segmenter's: resize or tile, class map
+        settings.update(card=card.name if card else None, batch_size=self.runner.batch_spin.value())
         settings["device_asked"] = self.runner.device_combo.currentText()
         weights = card.weights_path if card is not None else None
         if weights is not None and not Path(weights).is_file():
             settings["weights"] = str(weights)  # not a local file (a hub model): named, not hashed
             weights = None
         name = card.display_name if card is not None else None
+        self.state.message.emit("Saving the run…")
         self._start(
             lambda: project.save_run(preds, weights=weights, settings=settings, name=name),
             self._on_saved,

@@ -7,7 +7,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pytest
+
+from core.datasets import open_dataset
+from core.inference.segmentation import load_run
+from core.labels import open_project
+
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def open_with_project(*args, **kwargs):
+    from gui.labeling.opening import open_with_project as opener  # Qt-free: what the window does on open
+
+    return opener(*args, **kwargs)
 
 
 def run_main(*args, timeout=300):
@@ -23,7 +36,9 @@ def test_help_documents_the_commands():
 
 def test_evaluate_writes_metrics_and_predictions(tmp_path):
     out = tmp_path / "eval"
-    result = run_main("evaluate", "resources/demo/digits", "--device", "cpu", "--out", str(out), "--quiet")
+    result = run_main(
+        "evaluate", "resources/demo/digits", "--device", "cpu", "--out", str(out), "--quiet", "--no-save-run"
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     metrics = json.loads((out / "metrics.json").read_text())
     card = json.loads((ROOT / "resources/models/digits_cnn.json").read_text())
@@ -106,3 +121,44 @@ def test_evaluate_a_segmenter_writes_its_report_and_masks(tmp_path):
     assert len(rows) == len(dataset)
     assert [float(r["mean_iou"]) for r in rows] == sorted(float(r["mean_iou"]) for r in rows)
     assert (out / "masks" / "run.json").is_file()
+
+    # The run is in the dataset's project: the window shows it when the dataset is opened.
+    assert "saved the run as #1" in result.stderr
+    opened = open_with_project(str(root), split="val")
+    assert opened.run is not None and opened.run.task == "segmentation" and opened.run.settings["command"] == "evaluate"
+    assert opened.run.metrics["mean_iou"] == pytest.approx(metrics["mean_iou"])
+    written = load_run(out / "masks")
+    assert opened.predictions.done.all()
+    for i in range(len(dataset)):
+        np.testing.assert_array_equal(opened.predictions.mask(i), written.mask(i))
+    np.testing.assert_array_equal(opened.predictions.confusion(), cm)
+    opened.project.store.close()
+
+
+def test_evaluate_records_its_run_in_the_datasets_project_unless_told_not_to(tmp_path):
+    import shutil
+
+    root = tmp_path / "digits"
+    shutil.copytree(ROOT / "resources/demo/digits/test", root / "test")
+    out = tmp_path / "eval"
+    result = run_main("evaluate", str(root), "--device", "cpu", "--out", str(out), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "saved the run as #1 in the project" in result.stderr
+    opened = open_with_project(str(root))
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert opened.run.task == "multiclass" and opened.run.name == "Handwritten digits CNN"
+    assert opened.run.metrics["accuracy"] == pytest.approx(metrics["accuracy"]) and opened.run.weights_sha256
+    with np.load(out / "predictions.npz") as data:
+        np.testing.assert_array_equal(opened.predictions.scores, data["scores"])
+
+    # The project is open (as in a window): the store is read-only for evaluate, which says so.
+    busy = run_main("evaluate", str(root), "--device", "cpu", "--out", str(tmp_path / "again"), "--quiet")
+    assert busy.returncode == 0, busy.stderr
+    assert "the run was not saved in the dataset's project" in busy.stderr and "another copy" in busy.stderr
+    opened.project.store.close()
+    skipped = run_main(
+        "evaluate", str(root), "--device", "cpu", "--out", str(tmp_path / "o"), "--quiet", "--no-save-run"
+    )
+    assert skipped.returncode == 0, skipped.stderr
+    assert "saved the run" not in skipped.stderr
+    assert [run.id for run in open_project(open_dataset(root)).runs()] == [1]

@@ -11,6 +11,8 @@ import cv2
 import numpy as np
 import torch
 
+from core.datasets import open_dataset
+from core.labels import open_project
 from core.models import load_card
 from core.models.checkpoints import open_checkpoint, save_card
 
@@ -27,7 +29,8 @@ def run(args, tmp_path, timeout=300, **env):
 
 
 def evaluate(tmp_path, *args, **env):
-    return run([sys.executable, "main.py", "evaluate", *args, "--quiet"], tmp_path, **env)
+    """main.py evaluate; the run is not recorded (the bundled demo's project is left alone)."""
+    return run([sys.executable, "main.py", "evaluate", *args, "--quiet", "--no-save-run"], tmp_path, **env)
 
 
 def npz_content(path: Path) -> tuple[dict, dict]:
@@ -39,12 +42,14 @@ def npz_content(path: Path) -> tuple[dict, dict]:
 
 
 def test_two_processes_under_torchrun_write_exactly_what_one_process_writes(tmp_path):
-    single = evaluate(tmp_path, DIGITS, "--model", "digits-cnn", "--device", "cpu", "--batch-size", "32",
-                      "--out", str(tmp_path / "single"))  # fmt: skip
+    digits = tmp_path / "digits"  # a copy: each evaluation records its run in the dataset's project
+    shutil.copytree(ROOT / DIGITS / "test", digits / "test")
+    options = ["--model", "digits-cnn", "--device", "cpu", "--batch-size", "32", "--quiet"]
+    single = run([sys.executable, "main.py", "evaluate", str(digits), *options, "--out", str(tmp_path / "single")],
+                 tmp_path)  # fmt: skip
     assert single.returncode == 0, single.stderr
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "main.py",
-                "evaluate", DIGITS, "--model", "digits-cnn", "--device", "cpu", "--batch-size", "32",
-                "--out", str(tmp_path / "two"), "--quiet"]  # fmt: skip
+                "evaluate", str(digits), *options, "--out", str(tmp_path / "two")]  # fmt: skip
     double = run(torchrun, tmp_path, OMP_NUM_THREADS="1")
     assert double.returncode == 0, double.stderr
     assert "cpu x 2 processes" in double.stderr and double.stdout.count("wrote ") == 1  # rank 0 writes, once
@@ -58,6 +63,13 @@ def test_two_processes_under_torchrun_write_exactly_what_one_process_writes(tmp_
         assert arrays_one[key].tobytes() == arrays_two[key].tobytes()
     assert meta_one == meta_two and meta_one["device"] == "cpu"
     assert json.loads((two / "metrics.json").read_text())["evaluated"] == 360
+    # rank 0 alone recorded the torchrun's run: the project holds one run per command, the same predictions
+    assert double.stderr.count("saved the run as #2") == 1 and "saved the run" not in double.stdout
+    project = open_project(open_dataset(digits))
+    runs = project.runs()
+    assert [run.settings["command"] for run in runs] == ["evaluate", "evaluate"]
+    np.testing.assert_array_equal(project.load_run(runs[0]).scores, project.load_run(runs[1]).scores)
+    project.store.close()
 
 
 def test_a_users_checkpoint_with_its_edited_card_evaluates_like_the_bundled_model(tmp_path):

@@ -74,3 +74,50 @@ def test_compare_runs_shows_both_metrics_and_filters_right_in_a_wrong_in_b(qtbot
     dialog.right_b.click()
     np.testing.assert_array_equal(window.browser.visible_indices(), [1])
     dialog.close()
+
+
+def test_two_unet_runs_are_kept_shown_again_and_compared_image_by_image(qtbot, tmp_path, open_window):
+    from fake_datasets import tiny_unet_card, write_voc
+
+    root, _, _ = write_voc(tmp_path / "data")
+    dataset = open_dataset(root, split="trainval")
+    tiny_unet_card(tmp_path, dataset.classes, sharpen=True, name="unet")  # sharpened: classes vary by pixel
+    window = open_window(root, split="trainval")
+    runner, runs = window.runner, window.labeling.runs
+    with qtbot.waitSignal(runner.opener.opened, timeout=60_000):
+        runner.opener.open(str(tmp_path / "unet.json"), dataset.classes)
+    for tiles in (False, True):  # the same U-Net resized to its input, then in tiles at the image's size
+        runner.tile_check.setChecked(tiles)
+        runner.tile_spin.setValue(32)
+        with qtbot.waitSignal(runs.saved, timeout=120_000) as saved:
+            assert runner.start_run()
+        qtbot.waitUntil(lambda: not runner.is_running() and not runs.busy(), timeout=30_000)
+    run = saved.args[0]
+    assert run.task == "segmentation" and run.settings["mode"] == "tile" and run.settings["tile"] == [32, 32]
+    masks = [window.state.predictions.mask(i) for i in range(len(dataset))]
+    window.runs_menu.aboutToShow.emit()
+    titles = [a.text() for a in window.runs_menu.actions() if a.isCheckable()]
+    assert len(titles) == 2 and all("mean IoU" in t for t in titles) and runs.compare_action.isEnabled()
+    window.close()
+
+    again = open_window(root, split="trainval")
+    shown = again.state.predictions
+    assert shown is not None and shown.task == "segmentation" and again.labeling.runs.shown.id == run.id
+    for i, mask in enumerate(masks):
+        np.testing.assert_array_equal(shown.mask(i), mask)
+    again.labeling.runs.compare()
+    dialog = again.labeling.runs.compare_dialog
+    qtbot.waitUntil(lambda: dialog.comparison is not None, timeout=30_000)
+    comparison = dialog.comparison
+    rows = {name: (a, b) for name, a, b in comparison.rows}
+    assert {"mean IoU", "mean Dice", f"IoU · {dataset.classes[0]}", f"Dice · {dataset.classes[0]}"} <= set(rows)
+    assert dialog.table.rowCount() == len(comparison.rows)
+    assert len(comparison.better_in_a) + len(comparison.worse_in_a) > 0  # resize and tiles differ somewhere
+    assert dialog.right_a.text() == f"Better in A ({len(comparison.better_in_a)})"
+    assert dialog.right_b.text() == f"Worse in A ({len(comparison.worse_in_a)})"
+    dialog.right_a.click()
+    np.testing.assert_array_equal(again.browser.visible_indices(), comparison.better_in_a)
+    dialog.right_b.click()
+    np.testing.assert_array_equal(again.browser.visible_indices(), comparison.worse_in_a)
+    assert again.state.selection.name.startswith("worse in #1 than #2")
+    dialog.close()
