@@ -108,6 +108,8 @@ class Dataset:
         self.targets = None if targets is None else np.asarray(targets, dtype=np.int64)
         self.tags = None if tags is None else np.asarray(tags, dtype=np.uint8)
         self.palette = palette
+        #: What went wrong at open without stopping it (a folder that cannot be listed...), for the user.
+        self.notices: list[str] = []
         n = len(self.sample_ids)
         if self.targets is not None and len(self.targets) != n:
             raise ValueError(f"{len(self.targets)} labels for {n} samples")

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fake_datasets import idx_bytes, write_cifar10, write_mnist
+from fake_datasets import idx_bytes, write_cifar10, write_images, write_mnist
 from hostile import run_capped
 
-from core.datasets import DatasetError, open_dataset, safe_pickle
+from core.datasets import DatasetError, SampleError, open_dataset, safe_pickle
 
 # A 12 GiB bytearray: builtins.bytearray is allowed (protocol-5 arrays are rebuilt from one).
 BYTEARRAY_BOMB = b"\x80\x02cbuiltins\nbytearray\n\x8a\x05\x00\x00\x00\x00\x03\x85R."
@@ -147,3 +147,38 @@ def test_mnist_images_that_are_a_fifo_are_refused_without_blocking(tmp_path: Pat
     start = time.monotonic()
     ds = open_dataset(tmp_path)  # the FIFO is passed over for the .gz beside it
     assert len(ds) == 3 and time.monotonic() - start < 5
+
+
+def _ten_classes(root: Path) -> None:
+    write_images(root, [f"c{i}/img{j}.png" for i in range(10) for j in range(2)])
+
+
+def test_a_looping_symlink_in_a_class_folder_keeps_the_folder_and_fails_alone(tmp_path: Path) -> None:
+    _ten_classes(tmp_path)
+    loop = tmp_path / "c3" / "loop.png"
+    loop.symlink_to(loop)
+    ds = open_dataset(tmp_path)
+    assert ds.classes == [f"c{i}" for i in range(10)]  # c3 did not vanish, later classes did not shift
+    assert ds.targets[ds.sample_ids.index("c9/img1.png")] == 9
+    bad = ds.sample_ids.index("c3/loop.png")
+    with pytest.raises(SampleError, match=r"loop\.png: cannot read"):
+        ds[bad].image()
+    assert ds[bad + 1].image().shape[2] == 3
+
+
+def test_a_class_folder_that_cannot_be_listed_stays_a_class_and_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _ten_classes(tmp_path)
+    real = os.scandir
+
+    def scandir(path):
+        if Path(path).name == "c4":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    ds = open_dataset(tmp_path)
+    assert len(ds.classes) == 10 and ds.classes[4] == "c4" and len(ds) == 18
+    assert ds.targets[ds.sample_ids.index("c5/img0.png")] == 5
+    assert any("c4: cannot be listed (Permission denied)" in notice for notice in ds.notices)
