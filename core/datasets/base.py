@@ -147,6 +147,15 @@ class Dataset:
     def sample_path(self, index: int) -> Path | None:
         return None
 
+    def read_encoded(self, index: int) -> bytes:
+        """The sample's encoded file (for decoders other than :meth:`load_image`), checked like a read."""
+        from core.datasets.imageio import read_encoded
+
+        path = self.sample_path(index)
+        if path is None:
+            raise SampleError(f"{self.sample_ids[index]}: not stored as an image file")
+        return read_encoded(path)
+
     def sample_meta(self, index: int) -> dict[str, Any]:
         return {}
 

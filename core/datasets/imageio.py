@@ -169,8 +169,14 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
 
 def _check_declared_size(data: bytes, name: str) -> None:
     size = declared_size(data)
-    if size is not None and size[0] * size[1] > _max_pixels:
-        width, height = size
+    if size is not None:
+        check_pixels(size, name)
+
+
+def check_pixels(size: tuple[int, int], name: str) -> None:
+    """SampleError when a (width, height) is over the pixel limit: checked before decoding."""
+    width, height = size
+    if width * height > _max_pixels:
         raise SampleError(
             f"{name}: {width} x {height} = {width * height:,} pixels, over the limit of {_max_pixels:,} "
             "(an image this large is refused before decoding; raise CVLENS_MAX_IMAGE_PIXELS to read it)"
@@ -238,8 +244,9 @@ def _apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(op(image)) if op else image
 
 
-def read_image(path: str | Path) -> np.ndarray:
-    """Read an image file into RGB uint8; SampleError names the file and the reason."""
+def read_encoded(path: str | Path) -> bytes:
+    """An image file's encoded bytes, checked as :func:`decode_image` checks them, for decoders elsewhere
+    (the GPU's JPEG decoder); SampleError names the file and the reason."""
     path = Path(path)
     try:
         data = read_regular(path, MAX_IMAGE_FILE_BYTES)
@@ -249,4 +256,13 @@ def read_image(path: str | Path) -> np.ndarray:
         raise SampleError(f"{path.name}: cannot read ({exc.strerror or exc})") from None
     except ValueError as exc:
         raise SampleError(f"{path.name}: not read ({exc})") from None
-    return decode_image(data, path.name)
+    if not data:
+        raise SampleError(f"{path.name}: empty file")
+    _check_declared_size(data, path.name)
+    _check_jpeg_complete(data, path.name)
+    return data
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Read an image file into RGB uint8; SampleError names the file and the reason."""
+    return decode_image(read_encoded(path), Path(path).name)

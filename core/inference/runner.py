@@ -192,9 +192,9 @@ class _FileBytes(_Batches):
 
         index = int(self.indices[k])
         try:
-            data = np.fromfile(self.dataset.sample_path(index), dtype=np.uint8)
-        except (OSError, TypeError, ValueError) as exc:
-            return index, None, f"{type(exc).__name__}: {exc}"
+            data = np.frombuffer(self.dataset.read_encoded(index), dtype=np.uint8)
+        except SampleError as exc:
+            return index, None, str(exc)
         if _exif_rotated(data):
             return super().__getitem__(k)
         return index, torch.from_numpy(data), ""

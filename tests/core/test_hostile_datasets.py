@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import pickle
 import struct
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fake_datasets import idx_bytes, write_cifar10, write_images, write_mnist
+from fake_datasets import idx_bytes, write_cifar10, write_coco, write_images, write_mnist
 from hostile import run_capped
 
 from core.datasets import DatasetError, SampleError, open_dataset, safe_pickle
@@ -182,3 +183,63 @@ def test_a_class_folder_that_cannot_be_listed_stays_a_class_and_is_reported(
     assert len(ds.classes) == 10 and ds.classes[4] == "c4" and len(ds) == 18
     assert ds.targets[ds.sample_ids.index("c5/img0.png")] == 5
     assert any("c4: cannot be listed (Permission denied)" in notice for notice in ds.notices)
+
+
+def _edit_coco(root: Path, edit) -> None:
+    path = write_coco(root)
+    data = json.loads(path.read_text())
+    edit(data)
+    path.write_text(json.dumps(data))
+
+
+def _category_id(data, index, value):
+    data["categories"][index]["id"] = value
+    for ann in data["annotations"]:
+        ann["category_id"] = data["categories"][0]["id"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda d: _category_id(d, 1, str(d["categories"][1]["id"])),
+            r"categories\[1\] has id '\d+'; ids are integers",
+        ),
+        (lambda d: d["images"][0].update(id=[1, 2]), r"images\[0\] has id \[1, 2\]; ids are integers"),
+        (lambda d: d["images"][1].update(height="tall"), r"images\[1\] \(.*\) has height 'tall'; expected pixels"),
+        (lambda d: d["images"][1].update(width=-4), "has width -4"),
+        (lambda d: d["images"][2].update(id=d["images"][0]["id"]), r"images\[0\] .* and images\[2\] .* share id"),
+        (lambda d: d["images"][0].update(file_name=None), "has file_name None"),
+        (
+            lambda d: d["categories"].extend({"id": 1000 + i, "name": f"c{i}"} for i in range(300)),
+            "categories; CV Lens's masks hold at most 254",
+        ),
+    ],
+)
+def test_coco_entries_of_the_wrong_kind_are_dataset_errors(tmp_path: Path, edit, message: str) -> None:
+    _edit_coco(tmp_path, edit)
+    with pytest.raises(DatasetError, match=message):
+        open_dataset(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["../../outside/secret.png", "/dev/zero", "~/secret.png"])
+def test_a_coco_file_name_outside_the_dataset_is_not_read(tmp_path: Path, name: str) -> None:
+    outside = tmp_path / "outside"
+    write_images(outside, ["secret.png"])
+    root = tmp_path / "data" / "coco"
+    _edit_coco(root, lambda d: d["images"][0].update(file_name=name))
+    ds = open_dataset(root)
+    with pytest.raises(SampleError, match="outside its folder"):
+        ds[0].image()
+    with pytest.raises(SampleError, match="outside its folder"):
+        ds[0].mask()
+    assert ds[1].image().shape == (12, 16, 3)  # the rest of the dataset reads
+
+
+def test_a_file_outside_is_read_when_the_user_allows_it(tmp_path: Path) -> None:
+    write_images(tmp_path / "outside", ["secret.png"], size=(12, 16))
+    root = tmp_path / "data"
+    _edit_coco(root, lambda d: d["images"][0].update(file_name="../../outside/secret.png"))
+    ds = open_dataset(root)
+    ds.allow_outside_root = True
+    assert ds[0].image().shape == (12, 16, 3)
