@@ -108,6 +108,8 @@ class Dataset:
         self.targets = None if targets is None else np.asarray(targets, dtype=np.int64)
         self.tags = None if tags is None else np.asarray(tags, dtype=np.uint8)
         self.palette = palette
+        #: What went wrong at open without stopping it (a folder that cannot be listed...), for the user.
+        self.notices: list[str] = []
         n = len(self.sample_ids)
         if self.targets is not None and len(self.targets) != n:
             raise ValueError(f"{len(self.targets)} labels for {n} samples")
@@ -144,6 +146,15 @@ class Dataset:
 
     def sample_path(self, index: int) -> Path | None:
         return None
+
+    def read_encoded(self, index: int) -> bytes:
+        """The sample's encoded file (for decoders other than :meth:`load_image`), checked like a read."""
+        from core.datasets.imageio import read_encoded
+
+        path = self.sample_path(index)
+        if path is None:
+            raise SampleError(f"{self.sample_ids[index]}: not stored as an image file")
+        return read_encoded(path)
 
     def sample_meta(self, index: int) -> dict[str, Any]:
         return {}

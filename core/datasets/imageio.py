@@ -3,16 +3,45 @@
 Grayscale, RGBA, palette and 16-bit images become RGB; JPEGs are turned upright by their
 EXIF orientation. A file that cannot be decoded raises SampleError with the reason, so the
 caller can show it on the sample's tile instead of crashing.
+
+Bounds: an image whose header declares more than :func:`max_image_pixels` pixels is refused
+before it is decoded (a 0.9 MB PNG can declare 30000 x 30000), only regular files are read
+(``/dev/zero`` or a FIFO named by an index would never end), and a JPEG whose data stops
+before its end-of-image marker is an error rather than a picture padded with grey.
 """
 
 from __future__ import annotations
 
+import io
+import os
+import struct
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from core.datasets.base import SampleError
+from core.regular_files import NotARegularFile, read_regular
+
+#: Pillow's decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``): 89,478,485 pixels.
+DEFAULT_MAX_IMAGE_PIXELS = 89_478_485
+#: Largest image file read whole into memory.
+MAX_IMAGE_FILE_BYTES = 1 << 30
+_max_pixels = int(os.environ.get("CVLENS_MAX_IMAGE_PIXELS", DEFAULT_MAX_IMAGE_PIXELS))
+
+
+def max_image_pixels() -> int:
+    """Images declaring more pixels than this are refused from their header (setting: CVLENS_MAX_IMAGE_PIXELS)."""
+    return _max_pixels
+
+
+def set_max_image_pixels(pixels: int) -> None:
+    """Change the pixel limit for this process (the GUI's and evaluate's setting)."""
+    global _max_pixels
+    if pixels < 1:
+        raise ValueError(f"the pixel limit must be positive, not {pixels}")
+    _max_pixels = int(pixels)
+
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".jfif"}
@@ -73,10 +102,16 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
     """Decode encoded image bytes (any format OpenCV or Pillow reads) into RGB uint8."""
     if not data:
         raise SampleError(f"{name}: empty file")
+    _check_declared_size(data, name)
+    _check_jpeg_complete(data, name)
     buffer = np.frombuffer(data, dtype=np.uint8)
     # IMREAD_UNCHANGED keeps 16-bit depth and alpha, but skips the EXIF rotation that
     # IMREAD_COLOR applies; we apply it ourselves below for JPEGs.
-    decoded = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
+    try:
+        decoded = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
+    except cv2.error as exc:  # OpenCV's own limits (CV_IO_MAX_IMAGE_PIXELS) assert instead of returning None
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise SampleError(f"{name}: OpenCV cannot decode it ({reason})") from None
     if decoded is None:
         return _decode_with_pillow(data, name)
     if decoded.ndim == 3:
@@ -89,10 +124,82 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
     return image
 
 
+def declared_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the image's header, without decoding its pixels; None if it cannot tell.
+
+    PNG and JPEG headers are parsed here (cheap: the runner decodes thousands a second),
+    other formats by Pillow's lazy ``Image.open``.
+    """
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
+        return struct.unpack(">II", data[16:24]) if len(data) >= 24 else None
+    if data[:2] == b"\xff\xd8":
+        return _jpeg_size(data)
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = None  # our own limit applies, before decoding and to every format
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return img.size
+    except Exception:  # not an image Pillow knows: OpenCV or the fallback will say so
+        return None
+
+
+#: Start-of-frame markers (C0-CF but DHT C4, JPG C8 and DAC CC), which hold the image size.
+_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """Walk the JPEG's marker segments up to its frame header."""
+    pos = 2
+    while pos + 9 <= len(data):
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in _SOF:
+            height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
+            return width, height
+        if marker == 0xDA:  # a scan before any frame header: not a JPEG we can size
+            return None
+        pos += 2 + struct.unpack(">H", data[pos + 2 : pos + 4])[0]
+    return None
+
+
+def _check_declared_size(data: bytes, name: str) -> None:
+    size = declared_size(data)
+    if size is not None:
+        check_pixels(size, name)
+
+
+def check_pixels(size: tuple[int, int], name: str) -> None:
+    """SampleError when a (width, height) is over the pixel limit: checked before decoding."""
+    width, height = size
+    if width * height > _max_pixels:
+        raise SampleError(
+            f"{name}: {width} x {height} = {width * height:,} pixels, over the limit of {_max_pixels:,} "
+            "(an image this large is refused before decoding; raise CVLENS_MAX_IMAGE_PIXELS to read it)"
+        )
+
+
+def _check_jpeg_complete(data: bytes, name: str) -> None:
+    """A JPEG must end its last scan with an EOI marker (FF D9).
+
+    libjpeg pads a truncated scan with grey and only warns; markers cannot occur inside
+    entropy-coded data (FF is stuffed as FF 00), so the last SOS (FF DA) must be followed by
+    an EOI. An EXIF thumbnail's own SOS/EOI pair comes before the main image's.
+    """
+    if data[:3] != b"\xff\xd8\xff":
+        return
+    if data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda"):
+        size = declared_size(data)
+        claim = f" (its header says {size[0]} x {size[1]})" if size else ""
+        raise SampleError(f"{name}: the JPEG data ends before the image does{claim}: the file is truncated")
+
+
 def _decode_with_pillow(data: bytes, name: str) -> np.ndarray:
     """Fallback for what OpenCV does not read (GIF, palette quirks)."""
-    import io
-
     try:
         from PIL import Image, ImageOps
 
@@ -114,8 +221,6 @@ def _exif_orientation(data: bytes) -> int:
     if data[:2] != b"\xff\xd8":  # EXIF orientation is honoured for JPEGs only
         return 1
     try:
-        import io
-
         from PIL import Image
 
         with Image.open(io.BytesIO(data)) as img:
@@ -139,11 +244,25 @@ def _apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(op(image)) if op else image
 
 
-def read_image(path: str | Path) -> np.ndarray:
-    """Read an image file into RGB uint8; SampleError names the file and the reason."""
+def read_encoded(path: str | Path) -> bytes:
+    """An image file's encoded bytes, checked as :func:`decode_image` checks them, for decoders elsewhere
+    (the GPU's JPEG decoder); SampleError names the file and the reason."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        data = read_regular(path, MAX_IMAGE_FILE_BYTES)
+    except NotARegularFile as exc:
+        raise SampleError(f"{path.name}: cannot read ({exc})") from None
     except OSError as exc:
         raise SampleError(f"{path.name}: cannot read ({exc.strerror or exc})") from None
-    return decode_image(data, path.name)
+    except ValueError as exc:
+        raise SampleError(f"{path.name}: not read ({exc})") from None
+    if not data:
+        raise SampleError(f"{path.name}: empty file")
+    _check_declared_size(data, path.name)
+    _check_jpeg_complete(data, path.name)
+    return data
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Read an image file into RGB uint8; SampleError names the file and the reason."""
+    return decode_image(read_encoded(path), Path(path).name)

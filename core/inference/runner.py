@@ -192,9 +192,9 @@ class _FileBytes(_Batches):
 
         index = int(self.indices[k])
         try:
-            data = np.fromfile(self.dataset.sample_path(index), dtype=np.uint8)
-        except (OSError, TypeError, ValueError) as exc:
-            return index, None, f"{type(exc).__name__}: {exc}"
+            data = np.frombuffer(self.dataset.read_encoded(index), dtype=np.uint8)
+        except SampleError as exc:
+            return index, None, str(exc)
         if _exif_rotated(data):
             return super().__getitem__(k)
         return index, torch.from_numpy(data), ""
@@ -502,11 +502,12 @@ class InferenceJob:
     def _forward(self, x):
         return _as_logits(self._runnable(x)).float()
 
-    def _predict(self, indices: list[int], batch) -> None:
-        """Run the model on one decoded batch, in chunks of the current batch size; write the scores."""
+    def _predict(self, indices: list[int], batch) -> int:
+        """Run the model on one decoded batch, in chunks of the current batch size; write the scores.
+        Returns how many samples failed (scores that are not finite)."""
         import torch
 
-        preds = self.predictions
+        failed = 0
         layout = torch.channels_last if self.channels_last and batch.ndim == 4 else torch.contiguous_format
         try:
             x = batch.to(self.device, non_blocking=True, memory_format=layout)
@@ -529,10 +530,20 @@ class InferenceJob:
                     self._runnable = self._model
                     continue
                 raise self._failure(exc) from exc
-            chunk = indices[start : start + size]
-            preds.scores[chunk] = scores
-            preds.done[chunk] = True
+            failed += self._record(np.asarray(indices[start : start + size], dtype=np.int64), scores)
             start += size
+        return failed
+
+    def _record(self, chunk: np.ndarray, scores: np.ndarray) -> int:
+        """Write a chunk's scores; a sample whose scores are not finite (NaN weights, an overflow) is
+        that sample's error, not a prediction. Returns how many failed."""
+        preds = self.predictions
+        finite = np.isfinite(scores).all(axis=1)
+        preds.scores[chunk[finite]] = scores[finite]
+        preds.done[chunk[finite]] = True
+        for index in chunk[~finite].tolist():
+            preds.errors[index] = f"{self.card.display_name} gave scores that are not finite (NaN or infinite)"
+        return int((~finite).sum())
 
     # -- decoding -------------------------------------------------------------------------
     def _decode_on_device_wanted(self, todo: np.ndarray) -> bool:
@@ -625,10 +636,9 @@ class InferenceJob:
                     batch_failed = batch_failed + more
                 for index, message in batch_failed:
                     preds.errors[index] = message
-                if batch is not None:
-                    self._predict(batch_indices, batch)
+                not_finite = self._predict(batch_indices, batch) if batch is not None else 0
                 handled += len(batch_indices) + len(batch_failed)
-                failed += len(batch_failed)
+                failed += len(batch_failed) + not_finite
                 elapsed = time.perf_counter() - start
                 rate = handled / elapsed if elapsed else 0.0
                 yield Progress(handled, len(todo), failed, elapsed, rate, self.device, self._fit.size)

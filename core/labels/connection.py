@@ -7,11 +7,26 @@ WAL at every commit, so a committed edit also survives a crash of the *machine* 
 laptop's empty battery); with ``NORMAL`` everything since the last checkpoint (up to ~4 MB of
 WAL, thousands of edits) could roll back. One fsync per keystroke costs 1-6 ms, well below what
 a person notices, and batch edits are one transaction, so one fsync.
+
+Health at open: SQLite's ``quick_check`` misses damage inside indexes and text that is not
+UTF-8 (which Python then fails to decode on the first read). So a store under
+:data:`THOROUGH_BYTES`, or one that was not closed cleanly (its ``-wal`` is still there), gets the
+full ``integrity_check`` and a read of every text value; only a large, cleanly closed store gets the
+quick check. Any SQLite error while opening is the "damaged" path: the file is set aside, a
+notice says so, and a new store starts.
+
+Read-only: a WAL store in a folder that cannot be written (a read-only mount, a write-protected
+copy) cannot be opened in place when its ``-shm`` is missing, and opening it as "immutable" would
+skip the edits still in its ``-wal``. It is copied (with its ``-wal``) to a private temporary folder
+and read from there into memory, so everything it holds is shown.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
 import sqlite3
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +36,8 @@ from core.labels.errors import StoreError
 
 SYNCHRONOUS = "FULL"
 BUSY_TIMEOUT_MS = 5000
+#: Stores up to this size get the full integrity check at every open (tens of milliseconds).
+THOROUGH_BYTES = 64 << 20
 
 
 @dataclass
@@ -53,12 +70,65 @@ def connect(path: Path | str, *, read_only: bool = False) -> sqlite3.Connection:
     return conn
 
 
-def health(conn: sqlite3.Connection) -> int:
-    """The schema version of a sound store; raises DatabaseError / UnknownDatabase when it is not one."""
-    rows = conn.execute("PRAGMA quick_check").fetchall()
+def health(conn: sqlite3.Connection, *, thorough: bool = False) -> int:
+    """The schema version of a sound store; raises DatabaseError / UnknownDatabase when it is not one.
+
+    ``thorough``: SQLite's full integrity check (indexes too) and every text value decoded.
+    """
+    rows = conn.execute("PRAGMA integrity_check" if thorough else "PRAGMA quick_check").fetchall()
     if rows != [("ok",)]:
         raise sqlite3.DatabaseError("; ".join(str(r[0]) for r in rows[:3]))
-    return schema.schema_version(conn)
+    version = schema.schema_version(conn)
+    if thorough:
+        _check_text(conn)
+    return version
+
+
+#: Columns whose values are JSON documents: a stray byte there fails on the first read, not at open.
+JSON_COLUMNS = {
+    "current": ("value",),
+    "edits": ("old", "new"),
+    "view_state": ("value",),
+    "runs": ("settings", "metrics"),
+}
+
+
+def _check_text(conn: sqlite3.Connection) -> None:
+    """Every TEXT value decodes as UTF-8 and every JSON column parses (random bytes in a page can pass
+    SQLite's structural checks)."""
+    tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    saved = conn.text_factory
+    conn.text_factory = bytes
+    try:
+        for table in tables:
+            cursor = conn.execute(f'SELECT * FROM "{table}"')
+            columns = [d[0] for d in cursor.description]
+            json_columns = {columns.index(c) for c in JSON_COLUMNS.get(table, ()) if c in columns}
+            for row in cursor:
+                for k, value in enumerate(row):
+                    if isinstance(value, bytes):
+                        _check_value(value, k in json_columns, table, columns[k])
+    finally:
+        conn.text_factory = saved
+
+
+def _check_value(value: bytes, is_json: bool, table: str, column: str) -> None:
+    try:
+        text = value.decode("utf-8")
+        if is_json:
+            json.loads(text)
+    except UnicodeDecodeError:
+        raise sqlite3.DatabaseError(f"table {table} holds text that is not UTF-8") from None
+    except ValueError:
+        raise sqlite3.DatabaseError(f"table {table} holds a {column} that is not valid JSON") from None
+
+
+def needs_thorough_check(path: Path) -> bool:
+    """Small stores always; large ones when they were not closed cleanly (the -wal is left behind)."""
+    try:
+        return path.stat().st_size <= THOROUGH_BYTES or path.with_name(path.name + "-wal").exists()
+    except OSError:
+        return True
 
 
 def move_aside(path: Path) -> Path:
@@ -110,8 +180,8 @@ def open_database(path: Path, identity: dict[str, str], *, read_only: bool) -> O
     opened = Opened(conn=None, read_only=False)  # type: ignore[arg-type]
     try:
         conn = connect(path)
-        version = _checked(conn)
-    except (sqlite3.DatabaseError, schema.UnknownDatabase) as exc:
+        version = _checked(conn, thorough=needs_thorough_check(path))
+    except (sqlite3.Error, schema.UnknownDatabase) as exc:
         moved = move_aside(path)
         opened.recovered_from = moved
         opened.notices.append(
@@ -130,9 +200,9 @@ def open_database(path: Path, identity: dict[str, str], *, read_only: bool) -> O
     return opened
 
 
-def _checked(conn: sqlite3.Connection) -> int:
+def _checked(conn: sqlite3.Connection, *, thorough: bool = False) -> int:
     try:
-        return health(conn)
+        return health(conn, thorough=thorough)
     except BaseException:
         conn.close()
         raise
@@ -170,9 +240,9 @@ def _open_read_only(path: Path, identity: dict[str, str]) -> Opened:
     if path.exists():
         try:
             conn = connect(path, read_only=True)
-            version = _checked(conn)
-        except (sqlite3.DatabaseError, schema.UnknownDatabase) as exc:
-            opened.notices.append(f"The project store {path} is damaged ({exc}) and cannot be repaired read-only.")
+            version = _checked(conn, thorough=needs_thorough_check(path))
+        except (sqlite3.Error, schema.UnknownDatabase) as exc:
+            version = _read_copy(path, memory, exc, opened)
         else:
             if version >= schema.SCHEMA_VERSION:
                 memory.close()
@@ -183,3 +253,29 @@ def _open_read_only(path: Path, identity: dict[str, str]) -> Opened:
     _bring_up_to_date(memory, None, version, identity, opened)
     opened.conn = memory
     return opened
+
+
+def _read_copy(path: Path, memory: sqlite3.Connection, first: BaseException, opened: Opened) -> int:
+    """Read a store that cannot be opened in place from a private copy of it and its -wal, into ``memory``.
+
+    Returns its schema version (0 when even the copy cannot be read: a notice then says it is damaged).
+    """
+    with tempfile.TemporaryDirectory(prefix="cvlens-store-") as tmp:
+        copy = Path(tmp) / path.name
+        try:
+            shutil.copyfile(path, copy)
+            wal = path.with_name(path.name + "-wal")
+            if wal.exists():
+                shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
+            conn = connect(copy)
+            try:
+                version = health(conn, thorough=True)
+                conn.backup(memory)
+            finally:
+                conn.close()
+        except (OSError, sqlite3.Error, schema.UnknownDatabase) as exc:
+            opened.notices.append(
+                f"The project store {path} cannot be read ({first}; {exc}) and cannot be repaired read-only."
+            )
+            return 0
+    return version

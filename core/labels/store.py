@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+import stat
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
@@ -84,6 +85,11 @@ class ProjectStore:
         notices = []
         if not can_write(folder):
             notices.append(f"The folder {folder} is read-only: the labels are shown but cannot be changed.")
+        elif _write_protected(folder / DB_NAME):
+            notices.append(
+                f"The project store {folder / DB_NAME} is write-protected (no write permission on the file): "
+                "the labels are shown but cannot be changed."
+            )
         elif not lock.acquire():
             who = lock.holder()
             notices.append(
@@ -246,6 +252,14 @@ class ProjectStore:
         """SQLite's full integrity check: "ok" for a sound store."""
         with self.reading() as conn:
             return "; ".join(row[0] for row in conn.execute("PRAGMA integrity_check"))
+
+
+def _write_protected(path: Path) -> bool:
+    """The file exists without any write permission bit (root could still write it: the user chose not to)."""
+    try:
+        return not stat.S_IMODE(path.stat().st_mode) & 0o222
+    except OSError:
+        return False
 
 
 def _rollback(conn: sqlite3.Connection) -> None:

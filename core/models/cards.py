@@ -9,6 +9,7 @@ accuracy) before running it.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,17 +131,69 @@ def load_card(path: str | Path) -> ModelCard:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise ModelError(f"cannot read model card {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ModelError(f"model card {path} is not a JSON object of card fields (it holds a {type(data).__name__})")
     known = set(ModelCard.__dataclass_fields__) - {"path"}
     missing = {"name", "architecture", "task", "classes", "input_size"} - set(data)
     if missing:
         raise ModelError(f"model card {path} lacks {sorted(missing)}")
     card = ModelCard(**{k: v for k, v in data.items() if k in known})
+    problem = card_problem(card)
+    if problem:
+        raise ModelError(f"model card {path}: {problem}")
     card.input_size = tuple(int(v) for v in card.input_size)  # type: ignore[assignment]
-    if card.interpolation not in INTERPOLATIONS:
-        choices = ", ".join(INTERPOLATIONS)
-        raise ModelError(f"model card {path}: interpolation must be one of {choices}, not {card.interpolation!r}")
     card.path = path
     return card
+
+
+#: Largest input a card may ask for: a side of 8192 pixels, 4096 x 4096 pixels in all (one
+#: float32 RGB image of that size is 200 MB before the model runs).
+MAX_INPUT_SIDE = 8192
+MAX_INPUT_PIXELS = 4096 * 4096
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _size_problem(size: Any) -> str | None:
+    if not isinstance(size, (list, tuple)) or len(size) != 2 or not all(_is_int(v) for v in size):
+        return f"input_size must be [height, width] in whole pixels, not {size!r}"
+    height, width = size
+    if not (1 <= height <= MAX_INPUT_SIDE and 1 <= width <= MAX_INPUT_SIDE) or height * width > MAX_INPUT_PIXELS:
+        return (
+            f"input_size {height} x {width} is outside what CV Lens runs (each side 1 to {MAX_INPUT_SIDE}, "
+            f"at most {MAX_INPUT_PIXELS:,} pixels)"
+        )
+    return None
+
+
+def _normalisation_problem(card: ModelCard) -> str | None:
+    for key in ("mean", "std"):
+        values = getattr(card, key)
+        ok = isinstance(values, list) and len(values) in (1, card.channels)
+        if not ok or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+            return f"{key} must be a list of 1 or {card.channels} finite numbers, not {values!r}"
+    if any(v == 0 for v in card.std):
+        return "std must not be 0 (the input is divided by it)"
+    return None
+
+
+def card_problem(card: ModelCard) -> str | None:
+    """What makes a card unusable (its fields come from a file), or None when it is sound."""
+    from core.datasets.base import TASKS
+
+    if card.task not in TASKS:
+        return f"task must be one of {', '.join(TASKS)}, not {card.task!r}"
+    if not isinstance(card.classes, list) or not card.classes or not all(isinstance(c, str) for c in card.classes):
+        return "classes must be a non-empty list of class names"
+    if not _is_int(card.channels) or card.channels not in (1, 3):
+        return f"channels must be 1 (grayscale) or 3 (RGB), not {card.channels!r}"
+    if card.resize_size is not None and not (_is_int(card.resize_size) and 1 <= card.resize_size <= MAX_INPUT_SIDE):
+        return f"resize_size must be a whole number of pixels from 1 to {MAX_INPUT_SIDE}, not {card.resize_size!r}"
+    if card.interpolation not in INTERPOLATIONS:
+        return f"interpolation must be one of {', '.join(INTERPOLATIONS)}, not {card.interpolation!r}"
+    return _size_problem(card.input_size) or _normalisation_problem(card)
 
 
 def bundled_cards() -> list[ModelCard]:

@@ -23,6 +23,7 @@ from pathlib import Path
 from core.models.cards import ModelCard, ModelError
 from core.models.loading import (
     _architectures,
+    check_archive,
     empty_weights,
     file_sha256,
     is_safetensors,
@@ -320,6 +321,7 @@ def load_torchscript(path: Path):
     """A TorchScript archive: its code is TorchScript, interpreted by torch, not Python that could run."""
     import torch
 
+    check_archive(Path(path))
     try:
         return torch.jit.load(str(path), map_location="cpu").eval()
     except Exception as exc:  # torch.jit raises RuntimeError or its own errors for a damaged archive

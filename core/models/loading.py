@@ -56,6 +56,34 @@ def is_safetensors(path: Path) -> bool:
     return len(head) == 10 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") < 100 << 20
 
 
+#: torch.save stores its zip entries uncompressed; a re-zipped checkpoint of float weights
+#: compresses by well under this ratio, a zip bomb by hundreds.
+MAX_ARCHIVE_RATIO = 10
+#: Uncompressed sizes below this are never refused (tiny files compress well).
+ARCHIVE_SLACK = 64 << 20
+
+
+def check_archive(path: Path) -> None:
+    """Refuse a zip archive whose entries inflate out of proportion to the file, before torch reads it.
+
+    The sizes come from the archive's central directory; an entry that inflates past its declared
+    size is an error in torch's reader (miniz), so the declared sizes bound what loading allocates.
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            declared = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ModelError(f"{path.name} is a damaged zip archive ({exc})") from None
+    size = path.stat().st_size
+    if declared > max(MAX_ARCHIVE_RATIO * size, ARCHIVE_SLACK):
+        raise ModelError(
+            f"{path.name} would inflate to {declared / (1 << 20):,.0f} MiB from {size / (1 << 20):,.1f} MiB "
+            f"(over {MAX_ARCHIVE_RATIO}x): refused as a zip bomb; torch.save writes checkpoints uncompressed"
+        )
+
+
 def _read_pickle(path: Path):
     import pickle
 
@@ -65,6 +93,8 @@ def _read_pickle(path: Path):
         head = handle.read(4)
     if head != b"PK\x03\x04" and head[:1] != b"\x80":  # torch.save writes a zip, or a pickle of protocol >= 2
         raise ModelError(f"{path.name} is not a model checkpoint CV Lens can read (neither a zip nor a pickle)")
+    if head == b"PK\x03\x04":
+        check_archive(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:

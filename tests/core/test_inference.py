@@ -201,3 +201,20 @@ def test_reading_predictions_while_a_job_fills_them_on_another_thread():
             break
     worker.join()
     assert reads > 0 and (preds.predicted >= 0).all()
+
+
+def test_scores_that_are_not_finite_are_errors_of_those_samples_not_predictions(folder, tmp_path):
+    card = make_card(tmp_path, ["blue", "green", "red"])
+    state = torch.load(tmp_path / "tiny.pt", weights_only=True)
+    name = next(k for k, v in state.items() if v.is_floating_point() and v.ndim == 4)
+    state[name].fill_(float("nan"))  # NaN weights: every output is NaN
+    torch.save(state, tmp_path / "tiny.pt")
+    card.sha256 = file_sha256(tmp_path / "tiny.pt")
+    ds = open_dataset(folder)
+    job = InferenceJob(card, ds, batch_size=8)
+    progress = list(job.run())
+    preds = job.predictions
+    assert preds.num_done == 0 and progress[-1].failed == len(ds)
+    readable = [i for i, sid in enumerate(ds.sample_ids) if not sid.endswith("broken.png")]
+    assert all("not finite" in preds.errors[i] for i in readable)
+    assert not np.isfinite(preds.scores[readable]).any()  # nothing was written as a prediction

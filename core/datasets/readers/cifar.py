@@ -74,15 +74,30 @@ def _read_batch(path: Path, variant: _Variant) -> tuple[np.ndarray, np.ndarray, 
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != PIXELS:
         shape = getattr(data, "shape", type(data).__name__)
         raise DatasetError(f"{variant.name}: {path} 'data' should be N x {PIXELS} uint8, found {shape}")
-    labels = np.asarray(_key(entry, variant.label_key, path, variant), dtype=np.int64)
+    labels = _integers(_key(entry, variant.label_key, path, variant), f"{path} '{variant.label_key}'", variant)
     if labels.shape != (len(data),):
         raise DatasetError(f"{variant.name}: {path} has {len(labels)} labels for {len(data)} images")
     return data, labels, entry
 
 
+def _integers(values: Any, what: str, variant: _Variant) -> np.ndarray:
+    """A 1-D int64 array of class indices, or a DatasetError saying what was found instead."""
+    array = np.asarray(values) if isinstance(values, (list, tuple, np.ndarray)) else None
+    if array is None or array.ndim != 1 or not (array.size == 0 or np.issubdtype(array.dtype, np.integer)):
+        found = type(values).__name__ if array is None else f"{array.dtype} values of shape {array.shape}"
+        raise DatasetError(f"{variant.name}: {what} should be a list of integer class indices, found {found}")
+    return array.astype(np.int64)
+
+
 def _names(entry: dict[str, Any], key: str, path: Path, variant: _Variant) -> list[str]:
     names = _key(entry, key, path, variant)
-    return [n.decode() if isinstance(n, bytes) else str(n) for n in names]
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, (bytes, str)) for n in names):
+        found = type(names).__name__ if not isinstance(names, (list, tuple)) else "non-text entries"
+        raise DatasetError(f"{variant.name}: {path} '{key}' should be a list of class names, found {found}")
+    try:
+        return [n.decode() if isinstance(n, bytes) else n for n in names]
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{variant.name}: {path} '{key}' holds a name that is not UTF-8 ({exc})") from None
 
 
 def _open(variant: _Variant, root: Path, split: str | None) -> ArrayDataset:
@@ -103,6 +118,8 @@ def _open(variant: _Variant, root: Path, split: str | None) -> ArrayDataset:
         ids.extend(f"{file}/{row:05d}" for row in range(len(data)))
         for key in ("filenames", "coarse_labels"):
             if key in entry:
+                if not isinstance(entry[key], (list, tuple, np.ndarray)) or len(entry[key]) != len(data):
+                    raise DatasetError(f"{variant.name}: {root / file} '{key}' should hold one entry per image")
                 extra.setdefault(key, []).extend(entry[key])
     targets = np.concatenate(labels)
     bad = np.flatnonzero((targets < 0) | (targets >= len(classes)))
@@ -116,7 +133,7 @@ def _open(variant: _Variant, root: Path, split: str | None) -> ArrayDataset:
         root,
         layout=variant.name,
         filenames=extra.get("filenames"),
-        coarse_labels=np.asarray(extra["coarse_labels"], dtype=np.int64) if "coarse_labels" in extra else None,
+        coarse_labels=_integers(extra["coarse_labels"], "coarse_labels", variant) if "coarse_labels" in extra else None,
         coarse_classes=coarse,
         images=images.reshape(-1, 3, IMAGE_SIZE, IMAGE_SIZE),
         channels_first=True,

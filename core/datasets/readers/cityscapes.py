@@ -62,7 +62,7 @@ class CityscapesDataset(FileDataset):
             raise SampleError(
                 f"{path.name}: expected 8-bit label ids, found {label_ids.dtype} of shape {label_ids.shape}"
             )
-        return checked_mask(self.lookup[label_ids], image_size(self.sample_path(index)), len(self.classes), path.name)
+        return checked_mask(self.lookup[label_ids], image_size(self.checked_path(index)), len(self.classes), path.name)
 
 
 def _frames(folder: Path) -> list[str]:

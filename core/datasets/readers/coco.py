@@ -14,6 +14,7 @@ parsed at once with json, whose errors name the line and column.
 
 from __future__ import annotations
 
+import itertools
 import json
 import warnings
 from pathlib import Path
@@ -101,27 +102,73 @@ def _field(entry: Any, key: str, where: str, path: Path) -> Any:
     return entry[key]
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _categories(data: dict[str, Any], path: Path) -> tuple[list[str], dict[int, int]]:
+    """(class names with background first, category id -> class index), categories in id order."""
+    for i, category in enumerate(data["categories"]):
+        if not _is_int(_field(category, "id", f"categories[{i}]", path)):
+            raise DatasetError(f"COCO: {path.name} categories[{i}] has id {category['id']!r}; ids are integers")
+    categories = sorted(data["categories"], key=lambda c: c["id"])
+    for before, after in itertools.pairwise(categories):
+        if before["id"] == after["id"]:
+            raise DatasetError(f"COCO: {path.name} has two categories with id {after['id']}")
+    if len(categories) >= IGNORE_INDEX:
+        raise DatasetError(
+            f"COCO: {path.name} has {len(categories)} categories; CV Lens's masks hold at most "
+            f"{IGNORE_INDEX - 1} (255 is the ignore value)"
+        )
+    index = {c["id"]: i + 1 for i, c in enumerate(categories)}
+    return ["background"] + [str(_field(c, "name", f"category {c['id']}", path)) for c in categories], index
+
+
+def _image(entry: Any, i: int, path: Path) -> dict[str, Any]:
+    where = f"images[{i}]"
+    image = {key: _field(entry, key, where, path) for key in ("id", "file_name", "height", "width")}
+    if not (_is_int(image["id"]) or isinstance(image["id"], str)):
+        raise DatasetError(f"COCO: {path.name} {where} has id {image['id']!r}; ids are integers (or text)")
+    if not isinstance(image["file_name"], str) or not image["file_name"]:
+        raise DatasetError(f"COCO: {path.name} {where} has file_name {image['file_name']!r}; it should be a path")
+    for key in ("height", "width"):
+        value = image[key]
+        if isinstance(value, float) and value.is_integer():
+            value = image[key] = int(value)
+        if not _is_int(value) or value < 1:
+            raise DatasetError(f"COCO: {path.name} {where} ({image['file_name']}) has {key} {value!r}; expected pixels")
+    return image
+
+
+def _image_index(images: list[dict[str, Any]], path: Path) -> dict[Any, int]:
+    index: dict[Any, int] = {}
+    for row, image in enumerate(images):
+        first = index.setdefault(image["id"], row)
+        if first != row:
+            raise DatasetError(
+                f"COCO: {path.name} images[{first}] ({images[first]['file_name']}) and images[{row}] "
+                f"({image['file_name']}) share id {image['id']!r}: their annotations cannot be told apart"
+            )
+    return index
+
+
 def _index(
     data: dict[str, Any], path: Path
 ) -> tuple[list[str], list[dict[str, Any]], list[list[Annotation]], np.ndarray]:
     """(class names, images, annotations per image, tags) from a parsed instances json."""
-    categories = sorted(data["categories"], key=lambda c: _field(c, "id", "a category", path))
-    category_index = {c["id"]: i + 1 for i, c in enumerate(categories)}
-    classes = ["background"] + [str(_field(c, "name", f"category {c['id']}", path)) for c in categories]
-    images = []
-    for i, image in enumerate(data["images"]):
-        images.append({key: _field(image, key, f"images[{i}]", path) for key in ("id", "file_name", "height", "width")})
-    image_index = {image["id"]: i for i, image in enumerate(images)}
+    classes, category_index = _categories(data, path)
+    images = [_image(image, i, path) for i, image in enumerate(data["images"])]
+    image_index = _image_index(images, path)
     per_image: list[list[Annotation]] = [[] for _ in images]
     tags = np.zeros((len(images), len(classes)), dtype=np.uint8)
     for i, ann in enumerate(data["annotations"]):
         where = f"annotations[{i}]"
         image_id, category_id = _field(ann, "image_id", where, path), _field(ann, "category_id", where, path)
-        if image_id not in image_index:
+        if not isinstance(image_id, (int, str)) or image_id not in image_index:
             raise DatasetError(f"COCO: {path.name} {where} (id {ann.get('id')}): image_id {image_id} is not in images")
-        if category_id not in category_index:
+        if not _is_int(category_id) or category_id not in category_index:
             raise DatasetError(
-                f"COCO: {path.name} {where} (id {ann.get('id')}): category_id {category_id} is not in categories"
+                f"COCO: {path.name} {where} (id {ann.get('id')}): category_id {category_id!r} is not in categories"
             )
         row, label = image_index[image_id], category_index[category_id]
         per_image[row].append((label, _compact(_field(ann, "segmentation", where, path))))
@@ -158,8 +205,8 @@ class CocoDataset(FileDataset):
 
     def load_mask(self, index: int) -> np.ndarray:
         info, name = self.images[index], self.sample_ids[index]
-        height, width = int(info["height"]), int(info["width"])
-        actual = image_size(self.sample_path(index))
+        height, width = info["height"], info["width"]
+        actual = image_size(self.checked_path(index))
         if actual != (height, width):
             raise SampleError(f"{name}: the json says {width}x{height} but the image is {actual[1]}x{actual[0]}")
         mask = np.zeros((height, width), dtype=np.uint8)

@@ -19,10 +19,21 @@ from core.datasets.registry import Layout, Probe, register
 SPLIT_NAMES = ("train", "training", "val", "valid", "validation", "test", "testing")
 
 
-def _class_tree(folder: Path) -> dict[str, list[str]]:
-    """Class name -> image file names, for the class folders directly under ``folder``."""
-    tree = {name: image_names(folder / name) for name in subdirs(folder)}
-    return {name: files for name, files in tree.items() if files}
+def _class_tree(folder: Path, problems: list[str] | None = None) -> dict[str, list[str]]:
+    """Class name -> image file names, for the class folders directly under ``folder``.
+
+    A class folder that cannot be listed stays a class (with no samples, reported in ``problems``):
+    dropping it would shift every later class's index.
+    """
+    tree = {}
+    for name in subdirs(folder):
+        found: list[str] = []
+        files = image_names(folder / name, found)
+        if files or found:
+            tree[name] = files
+        if problems is not None:
+            problems.extend(found)
+    return tree
 
 
 def _splits(root: Path) -> list[str]:
@@ -39,12 +50,13 @@ class ImageFolderDataset(Dataset):
         if split is not None and split not in splits:
             raise DatasetError(f"image folder {root} has no split {split!r}; it has {splits}")
         base = root / split if split else root
+        problems: list[str] = []
+        tree = _class_tree(base, problems)
         if splits:
             # Every split shares one class list, so labels mean the same in train and test.
             classes = sorted({c for s in splits for c in _class_tree(root / s)})
         else:
-            classes = sorted(_class_tree(base))
-        tree = _class_tree(base)
+            classes = sorted(tree)
         prefix = f"{split}/" if split else ""
         ids: list[str] = []
         targets: list[int] = []
@@ -63,6 +75,7 @@ class ImageFolderDataset(Dataset):
             sample_ids=ids,
             targets=np.asarray(targets, dtype=np.int64),
         )
+        self.notices = problems
 
     def sample_path(self, index: int) -> Path:
         return self.root / self.sample_ids[index]

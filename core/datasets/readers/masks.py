@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from core.datasets.base import IGNORE_INDEX, SampleError
+from core.datasets.imageio import check_pixels
+from core.regular_files import open_regular
 
 
 def read_label_image(path: Path) -> np.ndarray:
@@ -21,7 +23,8 @@ def read_label_image(path: Path) -> np.ndarray:
     from PIL import Image
 
     try:
-        with Image.open(path) as img:
+        with open_regular(path) as file, Image.open(file) as img:
+            check_pixels(img.size, path.name)
             if img.mode in ("RGBA", "LA"):
                 img = img.convert(img.mode[:-1])
             elif img.mode not in ("P", "L", "I", "I;16", "I;16B", "1", "RGB"):
@@ -29,6 +32,8 @@ def read_label_image(path: Path) -> np.ndarray:
             array = np.asarray(img)
     except FileNotFoundError:
         raise SampleError(f"{path.name}: mask file is missing") from None
+    except SampleError:
+        raise
     except Exception as exc:  # Pillow raises many types for broken files
         raise SampleError(f"{path.name}: cannot decode mask ({type(exc).__name__}: {exc})") from None
     return array.astype(np.uint8) if array.dtype == bool else array
@@ -39,7 +44,7 @@ def image_size(path: Path) -> tuple[int, int]:
     from PIL import Image
 
     try:
-        with Image.open(path) as img:
+        with open_regular(path) as file, Image.open(file) as img:
             width, height = img.size
             if img.format == "JPEG" and img.getexif().get(0x0112, 1) in (5, 6, 7, 8):
                 width, height = height, width

@@ -8,14 +8,20 @@ names decide: a path with "fashion" in it is Fashion-MNIST.
 
 An IDX file is a 4-byte magic (two zero bytes, the type 0x08 = uint8, the number of
 dimensions), one big-endian uint32 per dimension, then the values. Uncompressed files are
-memory-mapped; gzipped ones are decompressed once into memory (47 MB for the train images).
+memory-mapped; gzipped ones are decompressed once into memory (47 MB for the train images),
+as a stream bounded by the size the header declares.
 """
 
 from __future__ import annotations
 
 import gzip
+import math
+import os
+import struct
 import zlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -23,6 +29,7 @@ from core.datasets.base import DatasetError, default_split
 from core.datasets.readers.arrays import ArrayDataset
 from core.datasets.readers.torchvision_names import class_names
 from core.datasets.registry import Layout, Probe, register
+from core.regular_files import open_regular
 
 PREFIXES = {"train": "train", "test": "t10k"}
 UINT8 = 0x08
@@ -37,33 +44,79 @@ def _file(folder: Path, prefix: str, kind: str) -> Path | None:
     return None
 
 
+#: Largest IDX file decompressed into memory (MNIST's train images are 47 MB); larger ones
+#: must be decompressed first, and are then memory-mapped.
+MAX_GZIP_BYTES = 1 << 30
+
+
 def read_idx(path: Path, ndim: int) -> np.ndarray:
-    """The uint8 array of an IDX file, with its magic number and size checked against the header."""
+    """The uint8 array of an IDX file, with its magic number and size checked against the header.
+
+    A gzipped file is decompressed as a stream into a buffer of the size its header declares,
+    and refused when the header declares more than :data:`MAX_GZIP_BYTES` or the stream holds
+    more or less than declared: a small ``.gz`` cannot make the reader inflate gigabytes.
+    """
     try:
-        if path.suffix == ".gz":
-            data: bytes | np.ndarray = gzip.decompress(path.read_bytes())
-            size = len(data)
-        else:
-            size = path.stat().st_size
-            data = np.memmap(path, dtype=np.uint8, mode="r") if size else b""
-    except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        with open_regular(path) as raw:
+            if path.suffix == ".gz":
+                with gzip.GzipFile(fileobj=raw) as stream:
+                    return _read_idx_stream(stream, path, ndim)
+            return _read_idx_mapped(raw, path, ndim)
+    except (OSError, EOFError, zlib.error) as exc:
         raise DatasetError(f"{path}: cannot read ({exc})") from None
-    header = bytes(data[:4])
-    if len(header) < 4 or header[:2] != b"\0\0" or header[3] != ndim:
+
+
+def _header(read: Callable[[int], bytes], path: Path, ndim: int) -> tuple[int, ...]:
+    """The shape from an IDX header (magic, then one big-endian uint32 per dimension)."""
+    magic = read(4)
+    if len(magic) < 4 or magic[:2] != b"\0\0" or magic[3] != ndim:
         raise DatasetError(
             f"{path.name}: not an IDX file of {ndim} dimension(s) "
-            f"(magic {header.hex() or 'missing'}, expected 000008{ndim:02x})"
+            f"(magic {magic.hex() or 'missing'}, expected 000008{ndim:02x})"
         )
-    if header[2] != UINT8:
-        raise DatasetError(f"{path.name}: IDX values of type 0x{header[2]:02x}, expected unsigned bytes (0x08)")
+    if magic[2] != UINT8:
+        raise DatasetError(f"{path.name}: IDX values of type 0x{magic[2]:02x}, expected unsigned bytes (0x08)")
+    dims = read(4 * ndim)
+    if len(dims) < 4 * ndim:
+        raise DatasetError(f"{path.name}: truncated header ({4 + len(dims)} bytes)")
+    return struct.unpack(f">{ndim}I", dims)
+
+
+def _size_error(path: Path, shape: tuple[int, ...], found: str) -> DatasetError:
+    dims = " x ".join(str(s) for s in shape)
+    expected = 4 + 4 * len(shape) + math.prod(shape)
+    return DatasetError(f"{path.name}: header says {dims} values ({expected} bytes) but the file holds {found}")
+
+
+def _read_idx_stream(stream: BinaryIO, path: Path, ndim: int) -> np.ndarray:
+    shape = _header(stream.read, path, ndim)
+    count = math.prod(shape)  # Python integers: no overflow to a small number
+    if count > MAX_GZIP_BYTES:
+        raise DatasetError(
+            f"{path.name}: header declares {count} values, more than the {MAX_GZIP_BYTES >> 20} MiB "
+            "read from a .gz file; decompress it first (it is then memory-mapped)"
+        )
+    values = np.empty(count, dtype=np.uint8)
+    got = stream.readinto(memoryview(values)) if count else 0
+    while 0 < got < count:  # readinto may return less than asked before the end
+        more = stream.readinto(memoryview(values)[got:])
+        if not more:
+            break
+        got += more
+    if got < count:
+        raise _size_error(path, shape, f"{4 + 4 * ndim + got} bytes")
+    if stream.read(1):
+        raise _size_error(path, shape, "more")
+    return values.reshape(shape)
+
+
+def _read_idx_mapped(file: BinaryIO, path: Path, ndim: int) -> np.ndarray:
+    shape = _header(file.read, path, ndim)
+    size = os.fstat(file.fileno()).st_size
     offset = 4 + 4 * ndim
-    if size < offset:
-        raise DatasetError(f"{path.name}: truncated header ({size} bytes)")
-    shape = tuple(int(v) for v in np.frombuffer(bytes(data[4:offset]), dtype=">u4"))
-    expected = offset + int(np.prod(shape))
-    if size != expected:
-        dims = " x ".join(str(s) for s in shape)
-        raise DatasetError(f"{path.name}: header says {dims} values ({expected} bytes) but the file holds {size} bytes")
+    if size != offset + math.prod(shape):
+        raise _size_error(path, shape, f"{size} bytes")
+    data = np.memmap(path, dtype=np.uint8, mode="r") if size > offset else np.zeros(size, np.uint8)
     return np.frombuffer(data, dtype=np.uint8, offset=offset).reshape(shape)
 
 

@@ -76,7 +76,7 @@ class SegmentationPairs(FileDataset):
             if not self.colour_masks:
                 raise SampleError(f"{path.name}: a colour mask, but the classes file gives no colours")
             raw = colours_to_indices(raw, self.palette, path.name)
-        return checked_mask(raw, image_size(self.sample_path(index)), len(self.classes), path.name)
+        return checked_mask(raw, image_size(self.checked_path(index)), len(self.classes), path.name)
 
 
 def _stem(relative: str) -> str:

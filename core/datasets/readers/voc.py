@@ -39,7 +39,7 @@ class VOCDataset(FileDataset):
         raw = read_label_image(path)
         if raw.ndim == 3:
             raw = colours_to_indices(raw, self.palette, path.name, ignore=VOID_COLOUR)
-        return checked_mask(raw, image_size(self.sample_path(index)), NUM_CLASSES, path.name)
+        return checked_mask(raw, image_size(self.checked_path(index)), NUM_CLASSES, path.name)
 
 
 def _read_ids(path: Path) -> list[str]:
