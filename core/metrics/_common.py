@@ -7,10 +7,6 @@ from typing import Any
 
 import numpy as np
 
-#: What an undefined (0/0) precision, recall or F-score becomes: 0 or 1 (then it is averaged like any
-#: value), or NaN (then it is left out of the averages). scikit-learn's parameter, with its default 0.
-ZERO_DIVISION_CHOICES = ("0", "1", "nan")
-
 
 def safe_divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     """``num / den`` as float64, NaN where ``den == 0`` (the package's 0/0 convention), without warnings."""
@@ -30,7 +26,11 @@ def nanmean(values: np.ndarray, axis: int | None = None) -> np.ndarray | float:
 
 
 def zero_division_value(zero_division: float | str) -> float:
-    """0.0, 1.0 or NaN from 0, 1, NaN or their spellings "0", "1", "nan" (the command line's); else ValueError."""
+    """0.0, 1.0 or NaN from 0, 1, NaN or their spellings "0", "1", "nan" (the command line's); else ValueError.
+
+    What an undefined (0/0) precision, recall or F-score becomes: 0 or 1, averaged like any value, or
+    NaN, left out of the averages. scikit-learn's parameter, whose default "warn" behaves as 0.
+    """
     text = str(zero_division).strip().lower()
     if text in ("nan", "0", "0.0", "1", "1.0"):
         return float(text)
@@ -80,7 +80,7 @@ def averages(
     beta: float,
     zero_division: float,
 ) -> dict[str, dict[str, float]]:
-    """ "macro", "weighted" (by support) and "micro" (of the ``pooled`` tp, fp, fn) precision, recall and F-beta.
+    """The "macro", "weighted" (by support) and "micro" (``pooled`` tp, fp, fn) precision, recall and F-beta.
 
     ``per_class`` must already be filled with :func:`fill_undefined`. Micro values that are 0/0 become
     ``zero_division`` too, unless nothing at all is averaged (no samples): then every average is NaN.

@@ -49,7 +49,8 @@ def label_metrics(
     ``label_counts`` are (tp, fp, fn) per label, ``sample_counts`` (tp, fp, fn) per sample. Every label is
     averaged, also one in neither truth nor predictions (scikit-learn and torchmetrics do the same on
     indicator arrays): its 0/0 values become ``zero_division`` (0, 1, or NaN: left out). "samples"
-    averages each sample's own precision / recall / F-beta, its 0/0 values treated alike.
+    averages each sample's own precision / recall / F-beta, its 0/0 values treated alike. "averaged" (per
+    label: all True, unless there is no sample) and "zero_division" (as a float) say how it was done.
     """
     zero = zero_division_value(zero_division)
     tp, fp, fn = label_counts
