@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from core.datasets.base import SampleError
+from core.datasets.filetype import describe_content, image_format
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".jfif"}
@@ -90,11 +91,11 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
 
 
 def _decode_with_pillow(data: bytes, name: str) -> np.ndarray:
-    """Fallback for what OpenCV does not read (GIF, palette quirks)."""
+    """Fallback for what OpenCV does not read (GIF, palette quirks); what neither reads is described."""
     import io
 
     try:
-        from PIL import Image, ImageOps
+        from PIL import Image, ImageOps, UnidentifiedImageError
 
         with Image.open(io.BytesIO(data)) as img:
             img = ImageOps.exif_transpose(img)
@@ -103,6 +104,11 @@ def _decode_with_pillow(data: bytes, name: str) -> np.ndarray:
             elif img.mode not in ("RGB", "RGBA", "L", "LA", "I;16", "I", "F"):
                 img = img.convert("RGB")
             array = np.asarray(img)
+    except UnidentifiedImageError:  # its message is a repr of our buffer: say what the file is instead
+        kind = image_format(data)
+        if kind:
+            raise SampleError(f"{name}: cannot decode (a damaged or truncated {kind} file)") from None
+        raise SampleError(f"{name}: not an image: {describe_content(data)}") from None
     except Exception as exc:  # Pillow raises many types for broken files
         raise SampleError(f"{name}: cannot decode ({type(exc).__name__}: {exc})") from None
     if array.dtype == np.int32:
