@@ -226,9 +226,10 @@ class MainWindow(QMainWindow):
             parts.append("<span style='color:#b00020'>labels read-only</span>")
         self.status_label.setText(" · ".join(parts))
 
-    def show_error(self, title: str, text: str, details: str = "") -> None:
-        self.banner.show_message(title, text, details)
-        self.statusBar().showMessage(f"{title}: {text}", 10000)
+    def show_error(self, title: str, text: str, details: str = "", action=None) -> None:
+        """The banner shows all of ``text``; the status bar its first line. ``action``: (button, callable)."""
+        self.banner.show_message(title, text, details, action)
+        self.statusBar().showMessage(f"{title}: {text.splitlines()[0] if text else ''}", 10000)
 
     def is_busy(self) -> bool:
         return self._opening is not None or self.runner.is_running() or self.labeling.runs.busy()
