@@ -235,13 +235,9 @@ class MainWindow(QMainWindow):
         return self._opening is not None or self.runner.is_running() or self.labeling.runs.busy()
 
     def _about(self) -> None:
-        from PySide6.QtWidgets import QMessageBox
+        from gui.about import about_box
 
-        QMessageBox.about(
-            self,
-            "About CV Lens",
-            "CV Lens: browse computer-vision datasets, run models on them and see where they fail.",
-        )
+        about_box(self).exec()
 
     def showEvent(self, event) -> None:
         if not getattr(self, "_sized", False):

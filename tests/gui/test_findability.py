@@ -59,3 +59,32 @@ def test_plain_to_html_keeps_paragraph_lines_and_makes_dash_lines_a_list():
     rich = plain_to_html("first\nsecond <x>\n  - a: b\n  - c\nafter")
     assert shown_text(rich).splitlines() == ["first", "second <x>", "a: b", "c", "after"]
     assert rich.count("<li>") == 2
+
+
+def menu_action(window, menu_title: str, text: str):
+    """The QAction titled ``text`` (ampersands ignored) in the menu bar's ``menu_title`` menu."""
+    for top in window.menuBar().actions():
+        if top.text().replace("&", "") == menu_title:
+            for action in top.menu().actions():
+                if action.text().replace("&", "") == text:
+                    return action
+    raise AssertionError(f"no {menu_title} > {text}")
+
+
+def test_about_names_the_version_torch_cuda_qt_and_the_data_folder(qtbot, window, monkeypatch):
+    import torch
+    from PySide6 import __version__ as pyside_version
+    from PySide6.QtCore import qVersion
+    from PySide6.QtWidgets import QMessageBox
+
+    from core.about import app_version
+    from core.paths import data_dir
+
+    shown = []
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: shown.append(shown_text(box.text())) or 0)
+    menu_action(window, "Help", "About CV Lens").trigger()
+    text = shown[0]
+    assert app_version() == "0.1.0" and "CV Lens  \n0.1.0\n" in text.replace("\xa0", " ")
+    assert torch.__version__ in text and (torch.version.cuda or "CPU build") in text
+    assert pyside_version in text and qVersion() in text
+    assert str(data_dir()) in text
