@@ -107,6 +107,11 @@ class MainWindow(QMainWindow):
         state.sample_selected.connect(lambda _i: self._enable_mask_actions(self.state.dataset))
         self.dataset_bar.open_requested.connect(self.ask_open_dataset)
         self.dataset_bar.split_requested.connect(self._change_split)
+        self.runner.class_map_needed.connect(
+            lambda why: self.show_error(
+                "Classes named differently", why, action=("Map Classes…", self.runner.ask_class_map)
+            )
+        )
 
     # -- opening datasets -------------------------------------------------------
     def ask_open_dataset(self) -> None:

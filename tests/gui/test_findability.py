@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PySide6.QtGui import QTextDocument
 
@@ -88,3 +89,61 @@ def test_about_names_the_version_torch_cuda_qt_and_the_data_folder(qtbot, window
     assert torch.__version__ in text and (torch.version.cuda or "CPU build") in text
     assert pyside_version in text and qVersion() in text
     assert str(data_dir()) in text
+
+
+def small_classifier_card(folder, classes: list[str], name: str = "other-names"):
+    """A random SmallCNN (RGB, 16 x 16) saved with its card; its classes are ``classes``. The card's path."""
+    import torch
+
+    from core.models import ModelCard
+    from core.models.loading import file_sha256
+    from core.models.smallcnn import SmallCNN
+
+    torch.manual_seed(0)
+    torch.save(SmallCNN(in_channels=3, num_classes=len(classes), width=4).state_dict(), folder / f"{name}.pt")
+    card = ModelCard(
+        name=name, architecture="smallcnn", task="multiclass", classes=list(classes), input_size=(16, 16),
+        arch_kwargs={"width": 4}, weights=f"{name}.pt", sha256=file_sha256(folder / f"{name}.pt"),
+    )  # fmt: skip
+    card.save(folder / f"{name}.json")
+    return folder / f"{name}.json"
+
+
+def test_a_classifier_with_other_class_names_is_mapped_from_the_banner_and_runs(qtbot, window, tmp_path, monkeypatch):
+    from fake_datasets import write_imagenet
+
+    from core.datasets import open_dataset
+    from gui.runner.class_map_dialog import IGNORE, ClassMapDialog
+
+    write_imagenet(tmp_path / "imagenet", kaggle=True)  # an ImageNet-layout subset: tench, goldfish, crane
+    dataset = open_dataset(tmp_path / "imagenet")
+    assert dataset.classes == ["tench", "goldfish", "crane"]
+    card_path = small_classifier_card(tmp_path, ["Crane", "shark", "Goldfish", "tench", "unicorn"])
+    window.state.set_dataset(dataset)
+    runner = window.runner
+    with qtbot.waitSignal(runner.opener.opened, timeout=60_000):
+        runner.opener.open(str(card_path), dataset.classes)
+    assert runner.current_card().name == "other-names"  # not greyed: a map of the names makes it fit
+    assert not runner.map_button.isHidden()
+    assert "map the classes by name" in shown_text(window.banner.label.text())
+    assert window.banner.action_button.text() == "Map Classes…"
+
+    seen = []
+
+    def user_ignores_crane(dialog):
+        seen.append({name: combo.currentText() for name, combo in zip(dialog.dataset_classes, dialog.combos)})
+        dialog.combos[2].setCurrentText(IGNORE)
+        return True
+
+    monkeypatch.setattr(ClassMapDialog, "exec", user_ignores_crane)
+    window.banner.action_button.click()  # the banner's way to the map
+    assert seen == [{"tench": "tench", "goldfish": "Goldfish", "crane": "Crane"}]  # matched by name to start with
+    assert "2 of the dataset's classes mapped" in runner.card_label.text()
+    with qtbot.waitSignal(runner.run_finished, timeout=120_000):
+        assert runner.start_run()
+    assert len(seen) == 1  # Run uses the map made, it does not ask again
+    predictions = window.state.predictions
+    assert predictions.classes == dataset.classes and predictions.complete
+    assert runner._job.class_map.sources == [[3], [2], []]
+    np.testing.assert_allclose(predictions.scores.sum(axis=1), 1, rtol=1e-5)
+    assert (predictions.scores[:, 2] == 0).all()  # an ignored class is never predicted
