@@ -14,6 +14,7 @@ from gui.browser import BrowserPane
 from gui.labeling import LabelingTools, MaskEditorWidget
 from gui.metrics import MetricsPane
 from gui.runner import RunnerPane
+from gui.shortcuts import HELP_KEYS
 from gui.state import AppState
 from gui.widgets import DatasetBar, ErrorBanner
 
@@ -93,6 +94,9 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close))
         help_menu = self.menuBar().addMenu("&Help")
+        self.shortcuts_action = QAction("&Keyboard Shortcuts", self, triggered=self.show_shortcuts)
+        self.shortcuts_action.setShortcuts([QKeySequence(key) for key in HELP_KEYS])
+        help_menu.addAction(self.shortcuts_action)
         help_menu.addAction(QAction("&About CV Lens", self, triggered=self._about))
 
     def _connect(self) -> None:
@@ -238,6 +242,14 @@ class MainWindow(QMainWindow):
 
     def is_busy(self) -> bool:
         return self._opening is not None or self.runner.is_running() or self.labeling.runs.busy()
+
+    def show_shortcuts(self):
+        """Help > Keyboard Shortcuts: every key, read from the actions and shortcuts registered."""
+        from gui.shortcuts import ShortcutsDialog
+
+        dialog = ShortcutsDialog(self)
+        dialog.show()
+        return dialog
 
     def _about(self) -> None:
         from gui.about import about_box

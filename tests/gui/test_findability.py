@@ -17,9 +17,13 @@ def window(qtbot):
     win.resize(1200, 800)
     win.show()
     qtbot.waitExposed(win)
+    win.activateWindow()
+    qtbot.waitUntil(win.isActiveWindow)
+    # the runner lists the devices on a worker: a window closed before it answers leaves it nowhere to report
+    qtbot.waitUntil(lambda: win.runner.device_combo.count() > 1, timeout=60_000)
     yield win
     win.runner.cancel()
-    qtbot.waitUntil(lambda: not win.runner.is_running(), timeout=30_000)
+    qtbot.waitUntil(lambda: not win.is_busy(), timeout=30_000)
 
 
 def shown_text(rich: str) -> str:
@@ -147,3 +151,46 @@ def test_a_classifier_with_other_class_names_is_mapped_from_the_banner_and_runs(
     assert runner._job.class_map.sources == [[3], [2], []]
     np.testing.assert_allclose(predictions.scores.sum(axis=1), 1, rtol=1e-5)
     assert (predictions.scores[:, 2] == 0).all()  # an ignored class is never predicted
+
+
+def registered_keys(window) -> set[tuple[str, str]]:
+    """(keys, text) of every QAction with keys in the window and every QShortcut of a mask editor."""
+    from PySide6.QtGui import QAction, QKeySequence, QShortcut
+
+    from gui.labeling import MaskEditorWidget
+
+    def native(sequence) -> str:
+        return sequence.toString(QKeySequence.SequenceFormat.NativeText)
+
+    found = set()
+    for action in window.findChildren(QAction) + window.browser.actions():
+        keys = " or ".join(native(s) for s in action.shortcuts() if native(s))
+        if keys:
+            found.add((keys, action.text().replace("&&", "\0").replace("&", "").replace("\0", "&")))
+    editor = MaskEditorWidget()
+    found |= {(native(s.key()), s.whatsThis()) for s in editor.findChildren(QShortcut)}
+    editor.deleteLater()
+    return found
+
+
+def test_keyboard_shortcuts_list_every_registered_key_and_open_on_question_mark(qtbot, window):
+    from gui.shortcuts import HANDLED_KEYS, ShortcutsDialog
+
+    menu_action(window, "Help", "Keyboard Shortcuts").trigger()
+    dialog = window.findChild(ShortcutsDialog)
+    assert dialog is not None and dialog.isVisible()
+    registered = registered_keys(window)
+    assert len(registered) > 30 and not [key for key in registered if key not in dialog.listed()]
+    assert ("B", "Brush: paint the chosen class") in dialog.listed()  # the mask editor's, before it is opened
+    assert all(what for _keys, what in dialog.listed())  # every key says what it does
+    groups = {dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())}
+    assert {"Browser", "Labels", "Review", "Mask editor"} <= groups
+    assert {(k.keys, k.what) for k in HANDLED_KEYS} <= dialog.listed()
+    dialog.close()
+    qtbot.waitUntil(lambda: window.findChild(ShortcutsDialog) is None)
+
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    window.browser.view.setFocus()
+    qtbot.keyClick(window.browser.view, "?")
+    qtbot.waitUntil(lambda: window.findChild(ShortcutsDialog) is not None)
