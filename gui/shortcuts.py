@@ -121,13 +121,23 @@ def _unique(rows: list[Shortcut]) -> list[Shortcut]:
     return out
 
 
+#: The order of the groups in the dialog; others follow in the order they come.
+GROUP_ORDER = ("File", "Edit", "Browser", "Labels", "Review", "Class search", "Sample view", "Mask editor", "Metrics")
+
+
+def by_group(rows: list[Shortcut]) -> list[Shortcut]:
+    """The rows grouped (GROUP_ORDER first), each group in registration order."""
+    rank = {group: i for i, group in enumerate(GROUP_ORDER)}
+    return sorted(rows, key=lambda row: rank.get(row.group, len(rank)))
+
+
 class ShortcutsDialog(QDialog):
     """A table of group, keys, what they do: the registered keys, then the documented ones."""
 
     def __init__(self, window) -> None:
         super().__init__(window)
         self.setWindowTitle("Keyboard Shortcuts")
-        self.rows = registered_shortcuts(window) + list(HANDLED_KEYS)
+        self.rows = by_group(registered_shortcuts(window) + list(HANDLED_KEYS))
         self.table = QTableWidget(len(self.rows), 3)
         self.table.setHorizontalHeaderLabels(["Where", "Keys", "What it does"])
         self.table.verticalHeader().setVisible(False)

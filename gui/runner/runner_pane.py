@@ -143,6 +143,7 @@ class RunnerPane(QGroupBox):
         self.map_button = QPushButton("Map Classes…")
         self.map_button.setToolTip("Say which of the model's classes each of the dataset's classes is")
         self.map_button.clicked.connect(self.ask_class_map)
+        self.map_button.hide()  # shown for a model that runs through a class map
         model_row = QHBoxLayout()
         model_row.addWidget(self.model_combo, 1)
         model_row.addWidget(self.open_button)

@@ -125,6 +125,7 @@ def test_a_classifier_with_other_class_names_is_mapped_from_the_banner_and_runs(
     card_path = small_classifier_card(tmp_path, ["Crane", "shark", "Goldfish", "tench", "unicorn"])
     window.state.set_dataset(dataset)
     runner = window.runner
+    assert runner.map_button.isHidden()  # no model here runs through a map yet
     with qtbot.waitSignal(runner.opener.opened, timeout=60_000):
         runner.opener.open(str(card_path), dataset.classes)
     assert runner.current_card().name == "other-names"  # not greyed: a map of the names makes it fit
