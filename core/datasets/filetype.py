@@ -44,6 +44,10 @@ IMAGE_SIGNATURES: tuple[tuple[bytes, str], ...] = (
 )
 
 
+#: What ``describe_content`` says of AVIF/HEIF: an image, in a format OpenCV and Pillow (without plugins) cannot read.
+STILL_IN_VIDEO_CONTAINER = "an AVIF/HEIF image"
+
+
 def image_format(data: bytes) -> str | None:
     """ "PNG", "JPEG"... when ``data`` starts like an image file of that format (WebP too), else None."""
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
@@ -58,14 +62,13 @@ def describe_content(data: bytes) -> str:
         if head.startswith(signature):
             return what
     if head[4:8] == b"ftyp":
-        return (
-            "an MP4/MOV video" if head[8:10] not in (b"av", b"he", b"mi") else "an AVIF/HEIF image Pillow cannot read"
-        )
+        still = head[8:10] in (b"av", b"he", b"mi")  # avif, heic, mif1: still images in a video container
+        return STILL_IN_VIDEO_CONTAINER if still else "an MP4/MOV video"
     if head[:4] == b"RIFF" and head[8:12] in (b"WAVE", b"AVI "):
         return "a WAV audio file" if head[8:12] == b"WAVE" else "an AVI video"
     if head[:4] in (b"\xd0\xcf\x11\xe0",):
         return "an old Office document"
-    return _text_kind(data[:4096]) or "binary data in no image format"
+    return _text_kind(data[:4096]) or "unknown binary data"
 
 
 def _text_kind(sample: bytes) -> str | None:

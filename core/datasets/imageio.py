@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from core.datasets.base import SampleError
-from core.datasets.filetype import describe_content, image_format
+from core.datasets.filetype import STILL_IN_VIDEO_CONTAINER, describe_content, image_format
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".jfif"}
@@ -108,7 +108,10 @@ def _decode_with_pillow(data: bytes, name: str) -> np.ndarray:
         kind = image_format(data)
         if kind:
             raise SampleError(f"{name}: cannot decode (a damaged or truncated {kind} file)") from None
-        raise SampleError(f"{name}: not an image: {describe_content(data)}") from None
+        what = describe_content(data)
+        if what == STILL_IN_VIDEO_CONTAINER:
+            raise SampleError(f"{name}: unsupported image format: {what}") from None
+        raise SampleError(f"{name}: not an image: {what}") from None
     except Exception as exc:  # Pillow raises many types for broken files
         raise SampleError(f"{name}: cannot decode ({type(exc).__name__}: {exc})") from None
     if array.dtype == np.int32:

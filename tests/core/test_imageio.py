@@ -125,7 +125,7 @@ def _encoded(fmt: str) -> bytes:
     [
         ("empty.png", b"", "empty file"),
         ("notes.png", b"these are my holiday notes, not a picture\n" * 5, "not an image: a text file"),
-        ("noise.jpg", RNG.integers(0, 256, 3000, dtype=np.uint8).tobytes(), "not an image: binary data"),
+        ("noise.jpg", RNG.integers(0, 256, 3000, dtype=np.uint8).tobytes(), "not an image: unknown binary data"),
         ("half.png", _encoded("PNG")[: len(_encoded("PNG")) // 2], "cannot decode"),
         ("half.jpg", _encoded("JPEG")[: len(_encoded("JPEG")) // 2], "cannot decode"),
         ("header.png", _encoded("PNG")[:30], "cannot decode"),
@@ -151,6 +151,7 @@ def test_missing_file_raises_sample_error(tmp_path: Path) -> None:
         (b"<!DOCTYPE html>\n<html><head><title>Not Found</title>", "an HTML page"),
         (b'<?xml version="1.0"?>\n<annotation><filename>1.jpg</filename>', "an XML file"),
         (b"\x93NUMPY\x01\x00v\x00{'descr': '<f4'", "a NumPy array"),
+        (b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom", "an MP4/MOV video"),
     ],
 )
 def test_a_file_that_is_no_image_says_what_it_is_not_a_python_repr(tmp_path: Path, data: bytes, what: str) -> None:
@@ -159,3 +160,8 @@ def test_a_file_that_is_no_image_says_what_it_is_not_a_python_repr(tmp_path: Pat
     message = str(caught.value)
     assert message.startswith(f"0001.jpg: not an image: {what}")
     assert "<_io" not in message and "object at 0x" not in message
+
+
+def test_an_avif_photo_is_named_an_unsupported_format_not_a_stray(tmp_path: Path) -> None:
+    with pytest.raises(SampleError, match=r"^x.jpg: unsupported image format: an AVIF/HEIF image$"):
+        read_image(_write(tmp_path, "x.jpg", b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1" + bytes(64)))
