@@ -259,7 +259,7 @@ class RunnerPane(QGroupBox):
                 if not item.isEnabled():
                     self.state.error.emit("The model does not fit", item.toolTip())
                 self.model_combo.setCurrentIndex(row)
-                if card.name in self._mappable and card.task != "segmentation":
+                if card.name in self._mappable:  # the banner leads to the map
                     from core.inference.jobs import why_not
 
                     self.class_map_needed.emit(why_not(card, self.state.dataset) or "")
