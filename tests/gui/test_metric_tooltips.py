@@ -112,3 +112,9 @@ def test_the_lectures_formulas_are_the_ones_shown():
     assert lookup("IoU").formula.startswith("J(A, B) = |A ∩ B| / |A ∪ B|")
     assert all(lookup(name).lecture for name in ("Accuracy", "Recall", "F1", "IoU", "Dice"))
     assert lookup("Pixels") is None and lookup("Class") is None
+
+
+def test_losses_are_not_explained_as_the_scores_they_contain():
+    assert [t.name for t in terms_in("Dice loss")] == ["Dice loss"]  # not the Dice score
+    assert lookup("focal loss").formula == "FL(p_t) = −α_t · (1 − p_t)^γ · log(p_t)"  # the lecture's
+    assert lookup("binary cross-entropy").lecture and lookup("MSE").lecture
