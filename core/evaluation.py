@@ -18,7 +18,6 @@ import csv
 import io
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ import numpy as np
 
 from core.datasets.base import Dataset
 from core.decisions import Threshold, predicted_classes, predicted_tags
+from core.files import create_temp_beside
 from core.inference.predictions import Predictions
 from core.metrics import (
     average_precision,
@@ -286,7 +286,7 @@ def predictions_rows(dataset: Dataset, predictions: Predictions, threshold: Thre
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    fd, tmp = create_temp_beside(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)

@@ -10,6 +10,7 @@ from core.metrics import multilabel_cell_indices
 from gui.metrics.class_table import AveragesTable, ClassTable, Column, NumberItem
 from gui.metrics.confusion_widget import ConfusionMatrixWidget
 from gui.metrics.controls import fbeta_name
+from gui.metrics.glossary_tips import explain_metrics
 from gui.metrics.model import MetricsModel
 
 PRESENCE = ["absent", "present"]
@@ -115,6 +116,7 @@ class LabelsView(QWidget):
         self.matrix_title = QLabel()
         self.averages = AveragesTable()
         self.extra = QLabel()
+        explain_metrics(self.extra)
         left = QVBoxLayout()
         left.addWidget(self.matrix_title)
         left.addWidget(self.matrix, 1)

@@ -28,6 +28,7 @@ from gui.metrics.controls import BetaControl, ExportButton, ThresholdControl, Ze
 from gui.metrics.curves_view import CurvesView
 from gui.metrics.errors_view import ErrorAnalysisView
 from gui.metrics.export import PLOT_FORMATS, write_csv, write_plot
+from gui.metrics.glossary_tips import explain_metrics
 from gui.metrics.jobs import BackgroundJob
 from gui.metrics.matrix_view import ConfusedPairsView, MatrixView
 from gui.metrics.model import TASKS, MetricsModel
@@ -57,6 +58,7 @@ class MetricsPane(QGroupBox):
         self.model = model = MetricsModel(state, self)
         self.summary = QLabel("Run a model to see its metrics.")
         self.summary.setWordWrap(True)
+        explain_metrics(self.summary)
         self.beta = BetaControl()
         self.beta.beta_changed.connect(model.set_beta)
         self.threshold = ThresholdControl()

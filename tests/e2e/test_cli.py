@@ -83,6 +83,10 @@ def test_evaluate_on_a_folder_that_is_no_dataset_says_what_it_looked_for(tmp_pat
     result = run_main("evaluate", str(tmp_path), "--out", str(tmp_path / "o"))
     assert result.returncode == 2
     assert "Image folder" in result.stderr and "Traceback" not in result.stderr
+    listed = [line for line in result.stderr.splitlines() if line.startswith("  - ")]
+    assert "  - COCO: no annotations/instances_<split>.json" in listed  # one layout a line, placeholders kept
+    assert any("root/<class>/*.jpg or root/<split>/<class>/*.jpg" in line for line in listed)
+    assert len(listed) >= 10
 
 
 def test_screenshot_renders_the_three_panes_after_a_run(tmp_path):
