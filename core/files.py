@@ -1,4 +1,10 @@
-"""Temporary files for atomic writes, created as any other file the user's programs create.
+"""Files as CV Lens reads and creates them: only regular files read, new files made as ``open`` makes them.
+
+Reading: a dataset's index can name any path: ``/dev/zero`` reads forever, a FIFO blocks ``open``
+until a writer comes. Dataset files are opened through :func:`open_regular` / :func:`read_regular`:
+only regular files are read, the open itself never blocks, and a read stops at a size limit.
+
+Creating: temporary files for atomic writes, created as any other file the user's programs create.
 
 ``tempfile.mkstemp`` creates its file with mode 0600 whatever the umask says: renamed into place,
 an exported table or a saved mask would then be unreadable to the user's group, unlike the label
@@ -10,7 +16,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
 from pathlib import Path
+from typing import BinaryIO
 
 #: Mode asked for; the umask is applied by the OS, as for ``open(path, "w")``.
 MODE = 0o666
@@ -31,3 +39,48 @@ def create_temp_beside(path: str | Path, suffix: str = "") -> tuple[int, Path]:
         except FileExistsError:  # another writer picked the same name: draw again
             continue
     raise FileExistsError(f"no free temporary name beside {path}")
+
+
+class NotARegularFile(OSError):
+    """The path exists but is a FIFO, a device, a socket or a folder."""
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _opener(path: str, flags: int) -> int:
+    fd = os.open(path, flags | os.O_NONBLOCK)  # a FIFO opens at once instead of waiting for a writer
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise NotARegularFile(f"{path} is {_kind(mode)}, not a file")
+    os.set_blocking(fd, True)
+    return fd
+
+
+def open_regular(path: str | Path) -> BinaryIO:
+    """``open(path, "rb")`` for regular files only (:class:`NotARegularFile` otherwise)."""
+    return open(path, "rb", opener=_opener)
+
+
+def read_regular(path: str | Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes (``ValueError`` when larger)."""
+    with open_regular(path) as file:
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"{path} is larger than {_size(limit)}")
+    return data
+
+
+def _size(n: int) -> str:
+    return f"{n / (1 << 30):g} GiB" if n >= 1 << 30 else f"{n / (1 << 20):g} MiB"

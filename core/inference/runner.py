@@ -212,7 +212,7 @@ class _FileBytes(_Batches):
 
         index = int(self.indices[k])
         try:
-            data = np.frombuffer(self.dataset.read_encoded(index), dtype=np.uint8)
+            data = np.frombuffer(bytearray(self.dataset.read_encoded(index)), dtype=np.uint8)  # writable for torch
         except SampleError as exc:
             return index, None, str(exc)
         if _exif_rotated(data):
