@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -10,7 +12,7 @@ from core.metrics import multilabel_cell_indices
 from gui.metrics.class_table import AveragesTable, ClassTable, Column, NumberItem
 from gui.metrics.confusion_widget import ConfusionMatrixWidget
 from gui.metrics.controls import fbeta_name
-from gui.metrics.glossary_tips import explain_metrics
+from gui.metrics.glossary_tips import explain_metrics, metric_tooltip
 from gui.metrics.model import MetricsModel
 
 PRESENCE = ["absent", "present"]
@@ -62,7 +64,9 @@ def explain_averages(table: AveragesTable, report: dict, kind: str = "classes") 
     }
     for row in range(table.rowCount()):
         item = table.item(row, 0)
-        item.setToolTip(tips.get(item.text(), ""))
+        extra = tips.get(item.text())
+        # after the glossary's entry (formula, meaning): which classes this run averaged, and how
+        item.setToolTip(metric_tooltip(f"{item.text()} average") + (f"<p>{html.escape(extra)}</p>" if extra else ""))
 
 
 class ClassesView(QWidget):
