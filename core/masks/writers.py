@@ -18,11 +18,17 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from core.datasets.base import IGNORE_INDEX, Dataset, SampleError
+from core.labels.errors import StoreError
+
+if TYPE_CHECKING:
+    from core.labels.project import Project
 
 
 class MaskWriteError(Exception):
@@ -121,17 +127,47 @@ def save_mask(
     return target
 
 
+def newest_mask(
+    dataset: Dataset, index: int, project: Project | None, out_root: str | Path | None
+) -> tuple[np.ndarray | None, str]:
+    """The newest mask of a sample and where it came from, in words: the store's newest saved version,
+    else a file saved under ``out_root`` before the store kept versions, else the dataset's own."""
+    if project is not None:
+        try:
+            version = project.saved_mask(index)
+            if version is not None:
+                when = time.strftime("%Y-%m-%d %H:%M", time.localtime(version.time))
+                count = len(project.mask_versions(index))
+                return project.load_saved_mask(index), f"your mask saved {when} by {version.user} (of {count} saved)"
+        except StoreError as exc:
+            raise SampleError(str(exc)) from None
+    legacy = Path(out_root) / relative_mask_path(dataset, index) if out_root is not None else None
+    if (
+        legacy is not None
+        and legacy.is_file()
+        and legacy.resolve() != (dataset.root / relative_mask_path(dataset, index)).resolve()
+    ):
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(legacy.stat().st_mtime))
+        return decode_saved_mask(dataset, legacy), f"the mask saved in {legacy} ({when})"
+    return dataset.load_mask(index), "the dataset's own mask"
+
+
 def default_output_folder(dataset: Dataset) -> Path:
     """Beside the dataset, never inside it: ``<root>-cvlens-masks``."""
     return dataset.root.parent / f"{dataset.root.name}-cvlens-masks"
 
 
 class WithSavedMasks(Dataset):
-    """The dataset with the masks saved under ``out_root`` taking the place of the originals."""
+    """The dataset with the saved masks taking the place of the originals.
 
-    def __init__(self, base: Dataset, out_root: str | Path) -> None:
+    With a ``project`` its store decides: a sample's newest saved mask there, else (for masks saved
+    before the store kept them) a file under ``out_root``, else the dataset's own mask.
+    """
+
+    def __init__(self, base: Dataset, out_root: str | Path, project: Project | None = None) -> None:
         self.base = base
         self.out_root = Path(out_root)
+        self.project = project
         self.layout = base.layout
         super().__init__(
             base.root,
@@ -149,16 +185,14 @@ class WithSavedMasks(Dataset):
         return self.out_root / relative_mask_path(self.base, index)
 
     def has_saved_mask(self, index: int) -> bool:
-        return self.saved_path(index).is_file()
+        in_store = self.project is not None and int(index) in self.project.saved_masks()
+        return in_store or self.saved_path(index).is_file()
 
     def load_image(self, index: int) -> np.ndarray:
         return self.base.load_image(index)
 
     def load_mask(self, index: int) -> np.ndarray | None:
-        path = self.saved_path(index)
-        if path.is_file():
-            return decode_saved_mask(self.base, path)
-        return self.base.load_mask(index)
+        return newest_mask(self.base, index, self.project, self.out_root)[0]
 
     def sample_path(self, index: int) -> Path | None:
         return self.base.sample_path(index)
