@@ -199,3 +199,30 @@ class WithSavedMasks(Dataset):
 
     def sample_meta(self, index: int) -> dict:
         return self.base.sample_meta(index)
+
+
+#: View-state keys of the project store: the "use saved masks as labels" switch and the output folder.
+USE_SAVED_MASKS = "use_saved_masks"
+MASK_FOLDER = "mask_output_folder"
+
+
+def output_folder(dataset: Dataset, project: Project | None) -> Path:
+    """Where this project's saved masks are also written in the dataset's format (remembered per project)."""
+    base = dataset.base if isinstance(dataset, WithSavedMasks) else dataset
+    chosen = project.store.get_view(MASK_FOLDER) if project is not None else None
+    return Path(chosen) if chosen else default_output_folder(base)
+
+
+def uses_saved_masks(project: Project | None) -> bool:
+    """The project's "use saved masks as labels" switch (off for a new project)."""
+    return bool(project is not None and project.store.get_view(USE_SAVED_MASKS, False))
+
+
+def truth_dataset(dataset: Dataset, project: Project | None, use: bool | None = None) -> Dataset:
+    """``dataset`` reading its true masks as the switch says: the saved masks (``WithSavedMasks``) or its own.
+    ``use`` None reads the project's switch."""
+    base = dataset.base if isinstance(dataset, WithSavedMasks) else dataset
+    use = uses_saved_masks(project) if use is None else use
+    if not use or base.task != "segmentation":
+        return base
+    return WithSavedMasks(base, output_folder(base, project), project)

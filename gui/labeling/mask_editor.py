@@ -2,12 +2,19 @@
 
 Every tool has a key (shown in its tooltip); Ctrl+Z / Ctrl+Shift+Z undo and redo. After each
 edit the image's IoU and Dice against the model's prediction (when there is one) update at
-once. Saving writes the mask in the dataset's own format into an output folder (by default
-beside the dataset; over the original files only after an explicit confirmation).
+once.
+
+The editor starts from the sample's newest saved mask and says which mask it is. Saving keeps
+the mask as a new version in the project store (earlier saves stay, with who and when; Ctrl+Z
+with no stroke left to undo takes the save back, after a restart too) and also writes it in the
+dataset's own format into an output folder (by default beside the dataset; over the original
+files only after an explicit confirmation). Strokes are never dropped silently: opening another
+sample or closing the editor with unsaved strokes asks Save / Discard / Cancel.
 """
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +35,10 @@ from PySide6.QtWidgets import (
 )
 
 from core.datasets import Dataset, SampleError
+from core.labels import Project, Step, StoreError
+from core.labels.masks import next_step_saves
 from core.masks import IGNORE, MaskEditor
-from core.masks.writers import MaskWriteError, default_output_folder, save_mask
+from core.masks.writers import MASK_FOLDER, MaskWriteError, WithSavedMasks, newest_mask, output_folder, save_mask
 from core.metrics import pixel_confusion_matrix, segmentation_report
 from core.overlays import palette_for
 from gui.labeling.mask_canvas import MaskCanvas
@@ -70,6 +79,8 @@ class MaskEditorWidget(QWidget):
         self.editor: MaskEditor | None = None
         self.prediction: np.ndarray | None = None
         self.out_root: Path | None = None
+        self.project: Project | None = None
+        self._listening = None  # the store whose undo/redo this editor follows
         self.tool = "brush"
         self._last: tuple[float, float] | None = None
         self._polygon: list[tuple[float, float]] = []
@@ -135,12 +146,16 @@ class MaskEditorWidget(QWidget):
         QShortcut(QKeySequence(Qt.Key_Escape), self, self._cancel_polygon, context=Qt.WidgetWithChildrenShortcut)
         QShortcut(QKeySequence(Qt.Key_Return), self, self._close_polygon, context=Qt.WidgetWithChildrenShortcut)
 
+        self.origin = QLabel()  # which mask the editor started from: never a surprise
+        self.origin.setObjectName("mask_origin")
+        self.origin.setWordWrap(True)
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.scores = QLabel()
         self.scores.setWordWrap(True)
         self.scores.setTextFormat(Qt.RichText)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.origin)
         layout.addLayout(tools_row)
         layout.addLayout(options)
         layout.addWidget(self.canvas, 1)
@@ -158,21 +173,32 @@ class MaskEditorWidget(QWidget):
 
     # -- opening ------------------------------------------------------------------
     def open_sample(
-        self, dataset: Dataset, index: int, prediction: np.ndarray | None = None, out_root: Path | None = None
+        self,
+        dataset: Dataset,
+        index: int,
+        prediction: np.ndarray | None = None,
+        out_root: Path | None = None,
+        project: Project | None = None,
     ) -> bool:
-        """Load a sample's image and mask for editing; False (with the reason shown) when it cannot."""
-        self.dataset, self.index = dataset, index
-        self.out_root = Path(out_root) if out_root else default_output_folder(dataset)
+        """Load a sample's image and its newest saved mask for editing; False when it cannot (the reason
+        shown) or when the user chose Cancel over unsaved strokes of the sample open now."""
+        if not self.confirm_unsaved():
+            return False
+        dataset = dataset.base if isinstance(dataset, WithSavedMasks) else dataset
+        self.dataset, self.index, self.project = dataset, index, project
+        self.out_root = Path(out_root) if out_root else output_folder(dataset, project)
+        self._follow_store(project)
         try:
             image = dataset.load_image(index)
-            mask = dataset.load_mask(index)
+            mask, source = newest_mask(dataset, index, project, self.out_root)
         except SampleError as exc:
             self.editor = None
             self.status.setText(f"<span style='color:#b00020'>Cannot edit {dataset.sample_ids[index]}: {exc}</span>")
             self._update_buttons()
             return False
         if mask is None:
-            mask = np.zeros(image.shape[:2], dtype=np.uint8)
+            mask, source = np.zeros(image.shape[:2], dtype=np.uint8), "an empty mask (the dataset has none)"
+        self.origin.setText(f"<b>{dataset.sample_ids[index]}</b>: editing {source}")
         self.editor = MaskEditor(mask, num_classes=len(dataset.classes))
         if prediction is not None and prediction.shape != mask.shape:
             self.status.setText(f"The prediction is {prediction.shape}, the mask {mask.shape}: not compared")
@@ -288,14 +314,63 @@ class MaskEditorWidget(QWidget):
             self.canvas.overlay.refresh(self.editor.mask, rect)
 
     def undo(self) -> None:
-        if self.editor is not None:
+        """Undo a stroke; with none left, take back the latest save of this sample's mask (from the store)."""
+        if self.editor is None:
+            return
+        if self.editor.can_undo:
             self._refresh(self.editor.undo())
             self._after_edit()
+        elif self._store_step(redo=False):
+            self._run_store(self.project.undo, "Undid the save")
 
     def redo(self) -> None:
-        if self.editor is not None:
+        if self.editor is None:
+            return
+        if self.editor.can_redo:
             self._refresh(self.editor.redo())
             self._after_edit()
+        elif self._store_step(redo=True):
+            self._run_store(self.project.redo, "Redid the save")
+
+    def _store_step(self, redo: bool) -> bool:
+        """Whether the store's next undo (redo) is a save of this very sample's mask."""
+        project = self.project
+        if project is None or project.read_only:
+            return False
+        return next_step_saves(project.store, project.split, self.dataset.sample_ids[self.index], redo=redo)
+
+    def _run_store(self, action, done: str) -> None:
+        try:
+            action()  # the store's listeners (this editor too) reload the mask
+        except StoreError as exc:
+            self.status.setText(f"<span style='color:#b00020'>{exc}</span>")
+            return
+        self.status.setText(f"{done}: {self.origin.text()}")
+
+    def _follow_store(self, project: Project | None) -> None:
+        if project is not None and self._listening is not project.store:
+            project.store.subscribe(self._on_store_step)  # held weakly
+            self._listening = project.store
+
+    def _on_store_step(self, step: Step) -> None:
+        """An undo or redo (here or in the main window) changed this sample's saved mask: show the mask now saved."""
+        project, dataset = self.project, self.dataset
+        if step.kind == "edit" or project is None or dataset is None or self.index < 0:
+            return
+        sample_id = dataset.sample_ids[self.index]
+        if not any(c.field == "mask" and c.split == project.split and c.sample_id == sample_id for c in step.changes):
+            return
+        if self.editor is not None and self.editor.modified:
+            self.status.setText("The saved mask changed (undo/redo); your unsaved strokes are kept.")
+            return
+        self._reload()
+
+    def _reload(self) -> None:
+        """Show the sample's newest saved mask again, with no unsaved strokes."""
+        if self.editor is not None:
+            self.editor.mark_saved()  # nothing to ask: the strokes are being thrown away on purpose
+        prediction = self.prediction
+        self.open_sample(self.dataset, self.index, prediction, self.out_root, self.project)
 
     def start_from_prediction(self) -> None:
         if self.editor is not None and self.prediction is not None:
@@ -342,9 +417,13 @@ class MaskEditorWidget(QWidget):
         if folder:
             self.out_root = Path(folder)
             self.status.setText(f"saving to {self.out_root}")
+            if self.project is not None:  # the next session writes there too
+                with contextlib.suppress(StoreError):
+                    self.project.store.set_view(MASK_FOLDER, str(self.out_root))
 
     def save(self, confirm_overwrite=None) -> Path | None:
-        """Write the mask; asks before writing over the dataset's own files."""
+        """Keep the mask as a new saved version in the project store and write it into the output folder;
+        asks before writing over the dataset's own files. The path written, None when nothing was saved."""
         if self.editor is None or self.dataset is None:
             return None
         overwrite = False
@@ -353,16 +432,68 @@ class MaskEditorWidget(QWidget):
             if not ask():
                 return None
             overwrite = True
+        kept = self._keep_version()
+        if kept is False:
+            return None
         try:
             path = save_mask(self.dataset, self.index, self.editor.mask, self.out_root, overwrite_originals=overwrite)
+            note = f"saved {path}"
         except MaskWriteError as exc:
-            self.status.setText(f"<span style='color:#b00020'>Not saved: {exc}</span>")
-            return None
+            if kept is None:  # no store either: nothing was saved at all
+                self.status.setText(f"<span style='color:#b00020'>Not saved: {exc}</span>")
+                return None
+            path, note = kept, f"saved in the project store; not written to the output folder: {exc}"
         self.editor.mark_saved()
         self._update_buttons()
-        self.status.setText(f"saved {path}")
+        self.origin.setText(f"<b>{self.dataset.sample_ids[self.index]}</b>: editing {self._source()}")
+        self.status.setText(note)
         self.saved.emit(self.index, str(path))
         return path
+
+    def _keep_version(self) -> Path | bool | None:
+        """The new version's file in the project store; None without a store; False when the store refused."""
+        project = self.project
+        if project is None:
+            return None
+        try:
+            project.save_mask(self.index, self.editor.mask)
+            return project.store.folder / project.saved_mask(self.index).file
+        except StoreError as exc:
+            self.status.setText(f"<span style='color:#b00020'>Not saved: {exc}</span>")
+            return False
+
+    def _source(self) -> str:
+        try:
+            return newest_mask(self.dataset, self.index, self.project, self.out_root)[1]
+        except SampleError as exc:
+            return str(exc)
+
+    # -- unsaved strokes ------------------------------------------------------------
+    def confirm_unsaved(self) -> bool:
+        """True when going on loses nothing: no unsaved strokes, or the user chose Save (and it worked) or
+        Discard. False for Cancel, or when the save failed (the strokes stay)."""
+        if self.editor is None or not self.editor.modified:
+            return True
+        buttons = QMessageBox.StandardButton
+        box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved mask", "", buttons.NoButton, self)
+        box.setObjectName("unsaved_mask")
+        box.setText(f"The mask of {self.dataset.sample_ids[self.index]} has strokes that are not saved.")
+        box.setInformativeText("Save them as the sample's newest mask, or discard them?")
+        box.setStandardButtons(buttons.Save | buttons.Discard | buttons.Cancel)
+        box.setDefaultButton(buttons.Save)
+        answer = box.exec()
+        if answer == buttons.Save:
+            return self.save() is not None
+        if answer == buttons.Discard:
+            self.editor.mark_saved()
+            return True
+        return False
+
+    def closeEvent(self, event) -> None:
+        if self.confirm_unsaved():
+            event.accept()
+        else:
+            event.ignore()
 
     def _confirm_overwrite(self) -> bool:
         answer = QMessageBox.question(
