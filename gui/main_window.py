@@ -204,7 +204,9 @@ class MainWindow(QMainWindow):
             return None
 
     def _use_saved_masks(self, checked: bool) -> None:
+        shown = self.labeling.runs.shown  # the same run stays shown, and the Runs menu says so
         self.saved_masks.set_use(checked)
+        self.labeling.runs.set_shown(shown)
 
     # -- status -----------------------------------------------------------------
     def _update_status(self, *_args) -> None:
@@ -227,7 +229,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"{title}: {text}", 10000)
 
     def is_busy(self) -> bool:
-        return self._opening is not None or self.runner.is_running() or self.labeling.runs.busy()
+        busy = self.runner.is_running() or self.labeling.runs.busy() or self.saved_masks.busy()
+        return self._opening is not None or busy
 
     def _about(self) -> None:
         from PySide6.QtWidgets import QMessageBox
