@@ -9,9 +9,10 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
 from superqt.utils import create_worker
 
-from core.masks.writers import WithSavedMasks, default_output_folder
+from core.masks.writers import WithSavedMasks
 from gui.browser import BrowserPane
 from gui.labeling import LabelingTools, MaskEditorWidget
+from gui.labeling.saved_masks import SavedMasks
 from gui.metrics import MetricsPane
 from gui.runner import RunnerPane
 from gui.shortcuts import HELP_KEYS
@@ -36,6 +37,7 @@ class MainWindow(QMainWindow):
         self.runner = RunnerPane(self.state)
         self.metrics = MetricsPane(self.state)
         self.labeling = LabelingTools(self.state, self.browser, self.runner, self)
+        self.saved_masks = SavedMasks(self.state, self)
 
         right = QSplitter(Qt.Vertical)
         right.addWidget(self.runner)
@@ -85,7 +87,10 @@ class MainWindow(QMainWindow):
         self.saved_masks_action = QAction(
             "Use &Saved Masks as Labels", self, checkable=True, triggered=self._use_saved_masks
         )
-        self.saved_masks_action.setToolTip("Read the masks saved by the mask editor in place of the originals")
+        self.saved_masks_action.setToolTip(
+            "Read the masks saved by the mask editor in place of the originals (remembered for this dataset; "
+            "the run is kept and scored again)"
+        )
         self.saved_masks_action.setEnabled(False)
         labels.addAction(self.saved_masks_action)
         labels.addSeparator()
@@ -192,11 +197,9 @@ class MainWindow(QMainWindow):
             self.mask_editor.setWindowFlag(Qt.Window)
             self.mask_editor.resize(1000, 800)
             self.mask_editor.saved.connect(lambda _i, path: self.statusBar().showMessage(f"Saved {path}", 8000))
-        base = dataset.base if isinstance(dataset, WithSavedMasks) else dataset
-        out_root = dataset.out_root if isinstance(dataset, WithSavedMasks) else None
-        editing = dataset if isinstance(dataset, WithSavedMasks) else base
-        if self.mask_editor.open_sample(editing, index, prediction=self._predicted_mask(index), out_root=out_root):
-            self.mask_editor.setWindowTitle(f"Mask editor — {dataset.sample_ids[index]}")
+        editor = self.mask_editor
+        if editor.open_sample(dataset, index, prediction=self._predicted_mask(index), project=self.state.project):
+            editor.setWindowTitle(f"Mask editor — {dataset.sample_ids[index]}")
         self.mask_editor.show()
         self.mask_editor.raise_()
 
@@ -210,14 +213,9 @@ class MainWindow(QMainWindow):
             return None
 
     def _use_saved_masks(self, checked: bool) -> None:
-        dataset = self.state.dataset
-        if dataset is None:
-            return
-        if checked and not isinstance(dataset, WithSavedMasks):
-            out_root = self.mask_editor.out_root if self.mask_editor else default_output_folder(dataset)
-            self.state.set_dataset(WithSavedMasks(dataset, out_root), self.state.project)
-        elif not checked and isinstance(dataset, WithSavedMasks):
-            self.state.set_dataset(dataset.base, self.state.project)
+        shown = self.labeling.runs.shown  # the same run stays shown, and the Runs menu says so
+        self.saved_masks.set_use(checked)
+        self.labeling.runs.set_shown(shown)
 
     # -- status -----------------------------------------------------------------
     def _update_status(self, *_args) -> None:
@@ -241,7 +239,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"{title}: {text.splitlines()[0] if text else ''}", 10000)
 
     def is_busy(self) -> bool:
-        return self._opening is not None or self.runner.is_running() or self.labeling.runs.busy()
+        busy = self.runner.is_running() or self.labeling.runs.busy() or self.saved_masks.busy()
+        return self._opening is not None or busy
 
     def show_shortcuts(self):
         """Help > Keyboard Shortcuts: every key, read from the actions and shortcuts registered."""
@@ -264,6 +263,11 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
 
     def closeEvent(self, event) -> None:
+        if self.mask_editor is not None:
+            if not self.mask_editor.confirm_unsaved():  # Cancel, or a save that failed: the app stays open
+                event.ignore()
+                return
+            self.mask_editor.close()
         self.runner.cancel()
         self.browser.shutdown()
         self.labeling.close()

@@ -189,6 +189,24 @@ class SegmentationPredictions(RunBookkeeping):
                 self._cells[index] = entry
             self._version += 1
 
+    def set_image_confusion(self, index: int, confusion: np.ndarray | None, error: str = "") -> None:
+        """Replace one predicted image's confusion matrix (its true mask changed; the prediction did not).
+        None, with the reason in ``error``, when the new truth cannot be scored."""
+        entry = None
+        if confusion is not None:
+            cells = np.flatnonzero(confusion)
+            entry = (cells.astype(np.int32), np.asarray(confusion).reshape(-1)[cells].astype(np.int64))
+        with self._lock:
+            if entry is None:
+                self._cells.pop(index, None)
+            else:
+                self._cells[index] = entry
+            self._version += 1
+        if error:
+            self.mask_errors[index] = error
+        else:
+            self.mask_errors.pop(index, None)
+
     def _snapshot(self) -> tuple[dict[int, tuple[np.ndarray, np.ndarray]], int]:
         """A consistent copy of the per-image cells (the dict, not the arrays, which are never changed)."""
         with self._lock:

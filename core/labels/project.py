@@ -23,6 +23,7 @@ import numpy as np
 
 from core.datasets.base import Dataset
 from core.labels import compare
+from core.labels import masks as saved
 from core.labels import runs as model_runs
 from core.labels.codec import Codec, sample_indices, status_code
 from core.labels.state import LabelState
@@ -199,6 +200,30 @@ class Project:
             replace(e, old=self._state.resolved(e.field, e.old, index), new=self._state.resolved(e.field, e.new, index))
             for e in self.store.history(self.split, sample_id)
         ]
+
+    # -- saved masks (a history of versions; see core.labels.masks) -------------------------
+    def save_mask(self, index: int, mask: np.ndarray, description: str | None = None) -> Step:
+        """Keep ``mask`` as the sample's newest saved mask; earlier saves stay in its history (one undo step)."""
+        sample_id = self.dataset.sample_ids[int(index)]
+        return saved.save_version(self.store, self.split, sample_id, mask, description or f"mask of {sample_id}")
+
+    def saved_masks(self) -> dict[int, int]:
+        """index -> id of the newest saved mask, for every sample that has one."""
+        return dict(self._state.masks)
+
+    def saved_mask(self, index: int) -> saved.MaskVersion | None:
+        """The sample's newest saved mask (None: it has none, or its saves were undone)."""
+        version_id = self._state.masks.get(int(index))
+        return None if version_id is None else saved.get_version(self.store, version_id)
+
+    def load_saved_mask(self, index: int) -> np.ndarray | None:
+        """The pixels of the sample's newest saved mask, or None; StoreError when its file is damaged."""
+        version = self.saved_mask(index)
+        return None if version is None else saved.read_version(self.store, version)
+
+    def mask_versions(self, index: int) -> list[saved.MaskVersion]:
+        """Every mask saved for the sample, oldest first, including undone ones."""
+        return saved.list_versions(self.store, self.split, self.dataset.sample_ids[int(index)])
 
     # -- building changes -------------------------------------------------------------
     def _commit(self, changes: list[Change], description: str) -> Step | None:

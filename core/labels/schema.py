@@ -6,6 +6,10 @@ Version history:
    every edit its own step, no undo stacks, no runs.
 2. Edits grouped into undoable ``steps`` with persisted undo/redo stacks, a ``current`` table of
    the latest value of every edited field (so loading labels is one indexed scan), model ``runs``.
+3. Saved masks have a history: every save of a sample's mask is a ``mask_versions`` row (split, sample,
+   the PNG file in the store's ``masks/`` folder, its SHA-256 and size, user, time) and an edit of the
+   field ``mask`` whose value is the version's id, so undo/redo of a save is the edits' undo/redo and
+   ``current`` names the sample's newest saved mask (NULL: the dataset's own).
 
 A store from an older version is migrated in one transaction, after a copy of it is kept as
 ``project.v<old>-backup-<time>.sqlite``; a store from a newer version is opened read-only.
@@ -24,9 +28,10 @@ import sqlite3
 import time
 from collections.abc import Callable
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
-SCHEMA = """
+#: Version 2 as it was, for the v1 -> v2 migration (later versions migrate from it).
+_SCHEMA_V2 = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS view_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE steps (
@@ -72,6 +77,37 @@ CREATE TABLE runs (
     metrics TEXT NOT NULL DEFAULT '{}'
 );
 """
+
+_EDITS_V3 = """
+CREATE TABLE edits (
+    id INTEGER PRIMARY KEY,
+    step INTEGER NOT NULL REFERENCES steps(id),
+    split TEXT NOT NULL,
+    sample_id TEXT NOT NULL,
+    field TEXT NOT NULL CHECK (field IN ('label', 'tags', 'status', 'note', 'mask')),
+    old TEXT,
+    new TEXT
+);
+CREATE INDEX edits_sample ON edits(split, sample_id);
+CREATE INDEX edits_step ON edits(step);
+"""
+
+_MASK_VERSIONS = """
+CREATE TABLE mask_versions (
+    id INTEGER PRIMARY KEY,
+    split TEXT NOT NULL,
+    sample_id TEXT NOT NULL,
+    file TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    height INTEGER NOT NULL,
+    width INTEGER NOT NULL,
+    user TEXT NOT NULL,
+    time REAL NOT NULL
+);
+CREATE INDEX mask_versions_sample ON mask_versions(split, sample_id, id);
+"""
+
+SCHEMA = _SCHEMA_V2.replace("'status', 'note')", "'status', 'note', 'mask')") + _MASK_VERSIONS
 
 
 class UnknownDatabase(Exception):
@@ -121,7 +157,7 @@ def _v1_to_v2(conn: sqlite3.Connection) -> None:
     indexes = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'edits_v1' AND sql IS NOT NULL"
     for (name,) in conn.execute(indexes).fetchall():  # their names may clash with v2's
         conn.execute(f'DROP INDEX "{name}"')
-    for statement in _statements(SCHEMA):
+    for statement in _statements(_SCHEMA_V2):
         conn.execute(statement)
     conn.execute(
         "INSERT INTO steps (id, kind, state, description, user, time) "
@@ -140,4 +176,18 @@ def _v1_to_v2(conn: sqlite3.Connection) -> None:
     conn.execute("DROP TABLE edits_v1")
 
 
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2}
+def _v2_to_v3(conn: sqlite3.Connection) -> None:
+    """Edits may now be of the field 'mask' (SQLite cannot alter a CHECK: the table is copied); saved-mask versions."""
+    conn.execute("ALTER TABLE edits RENAME TO edits_v2")
+    for name in ("edits_sample", "edits_step"):  # v3 recreates them on the new table
+        conn.execute(f'DROP INDEX IF EXISTS "{name}"')
+    for statement in _statements(_EDITS_V3 + _MASK_VERSIONS):
+        conn.execute(statement)
+    conn.execute(
+        "INSERT INTO edits (id, step, split, sample_id, field, old, new) "
+        "SELECT id, step, split, sample_id, field, old, new FROM edits_v2 ORDER BY id"
+    )
+    conn.execute("DROP TABLE edits_v2")
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}

@@ -31,6 +31,8 @@ class LabelState:
         self.tags = None if dataset.tags is None else dataset.tags.copy()
         self.status = np.zeros(len(dataset), dtype=np.int8)
         self.notes: dict[int, str] = {}
+        #: index -> id of the sample's newest saved mask (``core.labels.masks``); absent: the dataset's own.
+        self.masks: dict[int, int] = {}
         #: (sample_id, field) -> stored value of edits this dataset cannot show: a sample it no longer
         #: has, a class or tag it no longer lists. Kept in the store, counted for the user, never dropped.
         self.unmatched: dict[tuple[str, str], Any] = {}
@@ -71,11 +73,9 @@ class LabelState:
             codes = _codes(items, lambda v: 0 if v is None else STATUS_CODES.get(v, 0))
             self.status[idx[idx >= 0]] = codes[idx >= 0]
         elif field == "note":
-            for i, (_, value) in zip(idx, items):
-                if i >= 0 and value:
-                    self.notes[int(i)] = value
-                elif i >= 0:
-                    self.notes.pop(int(i), None)
+            _set_or_drop(self.notes, idx, items)
+        elif field == "mask":
+            _set_or_drop(self.masks, idx, items)
 
     def _apply_labels(self, idx: np.ndarray, items: Sequence[tuple[str, Any]]) -> None:
         if self.targets is None:
@@ -154,6 +154,8 @@ class LabelState:
 
     def resolved(self, field: str, value: Any, index: int) -> Any:
         """A stored value with None (the dataset's own) replaced by what the dataset says."""
+        if field == "mask":  # a version id says nothing to a person
+            return f"saved mask #{value}" if value else "the dataset's mask"
         if value is not None:
             return value
         if field == "label" and self.original_targets is not None:
@@ -170,7 +172,18 @@ class LabelState:
             out |= self.targets != self.original_targets
         if self.tags is not None:
             out |= (self.tags != self.original_tags).any(axis=1)
+        if self.masks:
+            out[list(self.masks)] = True
         return out
+
+
+def _set_or_drop(values: dict[int, Any], idx: np.ndarray, items: Sequence[tuple[str, Any]]) -> None:
+    """Keep each known sample's value; an empty one (None, "") drops it (back to the dataset's own)."""
+    for i, (_, value) in zip(idx, items):
+        if i >= 0 and value:
+            values[int(i)] = value
+        elif i >= 0:
+            values.pop(int(i), None)
 
 
 def _codes(items: Sequence[tuple[str, Any]], code) -> np.ndarray:

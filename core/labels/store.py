@@ -183,6 +183,14 @@ class ProjectStore:
         self._notify(step)
         return step
 
+    def commit_built(self, build: Callable[[sqlite3.Connection], Sequence[Change]], description: str) -> Step:
+        """One undoable step of the changes ``build(conn)`` returns after writing rows of its own (a saved
+        mask's version row), all in one transaction."""
+        with self.writing(f"save '{description}'") as conn:
+            step = history.commit(conn, build(conn), description)
+        self._notify(step)
+        return step
+
     def undo(self) -> Step | None:
         """Revert the latest edit step (of any split); None when there is nothing to undo."""
         with self.writing("undo") as conn:

@@ -10,6 +10,7 @@ label     class name (str), ``UNLABELED`` (-1) or ``IGNORE`` (-2)     int64 clas
 tags      sorted list of tag names                                    N x L uint8 row
 status    "reviewed", "flagged" or "excluded"                         int8 ``STATUS_CODES``
 note      free text                                                   ``Project.notes()``
+mask      id of the sample's newest saved mask (``mask_versions``)    ``Project.saved_masks()``
 ========  ==========================================================  ======================
 
 ``None`` (SQL NULL) always means "the dataset's own value": the original label and tags, no
@@ -28,7 +29,7 @@ from core.datasets.base import UNLABELED
 #: A sample the user chose to leave out of metrics and exports ("ignore" in the label menu).
 IGNORE = -2
 
-FIELDS = ("label", "tags", "status", "note")
+FIELDS = ("label", "tags", "status", "note", "mask")
 
 #: Review marks; a mark's code in ``Project.status()`` is its index here (0 = no mark).
 STATUSES = ("", "reviewed", "flagged", "excluded")

@@ -17,12 +17,18 @@ from __future__ import annotations
 
 import io
 import os
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from core.datasets.base import IGNORE_INDEX, Dataset, SampleError
 from core.files import create_temp_beside
+from core.labels.errors import StoreError
+
+if TYPE_CHECKING:
+    from core.labels.project import Project
 
 
 class MaskWriteError(Exception):
@@ -121,17 +127,47 @@ def save_mask(
     return target
 
 
+def newest_mask(
+    dataset: Dataset, index: int, project: Project | None, out_root: str | Path | None
+) -> tuple[np.ndarray | None, str]:
+    """The newest mask of a sample and where it came from, in words: the store's newest saved version,
+    else a file saved under ``out_root`` before the store kept versions, else the dataset's own."""
+    if project is not None:
+        try:
+            version = project.saved_mask(index)
+            if version is not None:
+                when = time.strftime("%Y-%m-%d %H:%M", time.localtime(version.time))
+                count = len(project.mask_versions(index))
+                return project.load_saved_mask(index), f"your mask saved {when} by {version.user} (of {count} saved)"
+        except StoreError as exc:
+            raise SampleError(str(exc)) from None
+    legacy = Path(out_root) / relative_mask_path(dataset, index) if out_root is not None else None
+    if (
+        legacy is not None
+        and legacy.is_file()
+        and legacy.resolve() != (dataset.root / relative_mask_path(dataset, index)).resolve()
+    ):
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(legacy.stat().st_mtime))
+        return decode_saved_mask(dataset, legacy), f"the mask saved in {legacy} ({when})"
+    return dataset.load_mask(index), "the dataset's own mask"
+
+
 def default_output_folder(dataset: Dataset) -> Path:
     """Beside the dataset, never inside it: ``<root>-cvlens-masks``."""
     return dataset.root.parent / f"{dataset.root.name}-cvlens-masks"
 
 
 class WithSavedMasks(Dataset):
-    """The dataset with the masks saved under ``out_root`` taking the place of the originals."""
+    """The dataset with the saved masks taking the place of the originals.
 
-    def __init__(self, base: Dataset, out_root: str | Path) -> None:
+    With a ``project`` its store decides: a sample's newest saved mask there, else (for masks saved
+    before the store kept them) a file under ``out_root``, else the dataset's own mask.
+    """
+
+    def __init__(self, base: Dataset, out_root: str | Path, project: Project | None = None) -> None:
         self.base = base
         self.out_root = Path(out_root)
+        self.project = project
         self.layout = base.layout
         super().__init__(
             base.root,
@@ -149,19 +185,44 @@ class WithSavedMasks(Dataset):
         return self.out_root / relative_mask_path(self.base, index)
 
     def has_saved_mask(self, index: int) -> bool:
-        return self.saved_path(index).is_file()
+        in_store = self.project is not None and int(index) in self.project.saved_masks()
+        return in_store or self.saved_path(index).is_file()
 
     def load_image(self, index: int) -> np.ndarray:
         return self.base.load_image(index)
 
     def load_mask(self, index: int) -> np.ndarray | None:
-        path = self.saved_path(index)
-        if path.is_file():
-            return decode_saved_mask(self.base, path)
-        return self.base.load_mask(index)
+        return newest_mask(self.base, index, self.project, self.out_root)[0]
 
     def sample_path(self, index: int) -> Path | None:
         return self.base.sample_path(index)
 
     def sample_meta(self, index: int) -> dict:
         return self.base.sample_meta(index)
+
+
+#: View-state keys of the project store: the "use saved masks as labels" switch and the output folder.
+USE_SAVED_MASKS = "use_saved_masks"
+MASK_FOLDER = "mask_output_folder"
+
+
+def output_folder(dataset: Dataset, project: Project | None) -> Path:
+    """Where this project's saved masks are also written in the dataset's format (remembered per project)."""
+    base = dataset.base if isinstance(dataset, WithSavedMasks) else dataset
+    chosen = project.store.get_view(MASK_FOLDER) if project is not None else None
+    return Path(chosen) if chosen else default_output_folder(base)
+
+
+def uses_saved_masks(project: Project | None) -> bool:
+    """The project's "use saved masks as labels" switch (off for a new project)."""
+    return bool(project is not None and project.store.get_view(USE_SAVED_MASKS, False))
+
+
+def truth_dataset(dataset: Dataset, project: Project | None, use: bool | None = None) -> Dataset:
+    """``dataset`` reading its true masks as the switch says: the saved masks (``WithSavedMasks``) or its own.
+    ``use`` None reads the project's switch."""
+    base = dataset.base if isinstance(dataset, WithSavedMasks) else dataset
+    use = uses_saved_masks(project) if use is None else use
+    if not use or base.task != "segmentation":
+        return base
+    return WithSavedMasks(base, output_folder(base, project), project)

@@ -2,8 +2,14 @@
 
 Every tool has a key (shown in its tooltip); Ctrl+Z / Ctrl+Shift+Z undo and redo. After each
 edit the image's IoU and Dice against the model's prediction (when there is one) update at
-once. Saving writes the mask in the dataset's own format into an output folder (by default
-beside the dataset; over the original files only after an explicit confirmation).
+once.
+
+The editor starts from the sample's newest saved mask and says which mask it is. Saving keeps
+the mask as a new version in the project store (earlier saves stay, with who and when; Ctrl+Z
+with no stroke left to undo takes the save back, after a restart too) and also writes it in the
+dataset's own format into an output folder (by default beside the dataset; over the original
+files only after an explicit confirmation). Strokes are never dropped silently: opening another
+sample or closing the editor with unsaved strokes asks Save / Discard / Cancel.
 """
 
 from __future__ import annotations
@@ -16,10 +22,8 @@ from PySide6.QtGui import QColor, QIcon, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
-    QMessageBox,
     QPushButton,
     QSlider,
     QToolButton,
@@ -28,11 +32,13 @@ from PySide6.QtWidgets import (
 )
 
 from core.datasets import Dataset, SampleError
+from core.labels import Project
 from core.masks import IGNORE, MaskEditor
-from core.masks.writers import MaskWriteError, default_output_folder, save_mask
+from core.masks.writers import WithSavedMasks, newest_mask, output_folder
 from core.metrics import pixel_confusion_matrix, segmentation_report
 from core.overlays import palette_for
 from gui.labeling.mask_canvas import MaskCanvas
+from gui.labeling.mask_saving import MaskSaving
 
 TOOLS = {  # name: (key, tooltip)
     "brush": ("B", "Brush: paint the chosen class"),
@@ -59,7 +65,7 @@ def _swatch(colour) -> QIcon:
     return QIcon(pixmap)
 
 
-class MaskEditorWidget(QWidget):
+class MaskEditorWidget(MaskSaving, QWidget):
     saved = Signal(int, str)  # dataset index, path written
     mask_changed = Signal()
 
@@ -70,6 +76,8 @@ class MaskEditorWidget(QWidget):
         self.editor: MaskEditor | None = None
         self.prediction: np.ndarray | None = None
         self.out_root: Path | None = None
+        self.project: Project | None = None
+        self._listening = None  # the store whose undo/redo this editor follows
         self.tool = "brush"
         self._last: tuple[float, float] | None = None
         self._polygon: list[tuple[float, float]] = []
@@ -152,12 +160,16 @@ class MaskEditorWidget(QWidget):
             whatsThis="Close and fill the polygon being drawn",
         )  # fmt: skip
 
+        self.origin = QLabel()  # which mask the editor started from: never a surprise
+        self.origin.setObjectName("mask_origin")
+        self.origin.setWordWrap(True)
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.scores = QLabel()
         self.scores.setWordWrap(True)
         self.scores.setTextFormat(Qt.RichText)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.origin)
         layout.addLayout(tools_row)
         layout.addLayout(options)
         layout.addWidget(self.canvas, 1)
@@ -175,21 +187,32 @@ class MaskEditorWidget(QWidget):
 
     # -- opening ------------------------------------------------------------------
     def open_sample(
-        self, dataset: Dataset, index: int, prediction: np.ndarray | None = None, out_root: Path | None = None
+        self,
+        dataset: Dataset,
+        index: int,
+        prediction: np.ndarray | None = None,
+        out_root: Path | None = None,
+        project: Project | None = None,
     ) -> bool:
-        """Load a sample's image and mask for editing; False (with the reason shown) when it cannot."""
-        self.dataset, self.index = dataset, index
-        self.out_root = Path(out_root) if out_root else default_output_folder(dataset)
+        """Load a sample's image and its newest saved mask for editing; False when it cannot (the reason
+        shown) or when the user chose Cancel over unsaved strokes of the sample open now."""
+        if not self.confirm_unsaved():
+            return False
+        dataset = dataset.base if isinstance(dataset, WithSavedMasks) else dataset
+        self.dataset, self.index, self.project = dataset, index, project
+        self.out_root = Path(out_root) if out_root else output_folder(dataset, project)
+        self._follow_store(project)
         try:
             image = dataset.load_image(index)
-            mask = dataset.load_mask(index)
+            mask, source = newest_mask(dataset, index, project, self.out_root)
         except SampleError as exc:
             self.editor = None
             self.status.setText(f"<span style='color:#b00020'>Cannot edit {dataset.sample_ids[index]}: {exc}</span>")
             self._update_buttons()
             return False
         if mask is None:
-            mask = np.zeros(image.shape[:2], dtype=np.uint8)
+            mask, source = np.zeros(image.shape[:2], dtype=np.uint8), "an empty mask (the dataset has none)"
+        self.origin.setText(f"<b>{dataset.sample_ids[index]}</b>: editing {source}")
         self.editor = MaskEditor(mask, num_classes=len(dataset.classes))
         if prediction is not None and prediction.shape != mask.shape:
             self.status.setText(f"The prediction is {prediction.shape}, the mask {mask.shape}: not compared")
@@ -305,14 +328,23 @@ class MaskEditorWidget(QWidget):
             self.canvas.overlay.refresh(self.editor.mask, rect)
 
     def undo(self) -> None:
-        if self.editor is not None:
+        """Undo a stroke; with none left, take back the latest save of this sample's mask (from the store)."""
+        if self.editor is None:
+            return
+        if self.editor.can_undo:
             self._refresh(self.editor.undo())
             self._after_edit()
+        elif self._store_step(redo=False):
+            self._run_store(self.project.undo, "Undid the save")
 
     def redo(self) -> None:
-        if self.editor is not None:
+        if self.editor is None:
+            return
+        if self.editor.can_redo:
             self._refresh(self.editor.redo())
             self._after_edit()
+        elif self._store_step(redo=True):
+            self._run_store(self.project.redo, "Redid the save")
 
     def start_from_prediction(self) -> None:
         if self.editor is not None and self.prediction is not None:
@@ -352,39 +384,3 @@ class MaskEditorWidget(QWidget):
             f"<b>vs prediction: mean IoU {report['mean_iou']:.3f}, mean Dice {report['mean_dice']:.3f}</b>"
             f" &nbsp; (IoU / Dice: {' · '.join(rows)})"
         )
-
-    def choose_folder(self) -> None:
-        start = str(self.out_root or Path.home())
-        folder = QFileDialog.getExistingDirectory(self, "Folder for saved masks", start)
-        if folder:
-            self.out_root = Path(folder)
-            self.status.setText(f"saving to {self.out_root}")
-
-    def save(self, confirm_overwrite=None) -> Path | None:
-        """Write the mask; asks before writing over the dataset's own files."""
-        if self.editor is None or self.dataset is None:
-            return None
-        overwrite = False
-        if self.out_root is not None and self.out_root.resolve() == self.dataset.root.resolve():
-            ask = confirm_overwrite or self._confirm_overwrite
-            if not ask():
-                return None
-            overwrite = True
-        try:
-            path = save_mask(self.dataset, self.index, self.editor.mask, self.out_root, overwrite_originals=overwrite)
-        except MaskWriteError as exc:
-            self.status.setText(f"<span style='color:#b00020'>Not saved: {exc}</span>")
-            return None
-        self.editor.mark_saved()
-        self._update_buttons()
-        self.status.setText(f"saved {path}")
-        self.saved.emit(self.index, str(path))
-        return path
-
-    def _confirm_overwrite(self) -> bool:
-        answer = QMessageBox.question(
-            self,
-            "Overwrite the original mask?",
-            "The output folder is the dataset itself: saving replaces the original mask file. Continue?",
-        )
-        return answer == QMessageBox.StandardButton.Yes

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from core.datasets import Dataset
 from core.inference import Predictions
 from core.labels import Project, Run, StoreError, open_project
+from core.masks.writers import truth_dataset
 
 
 @dataclass
@@ -54,6 +55,7 @@ def attach_project(dataset: Dataset) -> Opened:
         opened.problem = f"The project store of this dataset cannot be opened, edits cannot be saved: {exc}"
         return opened
     opened.notice = store_notice(opened.project)
+    opened.dataset = truth_dataset(dataset, opened.project)  # saved masks as labels, if the project says so
     try:
         runs = opened.project.runs()
         if runs:
@@ -62,4 +64,19 @@ def attach_project(dataset: Dataset) -> Opened:
     except StoreError as exc:
         opened.run = None
         opened.problem = f"The latest saved run could not be loaded: {exc}"
+    rescore_saved(opened)
     return opened
+
+
+def rescore_saved(opened: Opened) -> None:
+    """A segmentation run's images with saved masks, scored against the truth the dataset now reads
+    (the run may have been made before a mask was saved, or with the other setting of the switch)."""
+    preds, project = opened.predictions, opened.project
+    if getattr(preds, "task", "") != "segmentation" or project is None or len(preds) != len(opened.dataset):
+        return
+    saved = sorted(project.saved_masks())
+    if saved:
+        from core.inference.segmentation import rescore
+
+        for _ in rescore(preds, opened.dataset, saved):
+            pass

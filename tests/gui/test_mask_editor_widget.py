@@ -19,7 +19,9 @@ def voc(tmp_path):
 @pytest.fixture
 def editor(qtbot, voc, tmp_path):
     widget = MaskEditorWidget()
-    qtbot.addWidget(widget)
+    # Closing with unsaved strokes asks Save / Discard / Cancel (tests/gui/test_saved_masks_gui.py): these
+    # tests leave strokes unsaved on purpose, so they are discarded before the window closes.
+    qtbot.addWidget(widget, before_close_func=lambda w: w.editor is not None and w.editor.mark_saved())
     widget.resize(700, 600)
     widget.show()
     qtbot.waitExposed(widget)
