@@ -61,6 +61,7 @@ class MetricsPane(QGroupBox):
         self.beta.beta_changed.connect(model.set_beta)
         self.threshold = ThresholdControl()
         self.threshold.threshold_changed.connect(model.set_threshold)
+        self.threshold.threshold_refused.connect(state.message)
         self.original_check = QCheckBox("Original labels")
         self.original_check.setToolTip("Score against the dataset's own labels, as they were before your edits")
         self.original_check.toggled.connect(model.set_original)
