@@ -110,7 +110,7 @@ class ErrorAnalysisView(QWidget):
 
     def refresh(self) -> None:
         model, name = self.model, self.score_combo.currentText()
-        if not (model.ready() and name and self.isVisible()):
+        if not (model.has_numbers() and name and self.isVisible()):
             return
         key = (id(model.predictions), model.predictions.num_done, name)
         if key != self._key:

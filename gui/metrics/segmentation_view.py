@@ -305,8 +305,8 @@ class SegmentationMetrics(QWidget):
 
     def refresh(self) -> None:
         preds, dataset = self.state.predictions, self.state.dataset
-        if not is_segmentation_run(preds) or dataset is None:
-            if self.summary_text:
+        if not is_segmentation_run(preds) or dataset is None or not preds.has_truth.any():
+            if self.summary_text:  # nothing scored (yet): the pane says why, not NaN
                 self.summary_text = ""
                 self.refreshed.emit()
             return
