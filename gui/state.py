@@ -48,7 +48,7 @@ class AppState(QObject):
     labels_changed = Signal(object)
     predictions_changed = Signal(object)  # Predictions | None (also emitted while a run fills it)
     selection_changed = Signal(object)  # Selection | None (None = the whole dataset)
-    sample_selected = Signal(int)  # dataset index of the sample the user is looking at
+    sample_selected = Signal(object)  # dataset index of the sample the user is looking at; None: no sample
     threshold_changed = Signal(object)  # float | per-label array | None (binary and multilabel decisions)
     run_status_changed = Signal(object)  # RunStatus | None: a run started, ended or failed
     message = Signal(str)  # a line for the status bar
@@ -99,7 +99,7 @@ class AppState(QObject):
         self.selection = selection
         self.selection_changed.emit(selection)
 
-    def select_sample(self, index: int) -> None:
+    def select_sample(self, index: int | None) -> None:
         self.current = index
         self.sample_selected.emit(index)
 
