@@ -58,6 +58,8 @@ class UnitBox(QDoubleSpinBox):
         self.setKeyboardTracking(False)  # a keystroke is not a value; Enter (or leaving) commits
         self.setCorrectionMode(QAbstractSpinBox.CorrectToPreviousValue)
         self.setValue(value)
+        # Qt sizes the box for its shortest texts ("0.0", "1.0"): make room for all the decimals.
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance("0." + "0" * DECIMALS) + 32)
         self._deferred: float | None = None  # a value shown by the program while the user typed
         self._refused_text: str | None = None
         self.valueChanged.connect(self._committed)

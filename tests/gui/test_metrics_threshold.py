@@ -14,6 +14,7 @@ from test_metrics_data import faces, load, shown_pane
 
 from core import evaluation
 from core.decisions import predicted_classes
+from gui.metrics.threshold_box import parse_unit
 
 
 @pytest.fixture
@@ -139,3 +140,11 @@ def test_arrows_and_the_slider_still_move_the_threshold_at_once(qtbot, pane):
     pane.threshold.slider.setValue(250)
     qtbot.waitUntil(lambda: pane.state.threshold == evaluation.snap_threshold(0.25))
     assert spin.value() == 0.25
+
+
+def test_what_the_box_reads_as_a_threshold():
+    assert parse_unit("0.99") == (0.99, "") and parse_unit(" 1 ") == (1.0, "")
+    assert parse_unit("0,75") == (0.75, "")  # a decimal comma
+    assert parse_unit("1.5")[1] == "outside [0, 1]" and parse_unit("-0")[0] == 0.0
+    assert parse_unit("nan")[1] == parse_unit("")[1] == parse_unit("0.5.5")[1] == "not a number"
+    assert parse_unit("0.1234567")[1] == "more than 6 decimals" and parse_unit("0.123456")[0] == 0.123456
