@@ -92,7 +92,7 @@ class ThresholdControl(QWidget):
             other.setValue(round(value * STEPS))
             other.blockSignals(False)
         else:
-            self.spin.show_value(value)
+            self.spin.show_value(value, force=True)  # the slider moved: text half typed in the box is dropped
         if not self._timer.isActive():
             self._timer.start()
 
@@ -101,7 +101,7 @@ class ThresholdControl(QWidget):
 
     def _refuse(self, text: str, why: str) -> None:
         shown = self.spin.textFromValue(self.spin.value())
-        sentence = f"“{text}” is {why}: a threshold is a number between 0 and 1. The threshold stays {shown}."
+        sentence = f"“{text}” is {why}: the threshold must be a number between 0 and 1; it stays {shown}."
         self._show_refusal(sentence)
         self.threshold_refused.emit(sentence)
 

@@ -104,9 +104,9 @@ class UnitBox(QDoubleSpinBox):
         super().focusOutEvent(event)  # commits acceptable text, like Enter
         self._show_deferred()
 
-    def show_value(self, value: float) -> None:
-        """Show ``value`` without emitting; while the user types, once they are done."""
-        if self.is_editing():
+    def show_value(self, value: float, force: bool = False) -> None:
+        """Show ``value`` without emitting; while the user types, once they are done (``force``: now)."""
+        if self.is_editing() and not force:
             self._deferred = value
             return
         self._deferred = None

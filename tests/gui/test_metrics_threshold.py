@@ -137,9 +137,10 @@ def test_arrows_and_the_slider_still_move_the_threshold_at_once(qtbot, pane):
     qtbot.keyClick(spin, Qt.Key_Up)
     qtbot.waitUntil(lambda: pane.state.threshold == evaluation.snap_threshold(0.51))
     assert spin.text() == "0.51"
+    type_into(qtbot, spin, "0.8")  # typed, not committed: the slider moved after it wins
     pane.threshold.slider.setValue(250)
     qtbot.waitUntil(lambda: pane.state.threshold == evaluation.snap_threshold(0.25))
-    assert spin.value() == 0.25
+    assert spin.value() == 0.25 and spin.text() == "0.25"
 
 
 def test_what_the_box_reads_as_a_threshold():
