@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from test_metrics_data import faces, load, shown_pane
+from PySide6.QtWidgets import QApplication
+from test_metrics_data import faces, load, multilabel, shown_pane
 
 from core import evaluation
 from core.decisions import predicted_classes
@@ -149,3 +150,36 @@ def test_what_the_box_reads_as_a_threshold():
     assert parse_unit("1.5")[1] == "outside [0, 1]" and parse_unit("-0")[0] == 0.0
     assert parse_unit("nan")[1] == parse_unit("")[1] == parse_unit("0.5.5")[1] == "not a number"
     assert parse_unit("0.1234567")[1] == "more than 6 decimals" and parse_unit("0.123456")[0] == 0.123456
+
+
+def edit_label_threshold(qtbot, table, label: int, text: str) -> None:
+    """Type ``text`` into a label's threshold cell as a user does: F2, the keys, Enter."""
+    row = next(r for r in range(table.rowCount()) if table.class_at(r) == label)
+    table.setFocus()
+    table.setCurrentCell(row, table.threshold_column)
+    qtbot.keyClick(table, Qt.Key_F2)
+    editor = QApplication.focusWidget()
+    assert editor is not table
+    qtbot.keyClick(editor, Qt.Key_A, Qt.ControlModifier)
+    qtbot.keyClicks(editor, text)
+    qtbot.keyClick(editor, Qt.Key_Return)
+    qtbot.wait(200)
+
+
+def test_a_label_threshold_typed_out_of_range_is_refused_not_clamped(qtbot, pane):
+    dataset, preds = multilabel()
+    load(qtbot, pane, dataset, preds, scores=False)
+    table = pane.show_tab("Labels").table
+    errors = []
+    pane.state.error.connect(lambda title, text: errors.append(text))
+    edit_label_threshold(qtbot, table, 2, "0.35")
+    qtbot.waitUntil(lambda: np.ndim(pane.state.threshold) == 1)
+    assert pane.state.threshold[2] == evaluation.snap_threshold(0.35)
+    before = pane.state.threshold.copy()
+    edit_label_threshold(qtbot, table, 2, "1.5")  # was clamped to 1.0: every image "absent"
+    np.testing.assert_array_equal(pane.state.threshold, before)
+    qtbot.waitUntil(lambda: bool(errors))
+    assert "between 0 and 1" in errors[-1] and "1.5" in errors[-1]
+    assert table.values(table.threshold_column)[2] == evaluation.snap_threshold(0.35)  # the cell shows it again
+    edit_label_threshold(qtbot, table, 2, "abc")  # a typo is refused too, not read as "clear the override"
+    np.testing.assert_array_equal(pane.state.threshold, before)
