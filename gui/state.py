@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import weakref
+from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -24,6 +25,21 @@ from core.labels import Project, Step
 from core.selection import Selection
 
 
+@dataclass(eq=False, frozen=True)
+class RunStatus:
+    """What became of the latest model run, for the panes that show its results (not only the runner)."""
+
+    model: str  # the model's name as the user knows it
+    outcome: str  # "running", "finished", "failed" or "cancelled"
+    message: str = ""  # why it failed, in the words of the error
+    #: The run's Predictions, once the job got as far as making them (None when it failed before).
+    predictions: object = None
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome == "failed"
+
+
 class AppState(QObject):
     dataset_changed = Signal(object)  # Dataset | None
     project_changed = Signal(object)  # core.labels.Project | None (emitted right after dataset_changed)
@@ -32,8 +48,9 @@ class AppState(QObject):
     labels_changed = Signal(object)
     predictions_changed = Signal(object)  # Predictions | None (also emitted while a run fills it)
     selection_changed = Signal(object)  # Selection | None (None = the whole dataset)
-    sample_selected = Signal(int)  # dataset index of the sample the user is looking at
+    sample_selected = Signal(object)  # dataset index of the sample the user is looking at; None: no sample
     threshold_changed = Signal(object)  # float | per-label array | None (binary and multilabel decisions)
+    run_status_changed = Signal(object)  # RunStatus | None: a run started, ended or failed
     message = Signal(str)  # a line for the status bar
     error = Signal(str, str)  # title, text: shown in the window, never only in a terminal
 
@@ -48,6 +65,7 @@ class AppState(QObject):
         #: Decision threshold for binary (score of class 1) and multilabel (per label) tasks;
         #: None = the default (argmax / 0.5). Decide through core.decisions with it.
         self.threshold: float | np.ndarray | None = None
+        self.run_status: RunStatus | None = None
         self._follower: _StepFollower | None = None
 
     def set_dataset(self, dataset: Dataset | None, project: Project | None = None) -> None:
@@ -59,6 +77,7 @@ class AppState(QObject):
         self.selection = None
         self.current = None
         self.threshold = None
+        self.run_status = None  # a failure of a run on another dataset says nothing here
         self.dataset_changed.emit(self.dataset)
         self.project_changed.emit(project)
         self.predictions_changed.emit(None)
@@ -68,6 +87,10 @@ class AppState(QObject):
         self.predictions = predictions
         self.predictions_changed.emit(predictions)
 
+    def set_run_status(self, status: RunStatus | None) -> None:
+        self.run_status = status
+        self.run_status_changed.emit(status)
+
     def set_threshold(self, threshold: float | np.ndarray | None) -> None:
         self.threshold = threshold
         self.threshold_changed.emit(threshold)
@@ -76,7 +99,7 @@ class AppState(QObject):
         self.selection = selection
         self.selection_changed.emit(selection)
 
-    def select_sample(self, index: int) -> None:
+    def select_sample(self, index: int | None) -> None:
         self.current = index
         self.sample_selected.emit(index)
 

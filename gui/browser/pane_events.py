@@ -119,6 +119,20 @@ class PaneEvents:
         self.filters.set_selection(selection)
         self._set_class_counts()
         self.refilter()
+        self._follow_selection()
+
+    def _follow_selection(self) -> None:
+        """After a drill-down the sample view shows a sample of the new selection (the first in the grid's
+        order: for an ordered selection the worst), or nothing; never one the grid no longer shows."""
+        current, rows = self.state.current, self.model.rows
+        if current is None and self.state.selection is None:
+            return  # a dataset just opened, or everything shown again: nothing was looked at
+        if current is not None and self.model.row_of(current) >= 0:
+            return
+        if len(rows):
+            self.state.select_sample(int(rows[0]))
+        elif current is not None:
+            self.state.select_sample(None)
 
     def _set_class_counts(self) -> None:
         dataset = self.state.dataset
@@ -149,7 +163,11 @@ class PaneEvents:
         # A second click on the bar already filtered to shows every class again.
         self.set_class_filter(None if self.filters.class_index == class_index else class_index)
 
-    def _on_sample_selected(self, index: int) -> None:
+    def _on_sample_selected(self, index: int | None) -> None:
+        if index is None:
+            self.view.selectionModel().clearCurrentIndex()
+            self.sample_view.clear("No sample of this selection is in the grid")
+            return
         self.sample_view.show_sample(index)
         self.tabs.setCurrentWidget(self.sample_view)
         self._restore_current()

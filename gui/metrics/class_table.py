@@ -15,6 +15,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableWidget, QTableWidgetItem
 
 from gui.metrics.glossary_tips import metric_tooltip, set_header_tooltips
+from gui.metrics.threshold_box import parse_unit
 
 HARDEST = "worst first ▸"
 ROW_HEIGHT = 22
@@ -66,6 +67,7 @@ class ClassTable(QTableWidget):
     class_clicked = Signal(int)
     hardest_requested = Signal(int)
     threshold_edited = Signal(int, object)  # label, threshold or None (back to the common one)
+    threshold_refused = Signal(int, str)  # label, why the typed threshold was not taken
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -168,14 +170,16 @@ class ClassTable(QTableWidget):
     def _edited(self, item: QTableWidgetItem) -> None:
         if self.threshold_column is None or item.column() != self.threshold_column:
             return
-        text = item.text().strip().replace(",", ".")
-        try:
-            value = min(max(float(text), 0.0), 1.0)
-        except ValueError:
-            value = None  # cleared: back to the common threshold
+        text = item.text().strip()
+        value, why = parse_unit(text) if text else (None, "")  # cleared: back to the common threshold
         label = self.class_at(item.row())
         # the table is refilled in answer: not from inside its own itemChanged
-        QTimer.singleShot(0, lambda: self.threshold_edited.emit(label, value))
+        if why:  # refused, never clamped: 1.5 is a typo, not a wish for 1.0
+            name = self.item(item.row(), 0).text()
+            sentence = f"“{text}” is {why}: a threshold is a number between 0 and 1; {name} keeps its threshold."
+            QTimer.singleShot(0, lambda: self.threshold_refused.emit(label, sentence))
+        else:
+            QTimer.singleShot(0, lambda: self.threshold_edited.emit(label, value))
 
     def _menu(self, pos) -> None:
         item = self.itemAt(pos)

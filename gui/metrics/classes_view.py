@@ -113,6 +113,7 @@ class LabelsView(QWidget):
         self.table.class_clicked.connect(model.select_class)
         self.table.hardest_requested.connect(model.select_hardest)
         self.table.threshold_edited.connect(lambda j, value: model.set_threshold(value, label=j))
+        self.table.threshold_refused.connect(self._refused)
         self.matrix = ConfusionMatrixWidget()
         self.matrix.setToolTip("Click a cell to show its samples in the browser")
         self.matrix.cell_clicked.connect(self.select_cell)
@@ -137,6 +138,10 @@ class LabelsView(QWidget):
         layout.addLayout(bottom, 2)
         model.decisions_changed.connect(self.refresh)
         model.scores_changed.connect(self.refresh)
+
+    def _refused(self, _label: int, sentence: str) -> None:
+        self.refresh()  # the cell shows the threshold in force again
+        self.model.state.error.emit("Threshold not changed", sentence)
 
     def refresh(self) -> None:
         decisions = self.model.decisions

@@ -5,10 +5,14 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QMenu, QSlider, QToolButton, QWidget
 
+from gui.metrics.threshold_box import UnitBox
+
 #: Slider positions per unit of threshold.
 STEPS = 1000
 #: A dragged slider is followed, but at most one recomputation per this many ms.
 THRESHOLD_DEBOUNCE_MS = 10
+#: The frame of a refused value (the red of failures elsewhere in the view).
+REFUSED_COLOR = "#b00020"
 
 
 def fbeta_name(beta: float) -> str:
@@ -59,20 +63,28 @@ class ZeroDivisionControl(QComboBox):
 
 
 class ThresholdControl(QWidget):
-    """A slider and a spin box for the decision threshold; ``threshold_changed`` follows a drag, lightly debounced."""
+    """A slider and a box for the decision threshold; ``threshold_changed`` follows a drag, lightly debounced.
+
+    A typed value counts once committed (Enter, or leaving the box), exactly as typed; one outside [0, 1]
+    is refused: the box turns red, its tooltip and ``threshold_refused`` say why, and the threshold stays.
+    """
 
     threshold_changed = Signal(float)
+    threshold_refused = Signal(str)  # a sentence for the status bar
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.label = QLabel("Threshold")
         self.slider = QSlider(Qt.Horizontal, minimum=0, maximum=STEPS, value=STEPS // 2)
-        self.spin = QDoubleSpinBox(decimals=4, minimum=0.0, maximum=1.0, singleStep=0.01, value=0.5)
+        self.spin = UnitBox(value=0.5, step=0.01)
         tip = "Predict positive when the score reaches this threshold; the matrix, tables and browser follow"
-        for widget in (self.slider, self.spin):
-            widget.setToolTip(tip)
+        self.slider.setToolTip(tip)
+        self.spin_tip = tip + " (type a number in [0, 1], then Enter)"
+        self.spin.setToolTip(self.spin_tip)
+        self.refused = False
         self.slider.valueChanged.connect(lambda v: self._changed(v / STEPS, self.spin))
         self.spin.valueChanged.connect(lambda v: self._changed(v, self.slider))
+        self.spin.refused.connect(self._refuse)
         self._timer = QTimer(self, singleShot=True, interval=THRESHOLD_DEBOUNCE_MS, timeout=self._emit)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -86,24 +98,42 @@ class ThresholdControl(QWidget):
     def set_value(self, value: float) -> None:
         """Show ``value`` without emitting (the state already knows it).
 
-        While the user's own change waits for its debounce, the control keeps what the user chose.
+        While the user's own change waits for its debounce, the control keeps what the user chose; text
+        the user is typing is left alone (the box shows the value when they are done).
         """
         if self._timer.isActive():
             return
-        for widget, shown in ((self.spin, value), (self.slider, round(value * STEPS))):
-            widget.blockSignals(True)
-            widget.setValue(shown)
-            widget.blockSignals(False)
+        self.spin.show_value(value)
+        if self.slider.value() != round(value * STEPS):
+            self.slider.blockSignals(True)
+            self.slider.setValue(round(value * STEPS))
+            self.slider.blockSignals(False)
 
     def _changed(self, value: float, other) -> None:
-        other.blockSignals(True)
-        other.setValue(round(value * STEPS) if other is self.slider else value)
-        other.blockSignals(False)
+        self._show_refusal("")
+        if other is self.slider:
+            other.blockSignals(True)
+            other.setValue(round(value * STEPS))
+            other.blockSignals(False)
+        else:
+            self.spin.show_value(value, force=True)  # the slider moved: text half typed in the box is dropped
         if not self._timer.isActive():
             self._timer.start()
 
     def _emit(self) -> None:
         self.threshold_changed.emit(self.spin.value())
+
+    def _refuse(self, text: str, why: str) -> None:
+        shown = self.spin.textFromValue(self.spin.value())
+        sentence = f"“{text}” is {why}: the threshold must be a number between 0 and 1; it stays {shown}."
+        self._show_refusal(sentence)
+        self.threshold_refused.emit(sentence)
+
+    def _show_refusal(self, sentence: str) -> None:
+        """A red frame and the reason in the tooltip; an empty ``sentence`` clears them."""
+        self.refused = bool(sentence)
+        self.spin.setStyleSheet(f"QDoubleSpinBox {{ border: 2px solid {REFUSED_COLOR}; }}" if sentence else "")
+        self.spin.setToolTip(sentence or self.spin_tip)
 
 
 class ExportButton(QToolButton):

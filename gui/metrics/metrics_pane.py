@@ -7,6 +7,7 @@ Every chart and table maps back to samples: a click becomes a Selection in the A
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QEventLoop, Qt, Signal
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QSplitter,
+    QStackedWidget,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -33,6 +35,7 @@ from gui.metrics.jobs import BackgroundJob
 from gui.metrics.matrix_view import ConfusedPairsView, MatrixView
 from gui.metrics.model import TASKS, MetricsModel
 from gui.metrics.reliability_view import ReliabilityView
+from gui.metrics.run_problem import FailureBanner, failure_text, no_numbers_text, shown_failure
 from gui.metrics.segmentation_view import SegmentationMetrics
 from gui.state import AppState
 
@@ -65,6 +68,7 @@ class MetricsPane(QGroupBox):
         self.threshold.threshold_changed.connect(model.set_threshold)
         self.zero_division = ZeroDivisionControl()
         self.zero_division.zero_division_changed.connect(model.set_zero_division)
+        self.threshold.threshold_refused.connect(state.message)
         self.original_check = QCheckBox("Original labels")
         self.original_check.setToolTip("Score against the dataset's own labels, as they were before your edits")
         self.original_check.toggled.connect(model.set_original)
@@ -79,20 +83,28 @@ class MetricsPane(QGroupBox):
         controls.addStretch(0)
         controls.addWidget(self.original_check)
         controls.addWidget(self.export_button)
+        self.failure = FailureBanner()
+        # Where the tabs would show nothing but NaN (a failed run, no first batch yet): say why instead.
+        self.no_numbers = QLabel(alignment=Qt.AlignCenter, wordWrap=True)
+        self.body = QStackedWidget()
+        self.body.addWidget(self.tabs)
+        self.body.addWidget(self.no_numbers)
         # on the summary's line, whose macro average it changes; the controls' line is the threshold's
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)
         top.addWidget(self.zero_division, 0, Qt.AlignTop)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.failure)
         layout.addLayout(controls)
-        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.body, 1)
         self.report_job = BackgroundJob(self)
         self.report_job.finished.connect(self._report_done)
         self.report_job.failed.connect(lambda text: state.error.emit("Cannot write the report", text))
         model.task_changed.connect(self._task_changed)
         model.decisions_changed.connect(self._show_summary)
         model.scores_changed.connect(self._show_summary)
+        state.run_status_changed.connect(lambda _status: self._show_summary())
         self._task_changed()
 
     def _build_tabs(self) -> None:
@@ -140,7 +152,7 @@ class MetricsPane(QGroupBox):
             self.tabs.setTabVisible(i, title in shown)
         if shown:
             self.tabs.setCurrentIndex(list(self.views).index(shown[0]))
-        self.tabs.setVisible(bool(shown))
+        self.body.setVisible(bool(shown))
         self.threshold.setVisible(self.model.has_threshold())
         if task == "binary":
             self.threshold.label.setText(f"Threshold on p({self.model.classes[1]})")
@@ -162,17 +174,36 @@ class MetricsPane(QGroupBox):
         preds = model.predictions
         self.setTitle(f"Metrics · {preds.model}" if preds is not None and preds.model else "Metrics")
         self.threshold.set_value(model.base_threshold)
+        segmentation = dataset is not None and dataset.task == "segmentation"
+        numbers = bool(self.segmentation.summary_text) if segmentation else model.decisions is not None
+        failed = shown_failure(self.state.run_status, preds)
+        self.failure.show_text(failure_text(failed, preds, numbers) if failed else "")
+        self.summary.setText(self._headline(numbers, failed))
+        # predictions (or a failure) without a number to show: the reason, not tables of NaN
+        missing = not numbers and (failed is not None or (preds is not None and self._scorable()))
+        if missing:
+            what = "a prediction and a true mask" if segmentation else "a prediction and a label"
+            self.no_numbers.setText(no_numbers_text(self.state.run_status, preds, what))
+        self.body.setCurrentWidget(self.no_numbers if missing else self.tabs)
+
+    def _scorable(self) -> bool:
+        """The open dataset is one this view scores (a labelled classification set, or segmentation)."""
+        dataset = self.model.dataset
+        return dataset is not None and (dataset.task == "segmentation" or self.model.has_labels())
+
+    def _headline(self, numbers: bool, failed) -> str:
+        model, dataset = self.model, self.model.dataset
+        if failed is not None and not numbers:
+            return f"<span style='color:#b00020'><b>Run failed</b></span> · {escape(failed.model)}: no metrics"
         if dataset is not None and dataset.task == "segmentation":
-            text = self.segmentation.summary_text or "Run a segmentation model to see its IoU and Dice."
-            self.summary.setText(text)
-        elif dataset is not None and dataset.task not in TASKS:
-            self.summary.setText(f"This view shows classification metrics; {dataset.name} is a {dataset.task} dataset.")
-        elif dataset is not None and not model.has_labels():
-            self.summary.setText(f"{dataset.name} has no labels here: nothing to compare the predictions with.")
-        elif model.decisions is None:
-            self.summary.setText("Run a model to see its metrics.")
-        else:
-            self.summary.setText(self._summary_text())
+            return self.segmentation.summary_text or "Run a segmentation model to see its IoU and Dice."
+        if dataset is not None and dataset.task not in TASKS:
+            return f"This view shows classification metrics; {dataset.name} is a {dataset.task} dataset."
+        if dataset is not None and not model.has_labels():
+            return f"{dataset.name} has no labels here: nothing to compare the predictions with."
+        if model.decisions is None:
+            return "Run a model to see its metrics." if model.predictions is None else "No metrics yet."
+        return self._summary_text()
 
     def _summary_text(self) -> str:
         model, report, preds = self.model, self.model.decisions["report"], self.model.predictions
@@ -266,7 +297,9 @@ class MetricsPane(QGroupBox):
 
     def export_report(self, path: str) -> None:
         """The whole report, as `python main.py evaluate` writes metrics.json (written in the background)."""
-        if self.model.ready():
+        if not self.model.has_numbers():
+            self.state.error.emit("Nothing to save", "There are no metrics to write: run a model first.")
+        else:
             self.state.message.emit(f"Writing {path}…")
             model = self.model
             arguments = (model.dataset, model.predictions, model.beta, self.state.threshold, model.zero_division)

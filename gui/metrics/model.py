@@ -93,6 +93,11 @@ class MetricsModel(QObject):
         """A classification dataset with labels, and predictions for it."""
         return self.task in TASKS and self.has_labels() and self.predictions is not None
 
+    def has_numbers(self) -> bool:
+        """Ready, and at least one sample has both a prediction and a label: else every metric is NaN
+        (a run that failed, or that has not finished its first batch), and nothing is computed."""
+        return self.ready() and len(self.rows()) > 0
+
     # -- controls ------------------------------------------------------------------
     def threshold_of(self, label: int | None = None) -> float:
         """The threshold in force (of one label, for multilabel)."""
@@ -147,14 +152,14 @@ class MetricsModel(QObject):
         """Everything: the decisions now, the scores in the background."""
         self.recompute_decisions()
         self.scores = None
-        if self.ready() and self.predictions.num_done:
+        if self.decisions is not None:
             self.score_job.submit(evaluation.score_report, self.dataset, self.predictions, self.beta)
         else:
             self.score_job.cancel()
         self.scores_changed.emit()
 
     def recompute_decisions(self) -> None:
-        if self.ready():
+        if self.has_numbers():
             self.decisions = evaluation.decision_report(
                 self.dataset, self.predictions, self.state.threshold, self.beta, self.zero_division
             )

@@ -9,8 +9,22 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from core import evaluation
 from core.metrics import calibration_bin
-from gui.metrics.glossary_tips import explain_metrics, metric_tooltip
+from gui.metrics.glossary_tips import explain_metrics, metric_tooltip, text_tooltip
 from gui.metrics.model import MetricsModel
+
+BAR, CHOSEN = "#6baed6", "#fd8d3c"
+
+
+def short_count(n: int) -> str:
+    """12, 950, 1.2k, 34k, 1.5M: fits under a bar."""
+    if n < 1000:
+        return str(n)
+    if n < 1_000_000:
+        return f"{n / 1000:.1f}k" if n < 10_000 else f"{n // 1000}k"
+    return f"{n / 1e6:.1f}M"
+
+
+TITLE = "Bars: accuracy per confidence bin · the number at a bar's foot: its samples"
 
 
 class ReliabilityPlot(pg.PlotWidget):
@@ -25,19 +39,47 @@ class ReliabilityPlot(pg.PlotWidget):
         plot.getViewBox().setMouseEnabled(x=False, y=False)
         plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.02)
         plot.addLegend(offset=(10, 10))
-        self.bars = pg.BarGraphItem(x0=[], width=[], height=[], brush="#6baed6", pen="w", name="accuracy")
+        self.bars = pg.BarGraphItem(x0=[], width=[], height=[], brush=BAR, pen="w", name="accuracy")
         plot.addItem(self.bars)
         plot.plot([0, 1], [0, 1], pen=pg.mkPen("#555", style=Qt.DashLine), name="perfect calibration")
         self.means = pg.ScatterPlotItem(symbol="o", size=6, brush="#d62728", pen=None, name="mean confidence")
         plot.addItem(self.means)
         self.edges = np.linspace(0, 1, evaluation.RELIABILITY_BINS + 1)
+        self.accuracy = self.count = np.zeros(evaluation.RELIABILITY_BINS)
+        self.count_labels: list[pg.TextItem] = []
+        self.chosen: int | None = None
+        plot.setTitle(TITLE, size="9pt")
 
     def set_bins(self, bins: dict) -> None:
         self.edges = np.asarray(bins["edges"])
-        accuracy = np.nan_to_num(np.asarray(bins["accuracy"], dtype=np.float64))
-        self.bars.setOpts(x0=self.edges[:-1], width=np.diff(self.edges), height=accuracy)
-        filled = np.asarray(bins["count"]) > 0
-        self.means.setData(np.asarray(bins["confidence"])[filled], accuracy[filled])
+        self.accuracy = np.nan_to_num(np.asarray(bins["accuracy"], dtype=np.float64))
+        self.count = np.asarray(bins["count"], dtype=np.int64)
+        filled = self.count > 0
+        self.means.setData(np.asarray(bins["confidence"])[filled], self.accuracy[filled])
+        self._paint_bars()
+        self._label_counts()
+
+    def set_chosen(self, b: int | None) -> None:
+        """Mark the bin whose samples the browser shows (None: none)."""
+        self.chosen = b
+        self._paint_bars()
+
+    def _paint_bars(self) -> None:
+        brushes = [CHOSEN if b == self.chosen else BAR for b in range(len(self.edges) - 1)]
+        self.bars.setOpts(x0=self.edges[:-1], width=np.diff(self.edges), height=self.accuracy, brushes=brushes)
+
+    def _label_counts(self) -> None:
+        """The number of samples at the foot of each bar: an accuracy of 1.0 over 3 samples says little."""
+        plot = self.getPlotItem()
+        for label in self.count_labels:
+            plot.removeItem(label)
+        self.count_labels = []
+        for b in np.flatnonzero(self.count > 0):
+            label = pg.TextItem(short_count(int(self.count[b])), color="#08306b", anchor=(0.5, 1.0))
+            label.setPos((self.edges[b] + self.edges[b + 1]) / 2, 0.0)
+            label.setToolTip(f"{int(self.count[b]):,} samples")
+            plot.addItem(label)
+            self.count_labels.append(label)
 
     def bin_at(self, scene_pos: QPointF) -> int | None:
         x = self.getPlotItem().getViewBox().mapSceneToView(scene_pos).x()
@@ -63,8 +105,10 @@ class ReliabilityView(QWidget):
         self.info = QLabel()
         self.info.setWordWrap(True)
         explain_metrics(self.info)
+        self._summary = ""
         self.plot = ReliabilityPlot()
-        self.plot.setToolTip(f"<p>Click a bar to see its samples.</p>{metric_tooltip('Reliability diagram')}")
+        tip = f"<p>Click a bar to see its samples.</p>{metric_tooltip('Reliability diagram')}{text_tooltip(TITLE)}"
+        self.plot.setToolTip(tip)
         self.plot.scene().sigMouseClicked.connect(self._clicked)
         top = QHBoxLayout()
         top.addWidget(self.label_combo)
@@ -96,9 +140,11 @@ class ReliabilityView(QWidget):
         ece = scores["expected_calibration_error"]
         ece = ece if label is None else ece[label]
         self.plot.set_bins(bins)
+        self.plot.set_chosen(None)
         what = "top-1 prediction" if label is None else f"label {self.model.classes[label]} (present vs absent)"
         samples = int(np.sum(bins["count"]))
-        self.info.setText(f"Expected calibration error <b>{ece:.4f}</b> · {what} · {samples:,} samples")
+        self._summary = f"Expected calibration error <b>{ece:.4f}</b> · {what} · {samples:,} samples"
+        self.info.setText(self._summary + " · click a bar to see its samples")
         self.bins = bins
 
     def select_bin(self, b: int) -> None:
@@ -106,7 +152,9 @@ class ReliabilityView(QWidget):
         rows, confidence, _correct = evaluation.calibration_inputs(model.dataset, model.predictions, self.label())
         indices = rows[calibration_bin(confidence, len(self.plot.edges) - 1) == b]
         lo, hi = self.plot.edges[b], self.plot.edges[b + 1]
+        self.plot.set_chosen(b)
         self.model.select(f"confidence {lo:.2f}–{hi:.2f}", indices)
+        self.info.setText(f"{self._summary} · <b>{len(indices):,} samples</b> of confidence {lo:.2f}–{hi:.2f} shown")
 
     def _clicked(self, event) -> None:
         if event.button() == Qt.LeftButton and self.model.scores is not None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -28,11 +27,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core import ranking
 from core.metrics import normalize_confusion_matrix
 from core.segmentation_losses import SEGMENTATION_LOSSES, run_losses
 from core.selection import Selection
 from gui.metrics.confusion_widget import ConfusionMatrixWidget
 from gui.metrics.glossary_tips import explain_metrics, set_header_tooltips
+from gui.metrics.histogram_plot import HistogramPlot, log_check
 from gui.metrics.jobs import BackgroundJob
 from gui.state import AppState
 
@@ -191,28 +192,21 @@ class ImagesView(QWidget):
         self.score_combo.currentIndexChanged.connect(self._show_histogram)
         self.worst_button = QPushButton("Worst first", toolTip="Show every image, the worst first")
         self.worst_button.clicked.connect(self.worst_first)
-        self.plot = pg.PlotWidget(background="w")
-        self.plot.setMenuEnabled(False)
-        self.plot.setLabel("left", "images")
-        self.bars = pg.BarGraphItem(x0=[], x1=[], height=[], brush=(70, 110, 180))
-        self.plot.addItem(self.bars)
-        self.region = pg.LinearRegionItem(values=(0.0, 0.5))
-        self.region.setZValue(10)
-        self.plot.addItem(self.region)
-        self.region.sigRegionChangeFinished.connect(self._select_range)
-        self.plot.scene().sigMouseClicked.connect(self._on_click)
-        self.info = QLabel("Drag the shaded range or click a bar to see those images.")
+        self.plot = HistogramPlot(ylabel="Images")
+        self.plot.bar_clicked.connect(self._bar_clicked)
+        self.plot.range_chosen.connect(self._select_range)
+        self.log_check = log_check(self.plot)
+        self.info = QLabel()  # the losses, while they are computed
         controls = QHBoxLayout()
         controls.addWidget(QLabel("Score:"))
         controls.addWidget(self.score_combo, 1)
+        controls.addWidget(self.log_check)
         controls.addWidget(self.worst_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(controls)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.info)
-        self.edges = np.linspace(0.0, 1.0, BINS + 1)
-        self._quiet = False
 
     def show_run(self, predictions) -> None:
         self.scores = predictions.per_image_scores()
@@ -237,49 +231,42 @@ class ImagesView(QWidget):
             return self.losses[name] if self.losses is not None else np.zeros(0)
         return self.scores[PER_IMAGE[name]] if self.scores is not None else np.zeros(0)
 
+    @property
+    def edges(self) -> np.ndarray:
+        return self.plot.edges
+
     def _show_histogram(self) -> None:
         values = self.values()
         finite = values[np.isfinite(values)]
-        self.plot.setLabel("bottom", self.metric())
         if self.higher_is_worse():
             low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
             high = high if high > low else low + 1.0
         else:
             low, high = 0.0, 1.0
-        self.edges = np.linspace(low, high, BINS + 1)
-        counts = np.histogram(finite, bins=self.edges)[0] if finite.size else np.zeros(BINS)
-        self.bars.setOpts(x0=self.edges[:-1], x1=self.edges[1:], height=counts)
+        edges = np.linspace(low, high, BINS + 1)
+        counts = np.bincount(ranking.bin_of(finite, edges), minlength=BINS) if finite.size else np.zeros(BINS)
+        self.plot.set_histogram(counts, edges, self.metric(), self.higher_is_worse())
         waiting = self.metric() in LOSSES and self.losses is None
-        self.info.setText(
-            "Computing the losses in the background…"
-            if waiting
-            else "Drag the shaded range or click a bar to see those images."
-        )
+        self.info.setText("Computing the losses in the background…" if waiting else "")
 
-    def _choose(self, low: float, high: float, name: str) -> None:
+    def _choose(self, indices: np.ndarray, name: str) -> None:
         values = self.values()
-        last = high >= self.edges[-1]
-        inside = np.isfinite(values) & (values >= low) & ((values < high) | (last & (values <= high)))
-        indices = np.flatnonzero(inside)
         order = np.argsort(-values[indices] if self.higher_is_worse() else values[indices], kind="stable")
         self.state.set_selection(Selection.of(name, indices[order], ordered=True))
-        self.info.setText(f"{len(indices)} images with {name}")
+        self.plot.describe(f"Shaded: {name} · {len(indices):,} images shown in the browser, worst first")
 
-    def _select_range(self) -> None:
-        if self.scores is None or self._quiet or not len(self.values()):
+    def _select_range(self, low: float, high: float) -> None:
+        if self.scores is None or not len(self.values()):
             return
-        low, high = self.region.getRegion()
-        self._choose(low, high, f"{self.metric()} in [{low:.2f}, {high:.2f}]")
+        values = self.values()
+        inside = np.flatnonzero(np.isfinite(values) & (values >= low) & (values <= high))
+        self._choose(inside, f"{self.metric()} in [{low:.2f}, {high:.2f}]")
 
-    def _on_click(self, event) -> None:
-        if self.scores is None or event.button() != Qt.LeftButton or not len(self.values()):
+    def _bar_clicked(self, b: int) -> None:
+        if self.scores is None or not len(self.values()):
             return
-        x = self.plot.getPlotItem().getViewBox().mapSceneToView(event.scenePos()).x()
-        if not self.edges[0] <= x <= self.edges[-1]:
-            return
-        b = min(int(np.searchsorted(self.edges, x, side="right")) - 1, BINS - 1)
         low, high = self.edges[b], self.edges[b + 1]
-        self._choose(low, high, f"{self.metric()} in [{low:.2f}, {high:.2f})")
+        self._choose(ranking.in_bin(self.values(), self.edges, b), f"{self.metric()} in [{low:.2f}, {high:.2f})")
 
     def worst_first(self) -> None:
         values = self.values()
@@ -308,8 +295,8 @@ class SegmentationMetrics(QWidget):
 
     def refresh(self) -> None:
         preds, dataset = self.state.predictions, self.state.dataset
-        if not is_segmentation_run(preds) or dataset is None:
-            if self.summary_text:
+        if not is_segmentation_run(preds) or dataset is None or not preds.has_truth.any():
+            if self.summary_text:  # nothing scored (yet): the pane says why, not NaN
                 self.summary_text = ""
                 self.refreshed.emit()
             return

@@ -26,7 +26,7 @@ from core.models import ModelCard, ModelError, bundled_cards
 from core.models.loading import resolve_model
 from gui.runner.class_map_dialog import CLASSIFIER_NOTE, ClassMapDialog
 from gui.runner.model_sources import ModelOpener, WeightsDownload, weights_missing, zoo_cards
-from gui.state import AppState
+from gui.state import AppState, RunStatus
 from gui.workers import import_torch, with_torch
 
 #: predictions_changed is emitted at most this often while a run fills them (seconds).
@@ -52,6 +52,15 @@ def needs_class_map(card: ModelCard, dataset, reason: str) -> bool:
     if card.task == "segmentation" or dataset.task == "segmentation":
         return card.task == dataset.task and "map the dataset's classes" in reason
     return "map the classes by name" in reason
+
+
+def nothing_read(predictions, sample_ids) -> str:
+    """Why a run that went to the end has no result: every sample failed (the first failure as an example)."""
+    if not predictions.errors:
+        return "the run ended without predicting a sample"
+    first, why = min(predictions.errors.items())
+    failed = f"{len(predictions.errors):,} of {len(predictions):,}"
+    return f"no sample could be read: {failed} failed (the first, {sample_ids[first]}: {why})"
 
 
 def _run_generator(card: ModelCard, dataset, device: str, batch_size: int, tile: int | None, job=None, class_map=None):
@@ -364,6 +373,7 @@ class RunnerPane(QGroupBox):
         self.cancel_button.setEnabled(True)
         self.progress.setFormat("loading model…")
         self.failures_label.clear()
+        self.state.set_run_status(RunStatus(card.display_name, "running"))
         self.run_started.emit()
         worker.start()
         return True
@@ -448,6 +458,7 @@ class RunnerPane(QGroupBox):
         if not hasattr(value, "images_per_s"):  # the job itself, once built in the worker
             self._job = value
             self.state.set_predictions(value.predictions)
+            self.state.set_run_status(RunStatus(value.card.display_name, "running", predictions=value.predictions))
             return
         progress = value
         self.progress.setMaximum(max(progress.total, 1))
@@ -472,19 +483,29 @@ class RunnerPane(QGroupBox):
         self.failures_label.setToolTip(listing)
 
     def _on_returned(self, predictions) -> None:
+        if len(predictions) and not predictions.num_done:
+            self._fail(nothing_read(predictions, self._job.dataset.sample_ids), predictions)
+            return
         self._on_worker_done()
         self.state.set_predictions(predictions)
         self.progress.setFormat(f"done: {predictions.num_done:,} predicted in {predictions.seconds:.1f} s")
         self.progress.setValue(self.progress.maximum())
         self._show_failures()
+        self.state.set_run_status(RunStatus(self._job.card.display_name, "finished", predictions=predictions))
         self.run_finished.emit()
 
     def _on_errored(self, exc: Exception) -> None:
+        self._fail(str(exc) or type(exc).__name__, self._job.predictions if self._job is not None else None)
+
+    def _fail(self, message: str, predictions) -> None:
+        """The run ended without results worth the name: an exception, or no sample read at all."""
         self._on_worker_done()
-        message = str(exc) or type(exc).__name__
         self.progress.setFormat("failed")
-        if self._job is not None:
-            self.state.set_predictions(self._job.predictions)  # keep what was done
+        self._show_failures()
+        if predictions is not None:
+            self.state.set_predictions(predictions)  # keep what was done
+        card = self._job.card if self._job is not None else self.current_card()
+        self.state.set_run_status(RunStatus(card.display_name if card else "the model", "failed", message, predictions))
         self.state.error.emit("Run failed", message)
         self.run_failed.emit(message)
 
@@ -494,6 +515,9 @@ class RunnerPane(QGroupBox):
             self.state.set_predictions(self._job.predictions)
             done = self._job.predictions.num_done
             self.progress.setFormat(f"cancelled after {done:,} samples — Run resumes")
+            self.state.set_run_status(
+                RunStatus(self._job.card.display_name, "cancelled", predictions=self._job.predictions)
+            )
         self.run_cancelled.emit()
 
     def _on_worker_done(self, worker=None) -> None:
