@@ -88,6 +88,14 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
         default=None,
         help="decision threshold for binary (score of the second class) and multilabel tasks (default: argmax / 0.5)",
     )
+    parser.add_argument(
+        "--zero-division",
+        choices=("0", "nan", "1"),
+        default="0",
+        help="what an undefined precision, recall or F-score (0/0: a class never predicted, or predicted but never "
+        "present) counts as in the macro and weighted averages: 0 (default, as scikit-learn's classification_report "
+        "and torchmetrics), nan (left out of the averages) or 1",
+    )
     parser.add_argument("--out", default="cvlens-eval", help="output folder (default ./cvlens-eval)")
     parser.add_argument(
         "--no-save-run", action="store_true",
@@ -244,7 +252,7 @@ def evaluate(argv: list[str]) -> int:
 
         summary = write_segmentation_evaluation(dataset, job.predictions, args.out)
     else:
-        summary = write_evaluation(dataset, job.predictions, args.out, beta=args.beta, threshold=args.threshold)
+        summary = write_evaluation(dataset, job.predictions, args.out, args.beta, args.threshold, args.zero_division)
     seconds = time.perf_counter() - start
     print(f"{summary['evaluated']} samples evaluated in {seconds:.1f}s, {summary['failed']} failed", file=sys.stderr)
     for failure in summary["failures"][:10]:

@@ -18,7 +18,6 @@ import csv
 import io
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ import numpy as np
 
 from core.datasets.base import Dataset
 from core.decisions import Threshold, predicted_classes, predicted_tags
+from core.files import create_temp_beside
 from core.inference.predictions import Predictions
 from core.metrics import (
     average_precision,
@@ -40,7 +40,8 @@ from core.metrics import (
     roc_auc,
     top_k_accuracy,
 )
-from core.metrics._common import nan_weighted_mean, nanmean, prf_from_counts, safe_divide, scalars
+from core.metrics._common import nanmean, safe_divide, zero_division_name
+from core.metrics.multilabel import label_metrics
 
 RELIABILITY_BINS = 15
 #: Top-k accuracies reported for multiclass tasks (those k below the number of classes).
@@ -81,7 +82,9 @@ def decided_tags(
     return dataset.tags[done].astype(bool), predicted_tags(predictions, limit)[done].astype(bool)
 
 
-def multilabel_decisions(y_true: np.ndarray, y_pred: np.ndarray, beta: float = 1.0) -> dict[str, Any]:
+def multilabel_decisions(
+    y_true: np.ndarray, y_pred: np.ndarray, beta: float = 1.0, zero_division: float | str = 0
+) -> dict[str, Any]:
     """``core.metrics.multilabel_report`` from the decisions alone, without "average_precision".
 
     The same keys and values (the tests compare them), without the sort per label that average
@@ -93,40 +96,39 @@ def multilabel_decisions(y_true: np.ndarray, y_pred: np.ndarray, beta: float = 1
     tp, n_true, n_pred = (a.sum(axis=0, dtype=np.int64) for a in (both, true, pred))
     fp, fn = n_pred - tp, n_true - tp
     tn = len(y_true) - tp - fp - fn
-    per_label = prf_from_counts(tp, fp, fn, beta)
     tp_i, true_i, pred_i = (a.sum(axis=1, dtype=np.int64) for a in (both, true, pred))
-    per_sample = prf_from_counts(tp_i, pred_i - tp_i, true_i - tp_i, beta)
-    keys = ("precision", "recall", "fbeta")
     return {
-        **per_label,
-        "support": n_true,
+        **label_metrics((tp, fp, fn), (tp_i, pred_i - tp_i, true_i - tp_i), beta, zero_division),
         "confusion": np.stack([np.stack([tn, fp], -1), np.stack([fn, tp], -1)], -2),
-        "micro": scalars(prf_from_counts(tp.sum(), fp.sum(), fn.sum(), beta)),
-        "macro": {k: nanmean(per_label[k]) for k in keys},
-        "weighted": {k: nan_weighted_mean(per_label[k], n_true) for k in keys},
-        "samples": {k: nanmean(v) for k, v in per_sample.items()},
         "hamming_loss": float(safe_divide(fp.sum() + fn.sum(), y_true.size)),
         "subset_accuracy": float(safe_divide(np.count_nonzero((tp_i == true_i) & (tp_i == pred_i)), len(y_true))),
-        "beta": float(beta),
     }
 
 
 def decision_report(
-    dataset: Dataset, predictions: Predictions, threshold: Threshold = None, beta: float = 1.0
+    dataset: Dataset,
+    predictions: Predictions,
+    threshold: Threshold = None,
+    beta: float = 1.0,
+    zero_division: float | str = 0,
 ) -> dict[str, Any]:
     """What the decisions achieve: {"evaluated", "report"} and, for single-label tasks, "counts" (C x C).
 
     "report" is ``classification_report`` (binary, multiclass) or :func:`multilabel_decisions` plus the
-    per-label "threshold" (multilabel)."""
+    per-label "threshold" (multilabel); ``zero_division`` is theirs (what an undefined 0/0 value counts as)."""
     if dataset.task == "multilabel":
         y_true, y_pred = decided_tags(dataset, predictions, threshold)
-        report = multilabel_decisions(y_true, y_pred, beta)
+        report = multilabel_decisions(y_true, y_pred, beta, zero_division)
         report["threshold"] = np.broadcast_to(
             0.5 if threshold is None else snap_threshold(threshold), len(dataset.classes)
         )
         return {"evaluated": len(y_true), "report": report}
     counts = confusion_matrix(*labeled_pairs(dataset, predictions, threshold), num_classes=len(dataset.classes))
-    return {"evaluated": int(counts.sum()), "counts": counts, "report": classification_report(counts, beta=beta)}
+    return {
+        "evaluated": int(counts.sum()),
+        "counts": counts,
+        "report": classification_report(counts, beta, zero_division),
+    }
 
 
 def scored_rows(dataset: Dataset, predictions: Predictions) -> np.ndarray:
@@ -200,7 +202,9 @@ def score_report(dataset: Dataset, predictions: Predictions, beta: float = 1.0) 
     return out
 
 
-def _run_facts(dataset: Dataset, predictions: Predictions, beta: float, threshold: Threshold) -> dict[str, Any]:
+def _run_facts(
+    dataset: Dataset, predictions: Predictions, beta: float, threshold: Threshold, zero_division: float | str
+) -> dict[str, Any]:
     return {
         "dataset": str(dataset.root),
         "layout": dataset.layout,
@@ -215,31 +219,39 @@ def _run_facts(dataset: Dataset, predictions: Predictions, beta: float, threshol
         "failures": [{"sample_id": dataset.sample_ids[i], "error": e} for i, e in sorted(predictions.errors.items())],
         "beta": beta,
         "threshold": snap_threshold(threshold) if dataset.task in ("binary", "multilabel") else None,
+        "zero_division": zero_division_name(zero_division),
     }
 
 
 def summarize(
-    dataset: Dataset, predictions: Predictions, beta: float = 1.0, threshold: Threshold = None
+    dataset: Dataset,
+    predictions: Predictions,
+    beta: float = 1.0,
+    threshold: Threshold = None,
+    zero_division: float | str = 0,
 ) -> dict[str, Any]:
     """Everything known about how the predictions match the labels, JSON-ready (NaN -> null).
 
     Single-label: "confusion_matrix", "per_class" {name: precision, recall, fbeta, support}, "accuracy",
-    the "macro" / "micro" / "weighted" averages; multilabel: the keys of ``multilabel_report``. Both: the
-    keys of :func:`score_report`, "beta" and "threshold" (binary: a number or null for the argmax;
-    multilabel: one per label)."""
-    base = _run_facts(dataset, predictions, beta, threshold)
+    the "macro" / "micro" / "weighted" averages and "absent_classes" (in neither truth nor predictions:
+    left out of the averages); multilabel: the keys of ``multilabel_report``. Both: the keys of
+    :func:`score_report`, "beta", "threshold" (binary: a number or null for the argmax; multilabel: one
+    per label) and "zero_division": "0", "1" or "nan", what an undefined (0/0) precision, recall or
+    F-score counted as in the averages ("nan": left out)."""
+    base = _run_facts(dataset, predictions, beta, threshold, zero_division)
     if dataset.task == "multilabel" and dataset.tags is None:
         return report_to_json({**base, "evaluated": 0})
-    decisions = decision_report(dataset, predictions, threshold, beta)
+    decisions = decision_report(dataset, predictions, threshold, beta, zero_division)
     report = decisions["report"]
     base["evaluated"] = decisions["evaluated"]
     if dataset.task == "multilabel":
-        base.update(report)
+        base.update({key: value for key, value in report.items() if key not in ("zero_division", "averaged")})
     else:
         base["confusion_matrix"] = decisions["counts"]
         keys = ("precision", "recall", "fbeta", "support")
         base["per_class"] = {name: {k: report[k][c] for k in keys} for c, name in enumerate(dataset.classes)}
         base["accuracy"] = report["accuracy"]
+        base["absent_classes"] = [name for name, kept in zip(dataset.classes, report["averaged"]) if not kept]
         base.update({average: report[average] for average in ("macro", "micro", "weighted")})
     base.update(score_report(dataset, predictions, beta))
     return report_to_json(base)
@@ -274,7 +286,7 @@ def predictions_rows(dataset: Dataset, predictions: Predictions, threshold: Thre
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    fd, tmp = create_temp_beside(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
@@ -292,12 +304,17 @@ def write_report(path: str | Path, summary: dict) -> Path:
 
 
 def write_evaluation(
-    dataset: Dataset, predictions: Predictions, out_dir: str | Path, beta: float = 1.0, threshold: Threshold = None
+    dataset: Dataset,
+    predictions: Predictions,
+    out_dir: str | Path,
+    beta: float = 1.0,
+    threshold: Threshold = None,
+    zero_division: float | str = 0,
 ) -> dict:
     """Write metrics.json, predictions.csv and predictions.npz into ``out_dir`` (each atomically)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    summary = summarize(dataset, predictions, beta=beta, threshold=threshold)
+    summary = summarize(dataset, predictions, beta=beta, threshold=threshold, zero_division=zero_division)
     write_report(out / "metrics.json", summary)
     buffer = io.StringIO()
     csv.writer(buffer).writerows(predictions_rows(dataset, predictions, threshold))

@@ -14,6 +14,7 @@ from gui.browser import BrowserPane
 from gui.labeling import LabelingTools, MaskEditorWidget
 from gui.metrics import MetricsPane
 from gui.runner import RunnerPane
+from gui.shortcuts import HELP_KEYS
 from gui.state import AppState
 from gui.widgets import DatasetBar, ErrorBanner
 
@@ -93,6 +94,9 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close))
         help_menu = self.menuBar().addMenu("&Help")
+        self.shortcuts_action = QAction("&Keyboard Shortcuts", self, triggered=self.show_shortcuts)
+        self.shortcuts_action.setShortcuts([QKeySequence(key) for key in HELP_KEYS])
+        help_menu.addAction(self.shortcuts_action)
         help_menu.addAction(QAction("&About CV Lens", self, triggered=self._about))
 
     def _connect(self) -> None:
@@ -107,6 +111,11 @@ class MainWindow(QMainWindow):
         state.sample_selected.connect(lambda _i: self._enable_mask_actions(self.state.dataset))
         self.dataset_bar.open_requested.connect(self.ask_open_dataset)
         self.dataset_bar.split_requested.connect(self._change_split)
+        self.runner.class_map_needed.connect(
+            lambda why: self.show_error(
+                "Classes named differently", why, action=("Map Classes…", self.runner.ask_class_map)
+            )
+        )
 
     # -- opening datasets -------------------------------------------------------
     def ask_open_dataset(self) -> None:
@@ -226,21 +235,26 @@ class MainWindow(QMainWindow):
             parts.append("<span style='color:#b00020'>labels read-only</span>")
         self.status_label.setText(" · ".join(parts))
 
-    def show_error(self, title: str, text: str, details: str = "") -> None:
-        self.banner.show_message(title, text, details)
-        self.statusBar().showMessage(f"{title}: {text}", 10000)
+    def show_error(self, title: str, text: str, details: str = "", action=None) -> None:
+        """The banner shows all of ``text``; the status bar its first line. ``action``: (button, callable)."""
+        self.banner.show_message(title, text, details, action)
+        self.statusBar().showMessage(f"{title}: {text.splitlines()[0] if text else ''}", 10000)
 
     def is_busy(self) -> bool:
         return self._opening is not None or self.runner.is_running() or self.labeling.runs.busy()
 
-    def _about(self) -> None:
-        from PySide6.QtWidgets import QMessageBox
+    def show_shortcuts(self):
+        """Help > Keyboard Shortcuts: every key, read from the actions and shortcuts registered."""
+        from gui.shortcuts import ShortcutsDialog
 
-        QMessageBox.about(
-            self,
-            "About CV Lens",
-            "CV Lens: browse computer-vision datasets, run models on them and see where they fail.",
-        )
+        dialog = ShortcutsDialog(self)
+        dialog.show()
+        return dialog
+
+    def _about(self) -> None:
+        from gui.about import about_box
+
+        about_box(self).exec()
 
     def showEvent(self, event) -> None:
         if not getattr(self, "_sized", False):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -14,8 +17,30 @@ from PySide6.QtWidgets import (
 )
 
 
+def plain_to_html(text: str) -> str:
+    """A plain message as rich text, shown as written: ``<split>`` stays visible (escaped, not read as a
+    tag), lines stay lines, and lines that start with "- " (after spaces) become a bulleted list."""
+    blocks: list[tuple[bool, list[str]]] = []  # (is a list, its escaped lines)
+    for line in text.splitlines():
+        stripped = line.strip()
+        bullet = stripped.startswith("- ")
+        if not blocks or blocks[-1][0] != bullet:
+            blocks.append((bullet, []))
+        blocks[-1][1].append(html.escape(stripped[2:] if bullet else line))
+    return "".join(
+        f"<ul style='margin: 2px 0'>{''.join(f'<li>{item}</li>' for item in lines)}</ul>"
+        if bullet
+        else "<br>".join(lines)
+        for bullet, lines in blocks
+    )
+
+
 class ErrorBanner(QFrame):
-    """A red bar at the top of the window: errors are shown where the user looks, never hidden."""
+    """A red bar at the top of the window: errors are shown where the user looks, never hidden.
+
+    Messages are plain text (exception texts hold paths and ``<placeholders>``), shown as written.
+    A message may come with one action ("Map classes…") that leads to what fixes it.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -29,18 +54,36 @@ class ErrorBanner(QFrame):
         self.label = QLabel()
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.label.setTextFormat(Qt.TextFormat.RichText)
+        self.action_button = QPushButton()
+        self.action_button.hide()
+        self.action_button.clicked.connect(self._act)
+        self._action: Callable[[], None] | None = None
         close = QToolButton()
         close.setText("✕")
         close.setToolTip("Dismiss")
         close.clicked.connect(self.hide)
         layout.addWidget(self.label, 1)
-        layout.addWidget(close)
+        layout.addWidget(self.action_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
         self.hide()
 
-    def show_message(self, title: str, text: str, details: str = "") -> None:
-        self.label.setText(f"<b>{title}</b>: {text}")
-        self.label.setToolTip(details or text)
+    def show_message(
+        self, title: str, text: str, details: str = "", action: tuple[str, Callable[[], None]] | None = None
+    ) -> None:
+        """Show ``text`` (plain) under ``title``; ``action`` = (button text, what it does) adds a button."""
+        self.label.setText(f"<b>{html.escape(title)}</b>: {plain_to_html(text)}")
+        self.label.setToolTip(f"<p style='white-space:pre'>{html.escape(details or text)}</p>")
+        self._action = action[1] if action else None
+        self.action_button.setText(action[0] if action else "")
+        self.action_button.setVisible(action is not None)
         self.show()
+
+    def _act(self) -> None:
+        action = self._action
+        self.hide()
+        if action is not None:
+            action()
 
 
 class DatasetBar(QWidget):

@@ -21,7 +21,8 @@ import cv2
 import numpy as np
 
 from core.datasets.base import SampleError
-from core.regular_files import NotARegularFile, read_regular
+from core.datasets.filetype import STILL_IN_VIDEO_CONTAINER, describe_content, image_format
+from core.files import NotARegularFile, read_regular
 
 #: Pillow's decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``): 89,478,485 pixels.
 DEFAULT_MAX_IMAGE_PIXELS = 89_478_485
@@ -199,9 +200,9 @@ def _check_jpeg_complete(data: bytes, name: str) -> None:
 
 
 def _decode_with_pillow(data: bytes, name: str) -> np.ndarray:
-    """Fallback for what OpenCV does not read (GIF, palette quirks)."""
+    """Fallback for what OpenCV does not read (GIF, palette quirks); what neither reads is described."""
     try:
-        from PIL import Image, ImageOps
+        from PIL import Image, ImageOps, UnidentifiedImageError
 
         with Image.open(io.BytesIO(data)) as img:
             img = ImageOps.exif_transpose(img)
@@ -210,6 +211,14 @@ def _decode_with_pillow(data: bytes, name: str) -> np.ndarray:
             elif img.mode not in ("RGB", "RGBA", "L", "LA", "I;16", "I", "F"):
                 img = img.convert("RGB")
             array = np.asarray(img)
+    except UnidentifiedImageError:  # its message is a repr of our buffer: say what the file is instead
+        kind = image_format(data)
+        if kind:
+            raise SampleError(f"{name}: cannot decode (a damaged or truncated {kind} file)") from None
+        what = describe_content(data)
+        if what == STILL_IN_VIDEO_CONTAINER:
+            raise SampleError(f"{name}: unsupported image format: {what}") from None
+        raise SampleError(f"{name}: not an image: {what}") from None
     except Exception as exc:  # Pillow raises many types for broken files
         raise SampleError(f"{name}: cannot decode ({type(exc).__name__}: {exc})") from None
     if array.dtype == np.int32:

@@ -54,6 +54,7 @@ def job_for(
             run_dir=run_dir,
             num_workers=num_workers,
         )
-    from core.inference.runner import InferenceJob
+    from core.inference.runner import InferenceJob, map_classes
 
-    return InferenceJob(card, dataset, device=device, batch_size=batch_size, num_workers=num_workers)
+    mapping = map_classes(card.classes, dataset.classes, class_map) if class_map is not None else None
+    return InferenceJob(card, dataset, device=device, batch_size=batch_size, num_workers=num_workers, class_map=mapping)

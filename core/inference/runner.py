@@ -21,7 +21,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,16 +124,36 @@ class ClassMapping:
         return out
 
 
-def map_classes(model_classes: Sequence[str], dataset_classes: Sequence[str]) -> ClassMapping:
-    """Match class names (case, spaces, '_' and '-' ignored); a ModelError when none match."""
+def map_classes(
+    model_classes: Sequence[str], dataset_classes: Sequence[str], chosen: Mapping[str, str] | None = None
+) -> ClassMapping:
+    """Match class names (case, spaces, '_' and '-' ignored); a ModelError when none match.
+
+    ``chosen``: the user's map, dataset class -> model class name (a dataset class left out is never
+    predicted); every model class of that name feeds it (ImageNet names two classes "crane").
+    """
     index: dict[str, list[int]] = {}
     for i, name in enumerate(model_classes):
         index.setdefault(_norm(name), []).append(i)
-    sources = [index.get(_norm(name), []) for name in dataset_classes]
+    if chosen is None:
+        sources = [index.get(_norm(name), []) for name in dataset_classes]
+    else:
+        unknown = sorted(set(chosen.values()) - set(model_classes))
+        if unknown:
+            raise ModelError(f"the class map names classes the model does not have: {', '.join(unknown[:5])}")
+        sources = [index[_norm(chosen[name])] if name in chosen else [] for name in dataset_classes]
     mapping = ClassMapping(list(model_classes), list(dataset_classes), sources)
     if mapping.num_mapped == 0:
         raise ModelError("no class name of the model matches a class of the dataset: nothing to map")
     return mapping
+
+
+def suggested_class_map(model_classes: Sequence[str], dataset_classes: Sequence[str]) -> dict[str, str]:
+    """Dataset class -> model class for the names :func:`map_classes` matches (what a user confirms)."""
+    index: dict[str, str] = {}
+    for name in model_classes:
+        index.setdefault(_norm(name), name)
+    return {name: index[_norm(name)] for name in dataset_classes if _norm(name) in index}
 
 
 def check_fit(card: ModelCard, dataset: Dataset, class_map: ClassMapping | None = None) -> None:
@@ -192,7 +212,7 @@ class _FileBytes(_Batches):
 
         index = int(self.indices[k])
         try:
-            data = np.frombuffer(self.dataset.read_encoded(index), dtype=np.uint8)
+            data = np.frombuffer(bytearray(self.dataset.read_encoded(index)), dtype=np.uint8)  # writable for torch
         except SampleError as exc:
             return index, None, str(exc)
         if _exif_rotated(data):

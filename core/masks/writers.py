@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from core.datasets.base import IGNORE_INDEX, Dataset, SampleError
+from core.files import create_temp_beside
 
 
 class MaskWriteError(Exception):
@@ -106,7 +106,7 @@ def save_mask(
     data = encode_mask(dataset, mask)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        fd, tmp = create_temp_beside(target, suffix=".tmp")
     except OSError as exc:
         raise MaskWriteError(f"cannot write into {target.parent}: {exc.strerror or exc}") from None
     try:

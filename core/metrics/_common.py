@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 
 
@@ -22,12 +25,75 @@ def nanmean(values: np.ndarray, axis: int | None = None) -> np.ndarray | float:
     return float(result) if result.ndim == 0 else result
 
 
-def nan_weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
-    """Weighted mean over the defined entries of ``values``; NaN when their total weight is 0."""
+def zero_division_value(zero_division: float | str) -> float:
+    """0.0, 1.0 or NaN from 0, 1, NaN or their spellings "0", "1", "nan" (the command line's); else ValueError.
+
+    What an undefined (0/0) precision, recall or F-score becomes: 0 or 1, averaged like any value, or
+    NaN, left out of the averages. scikit-learn's parameter, whose default "warn" behaves as 0.
+    """
+    text = str(zero_division).strip().lower()
+    if text in ("nan", "0", "0.0", "1", "1.0"):
+        return float(text)
+    raise ValueError(f"zero_division must be 0, 1 or nan, got {zero_division!r}")
+
+
+def zero_division_name(zero_division: float | str) -> str:
+    """The spelling of a zero_division value in metrics.json and on the command line: "0", "1" or "nan"."""
+    value = zero_division_value(zero_division)
+    return "nan" if math.isnan(value) else str(int(value))
+
+
+def fill_undefined(values: np.ndarray, averaged: np.ndarray, zero_division: float) -> np.ndarray:
+    """``values`` with the NaN (0/0) entries of averaged classes set to ``zero_division``.
+
+    Classes that are not averaged (a single-label class in neither truth nor predictions) stay NaN: they
+    are not part of the report, as scikit-learn leaves them out of its default ``labels``.
+    """
     values = np.asarray(values, dtype=np.float64)
-    weights = np.asarray(weights, dtype=np.float64)
-    defined = ~np.isnan(values)
-    return float(safe_divide(np.sum(values[defined] * weights[defined]), np.sum(weights[defined])))
+    if math.isnan(zero_division):
+        return values
+    return np.where(np.isnan(values) & averaged, zero_division, values)
+
+
+def average(values: np.ndarray, averaged: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """Mean of the averaged, defined (non-NaN) entries, weighted by ``weights`` if given; NaN if none.
+
+    As scikit-learn's ``_nanaverage``: when the weights of those entries sum to 0 (a weighted precision
+    whose only defined classes have no support), the unweighted mean is returned.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    keep = np.asarray(averaged, dtype=bool) & ~np.isnan(values)
+    if not keep.any():
+        return math.nan
+    if weights is not None:
+        w = np.asarray(weights, dtype=np.float64)[keep]
+        if w.sum() > 0:
+            return float(np.sum(values[keep] * w) / w.sum())
+    return float(values[keep].mean())
+
+
+def averages(
+    per_class: dict[str, np.ndarray],
+    support: np.ndarray,
+    averaged: np.ndarray,
+    pooled: tuple[Any, Any, Any],
+    beta: float,
+    zero_division: float,
+) -> dict[str, dict[str, float]]:
+    """The "macro", "weighted" (by support) and "micro" (``pooled`` tp, fp, fn) precision, recall and F-beta.
+
+    ``per_class`` must already be filled with :func:`fill_undefined`. Micro values that are 0/0 become
+    ``zero_division`` too, unless nothing at all is averaged (no samples): then every average is NaN.
+    """
+    keys = ("precision", "recall", "fbeta")
+    micro = scalars(prf_from_counts(*pooled, beta))
+    if np.any(averaged):
+        micro = {k: float(fill_undefined(v, np.True_, zero_division)) for k, v in micro.items()}
+    return {
+        "macro": {k: average(per_class[k], averaged) for k in keys},
+        "weighted": {k: average(per_class[k], averaged, support) for k in keys},
+        "micro": micro,
+    }
 
 
 def fbeta_from_counts(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, beta: float) -> np.ndarray:

@@ -11,7 +11,15 @@ from typing import Any
 
 import numpy as np
 
-from ._common import as_labels, check_same_length, nan_weighted_mean, nanmean, prf_from_counts, safe_divide, scalars
+from ._common import (
+    as_labels,
+    averages,
+    check_same_length,
+    fill_undefined,
+    prf_from_counts,
+    safe_divide,
+    zero_division_value,
+)
 
 _BLOCK = 1 << 16
 
@@ -22,39 +30,38 @@ def _counts(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return tp, cm.sum(axis=0) - tp, cm.sum(axis=1) - tp
 
 
-def _averages(per_class: dict[str, np.ndarray], support: np.ndarray, micro: dict[str, float]) -> dict[str, Any]:
-    keys = ("precision", "recall", "fbeta")
-    return {
-        "macro": {k: nanmean(per_class[k]) for k in keys},
-        "weighted": {k: nan_weighted_mean(per_class[k], support) for k in keys},
-        "micro": micro,
-    }
-
-
-def classification_report(cm: np.ndarray, beta: float = 1.0) -> dict[str, Any]:
+def classification_report(cm: np.ndarray, beta: float = 1.0, zero_division: float | str = 0) -> dict[str, Any]:
     """Per-class precision, recall, F-beta and support, accuracy, and macro/micro/weighted averages.
 
     Per-class keys hold arrays of length C: "precision", "recall", "fbeta", "f1", "support" (true count),
-    "predicted" (predicted count). "macro" is the plain mean over classes whose value is defined,
-    "weighted" the mean weighted by support over the same classes, "micro" pools the counts of all
-    classes (for single-label data micro P = micro R = accuracy). 0/0 ratios are NaN (see package docs).
+    "predicted" (predicted count), "averaged" (bool: the class is in the truth or the predictions).
+    "macro" is the plain mean over the averaged classes, "weighted" the mean weighted by support,
+    "micro" pools the counts of all classes (for single-label data micro P = micro R = accuracy).
+
+    ``zero_division`` (0, 1 or NaN, as scikit-learn's) is what an undefined (0/0) precision, recall or
+    F-score of an averaged class becomes; with NaN it is left out of the averages. A class in neither
+    truth nor predictions is never averaged and stays NaN. The default 0 gives the numbers of
+    scikit-learn's ``classification_report`` and of torchmetrics' multiclass metrics (see the package docs).
     """
     cm = np.asarray(cm)
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
         raise ValueError(f"a confusion matrix must be square, got shape {cm.shape}")
+    zero = zero_division_value(zero_division)
     tp, fp, fn = _counts(cm)
-    support = tp + fn
-    per_class = prf_from_counts(tp, fp, fn, beta)
-    micro = scalars(prf_from_counts(tp.sum(), fp.sum(), fn.sum(), beta))
+    support, averaged = tp + fn, (tp + fp + fn) > 0
+    per_class = {k: fill_undefined(v, averaged, zero) for k, v in prf_from_counts(tp, fp, fn, beta).items()}
+    f1 = per_class["fbeta"] if beta == 1 else fill_undefined(prf_from_counts(tp, fp, fn, 1.0)["fbeta"], averaged, zero)
     return {
         **per_class,
-        "f1": per_class["fbeta"] if beta == 1 else prf_from_counts(tp, fp, fn, 1.0)["fbeta"],
+        "f1": f1,
         "support": support.astype(np.int64),
         "predicted": (tp + fp).astype(np.int64),
+        "averaged": averaged,
         "accuracy": float(safe_divide(tp.sum(), cm.sum())),
         "beta": float(beta),
+        "zero_division": zero,
         "num_samples": int(cm.sum()),
-        **_averages(per_class, support, micro),
+        **averages(per_class, support, averaged, (tp.sum(), fp.sum(), fn.sum()), beta, zero),
     }
 
 

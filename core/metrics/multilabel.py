@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import nan_weighted_mean, nanmean, prf_from_counts, safe_divide, scalars
+from ._common import average, averages, fill_undefined, prf_from_counts, safe_divide, zero_division_value
 from .curves import average_precision
 
 
@@ -38,40 +38,60 @@ def multilabel_confusion_matrix(y_true, y_score, threshold: float | np.ndarray =
     return _confusion(y_true, y_pred)
 
 
-def _samples_average(y_true: np.ndarray, y_pred: np.ndarray, beta: float) -> dict[str, float]:
-    """Precision, recall and F-beta of each sample's label set, averaged over the samples where defined."""
-    tp = np.count_nonzero(y_true & y_pred, axis=1)
-    per_sample = prf_from_counts(tp, y_pred.sum(axis=1) - tp, y_true.sum(axis=1) - tp, beta)
-    return {key: nanmean(value) for key, value in per_sample.items()}
+def label_metrics(
+    label_counts: tuple[np.ndarray, np.ndarray, np.ndarray],
+    sample_counts: tuple[np.ndarray, np.ndarray, np.ndarray],
+    beta: float = 1.0,
+    zero_division: float | str = 0,
+) -> dict[str, Any]:
+    """Per-label precision, recall, F-beta and support; "micro", "macro", "weighted" and "samples" averages.
+
+    ``label_counts`` are (tp, fp, fn) per label, ``sample_counts`` (tp, fp, fn) per sample. Every label is
+    averaged, also one in neither truth nor predictions (scikit-learn and torchmetrics do the same on
+    indicator arrays): its 0/0 values become ``zero_division`` (0, 1, or NaN: left out). "samples"
+    averages each sample's own precision / recall / F-beta, its 0/0 values treated alike. "averaged" (per
+    label: all True, unless there is no sample) and "zero_division" (as a float) say how it was done.
+    """
+    zero = zero_division_value(zero_division)
+    tp, fp, fn = label_counts
+    labels = np.full(len(tp), len(sample_counts[0]) > 0)  # all labels, unless there is no sample
+    per_label = {k: fill_undefined(v, labels, zero) for k, v in prf_from_counts(tp, fp, fn, beta).items()}
+    samples = np.ones(len(sample_counts[0]), dtype=bool)
+    per_sample = {k: fill_undefined(v, samples, zero) for k, v in prf_from_counts(*sample_counts, beta).items()}
+    support = np.asarray(tp) + np.asarray(fn)
+    return {
+        **per_label,
+        "support": support,
+        "averaged": labels,
+        **averages(per_label, support, labels, (np.sum(tp), np.sum(fp), np.sum(fn)), beta, zero),
+        "samples": {k: average(v, samples) for k, v in per_sample.items()},
+        "beta": float(beta),
+        "zero_division": zero,
+    }
 
 
-def multilabel_report(y_true, y_score, threshold: float | np.ndarray = 0.5, beta: float = 1.0) -> dict[str, Any]:
-    """Per-label "precision", "recall", "fbeta", "support", "average_precision" and "confusion" (L x 2 x 2);
-    "micro", "macro", "weighted" and "samples" averages; "hamming_loss", "subset_accuracy".
+def multilabel_report(
+    y_true, y_score, threshold: float | np.ndarray = 0.5, beta: float = 1.0, zero_division: float | str = 0
+) -> dict[str, Any]:
+    """The keys of :func:`label_metrics`, and per label "average_precision" and "confusion" (L x 2 x 2),
+    "threshold"; "hamming_loss", "subset_accuracy".
 
     ``y_true`` is N x L of 0/1, ``y_score`` N x L probabilities, ``threshold`` one number or one per label.
-    "samples" averages each sample's own precision/recall/F-beta over the samples where they are defined.
+    With the default ``zero_division=0`` the averages equal scikit-learn's on the indicator arrays.
     """
     y_true, y_pred, threshold = _format(y_true, y_score, threshold)
     cm = _confusion(y_true, y_pred)
     tp, fp, fn = cm[:, 1, 1], cm[:, 0, 1], cm[:, 1, 0]
-    per_label = prf_from_counts(tp, fp, fn, beta)
-    support = tp + fn
-    keys = ("precision", "recall", "fbeta")
+    tp_i = np.count_nonzero(y_true & y_pred, axis=1)
+    sample_counts = (tp_i, y_pred.sum(axis=1) - tp_i, y_true.sum(axis=1) - tp_i)
     scores = np.asarray(y_score, dtype=np.float64)
     return {
-        **per_label,
-        "support": support,
+        **label_metrics((tp, fp, fn), sample_counts, beta, zero_division),
         "average_precision": np.array([average_precision(y_true[:, j], scores[:, j]) for j in range(cm.shape[0])]),
         "confusion": cm,
         "threshold": threshold.copy(),
-        "micro": scalars(prf_from_counts(tp.sum(), fp.sum(), fn.sum(), beta)),
-        "macro": {k: nanmean(per_label[k]) for k in keys},
-        "weighted": {k: nan_weighted_mean(per_label[k], support) for k in keys},
-        "samples": _samples_average(y_true, y_pred, beta),
         "hamming_loss": float(safe_divide(np.count_nonzero(y_true != y_pred), y_true.size)),
         "subset_accuracy": float(safe_divide(np.count_nonzero((y_true == y_pred).all(axis=1)), len(y_true))),
-        "beta": float(beta),
     }
 
 

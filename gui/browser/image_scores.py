@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.metrics import segmentation_report
+from gui.metrics.glossary_tips import explain_metrics, set_header_tooltips
 
 COLUMNS = ("Class", "IoU", "Dice", "True px", "Predicted px")
 ROW_HEIGHT = 20
@@ -72,9 +73,11 @@ class ImageScores(QWidget):
         self.classes: list[int] = []  # the class of each row
         self.summary = QLabel(self)
         self.summary.setWordWrap(True)
+        explain_metrics(self.summary)
         self.summary.setToolTip("This image's scores, from its pixel confusion matrix (classes present only)")
         self.table = QTableWidget(0, len(COLUMNS), self)
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        set_header_tooltips(self.table)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.verticalHeader().setVisible(False)

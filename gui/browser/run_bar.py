@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from gui.browser.seg_run import PER_IMAGE
 from gui.browser.tile_layers import TILE_SHOWS
+from gui.metrics.glossary_tips import explain_metrics
 
 DATASET_ORDER = "dataset order"
 
@@ -32,6 +33,7 @@ class RunBar(QWidget):
             self.order_combo.addItem(f"worst {name} first", name)
         self.order_combo.setToolTip("Put the images the model segmented worst first (per-image scores of the run)")
         self.order_combo.currentIndexChanged.connect(lambda _: self.order_changed.emit(self.order))
+        explain_metrics(self.order_combo)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(12, 0, 0, 0)
         for widget in (QLabel("Tiles show", self), self.show_combo, QLabel("Order", self), self.order_combo):

@@ -13,6 +13,8 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
+#: The dynamic property naming an action's group in Help > Keyboard Shortcuts (default: its owner's).
+HELP_GROUP = "help_group"
 #: Number keys for the first ten classes (or tags): 1 ... 9, then 0.
 NUMBER_KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "0")
 
@@ -100,6 +102,8 @@ class LabelingActions(QObject):
             (self.leave, "Leave  Esc"),
         ):
             action.setIconText(text)
+        for action in (self.accept, self.skip, self.back, self.leave, self.review):
+            action.setProperty(HELP_GROUP, "Review")  # Help > Keyboard Shortcuts lists them apart
         self.set_reviewing(False)
 
     def set_reviewing(self, on: bool) -> None:

@@ -83,7 +83,10 @@ class MaskEditorWidget(QWidget):
             self.tool_group.addButton(button)
             button.clicked.connect(lambda _c=False, n=name: self.set_tool(n))
             tools_row.addWidget(button)
-            QShortcut(QKeySequence(key), self, lambda n=name: self.set_tool(n), context=Qt.WidgetWithChildrenShortcut)
+            QShortcut(
+                QKeySequence(key), self, lambda n=name: self.set_tool(n), context=Qt.WidgetWithChildrenShortcut,
+                whatsThis=tip,
+            )  # fmt: skip
         self.size_slider = QSlider(Qt.Horizontal, minimum=0, maximum=100, value=5)
         self.size_slider.setToolTip("Brush radius in pixels ([ smaller, ] larger)")
         self.size_slider.valueChanged.connect(self._set_radius)
@@ -117,23 +120,37 @@ class MaskEditorWidget(QWidget):
             actions.addWidget(widget)
         actions.addStretch(1)
         actions.addWidget(self.save_button)
-        QShortcut(QKeySequence.Undo, self, self.undo, context=Qt.WidgetWithChildrenShortcut)
-        QShortcut(QKeySequence("Ctrl+Shift+Z"), self, self.redo, context=Qt.WidgetWithChildrenShortcut)
-        QShortcut(QKeySequence.Save, self, self.save, context=Qt.WidgetWithChildrenShortcut)
+        # whatsThis: what Help > Keyboard Shortcuts says the key does (gui/shortcuts.py lists them)
+        QShortcut(QKeySequence.Undo, self, self.undo, context=Qt.WidgetWithChildrenShortcut, whatsThis="Undo")
+        QShortcut(
+            QKeySequence("Ctrl+Shift+Z"), self, self.redo, context=Qt.WidgetWithChildrenShortcut, whatsThis="Redo"
+        )
+        QShortcut(
+            QKeySequence.Save, self, self.save, context=Qt.WidgetWithChildrenShortcut,
+            whatsThis="Save the mask in the dataset's format",
+        )  # fmt: skip
         QShortcut(
             QKeySequence("["),
             self,
             lambda: self.size_slider.setValue(self.size_slider.value() - 1),
             context=Qt.WidgetWithChildrenShortcut,
+            whatsThis="Smaller brush",
         )
         QShortcut(
             QKeySequence("]"),
             self,
             lambda: self.size_slider.setValue(self.size_slider.value() + 1),
             context=Qt.WidgetWithChildrenShortcut,
+            whatsThis="Larger brush",
         )
-        QShortcut(QKeySequence(Qt.Key_Escape), self, self._cancel_polygon, context=Qt.WidgetWithChildrenShortcut)
-        QShortcut(QKeySequence(Qt.Key_Return), self, self._close_polygon, context=Qt.WidgetWithChildrenShortcut)
+        QShortcut(
+            QKeySequence(Qt.Key_Escape), self, self._cancel_polygon, context=Qt.WidgetWithChildrenShortcut,
+            whatsThis="Cancel the polygon being drawn",
+        )  # fmt: skip
+        QShortcut(
+            QKeySequence(Qt.Key_Return), self, self._close_polygon, context=Qt.WidgetWithChildrenShortcut,
+            whatsThis="Close and fill the polygon being drawn",
+        )  # fmt: skip
 
         self.status = QLabel()
         self.status.setWordWrap(True)

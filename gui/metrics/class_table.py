@@ -14,6 +14,8 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableWidget, QTableWidgetItem
 
+from gui.metrics.glossary_tips import metric_tooltip, set_header_tooltips
+
 HARDEST = "worst first ▸"
 ROW_HEIGHT = 22
 
@@ -101,7 +103,7 @@ class ClassTable(QTableWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeToContents)
         header.setSectionResizeMode(len(headers) - 1, QHeaderView.ResizeToContents)
         for col, column in enumerate(columns, start=1):
-            self.horizontalHeaderItem(col).setToolTip(column.tip)
+            self.horizontalHeaderItem(col).setToolTip(metric_tooltip(column.header) or column.tip)
         self.setSortingEnabled(True)
         self.blockSignals(False)
 
@@ -201,7 +203,9 @@ class AveragesTable(QTableWidget):
         self.setRowCount(len(averages))
         for row, name in enumerate(averages):
             self.setItem(row, 0, QTableWidgetItem(name))
+            self.item(row, 0).setToolTip(metric_tooltip(f"{name} average"))
             for col, key in enumerate(("precision", "recall", "fbeta"), start=1):
                 self.setItem(row, col, NumberItem(report[name][key]))
+        set_header_tooltips(self)
         self.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         self.setFixedHeight((len(averages) + 1) * ROW_HEIGHT + 6)

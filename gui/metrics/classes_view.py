@@ -10,6 +10,7 @@ from core.metrics import multilabel_cell_indices
 from gui.metrics.class_table import AveragesTable, ClassTable, Column, NumberItem
 from gui.metrics.confusion_widget import ConfusionMatrixWidget
 from gui.metrics.controls import fbeta_name
+from gui.metrics.glossary_tips import explain_metrics
 from gui.metrics.model import MetricsModel
 
 PRESENCE = ["absent", "present"]
@@ -47,6 +48,23 @@ def _cell(item):
     return "" if item is None else item.text()
 
 
+def explain_averages(table: AveragesTable, report: dict, kind: str = "classes") -> None:
+    """Tooltips on the average names: over which classes, and what an undefined (0/0) value counted as."""
+    count = int(np.count_nonzero(report["averaged"]))
+    zero = report["zero_division"]
+    undefined = "left out" if np.isnan(zero) else f"counted as {zero:g}"
+    where = "in the truth or the predictions" if kind == "classes" else "all labels"
+    tips = {
+        "macro": f"plain mean over the {count} {kind} ({where}); an undefined value (0/0) is {undefined}",
+        "weighted": f"mean over the {count} {kind} weighted by support; an undefined value (0/0) is {undefined}",
+        "micro": f"from the counts of all {kind} pooled",
+        "samples": f"mean of each sample's own value; an undefined value (0/0) is {undefined}",
+    }
+    for row in range(table.rowCount()):
+        item = table.item(row, 0)
+        item.setToolTip(tips.get(item.text(), ""))
+
+
 class ClassesView(QWidget):
     """Precision, recall, F-beta, support, AP and AUC per class; the averages under them."""
 
@@ -73,6 +91,7 @@ class ClassesView(QWidget):
         report = decisions["report"]
         self.table.set_rows(self.model.classes, _columns(self.model, report))
         self.averages.set_report(report, fbeta_name(self.model.beta))
+        explain_averages(self.averages, report)
 
     def csv_rows(self) -> list[list]:
         return table_csv(self.table, self.averages)
@@ -97,6 +116,7 @@ class LabelsView(QWidget):
         self.matrix_title = QLabel()
         self.averages = AveragesTable()
         self.extra = QLabel()
+        explain_metrics(self.extra)
         left = QVBoxLayout()
         left.addWidget(self.matrix_title)
         left.addWidget(self.matrix, 1)
@@ -124,6 +144,7 @@ class LabelsView(QWidget):
         columns = _columns(self.model, report)
         self.table.set_rows(self.model.classes, columns, thresholds, set(self.model.overrides), kind="Label")
         self.averages.set_report(report, fbeta_name(self.model.beta), ("micro", "macro", "weighted", "samples"))
+        explain_averages(self.averages, report, kind="labels")
         self.extra.setText(
             f"Hamming loss <b>{report['hamming_loss']:.4f}</b> &nbsp;·&nbsp; "
             f"subset accuracy <b>{report['subset_accuracy']:.2%}</b>"

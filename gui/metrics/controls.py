@@ -1,9 +1,9 @@
-"""The controls above the metrics: beta of the F-beta score, the decision threshold, export."""
+"""The controls above the metrics: beta of the F-beta score, the decision threshold, undefined values, export."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QMenu, QSlider, QToolButton, QWidget
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QMenu, QSlider, QToolButton, QWidget
 
 #: Slider positions per unit of threshold.
 STEPS = 1000
@@ -32,6 +32,30 @@ class BetaControl(QWidget):
 
     def value(self) -> float:
         return self.spin.value()
+
+
+class ZeroDivisionControl(QComboBox):
+    """What an undefined precision, recall or F-score (0/0) counts as in the averages: 0, left out, or 1."""
+
+    zero_division_changed = Signal(float)
+
+    #: (shown text, value) in menu order; the first is the default, as scikit-learn's and torchmetrics'.
+    CHOICES = (("0/0 counts as 0", 0.0), ("0/0 left out", float("nan")), ("0/0 counts as 1", 1.0))
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        for text, value in self.CHOICES:
+            self.addItem(text, value)
+        self.setToolTip(
+            "Averages over classes (macro, weighted) when a precision or recall is undefined (0/0: a class never "
+            "predicted, or predicted but never present).\n0: as scikit-learn's classification_report and "
+            "torchmetrics (the default). Left out: averaged over the defined values only.\n"
+            "A class in neither the truth nor the predictions is never averaged."
+        )
+        self.currentIndexChanged.connect(lambda i: self.zero_division_changed.emit(self.CHOICES[i][1]))
+
+    def value(self) -> float:
+        return self.CHOICES[self.currentIndex()][1]
 
 
 class ThresholdControl(QWidget):

@@ -6,9 +6,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, Qt, Signal
 
+from gui.metrics.glossary_tips import metric_tooltip
+
 #: A hover or click further than this from the curve (in pixels) finds no point.
 NEAR_PX = 25
 AXES = {"pr": ("Recall", "Precision"), "roc": ("False positive rate", "True positive rate")}
+GLOSSARY_NAME = {"pr": "Precision–recall curve", "roc": "ROC curve"}
 CURVE_PEN = pg.mkPen("#1f77b4", width=2)
 
 
@@ -28,6 +31,7 @@ class CurvePlot(pg.PlotWidget):
         plot.setLabel("bottom", x_name)
         plot.setLabel("left", y_name)
         plot.showGrid(x=True, y=True, alpha=0.2)
+        self.setToolTip(metric_tooltip(GLOSSARY_NAME[kind]))
         plot.setRange(xRange=(0, 1), yRange=(0, 1.02), padding=0.02)
         plot.getViewBox().setMouseEnabled(x=False, y=False)
         self.legend = plot.addLegend(offset=(-10, -10) if kind == "pr" else (-10, 10))

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 from core.metrics import average_precision, best_fbeta_threshold, precision_recall_curve, roc_auc, roc_curve
 from gui.metrics.controls import fbeta_name
 from gui.metrics.curve_plot import CurvePlot
+from gui.metrics.glossary_tips import explain_metrics
 from gui.metrics.model import MetricsModel
 
 
@@ -45,8 +46,10 @@ class CurvesView(QWidget):
         self.class_combo.currentIndexChanged.connect(self.refresh)
         self.info = QLabel()
         self.info.setWordWrap(True)
+        explain_metrics(self.info)
         self.best_button = QPushButton("Use best threshold")
         self.best_button.clicked.connect(self.use_best)
+        explain_metrics(self.best_button)
         self.pr, self.roc = CurvePlot("pr"), CurvePlot("roc")
         self.stack = QStackedWidget()
         self.buttons = QButtonGroup(self)
@@ -55,6 +58,7 @@ class CurvesView(QWidget):
             self.stack.addWidget(plot)
             plot.point_clicked.connect(self.use_threshold)
             button = QPushButton(text, checkable=True, checked=i == 0)
+            explain_metrics(button)
             self.buttons.addButton(button, i)
             switch.addWidget(button)
         self.buttons.idClicked.connect(self.stack.setCurrentIndex)

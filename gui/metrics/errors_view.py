@@ -12,6 +12,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from core import ranking
+from gui.metrics.glossary_tips import explain_metrics
 from gui.metrics.jobs import BackgroundJob
 from gui.metrics.model import MetricsModel
 
@@ -71,10 +72,12 @@ class ErrorAnalysisView(QWidget):
         self.score_combo = QComboBox()
         self.score_combo.setToolTip("The per-sample score: a loss against the label, the confidence, or the margin")
         self.score_combo.currentTextChanged.connect(self.refresh)
+        explain_metrics(self.score_combo)
         self.worst_button = QPushButton("Worst first")
         self.worst_button.setToolTip("Show every scored sample in the browser, the most suspicious first")
         self.worst_button.clicked.connect(self.worst_first)
         self.info = QLabel()
+        explain_metrics(self.info)
         self.plot = HistogramPlot()
         self.plot.setToolTip("Click a bar to see its samples")
         self.plot.scene().sigMouseClicked.connect(self._clicked)

@@ -5,20 +5,25 @@ from __future__ import annotations
 import csv
 import importlib
 import os
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 import pyqtgraph as pg
 import pyqtgraph.exporters  # registers pg.exporters
 
+from core.files import create_temp_beside
+
 PLOT_FORMATS = {".png": "PNG image (*.png)", ".svg": "SVG drawing (*.svg)"}
 
 
 def _replace_from_temp(path: Path, write) -> Path:
-    """Call ``write(temp_path)`` on a temporary file next to ``path`` (same suffix), then rename it."""
+    """Call ``write(temp_path)`` on a temporary file next to ``path`` (same suffix), then rename it.
+
+    The file is created under the umask (0644 as a rule), as any file the user saves.
+    """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    fd, tmp_path = create_temp_beside(path, suffix=path.suffix)
+    tmp = str(tmp_path)
     os.close(fd)
     try:
         write(tmp)

@@ -8,6 +8,7 @@ from core import evaluation
 from core.metrics import cell_indices, normalize_confusion_matrix
 from gui.metrics.confused_pairs import ConfusedPairsTable
 from gui.metrics.confusion_widget import ConfusionMatrixWidget
+from gui.metrics.glossary_tips import explain_metrics
 from gui.metrics.model import MetricsModel
 
 VIEWS = {
@@ -36,6 +37,7 @@ class MatrixView(QWidget):
         self.view_combo.addItems(list(VIEWS))
         self.view_combo.setToolTip("Show counts, or rates normalised by row, column or over all")
         self.view_combo.currentIndexChanged.connect(self.refresh)
+        explain_metrics(self.view_combo)
         fit = QToolButton(text="Fit", toolTip="Show the whole matrix (the wheel zooms, a drag pans)")
         self.matrix = ConfusionMatrixWidget()
         self.matrix.setToolTip("Click a cell to show its samples in the browser")

@@ -24,10 +24,11 @@ from PySide6.QtWidgets import (
 
 from core.evaluation import summarize, write_report
 from gui.metrics.classes_view import ClassesView, LabelsView
-from gui.metrics.controls import BetaControl, ExportButton, ThresholdControl, fbeta_name
+from gui.metrics.controls import BetaControl, ExportButton, ThresholdControl, ZeroDivisionControl, fbeta_name
 from gui.metrics.curves_view import CurvesView
 from gui.metrics.errors_view import ErrorAnalysisView
 from gui.metrics.export import PLOT_FORMATS, write_csv, write_plot
+from gui.metrics.glossary_tips import explain_metrics
 from gui.metrics.jobs import BackgroundJob
 from gui.metrics.matrix_view import ConfusedPairsView, MatrixView
 from gui.metrics.model import TASKS, MetricsModel
@@ -57,10 +58,13 @@ class MetricsPane(QGroupBox):
         self.model = model = MetricsModel(state, self)
         self.summary = QLabel("Run a model to see its metrics.")
         self.summary.setWordWrap(True)
+        explain_metrics(self.summary)
         self.beta = BetaControl()
         self.beta.beta_changed.connect(model.set_beta)
         self.threshold = ThresholdControl()
         self.threshold.threshold_changed.connect(model.set_threshold)
+        self.zero_division = ZeroDivisionControl()
+        self.zero_division.zero_division_changed.connect(model.set_zero_division)
         self.original_check = QCheckBox("Original labels")
         self.original_check.setToolTip("Score against the dataset's own labels, as they were before your edits")
         self.original_check.toggled.connect(model.set_original)
@@ -75,8 +79,12 @@ class MetricsPane(QGroupBox):
         controls.addStretch(0)
         controls.addWidget(self.original_check)
         controls.addWidget(self.export_button)
+        # on the summary's line, whose macro average it changes; the controls' line is the threshold's
+        top = QHBoxLayout()
+        top.addWidget(self.summary, 1)
+        top.addWidget(self.zero_division, 0, Qt.AlignTop)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.summary)
+        layout.addLayout(top)
         layout.addLayout(controls)
         layout.addWidget(self.tabs, 1)
         self.report_job = BackgroundJob(self)
@@ -139,6 +147,7 @@ class MetricsPane(QGroupBox):
         elif task == "multilabel":
             self.threshold.label.setText("Threshold (all labels)")
         self.beta.setVisible(task in TASKS)
+        self.zero_division.setVisible(task in TASKS)
         self.export_button.setVisible(task in TASKS)
         self.threshold.set_value(self.model.base_threshold)
         self._show_summary()
@@ -260,7 +269,7 @@ class MetricsPane(QGroupBox):
         if self.model.ready():
             self.state.message.emit(f"Writing {path}…")
             model = self.model
-            arguments = (model.dataset, model.predictions, model.beta, self.state.threshold)
+            arguments = (model.dataset, model.predictions, model.beta, self.state.threshold, model.zero_division)
             self.report_job.submit(_write_summary, path, *arguments)
 
     def _report_done(self, path: str) -> None:

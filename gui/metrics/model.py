@@ -29,6 +29,7 @@ class MetricsModel(QObject):
         super().__init__(parent)
         self.state = state
         self.beta = 1.0
+        self.zero_division = 0.0  # what an undefined (0/0) value counts as in the averages; NaN: left out
         self.base_threshold = 0.5
         self.overrides: dict[int, float] = {}  # multilabel: per-label thresholds that differ from the base
         self.decisions: dict | None = None
@@ -101,6 +102,10 @@ class MetricsModel(QObject):
         self.beta = float(beta)
         self.recompute_decisions()
 
+    def set_zero_division(self, zero_division: float) -> None:
+        self.zero_division = float(zero_division)
+        self.recompute_decisions()
+
     def set_threshold(self, threshold: float, label: int | None = None) -> None:
         """The threshold for all labels (``label`` None) or a per-label override (None removes it)."""
         if label is None:
@@ -150,7 +155,9 @@ class MetricsModel(QObject):
 
     def recompute_decisions(self) -> None:
         if self.ready():
-            self.decisions = evaluation.decision_report(self.dataset, self.predictions, self.state.threshold, self.beta)
+            self.decisions = evaluation.decision_report(
+                self.dataset, self.predictions, self.state.threshold, self.beta, self.zero_division
+            )
         else:
             self.decisions = None
         self.decisions_changed.emit()

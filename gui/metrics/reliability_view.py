@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from core import evaluation
 from core.metrics import calibration_bin
+from gui.metrics.glossary_tips import explain_metrics, metric_tooltip
 from gui.metrics.model import MetricsModel
 
 
@@ -61,8 +62,9 @@ class ReliabilityView(QWidget):
         self.label_combo.currentIndexChanged.connect(self.refresh)
         self.info = QLabel()
         self.info.setWordWrap(True)
+        explain_metrics(self.info)
         self.plot = ReliabilityPlot()
-        self.plot.setToolTip("Click a bar to see its samples")
+        self.plot.setToolTip(f"<p>Click a bar to see its samples.</p>{metric_tooltip('Reliability diagram')}")
         self.plot.scene().sigMouseClicked.connect(self._clicked)
         top = QHBoxLayout()
         top.addWidget(self.label_combo)

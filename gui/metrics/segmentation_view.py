@@ -32,6 +32,7 @@ from core.metrics import normalize_confusion_matrix
 from core.segmentation_losses import SEGMENTATION_LOSSES, run_losses
 from core.selection import Selection
 from gui.metrics.confusion_widget import ConfusionMatrixWidget
+from gui.metrics.glossary_tips import explain_metrics, set_header_tooltips
 from gui.metrics.jobs import BackgroundJob
 from gui.state import AppState
 
@@ -99,6 +100,7 @@ class PixelsView(QWidget):
         self.matrix.cell_clicked.connect(self.select_cell)
         self.table = QTableWidget(0, len(COLUMNS) + 1)
         self.table.setHorizontalHeaderLabels(["Class", *COLUMNS])
+        set_header_tooltips(self.table)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.verticalHeader().setVisible(False)
@@ -185,6 +187,7 @@ class ImagesView(QWidget):
         self.loss_job.failed.connect(lambda text: state.error.emit("Cannot compute the losses", text))
         self.score_combo = QComboBox(toolTip="The per-image score or loss to rank and histogram")
         self.score_combo.addItems([*PER_IMAGE, *LOSSES])
+        explain_metrics(self.score_combo)
         self.score_combo.currentIndexChanged.connect(self._show_histogram)
         self.worst_button = QPushButton("Worst first", toolTip="Show every image, the worst first")
         self.worst_button.clicked.connect(self.worst_first)

@@ -1,17 +1,27 @@
 """Mapping a dataset's classes to a model's, when the two name them differently.
 
-Each dataset class gets the model class it corresponds to, or "(ignore)": its pixels are left out
-of the metrics. Names that match once case, spaces, underscores and dashes are set aside are
-mapped to start with ("background" and torchvision's "__background__" match).
+Each dataset class gets the model class it corresponds to, or "(ignore)". For a segmenter an
+ignored class's pixels are left out of the metrics; a classifier never predicts it. Names that
+match once case, spaces, underscores and dashes are set aside are mapped to start with
+("background" and torchvision's "__background__" match; for classifiers core's
+``suggested_class_map``, the matching ``--map-classes`` does headless).
 """
 
 from __future__ import annotations
 
 import re
 
+from PySide6.QtCore import QStringListModel
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QLabel, QTableWidget, QVBoxLayout
 
 IGNORE = "(ignore)"
+
+SEGMENTATION_NOTE = "Classes left on {ignore} are not scored; the model's other classes are never predicted as them."
+CLASSIFIER_NOTE = (
+    "A dataset class left on {ignore} is never predicted (its samples count as errors). The scores of the "
+    "model's classes mapped to none are dropped and the rest renormalised, as when an ImageNet network "
+    "is run on an ImageNet subset."
+)
 
 
 def _key(name: str) -> str:
@@ -25,34 +35,52 @@ def suggested_map(dataset_classes: list[str], model_classes: list[str]) -> dict[
 
 
 class ClassMapDialog(QDialog):
-    def __init__(self, dataset_classes: list[str], model_classes: list[str], model_name: str, parent=None) -> None:
+    """One row per dataset class: its name and a combo of the model's classes (shared, so 1000 are cheap).
+
+    ``suggestion`` (default: names matched as above) and ``current`` (a map the user made before)
+    fill the combos; ``note`` says what an ignored class means for this kind of model.
+    """
+
+    def __init__(
+        self,
+        dataset_classes: list[str],
+        model_classes: list[str],
+        model_name: str,
+        parent=None,
+        *,
+        suggestion: dict[str, str] | None = None,
+        current: dict[str, str] | None = None,
+        note: str = SEGMENTATION_NOTE,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Map the dataset's classes to {model_name}")
         self.dataset_classes = list(dataset_classes)
-        suggestion = suggested_map(dataset_classes, model_classes)
+        if suggestion is None:
+            suggestion = suggested_map(dataset_classes, model_classes)
+        chosen = current if current is not None else suggestion
         self.table = QTableWidget(len(dataset_classes), 2)
         self.table.setHorizontalHeaderLabels(["Dataset class", "Model class"])
         self.table.verticalHeader().setVisible(False)
+        choices = QStringListModel([IGNORE, *model_classes], self)
         self.combos: list[QComboBox] = []
         for row, name in enumerate(dataset_classes):
             self.table.setCellWidget(row, 0, QLabel(name))
             combo = QComboBox()
-            combo.addItems([IGNORE, *model_classes])
-            combo.setCurrentText(suggestion.get(name, IGNORE))
+            combo.setModel(choices)
+            combo.setCurrentText(chosen.get(name, IGNORE))
             self.table.setCellWidget(row, 1, combo)
             self.combos.append(combo)
         self.table.resizeColumnsToContents()
         matched = len(suggestion)
-        note = QLabel(
-            f"{matched} of {len(dataset_classes)} classes matched by name. Classes left on {IGNORE} are "
-            "not scored; the model's other classes are never predicted as them."
+        self.note = QLabel(
+            f"{matched} of {len(dataset_classes)} classes matched by name. " + note.format(ignore=IGNORE)
         )
-        note.setWordWrap(True)
+        self.note.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addWidget(note)
+        layout.addWidget(self.note)
         layout.addWidget(self.table, 1)
         layout.addWidget(buttons)
         self.resize(520, 560)

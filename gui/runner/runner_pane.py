@@ -24,7 +24,7 @@ from superqt.utils import create_worker
 
 from core.models import ModelCard, ModelError, bundled_cards
 from core.models.loading import resolve_model
-from gui.runner.class_map_dialog import ClassMapDialog
+from gui.runner.class_map_dialog import CLASSIFIER_NOTE, ClassMapDialog
 from gui.runner.model_sources import ModelOpener, WeightsDownload, weights_missing, zoo_cards
 from gui.state import AppState
 from gui.workers import import_torch, with_torch
@@ -47,8 +47,11 @@ def describe_card(card: ModelCard) -> str:
 
 
 def needs_class_map(card: ModelCard, dataset, reason: str) -> bool:
-    """A segmenter refused only because its class names are not the dataset's: a map makes it fit."""
-    return card.task == dataset.task == "segmentation" and "map the dataset's classes" in reason
+    """A model refused only because its class names are not the dataset's (core's reason says a map of
+    the names would make it fit): a segmenter, or a classifier whose names overlap the dataset's."""
+    if card.task == "segmentation" or dataset.task == "segmentation":
+        return card.task == dataset.task and "map the dataset's classes" in reason
+    return "map the classes by name" in reason
 
 
 def _run_generator(card: ModelCard, dataset, device: str, batch_size: int, tile: int | None, job=None, class_map=None):
@@ -67,6 +70,9 @@ class RunnerPane(QGroupBox):
     run_finished = Signal()  # the run went to the end (also after failures of single samples)
     run_cancelled = Signal()
     run_failed = Signal(str)
+    #: A model the user picked runs only through a class map (the reason, in core's words): the window
+    #: shows it with a way to the map (``ask_class_map``).
+    class_map_needed = Signal(str)
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__("Model runner", parent)
@@ -134,9 +140,14 @@ class RunnerPane(QGroupBox):
         self.download_button = QPushButton("Download weights")
         self.download_button.setToolTip("Fetch the network's weights into torch's cache (needs internet)")
         self.download_button.clicked.connect(self.download_weights)
+        self.map_button = QPushButton("Map Classes…")
+        self.map_button.setToolTip("Say which of the model's classes each of the dataset's classes is")
+        self.map_button.clicked.connect(self.ask_class_map)
+        self.map_button.hide()  # shown for a model that runs through a class map
         model_row = QHBoxLayout()
         model_row.addWidget(self.model_combo, 1)
         model_row.addWidget(self.open_button)
+        model_row.addWidget(self.map_button)
         model_row.addWidget(self.download_button)
         form = QFormLayout()
         form.addRow("Model:", model_row)
@@ -227,8 +238,10 @@ class RunnerPane(QGroupBox):
                     reasons[id(card)] = None
             for card in sorted(cards, key=lambda c: reasons[id(c)] is not None):
                 self._add_card(card, reasons[id(card)])
-            for card in self._zoo:
-                if card.task == dataset.task and why_not(card, dataset) is None:
+            for card in self._zoo:  # those that fit, then those that fit through a map of the names
+                reason = why_not(card, dataset) if card.task == dataset.task else "another task"
+                if reason is None or needs_class_map(card, dataset, reason):
+                    self._mappable.update([card.name] if reason else [])
                     self._add_card(card, None)
         if current is not None:
             for row, card in enumerate(self._cards):
@@ -246,6 +259,10 @@ class RunnerPane(QGroupBox):
                 if not item.isEnabled():
                     self.state.error.emit("The model does not fit", item.toolTip())
                 self.model_combo.setCurrentIndex(row)
+                if card.name in self._mappable:  # the banner leads to the map
+                    from core.inference.jobs import why_not
+
+                    self.class_map_needed.emit(why_not(card, self.state.dataset) or "")
 
     def _add_card(self, card: ModelCard, reason: str | None) -> None:
         self._cards.append(card)
@@ -282,6 +299,7 @@ class RunnerPane(QGroupBox):
         self.tile_check.setVisible(segmentation)
         self.tile_spin.setVisible(segmentation)
         self.download_button.setVisible(card is not None and weights_missing(card))
+        self.map_button.setVisible(card is not None and card.name in self._mappable)
         if card is None:
             dataset = self.state.dataset
             text = "No bundled model fits this dataset: open your own (Open…)." if dataset is not None else ""
@@ -289,7 +307,14 @@ class RunnerPane(QGroupBox):
         else:
             text = describe_card(card)
             if card.name in self._mappable:
-                text += "<br><i>its classes are named differently: Run asks how the dataset's map to them</i>"
+                mapped = self._class_maps.get(self._map_key(card, self.state.dataset))
+                text += (
+                    f"<br><i>its classes are named differently: {len(mapped)} of the dataset's classes mapped "
+                    "(Map Classes… to change)</i>"
+                    if mapped is not None
+                    else "<br><i>its classes are named differently: Run (or Map Classes…) asks how the dataset's "
+                    "map to them</i>"
+                )
             if weights_missing(card):
                 text += (
                     f"<br><span style='color:#b00020'>weights not downloaded: {card.weights_path.name} "
@@ -378,15 +403,39 @@ class RunnerPane(QGroupBox):
             self.state.error.emit("Weights", text)
         self._show_card()
 
-    def _ask_class_map(self, card: ModelCard, dataset) -> dict[str, str] | None:
-        """The user's map of the dataset's classes to the model's (asked once per model and dataset)."""
-        key = (card.name, str(dataset.root))
-        if key not in self._class_maps:
-            dialog = ClassMapDialog(dataset.classes, card.classes, card.display_name, self)
+    @staticmethod
+    def _map_key(card: ModelCard, dataset) -> tuple[str, str]:
+        return (card.name, str(dataset.root) if dataset is not None else "")
+
+    def _ask_class_map(self, card: ModelCard, dataset, again: bool = False) -> dict[str, str] | None:
+        """The user's map of the dataset's classes to the model's (asked once per model and dataset, or
+        ``again`` when the user asks to change it: the dialog starts from the map made before)."""
+        key = self._map_key(card, dataset)
+        if key not in self._class_maps or again:
+            options = {}
+            if card.task != "segmentation":  # the names --map-classes matches headless, and what ignoring means
+                from core.inference.runner import suggested_class_map
+
+                options = {"suggestion": suggested_class_map(card.classes, dataset.classes), "note": CLASSIFIER_NOTE}
+            dialog = ClassMapDialog(
+                dataset.classes, card.classes, card.display_name, self, current=self._class_maps.get(key), **options
+            )
             if not dialog.exec():
+                return self._class_maps.get(key)
+            if not dialog.class_map():
+                self.state.error.emit("Class map", "no dataset class is mapped to a model class: nothing to run")
                 return None
+            if self._class_maps.get(key) != dialog.class_map():
+                self._job = None  # a run made with another map cannot be resumed with this one
             self._class_maps[key] = dialog.class_map()
         return self._class_maps[key]
+
+    def ask_class_map(self) -> None:
+        """Map Classes…: make or change the map of the selected model (from the button or the banner)."""
+        card, dataset = self.current_card(), self.state.dataset
+        if card is not None and dataset is not None and card.name in self._mappable and not self.is_running():
+            self._ask_class_map(card, dataset, again=True)
+            self._show_card()
 
     def cancel(self) -> None:
         if self._download is not None:

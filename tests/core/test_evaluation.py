@@ -98,8 +98,9 @@ def test_multiclass_summary_has_top_k_ovr_and_calibration():
 
 def test_json_round_trip_turns_nan_into_null(tmp_path):
     dataset, preds = single_label("multiclass", absent=4)
-    summary = evaluation.summarize(dataset, preds)
-    assert summary["per_class"]["k4"]["recall"] is None  # 0/0, never 0
+    summary = evaluation.summarize(dataset, preds, zero_division="nan")
+    assert summary["per_class"]["k4"]["recall"] is None  # 0/0, left out
+    assert summary["zero_division"] == "nan"
     assert summary["average_precision"][4] is None
     path = evaluation.write_report(tmp_path / "report.json", summary)
     text = path.read_text()
@@ -107,20 +108,54 @@ def test_json_round_trip_turns_nan_into_null(tmp_path):
     assert json.loads(text) == summary
 
 
-def test_multilabel_decisions_equal_multilabel_report():
+@pytest.mark.parametrize("zero_division", [0, np.nan, 1])
+def test_multilabel_decisions_equal_multilabel_report(zero_division):
     dataset, preds = multilabel()
     rng = np.random.default_rng(0)
     for threshold in (0.5, 0.21, rng.uniform(0.2, 0.8, 5)):
         y_true, y_pred = evaluation.decided_tags(dataset, preds, threshold)
-        fast = evaluation.multilabel_decisions(y_true, y_pred, beta=0.5)
+        fast = evaluation.multilabel_decisions(y_true, y_pred, beta=0.5, zero_division=zero_division)
         snapped = evaluation.snap_threshold(threshold)
-        full = multilabel_report(y_true, preds.scores[preds.done], threshold=snapped, beta=0.5)
+        full = multilabel_report(y_true, preds.scores[preds.done], snapped, beta=0.5, zero_division=zero_division)
         assert set(fast) == set(full) - {"average_precision", "threshold"}
         for key, value in fast.items():
             if isinstance(value, dict):
                 assert value == pytest.approx(full[key], nan_ok=True)
             else:
                 np.testing.assert_array_equal(value, full[key])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
+def test_summary_averages_as_sklearn_and_says_how():
+    """Class k4 never occurs but is predicted: its recall is 0/0. By default it counts as 0, as in
+    scikit-learn's classification_report; with "nan" it is left out, as with zero_division=np.nan."""
+    from sklearn import metrics as skm
+
+    dataset, preds = single_label("multiclass", absent=4)
+    y_true, y_pred = evaluation.labeled_pairs(dataset, preds)
+    counted = (y_true >= 0) & (y_pred >= 0)
+    y_true, y_pred = y_true[counted], y_pred[counted]
+    assert 4 in y_pred and 4 not in y_true
+    for ours, theirs in (("0", "warn"), ("nan", np.nan), ("1", 1)):
+        summary = evaluation.summarize(dataset, preds, zero_division=ours)
+        assert summary["zero_division"] == ours
+        for average in ("macro", "weighted", "micro"):
+            expected = skm.precision_recall_fscore_support(y_true, y_pred, average=average, zero_division=theirs)
+            got = [summary[average][k] for k in ("precision", "recall", "fbeta")]
+            np.testing.assert_allclose(got, expected[:3], err_msg=f"{ours} {average}")
+    default = evaluation.summarize(dataset, preds)
+    assert default["zero_division"] == "0" and default["per_class"]["k4"]["recall"] == 0
+    assert default["absent_classes"] == []
+
+
+def test_a_class_in_neither_truth_nor_predictions_is_named_and_left_out_of_the_averages():
+    dataset, preds = single_label("multiclass", absent=5)
+    preds.scores[preds.done, 5] = 0  # never the argmax
+    summary = evaluation.summarize(dataset, preds)
+    assert summary["absent_classes"] == ["k5"]
+    assert summary["per_class"]["k5"]["precision"] is None and summary["per_class"]["k5"]["recall"] is None
+    shown = [summary["per_class"][f"k{c}"]["fbeta"] for c in range(5)]
+    assert summary["macro"]["fbeta"] == pytest.approx(np.mean(shown))
 
 
 def test_multilabel_decisions_of_nothing_are_undefined():

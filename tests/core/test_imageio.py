@@ -124,8 +124,8 @@ def _encoded(fmt: str) -> bytes:
     "name, data, reason",
     [
         ("empty.png", b"", "empty file"),
-        ("notes.png", b"these are my holiday notes, not a picture\n" * 5, "cannot decode"),
-        ("noise.jpg", RNG.integers(0, 256, 3000, dtype=np.uint8).tobytes(), "cannot decode"),
+        ("notes.png", b"these are my holiday notes, not a picture\n" * 5, "not an image: a text file"),
+        ("noise.jpg", RNG.integers(0, 256, 3000, dtype=np.uint8).tobytes(), "not an image: unknown binary data"),
         ("half.png", _encoded("PNG")[: len(_encoded("PNG")) // 2], "cannot decode"),
         ("half.jpg", _encoded("JPEG")[: len(_encoded("JPEG")) // 2], "cannot decode"),
         ("header.png", _encoded("PNG")[:30], "cannot decode"),
@@ -139,3 +139,29 @@ def test_broken_files_raise_sample_error_naming_the_file(tmp_path: Path, name: s
 def test_missing_file_raises_sample_error(tmp_path: Path) -> None:
     with pytest.raises(SampleError, match=r"gone.jpg: cannot read"):
         read_image(tmp_path / "gone.jpg")
+
+
+@pytest.mark.parametrize(
+    "data, what",
+    [
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "a PDF document"),
+        (b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(40), "a zip archive"),
+        (b"\x1f\x8b\x08\x00" + bytes(20), "a gzip archive"),
+        ("Überschrift: Katzen und Hunde\r\n".encode() * 3, "a text file"),
+        (b"<!DOCTYPE html>\n<html><head><title>Not Found</title>", "an HTML page"),
+        (b'<?xml version="1.0"?>\n<annotation><filename>1.jpg</filename>', "an XML file"),
+        (b"\x93NUMPY\x01\x00v\x00{'descr': '<f4'", "a NumPy array"),
+        (b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom", "an MP4/MOV video"),
+    ],
+)
+def test_a_file_that_is_no_image_says_what_it_is_not_a_python_repr(tmp_path: Path, data: bytes, what: str) -> None:
+    with pytest.raises(SampleError) as caught:
+        read_image(_write(tmp_path, "0001.jpg", data))
+    message = str(caught.value)
+    assert message.startswith(f"0001.jpg: not an image: {what}")
+    assert "<_io" not in message and "object at 0x" not in message
+
+
+def test_an_avif_photo_is_named_an_unsupported_format_not_a_stray(tmp_path: Path) -> None:
+    with pytest.raises(SampleError, match=r"^x.jpg: unsupported image format: an AVIF/HEIF image$"):
+        read_image(_write(tmp_path, "x.jpg", b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1" + bytes(64)))

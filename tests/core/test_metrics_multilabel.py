@@ -15,32 +15,35 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMet
 AVERAGES = ("micro", "macro", "weighted", "samples")
 
 
-def _sklearn_average(y_true, y_pred, average, beta, key):
-    p, r, f, _ = skm.precision_recall_fscore_support(y_true, y_pred, average=average, beta=beta, zero_division=np.nan)
-    return {"precision": p, "recall": r, "fbeta": f}[key]
+#: Our zero_division values and scikit-learn's counterparts: its default "warn" (0 with a warning), nan, 1.
+ZERO_DIVISIONS = [(0, "warn"), (np.nan, np.nan), (1, 1)]
 
 
-@settings(max_examples=50, deadline=None, database=None)
-@given(st.integers(1, 30), st.integers(2, 6), st.integers(0, 2**31), st.sampled_from([0.5, 1.0, 2.0]))
-def test_report_matches_sklearn(n: int, labels: int, seed: int, beta: float) -> None:
+@settings(max_examples=60, deadline=None, database=None)
+@given(
+    st.integers(1, 30),
+    st.integers(2, 6),
+    st.integers(0, 2**31),
+    st.sampled_from([0.0, 0.5, 1.0, 2.0]),
+    st.sampled_from(ZERO_DIVISIONS),
+)
+def test_report_matches_sklearn(n: int, labels: int, seed: int, beta: float, zero_division) -> None:
     rng = np.random.default_rng(seed)
     y_true = (rng.random((n, labels)) < rng.random(labels)).astype(int)
     y_score = rng.random((n, labels))
     threshold = rng.uniform(0.2, 0.8, labels)
     y_pred = (y_score >= threshold).astype(int)
-    report = multilabel_report(y_true, y_score, threshold=threshold, beta=beta)
+    ours, theirs = zero_division
+    report = multilabel_report(y_true, y_score, threshold=threshold, beta=beta, zero_division=ours)
 
     np.testing.assert_array_equal(report["confusion"], skm.multilabel_confusion_matrix(y_true, y_pred))
-    p, r, f, s = skm.precision_recall_fscore_support(y_true, y_pred, beta=beta, zero_division=np.nan)
+    p, r, f, s = skm.precision_recall_fscore_support(y_true, y_pred, beta=beta, zero_division=theirs)
     for key, expected in (("precision", p), ("recall", r), ("fbeta", f)):
         np.testing.assert_allclose(report[key], expected, equal_nan=True)
-        for average in AVERAGES:
-            defined = ~np.isnan(report[key])
-            if average == "weighted" and report["support"][defined].sum() == 0:
-                assert np.isnan(report[average][key])  # sklearn: unweighted mean; ours: 0/0
-                continue
-            expected_avg = _sklearn_average(y_true, y_pred, average, beta, key)
-            np.testing.assert_allclose(report[average][key], expected_avg, equal_nan=True, err_msg=average + key)
+    for average in AVERAGES:
+        expected = skm.precision_recall_fscore_support(y_true, y_pred, average=average, beta=beta, zero_division=theirs)
+        got = [report[average][key] for key in ("precision", "recall", "fbeta")]
+        np.testing.assert_allclose(got, expected[:3], equal_nan=True, err_msg=average)
     np.testing.assert_array_equal(report["support"], s)
     assert report["hamming_loss"] == pytest.approx(skm.hamming_loss(y_true, y_pred))
     assert report["subset_accuracy"] == pytest.approx(skm.accuracy_score(y_true, y_pred))
@@ -53,10 +56,27 @@ def test_report_matches_sklearn(n: int, labels: int, seed: int, beta: float) -> 
             assert np.isnan(report["average_precision"][j])
 
 
+def test_by_default_every_label_is_averaged_and_0_over_0_counts_as_0() -> None:
+    """As scikit-learn's classification_report on indicator arrays: label 2 is in neither truth nor predictions,
+    label 3 never predicted; sample 2 has no label and none predicted."""
+    y_true = np.array([[1, 0, 0, 1], [1, 1, 0, 0], [0, 0, 0, 0]])
+    y_score = np.array([[0.9, 0.6, 0.1, 0.2], [0.4, 0.7, 0.2, 0.1], [0.1, 0.2, 0.3, 0.4]])
+    report = multilabel_report(y_true, y_score)
+    theirs = skm.classification_report(y_true, y_score >= 0.5, output_dict=True)
+    for ours, average in (("micro", "micro avg"), ("macro", "macro avg"), ("weighted", "weighted avg")):
+        for key, their_key in (("precision", "precision"), ("recall", "recall"), ("fbeta", "f1-score")):
+            assert report[ours][key] == pytest.approx(theirs[average][their_key]), (ours, key)
+    assert report["macro"]["precision"] == pytest.approx((1 + 0.5 + 0 + 0) / 4)
+    assert report["samples"]["recall"] == pytest.approx((0.5 + 0.5 + 0) / 3)  # the empty sample counts as 0
+    left_out = multilabel_report(y_true, y_score, zero_division=np.nan)
+    assert left_out["macro"]["precision"] == pytest.approx((1 + 0.5) / 2)
+    assert left_out["samples"]["recall"] == pytest.approx((0.5 + 0.5) / 2)
+
+
 def test_scalar_threshold_cells_and_edges() -> None:
     y_true = np.array([[1, 0, 0], [1, 1, 0], [0, 0, 0]])
     y_score = np.array([[0.9, 0.6, 0.1], [0.4, 0.7, 0.2], [0.1, 0.2, 0.3]])
-    report = multilabel_report(y_true, y_score)
+    report = multilabel_report(y_true, y_score, zero_division=np.nan)
     assert report["confusion"][0].tolist() == [[1, 0], [1, 1]]
     assert report["recall"][0] == 0.5 and report["precision"][1] == 0.5
     assert np.isnan(report["precision"][2]) and np.isnan(report["recall"][2])  # never true, never predicted

@@ -49,6 +49,7 @@ def test_evaluate_writes_metrics_and_predictions(tmp_path):
     # the headless run reproduces the accuracy the training script measured
     assert abs(metrics["accuracy"] - card["metrics"]["test_accuracy"]) < 1e-9
     assert set(metrics["per_class"]["3"]) == {"precision", "recall", "fbeta", "support"}
+    assert metrics["zero_division"] == "0" and metrics["absent_classes"] == []  # scikit-learn's averages
     with open(out / "predictions.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == metrics["samples"]
@@ -56,11 +57,36 @@ def test_evaluate_writes_metrics_and_predictions(tmp_path):
     assert correct == sum(cm[i][i] for i in range(10))
 
 
+def test_evaluate_zero_division_nan_leaves_undefined_values_out_and_says_so(tmp_path):
+    import numpy as np
+    from sklearn import metrics as skm
+
+    out = tmp_path / "eval"
+    args = ("evaluate", "resources/demo/digits", "--device", "cpu", "--out", str(out), "--quiet")
+    result = run_main(*args, "--zero-division", "nan")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["zero_division"] == "nan"
+    with open(out / "predictions.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    y_true, y_pred = [int(r["label"]) for r in rows], [int(r["predicted"]) for r in rows]
+    for average in ("macro", "weighted"):
+        expected = skm.precision_recall_fscore_support(y_true, y_pred, average=average, zero_division=np.nan)
+        got = [metrics[average][k] for k in ("precision", "recall", "fbeta")]
+        assert np.allclose(got, expected[:3]), average
+    wrong = run_main(*args, "--zero-division", "0.5")
+    assert wrong.returncode == 2 and "--zero-division" in wrong.stderr
+
+
 def test_evaluate_on_a_folder_that_is_no_dataset_says_what_it_looked_for(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
     result = run_main("evaluate", str(tmp_path), "--out", str(tmp_path / "o"))
     assert result.returncode == 2
     assert "Image folder" in result.stderr and "Traceback" not in result.stderr
+    listed = [line for line in result.stderr.splitlines() if line.startswith("  - ")]
+    assert "  - COCO: no annotations/instances_<split>.json" in listed  # one layout a line, placeholders kept
+    assert any("root/<class>/*.jpg or root/<split>/<class>/*.jpg" in line for line in listed)
+    assert len(listed) >= 10
 
 
 def test_screenshot_renders_the_three_panes_after_a_run(tmp_path):

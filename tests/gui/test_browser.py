@@ -10,6 +10,7 @@ from core.inference import Predictions
 from core.selection import RIGHT, UNKNOWN, WRONG, Selection
 from gui.browser import BrowserPane
 from gui.browser.grid_model import ErrorRole, IndexRole, LabelRole, OutcomeRole, PredictionRole
+from gui.browser.tile_delegate import short_reason
 
 
 @pytest.fixture
@@ -147,6 +148,8 @@ def test_corrupt_image_shows_an_error_tile_and_is_counted(qtbot, pane, image_fol
     assert "001.png" in rows_data(pane, ErrorRole)[row]
     assert [r for r, e in enumerate(rows_data(pane, ErrorRole)) if e] == [row]
     assert "cannot be read" in rows_data(pane, Qt.ItemDataRole.ToolTipRole)[row]
+    assert "not an image: a text file" in rows_data(pane, Qt.ItemDataRole.ToolTipRole)[row]
+    assert short_reason(rows_data(pane, ErrorRole)[row]) == "not an image: a text file"  # what the tile says
     assert pane.filters.failed.text() == "⚠ 1 unreadable"
     qtbot.waitUntil(lambda: bool(messages), timeout=3000)
     assert messages[-1].startswith("1 sample could not be read")

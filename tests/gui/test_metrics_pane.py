@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -181,3 +183,36 @@ def test_the_matrix_shows_counts_or_rates(qtbot, pane):
         np.testing.assert_array_equal(pane.matrix.values, normalize_confusion_matrix(pane.counts, mode))
     view.view_combo.setCurrentIndex(0)
     np.testing.assert_array_equal(pane.matrix.values, pane.counts)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
+def test_averages_follow_sklearn_and_the_undefined_values_control(qtbot, pane, tmp_path):
+    """Class 3 is never predicted: its precision is 0/0. By default it counts as 0 (scikit-learn's
+    classification_report); "left out" gives zero_division=np.nan. Table, summary and export follow."""
+    from sklearn import metrics as skm
+
+    dataset, preds = labelled("multiclass", 400, 4)
+    preds.scores[:, 3] = 0
+    load(qtbot, pane, dataset, preds)
+    pane.show_tab("Classes")
+    y_pred = preds.scores.argmax(axis=1)
+    theirs = skm.classification_report(dataset.targets, y_pred, output_dict=True)["macro avg"]
+    assert pane.averages.item(0, 0).text() == "macro"
+    assert pane.averages.item(0, 1).value == pytest.approx(theirs["precision"])
+    assert pane.averages.item(0, 3).value == pytest.approx(theirs["f1-score"])
+    assert pane.table.values(1)[3] == 0  # the undefined precision, counted as 0
+    assert "counted as 0" in pane.averages.item(0, 0).toolTip()
+    assert pane.zero_division.isVisible() and pane.zero_division.currentText() == "0/0 counts as 0"
+
+    pane.zero_division.setCurrentIndex(pane.zero_division.findText("0/0 left out"))
+    left_out = skm.precision_recall_fscore_support(dataset.targets, y_pred, average="macro", zero_division=np.nan)
+    assert pane.averages.item(0, 1).value == pytest.approx(left_out[0])
+    assert pane.averages.item(0, 1).value > theirs["precision"]
+    assert np.isnan(pane.table.values(1)[3]) and pane.table.item(0, 1).text() != ""
+    assert "left out" in pane.averages.item(0, 0).toolTip()
+    assert f"macro F1 {left_out[2]:.3f}" in pane.summary.text()
+    with qtbot.waitSignal(pane.report_written, timeout=30_000):
+        pane.export_report(str(tmp_path / "report.json"))
+    written = json.loads((tmp_path / "report.json").read_text())
+    assert written["zero_division"] == "nan" and written["macro"]["precision"] == pytest.approx(left_out[0])
+    assert written == evaluation.summarize(dataset, preds, zero_division="nan")

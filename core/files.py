@@ -1,0 +1,86 @@
+"""Files as CV Lens reads and creates them: only regular files read, new files made as ``open`` makes them.
+
+Reading: a dataset's index can name any path: ``/dev/zero`` reads forever, a FIFO blocks ``open``
+until a writer comes. Dataset files are opened through :func:`open_regular` / :func:`read_regular`:
+only regular files are read, the open itself never blocks, and a read stops at a size limit.
+
+Creating: temporary files for atomic writes, created as any other file the user's programs create.
+
+``tempfile.mkstemp`` creates its file with mode 0600 whatever the umask says: renamed into place,
+an exported table or a saved mask would then be unreadable to the user's group, unlike the label
+exports (written with ``open``) beside them. Here the file is created with 0666 and the process's
+umask takes off what the user wants taken off (0644 under the usual 022), exactly as ``open`` does.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from pathlib import Path
+from typing import BinaryIO
+
+#: Mode asked for; the umask is applied by the OS, as for ``open(path, "w")``.
+MODE = 0o666
+
+
+def create_temp_beside(path: str | Path, suffix: str = "") -> tuple[int, Path]:
+    """A new, empty, hidden file next to ``path`` (same folder, so a rename is atomic): (fd, its path).
+
+    The caller writes through ``fd`` (``os.fdopen``) or closes it and writes by name, then
+    ``os.replace``-s it onto ``path``; on failure it unlinks it.
+    """
+    path = Path(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}{suffix}")
+        try:
+            return os.open(tmp, flags, MODE), tmp
+        except FileExistsError:  # another writer picked the same name: draw again
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")
+
+
+class NotARegularFile(OSError):
+    """The path exists but is a FIFO, a device, a socket or a folder."""
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _opener(path: str, flags: int) -> int:
+    fd = os.open(path, flags | os.O_NONBLOCK)  # a FIFO opens at once instead of waiting for a writer
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise NotARegularFile(f"{path} is {_kind(mode)}, not a file")
+    os.set_blocking(fd, True)
+    return fd
+
+
+def open_regular(path: str | Path) -> BinaryIO:
+    """``open(path, "rb")`` for regular files only (:class:`NotARegularFile` otherwise)."""
+    return open(path, "rb", opener=_opener)
+
+
+def read_regular(path: str | Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes (``ValueError`` when larger)."""
+    with open_regular(path) as file:
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"{path} is larger than {_size(limit)}")
+    return data
+
+
+def _size(n: int) -> str:
+    return f"{n / (1 << 30):g} GiB" if n >= 1 << 30 else f"{n / (1 << 20):g} MiB"
