@@ -285,10 +285,22 @@ def predictions_rows(dataset: Dataset, predictions: Predictions, threshold: Thre
     return rows
 
 
+def json_text(value: Any, **options: Any) -> str:
+    """Indented JSON, UTF-8 where it can be: text holding a file name that is not UTF-8 (a lone
+    surrogate) is written with ASCII escapes instead, so the file stays valid JSON and reads back equal."""
+    text = json.dumps(value, indent=2, ensure_ascii=False, **options)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(value, indent=2, ensure_ascii=True, **options)
+    return text + "\n"
+
+
 def _atomic_write(path: Path, text: str) -> None:
     fd, tmp = create_temp_beside(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        # surrogateescape: a file name that is not UTF-8 is written back as the bytes it was read from
+        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape", newline="") as handle:
             handle.write(text)
         os.replace(tmp, path)
     except BaseException:
@@ -299,7 +311,7 @@ def _atomic_write(path: Path, text: str) -> None:
 def write_report(path: str | Path, summary: dict) -> Path:
     """Write a :func:`summarize` result as JSON (strict: no NaN), atomically; the metrics.json format."""
     path = Path(path)
-    _atomic_write(path, json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    _atomic_write(path, json_text(summary, allow_nan=False))
     return path
 
 
