@@ -136,14 +136,42 @@ def _evaluate_card(args, dataset, rank):
             from core.inference.distributed import barrier
 
             barrier()
-    classes = None
-    if args.classes:
-        lines = Path(args.classes).read_text(encoding="utf-8").splitlines()
-        classes = [line.strip() for line in lines if line.strip()]
+    classes = _class_names_file(args.classes) if args.classes else None
     try:
         return resolve_model(args.model, architecture=args.architecture, classes=classes)
     except AmbiguousArchitecture as exc:
         raise ModelError(f"{exc}: name it with --architecture ({', '.join(exc.candidates)})") from None
+
+
+def _class_names_file(path: str) -> list[str]:
+    """The names in a --classes file (one per line), or a ModelError saying why it is not such a file."""
+    from core.models import ModelError
+
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read((1 << 20) + 1)
+        if len(data) > 1 << 20 or b"\0" in data:
+            raise ValueError("it is not a text file of class names")
+        names = [line.strip() for line in data.decode("utf-8").splitlines() if line.strip()]
+    except OSError as exc:
+        raise ModelError(f"--classes {path} cannot be read ({exc.strerror or exc})") from None
+    except ValueError as exc:  # UnicodeDecodeError included
+        reason = "it is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
+        raise ModelError(f"--classes {path}: {reason} (one class name per line)") from None
+    if not names:
+        raise ModelError(f"--classes {path} names no classes (one class name per line)")
+    return names
+
+
+def _check_out(out: str) -> None:
+    """--out must be a folder CV Lens can write into: said before the run, not after it."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise OSError(f"--out {out} is a file, not a folder: name a folder for metrics.json and the predictions")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OSError(f"--out {out}: cannot create the folder ({exc.strerror or exc})") from None
 
 
 def _download_bar(done: int, total: int) -> None:
@@ -201,6 +229,24 @@ def _save_run(args, dataset, card, predictions) -> None:
     print(f"saved the run as #{run.id} in the project at {folder} (the window lists it under Runs)", file=sys.stderr)
 
 
+def _print_counts(summary: dict, seconds: float) -> None:
+    """How many samples were scored, and every one that was not, with its reason (first ten of each)."""
+    mask_errors = summary.get("mask_errors", [])
+    unscored = f", {len(mask_errors)} without a readable true mask" if mask_errors else ""
+    print(
+        f"{summary['evaluated']} of {summary['samples']} samples evaluated in {seconds:.1f}s, "
+        f"{summary['failed']} failed{unscored}",
+        file=sys.stderr,
+    )
+    for kind, entries in (("failed", summary["failures"]), ("no true mask", mask_errors)):
+        for entry in entries[:10]:
+            print(f"  {kind}: {entry['sample_id']}: {entry['error']}", file=sys.stderr)
+        if len(entries) > 10:
+            print(f"  ... and {len(entries) - 10} more (all listed in metrics.json)", file=sys.stderr)
+    if summary.get("labeled") is False:
+        print("the dataset has no labels: nothing to score; the predictions are written", file=sys.stderr)
+
+
 def evaluate(argv: list[str]) -> int:
     args = build_evaluate_parser().parse_args(argv)
     from core.datasets import DatasetError
@@ -212,6 +258,8 @@ def evaluate(argv: list[str]) -> int:
     try:
         if distributed.launched_by_torchrun():
             rank, device = distributed.start(args.device)
+        if rank is None or rank.is_main:
+            _check_out(args.out)
         dataset, card, job = _evaluate_job(args, device, rank)
     except (DatasetError, ModelError, OSError) as exc:
         error = str(exc)
@@ -254,9 +302,7 @@ def evaluate(argv: list[str]) -> int:
     else:
         summary = write_evaluation(dataset, job.predictions, args.out, args.beta, args.threshold, args.zero_division)
     seconds = time.perf_counter() - start
-    print(f"{summary['evaluated']} samples evaluated in {seconds:.1f}s, {summary['failed']} failed", file=sys.stderr)
-    for failure in summary["failures"][:10]:
-        print(f"  failed: {failure['sample_id']}: {failure['error']}", file=sys.stderr)
+    _print_counts(summary, seconds)
     if summary.get("mean_iou") is not None:
         print(f"mean IoU {summary['mean_iou']:.4f}  mean Dice {summary['mean_dice']:.4f}")
     if summary.get("accuracy") is not None:

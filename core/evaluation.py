@@ -223,6 +223,13 @@ def _run_facts(
     }
 
 
+def has_labels(dataset: Dataset) -> bool:
+    """Whether any sample has a truth to score against (a folder of unlabeled images has none)."""
+    if dataset.task == "multilabel":
+        return dataset.tags is not None and bool(dataset.classes)
+    return bool(dataset.classes) and dataset.targets is not None and bool((dataset.targets >= 0).any())
+
+
 def summarize(
     dataset: Dataset,
     predictions: Predictions,
@@ -234,12 +241,14 @@ def summarize(
 
     Single-label: "confusion_matrix", "per_class" {name: precision, recall, fbeta, support}, "accuracy",
     the "macro" / "micro" / "weighted" averages and "absent_classes" (in neither truth nor predictions:
-    left out of the averages); multilabel: the keys of ``multilabel_report``. Both: the keys of
+    left out of the averages); multilabel: the keys of ``multilabel_report``. "labeled": false and
+    "evaluated": 0 (and nothing scored) when the dataset has no labels. Both: the keys of
     :func:`score_report`, "beta", "threshold" (binary: a number or null for the argmax; multilabel: one
     per label) and "zero_division": "0", "1" or "nan", what an undefined (0/0) precision, recall or
     F-score counted as in the averages ("nan": left out)."""
     base = _run_facts(dataset, predictions, beta, threshold, zero_division)
-    if dataset.task == "multilabel" and dataset.tags is None:
+    base["labeled"] = has_labels(dataset)
+    if not base["labeled"]:  # unlabeled data is a real use: the predictions are the result
         return report_to_json({**base, "evaluated": 0})
     decisions = decision_report(dataset, predictions, threshold, beta, zero_division)
     report = decisions["report"]
@@ -285,10 +294,22 @@ def predictions_rows(dataset: Dataset, predictions: Predictions, threshold: Thre
     return rows
 
 
+def json_text(value: Any, **options: Any) -> str:
+    """Indented JSON, UTF-8 where it can be: text holding a file name that is not UTF-8 (a lone
+    surrogate) is written with ASCII escapes instead, so the file stays valid JSON and reads back equal."""
+    text = json.dumps(value, indent=2, ensure_ascii=False, **options)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(value, indent=2, ensure_ascii=True, **options)
+    return text + "\n"
+
+
 def _atomic_write(path: Path, text: str) -> None:
     fd, tmp = create_temp_beside(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        # surrogateescape: a file name that is not UTF-8 is written back as the bytes it was read from
+        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape", newline="") as handle:
             handle.write(text)
         os.replace(tmp, path)
     except BaseException:
@@ -299,7 +320,7 @@ def _atomic_write(path: Path, text: str) -> None:
 def write_report(path: str | Path, summary: dict) -> Path:
     """Write a :func:`summarize` result as JSON (strict: no NaN), atomically; the metrics.json format."""
     path = Path(path)
-    _atomic_write(path, json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    _atomic_write(path, json_text(summary, allow_nan=False))
     return path
 
 

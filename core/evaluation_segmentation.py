@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from core.datasets.base import Dataset
-from core.evaluation import _atomic_write
+from core.evaluation import _atomic_write, json_text
 from core.metrics import report_to_json
 
 
@@ -72,7 +71,7 @@ def write_segmentation_evaluation(dataset: Dataset, predictions, out_dir: str | 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     summary = summarize_segmentation(dataset, predictions)
-    _atomic_write(out / "metrics.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    _atomic_write(out / "metrics.json", json_text(summary))
     buffer = io.StringIO()
     csv.writer(buffer).writerows(per_image_rows(dataset, predictions))
     _atomic_write(out / "per_image.csv", buffer.getvalue())

@@ -72,9 +72,24 @@ def _candidates(path: Path) -> list[Path]:
     return found + children
 
 
+def _probe(layout: Layout, candidate: Path) -> Probe:
+    """A layout's probe; a folder or file it cannot read (no permission, a looping link) is its reason."""
+    try:
+        return layout.probe(candidate)
+    except OSError as exc:
+        where = Path(exc.filename).name if exc.filename else candidate.name
+        return Probe(None, f"{where} cannot be read ({exc.strerror or exc})")
+
+
 def find_layout(path: str | Path) -> tuple[Layout, Path]:
     """The layout and dataset root for a folder, or DatasetError naming what was looked for."""
-    path = Path(path).expanduser()
+    try:
+        return _find_layout(Path(path).expanduser())
+    except OSError as exc:  # the folder itself cannot be looked into
+        raise DatasetError(f"{path} cannot be read ({exc.strerror or exc})") from None
+
+
+def _find_layout(path: Path) -> tuple[Layout, Path]:
     if not path.exists():
         raise DatasetError(f"{path} does not exist")
     if path.is_file():
@@ -87,7 +102,7 @@ def find_layout(path: str | Path) -> tuple[Layout, Path]:
         if partial and layout.priority >= GENERIC_PRIORITY:
             continue
         for candidate in candidates:
-            probe = layout.probe(candidate)
+            probe = _probe(layout, candidate)
             if probe.root is not None:
                 return layout, probe.root
             if candidate == path and probe.why_not:
@@ -106,7 +121,11 @@ def open_dataset(path: str | Path, split: str | None = None) -> Dataset:
     of ``Dataset.splits``; by default the evaluation split (test, else val).
     """
     layout, root = find_layout(path)
-    dataset = layout.open(root, split)
+    try:
+        dataset = layout.open(root, split)
+    except OSError as exc:  # a label file that cannot be read (no permission, an I/O error)
+        name = exc.filename or root
+        raise DatasetError(f"{layout.name}: {name} cannot be read ({exc.strerror or exc})") from None
     if split is not None and dataset.split != split:
         raise DatasetError(f"{layout.name} at {root} has no split {split!r}; it has {dataset.splits}")
     return dataset

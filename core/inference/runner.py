@@ -558,6 +558,11 @@ class InferenceJob:
         """Write a chunk's scores; a sample whose scores are not finite (NaN weights, an overflow) is
         that sample's error, not a prediction. Returns how many failed."""
         preds = self.predictions
+        if len(scores) != len(chunk):  # a graph that reshapes its batch away
+            raise ModelError(
+                f"{self.card.display_name} gave {len(scores)} outputs for a batch of {len(chunk)} images; "
+                "it may only work on one image at a time (try batch size 1)"
+            )
         finite = np.isfinite(scores).all(axis=1)
         preds.scores[chunk[finite]] = scores[finite]
         preds.done[chunk[finite]] = True

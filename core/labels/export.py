@@ -131,7 +131,7 @@ def _make_temp(out: Path) -> Path:
 
 
 def _write_text(path: Path, text: str) -> None:
-    with open(path, "w", encoding="utf-8", newline="") as handle:
+    with open(path, "w", encoding="utf-8", errors="surrogateescape", newline="") as handle:
         handle.write(text)
 
 

@@ -188,7 +188,7 @@ def write_csv(temp: Path, splits: list[SplitLabels], result: ExportResult, *, li
     """``labels.csv``: every sample of every split with its label (or tags), review mark and note."""
     codec = splits[0].project.codec
     multilabel = splits[0].tags is not None
-    with open(temp / "labels.csv", "w", encoding="utf-8", newline="") as handle:
+    with open(temp / "labels.csv", "w", encoding="utf-8", errors="surrogateescape", newline="") as handle:
         rows = csv.writer(handle)
         rows.writerow(["sample_id", "split", "tags" if multilabel else "label", "status", "note"])
         for part in splits:

@@ -335,10 +335,13 @@ class OnnxModel:
     else on the CPU. A model exported with a fixed batch size is fed in chunks of that size.
     """
 
-    def __init__(self, path: Path, device: str = "cpu") -> None:
+    def __init__(self, path: Path, device: str = "cpu", batch: int | None = None) -> None:
         self.path = Path(path)
         self.device = "cpu"
         self.session = None
+        #: Images per call when the model's graph only works for that many (an internal reshape that
+        #: fixes the batch although the input is declared dynamic); None: as the input declares.
+        self.batch = batch
         self.to(device)
 
     def to(self, device=None, *args, **kwargs) -> OnnxModel:
@@ -380,17 +383,17 @@ class OnnxModel:
         inp = self.session.get_inputs()[0]
         dtype = np.float16 if inp.type == "tensor(float16)" else np.float32
         array = batch.detach().float().cpu().numpy().astype(dtype, copy=False)
-        fixed = inp.shape[0] if isinstance(inp.shape[0], int) and inp.shape[0] > 0 else len(array)
+        fixed = inp.shape[0] if isinstance(inp.shape[0], int) and inp.shape[0] > 0 else self.batch or len(array)
         outs = [self.session.run(None, {inp.name: array[i : i + fixed]})[0] for i in range(0, len(array), fixed)]
         return torch.from_numpy(np.concatenate(outs).astype(np.float32, copy=False)).to(batch.device)
 
 
-def load_onnx(path: Path, device: str = "cpu") -> OnnxModel:
+def load_onnx(path: Path, device: str = "cpu", batch: int | None = None) -> OnnxModel:
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
         raise ModelError(f"{Path(path).name} is an ONNX model: install the 'onnxruntime' package to run it") from None
-    return OnnxModel(path, device)
+    return OnnxModel(path, device, batch)
 
 
 # -- class names and cards ---------------------------------------------------------------
@@ -443,20 +446,36 @@ def _plain_preprocessing(channels: int, input_size: tuple[int, int] = DEFAULT_IN
     return {"input_size": input_size, "mean": mean, "std": std}
 
 
-def _probe(model, channels: int, input_size: tuple[int, int]) -> tuple[int, str]:
-    """(outputs, task) of a model we cannot read the head of, from one forward pass on a blank image."""
+def _forward(model, batch: int, channels: int, input_size: tuple[int, int]):
+    """The model's main output on a blank batch (the first of a tuple, "out" of a dict)."""
     import torch
 
-    try:
-        with torch.inference_mode():
-            out = model(torch.zeros(1, channels, *input_size))
-    except Exception as exc:
-        raise ModelError(f"the model fails on a {channels} x {input_size[0]} x {input_size[1]} input: {exc}") from None
+    with torch.inference_mode():
+        out = model(torch.zeros(batch, channels, *input_size))
     if isinstance(out, dict):
         out = out.get("out", next(iter(out.values())))
     if isinstance(out, (tuple, list)):
         out = out[0]
-    return int(out.shape[1]), "segmentation" if out.ndim == 4 else "multiclass"
+    return out
+
+
+def _probe(model, channels: int, input_size: tuple[int, int]) -> tuple[int, str, bool]:
+    """(outputs, task, batches) of a model we cannot read the head of, from forward passes on blank images.
+
+    ``batches`` is False when the model works on one image but not on two (a graph whose reshape fixes
+    the batch although its input is declared dynamic): the runner then feeds it one image at a time.
+    """
+    try:
+        out = _forward(model, 1, channels, input_size)
+    except Exception as exc:
+        raise ModelError(f"the model fails on a {channels} x {input_size[0]} x {input_size[1]} input: {exc}") from None
+    if getattr(out, "ndim", 0) < 2 or out.shape[0] != 1:
+        raise ModelError(f"the model gives an output of shape {tuple(getattr(out, 'shape', ()))} for one image")
+    try:
+        batches = _forward(model, 2, channels, input_size).shape[0] == 2
+    except Exception:  # onnxruntime and TorchScript raise their own types for a shape that does not fit
+        batches = False
+    return int(out.shape[1]), "segmentation" if out.ndim == 4 else "multiclass", batches
 
 
 def _first_conv_channels(module) -> int:
@@ -496,8 +515,9 @@ def _open_program(path: Path, kind: str, classes: list[str] | None) -> ModelCard
         dims = model.input_shape
         channels = dims[1] if len(dims) == 4 and isinstance(dims[1], int) else 3
         size = _static(dims, DEFAULT_INPUT_SIZE)
-    outputs, task = _probe(model, channels, size)
+    outputs, task, batches = _probe(model, channels, size)
     return ModelCard(
+        arch_kwargs={} if batches else {"batch": 1},
         name=path.stem,
         architecture=kind,
         task=task,

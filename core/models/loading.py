@@ -253,7 +253,9 @@ def build_model(card: ModelCard):
         path = _checked_weights(card)
         if path is None:
             raise ModelError(f"a {card.architecture} model needs its file; card {card.name!r} names none")
-        return load_torchscript(path) if card.architecture == "torchscript" else load_onnx(path)
+        if card.architecture == "torchscript":
+            return load_torchscript(path)
+        return load_onnx(path, batch=card.arch_kwargs.get("batch"))
     return _build_registered(card)
 
 

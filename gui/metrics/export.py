@@ -38,7 +38,7 @@ def write_csv(path: str | Path, rows: list[list]) -> Path:
     """Rows of cells (numbers keep their full precision) as a CSV file."""
 
     def write(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8", newline="") as handle:
+        with open(tmp, "w", encoding="utf-8", errors="surrogateescape", newline="") as handle:
             csv.writer(handle).writerows(rows)
 
     return _replace_from_temp(Path(path), write)

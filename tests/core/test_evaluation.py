@@ -198,3 +198,30 @@ def test_write_evaluation_uses_the_threshold_for_the_csv(tmp_path):
     expected = predicted_classes(preds, 0.8)
     assert predicted == expected[expected >= 0].tolist()
     assert json.loads((tmp_path / "metrics.json").read_text()) == summary
+
+
+def test_file_names_that_are_not_utf8_round_trip_through_the_outputs(tmp_path):
+    import os
+
+    from fake_datasets import write_images
+
+    from core.datasets import open_dataset
+
+    root = tmp_path / "pets"
+    write_images(root, ["cat/a.png", "dog/b.png"])
+    odd = os.fsdecode(b"caf\xe9.png")  # Latin-1 bytes: a lone surrogate in Python's str
+    os.rename(root / "cat" / "a.png", os.path.join(root, "cat", odd))
+    dataset = open_dataset(root)
+    assert f"cat/{odd}" in dataset.sample_ids
+    scores = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]], dtype=np.float32)[: len(dataset)]
+    broken = dataset.sample_ids.index(f"cat/{odd}")
+    done = np.ones(len(dataset), bool)
+    done[broken] = False  # its name goes into metrics.json's failures as well
+    preds = Predictions("binary", dataset.classes, dataset.sample_ids, scores, done, errors={broken: "unreadable"})
+    summary = evaluation.write_evaluation(dataset, preds, tmp_path / "out", beta=1.0, threshold=0.5)
+    with open(tmp_path / "out" / "predictions.csv", newline="", encoding="utf-8", errors="surrogateescape") as f:
+        ids = [row["sample_id"] for row in csv.DictReader(f)]
+    assert ids == dataset.sample_ids  # the same names, byte for byte
+    assert all((root / sample_id).is_file() for sample_id in ids)
+    written = json.loads((tmp_path / "out" / "metrics.json").read_text(encoding="utf-8"))
+    assert written == summary and written["failures"][0]["sample_id"] == f"cat/{odd}"

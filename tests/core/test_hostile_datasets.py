@@ -243,3 +243,31 @@ def test_a_file_outside_is_read_when_the_user_allows_it(tmp_path: Path) -> None:
     ds = open_dataset(root)
     ds.allow_outside_root = True
     assert ds[0].image().shape == (12, 16, 3)
+
+
+def test_a_probe_that_hits_an_unreadable_folder_is_a_reason_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _ten_classes(tmp_path)
+    real_is_dir = Path.is_dir
+
+    def is_dir(self: Path) -> bool:  # what a folder without execute permission does to a probe
+        if self.name in ("VOCdevkit", "annotations"):
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_is_dir(self)
+
+    monkeypatch.setattr(Path, "is_dir", is_dir)
+    ds = open_dataset(tmp_path)  # the layouts that cannot look say so; the image folder still opens
+    assert ds.layout == "Image folder" and len(ds.classes) == 10
+
+
+def test_a_label_file_that_cannot_be_read_is_a_dataset_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_cifar10(tmp_path)
+    import core.datasets.readers.cifar as cifar
+
+    def refuse(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(cifar, "_read_batch", refuse)
+    with pytest.raises(DatasetError, match="test_batch cannot be read \\(Permission denied\\)"):
+        open_dataset(tmp_path)

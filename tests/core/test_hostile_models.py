@@ -88,3 +88,37 @@ def test_a_card_that_is_not_an_object_is_a_model_error(tmp_path: Path, text: str
 def test_a_sound_card_still_loads(tmp_path: Path) -> None:
     card = load_card(_card(tmp_path, input_size=[1024, 2048], mean=[0.1, 0.2, 0.3], std=[1, 1, 1]))
     assert card.input_size == (1024, 2048)
+
+
+class _FlattensToOneRow(torch.nn.Module):
+    """A head that reshapes to (1, -1): exported with a dynamic batch, it only runs on one image."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pool = torch.nn.AdaptiveAvgPool2d(2)
+        self.fc = torch.nn.Linear(12, 2)
+
+    def forward(self, x):
+        return self.fc(self.pool(x).reshape(1, -1))
+
+
+def test_an_onnx_model_that_only_runs_one_image_at_a_time_is_fed_one_at_a_time(tmp_path: Path) -> None:
+    import cv2
+    import numpy as np
+
+    from core.datasets import open_dataset
+    from core.inference import InferenceJob, run_to_end
+
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    root = tmp_path / "data"
+    for name in ("a", "b"):
+        (root / name).mkdir(parents=True)
+        for i in range(3):
+            cv2.imwrite(str(root / name / f"{i}.png"), np.full((20, 20, 3), 60 * i, np.uint8))
+    torch.onnx.export(_FlattensToOneRow().eval(), (torch.zeros(1, 3, 16, 16),), str(tmp_path / "m.onnx"),
+                      input_names=["x"], dynamic_axes={"x": {0: "n"}}, dynamo=False)  # fmt: skip
+    card = open_checkpoint(tmp_path / "m.onnx", classes=["a", "b"])
+    assert card.arch_kwargs == {"batch": 1}
+    preds = run_to_end(InferenceJob(card, open_dataset(root), device="cpu", num_workers=0, batch_size=4))
+    assert preds.num_done == 6 and not preds.errors
