@@ -41,7 +41,11 @@ for i in range(1_000_000):
 
 def _kill(child, after: list[str]) -> list[str]:
     child.send_signal(signal.SIGKILL)
-    rest, _ = child.communicate(timeout=30)
+    # Read on through child.stdout, not communicate(): communicate reads the raw pipe and would miss
+    # the acks that readline() already buffered but had not returned yet.
+    rest = child.stdout.read()
+    child.stderr.read()
+    child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL
     return after + [line for line in rest.splitlines() if line.strip()]  # acks already in the pipe count
 
