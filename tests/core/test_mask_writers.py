@@ -91,7 +91,7 @@ def test_a_mask_is_never_written_outside_the_output_folder(tmp_path: Path, file_
 
 
 def test_a_link_inside_the_output_folder_is_not_followed_out_of_it(tmp_path: Path):
-    root, ids, _ = write_voc(tmp_path / "voc")
+    root, _, _ = write_voc(tmp_path / "voc")
     dataset = open_dataset(root, split="val")
     out = tmp_path / "out"
     outside = tmp_path / "elsewhere"
