@@ -22,6 +22,7 @@ from core.labels import Run, RunComparison
 from core.selection import Selection
 from gui.labeling.runs import run_title
 from gui.state import AppState
+from gui.tables import setup_table
 
 
 def number(value: float | None) -> str:
@@ -43,8 +44,7 @@ class CompareDialog(QDialog):
         self.combo_a.setCurrentIndex(1)  # A: the run before the latest, B: the latest
         self.table = QTableWidget(0, 4, self)
         self.table.setHorizontalHeaderLabels(["Metric", "Run A", "Run B", "B − A"])
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        setup_table(self.table, row_height=self.table.verticalHeader().defaultSectionSize())
         self.status = QLabel("Comparing…", self)
         self.right_a = QPushButton(self)
         self.right_a.setToolTip("Show in the browser the samples run A gets right and run B gets wrong")

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QSplitter,
@@ -34,6 +33,7 @@ from core.selection import Selection
 from gui.metrics.confusion_widget import ConfusionMatrixWidget
 from gui.metrics.jobs import BackgroundJob
 from gui.state import AppState
+from gui.tables import setup_table
 
 PER_IMAGE = {  # name: key of per_image_scores (lower is worse)
     "mean IoU": "mean_iou",
@@ -99,10 +99,8 @@ class PixelsView(QWidget):
         self.matrix.cell_clicked.connect(self.select_cell)
         self.table = QTableWidget(0, len(COLUMNS) + 1)
         self.table.setHorizontalHeaderLabels(["Class", *COLUMNS])
-        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        setup_table(self.table)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.cellClicked.connect(lambda row, _c: self.select_class(self.table.item(row, 0).data(Qt.UserRole)))
         self.table.setToolTip("Click a class: the images with the most wrongly predicted pixels of it, most first")
         left = QWidget()
@@ -144,9 +142,6 @@ class PixelsView(QWidget):
             self.table.setItem(row, 0, item)
             for col, key in enumerate(keys, start=1):
                 self.table.setItem(row, col, _number(report[key][row], integer=key == "support"))
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeToContents)
-        for col in range(1, len(COLUMNS) + 1):
-            self.table.horizontalHeader().setSectionResizeMode(col, QHeaderView.Stretch)
 
     def select_cell(self, true_class: int, pred_class: int) -> None:
         preds = self.state.predictions

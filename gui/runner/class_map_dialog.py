@@ -11,6 +11,8 @@ import re
 
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QLabel, QTableWidget, QVBoxLayout
 
+from gui.tables import setup_table
+
 IGNORE = "(ignore)"
 
 
@@ -32,7 +34,7 @@ class ClassMapDialog(QDialog):
         suggestion = suggested_map(dataset_classes, model_classes)
         self.table = QTableWidget(len(dataset_classes), 2)
         self.table.setHorizontalHeaderLabels(["Dataset class", "Model class"])
-        self.table.verticalHeader().setVisible(False)
+        setup_table(self.table, row_height=self.table.verticalHeader().defaultSectionSize())
         self.combos: list[QComboBox] = []
         for row, name in enumerate(dataset_classes):
             self.table.setCellWidget(row, 0, QLabel(name))
@@ -41,7 +43,6 @@ class ClassMapDialog(QDialog):
             combo.setCurrentText(suggestion.get(name, IGNORE))
             self.table.setCellWidget(row, 1, combo)
             self.combos.append(combo)
-        self.table.resizeColumnsToContents()
         matched = len(suggestion)
         note = QLabel(
             f"{matched} of {len(dataset_classes)} classes matched by name. Classes left on {IGNORE} are "
