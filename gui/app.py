@@ -45,16 +45,17 @@ def run_app(
     size: str = "1500x950",
 ) -> int:
     app = make_application()
-    from gui.main_window import MainWindow
+    from gui.main_window import DEFAULT_HEIGHT, DEFAULT_WIDTH, MainWindow
 
     window = MainWindow()
     _install_excepthook(window)
     if screenshot:
         width, height = (int(v) for v in size.lower().split("x"))
+        window.remembers_layout = False
         window.resize(width, height)
         _ScreenshotDirector(window, Path(screenshot), model).arm()
-    else:
-        window.resize(1500, 950)
+    elif not window.restore_layout():
+        window.resize(DEFAULT_WIDTH, DEFAULT_HEIGHT)
     window.show()
     if os.environ.get("CVLENS_BENCH_STARTUP"):
         # benchmarks/bench_startup.py: report when the window is on screen, and whether torch was needed.

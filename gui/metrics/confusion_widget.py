@@ -172,6 +172,8 @@ class CellTexts(pg.GraphicsObject):
         self.text_font = QFont()
         self.text_font.setPointSize(8)
         self.text_metrics = QFontMetrics(self.text_font)
+        # Numbers have no descenders: their ink's height, not the line's, must fit a cell.
+        self.text_height = self.text_metrics.tightBoundingRect("0123456789.kM").height() + 2
 
     def set_cells(self, values: np.ndarray, intensity: np.ndarray, normalized: bool) -> None:
         self.prepareGeometryChange()
@@ -191,7 +193,7 @@ class CellTexts(pg.GraphicsObject):
         if transform is None:
             transform = self.sceneTransform() * widget.viewportTransform()
         cell = transform.mapRect(QRectF(0, 0, 1, 1))
-        if cell.height() < self.text_metrics.height():
+        if cell.height() < self.text_height:
             return []
         n = len(self.values)
         (x0, x1), (y0, y1) = view.viewRange()

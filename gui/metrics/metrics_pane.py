@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QEventLoop, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QEvent, QEventLoop, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -42,6 +42,12 @@ TABS = {
     "multilabel": ("Labels", "Curves", "Calibration", "Errors"),
     "segmentation": ("Pixels", "Images"),
 }
+
+
+#: The matrix keeps at least this height (a 10-class matrix named whole, and the window fits 1024x700).
+MATRIX_MIN_HEIGHT = 160
+#: Under this height the Matrix tab leaves the averages to the Classes tab: the matrix and its rows come first.
+AVERAGES_UNDER_MATRIX_MIN_HEIGHT = 560
 
 
 def _write_summary(path: str, *arguments) -> str:
@@ -120,8 +126,16 @@ class MetricsPane(QGroupBox):
         self.matrix_tab.setStretchFactor(0, 3)
         self.matrix_tab.setStretchFactor(1, 2)
         self.matrix_tab.setSizes([320, 300])
+        self.matrix_view.setMinimumHeight(MATRIX_MIN_HEIGHT)
+        self.matrix_classes.averages.hide()  # until the tab is tall enough (eventFilter): the window's minimum
+        self.matrix_tab.installEventFilter(self)
         for title, view in self.views.items():
             self.tabs.addTab(self.matrix_tab if view is self.matrix_view else view, title)
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.matrix_tab and event.type() == QEvent.Type.Resize:
+            self.matrix_classes.averages.setVisible(event.size().height() >= AVERAGES_UNDER_MATRIX_MIN_HEIGHT)
+        return super().eventFilter(watched, event)
 
     # -- the task decides what is shown ------------------------------------------------
     def _task_changed(self) -> None:

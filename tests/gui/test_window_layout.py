@@ -11,7 +11,7 @@ import shutil
 import pytest
 from PySide6.QtCore import Qt, QThreadPool
 from PySide6.QtGui import QFontMetrics
-from PySide6.QtWidgets import QApplication, QStyle, QTableView
+from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit, QStyle, QTableView, QWidget
 
 from gui.main_window import MainWindow
 from main import DEMO_DATASET
@@ -116,3 +116,66 @@ def test_no_table_cell_is_elided_at_common_window_sizes(qtbot, window, demos, de
             title = window.metrics.tabs.tabText(tab)
             problems += [f"{width}x{height} {title}: {cell}" for cell in elided_cells(window)]
     assert not problems, "\n".join(problems[:20])
+
+
+def overlapping(widgets) -> list[tuple[str, str]]:
+    """Pairs of shown widgets (named by their text or class) whose rectangles on screen overlap."""
+    shown = [w for w in widgets if w.isVisible() and w.width() > 0]
+    rects = [(w, w.rect().translated(w.mapTo(w.window(), w.rect().topLeft()))) for w in shown]
+    name = lambda w: getattr(w, "text", lambda: "")() or type(w).__name__  # noqa: E731
+    return [
+        (name(a), name(b))
+        for i, (a, ra) in enumerate(rects)
+        for b, rb in rects[i + 1 :]
+        if ra.intersects(rb) and not a.isAncestorOf(b) and not b.isAncestorOf(a)
+    ]
+
+
+def test_the_window_has_a_minimum_size(qtbot, window):
+    window.resize(400, 300)
+    qtbot.wait(50)
+    assert window.width() >= 960 and window.height() >= 600
+
+
+def test_the_window_remembers_its_geometry_and_pane_sizes(qtbot, window):
+    window.resize(1111, 777)
+    qtbot.wait(50)
+    window.panes.setSizes([400, 711])
+    panes = window.panes.sizes()
+    window.close()
+    again = MainWindow()
+    qtbot.addWidget(again)
+    assert again.restore_layout()
+    again.show()
+    qtbot.waitExposed(again)
+    assert (again.width(), again.height()) == (1111, 777)
+    assert again.panes.sizes() == panes
+
+
+def test_a_first_window_has_no_layout_to_restore(qtbot):
+    window = MainWindow()
+    qtbot.addWidget(window)
+    assert not window.restore_layout()
+
+
+def test_at_1024x700_the_browser_controls_keep_their_size_and_never_overlap(qtbot, window, demos, tmp_path):
+    folder = tmp_path / "scenes"
+    shutil.copytree(demos / "scenes", folder)
+    for image in sorted((folder / "images" / "test").iterdir())[:3]:
+        image.write_bytes(b"not an image")  # "⚠ 3 unreadable" beside the sample count
+    window.resize(1024, 700)
+    window.open_dataset(str(folder))
+    qtbot.waitUntil(lambda: window.state.dataset is not None, timeout=30_000)
+    bar = window.browser.filters
+    qtbot.waitUntil(lambda: bar.failed.isVisible() and "3 unreadable" in bar.failed.text(), timeout=30_000)
+    name = "true background → predicted a class with a rather long name (most pixels first)"
+    from core.selection import Selection
+
+    window.state.set_selection(Selection.of(name, [0, 1, 2], ordered=True))
+    settle(qtbot, window)
+    assert (window.width(), window.height()) == (1024, 700)
+    assert bar.opacity.width() >= 100
+    controls = [w for w in bar.findChildren(QWidget) if w.parent() in (bar, bar.mask_row) or w.isWidgetType()]
+    leaves = [w for w in controls if not w.findChildren(QWidget) or isinstance(w, (QComboBox, QLineEdit))]
+    assert not overlapping(leaves)
+    assert bar.selection_chip.text() == f"{name} (3)"
