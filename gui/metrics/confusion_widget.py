@@ -90,12 +90,22 @@ class ClassAxis(pg.AxisItem):
         self._abbreviated: dict[int, str] = {}
         # The names longest in characters are the longest on screen, give or take: 1,000 names measured in a few ms.
         longest_names = sorted(self.classes, key=len)[-20:]
-        longest = max((self.name_metrics.horizontalAdvance(name) for name in longest_names), default=0)
-        room = min(longest, MAX_LABEL_PX) + self.name_metrics.height() + 2 * self.style["tickTextOffset"][0]
-        if self.orientation == "bottom":
-            self.setHeight(room)
-        else:
-            self.setWidth(room)
+        widths = [self.name_metrics.horizontalAdvance(name) for name in longest_names]
+        self.longest = min(MAX_LABEL_PX, max(widths, default=0))
+        self.rotated = None
+        if self.orientation == "left":
+            self.setWidth(self.longest + self.name_metrics.height() + 2 * self.style["tickTextOffset"][0])
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """The bottom axis writes its names across while each fits between its neighbours, else rotated."""
+        if self.orientation != "bottom":
+            return
+        rotated = self.longest + 2 * self.style["tickTextOffset"][0] > self.spacing()
+        if rotated != self.rotated:
+            self.rotated = rotated
+            text = self.longest if rotated else self.name_metrics.height()
+            self.setHeight(text + self.name_metrics.height() + 2 * self.style["tickTextOffset"][0])
 
     def name_of(self, index: int) -> str:
         """Class ``index``'s name as the axis writes it (abbreviated past MAX_LABEL_PX)."""
@@ -139,6 +149,7 @@ class ClassAxis(pg.AxisItem):
 
     def update_ticks(self) -> None:
         """A tick per named class (pyqtgraph draws the ticks, :meth:`drawPicture` the names)."""
+        self._fit_height()
         self.setTicks([[(i + 0.5, name) for i, name in self.shown()]])
 
     def drawPicture(self, p, axisSpec, tickSpecs, textSpecs) -> None:
@@ -150,7 +161,10 @@ class ClassAxis(pg.AxisItem):
         gap = self.style["tickTextOffset"][0]
         for i, name in self.shown():
             at = self._along(i + 0.5)
-            if self.orientation == "bottom":  # rotated: read upwards, ending at the axis
+            if self.orientation == "bottom" and not self.rotated:
+                rect = QRectF(at.x() - MAX_LABEL_PX / 2, bounds.top() + gap, MAX_LABEL_PX, line)
+                p.drawText(rect, Qt.AlignHCenter | Qt.AlignTop, name)
+            elif self.orientation == "bottom":  # rotated: read upwards, ending at the axis
                 p.save()
                 p.translate(at.x(), bounds.top() + gap)
                 p.rotate(-90)
