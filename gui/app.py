@@ -116,7 +116,8 @@ class _ScreenshotDirector:
 
     def _grab_when_idle(self, code: int, waited_ms: int = 0) -> None:
         self.exit_code = max(self.exit_code, code)
-        busy = QThreadPool.globalInstance().activeThreadCount() > 0 or self.window.is_busy()
+        pools = (QThreadPool.globalInstance(), self.window.browser.sample_view.pool)  # the sample decodes on its own
+        busy = any(pool.activeThreadCount() > 0 for pool in pools) or self.window.is_busy()
         if busy and waited_ms < 20_000:
             QTimer.singleShot(100, lambda: self._grab_when_idle(code, waited_ms + 100))
             return
