@@ -46,6 +46,8 @@ TABS = {
 
 #: The matrix keeps at least this height (a 10-class matrix named whole, and the window fits 1024x700).
 MATRIX_MIN_HEIGHT = 160
+#: The threshold slider keeps at least this width (pixels): narrower, it cannot be set finely.
+SLIDER_MIN_WIDTH = 100
 #: Under this height the Matrix tab leaves the averages to the Classes tab: the matrix and its rows come first.
 AVERAGES_UNDER_MATRIX_MIN_HEIGHT = 560
 
@@ -66,6 +68,7 @@ class MetricsPane(QGroupBox):
         self.beta = BetaControl()
         self.beta.beta_changed.connect(model.set_beta)
         self.threshold = ThresholdControl()
+        self.threshold.slider.setMinimumWidth(SLIDER_MIN_WIDTH)  # never squeezed to a knob at 1024 pixels
         self.threshold.threshold_changed.connect(model.set_threshold)
         self.original_check = QCheckBox("Original labels")
         self.original_check.setToolTip("Score against the dataset's own labels, as they were before your edits")

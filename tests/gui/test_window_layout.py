@@ -179,3 +179,11 @@ def test_at_1024x700_the_browser_controls_keep_their_size_and_never_overlap(qtbo
     leaves = [w for w in controls if not w.findChildren(QWidget) or isinstance(w, (QComboBox, QLineEdit))]
     assert not overlapping(leaves)
     assert bar.selection_chip.text() == f"{name} (3)"
+
+
+def test_at_1024x700_the_threshold_slider_keeps_its_size(qtbot, window, demos):
+    window.resize(1024, 700)
+    open_and_run(qtbot, window, demos / "faces")  # binary: a threshold on p(non-face)
+    assert window.metrics.threshold.isVisible()
+    assert (window.width(), window.height()) == (1024, 700)
+    assert window.metrics.threshold.slider.width() >= 100
