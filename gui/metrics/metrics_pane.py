@@ -128,7 +128,7 @@ class MetricsPane(QGroupBox):
         self.matrix_tab.addWidget(self.matrix_classes)
         self.matrix_tab.setStretchFactor(0, 3)
         self.matrix_tab.setStretchFactor(1, 2)
-        self.matrix_tab.setSizes([320, 300])
+        self.matrix_tab.setSizes([460, 220])  # the matrix first: at 1366x768 ten classes named on both axes
         self.matrix_view.setMinimumHeight(MATRIX_MIN_HEIGHT)
         self.matrix_classes.averages.hide()  # until the tab is tall enough (eventFilter): the window's minimum
         self.matrix_tab.installEventFilter(self)
