@@ -95,11 +95,6 @@ class ColumnFitter(QObject):
                 header.resizeSection(c, width)
 
 
-def fitter_of(table: QTableView) -> ColumnFitter | None:
-    """The fitter :func:`setup_table` gave ``table`` (None for a table set up otherwise)."""
-    return table.findChild(ColumnFitter)
-
-
 def show_rows(table: QTableView, rows: int) -> None:
     """Make ``table`` exactly ``rows`` rows tall, plus the sideways scroll bar while it is needed
     (without it, the bar would cover the last row)."""
