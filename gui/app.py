@@ -45,16 +45,17 @@ def run_app(
     size: str = "1500x950",
 ) -> int:
     app = make_application()
-    from gui.main_window import MainWindow
+    from gui.main_window import DEFAULT_HEIGHT, DEFAULT_WIDTH, MainWindow
 
     window = MainWindow()
     _install_excepthook(window)
     if screenshot:
         width, height = (int(v) for v in size.lower().split("x"))
+        window.remembers_layout = False
         window.resize(width, height)
         _ScreenshotDirector(window, Path(screenshot), model).arm()
-    else:
-        window.resize(1500, 950)
+    elif not window.restore_layout():
+        window.resize(DEFAULT_WIDTH, DEFAULT_HEIGHT)
     window.show()
     if os.environ.get("CVLENS_BENCH_STARTUP"):
         # benchmarks/bench_startup.py: report when the window is on screen, and whether torch was needed.
@@ -115,7 +116,8 @@ class _ScreenshotDirector:
 
     def _grab_when_idle(self, code: int, waited_ms: int = 0) -> None:
         self.exit_code = max(self.exit_code, code)
-        busy = QThreadPool.globalInstance().activeThreadCount() > 0 or self.window.is_busy()
+        pools = (QThreadPool.globalInstance(), self.window.browser.sample_view.pool)  # the sample decodes on its own
+        busy = any(pool.activeThreadCount() > 0 for pool in pools) or self.window.is_busy()
         if busy and waited_ms < 20_000:
             QTimer.singleShot(100, lambda: self._grab_when_idle(code, waited_ms + 100))
             return

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 from superqt.utils import create_worker
 
 from core.masks.writers import WithSavedMasks
@@ -20,12 +20,18 @@ from gui.state import AppState
 from gui.widgets import DatasetBar, ErrorBanner
 
 MAX_RECENT = 10
+#: Below this the panes cannot show their controls whole; the layout may ask for more.
+MIN_WIDTH, MIN_HEIGHT = 960, 600
+#: The first window, before a geometry was remembered.
+DEFAULT_WIDTH, DEFAULT_HEIGHT = 1500, 950
 
 
 class MainWindow(QMainWindow):
     def __init__(self, state: AppState | None = None) -> None:
         super().__init__()
         self.setWindowTitle("CV Lens")
+        self.setMinimumSize(MIN_WIDTH, MIN_HEIGHT)
+        self.remembers_layout = True  # off for --screenshot: a scripted size is not the user's
         self.state = state or AppState()
         self.settings = QSettings()
         self._opening = None  # the worker opening a dataset, if any
@@ -40,9 +46,12 @@ class MainWindow(QMainWindow):
         self.saved_masks = SavedMasks(self.state, self)
 
         right = QSplitter(Qt.Vertical)
+        # The runner takes the height it needs, no more: the rest goes to the metrics.
+        self.runner.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Maximum)
         right.addWidget(self.runner)
         right.addWidget(self.metrics)
         right.setStretchFactor(1, 1)
+        self.right = right
         panes = QSplitter(Qt.Horizontal)
         panes.addWidget(self.browser)
         panes.addWidget(right)
@@ -255,6 +264,27 @@ class MainWindow(QMainWindow):
 
         about_box(self).exec()
 
+    # -- geometry -----------------------------------------------------------------------
+    def _splitters(self) -> dict[str, QSplitter]:
+        return {"panes": self.panes, "right": self.right}
+
+    def restore_layout(self) -> bool:
+        """Size, position and pane sizes of the last window closed; False (nothing changed) without them."""
+        geometry = self.settings.value("window/geometry")
+        if not isinstance(geometry, QByteArray) or not self.restoreGeometry(geometry):
+            return False
+        for key, splitter in self._splitters().items():
+            state = self.settings.value(f"window/{key}")
+            if isinstance(state, QByteArray):
+                splitter.restoreState(state)
+        self._sized = True  # the remembered pane sizes, not the first-show defaults
+        return True
+
+    def save_layout(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        for key, splitter in self._splitters().items():
+            self.settings.setValue(f"window/{key}", splitter.saveState())
+
     def showEvent(self, event) -> None:
         if not getattr(self, "_sized", False):
             self._sized = True
@@ -268,6 +298,8 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
             self.mask_editor.close()
+        if self.remembers_layout:
+            self.save_layout()
         self.runner.cancel()
         self.browser.shutdown()
         self.labeling.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -126,3 +126,43 @@ class DatasetBar(QWidget):
         if dataset.split:
             self.split_combo.setCurrentText(dataset.split)
         self.split_combo.blockSignals(False)
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that shortens its text with "…" when narrower than it (the tooltip says it whole);
+    ``text()`` is the whole text. At most ``max_width`` wide, so a long text never pushes its row's
+    neighbours over each other."""
+
+    def __init__(self, parent: QWidget | None = None, max_width: int = 280) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self._max_width = max_width
+
+    def setText(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+        self.updateGeometry()
+
+    def text(self) -> str:
+        return self._full
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        full = self.fontMetrics().horizontalAdvance(self._full) + self._padding()
+        return QSize(min(full, self._max_width), hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(min(self.sizeHint().width(), 60), super().minimumSizeHint().height())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _padding(self) -> int:
+        """What the label adds around its text (margins, a style sheet's padding)."""
+        return super().sizeHint().width() - self.fontMetrics().horizontalAdvance(super().text())
+
+    def _elide(self) -> None:
+        room = max(0, min(self.width(), self._max_width) - self._padding())
+        super().setText(self.fontMetrics().elidedText(self._full, Qt.ElideRight, room))

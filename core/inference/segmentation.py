@@ -236,8 +236,11 @@ class SegmentationJob:
 
         batch = torch.from_numpy(np.stack([self.card.preprocess(image) for image in images]))
         probs = self._probabilities(model, batch).cpu().numpy()
-        out = []
+        out: list[tuple[np.ndarray, np.ndarray] | None] = []
         for image, p in zip(images, probs):
+            if not np.isfinite(p).all():  # NaN weights, an overflow: that image's error, not a mask
+                out.append(None)
+                continue
             small = p.argmax(axis=0)
             out.append((resize_nearest(small, image.shape[:2]), quantise(p)))
         return out
@@ -252,7 +255,7 @@ class SegmentationJob:
         cols = tile_layout(width, self.tile[1], self.overlap)
         return [(y, x, y0, y1, x0, x1) for y, y0, y1 in rows for x, x0, x1 in cols]
 
-    def _predict_tiled(self, model, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _predict_tiled(self, model, image: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """(mask at image size, uint8 probabilities on the image grid, subsampled to fit MAX_PROB_VALUES)."""
         import torch
 
@@ -271,6 +274,8 @@ class SegmentationJob:
             chunk = tiles[start : start + self.batch_size]
             batch = torch.from_numpy(np.stack([array[:, y : y + th, x : x + tw] for y, x, *_ in chunk]))
             tile_probs = self._probabilities(model, batch).cpu().numpy()
+            if not np.isfinite(tile_probs).all():
+                return None
             for (y, x, y0, y1, x0, x1), p in zip(chunk, tile_probs):
                 mask[y0:y1, x0:x1] = p[:, y0 - y : y1 - y, x0 - x : x1 - x].argmax(axis=0)
                 rows = np.flatnonzero((grid_rows >= y0) & (grid_rows < y1))
@@ -280,8 +285,9 @@ class SegmentationJob:
                     probs[:, rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] = quantise(cell)
         return mask, probs
 
-    def _predict(self, model, items) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(mask, uint8 probabilities) for the decoded images of a batch."""
+    def _predict(self, model, items) -> list[tuple[np.ndarray, np.ndarray] | None]:
+        """(mask, uint8 probabilities) for the decoded images of a batch; None where the model's output is
+        not finite."""
         images = [image for _, image, *_ in items]
         if not images:
             return []
@@ -335,12 +341,15 @@ class SegmentationJob:
                         preds.errors[index] = error
                 with torch.inference_mode():  # not held across the yield: the caller's thread is left as it was
                     results = self._predict(model, good)
-                for (index, _, truth, _, mask_error), (mask, probs) in zip(good, results):
-                    self._record(index, mask, probs, truth)
+                for (index, _, truth, _, mask_error), result in zip(good, results):
+                    if result is None:
+                        preds.errors[index] = f"{self.card.display_name} gave probabilities that are not finite"
+                        continue
+                    self._record(index, *result, truth)
                     if mask_error:
                         preds.mask_errors[index] = mask_error
                 handled += len(items)
-                failed += len(items) - len(good)
+                failed += len(items) - len(good) + results.count(None)
                 elapsed = time.perf_counter() - start
                 rate = handled / elapsed if elapsed else 0.0
                 yield Progress(handled, len(todo), failed, elapsed, rate, self.device)

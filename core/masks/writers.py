@@ -104,6 +104,11 @@ def save_mask(
     """Write one sample's mask under ``out_root`` atomically; the path written."""
     out_root = Path(out_root)
     target = out_root / relative_mask_path(dataset, index)
+    if not target.resolve().is_relative_to(out_root.resolve()):  # an index naming "../../x.jpg", or a link out
+        raise MaskWriteError(
+            f"{dataset.sample_ids[index]}: its mask would be written to {target.resolve()}, outside the output "
+            f"folder {out_root}; refused"
+        )
     original = dataset.root / relative_mask_path(dataset, index)
     if target.resolve() == original.resolve() and original.exists() and not overwrite_originals:
         raise MaskWriteError(

@@ -19,6 +19,11 @@ from PySide6.QtWidgets import (
 from core.overlays import OverlayStyle
 from core.selection import Selection
 from gui.browser.colors import WRONG_COLOR
+from gui.flow_layout import FlowLayout
+from gui.widgets import ElidedLabel
+
+#: The opacity slider never gets narrower than this (pixels).
+OPACITY_MIN_WIDTH = 100
 
 #: The marks filter's entries: (text, core.selection mark or None for every sample).
 MARK_CHOICES = (
@@ -57,11 +62,10 @@ class FilterBar(QWidget):
         self.wrong_only.setToolTip("Run a model first: then this shows only the samples it got wrong")
         self.wrong_only.toggled.connect(lambda _: self.filters_changed.emit())
 
-        self.selection_chip = QLabel(self)
+        self.selection_chip = ElidedLabel(self)
         self.selection_chip.setStyleSheet(
             "QLabel { background: rgba(90, 120, 200, 60); border-radius: 8px; padding: 2px 8px; }"
         )
-        self.selection_chip.setToolTip("The samples picked in another view (a confusion cell, a chart)")
         self.clear_selection = QToolButton(self)
         self.clear_selection.setText("✕")
         self.clear_selection.setAutoRaise(True)
@@ -85,24 +89,29 @@ class FilterBar(QWidget):
         self.failed.setStyleSheet(f"color: {WRONG_COLOR.name()}; font-weight: bold")
         self.failed.setToolTip("Samples whose image could not be decoded; their tiles say why")
 
-        layout = QHBoxLayout()
+        # Both rows wrap in a narrow pane: a control moves down a line, never over its neighbour.
+        filters = QWidget(self)
+        layout = FlowLayout(filters)
         layout.setContentsMargins(4, 2, 4, 2)
         for widget in (self.class_combo, self.mark_combo, self.wrong_only, self.selection_chip, self.clear_selection):
             layout.addWidget(widget)
-        layout.addStretch(1)
         for widget in (self.failed, self.count, self.search):
             layout.addWidget(widget)
         # Masks on a second row (segmentation only): the first stays readable in a narrow pane.
         self.mask_row = QWidget(self)
-        mask_layout = QHBoxLayout(self.mask_row)
+        mask_layout = FlowLayout(self.mask_row)
         mask_layout.setContentsMargins(4, 0, 4, 2)
-        for widget in (self.masks, self.outlines, self.opacity_label, self.opacity):
+        opacity = QWidget(self)  # the label and its slider wrap together
+        opacity_layout = QHBoxLayout(opacity)
+        opacity_layout.setContentsMargins(0, 0, 0, 0)
+        opacity_layout.addWidget(self.opacity_label)
+        opacity_layout.addWidget(self.opacity)
+        for widget in (self.masks, self.outlines, opacity):
             mask_layout.addWidget(widget)
-        mask_layout.addStretch(1)
         rows = QVBoxLayout(self)
         rows.setContentsMargins(0, 0, 0, 0)
         rows.setSpacing(0)
-        rows.addLayout(layout)
+        rows.addWidget(filters)
         rows.addWidget(self.mask_row)
         self.set_selection(None)
         self.set_failed(0)
@@ -118,6 +127,7 @@ class FilterBar(QWidget):
         self.opacity = QSlider(Qt.Orientation.Horizontal, self)
         self.opacity.setRange(0, 100)
         self.opacity.setValue(50)
+        self.opacity.setMinimumWidth(OPACITY_MIN_WIDTH)  # a slider narrower than this cannot be set finely
         self.opacity.setMaximumWidth(140)
         self.opacity.setToolTip("How strongly the mask covers the image")
         self.masks.toggled.connect(self._on_overlay)
@@ -201,6 +211,9 @@ class FilterBar(QWidget):
         self.clear_selection.setVisible(selection is not None)
         if selection is not None:
             self.selection_chip.setText(f"{selection.name} ({len(selection):,})")
+            self.selection_chip.setToolTip(
+                f"{self.selection_chip.text()}: the samples picked in another view (a confusion cell, a chart)"
+            )
 
     def set_overlay_style(self, style: OverlayStyle) -> None:
         """Set the mask controls (one overlay_changed after)."""

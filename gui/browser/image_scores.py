@@ -14,7 +14,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QHeaderView,
     QLabel,
     QTableWidget,
     QTableWidgetItem,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from core.metrics import segmentation_report
 from gui.metrics.glossary_tips import explain_metrics, set_header_tooltips
+from gui.tables import setup_table, show_rows
 
 COLUMNS = ("Class", "IoU", "Dice", "True px", "Predicted px")
 ROW_HEIGHT = 20
@@ -77,19 +77,13 @@ class ImageScores(QWidget):
         self.summary.setToolTip("This image's scores, from its pixel confusion matrix (classes present only)")
         self.table = QTableWidget(0, len(COLUMNS), self)
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        setup_table(self.table, spread=[0], row_height=ROW_HEIGHT)
         set_header_tooltips(self.table)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
         self.table.setToolTip(
             "Every class in this image's truth or prediction: IoU = TP / (T + P − TP), Dice = 2 TP / (T + P), "
             "with T its true pixels and P its predicted pixels"
         )
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for col in range(1, len(COLUMNS)):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
@@ -124,8 +118,7 @@ class ImageScores(QWidget):
             table.setItem(row, 3, _cell(report["support"][c], integer=True))
             table.setItem(row, 4, _cell(report["predicted"][c], integer=True))
         table.setVisible(bool(classes))
-        shown = min(len(classes), MAX_ROWS)
-        table.setFixedHeight(table.horizontalHeader().sizeHint().height() + shown * ROW_HEIGHT + 2 * table.frameWidth())
+        show_rows(table, min(len(classes), MAX_ROWS))
 
     def rows(self) -> list[tuple[str, str, str, str, str]]:
         """The table as shown, row by row (for tests and copying)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QButtonGroup, QComboBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QButtonGroup, QComboBox, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from core.datasets import Dataset
 from core.overlays import (
@@ -39,6 +39,7 @@ from gui.browser.mask_info import (  # noqa: F401  (PredictionSource, SampleMask
     describe_pixel,
     swatch,
 )
+from gui.flow_layout import FlowLayout
 
 TRUTH, PREDICTED, WRONG_PIXELS, CLASS_ERRORS = range(4)
 MODES = {
@@ -80,12 +81,11 @@ class MaskPanel(QWidget):
             "The pixel under the cursor: position, true class, predicted class with its confidence, "
             "and the most probable classes there"
         )
-        row = QHBoxLayout()
+        controls = QWidget(self)  # wraps in a narrow sample view: no combo or button squeezed to "Side…side"
+        row = FlowLayout(controls, spacing=2)
         row.setContentsMargins(0, 0, 0, 0)
-        row.setSpacing(2)
         row.addWidget(self.mode)
         row.addWidget(self.error_class)
-        row.addStretch(1)
         for mode, text in COMPARE_MODES.items():
             button = QToolButton(self, text=text, checkable=True, autoRaise=True, toolTip=COMPARE_HINTS[mode])
             self.compare.addButton(button, mode)
@@ -93,7 +93,7 @@ class MaskPanel(QWidget):
         self.compare.button(OVERLAY).setChecked(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(row)
+        layout.addWidget(controls)
         layout.addWidget(self.legend)
         layout.addWidget(self.hover)
         for mode, text in MODES.items():

@@ -56,8 +56,7 @@ class BrowserPane(PaneEvents, QWidget):
         self.model = SampleGridModel(self.loader, self)
         self.filters = FilterBar(self)
         self.run_bar = RunBar(self)
-        mask_row = self.filters.mask_row.layout()
-        mask_row.insertWidget(mask_row.count() - 1, self.run_bar)  # after the mask controls, before the stretch
+        self.filters.mask_row.layout().addWidget(self.run_bar)  # after the mask controls
         self.run_bar.hide()
         self.tag_filter = TagFilter(self)
         self.mask_classes = MaskClassIndex(self)

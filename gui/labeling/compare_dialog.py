@@ -23,6 +23,7 @@ from core.labels import Run
 from core.labels.compare import RunComparison, SegmentationComparison
 from gui.labeling.runs import run_title
 from gui.state import AppState
+from gui.tables import setup_table
 
 
 def number(value: float | None) -> str:
@@ -44,8 +45,7 @@ class CompareDialog(QDialog):
         self.combo_a.setCurrentIndex(1)  # A: the run before the latest, B: the latest
         self.table = QTableWidget(0, 4, self)
         self.table.setHorizontalHeaderLabels(["Metric", "Run A", "Run B", "B − A"])
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        setup_table(self.table, row_height=self.table.verticalHeader().defaultSectionSize())
         self.status = QLabel("Comparing…", self)
         # The comparison names both buttons: "Right in A, wrong in B" or, for segmenters, "Better in A".
         self.right_a = QPushButton(self)

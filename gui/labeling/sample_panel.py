@@ -13,7 +13,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from core.labels import STATUSES, HistoryEntry, StoreError
 from gui.browser.label_marks import class_text, tag_changes_text
+from gui.flow_layout import FlowLayout
 from gui.labeling.controller import LabelingController
 from gui.state import AppState
 
@@ -91,17 +91,17 @@ class SamplePanel(QGroupBox):
         self.show_sample(None)
 
     def _lay_out(self) -> None:
-        marks = QHBoxLayout()
-        marks.setSpacing(2)
+        row = QWidget(self)  # wraps in a narrow sample view instead of cutting the last button off
+        marks = FlowLayout(row, spacing=2)
+        marks.setContentsMargins(0, 0, 0, 0)
         for button in self.buttons.values():
             marks.addWidget(button)
-        marks.addStretch(1)
         marks.addWidget(self.save_note)  # the note's button, on the row above it: the pane is narrow
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(3)
         layout.addWidget(self.edited)
-        layout.addLayout(marks)
+        layout.addWidget(row)
         layout.addWidget(self.tags)
         layout.addWidget(self.note)
         layout.addWidget(self.history)

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableWidget, QTableWidgetItem
+from PySide6.QtWidgets import QAbstractItemView, QMenu, QTableWidget, QTableWidgetItem
 
 from gui.metrics.glossary_tips import metric_tooltip, set_header_tooltips
 from gui.metrics.threshold_box import parse_unit
+from gui.tables import setup_table, show_rows
 
 HARDEST = "worst first ▸"
-ROW_HEIGHT = 22
 
 
 @dataclass
@@ -55,12 +55,6 @@ class ActionItem(QTableWidgetItem):
     """A clickable cell that is no number (left out of exports)."""
 
 
-def _table(widget: QTableWidget) -> None:
-    widget.setEditTriggers(QAbstractItemView.NoEditTriggers)
-    widget.verticalHeader().setVisible(False)
-    widget.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
-
-
 class ClassTable(QTableWidget):
     """One row per class: the name (its index in ``Qt.UserRole``), the numbers, then "worst first"."""
 
@@ -71,7 +65,7 @@ class ClassTable(QTableWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        _table(self)
+        setup_table(self)
         self.setEditTriggers(QAbstractItemView.DoubleClicked | QAbstractItemView.EditKeyPressed)
         self.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.setSelectionMode(QAbstractItemView.SingleSelection)
@@ -100,10 +94,6 @@ class ClassTable(QTableWidget):
         self.setRowCount(len(names))
         for row, name in enumerate(names):
             self._set_row(row, name, columns, thresholds, overridden)
-        header = self.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.Stretch)
-        header.setSectionResizeMode(0, QHeaderView.ResizeToContents)
-        header.setSectionResizeMode(len(headers) - 1, QHeaderView.ResizeToContents)
         for col, column in enumerate(columns, start=1):
             self.horizontalHeaderItem(col).setToolTip(metric_tooltip(column.header) or column.tip)
         self.setSortingEnabled(True)
@@ -197,7 +187,7 @@ class AveragesTable(QTableWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        _table(self)
+        setup_table(self)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
 
     def set_report(self, report: dict, fbeta: str, averages: Sequence[str] = ("macro", "micro", "weighted")) -> None:
@@ -211,5 +201,4 @@ class AveragesTable(QTableWidget):
             for col, key in enumerate(("precision", "recall", "fbeta"), start=1):
                 self.setItem(row, col, NumberItem(report[name][key]))
         set_header_tooltips(self)
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
-        self.setFixedHeight((len(averages) + 1) * ROW_HEIGHT + 6)
+        show_rows(self, len(averages))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+from PySide6.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem
 
 from gui.metrics.class_table import NumberItem
+from gui.tables import setup_table
 
 TOP = 100
 
@@ -33,11 +34,9 @@ class ConfusedPairsTable(QTableWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        setup_table(self)
         self.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.setSelectionMode(QAbstractItemView.SingleSelection)
-        self.verticalHeader().setVisible(False)
-        self.verticalHeader().setDefaultSectionSize(22)
         self.setToolTip("The largest confusions; click one to see its samples and to zoom the matrix onto it")
         self.pairs: list[tuple[int, int, int]] = []
         self.cellClicked.connect(lambda row, _col: self.pair_clicked.emit(*self.pairs[row][:2]))
@@ -56,5 +55,3 @@ class ConfusedPairsTable(QTableWidget):
             self.setItem(row, 3, NumberItem(count / rows[t] if rows[t] else None))
             for col in (0, 1):
                 self.item(row, col).setData(Qt.ToolTipRole, f"{classes[t]} taken for {classes[p]}")
-        header = self.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.Stretch)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QEventLoop, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QEvent, QEventLoop, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -48,6 +48,14 @@ TABS = {
 }
 
 
+#: The matrix keeps at least this height (a 10-class matrix named whole, and the window fits 1024x700).
+MATRIX_MIN_HEIGHT = 160
+#: The threshold slider keeps at least this width (pixels): narrower, it cannot be set finely.
+SLIDER_MIN_WIDTH = 100
+#: Under this height the Matrix tab leaves the averages to the Classes tab: the matrix and its rows come first.
+AVERAGES_UNDER_MATRIX_MIN_HEIGHT = 560
+
+
 def _write_summary(path: str, *arguments) -> str:
     return str(write_report(path, summarize(*arguments)))
 
@@ -65,6 +73,7 @@ class MetricsPane(QGroupBox):
         self.beta = BetaControl()
         self.beta.beta_changed.connect(model.set_beta)
         self.threshold = ThresholdControl()
+        self.threshold.slider.setMinimumWidth(SLIDER_MIN_WIDTH)  # never squeezed to a knob at 1024 pixels
         self.threshold.threshold_changed.connect(model.set_threshold)
         self.zero_division = ZeroDivisionControl()
         self.zero_division.zero_division_changed.connect(model.set_zero_division)
@@ -139,9 +148,17 @@ class MetricsPane(QGroupBox):
         self.matrix_tab.addWidget(self.matrix_classes)
         self.matrix_tab.setStretchFactor(0, 3)
         self.matrix_tab.setStretchFactor(1, 2)
-        self.matrix_tab.setSizes([320, 300])
+        self.matrix_tab.setSizes([460, 220])  # the matrix first: at 1366x768 ten classes named on both axes
+        self.matrix_view.setMinimumHeight(MATRIX_MIN_HEIGHT)
+        self.matrix_classes.averages.hide()  # until the tab is tall enough (eventFilter): the window's minimum
+        self.matrix_tab.installEventFilter(self)
         for title, view in self.views.items():
             self.tabs.addTab(self.matrix_tab if view is self.matrix_view else view, title)
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.matrix_tab and event.type() == QEvent.Type.Resize:
+            self.matrix_classes.averages.setVisible(event.size().height() >= AVERAGES_UNDER_MATRIX_MIN_HEIGHT)
+        return super().eventFilter(watched, event)
 
     # -- the task decides what is shown ------------------------------------------------
     def _task_changed(self) -> None:

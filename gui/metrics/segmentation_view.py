@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QSplitter,
@@ -36,6 +35,7 @@ from gui.metrics.glossary_tips import explain_metrics, set_header_tooltips
 from gui.metrics.histogram_plot import HistogramPlot, log_check
 from gui.metrics.jobs import BackgroundJob
 from gui.state import AppState
+from gui.tables import setup_table
 
 PER_IMAGE = {  # name: key of per_image_scores (lower is worse)
     "mean IoU": "mean_iou",
@@ -46,6 +46,7 @@ PER_IMAGE = {  # name: key of per_image_scores (lower is worse)
 LOSSES = tuple(SEGMENTATION_LOSSES)
 COLUMNS = ("IoU", "Dice", "Recall", "Prec.", "Pixels")
 BINS = 20
+MATRIX_MIN_WIDTH = 260
 
 
 def is_segmentation_run(predictions) -> bool:
@@ -101,11 +102,9 @@ class PixelsView(QWidget):
         self.matrix.cell_clicked.connect(self.select_cell)
         self.table = QTableWidget(0, len(COLUMNS) + 1)
         self.table.setHorizontalHeaderLabels(["Class", *COLUMNS])
+        self.fitter = setup_table(self.table)
         set_header_tooltips(self.table)
-        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.cellClicked.connect(lambda row, _c: self.select_class(self.table.item(row, 0).data(Qt.UserRole)))
         self.table.setToolTip("Click a class: the images with the most wrongly predicted pixels of it, most first")
         left = QWidget()
@@ -113,13 +112,13 @@ class PixelsView(QWidget):
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(self.view_combo)
         left_layout.addWidget(self.matrix, 1)
-        split = QSplitter()
-        split.addWidget(left)
-        split.addWidget(self.table)
-        split.setSizes([380, 300])
+        self.split = QSplitter()
+        self.split.addWidget(left)
+        self.split.addWidget(self.table)
+        self.split.setSizes([380, 300])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(split)
+        layout.addWidget(self.split)
 
     def show_run(self, predictions, classes: list[str]) -> None:
         self.counts = predictions.confusion()
@@ -147,9 +146,16 @@ class PixelsView(QWidget):
             self.table.setItem(row, 0, item)
             for col, key in enumerate(keys, start=1):
                 self.table.setItem(row, col, _number(report[key][row], integer=key == "support"))
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeToContents)
-        for col in range(1, len(COLUMNS) + 1):
-            self.table.horizontalHeader().setSectionResizeMode(col, QHeaderView.Stretch)
+        self._give_table_its_width()
+
+    def _give_table_its_width(self) -> None:
+        """The table as wide as its columns need, while the matrix keeps MATRIX_MIN_WIDTH."""
+        table = self.table
+        need = sum(self.fitter.needed_widths().values()) + 2 * table.frameWidth()
+        need += table.verticalScrollBar().sizeHint().width()
+        total = sum(self.split.sizes())
+        if total > 0:
+            self.split.setSizes([max(total - need, MATRIX_MIN_WIDTH), min(need, total - MATRIX_MIN_WIDTH)])
 
     def select_cell(self, true_class: int, pred_class: int) -> None:
         preds = self.state.predictions

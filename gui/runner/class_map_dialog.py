@@ -14,6 +14,8 @@ import re
 from PySide6.QtCore import QStringListModel
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QLabel, QTableWidget, QVBoxLayout
 
+from gui.tables import setup_table
+
 IGNORE = "(ignore)"
 
 SEGMENTATION_NOTE = "Classes left on {ignore} are not scored; the model's other classes are never predicted as them."
@@ -60,7 +62,7 @@ class ClassMapDialog(QDialog):
         chosen = current if current is not None else suggestion
         self.table = QTableWidget(len(dataset_classes), 2)
         self.table.setHorizontalHeaderLabels(["Dataset class", "Model class"])
-        self.table.verticalHeader().setVisible(False)
+        setup_table(self.table, row_height=self.table.verticalHeader().defaultSectionSize())
         choices = QStringListModel([IGNORE, *model_classes], self)
         self.combos: list[QComboBox] = []
         for row, name in enumerate(dataset_classes):
@@ -70,7 +72,6 @@ class ClassMapDialog(QDialog):
             combo.setCurrentText(chosen.get(name, IGNORE))
             self.table.setCellWidget(row, 1, combo)
             self.combos.append(combo)
-        self.table.resizeColumnsToContents()
         matched = len(suggestion)
         self.note = QLabel(
             f"{matched} of {len(dataset_classes)} classes matched by name. " + note.format(ignore=IGNORE)

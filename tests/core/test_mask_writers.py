@@ -66,3 +66,39 @@ def test_values_that_are_no_class_and_unwritable_folders_are_clear_errors(tmp_pa
     blocked.write_text("a file where a folder should be")
     with pytest.raises(MaskWriteError, match="cannot write"):
         save_mask(dataset, 0, dataset.load_mask(0), blocked)
+
+
+@pytest.mark.parametrize("file_name", ["../../victim/owned.jpg", "../../../victim/owned.jpg"])
+def test_a_mask_is_never_written_outside_the_output_folder(tmp_path: Path, file_name: str):
+    import json
+
+    from fake_datasets import write_coco
+
+    path = write_coco(tmp_path / "data" / "coco")
+    data = json.loads(path.read_text())
+    data["images"][0]["file_name"] = file_name
+    path.write_text(json.dumps(data))
+    victim = tmp_path / "victim" / "owned.png"
+    victim.parent.mkdir()
+    victim.write_bytes(b"the user's own file")
+    dataset = open_dataset(tmp_path / "data" / "coco")
+    out = tmp_path / "data" / "out" / "masks-edited"
+    with pytest.raises(MaskWriteError, match="outside the output folder"):
+        save_mask(dataset, 0, np.zeros((12, 16), np.uint8), out)
+    assert victim.read_bytes() == b"the user's own file"
+    assert not list(tmp_path.rglob("owned.png"))[1:]  # nothing written anywhere else either
+    assert save_mask(dataset, 1, np.zeros((12, 16), np.uint8), out).is_relative_to(out)
+
+
+def test_a_link_inside_the_output_folder_is_not_followed_out_of_it(tmp_path: Path):
+    root, _, _ = write_voc(tmp_path / "voc")
+    dataset = open_dataset(root, split="val")
+    out = tmp_path / "out"
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (out / "SegmentationClass").parent.mkdir(parents=True, exist_ok=True)
+    (out / "SegmentationClass").symlink_to(outside, target_is_directory=True)
+    mask = np.zeros(dataset[0].mask().shape, np.uint8)
+    with pytest.raises(MaskWriteError, match="outside the output folder"):
+        save_mask(dataset, 0, mask, out)
+    assert not any(outside.iterdir())

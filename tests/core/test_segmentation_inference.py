@@ -343,3 +343,15 @@ def test_a_model_whose_outputs_do_not_match_its_card_is_refused(shapes, tmp_path
     job = SegmentationJob(card_for(), shapes, device="cpu", run_dir=tmp_path, model=local_model(num_classes=4))
     with pytest.raises(ModelError, match="gives 4 output channels, but its card names 3 classes"):
         run_to_end(job)
+
+
+@pytest.mark.parametrize("tile", [None, (16, 16)])
+def test_probabilities_that_are_not_finite_are_errors_of_those_images_not_masks(shapes, tmp_path, tile):
+    model = local_model()
+    with torch.no_grad():
+        model[0].weight.fill_(float("nan"))  # NaN weights: every output is NaN
+    job = SegmentationJob(card_for(), shapes, device="cpu", run_dir=tmp_path / "run", model=model, tile=tile)
+    progress = list(job.run())
+    preds = job.predictions
+    assert progress[-1].failed == len(shapes) and preds.num_done == 0
+    assert all("not finite" in preds.errors[i] for i in range(len(shapes)))

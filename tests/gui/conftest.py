@@ -36,6 +36,19 @@ def write_image_folder(
     return root
 
 
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path_factory):
+    """QSettings (recent datasets, window geometry) written under a fresh temporary folder per test,
+    never into the user's own settings."""
+    from PySide6.QtCore import QSettings
+
+    folder = str(tmp_path_factory.mktemp("settings"))
+    for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
+        for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+            QSettings.setPath(fmt, scope, folder)
+    return Path(folder)
+
+
 @pytest.fixture
 def make_image_folder(tmp_path: Path):
     """``make_image_folder(name, classes={...}, size=(h, w), splits=(...))`` writes one under tmp_path."""
