@@ -45,7 +45,7 @@ def run_app(
     size: str = "1500x950",
 ) -> int:
     app = make_application()
-    from gui.main_window import DEFAULT_HEIGHT, DEFAULT_WIDTH, MainWindow
+    from gui.main_window import MainWindow
 
     window = MainWindow()
     _install_excepthook(window)
@@ -55,7 +55,10 @@ def run_app(
         window.resize(width, height)
         _ScreenshotDirector(window, Path(screenshot), model).arm()
     elif not window.restore_layout():
-        window.resize(DEFAULT_WIDTH, DEFAULT_HEIGHT)
+        from gui.main_window import DEFAULT_HEIGHT, DEFAULT_WIDTH
+        from gui.widgets import place_on_screen
+
+        place_on_screen(window, DEFAULT_WIDTH, DEFAULT_HEIGHT)
     window.show()
     if os.environ.get("CVLENS_BENCH_STARTUP"):
         # benchmarks/bench_startup.py: report when the window is on screen, and whether torch was needed.

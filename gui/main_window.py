@@ -17,7 +17,7 @@ from gui.metrics import MetricsPane
 from gui.runner import RunnerPane
 from gui.shortcuts import HELP_KEYS
 from gui.state import AppState
-from gui.widgets import DatasetBar, ErrorBanner
+from gui.widgets import DatasetBar, ErrorBanner, place_on_screen
 
 MAX_RECENT = 10
 #: Below this the panes cannot show their controls whole; the layout may ask for more.
@@ -44,6 +44,7 @@ class MainWindow(QMainWindow):
         self.metrics = MetricsPane(self.state)
         self.labeling = LabelingTools(self.state, self.browser, self.runner, self)
         self.saved_masks = SavedMasks(self.state, self)
+        self.saved_masks.truth_changed.connect(self.browser.masks_changed)
 
         right = QSplitter(Qt.Vertical)
         # The runner takes the height it needs, no more: the rest goes to the metrics.
@@ -204,7 +205,7 @@ class MainWindow(QMainWindow):
         if self.mask_editor is None:
             self.mask_editor = MaskEditorWidget()
             self.mask_editor.setWindowFlag(Qt.Window)
-            self.mask_editor.resize(1000, 800)
+            place_on_screen(self.mask_editor, 1000, 800)
             self.mask_editor.saved.connect(lambda _i, path: self.statusBar().showMessage(f"Saved {path}", 8000))
         editor = self.mask_editor
         if editor.open_sample(dataset, index, prediction=self._predicted_mask(index), project=self.state.project):

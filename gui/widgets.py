@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -166,3 +166,16 @@ class ElidedLabel(QLabel):
     def _elide(self) -> None:
         room = max(0, min(self.width(), self._max_width) - self._padding())
         super().setText(self.fontMetrics().elidedText(self._full, Qt.ElideRight, room))
+
+
+def first_geometry(x: int, y: int, width: int, height: int, size: tuple[int, int]) -> QRect:
+    """Where a new window of ``size`` goes on a screen whose free area is (x, y, width, height): shrunk to
+    what the screen has (a 1366x768 laptop), centred."""
+    w, h = min(size[0], width), min(size[1], height)
+    return QRect(x + (width - w) // 2, y + (height - h) // 2, w, h)
+
+
+def place_on_screen(window: QWidget, width: int, height: int) -> None:
+    """Give a new top-level window ``width`` x ``height``, or all its screen has when that is less."""
+    free = window.screen().availableGeometry()
+    window.setGeometry(first_geometry(free.x(), free.y(), free.width(), free.height(), (width, height)))

@@ -42,6 +42,7 @@ class MaskClassIndex(QObject):
         self.known = np.zeros(0, dtype=bool)
         self.pixels = np.zeros(0, dtype=np.int64)  # pixels per class over the scanned masks
         self.errors: dict[int, str] = {}
+        self._scanning = False
         self.epoch = 0
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)
@@ -59,6 +60,7 @@ class MaskClassIndex(QObject):
             return
         n, k = len(dataset), len(dataset.classes)
         self.pixels = np.zeros(k, dtype=np.int64)
+        self._scanning = dataset.tags is None
         if dataset.tags is not None:
             self.tags, self.known = dataset.tags, np.ones(n, dtype=bool)
             return
@@ -80,6 +82,12 @@ class MaskClassIndex(QObject):
             self.tags[index] = presence
             self.known[index] = True
             self._changed()
+
+    def forget(self, indices) -> None:
+        """These masks changed: their classes are taken again from the next read (a thumbnail's).
+        Classes a dataset lists itself (COCO's categories) are not the masks' to change."""
+        if self.tags is not None and self._scanning:
+            self.known[np.asarray(list(indices), dtype=np.int64)] = False
 
     def shutdown(self) -> None:
         self.epoch += 1

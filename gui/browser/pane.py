@@ -189,6 +189,11 @@ class BrowserPane(PaneEvents, QWidget):
         self.filters.search.setText(text)
         self.refilter()
 
+    def masks_changed(self, indices) -> None:
+        """The true masks of these samples changed (a save, an undo): their tiles and classes are read again."""
+        self.loader.forget(indices)
+        self.mask_classes.forget(indices)
+
     def failed_count(self) -> int:
         return self._failed
 

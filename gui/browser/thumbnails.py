@@ -145,6 +145,17 @@ class ThumbnailLoader(QObject):
             work = lambda: make_thumbnail(dataset.load_image(index), box)  # noqa: E731
         self.pool.start(DecodeTask(self._relay, self._epoch, index, work, lambda: self._current(generation)))
 
+    def forget(self, indices) -> None:
+        """These samples changed on disk or in the store (a saved mask, an undo of one): their tiles are
+        decoded again when next painted."""
+        for index in (int(i) for i in indices):
+            self._cache.pop(index, None)
+            self._composed.pop(index, None)
+            self._predicted.pop(index, None)
+            self.errors.pop(index, None)
+            self._pending.discard(index)
+        self.restyled.emit()
+
     def drop_pending(self) -> None:
         """Forget queued requests: the tiles still on screen ask again when they repaint."""
         self._generation += 1

@@ -1,7 +1,9 @@
 """The saved masks as labels: the project's switch, and the run's scores kept in step with the masks.
 
 "Use saved masks as labels" is remembered in the project store (``view_state``), so it is what the
-user left it at when the dataset opens again. Switching it swaps the dataset's true masks and keeps
+user left it at when the dataset opens again. A project starts with it off (the dataset's own masks);
+its first saved mask turns it on, unless the user has set it either way, so that a fix is scored at
+once, as an edited label is. Switching it swaps the dataset's true masks and keeps
 the run and the sample shown. Whenever the true mask of a sample changes (a save, an undo or redo
 of one, the switch), the run's stored prediction of that sample is scored again against it: the
 per-image IoU/Dice and the dataset totals (a sum of per-image confusions) follow at once, and the
@@ -12,7 +14,7 @@ more go to a worker.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from superqt.utils import create_worker
 
 from core.datasets import SampleError
@@ -36,6 +38,7 @@ INLINE = 8
 
 class SavedMasks(QObject):
     rescored = Signal(object)  # the dataset indices whose scores were recomputed
+    truth_changed = Signal(object)  # the dataset indices whose true mask is another one now
 
     def __init__(self, state: AppState, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -120,9 +123,23 @@ class SavedMasks(QObject):
         if step.kind != "edit":
             self._sync_output(project, indices)
         if self.active:
+            self.truth_changed.emit(indices)
             self.rescore(indices)
             if self.state.current in indices:
                 self.state.select_sample(self.state.current)  # the sample view reads its true mask again
+        elif step.kind == "edit" and project.store.get_view(USE_SAVED_MASKS) is None:
+            # The project's first save, the switch never touched: the user's fix becomes the truth the run
+            # is scored against, as label edits are (Labels > Use Saved Masks as Labels takes it back).
+            QTimer.singleShot(0, lambda: self._first_save(project))
+        elif step.kind == "edit":
+            self.state.message.emit(
+                "Mask saved; the scores use the dataset's own masks (Labels > Use Saved Masks as Labels)"
+            )
+
+    def _first_save(self, project: Project) -> None:
+        # after the store's notification; the app may have closed the project meanwhile (Save, then quit)
+        if self.state.project is project and not project.store.closed and not self.active:
+            self.set_use(True)
 
     def _sync_output(self, project: Project, indices: list[int]) -> None:
         """After an undo/redo, the output folder holds the mask now saved (the dataset's own after undoing the

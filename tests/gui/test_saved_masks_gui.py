@@ -224,3 +224,48 @@ def test_the_switch_is_remembered_per_project_and_never_drops_the_run(qtbot, voc
     opened.project.store.set_view("use_saved_masks", False)
     opened.project.store.close()
     assert not isinstance(attach_project(open_dataset(voc.root, split="train")).dataset, WithSavedMasks)
+
+
+def test_the_first_save_of_a_project_scores_against_it_unless_the_user_chose(qtbot, editor, voc, tmp_path):
+    state, browser, _, saved, project = scored_panes(qtbot, voc, tmp_path)
+    run = state.predictions
+    assert not saved.active  # a new project reads the dataset's own masks
+    assert editor.open_sample(state.dataset, 1, project=project, prediction=run.mask(1))
+    editor.start_from_prediction()
+    with qtbot.waitSignal(saved.rescored, timeout=10_000):
+        editor.save()  # the user's first fix becomes the truth, as an edited label does
+    assert saved.active and state.predictions is run
+    assert run.per_image_scores()["mean_iou"][1] == pytest.approx(1.0)
+    saved.set_use(False)  # chosen: a later save leaves the switch alone and says so
+    messages: list[str] = []
+    state.message.connect(messages.append)
+    paint(editor, value=3, row=2)
+    editor.save()
+    qtbot.wait(50)
+    assert not saved.active and any("the dataset's own masks" in m for m in messages)
+    browser.shutdown()
+
+
+def test_a_tile_shows_the_mask_again_after_a_save_is_undone(qtbot, voc, tmp_path):
+    _, browser, _, saved, project = scored_panes(qtbot, voc, tmp_path)
+    saved.truth_changed.connect(browser.masks_changed)  # as the main window wires them
+    saved.set_use(True)
+    loader = browser.loader
+    qtbot.waitUntil(lambda: browser.mask_classes.complete, timeout=10_000)  # the open-time scan is done
+    loader.thumbnail(0)
+    qtbot.waitUntil(lambda: loader.is_cached(0))
+    changed = voc.load_mask(0).copy()
+    changed[:] = 7
+    with qtbot.waitSignal(saved.truth_changed):
+        project.save_mask(0, changed)
+    seven = [int(c == 7) for c in range(len(voc.classes))]
+    loader.thumbnail(0)  # the grid's next paint: decoded again from the saved mask
+    qtbot.waitUntil(lambda: loader.is_cached(0) and browser.mask_classes.tags[0].tolist() == seven)
+    with qtbot.waitSignal(saved.truth_changed):
+        project.undo()
+    original = set(np.unique(voc.load_mask(0)).tolist()) - {255}
+    loader.thumbnail(0)
+    qtbot.waitUntil(
+        lambda: loader.is_cached(0) and set(np.flatnonzero(browser.mask_classes.tags[0]).tolist()) == original
+    )
+    browser.shutdown()

@@ -187,3 +187,15 @@ def test_at_1024x700_the_threshold_slider_keeps_its_size(qtbot, window, demos):
     assert window.metrics.threshold.isVisible()
     assert (window.width(), window.height()) == (1024, 700)
     assert window.metrics.threshold.slider.width() >= 100
+
+
+def test_the_first_window_fits_a_laptop_screen_and_is_centred_on_a_large_one():
+    from gui.main_window import DEFAULT_HEIGHT, DEFAULT_WIDTH
+    from gui.widgets import first_geometry
+
+    size = (DEFAULT_WIDTH, DEFAULT_HEIGHT)
+    laptop = first_geometry(0, 0, 1366, 740, size)  # 1366x768 less a 28 px panel
+    assert (laptop.width(), laptop.height()) == (1366, 740) and (laptop.x(), laptop.y()) == (0, 0)
+    large = first_geometry(0, 0, 2560, 1400, size)
+    assert (large.width(), large.height()) == (DEFAULT_WIDTH, DEFAULT_HEIGHT)
+    assert large.center().x() in (1279, 1280) and large.center().y() in (699, 700)
