@@ -41,6 +41,22 @@ def create_temp_beside(path: str | Path, suffix: str = "") -> tuple[int, Path]:
     raise FileExistsError(f"no free temporary name beside {path}")
 
 
+def write_atomic(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically and durably: a temporary file beside it (created as ``open``
+    creates files), fsync, rename. On failure nothing is left behind and ``path`` is as it was."""
+    path = Path(path)
+    fd, tmp = create_temp_beside(path, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 class NotARegularFile(OSError):
     """The path exists but is a FIFO, a device, a socket or a folder."""
 

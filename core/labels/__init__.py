@@ -6,7 +6,7 @@ dataset's split. Imports numpy and sqlite3 only (no torch, no Qt).
 """
 
 from core.labels.compare import RunComparison
-from core.labels.errors import ExportError, StoreError, StoreReadOnlyError, StoreWriteError
+from core.labels.errors import ExportError, StoreDamagedError, StoreError, StoreReadOnlyError, StoreWriteError
 from core.labels.project import KEEP, Project, open_project
 from core.labels.runs import Run
 from core.labels.schema import SCHEMA_VERSION
@@ -46,6 +46,7 @@ __all__ = [
     "Run",
     "RunComparison",
     "Step",
+    "StoreDamagedError",
     "StoreError",
     "StoreReadOnlyError",
     "StoreWriteError",

@@ -23,6 +23,7 @@ and read from there into memory, so everything it holds is shown.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sqlite3
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.labels import schema
-from core.labels.errors import StoreError
+from core.labels.errors import StoreDamagedError, StoreError
 
 SYNCHRONOUS = "FULL"
 BUSY_TIMEOUT_MS = 5000
@@ -124,11 +125,35 @@ def _check_value(value: bytes, is_json: bool, table: str, column: str) -> None:
 
 
 def needs_thorough_check(path: Path) -> bool:
-    """Small stores always; large ones when they were not closed cleanly (the -wal is left behind)."""
+    """Small stores always; large ones when they were not closed cleanly (the -wal is left behind) or a read
+    found them damaged (:func:`damaged_on_read` left a marker)."""
     try:
-        return path.stat().st_size <= THOROUGH_BYTES or path.with_name(path.name + "-wal").exists()
+        return (
+            path.stat().st_size <= THOROUGH_BYTES
+            or path.with_name(path.name + "-wal").exists()
+            or _marker(path).exists()
+        )
     except OSError:
         return True
+
+
+def _marker(path: Path) -> Path:
+    return path.with_name(path.name + "-check")
+
+
+def damaged_on_read(path: Path, exc: sqlite3.Error) -> StoreError:
+    """The error a read of an open store raises: the user's words, and the store marked for the full check
+    at its next open (where a damaged one is set aside and a new one started)."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    damaged = name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "decode" in str(exc).lower()
+    if not damaged:
+        return StoreError(f"Could not read the project store {path}: {exc}.")
+    with contextlib.suppress(OSError):  # a read-only place: it is checked in full when opened there anyway
+        _marker(path).touch()
+    return StoreDamagedError(
+        f"The project store {path} is damaged ({exc}). Open the dataset again: the store is then checked, "
+        "kept aside under another name, and a new one started; the dataset's own labels are unchanged."
+    )
 
 
 def move_aside(path: Path) -> Path:
@@ -139,6 +164,7 @@ def move_aside(path: Path) -> Path:
     while target.exists():
         n += 1
         target = path.with_name(f"{path.stem}.corrupt-{stamp}-{n}{path.suffix}")
+    _marker(path).unlink(missing_ok=True)
     for suffix in ("-wal", "-shm"):
         side = path.with_name(path.name + suffix)
         if side.exists():
@@ -178,9 +204,11 @@ def open_database(path: Path, identity: dict[str, str], *, read_only: bool) -> O
     if read_only:
         return _open_read_only(path, identity)
     opened = Opened(conn=None, read_only=False)  # type: ignore[arg-type]
+    thorough = needs_thorough_check(path)  # before connecting: opening in WAL mode creates a -wal
     try:
         conn = connect(path)
-        version = _checked(conn, thorough=needs_thorough_check(path))
+        version = _checked(conn, thorough=thorough)
+        _marker(path).unlink(missing_ok=True)  # checked in full: sound
     except (sqlite3.Error, schema.UnknownDatabase) as exc:
         moved = move_aside(path)
         opened.recovered_from = moved
@@ -238,9 +266,10 @@ def _open_read_only(path: Path, identity: dict[str, str]) -> Opened:
     memory = connect(":memory:")
     version = 0
     if path.exists():
+        thorough = needs_thorough_check(path)
         try:
             conn = connect(path, read_only=True)
-            version = _checked(conn, thorough=needs_thorough_check(path))
+            version = _checked(conn, thorough=thorough)
         except (sqlite3.Error, schema.UnknownDatabase) as exc:
             version = _read_copy(path, memory, exc, opened)
         else:

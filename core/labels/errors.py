@@ -11,6 +11,10 @@ class StoreReadOnlyError(StoreError):
     """A write to a store opened read-only (another copy of the app holds it, or its folder is read-only)."""
 
 
+class StoreDamagedError(StoreError):
+    """A read found the store damaged; it gets the full check when it is opened next (and is set aside then)."""
+
+
 class StoreWriteError(StoreError):
     """A write failed (disk full, I/O error, folder read-only); nothing of it was saved."""
 

@@ -15,8 +15,6 @@ step setting the sample's field ``mask`` to the version's id. So:
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from core.files import write_atomic
 from core.labels.errors import StoreError, StoreReadOnlyError
 from core.labels.history import current_user
 from core.labels.values import Change
@@ -68,16 +67,7 @@ def encode_png(mask: np.ndarray) -> bytes:
 def _write_file(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically and durably (temp file, fsync, rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, data)
 
 
 def save_version(store: ProjectStore, split: str, sample_id: str, mask: np.ndarray, description: str) -> Step:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.labels import history
-from core.labels.connection import explain, open_database
+from core.labels.connection import damaged_on_read, explain, open_database
 from core.labels.errors import StoreError, StoreReadOnlyError, StoreWriteError
 from core.labels.location import DB_NAME, LOCK_NAME, RUNS_FOLDER, can_write, store_folder
 from core.labels.lock import StoreLock
@@ -149,7 +149,10 @@ class ProjectStore:
         if self.closed:
             raise StoreError(f"the project store {self.path} is closed")
         with self._mutex:
-            yield self._conn
+            try:
+                yield self._conn
+            except sqlite3.Error as exc:  # writes turn theirs into StoreWriteError before they get here
+                raise damaged_on_read(self.path, exc) from exc
 
     @contextmanager
     def writing(self, what: str) -> Iterator[sqlite3.Connection]:

@@ -16,7 +16,6 @@ a temporary file in the same folder, then a rename.
 from __future__ import annotations
 
 import io
-import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.datasets.base import IGNORE_INDEX, Dataset, SampleError
-from core.files import create_temp_beside
+from core.files import write_atomic
 from core.labels.errors import StoreError
 
 if TYPE_CHECKING:
@@ -117,17 +116,11 @@ def save_mask(
     data = encode_mask(dataset, mask)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = create_temp_beside(target, suffix=".tmp")
     except OSError as exc:
         raise MaskWriteError(f"cannot write into {target.parent}: {exc.strerror or exc}") from None
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
+        write_atomic(target, data)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise MaskWriteError(f"cannot write {target}: {exc.strerror or exc}; nothing was changed") from None
     return target
 

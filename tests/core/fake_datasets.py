@@ -434,3 +434,17 @@ def tiny_unet_card(folder: Path, classes: list[str], *, sharpen: bool = False, n
     )  # fmt: skip
     card.save(folder / f"{name}.json")
     return load_card(folder / f"{name}.json")
+
+
+def tiny_segmentation_run(tmp: Path):
+    """(dataset, predictions): a random tiny U-Net run over a fake VOC's trainval split, for views to show."""
+    from core.datasets import open_dataset
+    from core.inference.segmentation import SegmentationJob
+
+    root, _, _ = write_voc(tmp / "data")
+    dataset = open_dataset(root, split="trainval")
+    card = tiny_unet_card(tmp, dataset.classes)
+    job = SegmentationJob(card, dataset, device="cpu", num_workers=0, run_dir=tmp / "run")
+    for _ in job.run():
+        pass
+    return dataset, job.predictions

@@ -110,3 +110,27 @@ def test_a_store_left_with_its_wal_in_a_read_only_folder_shows_everything(tmp_pa
         project.store.close()
         folder.chmod(0o755)
         shutil.rmtree(folder)
+
+
+def test_a_damaged_value_met_while_reading_is_a_store_error_and_the_next_open_sets_the_store_aside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import core.labels.connection as connection
+    from core.labels import StoreDamagedError
+
+    monkeypatch.setattr(connection, "THOROUGH_BYTES", 0)  # as a large, cleanly closed store: quick check only
+    dataset, project = _store_with_notes(tmp_path, 30)
+    path = project.store.path
+    project.store.close()
+    conn = sqlite3.connect(path)  # text that is not UTF-8: SQLite's checks pass, Python's decode fails
+    with conn:
+        conn.execute("UPDATE edits SET new = CAST(x'22ff22' AS TEXT) WHERE field = 'note'")
+    conn.close()  # closed cleanly: no -wal left behind
+    project = open_project(dataset)
+    assert project.store.recovered_from is None  # the quick check did not see it
+    with pytest.raises(StoreDamagedError, match="is damaged .*Open the dataset again"):
+        project.store.history()
+    project.store.close()
+    project = open_project(dataset)  # marked: checked in full, set aside, a new store
+    assert project.store.recovered_from is not None and "was damaged" in project.store.notice
+    assert project.store.history() == []

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fake_datasets import tiny_unet_card, write_voc
+from fake_datasets import tiny_segmentation_run
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from test_metrics_data import faces, load, shown_pane
 
 from core import evaluation, ranking
-from core.datasets import open_dataset
-from core.inference.segmentation import SegmentationJob
 from core.metrics import cell_indices
 from core.selection import Selection
 from gui.browser import BrowserPane
@@ -97,14 +95,7 @@ def test_a_histogram_bar_shows_one_of_its_samples(qtbot, pane, browser):
 
 @pytest.fixture(scope="module")
 def segmentation_run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("seg")
-    root, _, _ = write_voc(tmp / "data")
-    dataset = open_dataset(root, split="trainval")
-    card = tiny_unet_card(tmp, dataset.classes)
-    job = SegmentationJob(card, dataset, device="cpu", num_workers=0, run_dir=tmp / "run")
-    for _ in job.run():
-        pass
-    return dataset, job.predictions
+    return tiny_segmentation_run(tmp_path_factory.mktemp("seg"))
 
 
 def test_a_pixel_matrix_cell_shows_its_most_confused_image(qtbot, pane, browser, segmentation_run):

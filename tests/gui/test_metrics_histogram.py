@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fake_datasets import tiny_unet_card, write_voc
+from fake_datasets import tiny_segmentation_run
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from test_metrics_data import faces, labelled, load, shown_pane
 
 from core import ranking
-from core.datasets import open_dataset
-from core.inference.segmentation import SegmentationJob
 from gui.metrics.histogram_plot import LOG_FLOOR, HistogramPlot, wants_log
 
 
@@ -94,14 +92,7 @@ def test_an_even_histogram_stays_linear_and_the_caption_explains_the_range(qtbot
 
 @pytest.fixture(scope="module")
 def segmentation_run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("seg")
-    root, _, _ = write_voc(tmp / "data")
-    dataset = open_dataset(root, split="trainval")
-    card = tiny_unet_card(tmp, dataset.classes)
-    job = SegmentationJob(card, dataset, device="cpu", num_workers=0, run_dir=tmp / "run")
-    for _ in job.run():
-        pass
-    return dataset, job.predictions
+    return tiny_segmentation_run(tmp_path_factory.mktemp("seg"))
 
 
 def test_the_per_image_histogram_is_the_same_widget_and_follows_a_click(qtbot, pane, segmentation_run):

@@ -2,24 +2,15 @@
 
 import numpy as np
 import pytest
-from fake_datasets import tiny_unet_card, write_voc
+from fake_datasets import tiny_segmentation_run
 
-from core.datasets import open_dataset
-from core.inference.segmentation import SegmentationJob
 from gui.metrics import MetricsPane
 from gui.state import AppState
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("seg")
-    root, _, _ = write_voc(tmp / "data")
-    dataset = open_dataset(root, split="trainval")
-    card = tiny_unet_card(tmp, dataset.classes)
-    job = SegmentationJob(card, dataset, device="cpu", num_workers=0, run_dir=tmp / "run")
-    for _ in job.run():
-        pass
-    return dataset, job.predictions
+    return tiny_segmentation_run(tmp_path_factory.mktemp("seg"))
 
 
 @pytest.fixture
