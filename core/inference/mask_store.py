@@ -178,16 +178,7 @@ class SegmentationPredictions(RunBookkeeping):
         self.done[index] = True
         self.errors.pop(index, None)
         self.mask_errors.pop(index, None)
-        entry = None
-        if confusion is not None:
-            cells = np.flatnonzero(confusion)
-            entry = (cells.astype(np.int32), confusion.reshape(-1)[cells].astype(np.int64))
-        with self._lock:
-            if entry is None:
-                self._cells.pop(index, None)
-            else:
-                self._cells[index] = entry
-            self._version += 1
+        self.set_image_confusion(index, confusion)
 
     def set_image_confusion(self, index: int, confusion: np.ndarray | None, error: str = "") -> None:
         """Replace one predicted image's confusion matrix (its true mask changed; the prediction did not).
