@@ -18,3 +18,11 @@ ROOT = Path(__file__).resolve().parents[1]
 for path in (ROOT, ROOT / "tests" / "core"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Nothing a test does may write into the bundled demos (a run saved beside them, a mask store...)."""
+    written = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "resources").rglob(".cvlens"))
+    if written:
+        session.exitstatus = 1
+        sys.stderr.write(f"\ntests wrote into resources/: {written} (use a copy of the demo, or --no-save-run)\n")

@@ -62,7 +62,7 @@ def test_evaluate_zero_division_nan_leaves_undefined_values_out_and_says_so(tmp_
     from sklearn import metrics as skm
 
     out = tmp_path / "eval"
-    args = ("evaluate", "resources/demo/digits", "--device", "cpu", "--out", str(out), "--quiet")
+    args = ("evaluate", "resources/demo/digits", "--device", "cpu", "--out", str(out), "--quiet", "--no-save-run")
     result = run_main(*args, "--zero-division", "nan")
     assert result.returncode == 0, result.stderr
     metrics = json.loads((out / "metrics.json").read_text())
