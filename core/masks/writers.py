@@ -15,6 +15,7 @@ a temporary file in the same folder, then a rename.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import time
 from pathlib import Path
@@ -25,6 +26,7 @@ import numpy as np
 from core.datasets.base import IGNORE_INDEX, Dataset, SampleError
 from core.files import write_atomic
 from core.labels.errors import StoreError
+from core.labels.masks import read_version
 
 if TYPE_CHECKING:
     from core.labels.project import Project
@@ -32,6 +34,11 @@ if TYPE_CHECKING:
 
 class MaskWriteError(Exception):
     """A mask that cannot be written where asked; nothing was half-written."""
+
+
+class MaskExistsError(MaskWriteError):
+    """The target holds a mask CV Lens did not write (none of the sample's saved versions, nor the dataset's
+    own): it is replaced only when the user says so (``replace=True``)."""
 
 
 def _voc_palette() -> np.ndarray:
@@ -98,9 +105,21 @@ def decode_saved_mask(dataset: Dataset, path: Path) -> np.ndarray:
 
 
 def save_mask(
-    dataset: Dataset, index: int, mask: np.ndarray, out_root: str | Path, *, overwrite_originals: bool = False
+    dataset: Dataset,
+    index: int,
+    mask: np.ndarray,
+    out_root: str | Path,
+    *,
+    overwrite_originals: bool = False,
+    project: Project | None = None,
+    replace: bool = False,
 ) -> Path:
-    """Write one sample's mask under ``out_root`` atomically; the path written."""
+    """Write one sample's mask under ``out_root`` atomically; the path written.
+
+    The target must resolve inside ``out_root``. A file already there is replaced when CV Lens wrote it
+    (it holds one of the sample's saved versions in ``project``, or the dataset's own mask), or when
+    ``replace``; otherwise :class:`MaskExistsError`, so that a file of the user's is never replaced unasked.
+    """
     out_root = Path(out_root)
     target = out_root / relative_mask_path(dataset, index)
     if not target.resolve().is_relative_to(out_root.resolve()):  # an index naming "../../x.jpg", or a link out
@@ -113,6 +132,9 @@ def save_mask(
         raise MaskWriteError(
             f"{target} is the dataset's original mask; choose another output folder or confirm overwriting"
         )
+    asked = replace or overwrite_originals
+    if target.exists() and not asked and not _written_by_us(dataset, index, target, project):
+        raise MaskExistsError(f"{target} already holds a mask that CV Lens did not write; replace it?")
     data = encode_mask(dataset, mask)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -123,6 +145,19 @@ def save_mask(
     except OSError as exc:
         raise MaskWriteError(f"cannot write {target}: {exc.strerror or exc}; nothing was changed") from None
     return target
+
+
+def _written_by_us(dataset: Dataset, index: int, target: Path, project: Project | None) -> bool:
+    """Whether ``target`` holds what a save (or the undo of the first one) of this sample wrote."""
+    try:
+        existing = decode_saved_mask(dataset, target)
+        ours = [dataset.load_mask(index)]
+    except (SampleError, OSError):
+        return False
+    if project is not None:
+        with contextlib.suppress(StoreError):  # a damaged version is not a reason to replace the user's file
+            ours += [read_version(project.store, v) for v in project.mask_versions(index)]
+    return any(m is not None and m.shape == existing.shape and np.array_equal(m, existing) for m in ours)
 
 
 def newest_mask(

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from core.datasets import SampleError
 from core.labels import Project, Step, StoreError
 from core.labels.masks import next_step_saves
-from core.masks.writers import MASK_FOLDER, MaskWriteError, newest_mask, save_mask
+from core.masks.writers import MASK_FOLDER, MaskExistsError, MaskWriteError, newest_mask, save_mask
 
 
 class MaskSaving:
@@ -73,9 +73,10 @@ class MaskSaving:
                 with contextlib.suppress(StoreError):
                     self.project.store.set_view(MASK_FOLDER, str(self.out_root))
 
-    def save(self, confirm_overwrite=None) -> Path | None:
+    def save(self, confirm_overwrite=None, confirm_replace=None) -> Path | None:
         """Keep the mask as a new saved version in the project store and write it into the output folder;
-        asks before writing over the dataset's own files. The path written, None when nothing was saved."""
+        asks before writing over the dataset's own files, or over a file there that CV Lens did not write.
+        The path written, None when nothing was saved."""
         if self.editor is None or self.dataset is None:
             return None
         overwrite = False
@@ -88,7 +89,7 @@ class MaskSaving:
         if kept is False:
             return None
         try:
-            path = save_mask(self.dataset, self.index, self.editor.mask, self.out_root, overwrite_originals=overwrite)
+            path = self._write(overwrite, confirm_replace or self._confirm_replace)
             note = f"saved {path}"
         except MaskWriteError as exc:
             if kept is None:  # no store either: nothing was saved at all
@@ -146,6 +147,19 @@ class MaskSaving:
             event.accept()
         else:
             event.ignore()
+
+    def _write(self, overwrite: bool, confirm_replace) -> Path:
+        args = (self.dataset, self.index, self.editor.mask, self.out_root)
+        try:
+            return save_mask(*args, overwrite_originals=overwrite, project=self.project)
+        except MaskExistsError as exc:
+            if not confirm_replace(str(exc)):
+                raise MaskWriteError("the file there was kept, as you chose") from None
+            return save_mask(*args, overwrite_originals=overwrite, project=self.project, replace=True)
+
+    def _confirm_replace(self, question: str) -> bool:
+        answer = QMessageBox.question(self, "Replace a file in the output folder?", question)
+        return answer == QMessageBox.StandardButton.Yes
 
     def _confirm_overwrite(self) -> bool:
         answer = QMessageBox.question(

@@ -154,6 +154,6 @@ class SavedMasks(QObject):
                 continue
             try:
                 mask = project.load_saved_mask(i)
-                save_mask(dataset, i, dataset.load_mask(i) if mask is None else mask, folder)
+                save_mask(dataset, i, dataset.load_mask(i) if mask is None else mask, folder, project=project)
             except (StoreError, MaskWriteError, SampleError, OSError) as exc:
                 self.state.error.emit("Saved masks", f"{folder} could not follow the undo: {exc}")

@@ -102,3 +102,29 @@ def test_a_link_inside_the_output_folder_is_not_followed_out_of_it(tmp_path: Pat
     with pytest.raises(MaskWriteError, match="outside the output folder"):
         save_mask(dataset, 0, mask, out)
     assert not any(outside.iterdir())
+
+
+def test_a_file_in_the_output_folder_that_cv_lens_did_not_write_is_replaced_only_when_asked(tmp_path: Path):
+    from core.labels import open_project
+    from core.masks.writers import MaskExistsError, relative_mask_path
+
+    root, _, _ = write_voc(tmp_path / "voc")
+    dataset = open_dataset(root, split="val")
+    project = open_project(dataset)
+    out = tmp_path / "out"
+    mask = np.zeros(dataset[0].mask().shape, np.uint8)
+    target = out / relative_mask_path(dataset, 0)
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"the user's own file")
+    with pytest.raises(MaskExistsError, match="did not write; replace it"):
+        save_mask(dataset, 0, mask, out, project=project)
+    assert target.read_bytes() == b"the user's own file"
+    save_mask(dataset, 0, mask, out, project=project, replace=True)  # the user said yes
+
+    # What CV Lens wrote there (a saved version) is replaced by the next save without a question.
+    project.save_mask(0, mask)
+    mask2 = mask.copy()
+    mask2[:3] = 1
+    project.save_mask(0, mask2)
+    assert save_mask(dataset, 0, mask2, out, project=project) == target
+    project.store.close()

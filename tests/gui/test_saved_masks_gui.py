@@ -269,3 +269,25 @@ def test_a_tile_shows_the_mask_again_after_a_save_is_undone(qtbot, voc, tmp_path
         lambda: loader.is_cached(0) and set(np.flatnonzero(browser.mask_classes.tags[0]).tolist()) == original
     )
     browser.shutdown()
+
+
+def test_saving_into_an_output_folder_asks_before_replacing_a_file_cv_lens_did_not_write(qtbot, editor, voc, tmp_path):
+    from core.masks.writers import encode_mask, relative_mask_path
+
+    project = open_project(voc)
+    out = tmp_path / "out"
+    target = out / relative_mask_path(voc, 0)
+    target.parent.mkdir(parents=True)
+    theirs = encode_mask(voc, np.full(voc[0].mask().shape, 9, np.uint8))  # a mask of the user's, in VOC's form
+    target.write_bytes(theirs)
+    assert editor.open_sample(voc, 0, project=project, out_root=out)
+    paint(editor)
+    questions: list[str] = []
+    assert editor.save(confirm_replace=lambda q: questions.append(q) or False) == project.store.folder / (
+        project.saved_mask(0).file
+    )  # kept in the store; the user's file left as it was
+    assert target.read_bytes() == theirs and "did not write" in questions[0]
+    assert "the file there was kept" in editor.status.text()
+    paint(editor, value=7, row=6)
+    assert editor.save(confirm_replace=lambda q: True) == target
+    assert np.array_equal(WithSavedMasks(voc, out, project).load_mask(0), editor.editor.mask)
