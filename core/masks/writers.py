@@ -40,6 +40,10 @@ class MaskExistsError(MaskWriteError):
     """The target holds a mask CV Lens did not write (none of the sample's saved versions, nor the dataset's
     own): it is replaced only when the user says so (``replace=True``)."""
 
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path} already holds a mask that CV Lens did not write; replace it?")
+        self.path = path
+
 
 def _voc_palette() -> np.ndarray:
     from core.datasets.readers.masks import bit_palette
@@ -134,7 +138,7 @@ def save_mask(
         )
     asked = replace or overwrite_originals
     if target.exists() and not asked and not _written_by_us(dataset, index, target, project):
-        raise MaskExistsError(f"{target} already holds a mask that CV Lens did not write; replace it?")
+        raise MaskExistsError(target)
     data = encode_mask(dataset, mask)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

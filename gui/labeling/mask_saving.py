@@ -150,12 +150,15 @@ class MaskSaving:
 
     def _write(self, overwrite: bool, confirm_replace) -> Path:
         args = (self.dataset, self.index, self.editor.mask, self.out_root)
+        written = self.__dict__.setdefault("_written_here", set())  # files this editor wrote (no store to ask)
         try:
-            return save_mask(*args, overwrite_originals=overwrite, project=self.project)
+            path = save_mask(*args, overwrite_originals=overwrite, project=self.project)
         except MaskExistsError as exc:
-            if not confirm_replace(str(exc)):
+            if exc.path not in written and not confirm_replace(str(exc)):
                 raise MaskWriteError("the file there was kept, as you chose") from None
-            return save_mask(*args, overwrite_originals=overwrite, project=self.project, replace=True)
+            path = save_mask(*args, overwrite_originals=overwrite, project=self.project, replace=True)
+        written.add(path)
+        return path
 
     def _confirm_replace(self, question: str) -> bool:
         answer = QMessageBox.question(self, "Replace a file in the output folder?", question)

@@ -291,3 +291,13 @@ def test_saving_into_an_output_folder_asks_before_replacing_a_file_cv_lens_did_n
     paint(editor, value=7, row=6)
     assert editor.save(confirm_replace=lambda q: True) == target
     assert np.array_equal(WithSavedMasks(voc, out, project).load_mask(0), editor.editor.mask)
+
+
+def test_without_a_store_the_editor_replaces_what_it_wrote_itself_without_asking(qtbot, editor, voc, tmp_path):
+    out = tmp_path / "out"
+    assert editor.open_sample(voc, 1, out_root=out)  # no project store: nothing to recognise versions by
+    paint(editor)
+    first = editor.save(confirm_replace=lambda q: pytest.fail(f"asked: {q}"))
+    paint(editor, value=7, row=6)
+    assert editor.save(confirm_replace=lambda q: pytest.fail(f"asked: {q}")) == first
+    assert np.array_equal(WithSavedMasks(voc, out).load_mask(1), editor.editor.mask)
