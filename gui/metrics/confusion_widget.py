@@ -28,12 +28,13 @@ OFF_DIAGONAL = np.array([165, 15, 21], dtype=np.float64)  # confusions: red
 MIN_VISIBLE = 0.15  # a single confusion among thousands must still be seen
 
 
-def compact(count: int) -> str:
-    """A count short enough for a cell: 948, 12.3k, 4.1M (pixel matrices count millions)."""
-    if count < 10_000:
+def compact(count: int, exact_below: int = 10_000) -> str:
+    """A count short enough for a cell or a bar's foot: written out below ``exact_below``, then 12.3k, 123k,
+    4.1M (pixel matrices count millions)."""
+    if count < exact_below:
         return str(count)
     if count < 1_000_000:
-        return f"{count / 1000:.1f}k" if count < 100_000 else f"{count // 1000}k"
+        return f"{count / 1000:.1f}k" if count < 10 * exact_below else f"{count // 1000}k"
     return f"{count / 1e6:.1f}M"
 
 

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from core import evaluation
 from core.metrics import calibration_bin
+from gui.metrics.confusion_widget import compact
 from gui.metrics.glossary_tips import explain_metrics, metric_tooltip, text_tooltip
 from gui.metrics.model import MetricsModel
 
@@ -17,11 +18,7 @@ BAR, CHOSEN = "#6baed6", "#fd8d3c"
 
 def short_count(n: int) -> str:
     """12, 950, 1.2k, 34k, 1.5M: fits under a bar."""
-    if n < 1000:
-        return str(n)
-    if n < 1_000_000:
-        return f"{n / 1000:.1f}k" if n < 10_000 else f"{n // 1000}k"
-    return f"{n / 1e6:.1f}M"
+    return compact(n, exact_below=1000)
 
 
 TITLE = "Bars: accuracy per confidence bin · the number at a bar's foot: its samples"

@@ -448,3 +448,14 @@ def tiny_segmentation_run(tmp: Path):
     for _ in job.run():
         pass
     return dataset, job.predictions
+
+
+def write_flat_colour_folder(root: Path, classes=("a", "b"), per_class: int = 3) -> Path:
+    """``root/<class>/<i>.png``: 20 x 20 images of flat greys, for models whose answer does not matter."""
+    import cv2
+
+    for name in classes:
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            cv2.imwrite(str(root / name / f"{i}.png"), np.full((20, 20, 3), 60 * i, np.uint8))
+    return root

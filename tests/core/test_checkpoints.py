@@ -3,11 +3,11 @@
 import json
 import pickle
 
-import cv2
 import numpy as np
 import pytest
 import torch
 import torchvision.models as tvm
+from fake_datasets import write_flat_colour_folder
 
 from core.datasets import open_dataset
 from core.inference import InferenceJob, run_to_end
@@ -219,11 +219,7 @@ def test_onnx_export_runs_in_onnxruntime_with_the_same_outputs(tmp_path, batch):
 def test_onnx_model_runs_through_the_runner(tmp_path):
     pytest.importorskip("onnx")
     pytest.importorskip("onnxruntime")
-    root = tmp_path / "data"
-    for name in ("a", "b"):
-        (root / name).mkdir(parents=True)
-        for i in range(3):
-            cv2.imwrite(str(root / name / f"{i}.png"), np.full((20, 20, 3), 60 * i, np.uint8))
+    root = write_flat_colour_folder(tmp_path / "data")
     model = SmallCNN(in_channels=3, num_classes=2, width=4).eval()
     torch.onnx.export(model, (torch.zeros(1, 3, 16, 16),), str(tmp_path / "m.onnx"), input_names=["x"],
                       dynamic_axes={"x": {0: "n"}}, dynamo=False)  # fmt: skip

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from fake_datasets import write_flat_colour_folder
 
 from core.models import ModelError, load_card
 from core.models.checkpoints import load_torchscript, open_checkpoint
@@ -103,19 +104,12 @@ class _FlattensToOneRow(torch.nn.Module):
 
 
 def test_an_onnx_model_that_only_runs_one_image_at_a_time_is_fed_one_at_a_time(tmp_path: Path) -> None:
-    import cv2
-    import numpy as np
-
     from core.datasets import open_dataset
     from core.inference import InferenceJob, run_to_end
 
     pytest.importorskip("onnx")
     pytest.importorskip("onnxruntime")
-    root = tmp_path / "data"
-    for name in ("a", "b"):
-        (root / name).mkdir(parents=True)
-        for i in range(3):
-            cv2.imwrite(str(root / name / f"{i}.png"), np.full((20, 20, 3), 60 * i, np.uint8))
+    root = write_flat_colour_folder(tmp_path / "data")
     torch.onnx.export(_FlattensToOneRow().eval(), (torch.zeros(1, 3, 16, 16),), str(tmp_path / "m.onnx"),
                       input_names=["x"], dynamic_axes={"x": {0: "n"}}, dynamo=False)  # fmt: skip
     card = open_checkpoint(tmp_path / "m.onnx", classes=["a", "b"])

@@ -128,7 +128,7 @@ def test_a_damaged_value_met_while_reading_is_a_store_error_and_the_next_open_se
     conn.close()  # closed cleanly: no -wal left behind
     project = open_project(dataset)
     assert project.store.recovered_from is None  # the quick check did not see it
-    with pytest.raises(StoreDamagedError, match="is damaged .*Open the dataset again"):
+    with pytest.raises(StoreDamagedError, match=r"is damaged .*Open the dataset again"):
         project.store.history()
     project.store.close()
     project = open_project(dataset)  # marked: checked in full, set aside, a new store
