@@ -36,7 +36,7 @@ def edited_dataset(project: Project) -> Dataset:
 
 def summarize_with(project: Project, predictions, *, original: bool, **options: Any) -> dict[str, Any]:
     """The metrics of ``predictions`` on the project's labels (edited, or the dataset's ``original`` ones)."""
-    return tasks.for_predictions(predictions).summarize(project, predictions, original=original, **options)
+    return tasks.of(predictions).summarize_run(project, predictions, original=original, **options)
 
 
 def compare_runs(project: Project, run_a: Run | int, run_b: Run | int) -> RunComparison | SegmentationComparison:
@@ -45,7 +45,7 @@ def compare_runs(project: Project, run_a: Run | int, run_b: Run | int) -> RunCom
     run_a = run_a if isinstance(run_a, Run) else get_run(store, run_a)
     run_b = run_b if isinstance(run_b, Run) else get_run(store, run_b)
     pred_a, pred_b = load_run(project, run_a), load_run(project, run_b)
-    kind = tasks.for_predictions(pred_a)
-    if tasks.for_predictions(pred_b) is not kind:
+    task = tasks.of(pred_a)
+    if tasks.of(pred_b).run_format != task.run_format:
         raise ValueError(f"run #{run_a.id} is a {pred_a.task} run and run #{run_b.id} a {pred_b.task} run")
-    return kind.compare(project, run_a, run_b, pred_a, pred_b)
+    return task.compare_runs(project, run_a, run_b, pred_a, pred_b)

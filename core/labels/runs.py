@@ -63,8 +63,8 @@ class Run:
     @property
     def headline(self) -> str:
         """The number a run's title shows: "accuracy 97.1%", "mean IoU 61.2%" ("" when there is none)."""
-        kinds = [tasks.for_task(self.task)] if tasks.keeps_runs(self.task) else tasks.KINDS  # no task: any
-        return next((text for kind in kinds if (text := kind.headline(self.metrics))), "")
+        known = [tasks.get(self.task)] if tasks.keeps_runs(self.task) else tasks.TASKS.values()  # no task: any
+        return next((text for task in known if (text := task.headline(self.metrics))), "")
 
 
 def save_run(
@@ -123,7 +123,7 @@ def _write_predictions(path: Path, predictions: Predictions) -> Path:
     """The task's ``write`` (temp file + rename), then fsync of the file and its folder."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tasks.for_predictions(predictions).write(path, predictions)
+        tasks.of(predictions).write_run(path, predictions)
         _fsync(path)
         _fsync(path.parent)
     except OSError as exc:
@@ -185,7 +185,7 @@ def load_run(project: Project, run: Run | int):
     run = run if isinstance(run, Run) else get_run(project.store, run)
     path = project.store.folder / run.predictions_file
     try:
-        return tasks.for_file(path).load(path, project.dataset.sample_ids)
+        return tasks.for_file(path).load_run(path, project.dataset.sample_ids)
     except (OSError, ValueError, KeyError, ModelError, zipfile.BadZipFile) as exc:
         raise StoreError(f"Cannot read the predictions of run {run.id} ({run.name}) from {path}: {exc}") from exc
 

@@ -1,38 +1,72 @@
-"""What differs between tasks, one module per kind of run; the rest of the code asks instead of branching.
+"""The task registry: every part of CV Lens asks here what a task does instead of comparing task names.
 
-Each module names its ``TASKS`` and answers, for a run of those tasks: ``write(path, predictions)`` and
-``load(path, sample_ids)`` (how the project store keeps its predictions in one file), ``summarize(project,
-predictions, original=...)``, ``compare(project, run_a, run_b, pred_a, pred_b)`` (an object with ``rows``,
-``filters()`` and ``status()``) and ``headline(metrics)`` (the number a run's title shows).
+One module per task (:mod:`~core.tasks.binary`, :mod:`~core.tasks.multiclass`, :mod:`~core.tasks.multilabel`,
+:mod:`~core.tasks.segmentation`), each one :class:`~core.tasks.base.Task` object that owns what differs: the
+fit check and the class map, the job, the evaluation, the runs kept in the project store, the metrics views.
+Adding a task is adding its module and naming its object in ``TASKS`` (``docs/architecture.md``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from types import ModuleType
 
 from core.inference.mask_archive import read_meta
-from core.tasks import classification, segmentation
+from core.tasks.base import FITS, Fit, FitStatus, Task, wrong_task
+from core.tasks.binary import BINARY
+from core.tasks.multiclass import MULTICLASS
+from core.tasks.multilabel import MULTILABEL
+from core.tasks.segmentation import SEGMENTATION
 
-KINDS: tuple[ModuleType, ...] = (classification, segmentation)
+__all__ = ["FITS", "TASKS", "Fit", "FitStatus", "Task", "fit", "for_file", "for_run", "get", "job_for", "of"]
 
-
-def for_task(task: str) -> ModuleType:
-    """The module of ``task``; ValueError for a task no run kind knows."""
-    for kind in KINDS:
-        if task in kind.TASKS:
-            return kind
-    raise ValueError(f"CV Lens cannot keep runs of {task!r} models")
+TASKS: dict[str, Task] = {task.name: task for task in (BINARY, MULTICLASS, MULTILABEL, SEGMENTATION)}
 
 
+def get(name: str) -> Task:
+    """The task called ``name``; ValueError for a name no task has."""
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise ValueError(f"CV Lens knows no {name!r} task (it knows {', '.join(TASKS)})") from None
+
+
+def of(thing) -> Task:
+    """The task of a dataset, a model card or predictions (anything with a ``task`` name)."""
+    return get(thing.task)
+
+
+def known(thing) -> Task | None:
+    """The task of ``thing``, None when it has none (no dataset open) or one CV Lens does not know."""
+    return TASKS.get(getattr(thing, "task", None) or "")
+
+
+def for_run(card, dataset) -> Task:
+    """The task of a run of ``card`` on ``dataset``: the model's, but binary when either side is binary
+    (a two-class softmax model on a binary set decides by a threshold like a binary model does)."""
+    model, data = of(card), known(dataset)
+    if BINARY in (model, data) and model.fit(card, dataset).status is not FitStatus.WRONG_TASK:
+        return BINARY
+    return model
+
+
+def fit(card, dataset, class_map: Mapping[str, str] | None = None) -> Fit:
+    """Whether ``card`` runs on ``dataset`` (through ``class_map``), by the model's task."""
+    task = known(card)
+    return task.fit(card, dataset, class_map) if task is not None else wrong_task(card, dataset)
+
+
+def job_for(card, dataset, *, class_map: Mapping[str, str] | None = None, **settings):
+    """The job that runs ``card`` over ``dataset`` (settings: device, batch_size, num_workers, tile, run_dir,
+    amp, compile, jpeg_decode; each task takes those it has); ModelError when the model does not fit."""
+    return of(card).job(card, dataset, class_map=class_map, **settings)
+
+
+# -- runs kept in the project store ------------------------------------------------------------
 def keeps_runs(task: str) -> bool:
-    return any(task in kind.TASKS for kind in KINDS)
+    return task in TASKS and TASKS[task].keeps_runs
 
 
-def for_predictions(predictions) -> ModuleType:
-    return for_task(predictions.task)
-
-
-def for_file(path: str | Path) -> ModuleType:
-    """The module of a saved predictions file, by the task its own JSON records."""
-    return for_task(read_meta(path)["task"])
+def for_file(path: str | Path) -> Task:
+    """The task of a saved predictions file, by the task its own JSON records."""
+    return get(read_meta(path)["task"])

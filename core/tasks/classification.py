@@ -7,14 +7,22 @@ compared sample by sample: right in one run, wrong in the other.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from core.datasets.base import Dataset
+from core.evaluation import has_labels, write_evaluation
+from core.evaluation import summarize as evaluate
+from core.inference.class_map import map_classes, suggested_class_map
 from core.inference.predictions import Predictions
+from core.inference.runner import InferenceJob
+from core.models.cards import ModelCard, ModelError
 from core.selection import Selection
+from core.tasks.base import FITS, Fit, FitStatus, Task, preview, wrong_task
 from core.tasks.comparison import CompareFilter, Row, scalars, side_by_side
 
 if TYPE_CHECKING:
@@ -52,8 +60,6 @@ def align_predictions(predictions: Predictions, sample_ids: list[str]) -> Predic
 
 def summarize(project: Project, predictions: Predictions, *, original: bool, **options: Any) -> dict[str, Any]:
     """``core.evaluation.summarize`` on the project's labels; excluded and ignored samples left out unless original."""
-    from core.evaluation import summarize as evaluate
-
     predictions = align_predictions(predictions, project.dataset.sample_ids)
     excluded = np.zeros(len(predictions), dtype=bool) if original else project.excluded()
     if excluded.any():
@@ -137,3 +143,71 @@ def headline(metrics: dict[str, Any]) -> str:
         if isinstance(value, (int, float)):
             return f"{name} {value:.1%}"
     return ""
+
+
+class Classification(Task):
+    """What binary, multiclass and multilabel classification share: class scores per sample."""
+
+    outputs = ("predictions.csv", "predictions.npz")
+    run_format = "class scores"
+
+    def accepts(self, dataset: Dataset) -> bool:
+        """Whether a model of this task runs on a dataset of ``dataset.task`` (binary and multiclass mix)."""
+        return dataset.task == self.name
+
+    # -- models and data ------------------------------------------------------------------
+    def fit(self, card: ModelCard, dataset: Dataset, class_map: Mapping[str, str] | None = None) -> Fit:
+        if not self.accepts(dataset):
+            return wrong_task(card, dataset)
+        if card.channels not in (1, 3):
+            reason = f"{card.display_name} takes {card.channels}-channel input; images are gray or RGB"
+            return Fit(FitStatus.UNFIT, reason)
+        if class_map is not None:
+            try:
+                map_classes(card.classes, dataset.classes, class_map)
+            except ModelError as exc:
+                return Fit(FitStatus.UNFIT, str(exc))
+            return FITS
+        if not dataset.classes or list(dataset.classes) == list(card.classes):
+            return FITS
+        suggestion = suggested_class_map(card.classes, dataset.classes)
+        different = (
+            f"{card.display_name} predicts {card.num_classes} classes ({preview(card.classes)}), "
+            f"but {dataset.name} has {dataset.num_classes} ({preview(dataset.classes)})"
+        )
+        if not suggestion:  # no name in common: nothing a map by name could start from
+            return Fit(FitStatus.UNFIT, different)
+        hint = f"; {len(suggestion)} names are in both: map the classes by name to run it"
+        return Fit(FitStatus.NEEDS_CLASS_MAP, different + hint, suggestion)
+
+    def job(self, card: ModelCard, dataset: Dataset, *, class_map: Mapping[str, str] | None = None, **settings):
+        settings.pop("tile", None)  # a segmentation setting
+        settings.pop("run_dir", None)
+        mapping = map_classes(card.classes, dataset.classes, class_map) if class_map is not None else None
+        return InferenceJob(card, dataset, class_map=mapping, **settings)
+
+    def has_labels(self, dataset: Dataset) -> bool:
+        return has_labels(dataset)
+
+    # -- evaluation -----------------------------------------------------------------------
+    def summarize(self, dataset: Dataset, predictions, **options: Any) -> dict[str, Any]:
+        return evaluate(dataset, predictions, **options)
+
+    def write_evaluation(self, dataset: Dataset, predictions, out_dir: str | Path, **options: Any) -> dict[str, Any]:
+        return write_evaluation(dataset, predictions, out_dir, **options)
+
+    def headline(self, metrics: Mapping[str, Any]) -> str:
+        return headline(metrics)
+
+    # -- runs in the project store ----------------------------------------------------------
+    def write_run(self, path: Path, predictions) -> Path:
+        return write(path, predictions)
+
+    def load_run(self, path: Path, sample_ids: list[str]):
+        return load(path, sample_ids)
+
+    def summarize_run(self, project, predictions, *, original: bool, **options: Any) -> dict[str, Any]:
+        return summarize(project, predictions, original=original, **options)
+
+    def compare_runs(self, project, run_a, run_b, pred_a, pred_b):
+        return compare(project, run_a, run_b, pred_a, pred_b)

@@ -7,14 +7,21 @@ compared class by class (IoU and Dice of both runs) and image by image (which ru
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from core.datasets.base import Dataset
+from core.evaluation_segmentation import summarize_segmentation, write_segmentation_evaluation
+from core.inference.class_map import suggested_class_map
 from core.inference.mask_archive import load_archive, save_archive
+from core.inference.segmentation import SegmentationJob, class_lookup
+from core.models.cards import ModelCard, ModelError
 from core.selection import Selection
+from core.tasks.base import FITS, Fit, FitStatus, Task, preview, wrong_task
 from core.tasks.comparison import CompareFilter, Row, side_by_side
 
 if TYPE_CHECKING:
@@ -49,8 +56,6 @@ def load(path: Path, sample_ids: list[str]) -> SegmentationPredictions:
 
 def summarize(project: Project, predictions: SegmentationPredictions, *, original: bool, **_: Any) -> dict[str, Any]:
     """The segmentation report of ``summarize_segmentation``, from the confusion matrices the run recorded."""
-    from core.evaluation_segmentation import summarize_segmentation
-
     summary = summarize_segmentation(project.dataset, predictions)
     summary["labels"] = "as run"
     return summary
@@ -129,3 +134,66 @@ def headline(metrics: dict[str, Any]) -> str:
     """The one number a run's title shows: "mean IoU 61.2%"."""
     value = metrics.get("mean_iou")
     return f"mean IoU {value:.1%}" if isinstance(value, (int, float)) else ""
+
+
+class Segmentation(Task):
+    """Semantic segmentation: a class per pixel; a run keeps a mask and class probabilities per image."""
+
+    name = "segmentation"
+    title = "semantic segmentation"
+    per_pixel = True
+    views = ("Pixels", "Images")
+    outputs = ("per_image.csv", "masks/")
+    run_format = "masks"
+    scored_by = "a prediction and a true mask"
+
+    # -- models and data ------------------------------------------------------------------
+    def fit(self, card: ModelCard, dataset: Dataset, class_map: Mapping[str, str] | None = None) -> Fit:
+        if dataset.task != self.name or card.task != self.name:
+            return wrong_task(card, dataset)
+        if class_map is None and list(dataset.classes) != list(card.classes):
+            reason = (
+                f"{card.display_name} predicts {card.num_classes} classes ({preview(card.classes)}), but "
+                f"{dataset.name} has {dataset.num_classes} ({preview(dataset.classes)}): map the dataset's classes "
+                "to the model's to run it"
+            )
+            return Fit(FitStatus.NEEDS_CLASS_MAP, reason, suggested_class_map(card.classes, dataset.classes))
+        try:
+            class_lookup(card, dataset, None if class_map is None else dict(class_map))
+        except ModelError as exc:
+            return Fit(FitStatus.UNFIT, str(exc))
+        return FITS
+
+    def job(self, card: ModelCard, dataset: Dataset, *, class_map: Mapping[str, str] | None = None, **settings):
+        for speed_only in ("amp", "compile", "jpeg_decode"):  # classifier settings a segmenter has no use for
+            settings.pop(speed_only, None)
+        return SegmentationJob(card, dataset, class_map=None if class_map is None else dict(class_map), **settings)
+
+    def has_labels(self, dataset: Dataset) -> bool:
+        return bool(dataset.classes)
+
+    # -- evaluation -----------------------------------------------------------------------
+    def summarize(self, dataset: Dataset, predictions, **_: Any) -> dict[str, Any]:
+        return summarize_segmentation(dataset, predictions)
+
+    def write_evaluation(self, dataset: Dataset, predictions, out_dir: str | Path, **_: Any) -> dict[str, Any]:
+        return write_segmentation_evaluation(dataset, predictions, out_dir)
+
+    def headline(self, metrics: Mapping[str, Any]) -> str:
+        return headline(metrics)
+
+    # -- runs in the project store ----------------------------------------------------------
+    def write_run(self, path: Path, predictions) -> Path:
+        return write(path, predictions)
+
+    def load_run(self, path: Path, sample_ids: list[str]):
+        return load(path, sample_ids)
+
+    def summarize_run(self, project, predictions, *, original: bool, **options: Any) -> dict[str, Any]:
+        return summarize(project, predictions, original=original, **options)
+
+    def compare_runs(self, project, run_a, run_b, pred_a, pred_b):
+        return compare(project, run_a, run_b, pred_a, pred_b)
+
+
+SEGMENTATION = Segmentation()

@@ -1,0 +1,143 @@
+"""What a task is to the rest of CV Lens: one object per task, asked instead of comparing task names.
+
+A :class:`Task` says what a sample's truth is (one class, a set of tags, a mask), how a model's output
+becomes predictions, whether a model fits a dataset (a :class:`Fit`, never error text to parse), the job
+that runs it, what an evaluation writes, and which views the metrics pane shows. The four tasks of the
+lecture are :mod:`core.tasks.binary`, :mod:`~core.tasks.multiclass`, :mod:`~core.tasks.multilabel` and
+:mod:`~core.tasks.segmentation`; ``core.tasks`` holds the registry. Adding a task is adding a module with
+one subclass and naming it in the registry (``docs/architecture.md``).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from core.datasets.base import Dataset
+from core.models.cards import ModelCard
+
+
+class FitStatus(enum.Enum):
+    FITS = "fits"
+    #: The model's classes are named differently: it runs once the user maps the dataset's to them.
+    NEEDS_CLASS_MAP = "needs a class map"
+    #: A model of another task (a segmenter on a classification dataset, a multilabel model on a multiclass one).
+    WRONG_TASK = "wrong task"
+    #: Something no map mends: the input channels, a class map made for another model.
+    UNFIT = "does not fit"
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Whether a model runs on a dataset as it is, and if not, why (``reason``, in the user's words).
+
+    ``suggestion``: for NEEDS_CLASS_MAP, the dataset class -> model class pairs whose names match, the
+    start of the map the user confirms (``evaluate --map-classes`` takes it as it is)."""
+
+    status: FitStatus
+    reason: str = ""
+    suggestion: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def fits(self) -> bool:
+        return self.status is FitStatus.FITS
+
+    @property
+    def needs_class_map(self) -> bool:
+        return self.status is FitStatus.NEEDS_CLASS_MAP
+
+    @property
+    def runnable(self) -> bool:
+        """It runs now, or once its classes are mapped."""
+        return self.status in (FitStatus.FITS, FitStatus.NEEDS_CLASS_MAP)
+
+
+FITS = Fit(FitStatus.FITS)
+
+
+def wrong_task(card: ModelCard, dataset: Dataset) -> Fit:
+    reason = f"{card.display_name} is a {card.task} model; {dataset.name} is a {dataset.task} dataset"
+    return Fit(FitStatus.WRONG_TASK, reason)
+
+
+def preview(names, n: int = 4) -> str:
+    """The first ``n`` names, for a message."""
+    return ", ".join(names[:n]) + (", ..." if len(names) > n else "")
+
+
+class Task:
+    """One task. Subclasses set the class attributes and override what they do differently."""
+
+    #: The name datasets, model cards and predictions carry in their ``task``.
+    name: ClassVar[str] = ""
+    #: The task in the user's words ("multilabel classification").
+    title: ClassVar[str] = ""
+    #: A sample's truth is a mask of per-pixel classes (a run predicts a mask per image).
+    per_pixel: ClassVar[bool] = False
+    #: A sample's truth is a set of tags (any number of the classes), ``Dataset.tags``; else one class.
+    multilabel: ClassVar[bool] = False
+    #: Decisions come from thresholds on the scores (the metrics pane offers the threshold).
+    thresholded: ClassVar[bool] = False
+    #: The threshold is chosen per class (per label), not one for the task.
+    threshold_per_class: ClassVar[bool] = False
+    #: Runs of this task are kept in the project store (and listed, reloaded, compared).
+    keeps_runs: ClassVar[bool] = True
+    #: How a run's predictions are stored: runs of the same format can be compared with each other.
+    run_format: ClassVar[str] = ""
+    #: The metrics pane's views (tab titles) for a run of this task, in order.
+    views: ClassVar[tuple[str, ...]] = ()
+    #: What a sample needs to be scored, in the user's words ("a prediction and a label").
+    scored_by: ClassVar[str] = "a prediction and a label"
+    #: What ``evaluate`` writes next to metrics.json (the CLI says so).
+    outputs: ClassVar[tuple[str, ...]] = ()
+
+    def __repr__(self) -> str:
+        return f"<task {self.name}>"
+
+    # -- models and data ------------------------------------------------------------------
+    def fit(self, card: ModelCard, dataset: Dataset, class_map: Mapping[str, str] | None = None) -> Fit:
+        """Whether ``card`` runs on ``dataset`` (through ``class_map``, dataset class -> model class, if given)."""
+        raise NotImplementedError
+
+    def job(self, card: ModelCard, dataset: Dataset, *, class_map: Mapping[str, str] | None = None, **settings):
+        """The job that runs ``card`` over ``dataset``; ModelError when it does not fit."""
+        raise NotImplementedError
+
+    def threshold_label(self, classes: list[str]) -> str:
+        """What the metrics pane's threshold box is called for a run with these classes."""
+        return "Threshold"
+
+    def has_labels(self, dataset: Dataset) -> bool:
+        """Whether any sample of ``dataset`` has a truth to score against."""
+        raise NotImplementedError
+
+    # -- evaluation -----------------------------------------------------------------------
+    def summarize(self, dataset: Dataset, predictions, **options: Any) -> dict[str, Any]:
+        """Everything known about how ``predictions`` match the truth, JSON-ready (metrics.json)."""
+        raise NotImplementedError
+
+    def write_evaluation(self, dataset: Dataset, predictions, out_dir: str | Path, **options: Any) -> dict[str, Any]:
+        """metrics.json and the task's :attr:`outputs` in ``out_dir``; the summary."""
+        raise NotImplementedError
+
+    def headline(self, metrics: Mapping[str, Any]) -> str:
+        """The one number a run's title shows ("accuracy 97.1%", "mean IoU 71.3%")."""
+        raise NotImplementedError
+
+    # -- runs in the project store ----------------------------------------------------------
+    def write_run(self, path: Path, predictions) -> Path:
+        raise NotImplementedError
+
+    def load_run(self, path: Path, sample_ids: list[str]):
+        raise NotImplementedError
+
+    def summarize_run(self, project, predictions, *, original: bool, **options: Any) -> dict[str, Any]:
+        """:meth:`summarize` on the project's truth (edited labels and exclusions unless ``original``)."""
+        raise NotImplementedError
+
+    def compare_runs(self, project, run_a, run_b, pred_a, pred_b):
+        """Two runs side by side: an object with ``rows``, ``filters()`` and ``status()``."""
+        raise NotImplementedError

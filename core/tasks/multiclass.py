@@ -1,0 +1,18 @@
+"""Multiclass classification: exactly one of C classes per sample, the argmax of a softmax."""
+
+from __future__ import annotations
+
+from core.datasets.base import Dataset
+from core.tasks.classification import Classification
+
+
+class Multiclass(Classification):
+    name = "multiclass"
+    title = "multiclass classification"
+    views = ("Matrix", "Classes", "Confused pairs", "Curves", "Calibration", "Errors")
+
+    def accepts(self, dataset: Dataset) -> bool:
+        return dataset.task in ("binary", "multiclass")
+
+
+MULTICLASS = Multiclass()
