@@ -187,7 +187,7 @@ def _segmentation_batch(batch_size) -> int:
 def _evaluate_job(args, device: str, rank):
     from core.datasets import open_dataset
     from core.inference import InferenceJob
-    from core.inference.runner import map_classes
+    from core.inference.class_map import map_classes
     from core.models import ModelError
 
     dataset = open_dataset(args.dataset, split=args.split)

@@ -1,7 +1,8 @@
 """Batched inference: dataset + model -> Predictions, with progress and cancel, no threads of its own."""
 
+from core.inference.class_map import check_fit
 from core.inference.predictions import NOT_PREDICTED, Predictions
-from core.inference.runner import InferenceJob, Progress, available_devices, check_fit, pick_device, run_to_end
+from core.inference.runner import InferenceJob, Progress, available_devices, pick_device, run_to_end
 
 __all__ = [
     "NOT_PREDICTED",

@@ -21,7 +21,7 @@ def why_not(card: ModelCard, dataset: Dataset) -> str | None:
 
             class_lookup(card, dataset)
         else:
-            from core.inference.runner import check_fit
+            from core.inference.class_map import check_fit
 
             check_fit(card, dataset)
     except ModelError as exc:
@@ -54,7 +54,8 @@ def job_for(
             run_dir=run_dir,
             num_workers=num_workers,
         )
-    from core.inference.runner import InferenceJob, map_classes
+    from core.inference.class_map import map_classes
+    from core.inference.runner import InferenceJob
 
     mapping = map_classes(card.classes, dataset.classes, class_map) if class_map is not None else None
     return InferenceJob(card, dataset, device=device, batch_size=batch_size, num_workers=num_workers, class_map=mapping)

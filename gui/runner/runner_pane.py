@@ -424,7 +424,7 @@ class RunnerPane(QGroupBox):
         if key not in self._class_maps or again:
             options = {}
             if card.task != "segmentation":  # the names --map-classes matches headless, and what ignoring means
-                from core.inference.runner import suggested_class_map
+                from core.inference.class_map import suggested_class_map
 
                 options = {"suggestion": suggested_class_map(card.classes, dataset.classes), "note": CLASSIFIER_NOTE}
             dialog = ClassMapDialog(

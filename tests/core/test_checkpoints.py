@@ -11,7 +11,7 @@ from fake_datasets import write_flat_colour_folder
 
 from core.datasets import open_dataset
 from core.inference import InferenceJob, run_to_end
-from core.inference.runner import check_fit, map_classes
+from core.inference.class_map import check_fit, map_classes
 from core.models import ModelCard, ModelError, load_card, loading
 from core.models import checkpoints as ckpt
 from core.models.checkpoints import AmbiguousArchitecture, KeySignature, open_checkpoint, recognise, save_card

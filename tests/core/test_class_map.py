@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.inference.runner import map_classes, suggested_class_map
+from core.inference.class_map import map_classes, suggested_class_map
 from core.models import ModelError
 
 MODEL = ["Crane", "shark", "Goldfish", "tench", "crane", "unicorn"]  # ImageNet names "crane" twice

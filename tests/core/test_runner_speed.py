@@ -16,7 +16,8 @@ from torch import nn
 
 from core.datasets import open_dataset
 from core.inference import InferenceJob, run_to_end
-from core.inference.runner import map_classes, remembered_batch_sizes
+from core.inference.class_map import map_classes
+from core.inference.runner import remembered_batch_sizes
 from core.models import ModelCard, ModelError
 from core.models.smallcnn import SmallCNN
 
