@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from core.evaluation.selection import Selection
 from core.inference.predictions import Predictions
-from core.selection import Selection
 from core.tasks.comparison import CompareFilter, Row, scalars, side_by_side
 
 if TYPE_CHECKING:
@@ -51,8 +51,9 @@ def align_predictions(predictions: Predictions, sample_ids: list[str]) -> Predic
 
 
 def summarize(project: Project, predictions: Predictions, *, original: bool, **options: Any) -> dict[str, Any]:
-    """``core.evaluation.summarize`` on the project's labels; excluded and ignored samples left out unless original."""
-    from core.evaluation import summarize as evaluate
+    """``core.evaluation.classification.summarize`` on the project's labels; excluded and ignored samples left out
+    unless original."""
+    from core.evaluation.classification import summarize as evaluate
 
     predictions = align_predictions(predictions, project.dataset.sample_ids)
     excluded = np.zeros(len(predictions), dtype=bool) if original else project.excluded()

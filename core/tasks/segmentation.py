@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from core.evaluation.selection import Selection
 from core.inference.mask_archive import load_archive, save_archive
-from core.selection import Selection
 from core.tasks.comparison import CompareFilter, Row, side_by_side
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def load(path: Path, sample_ids: list[str]) -> SegmentationPredictions:
 
 def summarize(project: Project, predictions: SegmentationPredictions, *, original: bool, **_: Any) -> dict[str, Any]:
     """The segmentation report of ``summarize_segmentation``, from the confusion matrices the run recorded."""
-    from core.evaluation_segmentation import summarize_segmentation
+    from core.evaluation.segmentation import summarize_segmentation
 
     summary = summarize_segmentation(project.dataset, predictions)
     summary["labels"] = "as run"
