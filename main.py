@@ -250,7 +250,7 @@ def _print_counts(summary: dict, seconds: float) -> None:
 def evaluate(argv: list[str]) -> int:
     args = build_evaluate_parser().parse_args(argv)
     from core.datasets import DatasetError
-    from core.evaluation import write_evaluation
+    from core.evaluation.classification import write_evaluation
     from core.inference import distributed
     from core.models import ModelError
 
@@ -296,7 +296,7 @@ def evaluate(argv: list[str]) -> int:
     for note in getattr(job, "notes", []):
         print(f"note: {note}", file=sys.stderr)
     if card.task == "segmentation":
-        from core.evaluation_segmentation import write_segmentation_evaluation
+        from core.evaluation.segmentation import write_segmentation_evaluation
 
         summary = write_segmentation_evaluation(dataset, job.predictions, args.out)
     else:

@@ -9,7 +9,7 @@ import PySide6
 from PySide6.QtCore import Qt, qVersion
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from core.about import about_rows
+from core.system.about import about_rows
 
 SUMMARY = "CV Lens: browse computer-vision datasets, run models on them and see where they fail."
 

@@ -107,7 +107,7 @@ class _ScreenshotDirector:
         # Show the first misclassified sample (else the first one) in the sample view.
         state = self.window.state
         if state.dataset is not None and len(state.dataset):
-            from core.selection import wrong
+            from core.evaluation.selection import wrong
 
             misses = (
                 wrong(state.dataset.targets, state.predictions.predicted).indices

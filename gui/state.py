@@ -20,9 +20,9 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from core.datasets import Dataset
+from core.evaluation.selection import Selection
 from core.inference import Predictions
 from core.labels import Project, Step
-from core.selection import Selection
 
 
 @dataclass(eq=False, frozen=True)
@@ -63,7 +63,7 @@ class AppState(QObject):
         self.selection: Selection | None = None
         self.current: int | None = None
         #: Decision threshold for binary (score of class 1) and multilabel (per label) tasks;
-        #: None = the default (argmax / 0.5). Decide through core.decisions with it.
+        #: None = the default (argmax / 0.5). Decide through core.evaluation.decisions with it.
         self.threshold: float | np.ndarray | None = None
         self.run_status: RunStatus | None = None
         self._follower: _StepFollower | None = None

@@ -22,7 +22,7 @@ import numpy as np
 
 from core.datasets.base import SampleError
 from core.datasets.filetype import STILL_IN_VIDEO_CONTAINER, describe_content, image_format
-from core.files import NotARegularFile, read_regular
+from core.system.files import NotARegularFile, read_regular
 
 #: Pillow's decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``): 89,478,485 pixels.
 DEFAULT_MAX_IMAGE_PIXELS = 89_478_485

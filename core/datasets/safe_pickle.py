@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from core.files import open_regular
+from core.system.files import open_regular
 
 #: Largest pickle read (CIFAR-100's train file is 158 MB, CIFAR-10's batches 31 MB each).
 MAX_PICKLE_BYTES = 1 << 30

@@ -15,7 +15,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from core.paths import data_dir
+from core.system.paths import data_dir
 
 DB_NAME = "project.sqlite"
 LOCK_NAME = "project.lock"

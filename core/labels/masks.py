@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.files import write_atomic
 from core.labels.errors import StoreError, StoreReadOnlyError
 from core.labels.history import current_user
 from core.labels.values import Change
+from core.system.files import write_atomic
 
 if TYPE_CHECKING:
     from core.labels.store import ProjectStore

@@ -248,8 +248,8 @@ class Project:
         return self.dataset if original else compare.edited_dataset(self)
 
     def summarize(self, predictions: Predictions, original: bool = False, **options: Any) -> dict[str, Any]:
-        """``core.evaluation.summarize`` (``options``: beta, threshold) on the edited labels, excluded samples
-        left out; or on the dataset's original labels (the metrics view's switch)."""
+        """``core.evaluation.classification.summarize`` (``options``: beta, threshold) on the edited labels,
+        excluded samples left out; or on the dataset's original labels (the metrics view's switch)."""
         return compare.summarize_with(self, predictions, original=original, **options)
 
     def save_run(

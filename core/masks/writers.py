@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.datasets.base import IGNORE_INDEX, Dataset, SampleError
-from core.files import write_atomic
 from core.labels.errors import StoreError
 from core.labels.masks import read_version
+from core.system.files import write_atomic
 
 if TYPE_CHECKING:
     from core.labels.project import Project

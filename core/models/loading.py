@@ -30,8 +30,8 @@ def _architectures() -> dict:
 
 
 def user_data_dir() -> Path:
-    """CV Lens' folder for the user's data (caches): see core.paths.data_dir."""
-    from core.paths import data_dir
+    """CV Lens' folder for the user's data (caches): see core.system.paths.data_dir."""
+    from core.system.paths import data_dir
 
     return data_dir()
 

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from core.datasets.base import Dataset
-from core.evaluation import has_labels, write_evaluation
-from core.evaluation import summarize as evaluate
+from core.evaluation.classification import has_labels, write_evaluation
+from core.evaluation.classification import summarize as evaluate
+from core.evaluation.selection import Selection
 from core.inference.class_map import map_classes, suggested_class_map
 from core.inference.predictions import Predictions
 from core.inference.runner import InferenceJob
 from core.models.cards import ModelCard, ModelError
-from core.selection import Selection
 from core.tasks.base import FITS, Fit, FitStatus, Task, preview, wrong_task
 from core.tasks.comparison import CompareFilter, Row, scalars, side_by_side
 
@@ -59,7 +59,7 @@ def align_predictions(predictions: Predictions, sample_ids: list[str]) -> Predic
 
 
 def summarize(project: Project, predictions: Predictions, *, original: bool, **options: Any) -> dict[str, Any]:
-    """``core.evaluation.summarize`` on the project's labels; excluded and ignored samples left out unless original."""
+    """``core.evaluation.classification.summarize`` on the project's labels; excluded and ignored samples left out unless original."""
     predictions = align_predictions(predictions, project.dataset.sample_ids)
     excluded = np.zeros(len(predictions), dtype=bool) if original else project.excluded()
     if excluded.any():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core.selection import Selection
+from core.evaluation.selection import Selection
 
 #: (metric, value of run A, value of run B); None where a metric is undefined.
 Row = tuple[str, "float | None", "float | None"]

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from core.datasets.base import Dataset
-from core.evaluation_segmentation import summarize_segmentation, write_segmentation_evaluation
+from core.evaluation.segmentation import summarize_segmentation, write_segmentation_evaluation
+from core.evaluation.selection import Selection
 from core.inference.class_map import suggested_class_map
 from core.inference.mask_archive import load_archive, save_archive
 from core.inference.segmentation import SegmentationJob, class_lookup
 from core.models.cards import ModelCard, ModelError
-from core.selection import Selection
 from core.tasks.base import FITS, Fit, FitStatus, Task, preview, wrong_task
 from core.tasks.comparison import CompareFilter, Row, side_by_side
 

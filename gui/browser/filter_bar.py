@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.overlays import OverlayStyle
-from core.selection import Selection
+from core.evaluation.selection import Selection
+from core.masks.overlays import OverlayStyle
 from gui.browser.colors import WRONG_COLOR
 from gui.flow_layout import FlowLayout
 from gui.widgets import ElidedLabel
@@ -25,7 +25,7 @@ from gui.widgets import ElidedLabel
 #: The opacity slider never gets narrower than this (pixels).
 OPACITY_MIN_WIDTH = 100
 
-#: The marks filter's entries: (text, core.selection mark or None for every sample).
+#: The marks filter's entries: (text, core.evaluation.selection mark or None for every sample).
 MARK_CHOICES = (
     ("All marks", None),
     ("Edited", "edited"),
@@ -146,7 +146,7 @@ class FilterBar(QWidget):
 
     @property
     def mark(self) -> str | None:
-        """The mark filtered to (``core.selection.MARK_FILTERS``), None for every sample."""
+        """The mark filtered to (``core.evaluation.selection.MARK_FILTERS``), None for every sample."""
         return self.mark_combo.currentData()
 
     def choose_mark(self, mark: str | None) -> None:

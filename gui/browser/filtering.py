@@ -7,7 +7,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.datasets import Dataset
-from core.selection import Selection, counts_by_class, matching_ids, narrow, shown_indices, with_mark, with_tags
+from core.evaluation.selection import (
+    Selection,
+    counts_by_class,
+    matching_ids,
+    narrow,
+    shown_indices,
+    with_mark,
+    with_tags,
+)
 from gui.browser.label_marks import LabelMarks
 
 

@@ -12,8 +12,8 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistent
 from PySide6.QtGui import QColor, QPixmap
 
 from core.datasets import Dataset
+from core.evaluation.selection import UNKNOWN, tag_differences
 from core.inference import Predictions
-from core.selection import UNKNOWN, tag_differences
 from gui.browser.label_marks import LabelMarks, label_text, tag_names
 from gui.browser.marks import Marks, differences_text, marks_for
 from gui.browser.thumbnails import ThumbnailLoader
@@ -22,7 +22,7 @@ IndexRole = Qt.ItemDataRole.UserRole + 1  # dataset index of the row
 LabelRole = Qt.ItemDataRole.UserRole + 2  # label text ("" when unlabeled)
 PredictionRole = Qt.ItemDataRole.UserRole + 3  # predicted class name, or None
 ConfidenceRole = Qt.ItemDataRole.UserRole + 4  # score of the predicted class, or None
-OutcomeRole = Qt.ItemDataRole.UserRole + 5  # core.selection RIGHT / WRONG / UNKNOWN
+OutcomeRole = Qt.ItemDataRole.UserRole + 5  # core.evaluation.selection RIGHT / WRONG / UNKNOWN
 ErrorRole = Qt.ItemDataRole.UserRole + 6  # why the sample cannot be read, or None
 LoadingRole = Qt.ItemDataRole.UserRole + 7  # True while the thumbnail is being decoded
 TagsRole = Qt.ItemDataRole.UserRole + 8  # the sample's tag (or mask class) names, None without tags

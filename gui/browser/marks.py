@@ -2,7 +2,7 @@
 
 Multiclass: the argmax. Binary: class 1 when its score reaches the threshold. Multilabel:
 the labels whose scores reach it, right only when they equal the true labels exactly. Every
-decision goes through core.decisions, so the browser agrees with the metrics view.
+decision goes through core.evaluation.decisions, so the browser agrees with the metrics view.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.datasets import Dataset
-from core.decisions import Threshold, predicted_classes, predicted_tags
+from core.evaluation.decisions import Threshold, predicted_classes, predicted_tags
+from core.evaluation.selection import multilabel_outcomes, outcomes
 from core.inference import Predictions
-from core.selection import multilabel_outcomes, outcomes
 
 
 @dataclass
 class Marks:
-    outcome: np.ndarray  # N int8: core.selection RIGHT / WRONG / UNKNOWN
+    outcome: np.ndarray  # N int8: core.evaluation.selection RIGHT / WRONG / UNKNOWN
     predicted: np.ndarray | None = None  # N int64 predicted class (single-label tasks)
     confidence: np.ndarray | None = None  # N float32 score of the predicted class, NaN when none
     tags: np.ndarray | None = None  # N x L uint8 predicted labels (multilabel)

@@ -8,7 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
-from core.overlays import IGNORE, IGNORE_DARK, IGNORE_LIGHT
+from core.masks.overlays import IGNORE, IGNORE_DARK, IGNORE_LIGHT
 
 #: index -> (predicted H x W class mask, H x W confidence of the predicted class or None[, probabilities]),
 #: or None when that sample has no prediction. The optional third item answers ``top(y, x, k)``

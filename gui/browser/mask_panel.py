@@ -13,7 +13,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QButtonGroup, QComboBox, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from core.datasets import Dataset
-from core.overlays import (
+from core.masks.overlays import (
     ERROR_COLOURS,
     ERROR_NAMES,
     FALSE_NEGATIVE,

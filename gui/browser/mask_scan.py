@@ -12,7 +12,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from core.datasets import Dataset
-from core.selection import scan_mask_classes
+from core.evaluation.selection import scan_mask_classes
 from gui.browser.decoding import ResultRelay
 
 CHUNK = 16

@@ -18,8 +18,8 @@ import numpy as np
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
 
-from core.overlays import OverlayStyle
-from core.selection import step_in
+from core.evaluation.selection import step_in
+from core.masks.overlays import OverlayStyle
 from gui.browser.class_chart import ClassChartWidget
 from gui.browser.filter_bar import FilterBar
 from gui.browser.filtering import Filters, visible_rows
@@ -152,7 +152,7 @@ class BrowserPane(PaneEvents, QWidget):
         return self.model.label_marks
 
     def set_mark_filter(self, mark: str | None) -> None:
-        """Show only samples with a mark (``core.selection.MARK_FILTERS``); None: all."""
+        """Show only samples with a mark (``core.evaluation.selection.MARK_FILTERS``); None: all."""
         self.filters.choose_mark(mark)
 
     def set_class_filter(self, class_index: int | None) -> None:

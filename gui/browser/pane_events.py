@@ -10,9 +10,9 @@ import numpy as np
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint
 
 from core.datasets import Dataset
+from core.evaluation.selection import Selection
 from core.inference import Predictions
-from core.overlays import OverlayStyle, background_classes
-from core.selection import Selection
+from core.masks.overlays import OverlayStyle, background_classes
 from gui.browser.filtering import class_counts
 from gui.browser.grid_model import IndexRole
 from gui.browser.label_marks import LabelMarks

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 
 from core.datasets import Dataset
-from core.decisions import predicted_classes, predicted_tags
+from core.evaluation.decisions import predicted_classes, predicted_tags
+from core.evaluation.selection import tag_differences
 from core.inference import Predictions
-from core.selection import tag_differences
 from gui.browser.colors import RIGHT_COLOR, WRONG_COLOR
 from gui.browser.score_bars import EXTRA, HIT, MISSED, OTHER, TRUE_TAG
 

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from core.datasets import Dataset
 from core.inference import Predictions
-from core.overlays import OverlayStyle
+from core.masks.overlays import OverlayStyle
 from gui.browser.compare import OVERLAY, CompareCanvases
 from gui.browser.decoding import DecodeTask, ResultRelay
 from gui.browser.image_scores import ImageScores

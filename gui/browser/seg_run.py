@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from core.datasets import Dataset
+from core.evaluation.ranking import worst_first
+from core.evaluation.selection import Selection
 from core.inference.mask_store import nearest_indices
-from core.overlays import resize_mask
-from core.ranking import worst_first
-from core.selection import Selection
+from core.masks.overlays import resize_mask
 
 #: The per-image scores the browser sorts by: name shown -> key of ``per_image_scores`` (lower is worse).
 #: The names are the metrics view's, so "worst mean IoU first" is the same selection from either pane.

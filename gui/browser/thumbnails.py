@@ -23,7 +23,7 @@ from PySide6.QtCore import QObject, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from core.datasets import Dataset
-from core.overlays import OverlayStyle, background_classes, palette_for
+from core.masks.overlays import OverlayStyle, background_classes, palette_for
 from gui.browser.decoding import (  # noqa: F401  (re-exported: the browser's modules import them from here)
     THUMB_SIZE,
     DecodeTask,

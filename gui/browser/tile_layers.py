@@ -10,7 +10,16 @@ from __future__ import annotations
 import numpy as np
 
 from core.datasets import Dataset
-from core.overlays import OverlayStyle, blend, class_presence, error_colours, error_map, outlines, render, resize_mask
+from core.masks.overlays import (
+    OverlayStyle,
+    blend,
+    class_presence,
+    error_colours,
+    error_map,
+    outlines,
+    render,
+    resize_mask,
+)
 from gui.browser.decoding import THUMB_SIZE, thumbnail_array
 
 TRUTH, PREDICTION, ERRORS = "truth", "prediction", "errors"

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 from PySide6.QtCore import QObject, QSettings, Signal
 
-from core.decisions import predicted_classes, predicted_tags
+from core.evaluation.decisions import predicted_classes, predicted_tags
 from core.labels import STATUS_CODES, Project, Step, StoreError
 from gui.browser import BrowserPane
 from gui.browser.label_marks import class_text

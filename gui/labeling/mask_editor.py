@@ -34,9 +34,9 @@ from PySide6.QtWidgets import (
 from core.datasets import Dataset, SampleError
 from core.labels import Project
 from core.masks import IGNORE, MaskEditor
+from core.masks.overlays import palette_for
 from core.masks.writers import WithSavedMasks, newest_mask, output_folder
 from core.metrics import pixel_confusion_matrix, segmentation_report
-from core.overlays import palette_for
 from gui.labeling.mask_canvas import MaskCanvas
 from gui.labeling.mask_saving import MaskSaving
 

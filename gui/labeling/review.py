@@ -13,9 +13,9 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
-from core.decisions import predicted_classes
+from core.evaluation.decisions import predicted_classes
+from core.evaluation.selection import first_unreviewed, step_in
 from core.labels import REVIEWED
-from core.selection import first_unreviewed, step_in
 from gui.browser import BrowserPane
 from gui.browser.label_marks import label_text
 from gui.labeling.controller import LabelingController

@@ -7,7 +7,7 @@ import html
 import numpy as np
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from core import evaluation
+from core.evaluation import classification
 from core.metrics import multilabel_cell_indices
 from gui.metrics.class_table import AveragesTable, ClassTable, Column, NumberItem
 from gui.metrics.confusion_widget import ConfusionMatrixWidget
@@ -173,7 +173,7 @@ class LabelsView(QWidget):
     def select_cell(self, true_value: int, pred_value: int) -> None:
         model, j = self.model, self.label
         rows = np.flatnonzero(model.predictions.done)
-        threshold = evaluation.snap_threshold(model.decisions["report"]["threshold"])
+        threshold = classification.snap_threshold(model.decisions["report"]["threshold"])
         tags, scores = model.dataset.tags[rows], model.predictions.scores[rows]
         indices = rows[multilabel_cell_indices(tags, scores, j, bool(true_value), bool(pred_value), threshold)]
         name = f"{model.classes[j]}: {PRESENCE[true_value]}, predicted {PRESENCE[pred_value]}"

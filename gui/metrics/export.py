@@ -11,7 +11,7 @@ from pathlib import Path
 import pyqtgraph as pg
 import pyqtgraph.exporters  # registers pg.exporters
 
-from core.files import create_temp_beside
+from core.system.files import create_temp_beside
 
 PLOT_FORMATS = {".png": "PNG image (*.png)", ".svg": "SVG drawing (*.svg)"}
 

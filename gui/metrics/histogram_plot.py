@@ -17,7 +17,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, Qt, Signal
 from PySide6.QtWidgets import QCheckBox
 
-from core import ranking
+from core.evaluation import ranking
 
 #: Counts whose largest and smallest non-zero values differ by more than this get a log axis.
 LOG_SPAN = 100

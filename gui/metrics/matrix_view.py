@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
-from core import evaluation
+from core.evaluation import classification
 from core.metrics import cell_indices, normalize_confusion_matrix
 from gui.metrics.confused_pairs import ConfusedPairsTable
 from gui.metrics.confusion_widget import ConfusionMatrixWidget
@@ -21,7 +21,7 @@ VIEWS = {
 
 def select_cell(model: MetricsModel, true_class: int, pred_class: int) -> None:
     """Select the samples of one cell of the matrix, decided as the matrix was (threshold included)."""
-    y_true, y_pred = evaluation.labeled_pairs(model.dataset, model.predictions, model.state.threshold)
+    y_true, y_pred = classification.labeled_pairs(model.dataset, model.predictions, model.state.threshold)
     classes = model.classes
     indices = cell_indices(y_true, y_pred, true_class=true_class, pred_class=pred_class)
     model.select(f"true {classes[true_class]} → predicted {classes[pred_class]}", indices)

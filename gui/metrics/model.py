@@ -1,6 +1,6 @@
 """What the metrics view shows, computed from the AppState; the views subscribe to its signals.
 
-The numbers come from ``core.evaluation`` (the same functions `python main.py evaluate` calls):
+The numbers come from ``core.evaluation.classification`` (the same functions `python main.py evaluate` calls):
 ``decision_report`` on the GUI thread whenever the threshold or beta moves (it is fast), and
 ``score_report`` (a sort per class) in a background job once per change of the predictions.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from core import evaluation
-from core.selection import Selection
+from core.evaluation import classification
+from core.evaluation.selection import Selection
 from gui.metrics.jobs import BackgroundJob
 from gui.state import AppState
 
@@ -114,11 +114,11 @@ class MetricsModel(QObject):
     def set_threshold(self, threshold: float, label: int | None = None) -> None:
         """The threshold for all labels (``label`` None) or a per-label override (None removes it)."""
         if label is None:
-            self.base_threshold = float(evaluation.snap_threshold(threshold))
+            self.base_threshold = float(classification.snap_threshold(threshold))
         elif threshold is None:
             self.overrides.pop(label, None)
         else:
-            self.overrides[label] = float(evaluation.snap_threshold(threshold))
+            self.overrides[label] = float(classification.snap_threshold(threshold))
         self._send()
 
     def _send(self) -> None:
@@ -153,14 +153,14 @@ class MetricsModel(QObject):
         self.recompute_decisions()
         self.scores = None
         if self.decisions is not None:
-            self.score_job.submit(evaluation.score_report, self.dataset, self.predictions, self.beta)
+            self.score_job.submit(classification.score_report, self.dataset, self.predictions, self.beta)
         else:
             self.score_job.cancel()
         self.scores_changed.emit()
 
     def recompute_decisions(self) -> None:
         if self.has_numbers():
-            self.decisions = evaluation.decision_report(
+            self.decisions = classification.decision_report(
                 self.dataset, self.predictions, self.state.threshold, self.beta, self.zero_division
             )
         else:
@@ -174,7 +174,7 @@ class MetricsModel(QObject):
     # -- samples -------------------------------------------------------------------
     def rows(self) -> np.ndarray:
         """Indices of the samples that have both a prediction and a label."""
-        return evaluation.scored_rows(self.dataset, self.predictions)
+        return classification.scored_rows(self.dataset, self.predictions)
 
     def binary_problem(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(rows, truth, score) of one yes/no question: binary: class 1; multiclass: class ``index`` vs the
@@ -200,6 +200,6 @@ class MetricsModel(QObject):
 
 
 def _hardest(dataset, predictions, index: int) -> tuple[str, np.ndarray, bool]:
-    from core.ranking import hardest
+    from core.evaluation.ranking import hardest
 
     return f"hardest of {dataset.classes[index]} (by loss)", hardest(dataset, predictions, index), True

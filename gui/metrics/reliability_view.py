@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from core import evaluation
+from core.evaluation import classification
 from core.metrics import calibration_bin
 from gui.metrics.confusion_widget import compact
 from gui.metrics.glossary_tips import explain_metrics, metric_tooltip, text_tooltip
@@ -41,8 +41,8 @@ class ReliabilityPlot(pg.PlotWidget):
         plot.plot([0, 1], [0, 1], pen=pg.mkPen("#555", style=Qt.DashLine), name="perfect calibration")
         self.means = pg.ScatterPlotItem(symbol="o", size=6, brush="#d62728", pen=None, name="mean confidence")
         plot.addItem(self.means)
-        self.edges = np.linspace(0, 1, evaluation.RELIABILITY_BINS + 1)
-        self.accuracy = self.count = np.zeros(evaluation.RELIABILITY_BINS)
+        self.edges = np.linspace(0, 1, classification.RELIABILITY_BINS + 1)
+        self.accuracy = self.count = np.zeros(classification.RELIABILITY_BINS)
         self.count_labels: list[pg.TextItem] = []
         self.chosen: int | None = None
         plot.setTitle(TITLE, size="9pt")
@@ -146,7 +146,7 @@ class ReliabilityView(QWidget):
 
     def select_bin(self, b: int) -> None:
         model = self.model
-        rows, confidence, _correct = evaluation.calibration_inputs(model.dataset, model.predictions, self.label())
+        rows, confidence, _correct = classification.calibration_inputs(model.dataset, model.predictions, self.label())
         indices = rows[calibration_bin(confidence, len(self.plot.edges) - 1) == b]
         lo, hi = self.plot.edges[b], self.plot.edges[b + 1]
         self.plot.set_chosen(b)

@@ -26,10 +26,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import ranking
+from core.evaluation import ranking
+from core.evaluation.segmentation_ranking import SEGMENTATION_LOSSES, run_losses
+from core.evaluation.selection import Selection
 from core.metrics import normalize_confusion_matrix
-from core.segmentation_losses import SEGMENTATION_LOSSES, run_losses
-from core.selection import Selection
 from gui.metrics.confusion_widget import ConfusionMatrixWidget
 from gui.metrics.glossary_tips import explain_metrics, set_header_tooltips
 from gui.metrics.histogram_plot import HistogramPlot, log_check

@@ -1,4 +1,4 @@
-"""core.evaluation: the report the metrics view exports and `evaluate` writes, against core.metrics."""
+"""core.evaluation.classification: the report the metrics view exports and `evaluate` writes, against core.metrics."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from core import evaluation
 from core.datasets.base import Dataset
-from core.decisions import predicted_classes, predicted_tags
+from core.evaluation import classification
+from core.evaluation.decisions import predicted_classes, predicted_tags
 from core.inference.predictions import Predictions
 from core.metrics import (
     best_fbeta_threshold,
@@ -58,7 +58,7 @@ def multilabel(n: int = 150, labels: int = 5, seed: int = 1):
 
 def test_binary_summary_decides_at_the_threshold():
     dataset, preds = single_label("binary")
-    summary = evaluation.summarize(dataset, preds, beta=2.0, threshold=0.3)
+    summary = classification.summarize(dataset, preds, beta=2.0, threshold=0.3)
     y_pred = predicted_classes(preds, 0.3)
     cm = confusion_matrix(dataset.targets, y_pred, 2)
     assert summary["confusion_matrix"] == cm.tolist()
@@ -66,7 +66,7 @@ def test_binary_summary_decides_at_the_threshold():
     assert summary["per_class"]["k1"]["fbeta"] == pytest.approx(report["fbeta"][1])
     assert summary["accuracy"] == pytest.approx(report["accuracy"])
     assert summary["threshold"] == pytest.approx(0.3) and summary["beta"] == 2.0
-    rows = evaluation.scored_rows(dataset, preds)
+    rows = classification.scored_rows(dataset, preds)
     best = best_fbeta_threshold(dataset.targets[rows] == 1, preds.scores[rows, 1], 2.0)
     assert summary["best_threshold"]["threshold"] == pytest.approx(best.threshold)
     assert summary["evaluated"] == cm.sum() == len(dataset) - 3 - 3
@@ -74,8 +74,8 @@ def test_binary_summary_decides_at_the_threshold():
 
 def test_multiclass_summary_has_top_k_ovr_and_calibration():
     dataset, preds = single_label("multiclass", c=6)
-    summary = evaluation.summarize(dataset, preds)
-    rows = evaluation.scored_rows(dataset, preds)
+    summary = classification.summarize(dataset, preds)
+    rows = classification.scored_rows(dataset, preds)
     y, s = dataset.targets[rows], preds.scores[rows]
     assert set(summary["top_k_accuracy"]) == {"1", "3", "5"}
     assert summary["top_k_accuracy"]["3"] == pytest.approx(top_k_accuracy(y, s, 3))
@@ -98,11 +98,11 @@ def test_multiclass_summary_has_top_k_ovr_and_calibration():
 
 def test_json_round_trip_turns_nan_into_null(tmp_path):
     dataset, preds = single_label("multiclass", absent=4)
-    summary = evaluation.summarize(dataset, preds, zero_division="nan")
+    summary = classification.summarize(dataset, preds, zero_division="nan")
     assert summary["per_class"]["k4"]["recall"] is None  # 0/0, left out
     assert summary["zero_division"] == "nan"
     assert summary["average_precision"][4] is None
-    path = evaluation.write_report(tmp_path / "report.json", summary)
+    path = classification.write_report(tmp_path / "report.json", summary)
     text = path.read_text()
     assert "NaN" not in text
     assert json.loads(text) == summary
@@ -113,9 +113,9 @@ def test_multilabel_decisions_equal_multilabel_report(zero_division):
     dataset, preds = multilabel()
     rng = np.random.default_rng(0)
     for threshold in (0.5, 0.21, rng.uniform(0.2, 0.8, 5)):
-        y_true, y_pred = evaluation.decided_tags(dataset, preds, threshold)
-        fast = evaluation.multilabel_decisions(y_true, y_pred, beta=0.5, zero_division=zero_division)
-        snapped = evaluation.snap_threshold(threshold)
+        y_true, y_pred = classification.decided_tags(dataset, preds, threshold)
+        fast = classification.multilabel_decisions(y_true, y_pred, beta=0.5, zero_division=zero_division)
+        snapped = classification.snap_threshold(threshold)
         full = multilabel_report(y_true, preds.scores[preds.done], snapped, beta=0.5, zero_division=zero_division)
         assert set(fast) == set(full) - {"average_precision", "threshold"}
         for key, value in fast.items():
@@ -132,18 +132,18 @@ def test_summary_averages_as_sklearn_and_says_how():
     from sklearn import metrics as skm
 
     dataset, preds = single_label("multiclass", absent=4)
-    y_true, y_pred = evaluation.labeled_pairs(dataset, preds)
+    y_true, y_pred = classification.labeled_pairs(dataset, preds)
     counted = (y_true >= 0) & (y_pred >= 0)
     y_true, y_pred = y_true[counted], y_pred[counted]
     assert 4 in y_pred and 4 not in y_true
     for ours, theirs in (("0", "warn"), ("nan", np.nan), ("1", 1)):
-        summary = evaluation.summarize(dataset, preds, zero_division=ours)
+        summary = classification.summarize(dataset, preds, zero_division=ours)
         assert summary["zero_division"] == ours
         for average in ("macro", "weighted", "micro"):
             expected = skm.precision_recall_fscore_support(y_true, y_pred, average=average, zero_division=theirs)
             got = [summary[average][k] for k in ("precision", "recall", "fbeta")]
             np.testing.assert_allclose(got, expected[:3], err_msg=f"{ours} {average}")
-    default = evaluation.summarize(dataset, preds)
+    default = classification.summarize(dataset, preds)
     assert default["zero_division"] == "0" and default["per_class"]["k4"]["recall"] == 0
     assert default["absent_classes"] == []
 
@@ -151,7 +151,7 @@ def test_summary_averages_as_sklearn_and_says_how():
 def test_a_class_in_neither_truth_nor_predictions_is_named_and_left_out_of_the_averages():
     dataset, preds = single_label("multiclass", absent=5)
     preds.scores[preds.done, 5] = 0  # never the argmax
-    summary = evaluation.summarize(dataset, preds)
+    summary = classification.summarize(dataset, preds)
     assert summary["absent_classes"] == ["k5"]
     assert summary["per_class"]["k5"]["precision"] is None and summary["per_class"]["k5"]["recall"] is None
     shown = [summary["per_class"][f"k{c}"]["fbeta"] for c in range(5)]
@@ -159,7 +159,7 @@ def test_a_class_in_neither_truth_nor_predictions_is_named_and_left_out_of_the_a
 
 
 def test_multilabel_decisions_of_nothing_are_undefined():
-    empty = evaluation.multilabel_decisions(np.zeros((0, 3), bool), np.zeros((0, 3), bool))
+    empty = classification.multilabel_decisions(np.zeros((0, 3), bool), np.zeros((0, 3), bool))
     assert np.isnan(empty["hamming_loss"]) and np.isnan(empty["subset_accuracy"])
     assert np.isnan(empty["micro"]["fbeta"])
 
@@ -167,9 +167,9 @@ def test_multilabel_decisions_of_nothing_are_undefined():
 def test_multilabel_summary_keeps_the_report_keys_and_adds_scores():
     dataset, preds = multilabel()
     threshold = np.array([0.3, 0.5, 0.7, 0.4, 0.5])
-    summary = evaluation.summarize(dataset, preds, threshold=threshold)
+    summary = classification.summarize(dataset, preds, threshold=threshold)
     done = preds.done
-    full = multilabel_report(dataset.tags[done], preds.scores[done], evaluation.snap_threshold(threshold))
+    full = multilabel_report(dataset.tags[done], preds.scores[done], classification.snap_threshold(threshold))
     for key in ("precision", "recall", "fbeta", "support", "confusion", "hamming_loss", "subset_accuracy", "samples"):
         assert json.dumps(summary[key]) == json.dumps(report_to_json(full[key]))
     np.testing.assert_allclose(summary["average_precision"][:4], full["average_precision"][:4])
@@ -183,15 +183,15 @@ def test_snapped_thresholds_decide_like_core_decisions():
     dataset, preds = multilabel()
     threshold = float(np.nextafter(np.float32(0.4), np.float32(1)) + 1e-9)  # between two float32 values
     preds.scores[0, 0] = np.float32(0.4) + np.float32(3e-8)
-    _, y_pred = evaluation.decided_tags(dataset, preds, threshold)
+    _, y_pred = classification.decided_tags(dataset, preds, threshold)
     np.testing.assert_array_equal(y_pred, predicted_tags(preds, threshold)[preds.done].astype(bool))
-    snapped = evaluation.snap_threshold(threshold)
+    snapped = classification.snap_threshold(threshold)
     np.testing.assert_array_equal(y_pred, preds.scores[preds.done] >= snapped)
 
 
 def test_write_evaluation_uses_the_threshold_for_the_csv(tmp_path):
     dataset, preds = single_label("binary", n=40)
-    summary = evaluation.write_evaluation(dataset, preds, tmp_path, beta=1.0, threshold=0.8)
+    summary = classification.write_evaluation(dataset, preds, tmp_path, beta=1.0, threshold=0.8)
     with open(tmp_path / "predictions.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     predicted = [int(r["predicted"]) for r in rows if r["predicted"] != ""]
@@ -218,7 +218,7 @@ def test_file_names_that_are_not_utf8_round_trip_through_the_outputs(tmp_path):
     done = np.ones(len(dataset), bool)
     done[broken] = False  # its name goes into metrics.json's failures as well
     preds = Predictions("binary", dataset.classes, dataset.sample_ids, scores, done, errors={broken: "unreadable"})
-    summary = evaluation.write_evaluation(dataset, preds, tmp_path / "out", beta=1.0, threshold=0.5)
+    summary = classification.write_evaluation(dataset, preds, tmp_path / "out", beta=1.0, threshold=0.5)
     with open(tmp_path / "out" / "predictions.csv", newline="", encoding="utf-8", errors="surrogateescape") as f:
         ids = [row["sample_id"] for row in csv.DictReader(f)]
     assert ids == dataset.sample_ids  # the same names, byte for byte

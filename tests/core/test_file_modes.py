@@ -11,10 +11,10 @@ from fake_datasets import write_voc
 from test_evaluation import single_label
 from test_mask_writers import painted
 
-from core import evaluation
 from core.datasets import open_dataset
-from core.files import create_temp_beside
+from core.evaluation import classification
 from core.masks.writers import save_mask
+from core.system.files import create_temp_beside
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def mode(path: Path) -> int:
 def test_metrics_json_predictions_csv_and_npz_are_0644_under_umask_022(tmp_path, umask):
     umask(0o022)
     dataset, preds = single_label("multiclass", n=20)
-    evaluation.write_evaluation(dataset, preds, tmp_path)
+    classification.write_evaluation(dataset, preds, tmp_path)
     for name in ("metrics.json", "predictions.csv", "predictions.npz"):
         assert mode(tmp_path / name) == 0o644, name
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json", "predictions.csv", "predictions.npz"]
@@ -50,7 +50,7 @@ def test_a_saved_mask_is_0644_like_the_dataset_files_beside_it(tmp_path, umask):
 def test_the_umask_is_respected_not_overridden(tmp_path, umask):
     umask(0o077)  # a user who wants private files gets them
     dataset, preds = single_label("multiclass", n=20)
-    evaluation.write_report(tmp_path / "metrics.json", evaluation.summarize(dataset, preds))
+    classification.write_report(tmp_path / "metrics.json", classification.summarize(dataset, preds))
     assert mode(tmp_path / "metrics.json") == 0o600
     umask(0o002)
     fd, tmp = create_temp_beside(tmp_path / "table.csv", suffix=".csv")

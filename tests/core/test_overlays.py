@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from core.datasets.readers.masks import bit_palette
-from core.overlays import (
+from core.masks.overlays import (
     ERROR_COLOURS,
     FALSE_NEGATIVE,
     FALSE_POSITIVE,

@@ -1,13 +1,14 @@
-"""Per-sample error-analysis scores against core.losses, and the histogram that selects samples."""
+"""Per-sample error-analysis scores against core.metrics.losses, and the histogram that selects samples."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from core import losses, ranking
 from core.datasets.base import Dataset
+from core.evaluation import ranking
 from core.inference.predictions import Predictions
+from core.metrics import losses
 
 
 def make(task: str, n: int = 60, c: int = 4, seed: int = 0) -> tuple[Dataset, Predictions]:

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from core.losses import boundary_loss, dice_loss
-from core.segmentation_losses import image_losses
+from core.evaluation.segmentation_ranking import image_losses
+from core.metrics.losses import boundary_loss, dice_loss
 
 
 def one_hot(mask: np.ndarray, c: int) -> np.ndarray:

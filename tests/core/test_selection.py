@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from core.datasets import SampleError
-from core.selection import (
+from core.evaluation.selection import (
     RIGHT,
     UNKNOWN,
     WRONG,

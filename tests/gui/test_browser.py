@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
+from core.evaluation.selection import RIGHT, UNKNOWN, WRONG, Selection
 from core.inference import Predictions
-from core.selection import RIGHT, UNKNOWN, WRONG, Selection
 from gui.browser import BrowserPane
 from gui.browser.grid_model import ErrorRole, IndexRole, LabelRole, OutcomeRole, PredictionRole
 from gui.browser.tile_delegate import short_reason

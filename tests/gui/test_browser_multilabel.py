@@ -7,8 +7,8 @@ import pytest
 from PySide6.QtCore import Qt
 
 from core.datasets import open_dataset
+from core.evaluation.selection import RIGHT, UNKNOWN, WRONG
 from core.inference import Predictions
-from core.selection import RIGHT, UNKNOWN, WRONG
 from gui.browser import BrowserPane
 from gui.browser.grid_model import OutcomeRole, PredictedTagsRole, PredictionRole, TagsRole
 from gui.browser.score_bars import EXTRA, HIT, MISSED

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication
 
 from core.datasets import open_dataset
 from core.datasets.readers.masks import bit_palette
-from core.overlays import IGNORE_DARK, IGNORE_LIGHT, OverlayStyle
+from core.masks.overlays import IGNORE_DARK, IGNORE_LIGHT, OverlayStyle
 from gui.browser import BrowserPane
 from gui.browser.decoding import thumbnail_array
 from gui.browser.grid_model import ErrorRole, TagsRole

@@ -14,9 +14,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from test_metrics_data import faces, load, shown_pane
 
-from core import evaluation, ranking
+from core.evaluation import classification, ranking
+from core.evaluation.selection import Selection
 from core.metrics import cell_indices
-from core.selection import Selection
 from gui.browser import BrowserPane
 
 
@@ -52,7 +52,7 @@ def assert_shows_first_of_grid(browser, indices) -> None:
 def test_a_confusion_cell_shows_one_of_its_samples(qtbot, pane, browser):
     dataset, preds = faces()
     load(qtbot, pane, dataset, preds)
-    y_true, y_pred = evaluation.labeled_pairs(dataset, preds, pane.state.threshold)
+    y_true, y_pred = classification.labeled_pairs(dataset, preds, pane.state.threshold)
     wrong = cell_indices(y_true, y_pred, true_class=1, pred_class=0)
     right = cell_indices(y_true, y_pred, true_class=0, pred_class=0)
     assert len(wrong) and len(right)

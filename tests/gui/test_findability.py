@@ -82,8 +82,8 @@ def test_about_names_the_version_torch_cuda_qt_and_the_data_folder(qtbot, window
     from PySide6.QtCore import qVersion
     from PySide6.QtWidgets import QMessageBox
 
-    from core.about import app_version
-    from core.paths import data_dir
+    from core.system.about import app_version
+    from core.system.paths import data_dir
 
     shown = []
     monkeypatch.setattr(QMessageBox, "exec", lambda box: shown.append(shown_text(box.text())) or 0)

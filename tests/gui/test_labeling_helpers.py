@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.selection import first_unreviewed, step_in, with_mark
+from core.evaluation.selection import first_unreviewed, step_in, with_mark
 from gui.labeling.actions import key_class
 from gui.labeling.class_picker import rank_names
 

@@ -8,7 +8,8 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QApplication
 from test_metrics_data import drag, faces, labelled, load, multilabel, shown_pane
 
-from core import losses, ranking
+from core.evaluation import ranking
+from core.metrics import losses
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtSvg import QSvgRenderer
 from test_metrics_data import faces, labelled, load, multilabel, shown_pane
 
-from core import evaluation
+from core.evaluation import classification
 
 
 @pytest.fixture
@@ -70,11 +70,11 @@ def test_the_json_report_is_what_evaluate_writes(qtbot, pane, tmp_path, kind):
     load(qtbot, pane, dataset, preds)
     pane.beta.spin.setValue(2.0)
     pane.threshold.spin.setValue(0.35)
-    qtbot.waitUntil(lambda: pane.state.threshold == evaluation.snap_threshold(0.35))
+    qtbot.waitUntil(lambda: pane.state.threshold == classification.snap_threshold(0.35))
     with qtbot.waitSignal(pane.report_written, timeout=30_000):
         pane.export_report(str(tmp_path / "report.json"))
     written = json.loads((tmp_path / "report.json").read_text())
-    assert written == evaluation.summarize(dataset, preds, beta=2.0, threshold=pane.state.threshold)
+    assert written == classification.summarize(dataset, preds, beta=2.0, threshold=pane.state.threshold)
     assert written["beta"] == 2.0
     if kind == "binary":
         assert written["threshold"] == pytest.approx(0.35)

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from test_metrics_data import faces, labelled, load, shown_pane
 
-from core import ranking
+from core.evaluation import ranking
 from gui.metrics.histogram_plot import LOG_FLOOR, HistogramPlot, wants_log
 
 

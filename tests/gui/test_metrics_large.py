@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QToolTip
 from test_metrics_data import labelled, load, predictions_for, shown_pane
 
 from core.datasets.base import Dataset
-from core.decisions import predicted_classes
+from core.evaluation.decisions import predicted_classes
 from core.metrics import cell_indices, confusion_matrix
 from gui.metrics.confusion_widget import ConfusionMatrixWidget
 

@@ -10,9 +10,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from test_metrics_data import faces, labelled, load, shown_pane
 
-from core import evaluation, ranking
 from core.datasets.base import Dataset
-from core.decisions import predicted_classes
+from core.evaluation import classification, ranking
+from core.evaluation.decisions import predicted_classes
 from core.metrics import (
     best_fbeta_threshold,
     calibration_bin,
@@ -42,7 +42,7 @@ def test_moving_the_threshold_changes_the_matrix_as_core_computes_it(qtbot, pane
     assert pane.threshold.isVisible() and "non-face" in pane.threshold.label.text()
     for threshold in (0.2, 0.5, 0.83):
         pane.threshold.spin.setValue(threshold)
-        qtbot.waitUntil(lambda t=threshold: pane.state.threshold == evaluation.snap_threshold(t))
+        qtbot.waitUntil(lambda t=threshold: pane.state.threshold == classification.snap_threshold(t))
         np.testing.assert_array_equal(pane.counts, expected_counts(dataset, preds, threshold))
         np.testing.assert_array_equal(pane.matrix.counts, pane.counts)  # the heatmap shows it
         report = classification_report(pane.counts)
@@ -51,7 +51,7 @@ def test_moving_the_threshold_changes_the_matrix_as_core_computes_it(qtbot, pane
     # the slider moves it too, by the keyboard as by the mouse
     pane.threshold.slider.setFocus()
     qtbot.keyClick(pane.threshold.slider, Qt.Key_PageDown)
-    qtbot.waitUntil(lambda: pane.state.threshold == evaluation.snap_threshold(pane.threshold.slider.value() / 1000))
+    qtbot.waitUntil(lambda: pane.state.threshold == classification.snap_threshold(pane.threshold.slider.value() / 1000))
     np.testing.assert_array_equal(pane.counts, expected_counts(dataset, preds, pane.state.threshold))
 
 
@@ -74,7 +74,7 @@ def test_a_clicked_cell_selects_its_samples_as_decided_at_the_threshold(qtbot, p
     dataset, preds = faces()
     load(qtbot, pane, dataset, preds)
     pane.threshold.spin.setValue(0.7)
-    qtbot.waitUntil(lambda: pane.state.threshold == evaluation.snap_threshold(0.7))
+    qtbot.waitUntil(lambda: pane.state.threshold == classification.snap_threshold(0.7))
     qtbot.mouseClick(pane.matrix.viewport(), Qt.LeftButton, pos=pane.matrix.cell_center(1, 0))
     expected = cell_indices(dataset.targets, predicted_classes(preds, 0.7), true_class=1, pred_class=0)
     qtbot.waitUntil(lambda: pane.state.selection is not None)
@@ -117,11 +117,11 @@ def test_curves_hover_reads_a_point_and_a_click_or_the_best_button_sets_the_thre
     nearest = plot.nearest(plot.mapToScene(pos))
     assert plot.readout == plot.describe(nearest)
     qtbot.mouseClick(plot.viewport(), Qt.LeftButton, pos=pos)
-    qtbot.waitUntil(lambda: pane.state.threshold == evaluation.snap_threshold(plot.thresholds[nearest]))
+    qtbot.waitUntil(lambda: pane.state.threshold == classification.snap_threshold(plot.thresholds[nearest]))
     np.testing.assert_array_equal(pane.counts, expected_counts(dataset, preds, pane.state.threshold))
     best = best_fbeta_threshold(truth, score, 1.0)
     curves.best_button.click()
-    qtbot.waitUntil(lambda: pane.state.threshold == evaluation.snap_threshold(best.threshold))
+    qtbot.waitUntil(lambda: pane.state.threshold == classification.snap_threshold(best.threshold))
     assert f"{best.fbeta:.3f}" in curves.best_button.text()
 
 
@@ -215,4 +215,4 @@ def test_averages_follow_sklearn_and_the_undefined_values_control(qtbot, pane, t
         pane.export_report(str(tmp_path / "report.json"))
     written = json.loads((tmp_path / "report.json").read_text())
     assert written["zero_division"] == "nan" and written["macro"]["precision"] == pytest.approx(left_out[0])
-    assert written == evaluation.summarize(dataset, preds, zero_division="nan")
+    assert written == classification.summarize(dataset, preds, zero_division="nan")

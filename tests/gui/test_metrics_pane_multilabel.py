@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from test_metrics_data import CELEBA_LABELS, load, multilabel, shown_pane
 
-from core import evaluation
+from core.evaluation import classification
 from core.metrics import multilabel_cell_indices, multilabel_report
 
 
@@ -19,7 +19,7 @@ def pane(qtbot, app_state):
 
 def expected_report(dataset, preds, threshold):
     done = preds.done
-    return multilabel_report(dataset.tags[done], preds.scores[done], evaluation.snap_threshold(threshold))
+    return multilabel_report(dataset.tags[done], preds.scores[done], classification.snap_threshold(threshold))
 
 
 def shown_column(table, column: int) -> np.ndarray:
@@ -55,14 +55,14 @@ def test_the_common_threshold_and_a_label_override_recompute_the_table(qtbot, pa
     load(qtbot, pane, dataset, preds)
     table = pane.show_tab("Labels").table
     pane.threshold.spin.setValue(0.62)
-    qtbot.waitUntil(lambda: pane.state.threshold == evaluation.snap_threshold(0.62))
+    qtbot.waitUntil(lambda: pane.state.threshold == classification.snap_threshold(0.62))
     assert_table_shows(table, expected_report(dataset, preds, 0.62))
     # a per-label threshold typed into the table
     row = next(r for r in range(table.rowCount()) if table.class_at(r) == 2)
     table.item(row, table.threshold_column).setText("0.3")
     qtbot.waitUntil(lambda: np.ndim(pane.state.threshold) == 1)
-    expected = np.full(5, evaluation.snap_threshold(0.62))
-    expected[2] = evaluation.snap_threshold(0.3)
+    expected = np.full(5, classification.snap_threshold(0.62))
+    expected[2] = classification.snap_threshold(0.3)
     np.testing.assert_array_equal(pane.state.threshold, expected)
     qtbot.waitUntil(lambda: table.values(table.threshold_column)[2] == expected[2])
     assert_table_shows(table, expected_report(dataset, preds, expected))
@@ -82,7 +82,7 @@ def test_a_label_row_shows_its_2x2_matrix_whose_cells_select_samples(qtbot, pane
     load(qtbot, pane, dataset, preds)
     view = pane.show_tab("Labels")
     pane.threshold.spin.setValue(0.45)
-    qtbot.waitUntil(lambda: pane.state.threshold == evaluation.snap_threshold(0.45))
+    qtbot.waitUntil(lambda: pane.state.threshold == classification.snap_threshold(0.45))
     row = next(r for r in range(view.table.rowCount()) if view.table.class_at(r) == 3)
     view.table.cellClicked.emit(row, 0)
     report = expected_report(dataset, preds, 0.45)
@@ -93,7 +93,7 @@ def test_a_label_row_shows_its_2x2_matrix_whose_cells_select_samples(qtbot, pane
     qtbot.mouseClick(view.matrix.viewport(), Qt.LeftButton, pos=view.matrix.cell_center(1, 0))  # missed
     qtbot.waitUntil(lambda: "predicted absent" in pane.state.selection.name)
     done = np.flatnonzero(preds.done)
-    threshold = evaluation.snap_threshold(0.45)
+    threshold = classification.snap_threshold(0.45)
     expected = done[multilabel_cell_indices(dataset.tags[done], preds.scores[done], 3, True, False, threshold)]
     np.testing.assert_array_equal(pane.state.selection.indices, expected)
     assert len(expected) == report["confusion"][3][1, 0]
@@ -107,7 +107,7 @@ def test_a_label_curve_click_sets_that_label_threshold(qtbot, pane):
     qtbot.waitUntil(lambda: curves.pr.x.size > 0 and curves._key is not None and curves._key[2] == 1)
     curves.best_button.click()
     qtbot.waitUntil(lambda: np.ndim(pane.state.threshold) == 1)
-    assert pane.state.threshold[1] == evaluation.snap_threshold(curves.best.threshold)
+    assert pane.state.threshold[1] == classification.snap_threshold(curves.best.threshold)
     assert pane.state.threshold[0] == 0.5
     view = pane.show_tab("Labels")
     assert view.table.values(view.table.threshold_column)[1] == pane.state.threshold[1]

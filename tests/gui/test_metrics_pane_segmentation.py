@@ -67,7 +67,7 @@ def test_worst_first_orders_images_by_mean_iou(pane, run):
 
 
 def test_worst_first_by_a_segmentation_loss_orders_by_that_loss(qtbot, pane, run):
-    from core.segmentation_losses import run_losses
+    from core.evaluation.segmentation_ranking import run_losses
 
     widget, state = pane
     dataset, preds = run

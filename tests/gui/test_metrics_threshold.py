@@ -13,8 +13,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from test_metrics_data import faces, load, multilabel, shown_pane
 
-from core import evaluation
-from core.decisions import predicted_classes
+from core.evaluation import classification
+from core.evaluation.decisions import predicted_classes
 from gui.metrics.threshold_box import parse_unit
 
 
@@ -50,13 +50,13 @@ def test_a_typed_threshold_is_taken_exactly_at_any_typing_speed(qtbot, pane, typ
     type_into(qtbot, spin, typed, pause_ms)
     assert spin.text() == typed  # the box never rewrote what was being typed
     press_enter_and_settle(qtbot, spin)
-    expected = evaluation.snap_threshold(float(typed))
+    expected = classification.snap_threshold(float(typed))
     assert pane.state.threshold == expected
     assert pane.model.base_threshold == expected
     assert spin.value() == pytest.approx(float(typed))
     assert float(spin.text()) == pytest.approx(float(typed))
     assert pane.threshold.slider.value() == round(float(typed) * 1000)
-    np.testing.assert_array_equal(pane.counts, evaluation.decision_report(dataset, preds, expected, 1.0)["counts"])
+    np.testing.assert_array_equal(pane.counts, classification.decision_report(dataset, preds, expected, 1.0)["counts"])
 
 
 def test_typing_changes_nothing_until_enter(qtbot, pane):
@@ -68,7 +68,7 @@ def test_typing_changes_nothing_until_enter(qtbot, pane):
     type_into(qtbot, pane.threshold.spin, "0.99", pause_ms=60)
     assert seen == [] and pane.state.threshold in (None, 0.5)
     press_enter_and_settle(qtbot, pane.threshold.spin)
-    assert seen == [evaluation.snap_threshold(0.99)]
+    assert seen == [classification.snap_threshold(0.99)]
 
 
 def test_a_running_model_does_not_rewrite_the_box_while_the_user_types(qtbot, pane):
@@ -85,7 +85,7 @@ def test_a_running_model_does_not_rewrite_the_box_while_the_user_types(qtbot, pa
         qtbot.wait(80)
     assert spin.text() == "0.99"
     press_enter_and_settle(qtbot, spin)
-    assert pane.state.threshold == evaluation.snap_threshold(0.99)
+    assert pane.state.threshold == classification.snap_threshold(0.99)
 
 
 @pytest.mark.parametrize("typed", ["1.5", "-0.2", "2", "abc", "0.5.5"])
@@ -94,14 +94,14 @@ def test_a_value_outside_zero_one_is_refused_visibly_and_changes_nothing(qtbot, 
     load(qtbot, pane, dataset, preds)
     control, spin = pane.threshold, pane.threshold.spin
     spin.setValue(0.3)
-    qtbot.waitUntil(lambda: pane.state.threshold == evaluation.snap_threshold(0.3))
+    qtbot.waitUntil(lambda: pane.state.threshold == classification.snap_threshold(0.3))
     counts = pane.counts.copy()
     messages = []
     pane.state.message.connect(messages.append)
     type_into(qtbot, spin, typed)
     assert spin.text() == typed  # the keystrokes were not swallowed silently
     press_enter_and_settle(qtbot, spin)
-    assert pane.state.threshold == evaluation.snap_threshold(0.3)
+    assert pane.state.threshold == classification.snap_threshold(0.3)
     np.testing.assert_array_equal(pane.counts, counts)
     assert control.refused  # visible: a red frame and a tooltip saying why
     assert "#b00020" in spin.styleSheet()
@@ -110,9 +110,9 @@ def test_a_value_outside_zero_one_is_refused_visibly_and_changes_nothing(qtbot, 
     # a valid value afterwards is taken and clears the refusal
     type_into(qtbot, spin, "0.8")
     press_enter_and_settle(qtbot, spin)
-    assert pane.state.threshold == evaluation.snap_threshold(0.8)
+    assert pane.state.threshold == classification.snap_threshold(0.8)
     assert not control.refused and "#b00020" not in spin.styleSheet()
-    expected = predicted_classes(preds, evaluation.snap_threshold(0.8))
+    expected = predicted_classes(preds, classification.snap_threshold(0.8))
     assert pane.counts.sum() == (expected[preds.done] >= 0).sum()
 
 
@@ -136,11 +136,11 @@ def test_arrows_and_the_slider_still_move_the_threshold_at_once(qtbot, pane):
     spin = pane.threshold.spin
     spin.setFocus()
     qtbot.keyClick(spin, Qt.Key_Up)
-    qtbot.waitUntil(lambda: pane.state.threshold == evaluation.snap_threshold(0.51))
+    qtbot.waitUntil(lambda: pane.state.threshold == classification.snap_threshold(0.51))
     assert spin.text() == "0.51"
     type_into(qtbot, spin, "0.8")  # typed, not committed: the slider moved after it wins
     pane.threshold.slider.setValue(250)
-    qtbot.waitUntil(lambda: pane.state.threshold == evaluation.snap_threshold(0.25))
+    qtbot.waitUntil(lambda: pane.state.threshold == classification.snap_threshold(0.25))
     assert spin.value() == 0.25 and spin.text() == "0.25"
 
 
@@ -174,12 +174,12 @@ def test_a_label_threshold_typed_out_of_range_is_refused_not_clamped(qtbot, pane
     pane.state.error.connect(lambda title, text: errors.append(text))
     edit_label_threshold(qtbot, table, 2, "0.35")
     qtbot.waitUntil(lambda: np.ndim(pane.state.threshold) == 1)
-    assert pane.state.threshold[2] == evaluation.snap_threshold(0.35)
+    assert pane.state.threshold[2] == classification.snap_threshold(0.35)
     before = pane.state.threshold.copy()
     edit_label_threshold(qtbot, table, 2, "1.5")  # was clamped to 1.0: every image "absent"
     np.testing.assert_array_equal(pane.state.threshold, before)
     qtbot.waitUntil(lambda: bool(errors))
     assert "between 0 and 1" in errors[-1] and "1.5" in errors[-1]
-    assert table.values(table.threshold_column)[2] == evaluation.snap_threshold(0.35)  # the cell shows it again
+    assert table.values(table.threshold_column)[2] == classification.snap_threshold(0.35)  # the cell shows it again
     edit_label_threshold(qtbot, table, 2, "abc")  # a typo is refused too, not read as "clear the override"
     np.testing.assert_array_equal(pane.state.threshold, before)

@@ -8,7 +8,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QApplication
 from test_metrics_data import labelled, load, multilabel, shown_pane
 
-from core import evaluation
+from core.evaluation import classification
 from core.metrics import calibration_bin, confidence_and_correct
 from gui.metrics.reliability_view import CHOSEN, short_count
 
@@ -57,7 +57,7 @@ def test_a_click_anywhere_on_a_bin_selects_its_samples_and_marks_it(qtbot, pane)
     dataset, preds = labelled("multiclass", 600, 5, skill=1.5)
     load(qtbot, pane, dataset, preds, scores=False)
     view = calibration_tab(qtbot, pane)
-    rows, confidence, _ = evaluation.calibration_inputs(dataset, preds)
+    rows, confidence, _ = classification.calibration_inputs(dataset, preds)
     bins = calibration_bin(confidence)
     counts = np.bincount(bins, minlength=15)
     edges = view.plot.edges
@@ -80,7 +80,7 @@ def test_multilabel_bins_select_by_the_chosen_label(qtbot, pane):
     load(qtbot, pane, dataset, preds, scores=False)
     view = calibration_tab(qtbot, pane)
     view.label_combo.setCurrentIndex(2)
-    rows, confidence, _ = evaluation.calibration_inputs(dataset, preds, 2)
+    rows, confidence, _ = classification.calibration_inputs(dataset, preds, 2)
     bins = calibration_bin(confidence)
     b = int(np.bincount(bins).argmax())
     qtbot.mouseClick(view.plot.viewport(), Qt.LeftButton, pos=view.plot.bin_center(b))

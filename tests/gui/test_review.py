@@ -7,8 +7,8 @@ import pytest
 from PySide6.QtCore import Qt
 from test_labeling_support import copy_digits, predictions_for, press, window_opener
 
+from core.evaluation.selection import Selection
 from core.labels import REVIEWED
-from core.selection import Selection
 
 
 @pytest.fixture

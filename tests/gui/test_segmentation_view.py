@@ -11,8 +11,8 @@ from fake_datasets import tiny_unet_card, write_voc
 
 from core.datasets import open_dataset
 from core.inference.segmentation import SegmentationJob
+from core.masks.overlays import blend, colourise, error_colours, error_map, render, resize_mask
 from core.metrics import segmentation_report
-from core.overlays import blend, colourise, error_colours, error_map, render, resize_mask
 from gui.browser import BrowserPane
 from gui.browser.decoding import thumbnail_array
 from gui.browser.mask_info import percent

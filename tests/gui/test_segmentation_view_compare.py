@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 
-from core.overlays import OverlayStyle, blend, colourise, outline_colours
+from core.masks.overlays import OverlayStyle, blend, colourise, outline_colours
 from gui.browser import BrowserPane
 from gui.browser.compare import OVERLAY, SIDE_BY_SIDE, SWIPE
 from gui.browser.image_canvas import ImageCanvas

@@ -169,7 +169,7 @@ def test_at_1024x700_the_browser_controls_keep_their_size_and_never_overlap(qtbo
     bar = window.browser.filters
     qtbot.waitUntil(lambda: bar.failed.isVisible() and "3 unreadable" in bar.failed.text(), timeout=30_000)
     name = "true background → predicted a class with a rather long name (most pixels first)"
-    from core.selection import Selection
+    from core.evaluation.selection import Selection
 
     window.state.set_selection(Selection.of(name, [0, 1, 2], ordered=True))
     settle(qtbot, window)

@@ -12,7 +12,7 @@ import numpy as np
 
 from core.datasets.base import IGNORE_INDEX, SampleError
 from core.datasets.imageio import check_pixels
-from core.files import open_regular
+from core.system.files import open_regular
 
 
 def read_label_image(path: Path) -> np.ndarray:

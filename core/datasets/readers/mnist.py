@@ -29,7 +29,7 @@ from core.datasets.base import DatasetError, default_split
 from core.datasets.readers.arrays import ArrayDataset
 from core.datasets.readers.torchvision_names import class_names
 from core.datasets.registry import Layout, Probe, register
-from core.files import open_regular
+from core.system.files import open_regular
 
 PREFIXES = {"train": "train", "test": "t10k"}
 UINT8 = 0x08

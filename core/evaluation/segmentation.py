@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from core.datasets.base import Dataset
-from core.evaluation import _atomic_write, json_text
+from core.evaluation.classification import _atomic_write, json_text
 from core.metrics import report_to_json
 
 

@@ -11,7 +11,7 @@ import re
 from importlib import metadata
 from pathlib import Path
 
-from core.paths import data_dir
+from core.system.paths import data_dir
 
 PACKAGE = "cvlens"
 

@@ -1,6 +1,6 @@
 """Per-image segmentation losses of the lecture, for ranking the images of a run worst first.
 
-The losses of core.losses are binary (one mask against one probability map); a multi-class mask
+The losses of core.metrics.losses are binary (one mask against one probability map); a multi-class mask
 is scored one class against the rest, over the classes present in the truth or the prediction,
 and the per-class losses are averaged. Ignored pixels (255) take no part: their target and
 probability are both zero, which costs nothing in any of the three losses' sums.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.datasets.base import IGNORE_INDEX
-from core.losses import boundary_loss, dice_loss, weighted_binary_cross_entropy
+from core.metrics.losses import boundary_loss, dice_loss, weighted_binary_cross_entropy
 
 #: name -> function(one-vs-rest targets K x H x W, probabilities K x H x W) -> K losses
 SEGMENTATION_LOSSES = {

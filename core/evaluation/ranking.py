@@ -1,7 +1,7 @@
 """Per-sample scores for error analysis: which samples did the model get most wrong?
 
 Every score is an array over the whole dataset (N,) with NaN where a sample has no prediction
-(and, for the losses, no label). Losses come from :mod:`core.losses`; "confidence" is the top
+(and, for the losses, no label). Losses come from :mod:`core.metrics.losses`; "confidence" is the top
 probability and "margin" the gap between the two top classes (multilabel: the mean confidence of
 the per-label decisions, and the smallest gap |p - (1 - p)| of any label). :func:`worst_first` puts
 the most suspicious samples first: highest loss, lowest confidence, smallest margin.
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core import losses
 from core.datasets.base import Dataset
 from core.inference.predictions import Predictions
+from core.metrics import losses
 
 #: Rows per call of a loss: bounds the one-hot temporaries of MSE/MAE for 1,000 classes.
 BLOCK = 4096

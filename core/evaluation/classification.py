@@ -24,8 +24,7 @@ from typing import Any
 import numpy as np
 
 from core.datasets.base import Dataset
-from core.decisions import Threshold, predicted_classes, predicted_tags
-from core.files import create_temp_beside
+from core.evaluation.decisions import Threshold, predicted_classes, predicted_tags
 from core.inference.predictions import Predictions
 from core.metrics import (
     average_precision,
@@ -42,6 +41,7 @@ from core.metrics import (
 )
 from core.metrics._common import nanmean, safe_divide, zero_division_name
 from core.metrics.multilabel import label_metrics
+from core.system.files import create_temp_beside
 
 RELIABILITY_BINS = 15
 #: Top-k accuracies reported for multiclass tasks (those k below the number of classes).
@@ -51,7 +51,7 @@ TOP_K = (1, 3, 5)
 def snap_threshold(threshold: Threshold) -> Threshold:
     """The threshold rounded to float32 (kept as float64 / a float64 array).
 
-    Scores are float32 and ``core.decisions`` compares in float32; a threshold that is a float32 value
+    Scores are float32 and ``core.evaluation.decisions`` compares in float32; a threshold that is a float32 value
     gives the same decisions whether a comparison happens in float32 or float64.
     """
     if threshold is None:
