@@ -185,29 +185,23 @@ def _segmentation_batch(batch_size) -> int:
 
 
 def _evaluate_job(args, device: str, rank):
+    """The dataset, the model's card and the job of the model's task (``core.tasks``), the model loaded."""
+    from core import tasks
     from core.datasets import open_dataset
-    from core.inference import InferenceJob
-    from core.inference.class_map import map_classes
     from core.models import ModelError
 
     dataset = open_dataset(args.dataset, split=args.split)
     card = _evaluate_card(args, dataset, rank)
-    if card.task == "segmentation":
-        from core.inference.segmentation import SegmentationJob
-
-        if rank is not None:
-            raise ModelError("segmentation runs on one process; run `evaluate` without torchrun")
-        job = SegmentationJob(
-            card, dataset, device=device, batch_size=_segmentation_batch(args.batch_size), tile=args.tile,
-            run_dir=Path(args.out) / "masks", num_workers=args.workers,
-        )  # fmt: skip
-        return dataset, card, job
-    class_map = None
-    if args.map_classes and dataset.classes and list(card.classes) != list(dataset.classes):
-        class_map = map_classes(card.classes, dataset.classes)
-    job = InferenceJob(
-        card, dataset, device=device, batch_size=args.batch_size, num_workers=args.workers, amp=not args.no_amp,
-        compile=args.compile, jpeg_decode=args.jpeg_decode, class_map=class_map,
+    task = tasks.of(card)
+    if task.per_pixel and rank is not None:
+        raise ModelError("segmentation runs on one process; run `evaluate` without torchrun")
+    fit = tasks.fit(card, dataset)
+    class_map = dict(fit.suggestion) if args.map_classes and fit.needs_class_map else None
+    batch_size = _segmentation_batch(args.batch_size) if task.per_pixel else args.batch_size
+    job = tasks.job_for(
+        card, dataset, class_map=class_map, device=device, batch_size=batch_size, num_workers=args.workers,
+        tile=args.tile, run_dir=Path(args.out) / "masks", amp=not args.no_amp, compile=args.compile,
+        jpeg_decode=args.jpeg_decode,
     )  # fmt: skip
     job.prepare()  # missing weights, a file that is code: said now, not after the first batch
     return dataset, card, job
@@ -249,8 +243,8 @@ def _print_counts(summary: dict, seconds: float) -> None:
 
 def evaluate(argv: list[str]) -> int:
     args = build_evaluate_parser().parse_args(argv)
+    from core import tasks
     from core.datasets import DatasetError
-    from core.evaluation.classification import write_evaluation
     from core.inference import distributed
     from core.models import ModelError
 
@@ -295,20 +289,15 @@ def evaluate(argv: list[str]) -> int:
         sys.stderr.write("\n")
     for note in getattr(job, "notes", []):
         print(f"note: {note}", file=sys.stderr)
-    if card.task == "segmentation":
-        from core.evaluation.segmentation import write_segmentation_evaluation
-
-        summary = write_segmentation_evaluation(dataset, job.predictions, args.out)
-    else:
-        summary = write_evaluation(dataset, job.predictions, args.out, args.beta, args.threshold, args.zero_division)
+    options = {"beta": args.beta, "threshold": args.threshold, "zero_division": args.zero_division}
+    summary = tasks.of(job.predictions).write_evaluation(dataset, job.predictions, args.out, **options)
     seconds = time.perf_counter() - start
     _print_counts(summary, seconds)
     if summary.get("mean_iou") is not None:
         print(f"mean IoU {summary['mean_iou']:.4f}  mean Dice {summary['mean_dice']:.4f}")
     if summary.get("accuracy") is not None:
         print(f"accuracy {summary['accuracy']:.4f}  macro F{args.beta:g} {summary['macro']['fbeta'] or 0:.4f}")
-    written = "per_image.csv, masks/" if card.task == "segmentation" else "predictions.csv, predictions.npz"
-    print(f"wrote {Path(args.out) / 'metrics.json'}, {written}")
+    print(f"wrote {Path(args.out) / 'metrics.json'}, {', '.join(tasks.of(job.predictions).outputs)}")
     if failed is None and not interrupted and not args.no_save_run:
         _save_run(args, dataset, card, job.predictions)
     if failed is not None:

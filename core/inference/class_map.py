@@ -1,15 +1,61 @@
-"""Does a model fit a dataset, and how its classes map onto the dataset's when the two lists only overlap."""
+"""Does a model fit a dataset, and how its classes map onto the dataset's when the two lists only overlap.
+
+One map for every task and both front ends: the user's (or ``--map-classes``'s) dict, dataset class -> model
+class. A classifier's scores go through it as a :class:`ClassMapping` (model classes -> dataset classes);
+a segmenter's truth through :func:`class_lookup` (dataset class index -> model class index). A model's
+fit is a :class:`Fit`, never error text to parse: the task registry (``core.tasks``) adds whether the
+task fits, and the GUI greys out, offers a map, or runs.
+"""
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.datasets.base import Dataset
+from core.datasets.base import IGNORE_INDEX, Dataset
 from core.models.cards import ModelCard, ModelError
+
+
+class FitStatus(enum.Enum):
+    FITS = "fits"
+    #: The model's classes are named differently: it runs once the user maps the dataset's to them.
+    NEEDS_CLASS_MAP = "needs a class map"
+    #: A model of another task (a segmenter on a classification dataset, a multilabel model on a multiclass one).
+    WRONG_TASK = "wrong task"
+    #: Something no map mends: the input channels, a class map that names classes that are not there.
+    UNFIT = "does not fit"
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Whether a model runs on a dataset as it is, and if not, why (``reason``, in the user's words).
+
+    ``suggestion``: for NEEDS_CLASS_MAP, the dataset class -> model class pairs whose names match, the
+    start of the map the user confirms (``evaluate --map-classes`` takes it as it is)."""
+
+    status: FitStatus
+    reason: str = ""
+    suggestion: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def fits(self) -> bool:
+        return self.status is FitStatus.FITS
+
+    @property
+    def needs_class_map(self) -> bool:
+        return self.status is FitStatus.NEEDS_CLASS_MAP
+
+    @property
+    def runnable(self) -> bool:
+        """It runs now, or once its classes are mapped."""
+        return self.status in (FitStatus.FITS, FitStatus.NEEDS_CLASS_MAP)
+
+
+FITS = Fit(FitStatus.FITS)
 
 
 # -- does the model fit the data -----------------------------------------------------------
@@ -82,23 +128,90 @@ def suggested_class_map(model_classes: Sequence[str], dataset_classes: Sequence[
     return {name: index[_norm(name)] for name in dataset_classes if _norm(name) in index}
 
 
+def channels_problem(card: ModelCard) -> str | None:
+    """Why the model cannot take the images (gray and RGB are what datasets give), or None."""
+    if card.channels in (1, 3):
+        return None
+    return f"{card.display_name} takes {card.channels}-channel input; images are gray or RGB"
+
+
+def _names_differ(card: ModelCard, dataset: Dataset) -> str:
+    return (
+        f"{card.display_name} predicts {card.num_classes} classes ({_preview(card.classes)}), "
+        f"but {dataset.name} has {dataset.num_classes} ({_preview(dataset.classes)})"
+    )
+
+
+def classifier_fit(card: ModelCard, dataset: Dataset, chosen: Mapping[str, str] | None = None) -> Fit:
+    """Whether a classifier of the dataset's task runs on it: its input, and its classes (the same list,
+    or mapped by ``chosen``, dataset class -> model class). Names in common make a map possible."""
+    problem = channels_problem(card)
+    if problem:
+        return Fit(FitStatus.UNFIT, problem)
+    if chosen is not None:
+        try:
+            map_classes(card.classes, dataset.classes, chosen)
+        except ModelError as exc:
+            return Fit(FitStatus.UNFIT, str(exc))
+        return FITS
+    if not dataset.classes or list(dataset.classes) == list(card.classes):
+        return FITS
+    suggestion = suggested_class_map(card.classes, dataset.classes)
+    if not suggestion:  # no name in common: nothing a map by name could start from
+        return Fit(FitStatus.UNFIT, _names_differ(card, dataset))
+    hint = f"; {len(suggestion)} names are in both: map the classes by name to run it"
+    return Fit(FitStatus.NEEDS_CLASS_MAP, _names_differ(card, dataset) + hint, suggestion)
+
+
 def check_fit(card: ModelCard, dataset: Dataset, class_map: ClassMapping | None = None) -> None:
-    """Refuse a model that does not fit the dataset, before any work is done."""
-    if dataset.task != card.task and {dataset.task, card.task} != {"binary", "multiclass"}:
-        raise ModelError(f"{card.display_name} is a {card.task} model; {dataset.name} is a {dataset.task} dataset")
-    if card.channels not in (1, 3):
-        raise ModelError(f"{card.display_name} takes {card.channels}-channel input; images are gray or RGB")
-    if class_map is not None:
-        if list(class_map.model_classes) != list(card.classes) or class_map.dataset_classes != list(dataset.classes):
-            raise ModelError("the class mapping was made for another model or dataset")
+    """A classifier job's own check, before any work: ModelError when :func:`classifier_fit` refuses, or when
+    ``class_map`` was made for another model or dataset. (Whether the task fits is the registry's question:
+    ``core.tasks.fit``.)"""
+    if class_map is None:
+        fit = classifier_fit(card, dataset)
+        if not fit.fits:
+            raise ModelError(fit.reason)
         return
-    if dataset.classes and list(dataset.classes) != list(card.classes):
-        overlap = len({_norm(c) for c in card.classes} & {_norm(c) for c in dataset.classes})
-        hint = f"; {overlap} names are in both: map the classes by name to run it" if overlap else ""
-        raise ModelError(
-            f"{card.display_name} predicts {card.num_classes} classes ({_preview(card.classes)}), "
-            f"but {dataset.name} has {dataset.num_classes} ({_preview(dataset.classes)}){hint}"
-        )
+    if list(class_map.model_classes) != list(card.classes) or class_map.dataset_classes != list(dataset.classes):
+        raise ModelError("the class mapping was made for another model or dataset")
+    problem = channels_problem(card)
+    if problem:
+        raise ModelError(problem)
+
+
+def segmenter_fit(card: ModelCard, dataset: Dataset, chosen: Mapping[str, str] | None = None) -> Fit:
+    """Whether a segmenter's classes are the dataset's, or ``chosen`` maps them (:func:`class_lookup`)."""
+    if chosen is None and list(dataset.classes) != list(card.classes):
+        reason = _names_differ(card, dataset) + ": map the dataset's classes to the model's to run it"
+        return Fit(FitStatus.NEEDS_CLASS_MAP, reason, suggested_class_map(card.classes, dataset.classes))
+    try:
+        class_lookup(card, dataset, chosen)
+    except ModelError as exc:
+        return Fit(FitStatus.UNFIT, str(exc))
+    return FITS
+
+
+def class_lookup(card: ModelCard, dataset: Dataset, class_map: Mapping[str, str] | None = None) -> np.ndarray | None:
+    """The 256-entry table taking a dataset class index to the model's (255 = ignored), or None when the
+    dataset's classes are the card's: how a segmenter's truth is mapped (a classifier maps its scores,
+    :class:`ClassMapping`; both from the same dataset class -> model class map). Raises ModelError when
+    the classes differ and no ``class_map`` is given, or when the map names a class that is not there."""
+    if class_map is None:
+        if list(dataset.classes) == list(card.classes):
+            return None
+        raise ModelError(_names_differ(card, dataset) + ": map the dataset's classes to the model's to run it")
+    if max(dataset.num_classes, card.num_classes) > IGNORE_INDEX:
+        raise ModelError("a class map needs fewer than 255 classes on both sides")
+    unknown = [name for name in class_map if name not in dataset.classes]
+    if unknown:
+        raise ModelError(f"the class map names {unknown[0]!r}, which is not a class of {dataset.name}")
+    unknown = [name for name in class_map.values() if name not in card.classes]
+    if unknown:
+        raise ModelError(f"the class map names {unknown[0]!r}, which {card.display_name} does not predict")
+    lookup = np.full(256, IGNORE_INDEX, dtype=np.uint8)
+    for source, target in class_map.items():
+        lookup[dataset.classes.index(source)] = card.classes.index(target)
+    return lookup
 
 
 def _preview(names: Sequence[str], n: int = 4) -> str:

@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from core.datasets.base import IGNORE_INDEX, Dataset, SampleError
+from core.inference.class_map import class_lookup
 from core.inference.mask_store import (
     MaskStore,
     SegmentationPredictions,
@@ -58,38 +59,6 @@ __all__ = [
     "rescore_sample",
     "tile_layout",
 ]
-
-
-def _preview(names: Sequence[str], n: int = 4) -> str:
-    return ", ".join(names[:n]) + (", ..." if len(names) > n else "")
-
-
-def class_lookup(card: ModelCard, dataset: Dataset, class_map: dict[str, str] | None = None) -> np.ndarray | None:
-    """The 256-entry table taking a dataset class index to the model's (255 = ignored), or None when the
-    dataset's classes are the card's. Raises ModelError when they differ and no ``class_map`` is given, or
-    when the map names a class that is not there."""
-    if dataset.task != "segmentation" or card.task != "segmentation":
-        raise ModelError(f"{card.display_name} is a {card.task} model; {dataset.name} is a {dataset.task} dataset")
-    if class_map is None:
-        if list(dataset.classes) == list(card.classes):
-            return None
-        raise ModelError(
-            f"{card.display_name} predicts {card.num_classes} classes ({_preview(card.classes)}), but "
-            f"{dataset.name} has {dataset.num_classes} ({_preview(dataset.classes)}): map the dataset's classes "
-            "to the model's to run it"
-        )
-    if max(dataset.num_classes, card.num_classes) > IGNORE_INDEX:
-        raise ModelError("a class map needs fewer than 255 classes on both sides")
-    unknown = [name for name in class_map if name not in dataset.classes]
-    if unknown:
-        raise ModelError(f"the class map names {unknown[0]!r}, which is not a class of {dataset.name}")
-    unknown = [name for name in class_map.values() if name not in card.classes]
-    if unknown:
-        raise ModelError(f"the class map names {unknown[0]!r}, which {card.display_name} does not predict")
-    lookup = np.full(256, IGNORE_INDEX, dtype=np.uint8)
-    for source, target in class_map.items():
-        lookup[dataset.classes.index(source)] = card.classes.index(target)
-    return lookup
 
 
 def tile_layout(length: int, tile: int, overlap: int) -> list[tuple[int, int, int]]:
@@ -192,6 +161,10 @@ class SegmentationJob:
         )
 
     # -- the model --------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Build the model and put it on the device now, so that a model that cannot load fails before the run."""
+        self._model = self._load_model()
+
     def _load_model(self):
         if self._model is None:
             from core.models.loading import build_model

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from core.inference.class_map import FITS, Fit, FitStatus
 from core.inference.mask_archive import read_meta
-from core.tasks.base import FITS, Fit, FitStatus, Task, wrong_task
+from core.tasks.base import Task, wrong_task
 from core.tasks.binary import BINARY
 from core.tasks.multiclass import MULTICLASS
 from core.tasks.multilabel import MULTILABEL
@@ -54,6 +55,12 @@ def fit(card, dataset, class_map: Mapping[str, str] | None = None) -> Fit:
     """Whether ``card`` runs on ``dataset`` (through ``class_map``), by the model's task."""
     task = known(card)
     return task.fit(card, dataset, class_map) if task is not None else wrong_task(card, dataset)
+
+
+def why_not(card, dataset) -> str | None:
+    """None when ``card`` runs on ``dataset`` as it is; else the reason, in the user's words."""
+    verdict = fit(card, dataset)
+    return None if verdict.fits else verdict.reason
 
 
 def job_for(card, dataset, *, class_map: Mapping[str, str] | None = None, **settings):

@@ -10,62 +10,18 @@ one subclass and naming it in the registry (``docs/architecture.md``).
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 from core.datasets.base import Dataset
+from core.inference.class_map import Fit, FitStatus
 from core.models.cards import ModelCard
-
-
-class FitStatus(enum.Enum):
-    FITS = "fits"
-    #: The model's classes are named differently: it runs once the user maps the dataset's to them.
-    NEEDS_CLASS_MAP = "needs a class map"
-    #: A model of another task (a segmenter on a classification dataset, a multilabel model on a multiclass one).
-    WRONG_TASK = "wrong task"
-    #: Something no map mends: the input channels, a class map made for another model.
-    UNFIT = "does not fit"
-
-
-@dataclass(frozen=True)
-class Fit:
-    """Whether a model runs on a dataset as it is, and if not, why (``reason``, in the user's words).
-
-    ``suggestion``: for NEEDS_CLASS_MAP, the dataset class -> model class pairs whose names match, the
-    start of the map the user confirms (``evaluate --map-classes`` takes it as it is)."""
-
-    status: FitStatus
-    reason: str = ""
-    suggestion: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def fits(self) -> bool:
-        return self.status is FitStatus.FITS
-
-    @property
-    def needs_class_map(self) -> bool:
-        return self.status is FitStatus.NEEDS_CLASS_MAP
-
-    @property
-    def runnable(self) -> bool:
-        """It runs now, or once its classes are mapped."""
-        return self.status in (FitStatus.FITS, FitStatus.NEEDS_CLASS_MAP)
-
-
-FITS = Fit(FitStatus.FITS)
 
 
 def wrong_task(card: ModelCard, dataset: Dataset) -> Fit:
     reason = f"{card.display_name} is a {card.task} model; {dataset.name} is a {dataset.task} dataset"
     return Fit(FitStatus.WRONG_TASK, reason)
-
-
-def preview(names, n: int = 4) -> str:
-    """The first ``n`` names, for a message."""
-    return ", ".join(names[:n]) + (", ..." if len(names) > n else "")
 
 
 class Task:

@@ -18,11 +18,11 @@ from core.datasets.base import Dataset
 from core.evaluation.classification import has_labels, write_evaluation
 from core.evaluation.classification import summarize as evaluate
 from core.evaluation.selection import Selection
-from core.inference.class_map import map_classes, suggested_class_map
+from core.inference.class_map import classifier_fit, map_classes
 from core.inference.predictions import Predictions
 from core.inference.runner import InferenceJob
 from core.models.cards import ModelCard, ModelError
-from core.tasks.base import FITS, Fit, FitStatus, Task, preview, wrong_task
+from core.tasks.base import Fit, Task, wrong_task
 from core.tasks.comparison import CompareFilter, Row, scalars, side_by_side
 
 if TYPE_CHECKING:
@@ -59,7 +59,8 @@ def align_predictions(predictions: Predictions, sample_ids: list[str]) -> Predic
 
 
 def summarize(project: Project, predictions: Predictions, *, original: bool, **options: Any) -> dict[str, Any]:
-    """``core.evaluation.classification.summarize`` on the project's labels; excluded and ignored samples left out unless original."""
+    """``core.evaluation.classification.summarize`` on the project's labels; excluded and ignored samples
+    left out unless ``original``."""
     predictions = align_predictions(predictions, project.dataset.sample_ids)
     excluded = np.zeros(len(predictions), dtype=bool) if original else project.excluded()
     if excluded.any():
@@ -159,30 +160,14 @@ class Classification(Task):
     def fit(self, card: ModelCard, dataset: Dataset, class_map: Mapping[str, str] | None = None) -> Fit:
         if not self.accepts(dataset):
             return wrong_task(card, dataset)
-        if card.channels not in (1, 3):
-            reason = f"{card.display_name} takes {card.channels}-channel input; images are gray or RGB"
-            return Fit(FitStatus.UNFIT, reason)
-        if class_map is not None:
-            try:
-                map_classes(card.classes, dataset.classes, class_map)
-            except ModelError as exc:
-                return Fit(FitStatus.UNFIT, str(exc))
-            return FITS
-        if not dataset.classes or list(dataset.classes) == list(card.classes):
-            return FITS
-        suggestion = suggested_class_map(card.classes, dataset.classes)
-        different = (
-            f"{card.display_name} predicts {card.num_classes} classes ({preview(card.classes)}), "
-            f"but {dataset.name} has {dataset.num_classes} ({preview(dataset.classes)})"
-        )
-        if not suggestion:  # no name in common: nothing a map by name could start from
-            return Fit(FitStatus.UNFIT, different)
-        hint = f"; {len(suggestion)} names are in both: map the classes by name to run it"
-        return Fit(FitStatus.NEEDS_CLASS_MAP, different + hint, suggestion)
+        return classifier_fit(card, dataset, class_map)
 
     def job(self, card: ModelCard, dataset: Dataset, *, class_map: Mapping[str, str] | None = None, **settings):
-        settings.pop("tile", None)  # a segmentation setting
-        settings.pop("run_dir", None)
+        fit = self.fit(card, dataset, class_map)
+        if not fit.fits:
+            raise ModelError(fit.reason)
+        for other in ("tile", "run_dir"):  # segmentation settings
+            settings.pop(other, None)
         mapping = map_classes(card.classes, dataset.classes, class_map) if class_map is not None else None
         return InferenceJob(card, dataset, class_map=mapping, **settings)
 

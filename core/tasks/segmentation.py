@@ -17,11 +17,11 @@ import numpy as np
 from core.datasets.base import Dataset
 from core.evaluation.segmentation import summarize_segmentation, write_segmentation_evaluation
 from core.evaluation.selection import Selection
-from core.inference.class_map import suggested_class_map
+from core.inference.class_map import segmenter_fit
 from core.inference.mask_archive import load_archive, save_archive
-from core.inference.segmentation import SegmentationJob, class_lookup
+from core.inference.segmentation import SegmentationJob
 from core.models.cards import ModelCard, ModelError
-from core.tasks.base import FITS, Fit, FitStatus, Task, preview, wrong_task
+from core.tasks.base import Fit, Task, wrong_task
 from core.tasks.comparison import CompareFilter, Row, side_by_side
 
 if TYPE_CHECKING:
@@ -151,22 +151,14 @@ class Segmentation(Task):
     def fit(self, card: ModelCard, dataset: Dataset, class_map: Mapping[str, str] | None = None) -> Fit:
         if dataset.task != self.name or card.task != self.name:
             return wrong_task(card, dataset)
-        if class_map is None and list(dataset.classes) != list(card.classes):
-            reason = (
-                f"{card.display_name} predicts {card.num_classes} classes ({preview(card.classes)}), but "
-                f"{dataset.name} has {dataset.num_classes} ({preview(dataset.classes)}): map the dataset's classes "
-                "to the model's to run it"
-            )
-            return Fit(FitStatus.NEEDS_CLASS_MAP, reason, suggested_class_map(card.classes, dataset.classes))
-        try:
-            class_lookup(card, dataset, None if class_map is None else dict(class_map))
-        except ModelError as exc:
-            return Fit(FitStatus.UNFIT, str(exc))
-        return FITS
+        return segmenter_fit(card, dataset, class_map)
 
     def job(self, card: ModelCard, dataset: Dataset, *, class_map: Mapping[str, str] | None = None, **settings):
-        for speed_only in ("amp", "compile", "jpeg_decode"):  # classifier settings a segmenter has no use for
-            settings.pop(speed_only, None)
+        fit = self.fit(card, dataset, class_map)
+        if not fit.fits:
+            raise ModelError(fit.reason)
+        for classifier_only in ("amp", "compile", "jpeg_decode"):  # speed settings a segmenter has no use for
+            settings.pop(classifier_only, None)
         return SegmentationJob(card, dataset, class_map=None if class_map is None else dict(class_map), **settings)
 
     def has_labels(self, dataset: Dataset) -> bool:

@@ -65,7 +65,7 @@ def nothing_read(predictions, sample_ids) -> str:
 
 def _run_generator(card: ModelCard, dataset, device: str, batch_size: int, tile: int | None, job=None, class_map=None):
     """Runs in a worker thread: builds the job (imports torch there), then yields its progress."""
-    from core.inference.jobs import job_for
+    from core.tasks import job_for
 
     import_torch()
     if job is None:
@@ -232,7 +232,7 @@ class RunnerPane(QGroupBox):
         self.model_combo.clear()
         self._cards = []
         if dataset is not None:
-            from core.inference.jobs import why_not
+            from core.tasks import why_not
 
             try:
                 cards = bundled_cards()
@@ -269,7 +269,7 @@ class RunnerPane(QGroupBox):
                     self.state.error.emit("The model does not fit", item.toolTip())
                 self.model_combo.setCurrentIndex(row)
                 if card.name in self._mappable:  # the banner leads to the map
-                    from core.inference.jobs import why_not
+                    from core.tasks import why_not
 
                     self.class_map_needed.emit(why_not(card, self.state.dataset) or "")
 

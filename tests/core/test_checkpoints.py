@@ -9,9 +9,10 @@ import torch
 import torchvision.models as tvm
 from fake_datasets import write_flat_colour_folder
 
+from core import tasks
 from core.datasets import open_dataset
 from core.inference import InferenceJob, run_to_end
-from core.inference.class_map import check_fit, map_classes
+from core.inference.class_map import FitStatus, check_fit, map_classes
 from core.models import ModelCard, ModelError, load_card, loading
 from core.models import checkpoints as ckpt
 from core.models.checkpoints import AmbiguousArchitecture, KeySignature, open_checkpoint, recognise, save_card
@@ -234,14 +235,20 @@ def test_model_and_dataset_disagreements_are_refused_before_the_run(tmp_path):
                      input_size=(16, 16))  # fmt: skip
     with pytest.raises(ModelError, match=r"predicts 3 classes.*has 2.*2 names are in both: map the classes"):
         check_fit(card, dataset)
+    fit = tasks.fit(card, dataset)
+    assert fit.status is FitStatus.NEEDS_CLASS_MAP and fit.suggestion == {"Dog": "dog", "cat": "cat"}
     check_fit(card, dataset, map_classes(card.classes, dataset.classes))
+    assert tasks.fit(card, dataset, fit.suggestion).fits
     seg = ModelCard(name="s", architecture="unet", task="segmentation", classes=["bg", "fg"], input_size=(16, 16))
+    fit = tasks.fit(seg, dataset)
+    assert fit.status is FitStatus.WRONG_TASK and "segmentation model" in fit.reason
     with pytest.raises(ModelError, match="segmentation model"):
-        check_fit(seg, dataset)
+        tasks.job_for(seg, dataset)
     four = ModelCard(name="f", architecture="smallcnn", task="multiclass", classes=["Dog", "cat"],
                      input_size=(16, 16), channels=4)  # fmt: skip
     with pytest.raises(ModelError, match="4-channel"):
         check_fit(four, dataset)
+    assert tasks.fit(four, dataset).status is FitStatus.UNFIT
     with pytest.raises(ModelError, match="no class name"):
         map_classes(["car", "bus"], dataset.classes)
 
