@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.datasets.base import IGNORE_INDEX
+from core.inference.mask_store import nearest_indices
 from core.metrics.losses import boundary_loss, dice_loss, weighted_binary_cross_entropy
 
 #: name -> function(one-vs-rest targets K x H x W, probabilities K x H x W) -> K losses
@@ -47,8 +48,6 @@ def run_losses(predictions, dataset, indices=None) -> dict[str, np.ndarray]:
     The probabilities are the run's stored grid; the true mask is brought to that grid by the
     same nearest-neighbour rule the store uses, so no full-size C x H x W array is made.
     """
-    from core.inference.mask_store import nearest_indices
-
     n = len(predictions)
     out = {name: np.full(n, np.nan) for name in SEGMENTATION_LOSSES}
     chosen = np.flatnonzero(predictions.has_truth) if indices is None else np.asarray(indices, dtype=np.int64)
