@@ -33,9 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.datasets import open_dataset
 from core.inference import InferenceJob, run_to_end
-from core.inference.runner import pick_device, preprocess_on_device
+from core.inference.devices import pick_device
 from core.models import cards_for
 from core.models.loading import build_model
+from core.models.preprocess import preprocess_tensors
 from core.models.zoo import zoo_card
 
 
@@ -111,7 +112,7 @@ def gpu_decode(card, dataset, device: str, batch: int) -> None:
     for s in range(0, len(paths), batch):
         blobs = [torch.from_numpy(np.fromfile(p, dtype=np.uint8)) for p in paths[s : s + batch]]
         images = decode_jpeg(blobs, mode=ImageReadMode.RGB, device=device)
-        preprocess_on_device(card, images)
+        preprocess_tensors(card, images)
     sync(device)
 
 

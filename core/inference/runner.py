@@ -12,252 +12,33 @@ under autocast (bfloat16 where the GPU has it, else float16), and JPEG files are
 GPU itself (``torchvision.io.decode_jpeg(device="cuda")``, workers only read the bytes). The batch
 size may be "auto": on out-of-memory it is halved and the batch retried, and the size that fits
 is remembered per model and device. ``torch.compile`` is optional.
+
+The parts live beside this module: devices (``devices``), class maps and fit checks (``class_map``),
+DataLoader workers (``batches``), GPU JPEG decoding (``jpeg``), the batch-size cache (``batch_sizes``),
+outputs to class scores (``outputs``), Progress and ``run_to_end`` (``progress``); the preprocessing,
+for images and for tensors, is ``core/models/preprocess.py``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import time
 from collections.abc import Generator, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from core.datasets.base import Dataset, SampleError
+from core.datasets.base import Dataset
+from core.inference.batch_sizes import BatchFit, cache_key
+from core.inference.batches import batches_of, default_workers, make_loader
 from core.inference.class_map import ClassMapping, check_fit
+from core.inference.devices import device_failed, is_out_of_memory, pick_device
+from core.inference.jpeg import decode_on_device, jpeg_files
+from core.inference.outputs import as_logits, class_scores
 from core.inference.predictions import Predictions
+from core.inference.progress import Progress
 from core.models.cards import ModelCard, ModelError
 
-JPEG_SUFFIXES = (".jpg", ".jpeg", ".jfif")
 JPEG_DECODERS = ("auto", "opencv", "device")
-AUTO_BATCH = {"cuda": 256, "cpu": 64}
-BATCH_CACHE = "batch_sizes.json"
-
-
-@dataclass(frozen=True)
-class Progress:
-    done: int  # samples handled so far in this job (predicted or failed)
-    total: int
-    failed: int
-    elapsed: float  # seconds since this run started
-    images_per_s: float
-    device: str
-    batch_size: int = 0  # images per forward pass now (it shrinks when the device runs out of memory)
-
-    @property
-    def fraction(self) -> float:
-        return self.done / self.total if self.total else 1.0
-
-    @property
-    def eta(self) -> float:
-        """Seconds left at the current rate (inf before the first batch)."""
-        if self.images_per_s <= 0:
-            return float("inf")
-        return max(self.total - self.done, 0) / self.images_per_s
-
-
-def pick_device(requested: str | None = None) -> str:
-    """The device to run on: the one asked for, else CUDA, else Apple MPS, else the CPU."""
-    import torch
-
-    if requested and requested != "auto":
-        if requested.startswith("cuda") and not torch.cuda.is_available():
-            raise ModelError("CUDA was asked for but no CUDA GPU is available")
-        return requested
-    if torch.cuda.is_available():
-        return "cuda"
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        return "mps"
-    return "cpu"
-
-
-def available_devices() -> list[str]:
-    """Every device a run can use here, the default first."""
-    import torch
-
-    devices = [f"cuda:{i}" for i in range(torch.cuda.device_count())]
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        devices.append("mps")
-    return [*devices, "cpu"]
-
-
-# -- what DataLoader workers do ---------------------------------------------------------------
-class _Batches:
-    """torch Dataset view: index -> (index, C x H x W float32 or None, error message)."""
-
-    def __init__(self, dataset: Dataset, card: ModelCard, indices: np.ndarray) -> None:
-        self.dataset, self.card, self.indices = dataset, card, indices
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __getitem__(self, k: int):
-        index = int(self.indices[k])
-        try:
-            return index, self.card.preprocess(self.dataset.load_image(index)), ""
-        except SampleError as exc:
-            return index, None, str(exc)
-        except Exception as exc:  # a reader bug must not end the run: record it on the sample
-            return index, None, f"{type(exc).__name__}: {exc}"
-
-
-class _FileBytes(_Batches):
-    """index -> (index, the file's bytes as a uint8 tensor, error): decoding happens on the GPU.
-
-    nvJPEG ignores EXIF orientation: a rotated photo is decoded here instead, as the CPU path does it
-    (the item is then a preprocessed array, like :class:`_Batches` gives).
-    """
-
-    def __getitem__(self, k: int):
-        import torch
-
-        index = int(self.indices[k])
-        try:
-            data = np.frombuffer(bytearray(self.dataset.read_encoded(index)), dtype=np.uint8)  # writable for torch
-        except SampleError as exc:
-            return index, None, str(exc)
-        if _exif_rotated(data):
-            return super().__getitem__(k)
-        return index, torch.from_numpy(data), ""
-
-
-def _exif_rotated(data: np.ndarray) -> bool:
-    """Whether a JPEG's EXIF orientation asks for a rotation or a flip (PIL reads the header only)."""
-    import io
-
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data.tobytes())) as image:
-            return image.getexif().get(0x0112, 1) not in (1, 0)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        return False  # not readable here: the decoders will say what is wrong
-
-
-def _collate(items):
-    import torch
-
-    good = [(i, x) for i, x, _ in items if x is not None]
-    failed = [(i, err) for i, x, err in items if x is None]
-    indices = [i for i, _ in good]
-    batch = torch.from_numpy(np.stack([x for _, x in good])) if good else None
-    return indices, batch, failed
-
-
-def _collate_bytes(items):
-    good = [(i, x) for i, x, _ in items if x is not None]
-    failed = [(i, err) for i, x, err in items if x is None]
-    return [i for i, _ in good], [x for _, x in good] or None, failed
-
-
-def _worker_init(_worker_id: int) -> None:
-    """One thread per worker: the workers are the parallelism; more threads would only contend."""
-    import cv2
-    import torch
-
-    cv2.setNumThreads(1)
-    torch.set_num_threads(1)
-
-
-def default_workers(n_samples: int) -> int:
-    """Decode in worker processes only when there is enough work to pay for starting them."""
-    if n_samples < 2000:
-        return 0
-    return max(1, min(4, (os.cpu_count() or 2) - 1))
-
-
-# -- on the device ------------------------------------------------------------------------------
-def preprocess_on_device(card: ModelCard, images: list) -> object:
-    """``card.preprocess`` for C x H x W uint8 tensors already on the device (after GPU decoding): N x C x H x W.
-
-    Images of one size are resized in one call; the normalisation is done once for the batch.
-    """
-    import torch
-    import torchvision.transforms.v2.functional as F
-    from torchvision.transforms import InterpolationMode
-
-    mode = InterpolationMode.BILINEAR if card.interpolation == "auto" else InterpolationMode(card.interpolation)
-    size = [card.resize_size] if card.resize_size is not None else list(card.input_size)
-
-    def prepare(x):
-        return F.center_crop(F.resize(x, size, interpolation=mode, antialias=True), list(card.input_size))
-
-    if len({tuple(image.shape) for image in images}) == 1:
-        batch = prepare(torch.stack(images))
-    else:
-        batch = torch.stack([prepare(image) for image in images])
-    batch = batch.float().div_(255.0)
-    if card.channels == 1:
-        batch = F.rgb_to_grayscale(batch)
-    mean = torch.tensor(card.mean, dtype=batch.dtype).view(1, -1, 1, 1).to(batch.device, non_blocking=True)
-    std = torch.tensor(card.std, dtype=batch.dtype).view(1, -1, 1, 1).to(batch.device, non_blocking=True)
-    return (batch - mean) / std
-
-
-def _as_logits(output):
-    """The class scores of a model's output: torchvision segmenters give {"out": ...}, Inception a tuple."""
-    if isinstance(output, dict):
-        output = output["out"] if "out" in output else next(iter(output.values()))
-    if isinstance(output, (tuple, list)):
-        output = output[0]
-    return output
-
-
-def _is_out_of_memory(exc: BaseException) -> bool:
-    import torch
-
-    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
-
-
-def _device_failed(exc: BaseException) -> bool:
-    import torch
-
-    accelerator_error = getattr(torch, "AcceleratorError", ())
-    return isinstance(exc, accelerator_error) or "CUDA error" in str(exc) or "CUDA driver" in str(exc)
-
-
-# -- remembered batch sizes -------------------------------------------------------------------
-def _batch_cache_path() -> Path:
-    from core.models.loading import user_data_dir
-
-    return user_data_dir() / BATCH_CACHE
-
-
-def remembered_batch_sizes() -> dict[str, int]:
-    """Batch sizes that fit, by model and device, as the runner learned them from out-of-memory errors."""
-    try:
-        data = json.loads(_batch_cache_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return {str(k): int(v) for k, v in data.items()} if isinstance(data, dict) else {}
-
-
-def remember_batch_size(key: str, size: int) -> None:
-    sizes = remembered_batch_sizes()
-    sizes[key] = int(size)
-    path = _batch_cache_path()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        tmp.write_text(json.dumps(sizes, indent=1, sort_keys=True), encoding="utf-8")
-        tmp.replace(path)
-    except OSError:
-        pass  # a read-only data folder only means learning it again next time
-
-
-@dataclass
-class _Fit:
-    """The batch size now in use, and what the run learned on the way."""
-
-    size: int
-    auto: bool
-    key: str
-    notes: list[str] = field(default_factory=list)
 
 
 class InferenceJob:
@@ -302,7 +83,7 @@ class InferenceJob:
         self.mp_context = mp_context
         self._model = model
         self._runnable = None
-        self._fit = self._initial_fit(batch_size)
+        self._fit = BatchFit.start(batch_size, cache_key(card, self.device, amp), self.device)
         classes = class_map.dataset_classes if class_map else card.classes
         self.predictions = Predictions.empty(
             card.task if dataset.task != "binary" else "binary",
@@ -321,25 +102,6 @@ class InferenceJob:
     def notes(self) -> list[str]:
         """What the user should know about how the run went (smaller batches, a compile that failed)."""
         return self._fit.notes
-
-    def _cache_key(self) -> str:
-        import torch
-
-        device = self.device
-        if device.startswith("cuda"):
-            index = torch.device(device).index or 0
-            props = torch.cuda.get_device_properties(index)
-            device = f"{props.name} {props.total_memory >> 20} MiB"
-        height, width = self.card.input_size
-        precision = "amp" if self.amp and self.device.startswith("cuda") else "fp32"
-        return f"{self.card.architecture}:{self.card.name}:{height}x{width}:{precision}@{device}"
-
-    def _initial_fit(self, batch_size) -> _Fit:
-        key = self._cache_key()
-        if batch_size not in (None, "auto", 0):
-            return _Fit(max(1, int(batch_size)), False, key)
-        start = remembered_batch_sizes().get(key, AUTO_BATCH["cuda" if self.device.startswith("cuda") else "cpu"])
-        return _Fit(start, True, key)
 
     # -- the model ------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -382,51 +144,25 @@ class InferenceJob:
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.autocast("cuda", dtype=dtype)
 
-    def _scores(self, logits) -> np.ndarray:
-        import torch
-
-        if logits.ndim != 2:
-            raise ModelError(
-                f"{self.card.display_name} gives outputs of shape {tuple(logits.shape)}, not one score per class"
-            )
-        if logits.shape[1] not in (self.card.num_classes, 1):
-            raise ModelError(
-                f"{self.card.display_name} gives {logits.shape[1]} outputs, "
-                f"but its card names {self.card.num_classes} classes"
-            )
-        if self.card.task == "multilabel":
-            scores = torch.sigmoid(logits)
-        elif logits.shape[1] == 1 and self.card.num_classes == 2:  # one-logit binary head
-            p = torch.sigmoid(logits)
-            scores = torch.cat([1 - p, p], dim=1)
-        else:
-            scores = torch.softmax(logits, dim=1)
-        scores = scores.cpu().numpy()
-        if self.class_map is not None:
-            scores = self.class_map.apply(scores, multilabel=self.card.task == "multilabel")
-        return scores
-
     # -- one batch ------------------------------------------------------------------------
     def _failure(self, exc: Exception) -> ModelError:
         kept = f"the {self.predictions.num_done} samples done before are kept"
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
-        if _is_out_of_memory(exc):
+        if is_out_of_memory(exc):
             return ModelError(f"{self.device} ran out of memory even with one image per batch ({first}); {kept}")
-        if _device_failed(exc):
+        if device_failed(exc):
             return ModelError(f"the GPU failed during the run ({first}); {kept}. Run again, or on another device")
         return ModelError(f"{self.card.display_name} failed on a batch: {first} ({kept})")
 
     def _shrink(self, size: int) -> None:
         import torch
 
-        self._fit.size = max(1, size // 2)
-        self._fit.notes.append(f"out of memory at {size} images per batch: continuing with {self._fit.size}")
+        self._fit.shrink(size)
         if self.device.startswith("cuda"):
             torch.cuda.empty_cache()
-        remember_batch_size(self._fit.key, self._fit.size)
 
     def _forward(self, x):
-        return _as_logits(self._runnable(x)).float()
+        return as_logits(self._runnable(x)).float()
 
     def _predict(self, indices: list[int], batch) -> int:
         """Run the model on one decoded batch, in chunks of the current batch size; write the scores.
@@ -444,14 +180,14 @@ class InferenceJob:
             size = self._fit.size
             try:
                 with self._autocast():
-                    scores = self._scores(self._forward(x[start : start + size]))
+                    scores = class_scores(self.card, self._forward(x[start : start + size]), self.class_map)
             except ModelError:
                 raise
             except Exception as exc:  # out of memory, a broken model, a GPU that went away
-                if _is_out_of_memory(exc) and size > 1:
+                if is_out_of_memory(exc) and size > 1:
                     self._shrink(size)
                     continue
-                if self._runnable is not self._model and not _is_out_of_memory(exc):
+                if self._runnable is not self._model and not is_out_of_memory(exc):
                     self._fit.notes.append(f"torch.compile failed ({type(exc).__name__}): ran without it")
                     self._runnable = self._model
                     continue
@@ -482,68 +218,25 @@ class InferenceJob:
             return False
         if self.jpeg_decode == "auto" and not self.device.startswith("cuda"):
             return False
-        return _jpeg_files(self.dataset, todo[:16])
+        return jpeg_files(self.dataset, todo[:16])
 
     def _loader(self, todo: np.ndarray, on_device: bool):
         import torch
-        from torch.utils.data import DataLoader
 
-        workers = default_workers(len(todo)) if self.num_workers is None else self.num_workers
-        source = _FileBytes if on_device else _Batches
-        return DataLoader(
-            source(self.dataset, self.card, todo),
+        return make_loader(
+            self.dataset,
+            self.card,
+            todo,
+            file_bytes=on_device,
             batch_size=self._fit.size,
-            num_workers=workers,
-            collate_fn=_collate_bytes if on_device else _collate,
+            workers=default_workers(len(todo)) if self.num_workers is None else self.num_workers,
             pin_memory=self.device.startswith("cuda") and not on_device and torch.cuda.is_available(),
-            multiprocessing_context=self.mp_context if workers else None,
-            worker_init_fn=_worker_init if workers else None,
-            prefetch_factor=4 if workers else None,
-            persistent_workers=False,
+            mp_context=self.mp_context,
         )
 
     def _decode_on_device(self, indices: list[int], items) -> tuple[list[int], object, list[tuple[int, str]]]:
-        """JPEG bytes -> a preprocessed batch on the device; files the device cannot decode go through OpenCV.
-
-        ``items`` holds file bytes (uint8 tensors) and, for the files a worker decoded itself, arrays.
-        """
-        import torch
-        from torchvision.io import ImageReadMode, decode_jpeg
-
-        blobs = [item for item in items if isinstance(item, torch.Tensor)]
-        decoded: list = []
-        if blobs:
-            try:
-                decoded = decode_jpeg(blobs, mode=ImageReadMode.RGB, device=self.device, apply_exif_orientation=True)
-            except Exception:  # one bad file fails the whole call: decode one by one
-                decoded = [_decode_one(blob, self.device) for blob in blobs]
-        on_device = iter(decoded)
-        rows: dict[int, object] = {}  # position in the batch -> preprocessed tensor
-        images: dict[int, object] = {}  # position -> decoded uint8 image, preprocessed together below
-        failed = []
-        for k, (index, item) in enumerate(zip(indices, items)):
-            image = next(on_device) if isinstance(item, torch.Tensor) else None
-            if image is not None:
-                images[k] = image
-                continue
-            try:
-                rows[k] = torch.from_numpy(self._decoded_on_cpu(index, item)).to(self.device)
-            except SampleError as exc:
-                failed.append((index, str(exc)))
-        if images:
-            rows.update(zip(images, preprocess_on_device(self.card, list(images.values()))))
-        order = sorted(rows)
-        batch = torch.stack([rows[k] for k in order]) if order else None
-        return [indices[k] for k in order], batch, failed
-
-    def _decoded_on_cpu(self, index: int, item) -> np.ndarray:
-        """A sample the device did not decode: decoded by the worker (EXIF rotation), or now by the CPU
-        decoder, which decides about a file nvJPEG refused (CMYK, damaged) and names the problem."""
-        import torch
-
-        if not isinstance(item, torch.Tensor):
-            return item
-        return self.card.preprocess(self.dataset.load_image(index))
+        """JPEG bytes (and arrays a worker decoded itself) -> a preprocessed batch on the run device."""
+        return decode_on_device(self.card, self.dataset, self.device, indices, items)
 
     # -- the run --------------------------------------------------------------------------
     def run(self, indices: Sequence[int] | np.ndarray | None = None) -> Generator[Progress, None, Predictions]:
@@ -558,7 +251,7 @@ class InferenceJob:
         start = time.perf_counter()
         handled = failed = 0
         with torch.inference_mode():
-            for batch_indices, batch, batch_failed in _batches_of(loader, preds):
+            for batch_indices, batch, batch_failed in batches_of(loader, preds):
                 if on_device and batch is not None:
                     try:
                         batch_indices, batch, more = self._decode_on_device(batch_indices, batch)
@@ -575,55 +268,3 @@ class InferenceJob:
                 yield Progress(handled, len(todo), failed, elapsed, rate, self.device, self._fit.size)
         preds.seconds += time.perf_counter() - start
         return preds
-
-
-def _batches_of(loader, preds: Predictions):
-    """The loader's batches; a loader that fails (a worker killed, a dataset that cannot be sent to the
-    worker processes) ends the run with a message. Per-sample errors never get here: workers record them."""
-    batches = iter(loader)
-    while True:
-        try:
-            batch = next(batches)
-        except StopIteration:
-            return
-        except Exception as exc:
-            first = (str(exc).splitlines() or [type(exc).__name__])[0]
-            raise ModelError(
-                f"decoding failed ({type(exc).__name__}: {first}); the {preds.num_done} samples done before "
-                "are kept. Run again with fewer decoding workers, or none"
-            ) from exc
-        yield batch
-
-
-def _decode_one(blob, device: str):
-    from torchvision.io import ImageReadMode, decode_jpeg
-
-    try:
-        return decode_jpeg(blob, mode=ImageReadMode.RGB, device=device, apply_exif_orientation=True)
-    except Exception:
-        return None
-
-
-def _jpeg_files(dataset: Dataset, indices: np.ndarray) -> bool:
-    """The samples are JPEG files whose decoded content is the sample's image (no crop by the reader)."""
-    from core.datasets.imageio import read_image
-
-    paths = [dataset.sample_path(int(i)) for i in indices]
-    if not paths or any(p is None or p.suffix.lower() not in JPEG_SUFFIXES for p in paths):
-        return False
-    try:
-        return read_image(paths[0]).shape == dataset.load_image(int(indices[0])).shape
-    except (SampleError, OSError):
-        return False
-
-
-def run_to_end(job: InferenceJob, on_progress=None) -> Predictions:
-    """Drive a job's generator to the end (CLI, tests); ``on_progress`` sees each Progress."""
-    gen = job.run()
-    while True:
-        try:
-            progress = next(gen)
-        except StopIteration as stop:
-            return stop.value
-        if on_progress is not None:
-            on_progress(progress)

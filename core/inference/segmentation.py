@@ -36,7 +36,9 @@ from pathlib import Path
 import numpy as np
 
 from core.datasets.base import IGNORE_INDEX, Dataset, SampleError
+from core.inference.batches import default_workers
 from core.inference.class_map import class_lookup
+from core.inference.devices import pick_device
 from core.inference.mask_store import (
     MaskStore,
     SegmentationPredictions,
@@ -45,7 +47,7 @@ from core.inference.mask_store import (
     quantise,
     resize_nearest,
 )
-from core.inference.runner import Progress, default_workers, pick_device
+from core.inference.progress import Progress
 from core.metrics import pixel_confusion_matrix
 from core.models.cards import ModelCard, ModelError
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from core.models.preprocess import preprocess_image
+
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 BUNDLED_MODELS = RESOURCES / "models"
 INTERPOLATIONS = ("auto", "bilinear", "bicubic", "nearest")
@@ -86,43 +88,9 @@ class ModelCard:
         With ``resize_size`` or an explicit ``interpolation`` the image goes through torchvision's own
         resize and centre crop, so a torchvision network sees what its weights' transforms give (to one
         grey level: torchvision's fast uint8 resize rounds a few pixels apart from its float one).
+        The definition, and its tensor variant for images decoded on the GPU, is in ``core/models/preprocess.py``.
         """
-        if self.resize_size is not None or self.interpolation != "auto":
-            image = self._resize_as_torchvision(image)
-        else:
-            image = self._resize_to_input(image)
-        if self.channels == 1:
-            import cv2
-
-            image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[:, :, None]
-        array = image.astype(np.float32) / 255.0
-        mean = np.asarray(self.mean, dtype=np.float32)
-        std = np.asarray(self.std, dtype=np.float32)
-        array = (array - mean) / std
-        return np.ascontiguousarray(array.transpose(2, 0, 1))
-
-    def _resize_to_input(self, image: np.ndarray) -> np.ndarray:
-        import cv2
-
-        height, width = self.input_size
-        if image.shape[:2] != (height, width):
-            shrinking = image.shape[0] > height or image.shape[1] > width
-            interp = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
-            image = cv2.resize(image, (width, height), interpolation=interp)
-        return image
-
-    def _resize_as_torchvision(self, image: np.ndarray) -> np.ndarray:
-        """Resize (shorter side to ``resize_size``, or straight to ``input_size``) and centre-crop, uint8 in/out."""
-        import torch
-        import torchvision.transforms.v2.functional as F
-        from torchvision.transforms import InterpolationMode
-
-        mode = InterpolationMode.BILINEAR if self.interpolation == "auto" else InterpolationMode(self.interpolation)
-        tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
-        size = [self.resize_size] if self.resize_size is not None else list(self.input_size)
-        tensor = F.resize(tensor, size, interpolation=mode, antialias=True)
-        tensor = F.center_crop(tensor, list(self.input_size))
-        return tensor.permute(1, 2, 0).numpy()
+        return preprocess_image(self, image)
 
 
 def load_card(path: str | Path) -> ModelCard:

@@ -16,8 +16,8 @@ from torch import nn
 
 from core.datasets import open_dataset
 from core.inference import InferenceJob, run_to_end
+from core.inference.batch_sizes import remembered_batch_sizes
 from core.inference.class_map import map_classes
-from core.inference.runner import remembered_batch_sizes
 from core.models import ModelCard, ModelError
 from core.models.smallcnn import SmallCNN
 
@@ -152,14 +152,14 @@ def test_jpegs_decoded_by_the_device_path_give_the_opencv_paths_predictions(jpeg
 
 
 def test_device_preprocessing_matches_the_cards_for_one_size_or_many():
-    from core.inference.runner import preprocess_on_device
+    from core.models.preprocess import preprocess_tensors
 
     rng = np.random.default_rng(1)
     same = [cv2.GaussianBlur(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8), (0, 0), 2) for _ in range(3)]
     mixed = [*same[:2], cv2.GaussianBlur(rng.integers(0, 256, (50, 24, 3), dtype=np.uint8), (0, 0), 2)]
     for images, gray in ((same, False), (mixed, True)):
         c = card(channels=1, mean=[0.4], std=[0.2]) if gray else card()
-        batch = preprocess_on_device(c, [torch.from_numpy(i).permute(2, 0, 1) for i in images])
+        batch = preprocess_tensors(c, [torch.from_numpy(i).permute(2, 0, 1) for i in images])
         expected = np.stack([c.preprocess(i) for i in images])
         assert batch.shape == expected.shape and np.allclose(batch.numpy(), expected, atol=0.02)
 
@@ -216,7 +216,7 @@ def test_a_model_for_overlapping_classes_runs_through_a_class_mapping(jpegs):
 def test_a_photo_rotated_by_exif_is_decoded_by_the_worker_as_on_the_cpu_path(tmp_path):
     from PIL import Image
 
-    from core.inference.runner import _exif_rotated, _FileBytes
+    from core.inference.batches import FileBytes, exif_rotated
 
     root = tmp_path / "photos" / "blue"
     root.mkdir(parents=True)
@@ -227,10 +227,10 @@ def test_a_photo_rotated_by_exif_is_decoded_by_the_worker_as_on_the_cpu_path(tmp
     Image.fromarray(picture).save(root / "rotated.jpg", exif=exif)
     Image.fromarray(picture).save(root / "upright.jpg")
     dataset = open_dataset(tmp_path / "photos")
-    files = _FileBytes(dataset, card(classes=["blue"]), np.arange(2))
+    files = FileBytes(dataset, card(classes=["blue"]), np.arange(2))
     rotated, upright = (files[dataset.sample_ids.index(f"blue/{n}.jpg")][1] for n in ("rotated", "upright"))
     assert isinstance(rotated, np.ndarray) and isinstance(upright, torch.Tensor)  # nvJPEG would ignore EXIF
-    assert _exif_rotated(np.fromfile(root / "rotated.jpg", np.uint8)) and not _exif_rotated(upright.numpy())
+    assert exif_rotated(np.fromfile(root / "rotated.jpg", np.uint8)) and not exif_rotated(upright.numpy())
     job = InferenceJob(card(classes=["blue"]), dataset, device="cpu", model=tiny_model(), jpeg_decode="device")
     indices, batch, failed = job._decode_on_device([0, 1], [files[0][1], files[1][1]])
     expected = np.stack([job.card.preprocess(dataset.load_image(i)) for i in (0, 1)])  # the CPU path, EXIF applied
