@@ -48,6 +48,18 @@ RELIABILITY_BINS = 15
 TOP_K = (1, 3, 5)
 
 
+def truth_is_tags(dataset: Dataset) -> bool:
+    """A multilabel set: each sample's truth is a row of ``dataset.tags`` (any number of labels), not one class.
+
+    The one place the classification evaluation asks the task (``core.tasks`` owns the rest of what differs)."""
+    return dataset.task == "multilabel"
+
+
+def decides_by_threshold(dataset: Dataset) -> bool:
+    """Binary and multilabel sets decide by a threshold on the scores (multiclass takes the argmax)."""
+    return dataset.task == "binary" or truth_is_tags(dataset)
+
+
 def snap_threshold(threshold: Threshold) -> Threshold:
     """The threshold rounded to float32 (kept as float64 / a float64 array).
 
@@ -116,7 +128,7 @@ def decision_report(
 
     "report" is ``classification_report`` (binary, multiclass) or :func:`multilabel_decisions` plus the
     per-label "threshold" (multilabel); ``zero_division`` is theirs (what an undefined 0/0 value counts as)."""
-    if dataset.task == "multilabel":
+    if truth_is_tags(dataset):
         y_true, y_pred = decided_tags(dataset, predictions, threshold)
         report = multilabel_decisions(y_true, y_pred, beta, zero_division)
         report["threshold"] = np.broadcast_to(
@@ -134,7 +146,7 @@ def decision_report(
 def scored_rows(dataset: Dataset, predictions: Predictions) -> np.ndarray:
     """Indices of the samples with a prediction and (single-label tasks) a label."""
     done = predictions.done.copy()
-    if dataset.task != "multilabel":
+    if not truth_is_tags(dataset):
         done &= dataset.targets >= 0 if dataset.targets is not None else False
     return np.flatnonzero(done)
 
@@ -150,7 +162,7 @@ def calibration_inputs(
     """(rows, confidence, correct) behind a reliability diagram: the top-1 decision (single-label), or
     label ``label``'s present/absent decision at 0.5 (multilabel), over :func:`scored_rows`."""
     rows = scored_rows(dataset, predictions)
-    if dataset.task == "multilabel":
+    if truth_is_tags(dataset):
         p = predictions.scores[rows, label].astype(np.float64)
         return rows, *_binary_calibration(dataset.tags[rows, label], p)
     return rows, *confidence_and_correct(dataset.targets[rows], predictions.scores[rows])
@@ -168,7 +180,7 @@ def _multilabel_scores(y: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
     }
 
 
-def _single_label_scores(task: str, y: np.ndarray, scores: np.ndarray, beta: float) -> dict[str, Any]:
+def _single_label_scores(binary: bool, y: np.ndarray, scores: np.ndarray, beta: float) -> dict[str, Any]:
 
     ovr = one_vs_rest_report(y, scores, beta=beta)
     confidence, correct = confidence_and_correct(y, scores)
@@ -178,9 +190,9 @@ def _single_label_scores(task: str, y: np.ndarray, scores: np.ndarray, beta: flo
         "expected_calibration_error": expected_calibration_error(confidence, correct, RELIABILITY_BINS),
         "reliability": reliability_bins(confidence, correct, RELIABILITY_BINS),
     }
-    if task == "multiclass":
+    if not binary:
         out["top_k_accuracy"] = {k: top_k_accuracy(y, scores, k) for k in TOP_K if k < scores.shape[1]}
-    if task == "binary" and scores.shape[1] == 2:
+    if binary and scores.shape[1] == 2:
         out["best_threshold"] = best_fbeta_threshold(y == 1, scores[:, 1], beta)._asdict()
     return out
 
@@ -193,10 +205,10 @@ def score_report(dataset: Dataset, predictions: Predictions, beta: float = 1.0) 
     depends on ``beta``."""
     rows = scored_rows(dataset, predictions)
     scores = predictions.scores[rows]
-    if dataset.task == "multilabel":
+    if truth_is_tags(dataset):
         out = _multilabel_scores(dataset.tags[rows].astype(bool), scores)
     else:
-        out = _single_label_scores(dataset.task, dataset.targets[rows], scores, beta)
+        out = _single_label_scores(decides_by_threshold(dataset), dataset.targets[rows], scores, beta)  # binary
     out["mean_average_precision"] = nanmean(out["average_precision"])
     out["macro_roc_auc"] = nanmean(out["roc_auc"])
     return out
@@ -218,14 +230,14 @@ def _run_facts(
         "failed": len(predictions.errors),
         "failures": [{"sample_id": dataset.sample_ids[i], "error": e} for i, e in sorted(predictions.errors.items())],
         "beta": beta,
-        "threshold": snap_threshold(threshold) if dataset.task in ("binary", "multilabel") else None,
+        "threshold": snap_threshold(threshold) if decides_by_threshold(dataset) else None,
         "zero_division": zero_division_name(zero_division),
     }
 
 
 def has_labels(dataset: Dataset) -> bool:
     """Whether any sample has a truth to score against (a folder of unlabeled images has none)."""
-    if dataset.task == "multilabel":
+    if truth_is_tags(dataset):
         return dataset.tags is not None and bool(dataset.classes)
     return bool(dataset.classes) and dataset.targets is not None and bool((dataset.targets >= 0).any())
 
@@ -253,7 +265,7 @@ def summarize(
     decisions = decision_report(dataset, predictions, threshold, beta, zero_division)
     report = decisions["report"]
     base["evaluated"] = decisions["evaluated"]
-    if dataset.task == "multilabel":
+    if truth_is_tags(dataset):
         base.update({key: value for key, value in report.items() if key not in ("zero_division", "averaged")})
     else:
         base["confusion_matrix"] = decisions["counts"]

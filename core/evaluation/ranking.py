@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.datasets.base import Dataset
+from core.evaluation.classification import truth_is_tags
 from core.inference.predictions import Predictions
 from core.metrics import losses
 
@@ -91,7 +92,7 @@ def higher_is_worse(task: str, name: str) -> bool:
 
 def _targets(dataset: Dataset) -> tuple[np.ndarray | None, np.ndarray]:
     """Targets per sample and whether each sample is labelled."""
-    if dataset.task == "multilabel":
+    if truth_is_tags(dataset):
         if dataset.tags is None:
             return None, np.zeros(len(dataset), dtype=bool)
         return dataset.tags, np.ones(len(dataset), dtype=bool)
@@ -137,7 +138,7 @@ def hardest(dataset: Dataset, predictions: Predictions, class_index: int) -> np.
     Single-label: by the task's own loss (cross-entropy, -log p[true class]). Multilabel: by the binary
     cross-entropy of that label alone, -log p[label], so the most confidently missed positives come first.
     """
-    if dataset.task == "multilabel":
+    if truth_is_tags(dataset):
         if dataset.tags is None:
             return np.zeros(0, dtype=np.int64)
         members = np.flatnonzero((dataset.tags[:, class_index] > 0) & predictions.done)

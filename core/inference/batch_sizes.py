@@ -10,9 +10,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.system.files import write_atomic
 from core.models.cards import ModelCard
 from core.models.loading import user_data_dir
+from core.system.files import write_atomic
 
 AUTO_BATCH = {"cuda": 256, "cpu": 64}
 BATCH_CACHE = "batch_sizes.json"

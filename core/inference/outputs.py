@@ -17,8 +17,10 @@ def as_logits(output):
     return output
 
 
-def class_scores(card: ModelCard, logits, class_map: ClassMapping | None = None) -> np.ndarray:
-    """N x C logits -> N x C probabilities (sigmoid for multilabel and one-logit binary heads, else softmax),
+def class_scores(
+    card: ModelCard, logits, class_map: ClassMapping | None = None, multilabel: bool = False
+) -> np.ndarray:
+    """N x C logits -> N x C probabilities (sigmoid for ``multilabel`` and one-logit binary heads, else softmax),
     mapped onto the dataset's classes by ``class_map``. A ModelError when the shape is not one score per class."""
     import torch
 
@@ -28,7 +30,7 @@ def class_scores(card: ModelCard, logits, class_map: ClassMapping | None = None)
         raise ModelError(
             f"{card.display_name} gives {logits.shape[1]} outputs, but its card names {card.num_classes} classes"
         )
-    if card.task == "multilabel":
+    if multilabel:
         scores = torch.sigmoid(logits)
     elif logits.shape[1] == 1 and card.num_classes == 2:  # one-logit binary head
         p = torch.sigmoid(logits)
@@ -37,5 +39,5 @@ def class_scores(card: ModelCard, logits, class_map: ClassMapping | None = None)
         scores = torch.softmax(logits, dim=1)
     scores = scores.cpu().numpy()
     if class_map is not None:
-        scores = class_map.apply(scores, multilabel=card.task == "multilabel")
+        scores = class_map.apply(scores, multilabel=multilabel)
     return scores

@@ -67,6 +67,7 @@ class InferenceJob:
         jpeg_decode: str = "auto",
         class_map: ClassMapping | None = None,
         mp_context: str = "spawn",
+        task: str | None = None,
     ) -> None:
         check_fit(card, dataset, class_map)
         if jpeg_decode not in JPEG_DECODERS:
@@ -85,8 +86,10 @@ class InferenceJob:
         self._runnable = None
         self._fit = BatchFit.start(batch_size, cache_key(card, self.device, amp), self.device)
         classes = class_map.dataset_classes if class_map else card.classes
+        self.task = task or card.task  # the run's task, as the registry decides it (core.tasks.for_run)
+        self.multilabel = self.task == "multilabel"  # one sigmoid per class rather than a softmax
         self.predictions = Predictions.empty(
-            card.task if dataset.task != "binary" else "binary",
+            self.task,
             classes,
             dataset.sample_ids,
             model=card.name,
@@ -180,7 +183,9 @@ class InferenceJob:
             size = self._fit.size
             try:
                 with self._autocast():
-                    scores = class_scores(self.card, self._forward(x[start : start + size]), self.class_map)
+                    scores = class_scores(
+                        self.card, self._forward(x[start : start + size]), self.class_map, self.multilabel
+                    )
             except ModelError:
                 raise
             except Exception as exc:  # out of memory, a broken model, a GPU that went away

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.evaluation.classification import truth_is_tags
 from core.labels import native, writers
 from core.labels.errors import ExportError
 from core.labels.history import current_user
@@ -67,7 +68,7 @@ def native_format(layout: str) -> str | None:
 
 def formats_for(project: Project) -> list[str]:
     """The formats this dataset can be exported to (for the export dialog)."""
-    if project.dataset.task == "multilabel":
+    if truth_is_tags(project.dataset):
         return ["csv", "celeba"]
     found = ["image_folder", "csv"]
     if len(project.dataset) and project.dataset.sample_path(0) is not None:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from core import tasks
 from core.datasets.base import IGNORE_INDEX, Dataset, SampleError
 from core.labels.errors import StoreError
 from core.labels.masks import read_version
@@ -260,6 +261,7 @@ def truth_dataset(dataset: Dataset, project: Project | None, use: bool | None = 
     ``use`` None reads the project's switch."""
     base = dataset.base if isinstance(dataset, WithSavedMasks) else dataset
     use = uses_saved_masks(project) if use is None else use
-    if not use or base.task != "segmentation":
+    task = tasks.known(base)
+    if not use or task is None or not task.per_pixel:
         return base
     return WithSavedMasks(base, output_folder(base, project), project)

@@ -43,12 +43,9 @@ def known(thing) -> Task | None:
 
 
 def for_run(card, dataset) -> Task:
-    """The task of a run of ``card`` on ``dataset``: the model's, but binary when either side is binary
-    (a two-class softmax model on a binary set decides by a threshold like a binary model does)."""
-    model, data = of(card), known(dataset)
-    if BINARY in (model, data) and model.fit(card, dataset).status is not FitStatus.WRONG_TASK:
-        return BINARY
-    return model
+    """The task of a run of ``card`` on ``dataset``: the model's, but binary for a multiclass model on a
+    binary set (a two-class softmax model decides by a threshold like a binary model does)."""
+    return of(card).for_dataset(dataset)
 
 
 def fit(card, dataset, class_map: Mapping[str, str] | None = None) -> Fit:

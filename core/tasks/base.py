@@ -58,6 +58,10 @@ class Task:
         """Whether ``card`` runs on ``dataset`` (through ``class_map``, dataset class -> model class, if given)."""
         raise NotImplementedError
 
+    def for_dataset(self, dataset: Dataset) -> Task:
+        """The task of a run of this task's model on ``dataset``: this one, unless a dataset's task refines it."""
+        return self
+
     def job(self, card: ModelCard, dataset: Dataset, *, class_map: Mapping[str, str] | None = None, **settings):
         """The job that runs ``card`` over ``dataset``; ModelError when it does not fit."""
         raise NotImplementedError

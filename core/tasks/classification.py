@@ -156,6 +156,10 @@ class Classification(Task):
         """Whether a model of this task runs on a dataset of ``dataset.task`` (binary and multiclass mix)."""
         return dataset.task == self.name
 
+    def for_dataset(self, dataset: Dataset) -> Task:
+        """The task of a run of this task's model on ``dataset`` (it accepts): binary and multiclass mix."""
+        return self
+
     # -- models and data ------------------------------------------------------------------
     def fit(self, card: ModelCard, dataset: Dataset, class_map: Mapping[str, str] | None = None) -> Fit:
         if not self.accepts(dataset):
@@ -169,7 +173,7 @@ class Classification(Task):
         for other in ("tile", "run_dir"):  # segmentation settings
             settings.pop(other, None)
         mapping = map_classes(card.classes, dataset.classes, class_map) if class_map is not None else None
-        return InferenceJob(card, dataset, class_map=mapping, **settings)
+        return InferenceJob(card, dataset, class_map=mapping, task=self.for_dataset(dataset).name, **settings)
 
     def has_labels(self, dataset: Dataset) -> bool:
         return has_labels(dataset)

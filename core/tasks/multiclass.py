@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core.datasets.base import Dataset
+from core.tasks.binary import BINARY
 from core.tasks.classification import Classification
 
 
@@ -13,6 +14,10 @@ class Multiclass(Classification):
 
     def accepts(self, dataset: Dataset) -> bool:
         return dataset.task in ("binary", "multiclass")
+
+    def for_dataset(self, dataset: Dataset) -> Classification:
+        # a two-class softmax model on a binary set decides by a threshold, as a binary model does
+        return BINARY if dataset.task == "binary" else self
 
 
 MULTICLASS = Multiclass()
