@@ -19,7 +19,25 @@ from core.tasks.multiclass import MULTICLASS
 from core.tasks.multilabel import MULTILABEL
 from core.tasks.segmentation import SEGMENTATION
 
-__all__ = ["FITS", "TASKS", "Fit", "FitStatus", "Task", "fit", "for_file", "for_run", "get", "job_for", "of"]
+__all__ = [
+    "BINARY",
+    "FITS",
+    "MULTICLASS",
+    "MULTILABEL",
+    "SEGMENTATION",
+    "TASKS",
+    "Fit",
+    "FitStatus",
+    "Task",
+    "fit",
+    "for_file",
+    "for_run",
+    "get",
+    "job_for",
+    "known",
+    "of",
+    "why_not",
+]
 
 TASKS: dict[str, Task] = {task.name: task for task in (BINARY, MULTICLASS, MULTILABEL, SEGMENTATION)}
 

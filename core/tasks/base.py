@@ -31,6 +31,10 @@ class Task:
     name: ClassVar[str] = ""
     #: The task in the user's words ("multilabel classification").
     title: ClassVar[str] = ""
+    #: A run gives class scores per sample: the classification views (matrix, curves, calibration) apply.
+    classifies: ClassVar[bool] = False
+    #: The one class whose score is thresholded and whose curves are shown (binary: class 1), else None.
+    positive_class: ClassVar[int | None] = None
     #: A sample's truth is a mask of per-pixel classes (a run predicts a mask per image).
     per_pixel: ClassVar[bool] = False
     #: A sample's truth is a set of tags (any number of the classes), ``Dataset.tags``; else one class.

@@ -10,6 +10,7 @@ class Binary(Classification):
     name = "binary"
     title = "binary classification"
     thresholded = True
+    positive_class = 1
     views = ("Matrix", "Classes", "Curves", "Calibration", "Errors")
 
     def accepts(self, dataset: Dataset) -> bool:

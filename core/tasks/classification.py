@@ -150,6 +150,7 @@ class Classification(Task):
     """What binary, multiclass and multilabel classification share: class scores per sample."""
 
     outputs = ("predictions.csv", "predictions.npz")
+    classifies = True
     run_format = "class scores"
 
     def accepts(self, dataset: Dataset) -> bool:

@@ -82,14 +82,17 @@ class CurvesView(QWidget):
         return self.stack.currentWidget()
 
     def index(self) -> int:
-        return 1 if self.model.task == "binary" else max(self.class_combo.currentIndex(), 0)
+        kind = self.model.kind
+        positive = kind.positive_class if kind is not None else None
+        return positive if positive is not None else max(self.class_combo.currentIndex(), 0)
 
     def _fill_classes(self) -> None:
         self.class_combo.blockSignals(True)
         self.class_combo.clear()
         self.class_combo.addItems(self.model.classes)
         self.class_combo.blockSignals(False)
-        self.class_combo.setVisible(self.model.task in ("multiclass", "multilabel"))
+        kind = self.model.kind
+        self.class_combo.setVisible(kind is not None and kind.classifies and kind.positive_class is None)
         self.best_button.setVisible(self.model.has_threshold())
         self._key = None
 
@@ -137,13 +140,13 @@ class CurvesView(QWidget):
             return
         index, name = self.index(), model.classes[self.index()]
         parts = [f"<b>{name}</b>: AP {self.ap:.3f} · ROC AUC {self.auc:.3f}"]
-        if model.task == "binary":
+        if model.kind is not None and model.kind.positive_class is not None:
             parts[0] = f"positive class <b>{name}</b>: AP {self.ap:.3f} · ROC AUC {self.auc:.3f}"
         elif model.scores is not None:
             parts.append(f"all: mAP {model.scores['mean_average_precision']:.3f}")
             parts.append(f"macro AUC {model.scores['macro_roc_auc']:.3f}")
         if model.has_threshold():
-            parts.append(f"threshold {model.threshold_of(index if model.task == 'multilabel' else None):.3f} (red dot)")
+            parts.append(f"threshold {model.threshold_of(index if model.multilabel() else None):.3f} (red dot)")
         self.info.setText(" · ".join(parts))
 
     def use_best(self) -> None:
@@ -153,7 +156,7 @@ class CurvesView(QWidget):
     def use_threshold(self, threshold: float) -> None:
         """Binary: the threshold for all; multilabel: the shown label's own threshold."""
         if self.model.has_threshold():
-            label = self.index() if self.model.task == "multilabel" else None
+            label = self.index() if self.model.multilabel() else None
             self.model.set_threshold(min(max(threshold, 0.0), 1.0), label=label)
 
     def csv_rows(self) -> list[list]:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core import tasks
 from core.evaluation.classification import summarize, write_report
 from gui.metrics.classes_view import ClassesView, LabelsView
 from gui.metrics.controls import BetaControl, ExportButton, ThresholdControl, ZeroDivisionControl, fbeta_name
@@ -33,20 +34,11 @@ from gui.metrics.export import PLOT_FORMATS, write_csv, write_plot
 from gui.metrics.glossary_tips import explain_metrics
 from gui.metrics.jobs import BackgroundJob
 from gui.metrics.matrix_view import ConfusedPairsView, MatrixView
-from gui.metrics.model import TASKS, MetricsModel
+from gui.metrics.model import MetricsModel
 from gui.metrics.reliability_view import ReliabilityView
 from gui.metrics.run_problem import FailureBanner, failure_text, no_numbers_text, shown_failure
 from gui.metrics.segmentation_view import SegmentationMetrics
 from gui.state import AppState
-
-#: Tabs shown per task (by their titles).
-TABS = {
-    "binary": ("Matrix", "Classes", "Curves", "Calibration", "Errors"),
-    "multiclass": ("Matrix", "Classes", "Confused pairs", "Curves", "Calibration", "Errors"),
-    "multilabel": ("Labels", "Curves", "Calibration", "Errors"),
-    "segmentation": ("Pixels", "Images"),
-}
-
 
 #: The matrix keeps at least this height (a 10-class matrix named whole, and the window fits 1024x700).
 MATRIX_MIN_HEIGHT = 160
@@ -162,22 +154,20 @@ class MetricsPane(QGroupBox):
 
     # -- the task decides what is shown ------------------------------------------------
     def _task_changed(self) -> None:
-        dataset = self.state.dataset
-        task = "segmentation" if dataset is not None and dataset.task == "segmentation" else self.model.task
-        shown = TABS.get(task, ())
+        kind = self.model.kind  # the task decides the views (core.tasks), and which controls apply
+        shown = kind.views if kind is not None else ()
         for i, title in enumerate(self.views):
             self.tabs.setTabVisible(i, title in shown)
         if shown:
             self.tabs.setCurrentIndex(list(self.views).index(shown[0]))
         self.body.setVisible(bool(shown))
         self.threshold.setVisible(self.model.has_threshold())
-        if task == "binary":
-            self.threshold.label.setText(f"Threshold on p({self.model.classes[1]})")
-        elif task == "multilabel":
-            self.threshold.label.setText("Threshold (all labels)")
-        self.beta.setVisible(task in TASKS)
-        self.zero_division.setVisible(task in TASKS)
-        self.export_button.setVisible(task in TASKS)
+        if kind is not None and kind.thresholded:
+            self.threshold.label.setText(kind.threshold_label(self.model.classes))
+        classifies = self.model.classifies()
+        self.beta.setVisible(classifies)
+        self.zero_division.setVisible(classifies)
+        self.export_button.setVisible(classifies)
         self.threshold.set_value(self.model.base_threshold)
         self._show_summary()
 
@@ -187,11 +177,10 @@ class MetricsPane(QGroupBox):
         return view
 
     def _show_summary(self) -> None:
-        model, dataset = self.model, self.model.dataset
-        preds = model.predictions
+        model, preds = self.model, self.model.predictions
         self.setTitle(f"Metrics · {preds.model}" if preds is not None and preds.model else "Metrics")
         self.threshold.set_value(model.base_threshold)
-        segmentation = dataset is not None and dataset.task == "segmentation"
+        segmentation = model.kind is not None and model.kind.per_pixel
         numbers = bool(self.segmentation.summary_text) if segmentation else model.decisions is not None
         failed = shown_failure(self.state.run_status, preds)
         self.failure.show_text(failure_text(failed, preds, numbers) if failed else "")
@@ -199,22 +188,23 @@ class MetricsPane(QGroupBox):
         # predictions (or a failure) without a number to show: the reason, not tables of NaN
         missing = not numbers and (failed is not None or (preds is not None and self._scorable()))
         if missing:
-            what = "a prediction and a true mask" if segmentation else "a prediction and a label"
-            self.no_numbers.setText(no_numbers_text(self.state.run_status, preds, what))
+            self.no_numbers.setText(
+                no_numbers_text(self.state.run_status, preds, (model.kind or tasks.MULTICLASS).scored_by)
+            )
         self.body.setCurrentWidget(self.no_numbers if missing else self.tabs)
 
     def _scorable(self) -> bool:
         """The open dataset is one this view scores (a labelled classification set, or segmentation)."""
-        dataset = self.model.dataset
-        return dataset is not None and (dataset.task == "segmentation" or self.model.has_labels())
+        kind = self.model.kind
+        return kind is not None and (kind.per_pixel or self.model.has_labels())
 
     def _headline(self, numbers: bool, failed) -> str:
         model, dataset = self.model, self.model.dataset
         if failed is not None and not numbers:
             return f"<span style='color:#b00020'><b>Run failed</b></span> · {escape(failed.model)}: no metrics"
-        if dataset is not None and dataset.task == "segmentation":
+        if model.kind is not None and model.kind.per_pixel:
             return self.segmentation.summary_text or "Run a segmentation model to see its IoU and Dice."
-        if dataset is not None and dataset.task not in TASKS:
+        if dataset is not None and not model.classifies():
             return f"This view shows classification metrics; {dataset.name} is a {dataset.task} dataset."
         if dataset is not None and not model.has_labels():
             return f"{dataset.name} has no labels here: nothing to compare the predictions with."
@@ -225,7 +215,7 @@ class MetricsPane(QGroupBox):
     def _summary_text(self) -> str:
         model, report, preds = self.model, self.model.decisions["report"], self.model.predictions
         scores, fbeta = model.scores or {}, fbeta_name(model.beta)
-        if model.task == "multilabel":
+        if model.multilabel():
             parts = [
                 f"<b>Subset accuracy {report['subset_accuracy']:.2%}</b>",
                 f"Hamming loss {report['hamming_loss']:.4f}",

@@ -10,12 +10,12 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from core import tasks
 from core.evaluation import classification
 from core.evaluation.selection import Selection
 from gui.metrics.jobs import BackgroundJob
 from gui.state import AppState
 
-TASKS = ("binary", "multiclass", "multilabel")
 #: Many predictions_changed in a burst (a running model) give one recomputation.
 RECOMPUTE_DELAY_MS = 50
 
@@ -79,19 +79,31 @@ class MetricsModel(QObject):
         return None if self.dataset is None else self.dataset.task
 
     @property
+    def kind(self) -> tasks.Task | None:
+        """The open dataset's task (``core.tasks``); None with no dataset or one of a task CV Lens does not know."""
+        return tasks.known(self.dataset)
+
+    def classifies(self) -> bool:
+        """The open dataset is one the classification views score (binary, multiclass, multilabel)."""
+        return self.kind is not None and self.kind.classifies
+
+    def multilabel(self) -> bool:
+        return self.kind is not None and self.kind.multilabel
+
+    @property
     def classes(self) -> list[str]:
         return [] if self.dataset is None else list(self.dataset.classes)
 
     def has_threshold(self) -> bool:
-        return self.task in ("binary", "multilabel")
+        return self.kind is not None and self.kind.thresholded
 
     def has_labels(self) -> bool:
         ds = self.dataset
-        return ds is not None and (ds.tags is not None if ds.task == "multilabel" else ds.targets is not None)
+        return ds is not None and (ds.tags is not None if self.multilabel() else ds.targets is not None)
 
     def ready(self) -> bool:
         """A classification dataset with labels, and predictions for it."""
-        return self.task in TASKS and self.has_labels() and self.predictions is not None
+        return self.classifies() and self.has_labels() and self.predictions is not None
 
     def has_numbers(self) -> bool:
         """Ready, and at least one sample has both a prediction and a label: else every metric is NaN
@@ -122,7 +134,7 @@ class MetricsModel(QObject):
         self._send()
 
     def _send(self) -> None:
-        if self.task == "multilabel" and self.overrides:
+        if self.kind is not None and self.kind.threshold_per_class and self.overrides:
             values = np.full(len(self.classes), self.base_threshold)
             values[list(self.overrides)] = list(self.overrides.values())
             self._sent = values
@@ -181,7 +193,7 @@ class MetricsModel(QObject):
         rest; multilabel: label ``index``."""
         rows = self.rows()
         scores = self.predictions.scores[rows, index]
-        if self.task == "multilabel":
+        if self.multilabel():
             return rows, self.dataset.tags[rows, index] > 0, scores
         return rows, self.dataset.targets[rows] == index, scores
 
@@ -191,7 +203,7 @@ class MetricsModel(QObject):
     def select_class(self, index: int) -> None:
         """The samples of a class (multilabel: carrying the label)."""
         ds = self.dataset
-        members = ds.tags[:, index] > 0 if self.task == "multilabel" else ds.targets == index
+        members = ds.tags[:, index] > 0 if self.multilabel() else ds.targets == index
         self.select(f"label = {ds.classes[index]}", np.flatnonzero(members))
 
     def select_hardest(self, index: int) -> None:

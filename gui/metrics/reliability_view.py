@@ -122,10 +122,10 @@ class ReliabilityView(QWidget):
         self.label_combo.clear()
         self.label_combo.addItems(self.model.classes)
         self.label_combo.blockSignals(False)
-        self.label_combo.setVisible(self.model.task == "multilabel")
+        self.label_combo.setVisible(self.model.multilabel())
 
     def label(self) -> int | None:
-        return max(self.label_combo.currentIndex(), 0) if self.model.task == "multilabel" else None
+        return max(self.label_combo.currentIndex(), 0) if self.model.multilabel() else None
 
     def refresh(self) -> None:
         scores = self.model.scores
