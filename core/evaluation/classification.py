@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +40,7 @@ from core.metrics import (
 )
 from core.metrics._common import nanmean, safe_divide, zero_division_name
 from core.metrics.multilabel import label_metrics
-from core.system.files import create_temp_beside
+from core.system.files import write_atomic
 
 RELIABILITY_BINS = 15
 #: Top-k accuracies reported for multiclass tasks (those k below the number of classes).
@@ -317,22 +316,16 @@ def json_text(value: Any, **options: Any) -> str:
     return text + "\n"
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = create_temp_beside(path)
-    try:
-        # surrogateescape: a file name that is not UTF-8 is written back as the bytes it was read from
-        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def text_bytes(text: str) -> bytes:
+    """UTF-8 bytes of a report's text; a file name that is not UTF-8 (read as lone surrogates) goes back to
+    the bytes it was read from (surrogateescape)."""
+    return text.encode("utf-8", "surrogateescape")
 
 
 def write_report(path: str | Path, summary: dict) -> Path:
     """Write a :func:`summarize` result as JSON (strict: no NaN), atomically; the metrics.json format."""
     path = Path(path)
-    _atomic_write(path, json_text(summary, allow_nan=False))
+    write_atomic(path, text_bytes(json_text(summary, allow_nan=False)))
     return path
 
 
@@ -351,6 +344,6 @@ def write_evaluation(
     write_report(out / "metrics.json", summary)
     buffer = io.StringIO()
     csv.writer(buffer).writerows(predictions_rows(dataset, predictions, threshold))
-    _atomic_write(out / "predictions.csv", buffer.getvalue())
+    write_atomic(out / "predictions.csv", text_bytes(buffer.getvalue()))
     predictions.save(out / "predictions.npz")
     return summary

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from core.datasets.base import Dataset
-from core.evaluation.classification import _atomic_write, json_text
+from core.evaluation.classification import json_text, text_bytes
 from core.metrics import report_to_json
+from core.system.files import write_atomic
 
 
 def summarize_segmentation(dataset: Dataset, predictions) -> dict[str, Any]:
@@ -71,8 +72,8 @@ def write_segmentation_evaluation(dataset: Dataset, predictions, out_dir: str | 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     summary = summarize_segmentation(dataset, predictions)
-    _atomic_write(out / "metrics.json", json_text(summary))
+    write_atomic(out / "metrics.json", text_bytes(json_text(summary)))
     buffer = io.StringIO()
     csv.writer(buffer).writerows(per_image_rows(dataset, predictions))
-    _atomic_write(out / "per_image.csv", buffer.getvalue())
+    write_atomic(out / "per_image.csv", text_bytes(buffer.getvalue()))
     return summary

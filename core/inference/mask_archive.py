@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import struct
 import threading
 import zipfile
@@ -33,6 +32,7 @@ import numpy as np
 from core.datasets.base import SampleError
 from core.inference.mask_store import MaskStore, SegmentationPredictions
 from core.models.cards import ModelError
+from core.system.files import atomic_writer
 
 ARCHIVE_FORMAT = "cvlens-segmentation-archive/1"
 _CONFUSIONS = ("done", "indices", "sizes", "cells", "counts")
@@ -77,31 +77,25 @@ def _confusion_arrays(predictions: SegmentationPredictions, done: np.ndarray) ->
 
 
 def save_archive(predictions: SegmentationPredictions, path: str | Path) -> Path:
-    """Write ``predictions`` to one file at ``path``, atomically (``<name>.tmp.npz``, then renamed).
+    """Write ``predictions`` to one file at ``path``, atomically (a hidden ``*.tmp.npz`` beside it, then renamed).
 
     A predicted sample whose files cannot be read any more (a temporary folder cleaned meanwhile) is kept
     as a failed sample with the reason; its confusion matrix, already in memory, is kept too.
     """
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp.npz")
     done, errors = predictions.done.copy(), dict(predictions.errors)
-    try:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
-            for index in np.flatnonzero(done):
-                try:
-                    content = _sample_file(predictions.store, index)
-                except (OSError, SampleError) as exc:
-                    done[index], errors[int(index)] = False, f"the prediction was lost before saving: {exc}"
-                    continue
-                archive.writestr(zipfile.ZipInfo(_member(index)), content, compress_type=zipfile.ZIP_STORED)
-            for name, array in _confusion_arrays(predictions, done).items():
-                _put(archive, f"{name}.npy", array)
-            meta = json.dumps(_meta(predictions, errors), ensure_ascii=False).encode("utf-8")
-            _put(archive, "meta.npy", np.frombuffer(meta, np.uint8))
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_writer(path, suffix=".tmp.npz") as out, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for index in np.flatnonzero(done):
+            try:
+                content = _sample_file(predictions.store, index)
+            except (OSError, SampleError) as exc:
+                done[index], errors[int(index)] = False, f"the prediction was lost before saving: {exc}"
+                continue
+            archive.writestr(zipfile.ZipInfo(_member(index)), content, compress_type=zipfile.ZIP_STORED)
+        for name, array in _confusion_arrays(predictions, done).items():
+            _put(archive, f"{name}.npy", array)
+        meta = json.dumps(_meta(predictions, errors), ensure_ascii=False).encode("utf-8")
+        _put(archive, "meta.npy", np.frombuffer(meta, np.uint8))
     return path
 
 

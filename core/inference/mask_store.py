@@ -20,7 +20,6 @@ probabilities. Beside the ``samples/`` folder, ``run.json`` (classes, sample ids
 from __future__ import annotations
 
 import json
-import os
 import threading
 import zipfile
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from core.datasets.base import SampleError
 from core.inference.predictions import RunBookkeeping
 from core.metrics import segmentation_report
 from core.models.cards import ModelError
+from core.system.files import atomic_writer, write_atomic
 
 #: The most probabilities (classes x grid cells) kept per sample: 4 Mi values, 4 MiB before compression.
 MAX_PROB_VALUES = 1 << 22
@@ -90,10 +90,10 @@ class MaskStore:
         """Store one sample's H x W mask and C x h x w uint8 probabilities, atomically."""
         self.folder.mkdir(parents=True, exist_ok=True)
         dtype = np.uint8 if int(mask.max(initial=0)) <= 255 else np.uint16
-        final = self.path(index)
-        tmp = final.with_name(final.name + ".tmp.npz")
-        np.savez_compressed(tmp, mask=mask.astype(dtype, copy=False), probs=probs)
-        os.replace(tmp, final)
+        # not fsync-ed: a scratch file of a run in progress, which a crash loses anyway; one sync per image
+        # would cost more than the model
+        with atomic_writer(self.path(index), suffix=".tmp.npz", durable=False) as out:
+            np.savez_compressed(out, mask=mask.astype(dtype, copy=False), probs=probs)
 
     def _read(self, index: int, member: str) -> np.ndarray:
         path = self.path(index)
@@ -332,16 +332,15 @@ class SegmentationPredictions(RunBookkeeping):
         sizes = np.array([len(cells_of[i][0]) for i in indices], dtype=np.int64)
         cells = [cells_of[i][0] for i in indices]
         counts = [cells_of[i][1] for i in indices]
-        tmp = self.folder / "confusions.tmp.npz"
-        np.savez_compressed(
-            tmp,
-            indices=indices,
-            sizes=sizes,
-            cells=np.concatenate(cells) if cells else np.zeros(0, np.int32),
-            counts=np.concatenate(counts) if counts else np.zeros(0, np.int64),
-            done=self.done,
-        )
-        os.replace(tmp, self.folder / CONFUSIONS)
+        with atomic_writer(self.folder / CONFUSIONS, suffix=".tmp.npz") as out:
+            np.savez_compressed(
+                out,
+                indices=indices,
+                sizes=sizes,
+                cells=np.concatenate(cells) if cells else np.zeros(0, np.int32),
+                counts=np.concatenate(counts) if counts else np.zeros(0, np.int64),
+                done=self.done,
+            )
         meta = {
             "format": FORMAT,
             "task": self.task,
@@ -354,9 +353,7 @@ class SegmentationPredictions(RunBookkeeping):
             "seconds": self.seconds,
             "settings": self.settings,
         }
-        tmp_json = self.folder / "run.json.tmp"
-        tmp_json.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
-        os.replace(tmp_json, self.folder / RUN_FILE)
+        write_atomic(self.folder / RUN_FILE, (json.dumps(meta, indent=1) + "\n").encode("utf-8"))
         return self.folder
 
     @classmethod

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.system.files import atomic_writer
+
 NOT_PREDICTED = -1
 
 
@@ -107,11 +109,10 @@ class Predictions(RunBookkeeping):
             "device": self.device,
             "seconds": self.seconds,
         }
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez_compressed(
-            tmp, scores=self.scores, done=self.done, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8)
-        )
-        tmp.replace(path)
+        with atomic_writer(path, suffix=".tmp.npz") as out:  # runs' clean-up removes *.tmp.npz a crash left
+            np.savez_compressed(
+                out, scores=self.scores, done=self.done, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8)
+            )
         return path
 
     @classmethod

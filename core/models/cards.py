@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from core.models.preprocess import preprocess_image
+from core.system.files import write_atomic
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 BUNDLED_MODELS = RESOURCES / "models"
@@ -77,9 +78,7 @@ class ModelCard:
 
     def save(self, path: Path) -> None:
         path = Path(path)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(self.to_json(), encoding="utf-8")
-        tmp.replace(path)
+        write_atomic(path, self.to_json().encode("utf-8"))
         self.path = path
 
     def preprocess(self, image: np.ndarray) -> np.ndarray:

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from core.models.cards import ModelCard, ModelError
+from core.system.files import atomic_writer
 
 PREFIX = "torchvision:"
 LECTURE = (
@@ -297,27 +297,29 @@ def fetch(url: str, target: Path, progress: ProgressCallback | None = None, chun
     from torch.hub import HASH_REGEX
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    digest = hashlib.sha256()
+    match = HASH_REGEX.search(target.name)
     try:
-        with urllib.request.urlopen(url, timeout=30) as response, open(tmp, "wb") as out:
-            total = int(response.headers.get("Content-Length") or 0)
-            done = 0
-            while block := response.read(chunk):
-                out.write(block)
-                digest.update(block)
-                done += len(block)
-                if progress is not None and progress(done, total) is False:
-                    raise ModelError(f"download of {target.name} cancelled")
-        match = HASH_REGEX.search(target.name)
-        if match and not digest.hexdigest().startswith(match.group(1)):
-            raise ModelError(f"{target.name} downloaded from {url} does not match its checksum; try again")
-        tmp.replace(target)
+        # a cancel or a wrong checksum raises inside the block: the partial file goes, the target never appears
+        with urllib.request.urlopen(url, timeout=30) as response, atomic_writer(target, ".partial") as out:
+            digest = _copy(response, out, target.name, progress, chunk)
+            if match and not digest.startswith(match.group(1)):
+                raise ModelError(f"{target.name} downloaded from {url} does not match its checksum; try again")
     except (urllib.error.URLError, OSError) as exc:
         raise ModelError(
             f"cannot download {url} ({getattr(exc, 'reason', exc)}); without a network, put {target.name} "
             f"into {target.parent}"
         ) from None
-    finally:
-        tmp.unlink(missing_ok=True)
     return target
+
+
+def _copy(response: Any, out: BinaryIO, name: str, progress: ProgressCallback | None, chunk: int) -> str:
+    """Copy a download into ``out`` block by block, reporting progress; the SHA-256 of what came."""
+    total = int(response.headers.get("Content-Length") or 0)
+    digest, done = hashlib.sha256(), 0
+    while block := response.read(chunk):
+        out.write(block)
+        digest.update(block)
+        done += len(block)
+        if progress is not None and progress(done, total) is False:
+            raise ModelError(f"download of {name} cancelled")
+    return digest.hexdigest()

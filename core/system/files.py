@@ -4,7 +4,8 @@ Reading: a dataset's index can name any path: ``/dev/zero`` reads forever, a FIF
 until a writer comes. Dataset files are opened through :func:`open_regular` / :func:`read_regular`:
 only regular files are read, the open itself never blocks, and a read stops at a size limit.
 
-Creating: temporary files for atomic writes, created as any other file the user's programs create.
+Writing: every file is replaced atomically (:func:`write_atomic`, :func:`atomic_writer` for streams): a
+temporary file beside it, created as any other file the user's programs create, then a rename.
 
 ``tempfile.mkstemp`` creates its file with mode 0600 whatever the umask says: renamed into place,
 an exported table or a saved mask would then be unreadable to the user's group, unlike the label
@@ -17,6 +18,8 @@ from __future__ import annotations
 import os
 import secrets
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -27,8 +30,7 @@ MODE = 0o666
 def create_temp_beside(path: str | Path, suffix: str = "") -> tuple[int, Path]:
     """A new, empty, hidden file next to ``path`` (same folder, so a rename is atomic): (fd, its path).
 
-    The caller writes through ``fd`` (``os.fdopen``) or closes it and writes by name, then
-    ``os.replace``-s it onto ``path``; on failure it unlinks it.
+    :func:`atomic_writer` and :func:`write_atomic` write through it and rename it onto ``path``.
     """
     path = Path(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
@@ -41,20 +43,35 @@ def create_temp_beside(path: str | Path, suffix: str = "") -> tuple[int, Path]:
     raise FileExistsError(f"no free temporary name beside {path}")
 
 
-def write_atomic(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically and durably: a temporary file beside it (created as ``open``
-    creates files), fsync, rename. On failure nothing is left behind and ``path`` is as it was."""
+@contextmanager
+def atomic_writer(path: str | Path, suffix: str = ".tmp", *, durable: bool = True) -> Iterator[BinaryIO]:
+    """A binary file whose content replaces ``path`` when the ``with`` block ends without an error.
+
+    For writers that stream (``np.savez`` into a file, a zip archive, a download): the file is a
+    temporary one beside ``path`` (created as ``open`` creates files, see :func:`create_temp_beside`,
+    its name ending in ``suffix`` for clean-ups that look for it); at the end of the block it is
+    flushed, fsync-ed when ``durable`` and renamed onto ``path``. On any error, a cancel included,
+    it is removed and ``path`` is as it was.
+    """
     path = Path(path)
-    fd, tmp = create_temp_beside(path, suffix=".tmp")
+    fd, tmp = create_temp_beside(path, suffix=suffix)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            yield handle
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:  # without it a crash soon after the rename can leave an empty file under the name
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically and durably: a temporary file beside it (created as ``open``
+    creates files), fsync, rename. On failure nothing is left behind and ``path`` is as it was."""
+    with atomic_writer(path) as handle:
+        handle.write(data)
 
 
 class NotARegularFile(OSError):

@@ -4,44 +4,26 @@ from __future__ import annotations
 
 import csv
 import importlib
-import os
+import io
 from contextlib import contextmanager
 from pathlib import Path
 
 import pyqtgraph as pg
 import pyqtgraph.exporters  # registers pg.exporters
+from PySide6.QtCore import QBuffer, QIODevice
+from PySide6.QtGui import QImage
 
-from core.system.files import create_temp_beside
+from core.system.files import write_atomic
 
 PLOT_FORMATS = {".png": "PNG image (*.png)", ".svg": "SVG drawing (*.svg)"}
 
 
-def _replace_from_temp(path: Path, write) -> Path:
-    """Call ``write(temp_path)`` on a temporary file next to ``path`` (same suffix), then rename it.
-
-    The file is created under the umask (0644 as a rule), as any file the user saves.
-    """
-    path = Path(path)
-    fd, tmp_path = create_temp_beside(path, suffix=path.suffix)
-    tmp = str(tmp_path)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_csv(path: str | Path, rows: list[list]) -> Path:
     """Rows of cells (numbers keep their full precision) as a CSV file."""
-
-    def write(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8", errors="surrogateescape", newline="") as handle:
-            csv.writer(handle).writerows(rows)
-
-    return _replace_from_temp(Path(path), write)
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer).writerows(rows)
+    # surrogateescape: a file name that is not UTF-8 is written back as the bytes it was read from
+    return _write(Path(path), buffer.getvalue().encode("utf-8", "surrogateescape"))
 
 
 def write_plot(path: str | Path, plot: pg.PlotWidget, width: int = 1200) -> Path:
@@ -51,18 +33,31 @@ def write_plot(path: str | Path, plot: pg.PlotWidget, width: int = 1200) -> Path
     if suffix not in PLOT_FORMATS:
         raise ValueError(f"plots are saved as PNG or SVG, not {path.suffix or 'a file without suffix'}")
     if suffix == ".svg":
-        return _replace_from_temp(path, lambda tmp: _write_svg(tmp, plot))
+        return _write(path, _svg_bytes(plot))
     exporter = pg.exporters.ImageExporter(plot.getPlotItem())
     exporter.parameters()["width"] = width
-    return _replace_from_temp(path, lambda tmp: exporter.export(tmp))
+    return _write(path, _png_bytes(exporter.export(toBytes=True)))
 
 
-def _write_svg(path: str, plot: pg.PlotWidget) -> None:
+def _write(path: Path, data: bytes) -> Path:
+    """The file written atomically, created under the umask (0644 as a rule) as any file the user saves."""
+    write_atomic(path, data)
+    return path
+
+
+def _png_bytes(image: QImage) -> bytes:
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        raise OSError("the plot could not be encoded as PNG")
+    return bytes(buffer.data())
+
+
+def _svg_bytes(plot: pg.PlotWidget) -> bytes:
     with _closed_paths_tolerated():
-        pg.exporters.SVGExporter(plot.getPlotItem()).export(path)
+        data = pg.exporters.SVGExporter(plot.getPlotItem()).export(toBytes=True)
     # a heatmap is a small image scaled up: its cells must stay sharp squares, not blur into each other
-    text = Path(path).read_text(encoding="utf-8")
-    Path(path).write_text(text.replace("<image ", '<image style="image-rendering:pixelated" '), encoding="utf-8")
+    return data.replace(b"<image ", b'<image style="image-rendering:pixelated" ')
 
 
 @contextmanager

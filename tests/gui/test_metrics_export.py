@@ -53,6 +53,8 @@ def test_the_matrix_csv_and_the_plots(qtbot, pane, tmp_path):
     np.testing.assert_array_equal(np.array([r[1:] for r in rows[1:]], dtype=float), pane.counts)
     pane.export_plot(tmp_path / "matrix.png")
     assert QImage(str(tmp_path / "matrix.png")).width() == 1200
+    pane.export_plot(tmp_path / "matrix.svg")  # the heatmap's cells stay sharp squares when the SVG is scaled
+    assert '<image style="image-rendering:pixelated" ' in (tmp_path / "matrix.svg").read_text()
     pane.show_tab("Curves")
     pane.export_plot(tmp_path / "pr.svg")
     svg = (tmp_path / "pr.svg").read_text()
@@ -61,7 +63,8 @@ def test_the_matrix_csv_and_the_plots(qtbot, pane, tmp_path):
     pane.export_table(tmp_path / "pr.csv")
     points = read_csv(tmp_path / "pr.csv")
     assert points[0] == ["threshold", "recall", "precision"] and len(points) == len(pane.curves.pr.x) + 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["matrix.csv", "matrix.png", "pr.csv", "pr.svg"]  # no temps
+    written = ["matrix.csv", "matrix.png", "matrix.svg", "pr.csv", "pr.svg"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == written  # no temporary file left
 
 
 @pytest.mark.parametrize("kind", ["binary", "multilabel"])
