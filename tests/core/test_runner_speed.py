@@ -16,7 +16,7 @@ from torch import nn
 
 from core.datasets import open_dataset
 from core.inference import InferenceJob, run_to_end
-from core.inference.batch_sizes import remembered_batch_sizes
+from core.inference.batch_sizes import remember_batch_size, remembered_batch_sizes
 from core.inference.class_map import map_classes
 from core.models import ModelCard, ModelError
 from core.models.smallcnn import SmallCNN
@@ -108,6 +108,12 @@ def test_auto_batch_size_halves_on_out_of_memory_and_remembers_the_size_that_fit
     second = InferenceJob(card(), jpegs, device="cpu", batch_size="auto", model=again, num_workers=0)
     run_to_end(second)
     assert second.batch_size == 4 and max(again.sizes) == 4  # started at the remembered size: no OOM this time
+
+
+def test_a_batch_size_that_cannot_be_remembered_leaves_no_temporary_file_behind(data_dir):
+    (data_dir / "batch_sizes.json").mkdir(parents=True)  # the rename onto it fails
+    remember_batch_size("model@cpu", 4)  # not remembered, and no error: the run goes on
+    assert [p.name for p in data_dir.iterdir()] == ["batch_sizes.json"] and remembered_batch_sizes() == {}
 
 
 def test_out_of_memory_at_batch_size_one_is_a_clear_error_keeping_what_was_done(jpegs, data_dir):
