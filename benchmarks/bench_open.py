@@ -20,11 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "tests" / "core")]
-
-from fake_datasets import coco_instances, png_bytes, write_cifar10, write_mnist  # noqa: E402
+sys.path.insert(0, str(REPO))  # run as a plain script: core and tests.fake_datasets from the checkout
 
 from core.datasets import open_dataset  # noqa: E402
+from tests.fake_datasets import coco_instances, png_bytes, write_cifar10, write_mnist  # noqa: E402
 
 
 @dataclass

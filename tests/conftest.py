@@ -13,11 +13,6 @@ if os.environ["QT_QPA_PLATFORM"] == "offscreen":
 os.environ.setdefault("CVLENS_DATA_DIR", str(Path(__file__).resolve().parent / ".." / ".pytest_cache" / "cvlens-data"))
 
 ROOT = Path(__file__).resolve().parents[1]
-# The project itself, and tests/core for `from fake_datasets import ...` (fixture writers in the
-# real layouts, shared by core and GUI tests).
-for path in (ROOT, ROOT / "tests" / "core"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
 
 
 def pytest_sessionfinish(session, exitstatus):

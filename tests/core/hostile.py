@@ -15,7 +15,6 @@ MEMORY_CAP = 2 << 30
 _PRELUDE = """
 import resource, sys
 resource.setrlimit(resource.RLIMIT_AS, ({cap}, {cap}))
-sys.path.insert(0, {root!r})
 """
 
 
@@ -23,10 +22,11 @@ def run_capped(code: str, *, cap: int = MEMORY_CAP, timeout: float = 60) -> subp
     """Run ``code`` in a fresh Python whose address space is capped at ``cap`` bytes.
 
     The cap is on virtual memory, so it stops a huge allocation before it is made; the
-    process's peak resident size is then printed by the caller if it needs it.
+    process's peak resident size is then printed by the caller if it needs it. It runs in the
+    repository root, where ``python -c`` imports ``core`` from.
     """
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    script = _PRELUDE.format(cap=cap, root=str(ROOT)) + textwrap.dedent(code)
+    script = _PRELUDE.format(cap=cap) + textwrap.dedent(code)
     return subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=timeout, env=env, check=False
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env, check=False
     )

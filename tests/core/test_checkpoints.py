@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 import torchvision.models as tvm
-from fake_datasets import write_flat_colour_folder
 
 from core import tasks
 from core.datasets import open_dataset
@@ -19,6 +18,7 @@ from core.models.checkpoints import AmbiguousArchitecture, KeySignature, open_ch
 from core.models.loading import build_model, resolve_model
 from core.models.smallcnn import SmallCNN
 from core.models.unet import UNet
+from tests.fake_datasets import write_flat_colour_folder
 
 
 def same_outputs(card: ModelCard, reference, size=(32, 32), channels=3) -> bool:

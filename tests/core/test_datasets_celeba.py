@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fake_datasets import CELEBA_ATTRIBUTES, write_celeba
 
 from core.datasets import DatasetError, open_dataset
+from tests.fake_datasets import CELEBA_ATTRIBUTES, write_celeba
 
 
 def test_attributes_splits_and_meta(tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fake_datasets import write_cifar10, write_cifar100, write_py2_pickle
 
 from core.datasets import DatasetError, open_dataset, safe_pickle
+from tests.fake_datasets import write_cifar10, write_cifar100, write_py2_pickle
 
 
 def test_cifar10_opens_test_split_by_default_with_pixels_and_labels(tmp_path: Path) -> None:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fake_datasets import png_bytes, write_cityscapes, write_images
 
 from core.datasets import DatasetError, SampleError, open_dataset
+from tests.fake_datasets import png_bytes, write_cityscapes, write_images
 
 
 def test_cityscapes_val_by_default_with_train_ids(tmp_path: Path) -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fake_datasets import COCO_CATEGORIES, write_coco
 
 from core.datasets import DatasetError, SampleError, open_dataset
 from core.datasets.readers.coco import rasterise
+from tests.fake_datasets import COCO_CATEGORIES, write_coco
 
 # pycocotools' own numpy-2 deprecation (np.array(copy=False) in its decode); the reader filters it at import.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pycocotools")

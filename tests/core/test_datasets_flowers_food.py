@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fake_datasets import FOOD_CLASSES, write_flowers102, write_food101
 
 from core.datasets import DatasetError, SampleError, open_dataset
+from tests.fake_datasets import FOOD_CLASSES, write_flowers102, write_food101
 
 
 def test_flowers_splits_labels_and_files(tmp_path: Path) -> None:

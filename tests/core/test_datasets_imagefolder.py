@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fake_datasets import write_images
 
 from core.datasets import DatasetError, open_dataset
+from tests.fake_datasets import write_images
 
 
 def test_class_folders_are_numbered_in_sorted_order(tmp_path: Path) -> None:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fake_datasets import write_imagenet, write_images
 
 from core.datasets import DatasetError, open_dataset
+from tests.fake_datasets import write_imagenet, write_images
 
 
 def test_synset_folders_without_mapping_use_synsets_as_names(tmp_path: Path) -> None:

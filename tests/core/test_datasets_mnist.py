@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fake_datasets import idx_bytes, write_mnist
 
 from core.datasets import DatasetError, open_dataset
+from tests.fake_datasets import idx_bytes, write_mnist
 
 
 def _check(ds, expected) -> None:

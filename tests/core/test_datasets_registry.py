@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fake_datasets import write_cifar10, write_images, write_mnist
 
 from core.datasets import DatasetError, find_layout, layouts, open_dataset
+from tests.fake_datasets import write_cifar10, write_images, write_mnist
 
 
 def test_folder_that_is_no_dataset_names_every_layout_and_what_it_missed(tmp_path: Path) -> None:

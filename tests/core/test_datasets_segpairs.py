@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fake_datasets import palette_png, png_bytes, random_mask, write_images
 
 from core.datasets import DatasetError, SampleError, open_dataset
 from core.datasets.readers.masks import bit_palette
+from tests.fake_datasets import palette_png, png_bytes, random_mask, write_images
 
 
 def _write_pairs(

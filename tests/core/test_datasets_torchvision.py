@@ -6,7 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fake_datasets import (
+
+from core.datasets import open_dataset
+from tests.fake_datasets import (
     write_celeba,
     write_cifar10,
     write_cifar100,
@@ -16,8 +18,6 @@ from fake_datasets import (
     write_mnist,
     write_voc,
 )
-
-from core.datasets import open_dataset
 
 
 @pytest.fixture

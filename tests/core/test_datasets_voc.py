@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fake_datasets import png_bytes, write_images, write_voc
 
 from core.datasets import DatasetError, SampleError, open_dataset
 from core.datasets.readers.masks import bit_palette
+from tests.fake_datasets import png_bytes, write_images, write_voc
 
 
 def test_voc_splits_classes_palette_and_masks(tmp_path: Path) -> None:

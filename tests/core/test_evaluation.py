@@ -203,9 +203,8 @@ def test_write_evaluation_uses_the_threshold_for_the_csv(tmp_path):
 def test_file_names_that_are_not_utf8_round_trip_through_the_outputs(tmp_path):
     import os
 
-    from fake_datasets import write_images
-
     from core.datasets import open_dataset
+    from tests.fake_datasets import write_images
 
     root = tmp_path / "pets"
     write_images(root, ["cat/a.png", "dog/b.png"])

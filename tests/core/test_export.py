@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fake_datasets import write_celeba, write_cifar10, write_food101, write_imagenet, write_mnist
-from test_labels_support import image_folder
 
 from core.datasets import open_dataset
 from core.labels import IGNORE, ExportError, open_project
 from core.labels.export import export_labels, formats_for
+from tests.core.test_labels_support import image_folder
+from tests.fake_datasets import write_celeba, write_cifar10, write_food101, write_imagenet, write_mnist
 
 
 def effective(project, split) -> dict[str, str]:

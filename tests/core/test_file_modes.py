@@ -7,14 +7,14 @@ import stat
 from pathlib import Path
 
 import pytest
-from fake_datasets import write_voc
-from test_evaluation import single_label
-from test_mask_writers import painted
 
 from core.datasets import open_dataset
 from core.evaluation import classification
 from core.masks.writers import save_mask
 from core.system.files import create_temp_beside
+from tests.core.test_evaluation import single_label
+from tests.core.test_mask_writers import painted
+from tests.fake_datasets import write_voc
 
 
 @pytest.fixture

@@ -20,7 +20,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fake_datasets import (
+
+from core.datasets import DatasetError, SampleError, open_dataset
+from core.datasets.imageio import is_image_file
+from core.datasets.registry import layouts
+from tests.fake_datasets import (
     png_bytes,
     random_mask,
     write_celeba,
@@ -35,10 +39,6 @@ from fake_datasets import (
     write_mnist,
     write_voc,
 )
-
-from core.datasets import DatasetError, SampleError, open_dataset
-from core.datasets.imageio import is_image_file
-from core.datasets.registry import layouts
 
 
 def _segpairs(tmp: Path) -> Path:

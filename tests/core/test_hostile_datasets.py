@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fake_datasets import idx_bytes, write_cifar10, write_coco, write_images, write_mnist
-from hostile import run_capped
 
 from core.datasets import DatasetError, SampleError, open_dataset, safe_pickle
+from tests.core.hostile import run_capped
+from tests.fake_datasets import idx_bytes, write_cifar10, write_coco, write_images, write_mnist
 
 # A 12 GiB bytearray: builtins.bytearray is allowed (protocol-5 arrays are rebuilt from one).
 BYTEARRAY_BOMB = b"\x80\x02cbuiltins\nbytearray\n\x8a\x05\x00\x00\x00\x00\x03\x85R."

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from fake_datasets import write_flat_colour_folder
 
 from core.models import ModelError, load_card
 from core.models.checkpoints import load_torchscript, open_checkpoint
 from core.models.loading import check_archive
+from tests.fake_datasets import write_flat_colour_folder
 
 
 def _zip_bomb(path: Path, megabytes: int = 200) -> Path:

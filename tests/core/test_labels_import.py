@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fake_datasets import write_celeba
-from test_labels_support import image_folder
-
 from core.datasets import open_dataset
 from core.labels import IGNORE, UNLABELED, open_project
 from core.labels.export import export_labels
 from core.labels.importer import preview_csv
+from tests.core.test_labels_support import image_folder
+from tests.fake_datasets import write_celeba
 
 
 def test_preview_lists_changes_and_mismatches_and_applies_as_one_step(tmp_path: Path) -> None:

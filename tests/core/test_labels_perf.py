@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from test_labels_support import synthetic
 
 from core.inference.predictions import Predictions
 from core.labels import open_project
+from tests.core.test_labels_support import synthetic
 
 N = 100_000
 

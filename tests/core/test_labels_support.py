@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from fake_datasets import write_images
 
 from core.datasets.base import Dataset
+from tests.fake_datasets import write_images
 
 ROOT = Path(__file__).resolve().parents[2]
 CLASSES = ["cat", "dog", "eel"]
@@ -43,8 +43,10 @@ def synthetic(root: Path, n: int, classes: int = 10, seed: int = 0) -> Dataset:
 
 
 def spawn(script: str, *args: str) -> subprocess.Popen:
-    """A Python child running ``script`` in the repository, stdout as a line-buffered pipe."""
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'tests' / 'core'}", "PYTHONUNBUFFERED": "1"}
+    """A Python child running ``script`` in the repository, stdout as a line-buffered pipe.
+
+    ``python -c`` run in the repository root imports ``core`` and ``tests.core...`` from there."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
         [sys.executable, "-c", script, *args],
         cwd=ROOT,

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fake_datasets import write_cityscapes, write_voc
 
 from core.datasets import open_dataset
 from core.masks import MaskEditor
 from core.masks.writers import MaskWriteError, WithSavedMasks, default_output_folder, save_mask
+from tests.fake_datasets import write_cityscapes, write_voc
 
 
 def painted(dataset, index):
@@ -72,7 +72,7 @@ def test_values_that_are_no_class_and_unwritable_folders_are_clear_errors(tmp_pa
 def test_a_mask_is_never_written_outside_the_output_folder(tmp_path: Path, file_name: str):
     import json
 
-    from fake_datasets import write_coco
+    from tests.fake_datasets import write_coco
 
     path = write_coco(tmp_path / "data" / "coco")
     data = json.loads(path.read_text())

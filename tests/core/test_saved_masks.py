@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fake_datasets import write_voc
 
 import core.labels.location as location
 from core.datasets import open_dataset
@@ -18,6 +17,7 @@ from core.labels import SCHEMA_VERSION, open_project
 from core.labels.schema import _SCHEMA_V2
 from core.masks.writers import WithSavedMasks, newest_mask
 from core.metrics import pixel_confusion_matrix, segmentation_report
+from tests.fake_datasets import write_voc
 
 
 @pytest.fixture

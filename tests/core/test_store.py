@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fake_datasets import write_celeba
-from test_labels_support import image_folder
 
 from core.datasets import open_dataset
 from core.labels import IGNORE, UNLABELED, ProjectStore, open_project
+from tests.core.test_labels_support import image_folder
+from tests.fake_datasets import write_celeba
 
 
 def reopen(project):

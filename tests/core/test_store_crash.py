@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_labels_support import acks_until, image_folder, spawn, synthetic
 
 from core.datasets import open_dataset
 from core.inference.predictions import Predictions
 from core.labels import open_project
 from core.labels.runs import list_runs
+from tests.core.test_labels_support import acks_until, image_folder, spawn, synthetic
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 
@@ -27,7 +27,7 @@ EDITS = r"""
 import sys
 from pathlib import Path
 import numpy as np
-from test_labels_support import synthetic
+from tests.core.test_labels_support import synthetic
 from core.labels import open_project
 project = open_project(synthetic(Path(sys.argv[1]), 500))
 for i in range(1_000_000):
@@ -77,7 +77,7 @@ RUNS = r"""
 import sys
 from pathlib import Path
 import numpy as np
-from test_labels_support import synthetic
+from tests.core.test_labels_support import synthetic
 from core.inference.predictions import Predictions
 from core.labels import open_project
 project = open_project(synthetic(Path(sys.argv[1]), 4000, classes=50))

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_labels_support import synthetic
 
 from core.labels import open_project
+from tests.core.test_labels_support import synthetic
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,13 +77,12 @@ def test_a_write_protected_store_file_opens_read_only_with_a_notice(tmp_path: Pa
 _READ_AS_NOBODY = """
 import json, os, sys
 from pathlib import Path
-sys.path.insert(0, sys.argv[1])
 from core.labels import connection, schema  # everything imported before the privileges are dropped
 import shutil, sqlite3, tempfile
 if os.geteuid() == 0:
     os.setgid(65534)
     os.setuid(65534)
-opened = connection.open_database(Path(sys.argv[2]), {}, read_only=True)
+opened = connection.open_database(Path(sys.argv[1]), {}, read_only=True)
 notes = opened.conn.execute("SELECT count(*) FROM current WHERE field = 'note'").fetchone()[0]
 print(json.dumps({"notes": notes, "notices": opened.notices}))
 """
@@ -100,8 +99,8 @@ def test_a_store_left_with_its_wal_in_a_read_only_folder_shows_everything(tmp_pa
         assert (folder / "project.sqlite-wal").stat().st_size > 0
         folder.chmod(0o555)
         result = subprocess.run(
-            [sys.executable, "-c", _READ_AS_NOBODY, str(ROOT), str(folder / "project.sqlite")],
-            capture_output=True, text=True, timeout=60, check=False,
+            [sys.executable, "-c", _READ_AS_NOBODY, str(folder / "project.sqlite")],
+            cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr[-2000:]
         out = json.loads(result.stdout)

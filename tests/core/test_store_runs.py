@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_labels_support import synthetic
 
 from core.inference.predictions import Predictions
 from core.labels import ProjectStore, StoreReadOnlyError, StoreWriteError, open_project
+from tests.core.test_labels_support import synthetic
 
 
 def predictions(dataset, predicted: np.ndarray, model: str = "net") -> Predictions:
@@ -120,9 +120,8 @@ def test_a_read_only_store_refuses_runs(tmp_path: Path) -> None:
 
 
 def test_multilabel_runs_compare_by_every_tag(tmp_path: Path) -> None:
-    from fake_datasets import write_celeba
-
     from core.datasets import open_dataset
+    from tests.fake_datasets import write_celeba
 
     write_celeba(tmp_path, n=30)
     project = open_project(open_dataset(tmp_path / "celeba", split="train"))

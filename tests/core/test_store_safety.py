@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_labels_support import image_folder, spawn, synthetic
 
 import core.labels.location as location
 from core.datasets import open_dataset
 from core.labels import SCHEMA_VERSION, ProjectStore, StoreReadOnlyError, StoreWriteError, open_project
+from tests.core.test_labels_support import image_folder, spawn, synthetic
 
 #: The schema CV Lens 0.1 wrote (schema_version 1): a flat list of edits, no undo stacks, no runs.
 V1_SCHEMA = """
@@ -65,7 +65,7 @@ def test_a_store_from_a_newer_version_opens_read_only(tmp_path: Path) -> None:
 HOLDER = r"""
 import sys
 from pathlib import Path
-from test_labels_support import synthetic
+from tests.core.test_labels_support import synthetic
 from core.labels import open_project
 project = open_project(synthetic(Path(sys.argv[1]), 50))
 project.set_label([1, 2], "class_9")

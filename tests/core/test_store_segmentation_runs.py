@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fake_datasets import write_voc
 
 from core.datasets import open_dataset
 from core.datasets.base import SampleError
@@ -17,6 +16,7 @@ from core.inference.mask_archive import load_archive
 from core.inference.mask_store import SegmentationPredictions
 from core.labels import StoreWriteError, open_project
 from core.metrics import pixel_confusion_matrix
+from tests.fake_datasets import write_voc
 
 
 def fake_run(dataset, folder: Path, wrong: dict[int, int], model: str) -> SegmentationPredictions:

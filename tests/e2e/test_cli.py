@@ -122,9 +122,9 @@ def test_screenshot_renders_the_three_panes_after_a_run(tmp_path):
 
 def test_evaluate_a_segmenter_writes_its_report_and_masks(tmp_path):
     import numpy as np
-    from fake_datasets import tiny_unet_card, write_voc
 
     from core.datasets import open_dataset
+    from tests.fake_datasets import tiny_unet_card, write_voc
 
     root, _, _ = write_voc(tmp_path / "data")
     dataset = open_dataset(root, split="val")

@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from test_cli import run_main
+
+from tests.e2e.test_cli import run_main
 
 
 def _digit_images(folder: Path, n: int = 5) -> None:
@@ -59,9 +60,8 @@ def test_classes_naming_a_binary_file_is_a_clear_error(tmp_path):
 
 
 def test_segmentation_evaluate_counts_the_images_without_a_readable_true_mask(tmp_path):
-    from fake_datasets import tiny_unet_card, write_voc
-
     from core.datasets import open_dataset
+    from tests.fake_datasets import tiny_unet_card, write_voc
 
     root, _, _ = write_voc(tmp_path / "data")
     dataset = open_dataset(root, split="val")

@@ -133,7 +133,7 @@ CELEBA_LANDMARKS = (69, 109, 106, 113, 77, 142, 73, 152, 108, 154)
 def write_celeba_faces(parent: Path, n: int = 18, seed: int = 0) -> tuple[Path, dict[str, np.ndarray]]:
     """CelebA as fake_datasets writes it, with the real attribute names, images of the aligned size
     (178 x 218) and landmarks on them. Returns (root, what fake_datasets.write_celeba returns)."""
-    from tests.core.fake_datasets import write_celeba, write_images
+    from tests.fake_datasets import write_celeba, write_images
 
     truth = write_celeba(parent, n=n, seed=seed)
     root = parent / "celeba"
@@ -161,7 +161,7 @@ def celeba(tmp_path: Path) -> tuple[Path, dict[str, np.ndarray]]:
 @pytest.fixture
 def voc(tmp_path: Path) -> tuple[Path, dict[str, list[str]], dict[str, np.ndarray]]:
     """(root, split -> ids, id -> mask) of fake_datasets' Pascal VOC: 12 x 10 images, random masks, void top row."""
-    from tests.core.fake_datasets import write_voc
+    from tests.fake_datasets import write_voc
 
     return write_voc(tmp_path)
 

@@ -14,7 +14,7 @@ from core.masks.overlays import IGNORE_DARK, IGNORE_LIGHT, OverlayStyle
 from gui.browser import BrowserPane
 from gui.browser.decoding import thumbnail_array
 from gui.browser.grid_model import ErrorRole, TagsRole
-from tests.core.fake_datasets import palette_png, write_coco
+from tests.fake_datasets import palette_png, write_coco
 from tests.gui.conftest import qimage_array
 
 VOC = bit_palette(21)

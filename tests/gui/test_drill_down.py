@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fake_datasets import tiny_segmentation_run
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
-from test_metrics_data import faces, load, shown_pane
 
 from core.evaluation import classification, ranking
 from core.evaluation.selection import Selection
 from core.metrics import cell_indices
 from gui.browser import BrowserPane
+from tests.fake_datasets import tiny_segmentation_run
+from tests.gui.test_metrics_data import faces, load, shown_pane
 
 
 @pytest.fixture

@@ -114,10 +114,9 @@ def small_classifier_card(folder, classes: list[str], name: str = "other-names")
 
 
 def test_a_classifier_with_other_class_names_is_mapped_from_the_banner_and_runs(qtbot, window, tmp_path, monkeypatch):
-    from fake_datasets import write_imagenet
-
     from core.datasets import open_dataset
     from gui.runner.class_map_dialog import IGNORE, ClassMapDialog
+    from tests.fake_datasets import write_imagenet
 
     write_imagenet(tmp_path / "imagenet", kaggle=True)  # an ImageNet-layout subset: tench, goldfish, crane
     dataset = open_dataset(tmp_path / "imagenet")

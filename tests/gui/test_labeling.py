@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from test_labeling_support import copy_digits, press, window_opener
 
 from core.labels import IGNORE, ProjectStore
 from gui.browser.grid_model import EditedRole, LabelRole, NoteRole, OriginalLabelRole, StatusRole
+from tests.gui.test_labeling_support import copy_digits, press, window_opener
 
 
 @pytest.fixture

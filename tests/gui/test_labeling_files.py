@@ -6,9 +6,9 @@ import csv
 
 import numpy as np
 import pytest
-from test_labeling_support import copy_digits, window_opener
 
 from core.datasets import open_dataset
+from tests.gui.test_labeling_support import copy_digits, window_opener
 
 
 @pytest.fixture

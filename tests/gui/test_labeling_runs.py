@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_labeling_support import copy_digits, predictions_for, window_opener
 
 from core.datasets import open_dataset
 from core.labels import open_project
+from tests.gui.test_labeling_support import copy_digits, predictions_for, window_opener
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def test_compare_runs_shows_both_metrics_and_filters_right_in_a_wrong_in_b(qtbot
 
 
 def test_two_unet_runs_are_kept_shown_again_and_compared_image_by_image(qtbot, tmp_path, open_window):
-    from fake_datasets import tiny_unet_card, write_voc
+    from tests.fake_datasets import tiny_unet_card, write_voc
 
     root, _, _ = write_voc(tmp_path / "data")
     dataset = open_dataset(root, split="trainval")

@@ -111,7 +111,7 @@ def test_cancel_stops_the_run_and_run_resumes(qtbot, window, demo):
 
 
 def test_edit_the_mask_of_the_current_sample_and_use_saved_masks(qtbot, window, tmp_path):
-    from fake_datasets import write_voc
+    from tests.fake_datasets import write_voc
 
     root, _, _ = write_voc(tmp_path / "data")
     window.open_dataset(str(root), split="train")

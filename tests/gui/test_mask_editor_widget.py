@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
-from fake_datasets import write_voc
 from PySide6.QtCore import QPoint, Qt
 
 from core.datasets import open_dataset
 from core.masks.writers import WithSavedMasks
 from gui.labeling import MaskEditorWidget
+from tests.fake_datasets import write_voc
 
 
 @pytest.fixture

@@ -7,13 +7,13 @@ import re
 
 import pyqtgraph as pg
 import pytest
-from fake_datasets import tiny_unet_card, write_voc
 from PySide6.QtCore import QEvent, QPoint, Qt
 from PySide6.QtGui import QHelpEvent
 from PySide6.QtWidgets import QAbstractButton, QApplication, QComboBox, QLabel, QTableWidget, QToolTip
-from test_metrics_data import faces, labelled, load, multilabel, shown_pane
 
 from core.metrics.glossary import GLOSSARY, lookup, terms_in
+from tests.fake_datasets import tiny_unet_card, write_voc
+from tests.gui.test_metrics_data import faces, labelled, load, multilabel, shown_pane
 
 TAGS = re.compile(r"<[^>]+>")
 

@@ -1,6 +1,6 @@
 """Data and helpers of the metrics-view tests: datasets with labels and a model's random but plausible scores.
 
-The other test_metrics_* modules import from here (tests/gui is on sys.path through its conftest).
+The other test_metrics_* modules import from here (``from tests.gui.test_metrics_data import ...``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from test_labeling_support import copy_digits, predictions_for, window_opener
+
+from tests.gui.test_labeling_support import copy_digits, predictions_for, window_opener
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QApplication
-from test_metrics_data import drag, faces, labelled, load, multilabel, shown_pane
 
 from core.evaluation import ranking
 from core.metrics import losses
+from tests.gui.test_metrics_data import drag, faces, labelled, load, multilabel, shown_pane
 
 
 @pytest.fixture

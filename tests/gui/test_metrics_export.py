@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QImage
 from PySide6.QtSvg import QSvgRenderer
-from test_metrics_data import faces, labelled, load, multilabel, shown_pane
 
 from core.evaluation import classification
+from tests.gui.test_metrics_data import faces, labelled, load, multilabel, shown_pane
 
 
 @pytest.fixture

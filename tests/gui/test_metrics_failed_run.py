@@ -12,11 +12,11 @@ import shutil
 import numpy as np
 import pytest
 from PySide6.QtWidgets import QLabel
-from test_metrics_data import FACES, faces, load, shown_pane
 
 from core.datasets import open_dataset
 from gui.runner import RunnerPane
 from gui.state import RunStatus
+from tests.gui.test_metrics_data import FACES, faces, load, shown_pane
 
 MODELS = FACES.parents[1] / "models"
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fake_datasets import tiny_segmentation_run
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
-from test_metrics_data import faces, labelled, load, shown_pane
 
 from core.evaluation import ranking
 from gui.metrics.histogram_plot import LOG_FLOOR, HistogramPlot, wants_log
+from tests.fake_datasets import tiny_segmentation_run
+from tests.gui.test_metrics_data import faces, labelled, load, shown_pane
 
 
 @pytest.fixture

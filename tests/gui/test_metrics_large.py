@@ -9,12 +9,12 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QToolTip
-from test_metrics_data import labelled, load, predictions_for, shown_pane
 
 from core.datasets.base import Dataset
 from core.evaluation.decisions import predicted_classes
 from core.metrics import cell_indices, confusion_matrix
 from gui.metrics.confusion_widget import ConfusionMatrixWidget
+from tests.gui.test_metrics_data import labelled, load, predictions_for, shown_pane
 
 IMAGENET_CLASSES = [f"n{i:08d} class {i}" for i in range(1000)]
 

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
-from test_metrics_data import faces, labelled, load, shown_pane
 
 from core.datasets.base import Dataset
 from core.evaluation import classification, ranking
@@ -25,6 +24,7 @@ from core.metrics import (
     roc_curve,
     top_k_accuracy,
 )
+from tests.gui.test_metrics_data import faces, labelled, load, shown_pane
 
 
 @pytest.fixture

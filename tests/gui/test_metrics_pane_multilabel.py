@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
-from test_metrics_data import CELEBA_LABELS, load, multilabel, shown_pane
 
 from core.evaluation import classification
 from core.metrics import multilabel_cell_indices, multilabel_report
+from tests.gui.test_metrics_data import CELEBA_LABELS, load, multilabel, shown_pane
 
 
 @pytest.fixture

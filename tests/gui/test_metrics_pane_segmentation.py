@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from fake_datasets import tiny_segmentation_run
 
 from gui.metrics import MetricsPane
 from gui.state import AppState
+from tests.fake_datasets import tiny_segmentation_run
 
 
 @pytest.fixture(scope="module")

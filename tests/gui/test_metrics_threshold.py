@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
-from test_metrics_data import faces, load, multilabel, shown_pane
 
 from core.evaluation import classification
 from core.evaluation.decisions import predicted_classes
 from gui.metrics.threshold_box import parse_unit
+from tests.gui.test_metrics_data import faces, load, multilabel, shown_pane
 
 
 @pytest.fixture

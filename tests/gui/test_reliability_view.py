@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QApplication
-from test_metrics_data import labelled, load, multilabel, shown_pane
 
 from core.evaluation import classification
 from core.metrics import calibration_bin, confidence_and_correct
 from gui.metrics.reliability_view import CHOSEN, short_count
+from tests.gui.test_metrics_data import labelled, load, multilabel, shown_pane
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from test_labeling_support import copy_digits, predictions_for, press, window_opener
 
 from core.evaluation.selection import Selection
 from core.labels import REVIEWED
+from tests.gui.test_labeling_support import copy_digits, predictions_for, press, window_opener
 
 
 @pytest.fixture

@@ -78,9 +78,8 @@ def test_card_numbers_are_checked():
 
 
 def test_a_segmenter_with_other_class_names_runs_through_a_class_map(qtbot, tmp_path, monkeypatch):
-    from fake_datasets import tiny_unet_card, write_voc
-
     from gui.runner.class_map_dialog import ClassMapDialog, suggested_map
+    from tests.fake_datasets import tiny_unet_card, write_voc
 
     root, _, _ = write_voc(tmp_path / "data")
     dataset = open_dataset(root, split="train")

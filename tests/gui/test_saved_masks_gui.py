@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fake_datasets import write_voc
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
-from test_saved_masks import fake_run
 
 from core.datasets import open_dataset
 from core.labels import open_project
@@ -21,6 +19,8 @@ from gui.labeling.saved_masks import SavedMasks
 from gui.main_window import MainWindow
 from gui.metrics.segmentation_view import SegmentationMetrics
 from gui.state import AppState
+from tests.core.test_saved_masks import fake_run
+from tests.fake_datasets import write_voc
 from tests.gui.test_mask_editor_widget import stroke
 
 Buttons = QMessageBox.StandardButton

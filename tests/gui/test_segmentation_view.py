@@ -7,7 +7,6 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from fake_datasets import tiny_unet_card, write_voc
 
 from core.datasets import open_dataset
 from core.inference.segmentation import SegmentationJob
@@ -19,6 +18,7 @@ from gui.browser.mask_info import percent
 from gui.browser.tile_layers import grey
 from gui.metrics.segmentation_view import ImagesView
 from gui.state import AppState
+from tests.fake_datasets import tiny_unet_card, write_voc
 from tests.gui.conftest import qimage_array
 from tests.gui.test_browser_segmentation import hover
 

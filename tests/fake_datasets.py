@@ -1,8 +1,8 @@
 """Writers of tiny fake datasets in the exact on-disk layouts of the real ones.
 
 Random pixels, known labels: each writer returns what a reader should find, so tests can
-compare pixel for pixel. Used by the dataset tests and by ``benchmarks/bench_open.py``
-(which writes the real sizes).
+compare pixel for pixel. Used by the core, GUI and end-to-end tests (``from tests.fake_datasets
+import ...``) and by ``benchmarks/bench_open.py`` (which writes the real sizes).
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""End-to-end tests: main.py and torchrun as a user runs them."""

@@ -1,0 +1,1 @@
+"""Tests of gui/ through pytest-qt; fixtures in conftest.py."""
