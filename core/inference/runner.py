@@ -317,7 +317,7 @@ def _device_failed(exc: BaseException) -> bool:
 
 # -- remembered batch sizes -------------------------------------------------------------------
 def _batch_cache_path() -> Path:
-    from core.models.loading import user_data_dir
+    from core.models.weights import user_data_dir
 
     return user_data_dir() / BATCH_CACHE
 

@@ -13,7 +13,7 @@ from fake_datasets import write_flat_colour_folder
 
 from core.models import ModelError, load_card
 from core.models.checkpoints import load_torchscript, open_checkpoint
-from core.models.loading import check_archive
+from core.models.weights import check_archive
 
 
 def _zip_bomb(path: Path, megabytes: int = 200) -> Path:
