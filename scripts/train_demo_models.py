@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))  # run as a plain script from anywhere
 
 from core.datasets import Dataset, open_dataset  # noqa: E402
 from core.models.cards import BUNDLED_MODELS, ModelCard  # noqa: E402
-from core.models.loading import file_sha256  # noqa: E402
+from core.models.weights import file_sha256  # noqa: E402
 
 SEED = 0
 THREADS = 2  # fixed: a different thread count may change float summation order, hence the weights

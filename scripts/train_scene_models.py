@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))  # run as a plain script from anywhere
 from core.datasets import Dataset, open_dataset  # noqa: E402
 from core.metrics import multilabel_report, pixel_confusion_matrix, segmentation_report  # noqa: E402
 from core.models.cards import BUNDLED_MODELS, ModelCard  # noqa: E402
-from core.models.loading import file_sha256  # noqa: E402
+from core.models.weights import file_sha256  # noqa: E402
 from scripts.train_demo_models import SEED, THREADS, seed_everything  # noqa: E402
 
 EVAL_BATCH = 50  # the batch size of the test-set figure; tests/core/test_scene_demos.py uses the same
@@ -209,9 +209,9 @@ def soft_dice_loss(logits, target, num_classes: int):
 
 
 def build(recipe: Recipe, card: ModelCard):
-    from core.models.loading import _architectures
+    from core.models.networks import by_name
 
-    return _architectures()[recipe.architecture](in_channels=3, num_classes=card.num_classes, **recipe.arch_kwargs)
+    return by_name()[recipe.architecture](in_channels=3, num_classes=card.num_classes, **recipe.arch_kwargs)
 
 
 def loss_fn(card: ModelCard):

@@ -418,8 +418,8 @@ def tiny_unet_card(folder: Path, classes: list[str], *, sharpen: bool = False, n
     import torch
 
     from core.models import ModelCard, load_card
-    from core.models.loading import file_sha256
     from core.models.unet import UNet
+    from core.models.weights import file_sha256
 
     torch.manual_seed(0)
     model = UNet(in_channels=3, num_classes=len(classes), depth=2, width=4)

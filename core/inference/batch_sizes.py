@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.models.cards import ModelCard
-from core.models.loading import user_data_dir
+from core.models.weights import user_data_dir
 from core.system.files import write_atomic
 
 AUTO_BATCH = {"cuda": 256, "cpu": 64}

@@ -111,7 +111,7 @@ def save_run(
 def _weights_hash(weights: str | Path | None) -> str | None:
     if weights is None:
         return None
-    from core.models.loading import file_sha256
+    from core.models.weights import file_sha256
 
     try:
         return file_sha256(Path(weights))

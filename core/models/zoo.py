@@ -21,7 +21,12 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from core.models.cards import ModelCard, ModelError
+from core.models.fitting import empty_weights, fit_state_dict, has_meta_tensors
+from core.models.weights import load_state_dict
 from core.system.files import atomic_writer
+
+# torch and torchvision are imported inside the functions that use them: importing core.models
+# (the catalogue, the GUI start) must not load torch (start-up time)
 
 PREFIX = "torchvision:"
 LECTURE = (
@@ -226,8 +231,6 @@ def _missing_weights_message(card: ModelCard, path: Path) -> str:
 
 
 def _construct(name: str, kwargs: dict, empty: bool = False):
-    from core.models.loading import empty_weights
-
     try:
         with empty_weights() if empty else contextlib.nullcontext():
             return _models().get_model(name, weights=None, **kwargs)
@@ -238,8 +241,6 @@ def _construct(name: str, kwargs: dict, empty: bool = False):
 def build_torchvision(card: ModelCard):
     """The torchvision network of ``card`` with its weights (torch's cache or a user checkpoint), in eval mode."""
     import torch
-
-    from core.models.loading import fit_state_dict, has_meta_tensors, load_state_dict
 
     name = card.architecture.removeprefix(PREFIX)
     if name not in zoo_names():

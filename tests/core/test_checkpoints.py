@@ -12,9 +12,16 @@ from core import tasks
 from core.datasets import open_dataset
 from core.inference import InferenceJob, run_to_end
 from core.inference.class_map import FitStatus, check_fit, map_classes
-from core.models import ModelCard, ModelError, load_card, loading
-from core.models import checkpoints as ckpt
-from core.models.checkpoints import AmbiguousArchitecture, KeySignature, open_checkpoint, recognise, save_card
+from core.models import ModelCard, ModelError, load_card, networks
+from core.models.checkpoints import (
+    AmbiguousArchitecture,
+    KeySignature,
+    checkpoint_format,
+    open_checkpoint,
+    recognise,
+    save_card,
+    signatures,
+)
 from core.models.loading import build_model, resolve_model
 from core.models.smallcnn import SmallCNN
 from core.models.unet import UNet
@@ -90,9 +97,8 @@ def test_the_demo_smallcnn_and_a_unet_are_recognised_by_their_key_signatures(tmp
     assert (card.architecture, card.channels, card.arch_kwargs, card.num_classes) == ("smallcnn", 1, {"width": 4}, 10)
     assert same_outputs(card, small, channels=1)
 
-    architectures = loading._architectures()
-    monkeypatch.setattr(loading, "_architectures", lambda: {**architectures, "unet": UNet})
-    monkeypatch.setattr(ckpt, "_architectures", loading._architectures)
+    architectures = networks.by_name()
+    monkeypatch.setattr(networks, "by_name", lambda: {**architectures, "unet": UNet})
     unet = UNet(in_channels=3, num_classes=5, depth=3, width=4, bilinear=True)
     torch.save(unet.state_dict(), tmp_path / "unet.pt")
     card = open_checkpoint(tmp_path / "unet.pt")
@@ -105,11 +111,12 @@ def test_an_ambiguous_state_dict_names_the_candidates_and_the_choice_resolves_it
     class Twin(SmallCNN):
         """Another network with the very same tensors (it differs only in code)."""
 
-    architectures = loading._architectures()
-    monkeypatch.setattr(ckpt, "_architectures", lambda: {**architectures, "twin": Twin})
-    monkeypatch.setattr(loading, "_architectures", ckpt._architectures)
-    twin_line = KeySignature("twin", "multiclass", ("features.0.0.weight", "head.2.weight"), ckpt._smallcnn_kwargs)
-    monkeypatch.setattr(ckpt, "SIGNATURES", [*ckpt.SIGNATURES, twin_line])  # adding a network is one line
+    architectures = networks.by_name()
+    monkeypatch.setattr(networks, "by_name", lambda: {**architectures, "twin": Twin})
+    twin_line = KeySignature(
+        "twin", "multiclass", ("features.0.0.weight", "head.2.weight"), signatures._smallcnn_kwargs
+    )
+    monkeypatch.setattr(signatures, "SIGNATURES", [*signatures.SIGNATURES, twin_line])  # adding a network is one line
     torch.save(SmallCNN(num_classes=2, width=4).state_dict(), tmp_path / "which.pt")
     with pytest.raises(AmbiguousArchitecture) as info:
         open_checkpoint(tmp_path / "which.pt")
@@ -159,7 +166,7 @@ def test_torchscript_is_loaded_and_its_classes_probed(tmp_path):
     torch.manual_seed(0)
     model = SmallCNN(in_channels=3, num_classes=4, width=4).eval()
     torch.jit.script(model).save(str(tmp_path / "scripted.pt"))
-    assert ckpt.checkpoint_format(tmp_path / "scripted.pt") == "torchscript"
+    assert checkpoint_format(tmp_path / "scripted.pt") == "torchscript"
     card = open_checkpoint(tmp_path / "scripted.pt")
     assert card.architecture == "torchscript" and card.num_classes == 4 and card.channels == 3
     assert same_outputs(card, model)

@@ -59,7 +59,8 @@ def test_digit_files_trace_back_to_load_digits():
 
 @pytest.mark.parametrize("name", ["digits", "faces"])
 def test_bundled_card_loads_and_matches_its_dataset(name):
-    from core.models.loading import build_model, file_sha256
+    from core.models.loading import build_model
+    from core.models.weights import file_sha256
 
     card = load_card(BUNDLED_MODELS / f"{name}_cnn.json")
     dataset = open_dataset(RESOURCES.parent / card.dataset, split="test")

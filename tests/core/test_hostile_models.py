@@ -12,7 +12,7 @@ import torch
 
 from core.models import ModelError, load_card
 from core.models.checkpoints import load_torchscript, open_checkpoint
-from core.models.loading import check_archive
+from core.models.weights import check_archive
 from tests.fake_datasets import write_flat_colour_folder
 
 

@@ -10,8 +10,9 @@ import torch
 from core.datasets import open_dataset
 from core.inference import InferenceJob, Predictions, run_to_end
 from core.models import ModelCard, ModelError, load_card
-from core.models.loading import build_model, file_sha256
+from core.models.loading import build_model
 from core.models.smallcnn import SmallCNN
+from core.models.weights import file_sha256
 
 
 @pytest.fixture

@@ -114,7 +114,8 @@ def test_the_demos_are_small():
 # -- the models -------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("card_file", "folder"), [("scenes_unet.json", SCENES), ("scene_tags_cnn.json", TAGS)])
 def test_bundled_card_loads_and_matches_its_dataset(card_file, folder):
-    from core.models.loading import build_model, file_sha256
+    from core.models.loading import build_model
+    from core.models.weights import file_sha256
 
     card = load_card(BUNDLED_MODELS / card_file)
     dataset = open_dataset(RESOURCES.parent / card.dataset)

@@ -100,8 +100,8 @@ def small_classifier_card(folder, classes: list[str], name: str = "other-names")
     import torch
 
     from core.models import ModelCard
-    from core.models.loading import file_sha256
     from core.models.smallcnn import SmallCNN
+    from core.models.weights import file_sha256
 
     torch.manual_seed(0)
     torch.save(SmallCNN(in_channels=3, num_classes=len(classes), width=4).state_dict(), folder / f"{name}.pt")
