@@ -19,7 +19,7 @@ from gui.browser.tile_layers import grey
 from gui.metrics.segmentation_view import ImagesView
 from gui.state import AppState
 from tests.fake_datasets import tiny_unet_card, write_voc
-from tests.gui.conftest import qimage_array
+from tests.gui.helpers import qimage_array
 from tests.gui.test_browser_segmentation import hover
 
 

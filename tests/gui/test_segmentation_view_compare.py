@@ -12,7 +12,7 @@ from gui.browser import BrowserPane
 from gui.browser.compare import OVERLAY, SIDE_BY_SIDE, SWIPE
 from gui.browser.image_canvas import ImageCanvas
 from gui.state import AppState
-from tests.gui.conftest import qimage_array
+from tests.gui.helpers import qimage_array
 from tests.gui.test_browser_canvas import mouse
 from tests.gui.test_segmentation_view import tiny_run
 
