@@ -171,6 +171,14 @@ def voc(tmp_path: Path) -> tuple[Path, dict[str, list[str]], dict[str, np.ndarra
     return write_voc(tmp_path)
 
 
+@pytest.fixture(scope="module")
+def segmentation_run(tmp_path_factory):
+    """(dataset, predictions) of ``tests.fake_datasets.tiny_segmentation_run``, made once per test module."""
+    from tests.fake_datasets import tiny_segmentation_run
+
+    return tiny_segmentation_run(tmp_path_factory.mktemp("seg"))
+
+
 @pytest.fixture
 def digits(tmp_path: Path) -> Path:
     """The demo digits' test split copied to tmp_path, so its project store goes beside the copy."""
