@@ -436,17 +436,19 @@ def tiny_unet_card(folder: Path, classes: list[str], *, sharpen: bool = False, n
     return load_card(folder / f"{name}.json")
 
 
-def tiny_segmentation_run(tmp: Path):
-    """(dataset, predictions): a random tiny U-Net run over a fake VOC's trainval split, for views to show."""
+def tiny_segmentation_run(tmp: Path, *, sharpen: bool = False):
+    """(dataset, predictions): a random tiny U-Net run over a fake VOC's trainval split (5 images of 12 x 10),
+    for views to show; ``sharpen`` as in ``tiny_unet_card``."""
     from core.datasets import open_dataset
     from core.inference.segmentation import SegmentationJob
 
     root, _, _ = write_voc(tmp / "data")
     dataset = open_dataset(root, split="trainval")
-    card = tiny_unet_card(tmp, dataset.classes)
+    card = tiny_unet_card(tmp, dataset.classes, sharpen=sharpen)
     job = SegmentationJob(card, dataset, device="cpu", num_workers=0, run_dir=tmp / "run")
     for _ in job.run():
         pass
+    assert job.predictions.done.all()
     return dataset, job.predictions
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_evaluation import single_label
 
 from core.inference.mask_store import MaskStore, SegmentationPredictions
 from core.models.cards import bundled_cards
 from core.system.files import atomic_writer, write_atomic
+from tests.core.test_evaluation import single_label
 
 
 @pytest.fixture

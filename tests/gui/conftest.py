@@ -1,7 +1,10 @@
-"""Tiny datasets written to tmp_path in their real on-disk layout, shared by the GUI tests."""
+"""Fixtures of the GUI tests: isolated settings, tiny datasets written to tmp_path in their real on-disk
+layout, the app state, and main windows on a copy of the demo digits. Plain helper functions are in
+``tests/gui/helpers.py``."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import cv2
@@ -9,7 +12,9 @@ import numpy as np
 import pytest
 
 from core.datasets import open_dataset
+from gui.main_window import MainWindow
 from gui.state import AppState
+from main import DEMO_DATASET
 
 #: Samples per class of the "test" split that ``image_folder`` writes (train has one more each).
 FOLDER_CLASSES = {"cat": 4, "dog": 3, "fox": 2}
@@ -82,7 +87,7 @@ def open_folder(app_state: AppState):
     return _open
 
 
-# -- fixtures in the real layouts of the lecture's datasets (tests/core/fake_datasets writes them) --
+# -- fixtures in the real layouts of the lecture's datasets (tests/fake_datasets.py writes them) --
 #: CelebA's 40 attribute names, in the order of list_attr_celeba.txt.
 CELEBA_NAMES = [
     "5_o_Clock_Shadow",
@@ -166,11 +171,48 @@ def voc(tmp_path: Path) -> tuple[Path, dict[str, list[str]], dict[str, np.ndarra
     return write_voc(tmp_path)
 
 
-def qimage_array(image) -> np.ndarray:
-    """A QImage (or QPixmap) as an H x W x 3 uint8 RGB array."""
-    from PySide6.QtGui import QImage
+@pytest.fixture(scope="module")
+def segmentation_run(tmp_path_factory):
+    """(dataset, predictions) of ``tests.fake_datasets.tiny_segmentation_run``, made once per test module."""
+    from tests.fake_datasets import tiny_segmentation_run
 
-    image = image.toImage() if hasattr(image, "toImage") else image
-    image = image.convertToFormat(QImage.Format.Format_RGB888)
-    rows = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
-    return rows[:, : image.width() * 3].reshape(image.height(), image.width(), 3).copy()
+    return tiny_segmentation_run(tmp_path_factory.mktemp("seg"))
+
+
+@pytest.fixture
+def digits(tmp_path: Path) -> Path:
+    """The demo digits' test split copied to tmp_path, so its project store goes beside the copy."""
+    root = tmp_path / "digits"
+    shutil.copytree(DEMO_DATASET / "test", root / "test")
+    return root
+
+
+@pytest.fixture
+def open_window(qtbot):
+    """``open_window(path=None, size=(1400, 900), **options)``: a shown, active MainWindow whose runner has
+    listed the devices, with ``path`` open when given (``options`` go to ``open_dataset``). After the test
+    every window is cancelled, waited for until idle and closed."""
+    windows = []
+
+    def _open(path: Path | None = None, size: tuple[int, int] = (1400, 900), **options) -> MainWindow:
+        window = MainWindow()
+        qtbot.addWidget(window)
+        window.resize(*size)
+        window.show()
+        qtbot.waitExposed(window)
+        window.activateWindow()
+        qtbot.waitUntil(window.isActiveWindow)
+        windows.append(window)
+        if path is not None:
+            window.open_dataset(str(path), **options)
+            qtbot.waitUntil(lambda: window.state.dataset is not None and window._opening is None, timeout=30_000)
+        # The runner lists the devices (importing torch) on a worker: a window closed before it answers
+        # leaves the worker nowhere to report.
+        qtbot.waitUntil(lambda: window.runner.device_combo.count() > 1, timeout=60_000)
+        return window
+
+    yield _open
+    for window in windows:
+        window.runner.cancel()
+        qtbot.waitUntil(lambda w=window: not w.is_busy(), timeout=60_000)
+        window.close()

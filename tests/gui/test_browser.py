@@ -11,17 +11,12 @@ from core.inference import Predictions
 from gui.browser import BrowserPane
 from gui.browser.grid_model import ErrorRole, IndexRole, LabelRole, OutcomeRole, PredictionRole
 from gui.browser.tile_delegate import short_reason
+from tests.gui.helpers import browser_pane
 
 
 @pytest.fixture
 def pane(qtbot, app_state):
-    widget = BrowserPane(app_state)
-    qtbot.addWidget(widget)
-    widget.resize(900, 600)
-    yield widget
-    widget.shutdown()
-    assert widget.loader.pool.activeThreadCount() == 0
-    assert widget.sample_view.pool.activeThreadCount() == 0
+    yield from browser_pane(qtbot, app_state, (900, 600))
 
 
 def predictions_for(dataset, predicted, done=None) -> Predictions:

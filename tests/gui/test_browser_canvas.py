@@ -9,7 +9,7 @@ from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from gui.browser.image_canvas import ImageCanvas
-from tests.gui.conftest import qimage_array
+from tests.gui.helpers import qimage_array
 
 
 @pytest.fixture

@@ -12,19 +12,14 @@ from core.inference import Predictions
 from gui.browser import BrowserPane
 from gui.browser.grid_model import OutcomeRole, PredictedTagsRole, PredictionRole, TagsRole
 from gui.browser.score_bars import EXTRA, HIT, MISSED
+from tests.gui.helpers import browser_pane
 
 SMILING, EYEGLASSES = 31, 15
 
 
 @pytest.fixture
 def pane(qtbot, app_state):
-    widget = BrowserPane(app_state)
-    qtbot.addWidget(widget)
-    widget.resize(1000, 700)
-    yield widget
-    widget.shutdown()
-    assert widget.loader.pool.activeThreadCount() == 0
-    assert widget.sample_view.pool.activeThreadCount() == 0
+    yield from browser_pane(qtbot, app_state)
 
 
 @pytest.fixture

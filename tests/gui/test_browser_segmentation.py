@@ -15,7 +15,7 @@ from gui.browser import BrowserPane
 from gui.browser.decoding import thumbnail_array
 from gui.browser.grid_model import ErrorRole, TagsRole
 from tests.fake_datasets import palette_png, write_coco
-from tests.gui.conftest import qimage_array
+from tests.gui.helpers import browser_pane, qimage_array
 
 VOC = bit_palette(21)
 SCALE = 8  # fake VOC images are 12 x 10: their thumbnails are 96 x 80, 8 x 8 tile pixels per pixel
@@ -23,13 +23,7 @@ SCALE = 8  # fake VOC images are 12 x 10: their thumbnails are 96 x 80, 8 x 8 ti
 
 @pytest.fixture
 def pane(qtbot, app_state):
-    widget = BrowserPane(app_state)
-    qtbot.addWidget(widget)
-    widget.resize(1000, 700)
-    yield widget
-    widget.shutdown()
-    for pool in (widget.loader.pool, widget.sample_view.pool, widget.mask_classes.pool):
-        assert pool.activeThreadCount() == 0
+    yield from browser_pane(qtbot, app_state)
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from core.evaluation import classification, ranking
 from core.evaluation.selection import Selection
 from core.metrics import cell_indices
 from gui.browser import BrowserPane
-from tests.fake_datasets import tiny_segmentation_run
 from tests.gui.test_metrics_data import faces, load, shown_pane
 
 
@@ -91,11 +90,6 @@ def test_a_histogram_bar_shows_one_of_its_samples(qtbot, pane, browser):
     qtbot.mouseClick(view.plot.viewport(), Qt.LeftButton, pos=view.plot.bar_center(b))
     qtbot.waitUntil(lambda: pane.state.selection is not None)
     assert_shows_first_of_grid(browser, inside)
-
-
-@pytest.fixture(scope="module")
-def segmentation_run(tmp_path_factory):
-    return tiny_segmentation_run(tmp_path_factory.mktemp("seg"))
 
 
 def test_a_pixel_matrix_cell_shows_its_most_confused_image(qtbot, pane, browser, segmentation_run):

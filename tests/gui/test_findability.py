@@ -6,24 +6,13 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QTextDocument
 
-from gui.main_window import MainWindow
 from gui.widgets import ErrorBanner, plain_to_html
 
 
 @pytest.fixture
-def window(qtbot):
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1200, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    win.activateWindow()
-    qtbot.waitUntil(win.isActiveWindow)
-    # the runner lists the devices on a worker: a window closed before it answers leaves it nowhere to report
-    qtbot.waitUntil(lambda: win.runner.device_combo.count() > 1, timeout=60_000)
-    yield win
-    win.runner.cancel()
-    qtbot.waitUntil(lambda: not win.is_busy(), timeout=30_000)
+def window(open_window):
+    """A shown, active 1200 x 800 main window with nothing open."""
+    return open_window(size=(1200, 800))
 
 
 def shown_text(rich: str) -> str:

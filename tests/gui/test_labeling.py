@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from PySide6.QtCore import Qt
 
 from core.labels import IGNORE, ProjectStore
 from gui.browser.grid_model import EditedRole, LabelRole, NoteRole, OriginalLabelRole, StatusRole
-from tests.gui.test_labeling_support import copy_digits, press, window_opener
-
-
-@pytest.fixture
-def digits(tmp_path):
-    return copy_digits(tmp_path)
-
-
-@pytest.fixture
-def open_window(qtbot):
-    yield from window_opener(qtbot)
+from tests.gui.test_labeling_support import press
 
 
 def data(window, index: int, role: int):

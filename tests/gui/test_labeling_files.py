@@ -5,20 +5,8 @@ from __future__ import annotations
 import csv
 
 import numpy as np
-import pytest
 
 from core.datasets import open_dataset
-from tests.gui.test_labeling_support import copy_digits, window_opener
-
-
-@pytest.fixture
-def digits(tmp_path):
-    return copy_digits(tmp_path)
-
-
-@pytest.fixture
-def open_window(qtbot):
-    yield from window_opener(qtbot)
 
 
 def test_export_to_image_folders_reads_back_with_the_edits(qtbot, digits, open_window, tmp_path):

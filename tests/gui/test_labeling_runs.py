@@ -3,21 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from core.datasets import open_dataset
 from core.labels import open_project
-from tests.gui.test_labeling_support import copy_digits, predictions_for, window_opener
-
-
-@pytest.fixture
-def digits(tmp_path):
-    return copy_digits(tmp_path)
-
-
-@pytest.fixture
-def open_window(qtbot):
-    yield from window_opener(qtbot)
+from tests.gui.test_labeling_support import predictions_for
 
 
 def test_a_finished_run_is_saved_and_shown_again_when_the_dataset_is_reopened(qtbot, digits, open_window):

@@ -7,7 +7,6 @@ import pytest
 from PySide6.QtCore import Qt
 
 from core.metrics import cell_indices, confusion_matrix
-from gui.main_window import MainWindow
 from main import DEMO_DATASET
 
 
@@ -20,15 +19,9 @@ def demo(tmp_path_factory):
 
 
 @pytest.fixture
-def window(qtbot):
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.runner.cancel()
-    qtbot.waitUntil(lambda: not win.runner.is_running(), timeout=30_000)
+def window(open_window):
+    """A shown, active 1400 x 900 main window with nothing open."""
+    return open_window()
 
 
 def open_and_run(qtbot, window, demo):

@@ -1,19 +1,8 @@
 """Edited labels are what the metrics score; the "Original labels" switch scores the dataset's own."""
 
 import numpy as np
-import pytest
 
-from tests.gui.test_labeling_support import copy_digits, predictions_for, window_opener
-
-
-@pytest.fixture
-def digits(tmp_path):
-    return copy_digits(tmp_path)
-
-
-@pytest.fixture
-def open_window(qtbot):
-    yield from window_opener(qtbot)
+from tests.gui.test_labeling_support import predictions_for
 
 
 def accuracy_shown(window) -> str:

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import QApplication
 
 from core.evaluation import ranking
 from gui.metrics.histogram_plot import LOG_FLOOR, HistogramPlot, wants_log
-from tests.fake_datasets import tiny_segmentation_run
 from tests.gui.test_metrics_data import faces, labelled, load, shown_pane
 
 
@@ -88,11 +87,6 @@ def test_an_even_histogram_stays_linear_and_the_caption_explains_the_range(qtbot
     lo, hi = view.plot.region.getRegion()
     expected = ranking.in_range(view.values, lo, hi)
     assert f"{len(expected):,} samples" in view.plot.getPlotItem().titleLabel.text
-
-
-@pytest.fixture(scope="module")
-def segmentation_run(tmp_path_factory):
-    return tiny_segmentation_run(tmp_path_factory.mktemp("seg"))
 
 
 def test_the_per_image_histogram_is_the_same_widget_and_follows_a_click(qtbot, pane, segmentation_run):

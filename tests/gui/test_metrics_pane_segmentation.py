@@ -5,17 +5,11 @@ import pytest
 
 from gui.metrics import MetricsPane
 from gui.state import AppState
-from tests.fake_datasets import tiny_segmentation_run
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    return tiny_segmentation_run(tmp_path_factory.mktemp("seg"))
 
 
 @pytest.fixture
-def pane(qtbot, run):
-    dataset, preds = run
+def pane(qtbot, segmentation_run):
+    dataset, preds = segmentation_run
     state = AppState()
     widget = MetricsPane(state)
     qtbot.addWidget(widget)
@@ -27,9 +21,9 @@ def pane(qtbot, run):
     return widget, state
 
 
-def test_summary_matrix_and_table_equal_the_runs_report(pane, run):
+def test_summary_matrix_and_table_equal_the_runs_report(pane, segmentation_run):
     widget, _ = pane
-    _, preds = run
+    _, preds = segmentation_run
     report = preds.report()
     assert f"mean IoU {report['mean_iou']:.3f}" in widget.summary.text()
     view = widget.show_tab("Pixels")
@@ -42,9 +36,9 @@ def test_summary_matrix_and_table_equal_the_runs_report(pane, run):
         assert ("absent" in view.table.item(row, 0).text()) == (not report["present"][row])
 
 
-def test_a_pixel_cell_selects_the_images_with_most_of_that_confusion_first(pane, run):
+def test_a_pixel_cell_selects_the_images_with_most_of_that_confusion_first(pane, segmentation_run):
     widget, state = pane
-    _, preds = run
+    _, preds = segmentation_run
     cm = preds.confusion()
     off = np.argwhere(~np.eye(21, dtype=bool) & (cm > 0))
     t, p = map(int, off[np.argmax(cm[tuple(off.T)])])
@@ -55,9 +49,9 @@ def test_a_pixel_cell_selects_the_images_with_most_of_that_confusion_first(pane,
     assert np.all(np.diff(per_image) <= 0) and per_image.sum() == cm[t, p]
 
 
-def test_worst_first_orders_images_by_mean_iou(pane, run):
+def test_worst_first_orders_images_by_mean_iou(pane, segmentation_run):
     widget, state = pane
-    _, preds = run
+    _, preds = segmentation_run
     view = widget.show_tab("Images")
     view.worst_first()
     scores = preds.per_image_scores()["mean_iou"]
@@ -66,11 +60,11 @@ def test_worst_first_orders_images_by_mean_iou(pane, run):
     assert np.all(np.diff(scores[chosen]) >= 0)
 
 
-def test_worst_first_by_a_segmentation_loss_orders_by_that_loss(qtbot, pane, run):
+def test_worst_first_by_a_segmentation_loss_orders_by_that_loss(qtbot, pane, segmentation_run):
     from core.evaluation.segmentation_ranking import run_losses
 
     widget, state = pane
-    dataset, preds = run
+    dataset, preds = segmentation_run
     view = widget.show_tab("Images")
     view.score_combo.setCurrentText("Dice loss")
     qtbot.waitUntil(lambda: view.losses is not None, timeout=30_000)

@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from PySide6.QtCore import Qt
 
 from core.evaluation.selection import Selection
 from core.labels import REVIEWED
-from tests.gui.test_labeling_support import copy_digits, predictions_for, press, window_opener
-
-
-@pytest.fixture
-def digits(tmp_path):
-    return copy_digits(tmp_path)
-
-
-@pytest.fixture
-def open_window(qtbot):
-    yield from window_opener(qtbot)
+from tests.gui.test_labeling_support import predictions_for, press
 
 
 def test_review_accepts_takes_the_prediction_and_skips_in_the_selections_order(qtbot, digits, open_window):

@@ -8,8 +8,6 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from core.datasets import open_dataset
-from core.inference.segmentation import SegmentationJob
 from core.masks.overlays import blend, colourise, error_colours, error_map, render, resize_mask
 from core.metrics import segmentation_report
 from gui.browser import BrowserPane
@@ -18,26 +16,14 @@ from gui.browser.mask_info import percent
 from gui.browser.tile_layers import grey
 from gui.metrics.segmentation_view import ImagesView
 from gui.state import AppState
-from tests.fake_datasets import tiny_unet_card, write_voc
-from tests.gui.conftest import qimage_array
+from tests.fake_datasets import tiny_segmentation_run
+from tests.gui.helpers import qimage_array
 from tests.gui.test_browser_segmentation import hover
-
-
-def tiny_run(tmp):
-    """The VOC fixture's trainval split (5 images of 12 x 10) and a random tiny U-Net's run over it."""
-    root, _, _ = write_voc(tmp / "data")
-    dataset = open_dataset(root, split="trainval")
-    card = tiny_unet_card(tmp, dataset.classes, sharpen=True)
-    job = SegmentationJob(card, dataset, device="cpu", num_workers=0, run_dir=tmp / "run")
-    for _ in job.run():
-        pass
-    assert job.predictions.done.all()
-    return dataset, job.predictions
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    return tiny_run(tmp_path_factory.mktemp("seg"))
+    return tiny_segmentation_run(tmp_path_factory.mktemp("seg"), sharpen=True)
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from gui.browser import BrowserPane
 from gui.browser.compare import OVERLAY, SIDE_BY_SIDE, SWIPE
 from gui.browser.image_canvas import ImageCanvas
 from gui.state import AppState
-from tests.gui.conftest import qimage_array
+from tests.fake_datasets import tiny_segmentation_run
+from tests.gui.helpers import qimage_array
 from tests.gui.test_browser_canvas import mouse
-from tests.gui.test_segmentation_view import tiny_run
 
 INDEX = 1
 LABEL_ROWS = 1  # the swipe handle's label covers the top row of this tiny image
@@ -22,7 +22,7 @@ LABEL_ROWS = 1  # the swipe handle's label covers the top row of this tiny image
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    return tiny_run(tmp_path_factory.mktemp("seg_compare"))
+    return tiny_segmentation_run(tmp_path_factory.mktemp("seg_compare"), sharpen=True)
 
 
 @pytest.fixture

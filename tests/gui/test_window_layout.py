@@ -79,15 +79,9 @@ def demos(tmp_path_factory):
 
 
 @pytest.fixture
-def window(qtbot):
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(*SIZES[0])
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.runner.cancel()
-    qtbot.waitUntil(lambda: not win.runner.is_running(), timeout=30_000)
+def window(open_window):
+    """A shown, active main window of the first size, with nothing open."""
+    return open_window(size=SIZES[0])
 
 
 def open_and_run(qtbot, window, folder) -> None:
