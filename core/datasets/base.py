@@ -17,17 +17,15 @@ from typing import Any
 
 import numpy as np
 
+from core.datasets import layouts
+from core.datasets.errors import DatasetError, SampleError
+from core.datasets.imageio import read_encoded
+
+__all__ = ["IGNORE_INDEX", "TASKS", "UNLABELED", "Dataset", "DatasetError", "Sample", "SampleError"]
+
 TASKS = ("binary", "multiclass", "multilabel", "segmentation")
 IGNORE_INDEX = 255
 UNLABELED = -1
-
-
-class DatasetError(Exception):
-    """A dataset that cannot be opened: the message says which file and what is wrong."""
-
-
-class SampleError(Exception):
-    """One sample that cannot be decoded. Shown on its tile and counted, never fatal."""
 
 
 @dataclass(frozen=True)
@@ -149,8 +147,6 @@ class Dataset:
 
     def read_encoded(self, index: int) -> bytes:
         """The sample's encoded file (for decoders other than :meth:`load_image`), checked like a read."""
-        from core.datasets.imageio import read_encoded
-
         path = self.sample_path(index)
         if path is None:
             raise SampleError(f"{self.sample_ids[index]}: not stored as an image file")
@@ -165,9 +161,7 @@ class Dataset:
             return self
         if split not in self.splits:
             raise DatasetError(f"{self.layout} at {self.root} has no split {split!r}; it has {self.splits}")
-        from core.datasets.registry import open_dataset
-
-        return open_dataset(self.root, split=split)
+        return layouts.open_dataset(self.root, split=split)
 
     # -- conveniences ---------------------------------------------------------------
     @property

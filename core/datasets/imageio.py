@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.datasets.base import SampleError
+from core.datasets.errors import SampleError
 from core.datasets.filetype import STILL_IN_VIDEO_CONTAINER, describe_content, image_format
 from core.system.files import NotARegularFile, read_regular
 

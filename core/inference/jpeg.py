@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.datasets.base import Dataset, SampleError
+from core.datasets.imageio import read_image
 from core.models.cards import ModelCard
 from core.models.preprocess import preprocess_tensors
 
@@ -18,8 +19,6 @@ JPEG_SUFFIXES = (".jpg", ".jpeg", ".jfif")
 
 def jpeg_files(dataset: Dataset, indices: np.ndarray) -> bool:
     """The samples are JPEG files whose decoded content is the sample's image (no crop by the reader)."""
-    from core.datasets.imageio import read_image
-
     paths = [dataset.sample_path(int(i)) for i in indices]
     if not paths or any(p is None or p.suffix.lower() not in JPEG_SUFFIXES for p in paths):
         return False

@@ -37,6 +37,7 @@ from core.inference.outputs import as_logits, class_scores
 from core.inference.predictions import Predictions
 from core.inference.progress import Progress
 from core.models.cards import ModelCard, ModelError
+from core.models.loading import build_model
 
 JPEG_DECODERS = ("auto", "opencv", "device")
 
@@ -118,8 +119,6 @@ class InferenceJob:
         if self._runnable is not None:
             return self._runnable
         if self._model is None:
-            from core.models.loading import build_model
-
             self._model = build_model(self.card)
         self._model = self._model.to(self.device).eval()
         if self.device.startswith("cuda"):

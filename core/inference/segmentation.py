@@ -50,6 +50,7 @@ from core.inference.mask_store import (
 from core.inference.progress import Progress
 from core.metrics import pixel_confusion_matrix
 from core.models.cards import ModelCard, ModelError
+from core.models.loading import build_model
 
 __all__ = [
     "MaskStore",
@@ -169,8 +170,6 @@ class SegmentationJob:
 
     def _load_model(self):
         if self._model is None:
-            from core.models.loading import build_model
-
             self._model = build_model(self.card)
         return self._model.to(self.device).eval()
 

@@ -27,6 +27,7 @@ from core.labels import masks as saved
 from core.labels import runs as model_runs
 from core.labels.codec import Codec, sample_indices, status_code
 from core.labels.state import LabelState
+from core.labels.store import open_store
 from core.labels.values import EXCLUDED, IGNORE, STATUSES, Change, HistoryEntry, Step, split_key
 
 if TYPE_CHECKING:
@@ -283,9 +284,7 @@ def _count(n: int) -> str:
 
 def open_project(dataset: Dataset) -> Project:
     """The dataset's project (its store, opened or found again), bound to the dataset's split."""
-    from core.labels.store import open_store
-
-    return open_store(dataset).project(dataset)
+    return Project(open_store(dataset), dataset)
 
 
 def record_run(dataset: Dataset, predictions, **info: Any) -> tuple[model_runs.Run, Path]:

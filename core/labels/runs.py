@@ -27,6 +27,7 @@ from core.labels.errors import StoreError, StoreReadOnlyError, StoreWriteError
 from core.labels.history import current_user
 from core.labels.location import RUNS_FOLDER
 from core.models.cards import ModelError
+from core.models.weights import file_sha256
 from core.tasks.classification import align_predictions
 
 __all__ = ["Run", "align_predictions", "get_run", "list_runs", "load_run", "remove_partial_files", "save_run"]
@@ -111,8 +112,6 @@ def save_run(
 def _weights_hash(weights: str | Path | None) -> str | None:
     if weights is None:
         return None
-    from core.models.weights import file_sha256
-
     try:
         return file_sha256(Path(weights))
     except OSError as exc:

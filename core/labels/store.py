@@ -33,7 +33,6 @@ from core.labels.values import Change, HistoryEntry, Step
 
 if TYPE_CHECKING:
     from core.datasets.base import Dataset
-    from core.labels.project import Project
 
 Listener = Callable[[Step], None]
 
@@ -136,12 +135,6 @@ class ProjectStore:
     def __repr__(self) -> str:
         mode = "read-only" if self.read_only else "writable"
         return f"<ProjectStore {str(self.path)!r} {mode}>"
-
-    def project(self, dataset: Dataset) -> Project:
-        """The dataset's labels as this store has them, bound to the dataset's split."""
-        from core.labels.project import Project
-
-        return Project(self, dataset)
 
     # -- transactions ----------------------------------------------------------------
     @contextmanager

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.datasets.base import Dataset, SampleError
+from core.datasets.readers.imagefolder import SPLIT_NAMES
 from core.labels.errors import ExportError
 from core.labels.values import EXCLUDED, IGNORE, STATUSES, UNLABELED
 
@@ -170,8 +171,6 @@ def total(splits: list[SplitLabels]) -> int:
 
 def write_image_folder(temp: Path, splits: list[SplitLabels], result: ExportResult, *, link: str, progress) -> None:
     """``<split>/<class>/<file>`` (``<class>/<file>`` without splits), as ImageFolder reads it."""
-    from core.datasets.readers.imagefolder import SPLIT_NAMES
-
     require_classes(splits, "An image folder")
     odd = [p.split for p in splits if p.split and p.split.lower() not in SPLIT_NAMES]
     if odd:

@@ -25,6 +25,7 @@ import numpy as np
 
 from core import tasks
 from core.datasets.base import IGNORE_INDEX, Dataset, SampleError
+from core.datasets.readers.masks import bit_palette, read_label_image
 from core.labels.errors import StoreError
 from core.labels.masks import read_version
 from core.system.files import write_atomic
@@ -47,8 +48,6 @@ class MaskExistsError(MaskWriteError):
 
 
 def _voc_palette() -> np.ndarray:
-    from core.datasets.readers.masks import bit_palette
-
     return bit_palette(256)
 
 
@@ -99,8 +98,6 @@ def encode_mask(dataset: Dataset, mask: np.ndarray) -> bytes:
 
 def decode_saved_mask(dataset: Dataset, path: Path) -> np.ndarray:
     """Read a mask written by :func:`save_mask` back into class indices."""
-    from core.datasets.readers.masks import read_label_image
-
     raw = read_label_image(path)
     if raw.ndim != 2:
         raise SampleError(f"{path.name}: a saved mask must be single-channel, found shape {raw.shape}")

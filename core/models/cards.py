@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from core.datasets.base import TASKS
 from core.models.preprocess import preprocess_image
 from core.system.files import write_atomic
 
@@ -148,8 +149,6 @@ def _normalisation_problem(card: ModelCard) -> str | None:
 
 def card_problem(card: ModelCard) -> str | None:
     """What makes a card unusable (its fields come from a file), or None when it is sound."""
-    from core.datasets.base import TASKS
-
     if card.task not in TASKS:
         return f"task must be one of {', '.join(TASKS)}, not {card.task!r}"
     if not isinstance(card.classes, list) or not card.classes or not all(isinstance(c, str) for c in card.classes):

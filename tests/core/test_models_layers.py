@@ -58,3 +58,15 @@ def test_importing_the_top_of_core_models_loads_no_torch():
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_no_module_of_core_defers_an_import_of_core_but_for_torch():
+    """The same rule for all of core: a cycle is untied by layering (pyproject's contracts), never by an
+    import hidden in a function (imports under TYPE_CHECKING are annotations, not functions' imports)."""
+    deferred = {
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in sorted((ROOT / "core").rglob("*.py"))
+        for name in _deferred_imports(path)
+        if name.startswith("core.") and name not in TORCH_MODULES
+    }
+    assert not deferred, "imports of core deferred inside functions:\n" + "\n".join(sorted(deferred))

@@ -11,6 +11,7 @@ import pytest
 
 from core.inference.predictions import Predictions
 from core.labels import ProjectStore, StoreReadOnlyError, StoreWriteError, open_project
+from core.labels.project import Project
 from tests.core.test_labels_support import synthetic
 
 
@@ -114,7 +115,7 @@ def test_a_read_only_store_refuses_runs(tmp_path: Path) -> None:
     first = open_project(dataset)  # held: a store is closed (and its lock released) when dropped
     second = ProjectStore.open(dataset.root, dataset.layout, shared=False)
     with pytest.raises(StoreReadOnlyError, match="Cannot save the run"):
-        second.project(dataset).save_run(predictions(dataset, dataset.targets))
+        Project(second, dataset).save_run(predictions(dataset, dataset.targets))
     second.close()
     first.store.close()
 

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from core.datasets.base import DatasetError, default_split
+from core.datasets.layouts import Layout, Probe, register
 from core.datasets.readers.files import FileDataset
-from core.datasets.registry import Layout, Probe, register
 
 IMAGES = "img_align_celeba"
 ATTRIBUTES = "list_attr_celeba.txt"

@@ -17,8 +17,8 @@ import numpy as np
 
 from core.datasets import safe_pickle
 from core.datasets.base import DatasetError, default_split
+from core.datasets.layouts import Layout, Probe, register
 from core.datasets.readers.arrays import ArrayDataset
-from core.datasets.registry import Layout, Probe, register
 
 IMAGE_SIZE = 32
 PIXELS = 3 * IMAGE_SIZE * IMAGE_SIZE

@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 
 from core.datasets.base import IGNORE_INDEX, DatasetError, SampleError
+from core.datasets.layouts import Layout, Probe, register
 from core.datasets.readers.files import FileDataset
 from core.datasets.readers.listing import subdirs
 from core.datasets.readers.masks import checked_mask, image_size, read_label_image
 from core.datasets.readers.torchvision_names import torchvision_literal
-from core.datasets.registry import Layout, Probe, register
 
 IMAGE_SUFFIX = "_leftImg8bit.png"
 LABEL_SUFFIX = "_gtFine_labelIds.png"

@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 
 from core.datasets.base import IGNORE_INDEX, DatasetError, SampleError
+from core.datasets.layouts import Layout, Probe, register
 from core.datasets.readers.files import FileDataset
 from core.datasets.readers.masks import bit_palette, image_size
-from core.datasets.registry import Layout, Probe, register
 
 Annotation = tuple[int, Any]  # (class index, segmentation)
 #: Files larger than this are streamed (ijson) instead of parsed whole (json).

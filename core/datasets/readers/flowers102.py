@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from core.datasets.base import DatasetError, default_split
+from core.datasets.layouts import Layout, Probe, register
 from core.datasets.readers.files import FileDataset
 from core.datasets.readers.torchvision_names import class_names
-from core.datasets.registry import Layout, Probe, register
 
 NUM_CLASSES = 102
 SPLIT_KEYS = {"train": "trnid", "val": "valid", "test": "tstid"}

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from core.datasets.base import DatasetError, default_split
+from core.datasets.layouts import Layout, Probe, register
 from core.datasets.readers.files import FileDataset
-from core.datasets.registry import Layout, Probe, register
 
 SPLITS = ("train", "test")
 

@@ -13,8 +13,8 @@ import numpy as np
 
 from core.datasets.base import UNLABELED, Dataset, DatasetError, default_split
 from core.datasets.imageio import read_image
+from core.datasets.layouts import Layout, Probe, register
 from core.datasets.readers.listing import image_names, subdirs
-from core.datasets.registry import Layout, Probe, register
 
 SPLIT_NAMES = ("train", "training", "val", "valid", "validation", "test", "testing")
 

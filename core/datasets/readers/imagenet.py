@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from core.datasets.base import UNLABELED, DatasetError, default_split
+from core.datasets.layouts import Layout, Probe, register
 from core.datasets.readers.files import FileDataset
 from core.datasets.readers.listing import image_names, subdirs
 from core.datasets.readers.torchvision_names import torchvision_literal
-from core.datasets.registry import Layout, Probe, register
 
 SYNSET = re.compile(r"n\d{8}")
 SPLITS = ("train", "val", "test")

@@ -26,9 +26,9 @@ from typing import BinaryIO
 import numpy as np
 
 from core.datasets.base import DatasetError, default_split
+from core.datasets.layouts import Layout, Probe, register
 from core.datasets.readers.arrays import ArrayDataset
 from core.datasets.readers.torchvision_names import class_names
-from core.datasets.registry import Layout, Probe, register
 from core.system.files import open_regular
 
 PREFIXES = {"train": "train", "test": "t10k"}

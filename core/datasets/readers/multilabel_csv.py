@@ -29,9 +29,9 @@ import numpy as np
 
 from core.datasets.base import DatasetError, default_split
 from core.datasets.imageio import IMAGE_EXTENSIONS
+from core.datasets.layouts import Layout, Probe, register
 from core.datasets.readers.files import FileDataset
 from core.datasets.readers.listing import subdirs
-from core.datasets.registry import Layout, Probe, register
 
 LABELS = "labels.csv"
 IMAGES = "images"

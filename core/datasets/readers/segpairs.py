@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 
 from core.datasets.base import IGNORE_INDEX, DatasetError, SampleError, default_split
+from core.datasets.layouts import Layout, Probe, register
 from core.datasets.readers.files import FileDataset
 from core.datasets.readers.listing import image_names, subdirs
 from core.datasets.readers.masks import bit_palette, checked_mask, colours_to_indices, image_size, read_label_image
-from core.datasets.registry import Layout, Probe, register
 
 CLASS_LINE = re.compile(r"^(?P<name>.*?)(?:[\s,:]+(?P<r>\d{1,3})[\s,]+(?P<g>\d{1,3})[\s,]+(?P<b>\d{1,3}))?[\s:]*$")
 SAMPLED_MASKS = 32

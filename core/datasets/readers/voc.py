@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from core.datasets.base import DatasetError, default_split
+from core.datasets.layouts import Layout, Probe, register
 from core.datasets.readers.files import FileDataset
 from core.datasets.readers.listing import subdirs
 from core.datasets.readers.masks import bit_palette, checked_mask, colours_to_indices, image_size, read_label_image
 from core.datasets.readers.torchvision_names import class_names
-from core.datasets.registry import Layout, Probe, register
 
 NUM_CLASSES = 21
 VOID_COLOUR = (224, 224, 192)
