@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))  # run as a plain script from anywhere
 
 from core.datasets import Dataset, open_dataset  # noqa: E402
 from core.models.cards import BUNDLED_MODELS, ModelCard  # noqa: E402
+from core.models.preprocess import resize_image  # noqa: E402
 from core.models.weights import file_sha256  # noqa: E402
 
 SEED = 0
@@ -144,17 +145,14 @@ def measure_mean_std(images: list[np.ndarray], card: ModelCard) -> tuple[float, 
     return round(float(pixels.mean()), 4), round(float(pixels.std()), 4)
 
 
-def augment(image: np.ndarray, recipe: Recipe, rng: np.random.Generator) -> np.ndarray:
+def augment(image: np.ndarray, card: ModelCard, recipe: Recipe, rng: np.random.Generator) -> np.ndarray:
     """A randomly rotated, scaled, shifted (and maybe mirrored) copy, at the model's input size.
 
-    The image is first resized exactly as ``ModelCard.preprocess`` would resize it, so with no
+    The image is first resized by ``ModelCard.preprocess``'s own resize (``resize_image``), so with no
     transform drawn the result is what evaluation feeds the model.
     """
-    height, width = recipe.input_size
-    if image.shape[:2] != (height, width):
-        shrinking = image.shape[0] > height or image.shape[1] > width
-        interp = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
-        image = cv2.resize(image, (width, height), interpolation=interp)
+    height, width = card.input_size
+    image = resize_image(card, image)
     angle = rng.uniform(-recipe.max_degrees, recipe.max_degrees)
     scale = rng.uniform(1 - recipe.max_scale, 1 + recipe.max_scale)
     shift = rng.uniform(-recipe.max_shift, recipe.max_shift, size=2) * (width, height)
@@ -229,7 +227,7 @@ def train(key: str, epochs: int | None = None) -> ModelCard:
             chosen = order[start : start + recipe.batch_size]
             if len(chosen) < 2:
                 continue  # BatchNorm cannot train on a single sample
-            batch = np.stack([card.preprocess(augment(train_images[i], recipe, rng)) for i in chosen])
+            batch = np.stack([card.preprocess(augment(train_images[i], card, recipe, rng)) for i in chosen])
             target = torch.from_numpy(train_labels[chosen])
             loss = loss_fn(model(torch.from_numpy(batch)), target)
             optimizer.zero_grad(set_to_none=True)

@@ -13,21 +13,22 @@ GPU itself (``torchvision.io.decode_jpeg(device="cuda")``, workers only read the
 size may be "auto": on out-of-memory it is halved and the batch retried, and the size that fits
 is remembered per model and device. ``torch.compile`` is optional.
 
-The parts live beside this module: devices (``devices``), class maps and fit checks (``class_map``),
-DataLoader workers (``batches``), GPU JPEG decoding (``jpeg``), the batch-size cache (``batch_sizes``),
-outputs to class scores (``outputs``), Progress and ``run_to_end`` (``progress``); the preprocessing,
-for images and for tensors, is ``core/models/preprocess.py``.
+The parts live beside this module: device choice and failures (``devices``), class maps and fit checks
+(``class_map``), DataLoader workers (``batches``), GPU JPEG decoding (``jpeg``), the batch-size cache
+(``batch_sizes``), channels_last / compile / autocast (``acceleration``), outputs to class scores
+(``outputs``), Progress and ``run_to_end`` (``progress``). Preprocessing, for images and for tensors, is
+``core/models/preprocess.py``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Generator, Sequence
 
 import numpy as np
 
 from core.datasets.base import Dataset
+from core.inference.acceleration import autocast_for, fast_model
 from core.inference.batch_sizes import BatchFit, cache_key
 from core.inference.batches import batches_of, default_workers, make_loader
 from core.inference.class_map import ClassMapping, check_fit
@@ -113,38 +114,17 @@ class InferenceJob:
         self._load_model()
 
     def _load_model(self):
-        import torch
-        from torch import nn
-
         if self._runnable is not None:
             return self._runnable
         if self._model is None:
             self._model = build_model(self.card)
         self._model = self._model.to(self.device).eval()
-        if self.device.startswith("cuda"):
-            torch.backends.cudnn.benchmark = True  # batches keep one shape: let cuDNN pick its fastest kernels
-        runnable = self._model
-        is_module = isinstance(runnable, nn.Module)
-        if is_module and self.channels_last:
-            runnable = runnable.to(memory_format=torch.channels_last)
-        if is_module and self.compile and not isinstance(runnable, torch.jit.ScriptModule):
-            backend = self.compile if isinstance(self.compile, str) else "inductor"
-            try:
-                runnable = torch.compile(runnable, backend=backend)
-            except Exception as exc:  # an unknown backend, a platform torch.compile does not support
-                self._fit.notes.append(f"torch.compile failed ({type(exc).__name__}: {exc}): ran without it")
-        self._runnable = runnable
-        return runnable
+        options = {"channels_last": self.channels_last, "compile": self.compile, "notes": self._fit.notes}
+        self._runnable = fast_model(self._model, self.device, **options)
+        return self._runnable
 
     def _autocast(self):
-        import torch
-        from torch import nn
-
-        plain_module = isinstance(self._model, nn.Module) and not isinstance(self._model, torch.jit.ScriptModule)
-        if not (self.amp and self.device.startswith("cuda") and plain_module):
-            return contextlib.nullcontext()
-        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.autocast("cuda", dtype=dtype)
+        return autocast_for(self._model, self.device, self.amp)
 
     # -- one batch ------------------------------------------------------------------------
     def _failure(self, exc: Exception) -> ModelError:
