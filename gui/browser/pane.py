@@ -18,13 +18,13 @@ import numpy as np
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
 
+from core.evaluation.filtering import Filters, visible_rows
 from core.evaluation.selection import step_in
+from core.labels.marks import LabelMarks
 from core.masks.overlays import OverlayStyle
 from gui.browser.class_chart import ClassChartWidget
 from gui.browser.filter_bar import FilterBar
-from gui.browser.filtering import Filters, visible_rows
 from gui.browser.grid_model import SampleGridModel
-from gui.browser.label_marks import LabelMarks
 from gui.browser.mask_panel import PredictionSource
 from gui.browser.mask_scan import MaskClassIndex
 from gui.browser.pane_events import PaneEvents

@@ -10,13 +10,14 @@ import numpy as np
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint
 
 from core.datasets import Dataset
+from core.evaluation.filtering import class_counts
 from core.evaluation.selection import Selection
 from core.inference import Predictions
+from core.labels.marks import LabelMarks
 from core.masks.overlays import OverlayStyle, background_classes
-from gui.browser.filtering import class_counts
+from core.tasks.outcomes import segmentation_run
 from gui.browser.grid_model import IndexRole
-from gui.browser.label_marks import LabelMarks
-from gui.browser.seg_run import RunSource, segmentation_run, worst_first_selection
+from gui.browser.seg_run import RunSource, worst_first_selection
 from gui.browser.tile_layers import TRUTH
 
 

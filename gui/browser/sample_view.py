@@ -15,16 +15,16 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from core.datasets import Dataset
 from core.inference import Predictions
+from core.labels.marks import label_text
 from core.masks.overlays import OverlayStyle
+from core.tasks.outcomes import segmentation_run
 from gui.browser.compare import OVERLAY, CompareCanvases
 from gui.browser.decoding import DecodeTask, ResultRelay
 from gui.browser.image_scores import ImageScores
-from gui.browser.label_marks import label_text
 from gui.browser.mask_panel import MaskPanel, PredictionSource, SampleMasks
 from gui.browser.sample_info import classification_summary, meta_marks, meta_text, multilabel_summary, usable
 from gui.browser.sample_parts import Details, make_label, read_sample
 from gui.browser.score_bars import TagScores, TopKBars
-from gui.browser.seg_run import segmentation_run
 
 
 class SampleView(QWidget):

@@ -30,8 +30,8 @@ from core.evaluation import ranking
 from core.evaluation.segmentation_ranking import SEGMENTATION_LOSSES, run_losses
 from core.evaluation.selection import Selection
 from core.metrics import normalize_confusion_matrix
+from gui.glossary_tips import explain_metrics, set_header_tooltips
 from gui.metrics.confusion_widget import ConfusionMatrixWidget
-from gui.metrics.glossary_tips import explain_metrics, set_header_tooltips
 from gui.metrics.histogram_plot import HistogramPlot, log_check
 from gui.metrics.jobs import BackgroundJob
 from gui.state import AppState

@@ -12,11 +12,11 @@ from test_saved_masks import fake_run
 
 from core.datasets import open_dataset
 from core.labels import open_project
+from core.labels.opening import attach_project
 from core.masks.writers import WithSavedMasks
 from core.metrics import segmentation_report
 from gui.browser import BrowserPane
 from gui.labeling import MaskEditorWidget
-from gui.labeling.opening import attach_project
 from gui.labeling.saved_masks import SavedMasks
 from gui.main_window import MainWindow
 from gui.metrics.segmentation_view import SegmentationMetrics
