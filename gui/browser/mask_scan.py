@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
+from core import tasks
 from core.datasets import Dataset
 from core.evaluation.selection import scan_mask_classes
 from gui.browser.decoding import ResultRelay
@@ -55,7 +56,7 @@ class MaskClassIndex(QObject):
         self.epoch += 1
         self.errors = {}
         self._timer.stop()
-        if dataset is None or dataset.task != "segmentation":
+        if dataset is None or not tasks.of(dataset).per_pixel:
             self.tags, self.known, self.pixels = None, np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64)
             return
         n, k = len(dataset), len(dataset.classes)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint
 
+from core import tasks
 from core.datasets import Dataset
 from core.evaluation.filtering import class_counts
 from core.evaluation.selection import Selection
@@ -27,7 +28,7 @@ class PaneEvents:
         self._ids = None
         self.model.set_dataset(dataset)
         self.mask_classes.set_dataset(dataset)
-        segmentation = dataset is not None and dataset.task == "segmentation"
+        segmentation = dataset is not None and tasks.of(dataset).per_pixel
         if segmentation:
             self.model.set_class_tags(self.mask_classes.tags, background_classes(dataset.classes))
         self.sample_view.set_dataset(dataset)

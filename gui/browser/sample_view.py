@@ -13,6 +13,7 @@ from dataclasses import replace
 from PySide6.QtCore import QThreadPool, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from core import tasks
 from core.datasets import Dataset
 from core.inference import Predictions
 from core.labels.marks import label_text
@@ -100,7 +101,7 @@ class SampleView(QWidget):
     def set_dataset(self, dataset: Dataset | None) -> None:
         self.dataset, self.predictions, self.threshold = dataset, None, None
         self.masks.set_dataset(dataset)
-        self.masks.setVisible(dataset is not None and dataset.task == "segmentation")
+        self.masks.setVisible(dataset is not None and tasks.of(dataset).per_pixel)
         self.clear()
 
     def set_prediction_source(self, source: PredictionSource | None) -> None:
@@ -160,9 +161,10 @@ class SampleView(QWidget):
             return
         label = label_text(dataset, i)
         self.label.setText(f"Label: {label}" if label else "Label: none")
-        self.label.setVisible(dataset.task != "segmentation")  # the legend names the mask's classes
+        per_pixel = tasks.of(dataset).per_pixel
+        self.label.setVisible(not per_pixel)  # the legend names the mask's classes
         text, color, rows = "", "", []
-        if dataset.task == "segmentation":
+        if per_pixel:
             self._show_run(dataset, i)  # predicted masks come through the prediction source
         elif not usable(predictions, dataset):
             text = "Prediction: run a model to see one"
