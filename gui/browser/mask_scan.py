@@ -9,7 +9,8 @@ thumbnail decode reads meanwhile is recorded too.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from superqt.utils import qthrottled
 
 from core import tasks
 from core.datasets import Dataset
@@ -49,13 +50,13 @@ class MaskClassIndex(QObject):
         self.pool.setMaxThreadCount(1)
         self._relay = ResultRelay(self)
         self._relay.done.connect(self._on_chunk)
-        self._timer = QTimer(self, singleShot=True, interval=250)
-        self._timer.timeout.connect(self.changed)
+        # Chunks arrive every few milliseconds: the chart and the filters hear of them at most every 250 ms.
+        self._announce = qthrottled(self.changed.emit, timeout=250, leading=False, parent=self)
 
     def set_dataset(self, dataset: Dataset | None) -> None:
         self.epoch += 1
         self.errors = {}
-        self._timer.stop()
+        self._announce.cancel()
         if dataset is None or not tasks.of(dataset).per_pixel:
             self.tags, self.known, self.pixels = None, np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64)
             return
@@ -106,7 +107,7 @@ class MaskClassIndex(QObject):
 
     def _changed(self) -> None:
         if self.complete:
-            self._timer.stop()
+            self._announce.cancel()
             self.changed.emit()
-        elif not self._timer.isActive():
-            self._timer.start()
+        else:
+            self._announce()

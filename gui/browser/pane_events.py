@@ -74,8 +74,8 @@ class PaneEvents:
             if run is not None:
                 self._run_progressed(run)
         self.filters.set_predictions_available(self.model.outcome is not None)
-        if self.filters.wrong_only.isChecked() and not self._refilter_timer.isActive():
-            self._refilter_timer.start()
+        if self.filters.wrong_only.isChecked():
+            self._refilter_soon()
         self._update_failed()
 
     # -- a segmentation run ----------------------------------------------------------
@@ -151,7 +151,7 @@ class PaneEvents:
         self.view.viewport().update()  # the tiles on screen read the new labels as they paint
         if self.state.current is not None and self.state.current in indices:
             self.sample_view.refresh_labels()
-        self._counts_timer.start()
+        self._recount_soon()
 
     def _recount(self) -> None:
         self._set_class_counts()
@@ -198,7 +198,7 @@ class PaneEvents:
             self._failed = failed
             self.filters.set_failed(failed)
             self.failed_count_changed.emit(failed)
-            self._message_timer.start()
+            self._report_failed_soon()
 
     def _report_failed(self) -> None:
         if self._failed:

@@ -45,6 +45,8 @@ class SampleView(QWidget):
         self.pool.setMaxThreadCount(1)
         self._relay = ResultRelay(self)
         self._relay.done.connect(self._on_loaded)
+        # Not a debounce: a grace period. "loading…" shows only if the sample is still loading after 150 ms,
+        # and the result stops it; a debouncer's pending call would need the same start/stop.
         self._loading_timer = QTimer(self, singleShot=True, interval=150)
         self._loading_timer.timeout.connect(lambda: self.canvases.show_image(None, "loading…"))
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt.utils import qdebounced
 
 from core import tasks
 from core.evaluation import ranking
@@ -286,9 +287,9 @@ class SegmentationMetrics(QWidget):
         self.pixels = PixelsView(state)
         self.images = ImagesView(state)
         self.summary_text = ""
-        self._timer = QTimer(self, singleShot=True, interval=100, timeout=self.refresh)
-        state.predictions_changed.connect(lambda _p: self._timer.start())
-        state.dataset_changed.connect(lambda _d: self._timer.start())
+        self._refresh_soon = qdebounced(self.refresh, timeout=100)  # once a dataset and its run have both arrived
+        state.predictions_changed.connect(lambda _p: self._refresh_soon())
+        state.dataset_changed.connect(lambda _d: self._refresh_soon())
 
     def refresh(self) -> None:
         preds, dataset = self.state.predictions, self.state.dataset
