@@ -142,7 +142,7 @@ class MainWindow(QMainWindow):
 
     def open_dataset(self, path: str, split: str | None = None, model: str | None = None) -> None:
         """Open a dataset with its project store and latest run off the GUI thread; errors go to the banner."""
-        from core.labels.opening import open_with_project
+        from core.masks.opening import open_with_project
 
         self.statusBar().showMessage(f"Opening {path}…")
         worker = create_worker(open_with_project, path, split=split, _start_thread=False, _ignore_errors=True)

@@ -1,4 +1,4 @@
-"""Opening a dataset with its project and latest run (core.labels.opening), as the window does on a worker."""
+"""Opening a dataset with its project and latest run (core.masks.opening), as the window does on a worker."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from fake_datasets import write_voc
 from test_saved_masks import fake_run
 
-from core.labels.opening import open_with_project
+from core.masks.opening import open_with_project
 from core.masks.writers import USE_SAVED_MASKS, WithSavedMasks
 
 

@@ -13,7 +13,7 @@ import pytest
 from core.datasets import open_dataset
 from core.inference.segmentation import load_run
 from core.labels import open_project
-from core.labels.opening import open_with_project  # what the window does on open
+from core.masks.opening import open_with_project  # what the window does on open
 
 ROOT = Path(__file__).resolve().parents[2]
 

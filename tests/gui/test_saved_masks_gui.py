@@ -12,7 +12,7 @@ from test_saved_masks import fake_run
 
 from core.datasets import open_dataset
 from core.labels import open_project
-from core.labels.opening import attach_project
+from core.masks.opening import attach_project
 from core.masks.writers import WithSavedMasks
 from core.metrics import segmentation_report
 from gui.browser import BrowserPane

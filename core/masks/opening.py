@@ -3,6 +3,10 @@
 The store never keeps the dataset from opening: a store that cannot be opened at all is
 reported (``problem``) and the dataset is shown without one; a locked, recovered or migrated
 store opens and says so (``notice``).
+
+It lives at the top of core's layers, with the masks, because the dataset it returns reads the true masks
+as the project says (the saved masks in place of the dataset's own: :func:`core.masks.writers.truth_dataset`)
+and a segmentation run is re-scored against them.
 """
 
 from __future__ import annotations
