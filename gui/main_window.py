@@ -9,6 +9,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 from superqt.utils import create_worker
 
+from core import tasks
 from core.masks.writers import WithSavedMasks
 from gui.browser import BrowserPane
 from gui.labeling import LabelingTools, MaskEditorWidget
@@ -141,7 +142,7 @@ class MainWindow(QMainWindow):
 
     def open_dataset(self, path: str, split: str | None = None, model: str | None = None) -> None:
         """Open a dataset with its project store and latest run off the GUI thread; errors go to the banner."""
-        from gui.labeling.opening import open_with_project
+        from core.masks.opening import open_with_project
 
         self.statusBar().showMessage(f"Opening {path}…")
         worker = create_worker(open_with_project, path, split=split, _start_thread=False, _ignore_errors=True)
@@ -192,7 +193,7 @@ class MainWindow(QMainWindow):
 
     # -- mask editing -------------------------------------------------------------
     def _enable_mask_actions(self, dataset) -> None:
-        segmentation = dataset is not None and dataset.task == "segmentation"
+        segmentation = dataset is not None and tasks.of(dataset).per_pixel
         self.edit_mask_action.setEnabled(segmentation and self.state.current is not None)
         self.saved_masks_action.setEnabled(segmentation)
         self.saved_masks_action.setChecked(isinstance(dataset, WithSavedMasks))
@@ -200,7 +201,7 @@ class MainWindow(QMainWindow):
     def edit_mask(self) -> None:
         """Open the mask editor on the sample shown in the sample view."""
         dataset, index = self.state.dataset, self.state.current
-        if dataset is None or index is None or dataset.task != "segmentation":
+        if dataset is None or index is None or not tasks.of(dataset).per_pixel:
             return
         if self.mask_editor is None:
             self.mask_editor = MaskEditorWidget()

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+from superqt.utils import qdebounced
 
 ROW_HEIGHT = 22
 #: Rows measured per column (the visible ones first): numbers of one format have one width, and a
@@ -46,8 +47,9 @@ class ColumnFitter(QObject):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
         header.setResizeContentsPrecision(MEASURED_ROWS)
-        # One fit per burst of changes: filling a table sets thousands of items.
-        self._timer = QTimer(self, singleShot=True, interval=0, timeout=self.fit)
+        # One fit per burst of changes: filling a table sets thousands of items (fit when the event loop is
+        # back, after the burst).
+        self.schedule = qdebounced(self.fit, timeout=0)
         table.viewport().installEventFilter(self)
         model = table.model()
         for signal in (
@@ -61,9 +63,6 @@ class ColumnFitter(QObject):
             model.columnsRemoved,
         ):
             signal.connect(self.schedule)
-
-    def schedule(self, *_args) -> None:
-        self._timer.start()
 
     def eventFilter(self, watched, event) -> bool:
         if event.type() == QEvent.Type.Resize:
@@ -81,7 +80,7 @@ class ColumnFitter(QObject):
 
     def fit(self) -> None:
         """Each column as wide as it needs; spare width goes to the spread columns."""
-        self._timer.stop()
+        self.schedule.cancel()
         needed = self.needed_widths()
         spare = self.table.viewport().width() - sum(needed.values())
         takers = [c for c in needed if self.spread is None or c in self.spread]

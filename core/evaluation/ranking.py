@@ -149,12 +149,18 @@ def hardest(dataset: Dataset, predictions: Predictions, class_index: int) -> np.
     return rank(scores_for(dataset.task)[0], dataset, predictions, members)
 
 
-def histogram(values: np.ndarray, bins: int = 30) -> tuple[np.ndarray, np.ndarray]:
+def histogram(
+    values: np.ndarray, bins: int = 30, limits: tuple[float, float] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(counts, edges) of the defined values in ``bins`` equal bins [lo, hi) (the last one closed).
 
+    ``limits``: (lo, hi) of a score with a known range (IoU: 0 to 1); default the values' min and max.
     Counts use :func:`bin_of`, so a bar's height always equals the number of samples it selects."""
     defined = values[~np.isnan(values)]
-    lo, hi = (float(defined.min()), float(defined.max())) if defined.size else (0.0, 1.0)
+    if limits is not None:
+        lo, hi = limits
+    else:
+        lo, hi = (float(defined.min()), float(defined.max())) if defined.size else (0.0, 1.0)
     if hi <= lo:
         lo, hi = lo - 0.5, hi + 0.5
     edges = np.linspace(lo, hi, bins + 1)

@@ -58,6 +58,39 @@ def resize_nearest(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return array[..., rows[:, None], cols[None, :]]
 
 
+class PixelProbabilities:
+    """One sample's C x h x w class probabilities and the map from image pixels to their grid cells.
+
+    Pixel (y, x) of an H x W image reads cell ``(rows[y], cols[x])`` with ``rows = nearest_indices(H, h)``;
+    the map is computed once per sample, so that a hover is an index lookup, not a file read.
+    """
+
+    def __init__(self, probabilities: np.ndarray, size: tuple[int, int]) -> None:
+        self.probabilities = probabilities
+        self.size = size
+        self.rows = nearest_indices(size[0], probabilities.shape[1])
+        self.cols = nearest_indices(size[1], probabilities.shape[2])
+
+    def at(self, y: int, x: int) -> np.ndarray:
+        """The C probabilities behind image pixel (y, x); IndexError outside the image."""
+        height, width = self.size
+        if not (0 <= y < height and 0 <= x < width):
+            raise IndexError(f"pixel ({y}, {x}) is outside the {width}x{height} image")
+        return self.probabilities[:, self.rows[y], self.cols[x]]
+
+    def top(self, y: int, x: int, k: int = 3) -> list[tuple[int, float]]:
+        """The ``k`` most probable classes at pixel (y, x) as (class, probability), most probable first."""
+        p = self.at(y, x)
+        order = np.argsort(-p, kind="stable")[:k]
+        return [(int(c), float(p[c])) for c in order]
+
+    def confidence(self, mask: np.ndarray) -> np.ndarray:
+        """H x W float32: the probability of ``mask``'s class at every pixel (H x W values gathered from the
+        small grid, never a C x H x W array at the image's size)."""
+        classes = np.minimum(np.asarray(mask, dtype=np.intp), self.probabilities.shape[0] - 1)
+        return self.probabilities[classes, self.rows[:, None], self.cols[None, :]]
+
+
 def grid_shape(num_classes: int, size: tuple[int, int], max_values: int | None = None) -> tuple[int, int]:
     """The probability grid for an image of ``size`` kept at full resolution: the image grid, subsampled by
     the smallest integer step that keeps ``num_classes * h * w <= max_values`` (default ``MAX_PROB_VALUES``)."""
@@ -212,25 +245,19 @@ class SegmentationPredictions(RunBookkeeping):
         """C x h x w float32 probabilities on the sample's probability grid (see the module docstring)."""
         return self.store.probabilities(index)
 
+    def pixels(self, index: int, size: tuple[int, int] | None = None) -> PixelProbabilities:
+        """Sample ``index``'s probabilities with their pixel map; ``size`` is the image's (H, W), read from the
+        stored mask when not given."""
+        return PixelProbabilities(self.probabilities(index), size if size is not None else self.mask(index).shape)
+
     def pixel_probabilities(self, index: int, y: int, x: int, size: tuple[int, int] | None = None) -> np.ndarray:
-        """The C class probabilities behind image pixel (y, x), for hover; ``size`` is the image's (H, W),
-        read from the stored mask when not given."""
-        probs = self.probabilities(index)
-        height, width = size if size is not None else self.mask(index).shape
-        if not (0 <= y < height and 0 <= x < width):
-            raise IndexError(f"pixel ({y}, {x}) is outside the {width}x{height} image")
-        gy = min((2 * y + 1) * probs.shape[1] // (2 * height), probs.shape[1] - 1)
-        gx = min((2 * x + 1) * probs.shape[2] // (2 * width), probs.shape[2] - 1)
-        return probs[:, gy, gx]
+        """The C class probabilities behind image pixel (y, x), for hover (IndexError outside the image)."""
+        return self.pixels(index, size).at(y, x)
 
     def confidence(self, index: int) -> np.ndarray:
         """H x W float32: the probability of the predicted class at every pixel of the image."""
-        mask = self.mask(index).astype(np.intp)
-        probs = self.probabilities(index)
-        # Gather one value per pixel from the small grid: never a C x H x W array at the image's size.
-        rows = nearest_indices(mask.shape[0], probs.shape[1])[:, None]
-        cols = nearest_indices(mask.shape[1], probs.shape[2])[None, :]
-        return probs[np.minimum(mask, probs.shape[0] - 1), rows, cols]
+        mask = self.mask(index)
+        return self.pixels(index, mask.shape).confidence(mask)
 
     # -- metrics ----------------------------------------------------------------------------
     def _table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

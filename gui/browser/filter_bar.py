@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt.utils import qdebounced
 
 from core.evaluation.selection import Selection
 from core.masks.overlays import OverlayStyle
@@ -79,9 +80,9 @@ class FilterBar(QWidget):
         self.search.setClearButtonEnabled(True)
         self.search.setToolTip("Show only the samples whose id (file name) contains this text")
         self.search.setMaximumWidth(220)
-        self._search_timer = QTimer(self, singleShot=True, interval=200)  # filter once typing pauses
-        self._search_timer.timeout.connect(self.filters_changed)
-        self.search.textChanged.connect(lambda _: self._search_timer.start())
+        # Filter once typing pauses, not per key.
+        self._search_paused = qdebounced(self.filters_changed.emit, timeout=200, parent=self)
+        self.search.textChanged.connect(lambda _: self._search_paused())
 
         self.count = QLabel(self)
         self.count.setToolTip("Samples shown in the grid / samples in the split")
@@ -172,7 +173,7 @@ class FilterBar(QWidget):
         self.search.blockSignals(True)
         self.search.clear()
         self.search.blockSignals(False)
-        self._search_timer.stop()
+        self._search_paused.cancel()
         self.blockSignals(False)
 
     def set_classes(self, classes: list[str], counts: np.ndarray, total: int, unlabeled: int) -> None:

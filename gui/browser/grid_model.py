@@ -14,8 +14,8 @@ from PySide6.QtGui import QColor, QPixmap
 from core.datasets import Dataset
 from core.evaluation.selection import UNKNOWN, tag_differences
 from core.inference import Predictions
-from gui.browser.label_marks import LabelMarks, label_text, tag_names
-from gui.browser.marks import Marks, differences_text, marks_for
+from core.labels.marks import LabelMarks, label_text, tag_names
+from core.tasks.outcomes import Marks, differences_text, marks_for
 from gui.browser.thumbnails import ThumbnailLoader
 
 IndexRole = Qt.ItemDataRole.UserRole + 1  # dataset index of the row

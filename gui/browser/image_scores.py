@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.metrics import segmentation_report
-from gui.metrics.glossary_tips import explain_metrics, set_header_tooltips
+from gui.glossary_tips import explain_metrics, set_header_tooltips
 from gui.tables import setup_table, show_rows
 
 COLUMNS = ("Class", "IoU", "Dice", "True px", "Predicted px")

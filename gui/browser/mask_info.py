@@ -12,7 +12,7 @@ from core.masks.overlays import IGNORE, IGNORE_DARK, IGNORE_LIGHT
 
 #: index -> (predicted H x W class mask, H x W confidence of the predicted class or None[, probabilities]),
 #: or None when that sample has no prediction. The optional third item answers ``top(y, x, k)``
-#: (``gui.browser.seg_run.PixelProbabilities``). Called on the sample view's worker thread, never the GUI's.
+#: (``core.inference.mask_store.PixelProbabilities``). Called on the sample view's worker thread, never the GUI's.
 PredictionSource = Callable[[int], "tuple | None"]
 
 HATCH = "hatch"  # the legend colour of ignored pixels: drawn striped, as on the image

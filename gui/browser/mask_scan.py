@@ -9,8 +9,10 @@ thumbnail decode reads meanwhile is recorded too.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from superqt.utils import qthrottled
 
+from core import tasks
 from core.datasets import Dataset
 from core.evaluation.selection import scan_mask_classes
 from gui.browser.decoding import ResultRelay
@@ -48,14 +50,14 @@ class MaskClassIndex(QObject):
         self.pool.setMaxThreadCount(1)
         self._relay = ResultRelay(self)
         self._relay.done.connect(self._on_chunk)
-        self._timer = QTimer(self, singleShot=True, interval=250)
-        self._timer.timeout.connect(self.changed)
+        # Chunks arrive every few milliseconds: the chart and the filters hear of them at most every 250 ms.
+        self._announce = qthrottled(self.changed.emit, timeout=250, leading=False, parent=self)
 
     def set_dataset(self, dataset: Dataset | None) -> None:
         self.epoch += 1
         self.errors = {}
-        self._timer.stop()
-        if dataset is None or dataset.task != "segmentation":
+        self._announce.cancel()
+        if dataset is None or not tasks.of(dataset).per_pixel:
             self.tags, self.known, self.pixels = None, np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64)
             return
         n, k = len(dataset), len(dataset.classes)
@@ -105,7 +107,7 @@ class MaskClassIndex(QObject):
 
     def _changed(self) -> None:
         if self.complete:
-            self._timer.stop()
+            self._announce.cancel()
             self.changed.emit()
-        elif not self._timer.isActive():
-            self._timer.start()
+        else:
+            self._announce()

@@ -15,16 +15,17 @@ the tiles can show the prediction or the wrong pixels, and the run bar orders th
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
+from superqt.utils import qdebounced, qthrottled
 
+from core.evaluation.filtering import Filters, visible_rows
 from core.evaluation.selection import step_in
+from core.labels.marks import LabelMarks
 from core.masks.overlays import OverlayStyle
 from gui.browser.class_chart import ClassChartWidget
 from gui.browser.filter_bar import FilterBar
-from gui.browser.filtering import Filters, visible_rows
 from gui.browser.grid_model import SampleGridModel
-from gui.browser.label_marks import LabelMarks
 from gui.browser.mask_panel import PredictionSource
 from gui.browser.mask_scan import MaskClassIndex
 from gui.browser.pane_events import PaneEvents
@@ -71,13 +72,11 @@ class BrowserPane(PaneEvents, QWidget):
         self._lay_out()
 
         # A run emits predictions per batch: "Wrong only" re-filters at most this often.
-        self._refilter_timer = QTimer(self, singleShot=True, interval=300)
-        self._refilter_timer.timeout.connect(self.refilter)
-        self._message_timer = QTimer(self, singleShot=True, interval=300)
-        self._message_timer.timeout.connect(self._report_failed)
+        self._refilter_soon = qthrottled(self.refilter, timeout=300, leading=False)
+        # The failed count changes per batch: the status bar tells it once it settles.
+        self._report_failed_soon = qdebounced(self._report_failed, timeout=300)
         # A burst of edits (labeling at a few samples per second) recounts the classes once.
-        self._counts_timer = QTimer(self, singleShot=True, interval=150)
-        self._counts_timer.timeout.connect(self._recount)
+        self._recount_soon = qdebounced(self._recount, timeout=150)
 
         self.filters.filters_changed.connect(self.refilter)
         self.filters.overlay_changed.connect(self._on_overlay)

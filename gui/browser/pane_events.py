@@ -9,14 +9,16 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint
 
+from core import tasks
 from core.datasets import Dataset
+from core.evaluation.filtering import class_counts
 from core.evaluation.selection import Selection
 from core.inference import Predictions
+from core.labels.marks import LabelMarks
 from core.masks.overlays import OverlayStyle, background_classes
-from gui.browser.filtering import class_counts
+from core.tasks.outcomes import segmentation_run
 from gui.browser.grid_model import IndexRole
-from gui.browser.label_marks import LabelMarks
-from gui.browser.seg_run import RunSource, segmentation_run, worst_first_selection
+from gui.browser.seg_run import RunSource, worst_first_selection
 from gui.browser.tile_layers import TRUTH
 
 
@@ -26,7 +28,7 @@ class PaneEvents:
         self._ids = None
         self.model.set_dataset(dataset)
         self.mask_classes.set_dataset(dataset)
-        segmentation = dataset is not None and dataset.task == "segmentation"
+        segmentation = dataset is not None and tasks.of(dataset).per_pixel
         if segmentation:
             self.model.set_class_tags(self.mask_classes.tags, background_classes(dataset.classes))
         self.sample_view.set_dataset(dataset)
@@ -72,8 +74,8 @@ class PaneEvents:
             if run is not None:
                 self._run_progressed(run)
         self.filters.set_predictions_available(self.model.outcome is not None)
-        if self.filters.wrong_only.isChecked() and not self._refilter_timer.isActive():
-            self._refilter_timer.start()
+        if self.filters.wrong_only.isChecked():
+            self._refilter_soon()
         self._update_failed()
 
     # -- a segmentation run ----------------------------------------------------------
@@ -149,7 +151,7 @@ class PaneEvents:
         self.view.viewport().update()  # the tiles on screen read the new labels as they paint
         if self.state.current is not None and self.state.current in indices:
             self.sample_view.refresh_labels()
-        self._counts_timer.start()
+        self._recount_soon()
 
     def _recount(self) -> None:
         self._set_class_counts()
@@ -196,7 +198,7 @@ class PaneEvents:
             self._failed = failed
             self.filters.set_failed(failed)
             self.failed_count_changed.emit(failed)
-            self._message_timer.start()
+            self._report_failed_soon()
 
     def _report_failed(self) -> None:
         if self._failed:

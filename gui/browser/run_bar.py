@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from gui.browser.seg_run import PER_IMAGE
 from gui.browser.tile_layers import TILE_SHOWS
-from gui.metrics.glossary_tips import explain_metrics
+from gui.glossary_tips import explain_metrics
 
 DATASET_ORDER = "dataset order"
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from core import tasks
 from core.datasets import Dataset
 from core.evaluation.decisions import predicted_classes, predicted_tags
 from core.evaluation.selection import tag_differences
@@ -41,7 +42,9 @@ def classification_summary(
     score = float(predictions.scores[index, best])
     name = predictions.classes[best] if best < len(predictions.classes) else str(best)
     color = "" if not labels else RIGHT_COLOR.name() if best in labels else WRONG_COLOR.name()
-    cut = f" at threshold {float(threshold):.2f}" if predictions.task == "binary" and threshold is not None else ""
+    task = tasks.of(predictions)
+    one_threshold = task.thresholded and not task.threshold_per_class  # binary: the threshold decides the class
+    cut = f" at threshold {float(threshold):.2f}" if one_threshold and threshold is not None else ""
     rows = [(predictions.classes[c], s, c in labels) for c, s in top]
     return f"Prediction: {name} ({score:.1%}){cut}", color, rows
 

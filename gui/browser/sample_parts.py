@@ -6,6 +6,7 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QWidget
 
+from core import tasks
 from core.datasets import Dataset
 from gui.browser.decoding import read_error
 from gui.browser.mask_info import PredictionSource, SampleMasks
@@ -15,7 +16,7 @@ def read_sample(dataset: Dataset, index: int, source: PredictionSource | None) -
     """The image and, for segmentation, the masks of one sample (runs on the worker thread)."""
     image = dataset.load_image(index)
     masks = SampleMasks()
-    if dataset.task != "segmentation":
+    if not tasks.of(dataset).per_pixel:
         return image, masks
     try:
         masks.truth = dataset.load_mask(index)

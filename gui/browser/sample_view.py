@@ -13,18 +13,19 @@ from dataclasses import replace
 from PySide6.QtCore import QThreadPool, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from core import tasks
 from core.datasets import Dataset
 from core.inference import Predictions
+from core.labels.marks import label_text
 from core.masks.overlays import OverlayStyle
+from core.tasks.outcomes import segmentation_run
 from gui.browser.compare import OVERLAY, CompareCanvases
 from gui.browser.decoding import DecodeTask, ResultRelay
 from gui.browser.image_scores import ImageScores
-from gui.browser.label_marks import label_text
 from gui.browser.mask_panel import MaskPanel, PredictionSource, SampleMasks
 from gui.browser.sample_info import classification_summary, meta_marks, meta_text, multilabel_summary, usable
 from gui.browser.sample_parts import Details, make_label, read_sample
 from gui.browser.score_bars import TagScores, TopKBars
-from gui.browser.seg_run import segmentation_run
 
 
 class SampleView(QWidget):
@@ -44,6 +45,8 @@ class SampleView(QWidget):
         self.pool.setMaxThreadCount(1)
         self._relay = ResultRelay(self)
         self._relay.done.connect(self._on_loaded)
+        # Not a debounce: a grace period. "loading…" shows only if the sample is still loading after 150 ms,
+        # and the result stops it; a debouncer's pending call would need the same start/stop.
         self._loading_timer = QTimer(self, singleShot=True, interval=150)
         self._loading_timer.timeout.connect(lambda: self.canvases.show_image(None, "loading…"))
 
@@ -100,7 +103,7 @@ class SampleView(QWidget):
     def set_dataset(self, dataset: Dataset | None) -> None:
         self.dataset, self.predictions, self.threshold = dataset, None, None
         self.masks.set_dataset(dataset)
-        self.masks.setVisible(dataset is not None and dataset.task == "segmentation")
+        self.masks.setVisible(dataset is not None and tasks.of(dataset).per_pixel)
         self.clear()
 
     def set_prediction_source(self, source: PredictionSource | None) -> None:
@@ -160,9 +163,10 @@ class SampleView(QWidget):
             return
         label = label_text(dataset, i)
         self.label.setText(f"Label: {label}" if label else "Label: none")
-        self.label.setVisible(dataset.task != "segmentation")  # the legend names the mask's classes
+        per_pixel = tasks.of(dataset).per_pixel
+        self.label.setVisible(not per_pixel)  # the legend names the mask's classes
         text, color, rows = "", "", []
-        if dataset.task == "segmentation":
+        if per_pixel:
             self._show_run(dataset, i)  # predicted masks come through the prediction source
         elif not usable(predictions, dataset):
             text = "Prediction: run a model to see one"

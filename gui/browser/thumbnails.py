@@ -22,6 +22,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPixmap
 
+from core import tasks
 from core.datasets import Dataset
 from core.masks.overlays import OverlayStyle, background_classes, palette_for
 from gui.browser.decoding import (  # noqa: F401  (re-exported: the browser's modules import them from here)
@@ -139,7 +140,7 @@ class ThumbnailLoader(QObject):
             return
         self._pending.add(index)
         dataset, box, generation = self._dataset, self.box, self._generation
-        if dataset.task == "segmentation":
+        if tasks.of(dataset).per_pixel:
             work = lambda: make_layers(dataset, index, box)  # noqa: E731
         else:
             work = lambda: make_thumbnail(dataset.load_image(index), box)  # noqa: E731

@@ -15,9 +15,9 @@ from PySide6.QtCore import QObject, QSettings, Signal
 
 from core.evaluation.decisions import predicted_classes, predicted_tags
 from core.labels import STATUS_CODES, Project, Step, StoreError
-from gui.browser import BrowserPane
-from gui.browser.label_marks import class_text
+from core.labels.marks import class_text
 from gui.labeling.actions import key_class
+from gui.labeling.browsing import Browser
 from gui.state import AppState
 
 ADVANCE_KEY = "labeling/advance"
@@ -26,7 +26,7 @@ ADVANCE_KEY = "labeling/advance"
 class LabelingController(QObject):
     history_changed = Signal()  # an edit, undo or redo happened (the Undo/Redo texts change)
 
-    def __init__(self, state: AppState, browser: BrowserPane, parent: QObject | None = None) -> None:
+    def __init__(self, state: AppState, browser: Browser, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.state, self.browser = state, browser
         self.settings = QSettings()

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolBut
 from core.evaluation.decisions import predicted_classes
 from core.evaluation.selection import first_unreviewed, step_in
 from core.labels import REVIEWED
-from gui.browser import BrowserPane
-from gui.browser.label_marks import label_text
+from core.labels.marks import label_text
+from gui.labeling.browsing import Browser
 from gui.labeling.controller import LabelingController
 from gui.state import AppState
 
@@ -60,7 +60,7 @@ class ReviewBar(QFrame):
 class ReviewMode(QObject):
     changed = Signal()  # entered, left, moved on, or the counts changed
 
-    def __init__(self, state: AppState, browser: BrowserPane, controller: LabelingController) -> None:
+    def __init__(self, state: AppState, browser: Browser, controller: LabelingController) -> None:
         super().__init__(browser)
         self.state, self.browser, self.controller = state, browser, controller
         self.order: np.ndarray | None = None

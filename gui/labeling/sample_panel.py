@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.labels import STATUSES, HistoryEntry, StoreError
-from gui.browser.label_marks import class_text, tag_changes_text
+from core.labels.marks import class_text, tag_changes_text
 from gui.flow_layout import FlowLayout
 from gui.labeling.controller import LabelingController
 from gui.state import AppState

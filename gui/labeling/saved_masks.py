@@ -29,7 +29,7 @@ from core.masks.writers import (
     save_mask,
     truth_dataset,
 )
-from gui.browser.seg_run import segmentation_run
+from core.tasks.outcomes import segmentation_run
 from gui.state import AppState
 
 #: Up to this many samples are re-scored on the GUI thread; more in a worker.

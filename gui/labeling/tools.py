@@ -16,8 +16,8 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 from superqt.utils import create_worker
 
 from core.labels import IGNORE, UNLABELED
-from gui.browser import BrowserPane
 from gui.labeling.actions import NUMBER_KEYS, LabelingActions, key_class
+from gui.labeling.browsing import Browser
 from gui.labeling.class_picker import ClassPicker
 from gui.labeling.controller import LabelingController
 from gui.labeling.review import ReviewBar, ReviewMode
@@ -28,7 +28,7 @@ from gui.state import AppState
 
 
 class LabelingTools(QObject):
-    def __init__(self, state: AppState, browser: BrowserPane, runner, window: QWidget) -> None:
+    def __init__(self, state: AppState, browser: Browser, runner, window: QWidget) -> None:
         super().__init__(window)
         self.state, self.browser, self.window = state, browser, window
         self.controller = LabelingController(state, browser, self)

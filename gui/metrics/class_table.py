@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QAbstractItemView, QMenu, QTableWidget, QTableWidgetItem
 
-from gui.metrics.glossary_tips import metric_tooltip, set_header_tooltips
+from gui.glossary_tips import metric_tooltip, set_header_tooltips
 from gui.metrics.threshold_box import parse_unit
 from gui.tables import setup_table, show_rows
 

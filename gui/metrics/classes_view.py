@@ -9,10 +9,10 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from core.evaluation import classification
 from core.metrics import multilabel_cell_indices
+from gui.glossary_tips import explain_metrics, metric_tooltip
 from gui.metrics.class_table import AveragesTable, ClassTable, Column, NumberItem
 from gui.metrics.confusion_widget import ConfusionMatrixWidget
 from gui.metrics.controls import fbeta_name
-from gui.metrics.glossary_tips import explain_metrics, metric_tooltip
 from gui.metrics.model import MetricsModel
 
 PRESENCE = ["absent", "present"]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QMenu, QSlider, QToolButton, QWidget
+from superqt.utils import qthrottled
 
 from gui.metrics.threshold_box import UnitBox
 
@@ -85,7 +86,9 @@ class ThresholdControl(QWidget):
         self.slider.valueChanged.connect(lambda v: self._changed(v / STEPS, self.spin))
         self.spin.valueChanged.connect(lambda v: self._changed(v, self.slider))
         self.spin.refused.connect(self._refuse)
-        self._timer = QTimer(self, singleShot=True, interval=THRESHOLD_DEBOUNCE_MS, timeout=self._emit)
+        # A drag emits at most every THRESHOLD_DEBOUNCE_MS; ``_waiting``: the user's change is not sent yet.
+        self._emit_soon = qthrottled(self._emit, timeout=THRESHOLD_DEBOUNCE_MS, leading=False)
+        self._waiting = False
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.label)
@@ -101,7 +104,7 @@ class ThresholdControl(QWidget):
         While the user's own change waits for its debounce, the control keeps what the user chose; text
         the user is typing is left alone (the box shows the value when they are done).
         """
-        if self._timer.isActive():
+        if self._waiting:
             return
         self.spin.show_value(value)
         if self.slider.value() != round(value * STEPS):
@@ -117,10 +120,11 @@ class ThresholdControl(QWidget):
             other.blockSignals(False)
         else:
             self.spin.show_value(value, force=True)  # the slider moved: text half typed in the box is dropped
-        if not self._timer.isActive():
-            self._timer.start()
+        self._waiting = True
+        self._emit_soon()
 
     def _emit(self) -> None:
+        self._waiting = False
         self.threshold_changed.emit(self.spin.value())
 
     def _refuse(self, text: str, why: str) -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, Qt, Signal
 
-from gui.metrics.glossary_tips import metric_tooltip
+from gui.glossary_tips import metric_tooltip
 
 #: A hover or click further than this from the curve (in pixels) finds no point.
 NEAR_PX = 25

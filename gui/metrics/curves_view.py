@@ -15,9 +15,9 @@ from PySide6.QtWidgets import (
 )
 
 from core.metrics import average_precision, best_fbeta_threshold, precision_recall_curve, roc_auc, roc_curve
+from gui.glossary_tips import explain_metrics
 from gui.metrics.controls import fbeta_name
 from gui.metrics.curve_plot import CurvePlot
-from gui.metrics.glossary_tips import explain_metrics
 from gui.metrics.model import MetricsModel
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from core.evaluation import ranking
-from gui.metrics.glossary_tips import explain_metrics
+from gui.glossary_tips import explain_metrics
 from gui.metrics.histogram_plot import HistogramPlot, log_check
 from gui.metrics.jobs import BackgroundJob
 from gui.metrics.model import MetricsModel

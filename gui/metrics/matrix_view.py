@@ -6,9 +6,9 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QVBox
 
 from core.evaluation import classification
 from core.metrics import cell_indices, normalize_confusion_matrix
+from gui.glossary_tips import explain_metrics
 from gui.metrics.confused_pairs import ConfusedPairsTable
 from gui.metrics.confusion_widget import ConfusionMatrixWidget
-from gui.metrics.glossary_tips import explain_metrics
 from gui.metrics.model import MetricsModel
 
 VIEWS = {

@@ -26,12 +26,12 @@ from PySide6.QtWidgets import (
 
 from core import tasks
 from core.evaluation.classification import summarize, write_report
+from gui.glossary_tips import explain_metrics
 from gui.metrics.classes_view import ClassesView, LabelsView
 from gui.metrics.controls import BetaControl, ExportButton, ThresholdControl, ZeroDivisionControl, fbeta_name
 from gui.metrics.curves_view import CurvesView
 from gui.metrics.errors_view import ErrorAnalysisView
 from gui.metrics.export import PLOT_FORMATS, write_csv, write_plot
-from gui.metrics.glossary_tips import explain_metrics
 from gui.metrics.jobs import BackgroundJob
 from gui.metrics.matrix_view import ConfusedPairsView, MatrixView
 from gui.metrics.model import MetricsModel

@@ -8,7 +8,8 @@ The numbers come from ``core.evaluation.classification`` (the same functions `py
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
+from superqt.utils import qdebounced
 
 from core import tasks
 from core.evaluation import classification
@@ -44,10 +45,10 @@ class MetricsModel(QObject):
         self.rank_job = BackgroundJob(self)  # selections that need losses computed first
         self.rank_job.finished.connect(lambda result: self.select(*result))
         self.rank_job.failed.connect(lambda text: state.error.emit("Cannot rank the samples", text))
-        self._timer = QTimer(self, singleShot=True, interval=RECOMPUTE_DELAY_MS, timeout=self.recompute)
+        self._recompute_soon = qdebounced(self.recompute, timeout=RECOMPUTE_DELAY_MS)
         state.dataset_changed.connect(self._dataset_changed)
         state.labels_changed.connect(self._labels_changed)
-        state.predictions_changed.connect(lambda _p: self._timer.start())
+        state.predictions_changed.connect(lambda _p: self._recompute_soon())
         state.threshold_changed.connect(self._threshold_changed)
 
     # -- what there is -------------------------------------------------------------
@@ -68,7 +69,7 @@ class MetricsModel(QObject):
     def _labels_changed(self, _indices) -> None:
         self._scored = None
         if not self.original:  # the original labels do not move with edits
-            self._timer.start()
+            self._recompute_soon()
 
     @property
     def predictions(self):
@@ -158,7 +159,7 @@ class MetricsModel(QObject):
         self.decisions = self.scores = None
         self.score_job.cancel()
         self.task_changed.emit()
-        self._timer.start()
+        self._recompute_soon()
 
     def recompute(self) -> None:
         """Everything: the decisions now, the scores in the background."""

@@ -9,8 +9,8 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from core.evaluation import classification
 from core.metrics import calibration_bin
+from gui.glossary_tips import explain_metrics, metric_tooltip, text_tooltip
 from gui.metrics.confusion_widget import compact
-from gui.metrics.glossary_tips import explain_metrics, metric_tooltip, text_tooltip
 from gui.metrics.model import MetricsModel
 
 BAR, CHOSEN = "#6baed6", "#fd8d3c"

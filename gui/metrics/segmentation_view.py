@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -25,13 +25,15 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt.utils import qdebounced
 
+from core import tasks
 from core.evaluation import ranking
 from core.evaluation.segmentation_ranking import SEGMENTATION_LOSSES, run_losses
 from core.evaluation.selection import Selection
 from core.metrics import normalize_confusion_matrix
+from gui.glossary_tips import explain_metrics, set_header_tooltips
 from gui.metrics.confusion_widget import ConfusionMatrixWidget
-from gui.metrics.glossary_tips import explain_metrics, set_header_tooltips
 from gui.metrics.histogram_plot import HistogramPlot, log_check
 from gui.metrics.jobs import BackgroundJob
 from gui.state import AppState
@@ -50,7 +52,8 @@ MATRIX_MIN_WIDTH = 260
 
 
 def is_segmentation_run(predictions) -> bool:
-    return predictions is not None and getattr(predictions, "task", "") == "segmentation"
+    task = tasks.known(predictions)
+    return task is not None and task.per_pixel
 
 
 def _number(value: float, integer: bool = False) -> QTableWidgetItem:
@@ -242,31 +245,22 @@ class ImagesView(QWidget):
         return self.plot.edges
 
     def _show_histogram(self) -> None:
-        values = self.values()
-        finite = values[np.isfinite(values)]
-        if self.higher_is_worse():
-            low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-            high = high if high > low else low + 1.0
-        else:
-            low, high = 0.0, 1.0
-        edges = np.linspace(low, high, BINS + 1)
-        counts = np.bincount(ranking.bin_of(finite, edges), minlength=BINS) if finite.size else np.zeros(BINS)
+        # Scores lie in [0, 1] and are drawn on that range; losses on the range of their values.
+        limits = None if self.higher_is_worse() else (0.0, 1.0)
+        counts, edges = ranking.histogram(self.values(), BINS, limits)
         self.plot.set_histogram(counts, edges, self.metric(), self.higher_is_worse())
         waiting = self.metric() in LOSSES and self.losses is None
         self.info.setText("Computing the losses in the background…" if waiting else "")
 
     def _choose(self, indices: np.ndarray, name: str) -> None:
-        values = self.values()
-        order = np.argsort(-values[indices] if self.higher_is_worse() else values[indices], kind="stable")
-        self.state.set_selection(Selection.of(name, indices[order], ordered=True))
+        worst = ranking.worst_first(self.values(), self.higher_is_worse(), indices)
+        self.state.set_selection(Selection.of(name, worst, ordered=True))
         self.plot.describe(f"Shaded: {name} · {len(indices):,} images shown in the browser, worst first")
 
     def _select_range(self, low: float, high: float) -> None:
         if self.scores is None or not len(self.values()):
             return
-        values = self.values()
-        inside = np.flatnonzero(np.isfinite(values) & (values >= low) & (values <= high))
-        self._choose(inside, f"{self.metric()} in [{low:.2f}, {high:.2f}]")
+        self._choose(ranking.in_range(self.values(), low, high), f"{self.metric()} in [{low:.2f}, {high:.2f}]")
 
     def _bar_clicked(self, b: int) -> None:
         if self.scores is None or not len(self.values()):
@@ -278,10 +272,8 @@ class ImagesView(QWidget):
         values = self.values()
         if self.scores is None or not len(values):
             return
-        indices = np.flatnonzero(np.isfinite(values))
-        keys = -values[indices] if self.higher_is_worse() else values[indices]
-        order = np.argsort(keys, kind="stable")
-        self.state.set_selection(Selection.of(f"worst {self.metric()} first", indices[order], ordered=True))
+        worst = ranking.worst_first(values, self.higher_is_worse())
+        self.state.set_selection(Selection.of(f"worst {self.metric()} first", worst, ordered=True))
 
 
 class SegmentationMetrics(QWidget):
@@ -295,9 +287,9 @@ class SegmentationMetrics(QWidget):
         self.pixels = PixelsView(state)
         self.images = ImagesView(state)
         self.summary_text = ""
-        self._timer = QTimer(self, singleShot=True, interval=100, timeout=self.refresh)
-        state.predictions_changed.connect(lambda _p: self._timer.start())
-        state.dataset_changed.connect(lambda _d: self._timer.start())
+        self._refresh_soon = qdebounced(self.refresh, timeout=100)  # once a dataset and its run have both arrived
+        state.predictions_changed.connect(lambda _p: self._refresh_soon())
+        state.dataset_changed.connect(lambda _d: self._refresh_soon())
 
     def refresh(self) -> None:
         preds, dataset = self.state.predictions, self.state.dataset

@@ -139,3 +139,12 @@ def test_histogram_of_constant_or_no_values():
     assert counts.sum() == 4 and edges[0] < 2.0 < edges[-1]
     counts, _ = ranking.histogram(np.full(3, np.nan), bins=5)
     assert counts.sum() == 0
+
+
+def test_a_histogram_on_a_scores_known_range():
+    """Per-image IoU is drawn on [0, 1] whatever its values; the bars still select what they count."""
+    values = np.array([0.31, 0.33, np.nan, 0.74, 1.0, 0.05])
+    counts, edges = ranking.histogram(values, bins=4, limits=(0.0, 1.0))
+    np.testing.assert_array_equal(edges, [0.0, 0.25, 0.5, 0.75, 1.0])
+    assert counts.tolist() == [1, 2, 1, 1]  # 1.0 in the last, closed bar
+    assert [ranking.in_bin(values, edges, b).tolist() for b in range(4)] == [[5], [0, 1], [3], [4]]

@@ -13,14 +13,9 @@ import pytest
 from core.datasets import open_dataset
 from core.inference.segmentation import load_run
 from core.labels import open_project
+from core.masks.opening import open_with_project  # what the window does on open
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def open_with_project(*args, **kwargs):
-    from gui.labeling.opening import open_with_project as opener  # Qt-free: what the window does on open
-
-    return opener(*args, **kwargs)
 
 
 def run_main(*args, timeout=300):

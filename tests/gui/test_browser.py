@@ -197,6 +197,18 @@ def test_search_narrows_to_matching_ids(pane, image_folder, open_folder):
     np.testing.assert_array_equal(pane.visible_indices(), np.flatnonzero(dataset.targets == 1))
 
 
+def test_typing_a_search_filters_once_when_typing_pauses(qtbot, pane, image_folder, open_folder):
+    dataset = open_folder(image_folder)
+    searched = []
+    pane.filters.filters_changed.connect(lambda: searched.append(pane.filters.search.text()))
+    qtbot.keyClicks(pane.filters.search, "dog/")
+    assert searched == [] and len(pane.visible_indices()) == len(dataset)  # not a filter per key
+    qtbot.waitUntil(lambda: searched == ["dog/"], timeout=5_000)
+    np.testing.assert_array_equal(pane.visible_indices(), np.flatnonzero(dataset.targets == 1))
+    qtbot.wait(400)
+    assert searched == ["dog/"]
+
+
 def test_new_dataset_resets_the_filters(pane, image_folder, make_image_folder, open_folder, app_state):
     dataset = open_folder(image_folder)
     app_state.set_predictions(predictions_for(dataset, np.zeros(len(dataset), dtype=np.int64)))

@@ -10,11 +10,11 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from core.datasets import open_dataset
 from core.labels import open_project
+from core.masks.opening import attach_project
 from core.masks.writers import WithSavedMasks
 from core.metrics import segmentation_report
 from gui.browser import BrowserPane
 from gui.labeling import MaskEditorWidget
-from gui.labeling.opening import attach_project
 from gui.labeling.saved_masks import SavedMasks
 from gui.main_window import MainWindow
 from gui.metrics.segmentation_view import SegmentationMetrics

@@ -3,16 +3,24 @@
 The store never keeps the dataset from opening: a store that cannot be opened at all is
 reported (``problem``) and the dataset is shown without one; a locked, recovered or migrated
 store opens and says so (``notice``).
+
+It lives at the top of core's layers, with the masks, because the dataset it returns reads the true masks
+as the project says (the saved masks in place of the dataset's own: :func:`core.masks.writers.truth_dataset`)
+and a segmentation run is re-scored against them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.datasets import Dataset
+from core.datasets import Dataset, open_dataset
 from core.inference import Predictions
-from core.labels import Project, Run, StoreError, open_project
+from core.inference.segmentation import rescore
+from core.labels.errors import StoreError
+from core.labels.project import Project, open_project
+from core.labels.runs import Run
 from core.masks.writers import truth_dataset
+from core.tasks.outcomes import segmentation_run
 
 
 @dataclass
@@ -30,8 +38,6 @@ class Opened:
 
 def open_with_project(path: str, split: str | None = None) -> Opened:
     """``open_dataset`` (its errors propagate), then its project and latest run (their errors are reported)."""
-    from core.datasets import open_dataset
-
     return attach_project(open_dataset(path, split=split))
 
 
@@ -71,12 +77,10 @@ def attach_project(dataset: Dataset) -> Opened:
 def rescore_saved(opened: Opened) -> None:
     """A segmentation run's images with saved masks, scored against the truth the dataset now reads
     (the run may have been made before a mask was saved, or with the other setting of the switch)."""
-    preds, project = opened.predictions, opened.project
-    if getattr(preds, "task", "") != "segmentation" or project is None or len(preds) != len(opened.dataset):
+    preds, project = segmentation_run(opened.dataset, opened.predictions), opened.project
+    if preds is None or project is None:
         return
     saved = sorted(project.saved_masks())
     if saved:
-        from core.inference.segmentation import rescore
-
         for _ in rescore(preds, opened.dataset, saved):
             pass

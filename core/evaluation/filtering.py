@@ -1,8 +1,9 @@
-"""Which samples the grid shows: the selection narrowed by every filter of the toolbar, order kept."""
+"""Which samples the browser's grid shows: the selection narrowed by every filter of its toolbar, order kept."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -16,7 +17,15 @@ from core.evaluation.selection import (
     with_mark,
     with_tags,
 )
-from gui.browser.label_marks import LabelMarks
+
+
+class UserMarks(Protocol):
+    """The user's work on every sample as arrays (``core.labels.marks.LabelMarks`` reads them from the
+    project store): edited (bool), review mark (a ``core.labels.STATUSES`` code), notes by dataset index."""
+
+    edited: np.ndarray
+    status: np.ndarray
+    notes: dict[int, str]
 
 
 @dataclass
@@ -39,7 +48,7 @@ def visible_rows(
     tags: np.ndarray | None,
     outcome: np.ndarray | None,
     ids: np.ndarray | None,
-    marks: LabelMarks | None,
+    marks: UserMarks | None,
 ) -> np.ndarray:
     """The dataset indices to show, in the selection's order when it has one."""
     rows = narrow(

@@ -1,4 +1,4 @@
-"""What the browser says about a sample's labels: its label in words, and the user's marks on it.
+"""A sample's labels in words, and the user's marks on it, as the browser and the labeling tools show them.
 
 :class:`LabelMarks` keeps per-sample arrays read from the project (edited, review mark, note,
 original label) so that painting a tile reads arrays and never queries the store.
@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.datasets import Dataset
-from core.labels import IGNORE, STATUSES, Project
+from core.labels.project import Project
+from core.labels.values import IGNORE, STATUSES
 
 IGNORE_TEXT = "⊘ ignore"
 

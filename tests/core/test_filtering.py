@@ -1,0 +1,73 @@
+"""The browser's rows (core.evaluation.filtering): the selection narrowed by every filter, order kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.datasets import Dataset
+from core.evaluation.filtering import Filters, class_counts, visible_rows
+from core.evaluation.selection import RIGHT, UNKNOWN, WRONG, Selection
+from core.labels import STATUS_CODES
+
+IDS = np.array(["cat_1", "dog_1", "cat_2", "dog_2", "cat_3", "bird_1"])
+
+
+@dataclass
+class Marks:
+    edited: np.ndarray
+    status: np.ndarray
+    notes: dict[int, str] = field(default_factory=dict)
+
+
+def multiclass() -> Dataset:
+    targets = [0, 1, 0, 1, -1, 2]
+    return Dataset(Path("."), task="multiclass", classes=["cat", "dog", "bird"], splits=[], split=None,
+                   sample_ids=list(IDS), targets=targets)  # fmt: skip
+
+
+def rows(data, filters, selection=None, *, tags=None, outcome=None, ids=IDS, marks=None) -> list[int]:
+    return visible_rows(data, selection, filters, tags=tags, outcome=outcome, ids=ids, marks=marks).tolist()
+
+
+def test_without_filters_every_row_in_the_selections_order():
+    data = multiclass()
+    assert rows(data, Filters()) == [0, 1, 2, 3, 4, 5]
+    worst = Selection.of("worst first", np.array([5, 3, 0]), ordered=True)
+    assert rows(data, Filters(), worst) == [5, 3, 0]
+
+
+def test_class_wrong_only_search_and_marks_combine():
+    data = multiclass()
+    outcome = np.array([RIGHT, WRONG, WRONG, UNKNOWN, UNKNOWN, RIGHT], dtype=np.int8)
+    assert rows(data, Filters(class_index=0)) == [0, 2]
+    assert rows(data, Filters(wrong_only=True), outcome=outcome) == [1, 2]
+    assert rows(data, Filters(class_index=0, wrong_only=True), outcome=outcome) == [2]
+    assert rows(data, Filters(search="cat")) == [0, 2, 4]
+    assert rows(data, Filters(search="cat"), ids=None) == [0, 1, 2, 3, 4, 5]  # no ids: nothing to search
+    status = np.zeros(6, dtype=np.int8)
+    status[[2, 5]] = STATUS_CODES["flagged"]
+    marks = Marks(edited=np.array([1, 0, 0, 0, 1, 0], bool), status=status, notes={3: "blurry"})
+    assert rows(data, Filters(mark="flagged"), marks=marks) == [2, 5]
+    assert rows(data, Filters(mark="flagged", search="cat"), marks=marks) == [2]
+    assert rows(data, Filters(mark="flagged")) == [0, 1, 2, 3, 4, 5]  # no project: no marks to filter by
+
+
+def test_tags_has_and_lacks():
+    tags = np.array([[1, 0], [1, 1], [0, 1], [0, 0], [1, 0], [0, 0]], dtype=np.uint8)
+    data = Dataset(Path("."), task="multilabel", classes=["smiling", "hat"], splits=[], split=None,
+                   sample_ids=list(IDS), tags=tags)  # fmt: skip
+    assert rows(data, Filters(has=(0,)), tags=tags) == [0, 1, 4]
+    assert rows(data, Filters(has=(0,), lacks=(1,)), tags=tags) == [0, 4]
+    assert rows(data, Filters(class_index=1), tags=tags) == [1, 2]
+
+
+def test_class_counts_of_the_selection_with_its_unlabeled_samples():
+    data = multiclass()
+    counts, total, unlabeled = class_counts(data, None, None)
+    assert counts.tolist() == [2, 2, 1] and total == 6 and unlabeled == 1
+    counts, total, unlabeled = class_counts(data, Selection.of("some", np.array([0, 4])), None)
+    assert counts.tolist() == [1, 0, 0] and total == 2 and unlabeled == 1
+    assert class_counts(None, None, None)[1:] == (0, 0)
