@@ -294,3 +294,15 @@ def test_capture_costs_little_against_the_forward_pass(name, batch, side):
     print(f"{name}, batch {batch} at {side} px on the CPU: forward {min(plain) * 1e3:.1f} ms, "
           f"with capture {min(hooked) * 1e3:.1f} ms, overhead {overhead:+.1%}")  # fmt: skip
     assert overhead < 0.25
+
+
+def test_capture_works_through_torch_compile():
+    """The runner may compile the model (its ``compile`` option): the hook on the original layer still fires."""
+    model = SmallCNN(3, 5, width=4).eval()
+    compiled = torch.compile(model, backend="eager")
+    x = torch.randn(3, 3, 16, 16)
+    with torch.inference_mode(), EmbeddingCapture(model) as capture:
+        compiled(x)
+        rows = capture.take()
+        by_hand = model.pool(model.features(x)).flatten(1)
+    np.testing.assert_array_equal(rows, by_hand.half().numpy())

@@ -8,10 +8,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from core.datasets import open_dataset
 from core.explain import METHODS, explainable, saliency, saliency_maps
-from core.explain.saliency import to_image
+from core.explain.maps import to_image
 from core.models.cards import RESOURCES, ModelCard, ModelError
 from core.models.loading import build_model, resolve_model
 from core.models.smallcnn import SmallCNN
@@ -214,3 +216,24 @@ def test_a_saliency_map_loads_no_gui_toolkit():
     done = run(script)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split()[-2:] == ["(8,", "8)"]
+
+
+class ReluAfter(nn.Module):
+    """A layer whose output the next step changes in place (as DenseNet's ``F.relu(features, inplace=True)``)."""
+
+    def __init__(self, inplace: bool) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.features = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8))
+        self.fc = nn.Linear(8, 3)
+        self.inplace = inplace
+
+    def forward(self, x):
+        features = F.relu(self.features(x), inplace=self.inplace)
+        return self.fc(F.adaptive_avg_pool2d(features, 1).flatten(1))
+
+
+def test_a_layer_changed_in_place_downstream_gives_the_map_of_its_own_output():
+    image = np.random.default_rng(3).integers(0, 255, (20, 20, 3), dtype=np.uint8)
+    maps = [saliency(ReluAfter(inplace).eval(), image, 1) for inplace in (True, False)]
+    np.testing.assert_allclose(maps[0], maps[1], atol=1e-6)
