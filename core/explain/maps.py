@@ -255,7 +255,30 @@ class _Logits:
         return Logits(module)
 
 
-def _targets(prepared: Explainable, targets: list[int], x, masks: list[np.ndarray | None], card: ModelCard):
+class _PredictedClass:
+    """The score of the class the model predicts for the image, read from the same forward pass."""
+
+    def __call__(self, output):
+        if output.shape[0] == 1:  # one-logit binary head: the logit, or its negative for class 0
+            return output[0] if output[0] > 0 else -output[0]
+        return output[output.argmax()]
+
+
+class _PredictedRegion:
+    """A segmenter's scores of ``category`` summed over the pixels it predicts as that class (read from the same
+    forward pass); over the whole image when it predicts none."""
+
+    def __init__(self, category: int) -> None:
+        self.category = category
+
+    def __call__(self, output):
+        region = (output.argmax(dim=0) == self.category).to(output.dtype)
+        if not bool(region.any()):
+            region = region.new_ones(region.shape)
+        return (output[self.category] * region).sum()
+
+
+def _targets(prepared: Explainable, targets: list[int | None], masks: list[np.ndarray | None], card: ModelCard):
     """pytorch-grad-cam target objects, one per map."""
     from pytorch_grad_cam.utils.model_targets import (
         BinaryClassifierOutputTarget,
@@ -265,18 +288,15 @@ def _targets(prepared: Explainable, targets: list[int], x, masks: list[np.ndarra
 
     if not prepared.segmenter:
         if prepared.num_outputs == 1:  # one-logit binary head: class 1 is the logit, class 0 its negative
-            return [BinaryClassifierOutputTarget(t) for t in targets]
-        return [ClassifierOutputTarget(t) for t in targets]
-    import torch
-
-    with torch.no_grad():
-        predicted = _logits(prepared.module(x)).argmax(dim=1)[0].cpu().numpy()
+            return [_PredictedClass() if t is None else BinaryClassifierOutputTarget(t) for t in targets]
+        return [_PredictedClass() if t is None else ClassifierOutputTarget(t) for t in targets]
     out = []
     for target, mask in zip(targets, masks):
-        region = _region(card, mask) if mask is not None else (predicted == target).astype(np.float32)
-        if not region.any():  # nothing of the class: explain its scores over the whole image
-            region = np.ones_like(region)
-        out.append(SemanticSegmentationTarget(target, region))
+        region = _region(card, mask) if mask is not None else None
+        if region is not None and region.any():
+            out.append(SemanticSegmentationTarget(target, region))
+        else:  # a given mask that the model's crop leaves empty counts as no mask
+            out.append(_PredictedRegion(target))
     return out
 
 
@@ -287,14 +307,6 @@ def _check_targets(prepared: Explainable, targets: list[int | None]) -> None:
             raise ValueError("a segmentation model explains one class's region: give the class index")
         if target is not None and not (isinstance(target, (int, np.integer)) and 0 <= int(target) < limit):
             raise ValueError(f"target must be a class index from 0 to {limit - 1}, not {target!r}")
-
-
-def _predicted(prepared: Explainable, x) -> int:
-    import torch
-
-    with torch.no_grad():
-        logits = _logits(prepared.module(x))[0]
-    return int(logits[0] > 0) if prepared.num_outputs == 1 else int(logits.argmax())
 
 
 def saliency_maps(
@@ -319,11 +331,11 @@ def saliency_maps(
     rgb = _rgb(image)
     card_used = _card_for_image(prepared, rgb)
     x = torch.from_numpy(card_used.preprocess(rgb))[None].to(_device(prepared.module))
-    targets = [_predicted(prepared, x) if t is None else int(t) for t in targets]
+    targets = [None if t is None else int(t) for t in targets]
     masks = list(masks) if masks is not None else [None] * len(targets)
     if len(masks) != len(targets):
         raise ValueError(f"{len(masks)} masks for {len(targets)} targets")
-    objects = _targets(prepared, targets, x, masks, card_used)
+    objects = _targets(prepared, targets, masks, card_used)
     batch = x.expand(len(targets), *x.shape[1:]).clone()
     cams = _run_cam(cam_class, prepared, batch, objects)
     height, width = rgb.shape[:2]

@@ -237,3 +237,16 @@ def test_a_layer_changed_in_place_downstream_gives_the_map_of_its_own_output():
     image = np.random.default_rng(3).integers(0, 255, (20, 20, 3), dtype=np.uint8)
     maps = [saliency(ReluAfter(inplace).eval(), image, 1) for inplace in (True, False)]
     np.testing.assert_allclose(maps[0], maps[1], atol=1e-6)
+
+
+def test_a_segmenters_default_region_is_the_pixels_it_predicts_as_the_class(scenes):
+    card = resolve_model("scenes-unet")
+    module = build_model(card)
+    image = scenes[1].image()
+    with torch.no_grad():
+        predicted = module(torch.from_numpy(card.preprocess(image))[None]).argmax(dim=1)[0].numpy()
+    digit = first_digit(predicted.astype(np.uint8))
+    model = explainable(module, card=card)
+    np.testing.assert_allclose(saliency(model, image, digit), saliency(model, image, digit, mask=predicted == digit))
+    absent = next(c for c in range(1, 11) if not (predicted == c).any())  # no pixel: the class over the whole image
+    np.testing.assert_allclose(saliency(model, image, absent), saliency(model, image, absent, mask=np.ones((64, 64))))
