@@ -155,8 +155,9 @@ class EmbeddingCapture:
 
     ``layer`` names the layer to read instead of the one found. After each successful forward pass call
     :meth:`take` for its rows; a pass that failed (out of memory, then retried smaller) is dropped with
-    :meth:`clear`. ModelError when the model gives no embeddings (the message says why). For an ONNX model
-    enter the block after ``model.to(device)``: the capture reads the session that is current then.
+    :meth:`clear`. ModelError when the model gives no embeddings (the message says why). Enter the block before
+    the first call of a ``torch.compile``-d model: a hook added later is not in the traced graph. For an ONNX
+    model enter it after ``model.to(device)``: the capture reads the session that is current then.
     """
 
     def __init__(self, model, layer: str | None = None) -> None:

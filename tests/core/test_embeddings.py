@@ -297,7 +297,8 @@ def test_capture_costs_little_against_the_forward_pass(name, batch, side):
 
 
 def test_capture_works_through_torch_compile():
-    """The runner may compile the model (its ``compile`` option): the hook on the original layer still fires."""
+    """The runner may compile the model (its ``compile`` option): a hook on the original layer that is there before
+    the first compiled call is traced into the graph and fires."""
     model = SmallCNN(3, 5, width=4).eval()
     compiled = torch.compile(model, backend="eager")
     x = torch.randn(3, 3, 16, 16)
