@@ -236,23 +236,20 @@ def _quiet(package) -> None:
             module.tqdm = silent
 
 
-class _Logits:
-    """Builds a module that returns a model's class scores (a torchvision segmenter's "out", Inception's
-    first output), which is what pytorch-grad-cam's targets read."""
+def _scores_module(module):
+    """``module`` wrapped to return its class scores (a torchvision segmenter's "out", Inception's first output):
+    what pytorch-grad-cam's targets read."""
+    from torch import nn
 
-    @staticmethod
-    def wrap(module):
-        from torch import nn
+    class Scores(nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
 
-        class Logits(nn.Module):
-            def __init__(self, inner):
-                super().__init__()
-                self.inner = inner
+        def forward(self, x):
+            return _logits(self.inner(x))
 
-            def forward(self, x):
-                return _logits(self.inner(x))
-
-        return Logits(module)
+    return Scores(module)
 
 
 class _PredictedClass:
@@ -371,7 +368,7 @@ def _run_cam(cam_class, prepared: Explainable, batch, objects) -> np.ndarray:
     import torch
 
     module = prepared.module
-    wrapped = _Logits.wrap(module)
+    wrapped = _scores_module(module)
     frozen = [p for p in module.parameters() if p.requires_grad]
     for parameter in frozen:  # gradients flow from the input instead: the weights' .grad stay untouched
         parameter.requires_grad_(False)
