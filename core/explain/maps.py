@@ -23,7 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from core.explain.layers import named_layer, pick_target_layer, trace
+from core.inference.outputs import as_logits
 from core.models.cards import ModelCard, ModelError
+from core.models.loading import build_model, resolve_model
+from core.models.preprocess import resize_image
 
 #: Method names -> pytorch-grad-cam classes.
 METHODS = {
@@ -95,8 +98,6 @@ def _load(model, card: ModelCard | None) -> tuple[ModelCard | None, object]:
     import torch
     from torch import nn
 
-    from core.models.loading import build_model, resolve_model
-
     if isinstance(model, (str, Path)):
         card = resolve_model(model)
     elif isinstance(model, ModelCard):
@@ -145,7 +146,6 @@ def _blank_input(card: ModelCard, module):
 
 
 def _logits(output):
-    from core.inference.outputs import as_logits
 
     return as_logits(output)
 
@@ -177,7 +177,6 @@ def _card_for_image(prepared: Explainable, image: np.ndarray) -> ModelCard:
 
 def _region(card: ModelCard, mask: np.ndarray) -> np.ndarray:
     """A mask at the image's resolution -> a float32 mask at the model's input (resized and cropped alike)."""
-    from core.models.preprocess import resize_image
 
     mask = np.asarray(mask).astype(bool)
     image = np.repeat(mask[:, :, None].astype(np.uint8) * 255, 3, axis=2)
