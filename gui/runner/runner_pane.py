@@ -326,8 +326,9 @@ class RunnerPane(QGroupBox):
         self.state.set_run_status(RunStatus(settings.card.display_name, "running"))
         self.run_started.emit()
         starter = create_worker(ready_device, settings.device, _start_thread=False, _ignore_errors=True)
-        starter.returned.connect(lambda _device: self._launch(starter, settings) if shiboken6.isValid(self) else None)
+        # finished, not returned: a worker asked to quit never says returned (errored comes before finished)
         starter.errored.connect(lambda exc: self._on_errored(exc) if shiboken6.isValid(self) else None)
+        starter.finished.connect(lambda: self._launch(starter, settings) if shiboken6.isValid(self) else None)
         self._worker = starter
         starter.start()
         return True
@@ -346,7 +347,7 @@ class RunnerPane(QGroupBox):
 
     def _launch(self, starter, settings: RunSettings) -> None:
         """torch and the device are ready: make the job (or take the one to resume) and run it in a worker."""
-        if starter is not self._worker:
+        if starter is not self._worker:  # it failed: the run has ended already
             return
         if starter.abort_requested:  # cancelled while torch was loading
             self._on_aborted()
