@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 from core.datasets.base import Dataset
 from core.models.cards import ModelCard, ModelError, bundled_cards
-from core.tasks import fit
-from core.tasks.base import Fit
+from core.tasks import Fit, fit
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
 from core import tasks
@@ -12,28 +9,11 @@ from core.datasets import open_dataset
 from core.models import bundled_cards, load_card
 from core.tasks import FitStatus
 from core.tasks.catalogue import Catalogue, offers, weights_missing
-
-DEMO = Path(__file__).resolve().parents[2] / "resources" / "demo"
+from tests.core.demo_copies import DEMO, renamed_digits, renamed_scenes
 
 
 def names(listed) -> list[str]:
     return [offer.card.name for offer in listed]
-
-
-def renamed_digits(tmp_path: Path) -> Path:
-    """A copy of the digits demo whose class "7" is called "seven" (9 of its 10 names are the model's)."""
-    root = shutil.copytree(DEMO / "digits", tmp_path / "digits")
-    for split in ("train", "test"):
-        (root / split / "7").rename(root / split / "seven")
-    return root
-
-
-def renamed_scenes(tmp_path: Path) -> Path:
-    """A copy of the scenes demo whose "background" class is called "sky"."""
-    root = shutil.copytree(DEMO / "scenes", tmp_path / "scenes")
-    classes = root / "classes.txt"
-    classes.write_text(classes.read_text().replace("background", "sky", 1))
-    return root
 
 
 def test_the_model_that_fits_comes_first_and_the_others_are_greyed_with_the_reason():

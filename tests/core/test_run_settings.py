@@ -8,13 +8,13 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from test_catalogue import DEMO, renamed_digits, renamed_scenes
 
 from core.datasets import open_dataset
 from core.inference import Progress
 from core.inference.segmentation import SegmentationJob
 from core.models import ModelError
 from core.tasks.run_settings import RunPlan, RunSettings
+from tests.core.demo_copies import DEMO, renamed_digits, renamed_scenes
 
 
 def plan_on(path) -> RunPlan:

@@ -8,12 +8,12 @@ from __future__ import annotations
 import tempfile
 
 import pytest
-from test_catalogue import DEMO, renamed_digits, renamed_scenes
 
 from core import tasks
 from core.datasets import open_dataset
 from gui.runner import RunnerPane
 from gui.runner.class_map_dialog import IGNORE, SEGMENTATION_NOTE, ClassMapDialog
+from tests.core.demo_copies import DEMO, renamed_digits, renamed_scenes
 
 
 @pytest.fixture
