@@ -31,7 +31,7 @@ from core import tasks
 from core.inference import Progress
 from core.models import ModelCard, ModelError
 from core.models.loading import resolve_model
-from core.tasks.catalogue import zoo_cards
+from core.tasks.catalogue import Offer, zoo_cards
 from core.tasks.run_settings import RunPlan, RunSettings
 from gui.runner.class_map_dialog import CLASSIFIER_NOTE, SEGMENTATION_NOTE, ClassMapDialog
 from gui.runner.model_sources import ModelOpener, WeightsDownload
@@ -258,7 +258,7 @@ class RunnerPane(QGroupBox):
         self._model_opened(wanted)
         return True
 
-    def current_offer(self):
+    def current_offer(self) -> Offer | None:
         """The offer of the selected model, None when none is selected or it is greyed out."""
         row = self.model_combo.currentIndex()
         if not 0 <= row < len(self.plan.offers) or not self.plan.offers[row].enabled:
@@ -283,7 +283,7 @@ class RunnerPane(QGroupBox):
             self.card_label.setText(describe_card(offer.card) + self._class_map_note(offer) + self._weights_note(offer))
         self.run_button.setEnabled(offer is not None and not self.is_running())
 
-    def _class_map_note(self, offer) -> str:
+    def _class_map_note(self, offer: Offer) -> str:
         if not offer.needs_class_map:
             return ""
         mapped = self.plan.class_map(offer.card)
@@ -297,7 +297,7 @@ class RunnerPane(QGroupBox):
         )
 
     @staticmethod
-    def _weights_note(offer) -> str:
+    def _weights_note(offer: Offer) -> str:
         if not offer.needs_download:
             return ""
         path = offer.card.weights_path
@@ -406,7 +406,7 @@ class RunnerPane(QGroupBox):
             self.state.error.emit("Weights", text)
         self._show_card()
 
-    def _ask_class_map(self, offer) -> bool:
+    def _ask_class_map(self, offer: Offer) -> bool:
         """Ask the user how the dataset's classes map to the model's (starting from the map made before, else
         from the names that match); False when no map is kept (cancelled, or a map that cannot run)."""
         card, dataset = offer.card, self.plan.dataset
