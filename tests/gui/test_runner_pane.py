@@ -96,22 +96,30 @@ def test_a_cancel_before_the_job_is_made_ends_the_run(qtbot, runner, app_state):
     assert app_state.run_status.outcome == "cancelled"
 
 
+def run_and_cancel(qtbot, runner, started) -> None:
+    """Run, wait until ``started()`` says the run's job has begun, cancel."""
+    with qtbot.waitSignal(runner.run_cancelled, timeout=120_000):
+        assert runner.start_run()
+        qtbot.waitUntil(lambda: runner._job is not None and started(), timeout=60_000)
+        runner.cancel()
+    qtbot.waitUntil(lambda: not runner.is_running(), timeout=60_000)
+
+
 def test_other_tiles_after_a_cancel_start_a_new_run(qtbot, runner, app_state):
     scenes = open_dataset(DEMO / "scenes")
     app_state.set_dataset(scenes)
     runner.batch_spin.setValue(2)
-    with qtbot.waitSignal(runner.run_cancelled, timeout=120_000):
-        runner.start_run()
-        qtbot.waitUntil(lambda: runner._job is not None and runner._job.predictions.num_done > 0, timeout=60_000)
-        runner.cancel()
+    run_and_cancel(qtbot, runner, lambda: runner._job.predictions.num_done > 0)
     first = runner._job
-    assert 0 < first.predictions.num_done < len(scenes)
+    assert 0 < first.predictions.num_done < len(scenes) and first.tile is None
     runner.tile_check.setChecked(True)
     runner.tile_spin.setValue(64)
-    with qtbot.waitSignal(runner.run_finished, timeout=240_000):
-        runner.start_run()
-    assert runner._job is not first and runner._job.tile == (64, 64)
-    assert app_state.predictions.complete and app_state.predictions.settings["mode"] == "tile"
+    run_and_cancel(qtbot, runner, lambda: runner._job is not first)  # the masks so far were made resized
+    tiled = runner._job
+    assert tiled.tile == (64, 64) and tiled.predictions.settings["mode"] == "tile"
+    assert app_state.predictions is tiled.predictions
+    run_and_cancel(qtbot, runner, lambda: True)  # the same tiles again: Run resumes
+    assert runner._job is tiled
 
 
 def test_a_device_that_is_not_there_fails_the_run_with_the_reason(qtbot, runner, app_state):
