@@ -30,3 +30,19 @@ def with_torch(function):
     call.__name__ = getattr(function, "__name__", "call")
     call.__doc__ = function.__doc__
     return call
+
+
+def ready_device(device: str) -> str:
+    """torch imported and ``device`` ("auto" or a name) resolved and initialised; the device it resolves to.
+
+    A worker's first step before a run: CUDA sets itself up on first use (a second or more), so the job
+    built next on the GUI thread finds everything in place and is cheap to make."""
+    import_torch()
+    import torch
+
+    from core.inference import pick_device
+
+    resolved = pick_device(device)
+    if resolved.startswith("cuda"):
+        torch.cuda.init()
+    return resolved

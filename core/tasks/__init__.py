@@ -36,7 +36,6 @@ __all__ = [
     "job_for",
     "known",
     "of",
-    "why_not",
 ]
 
 TASKS: dict[str, Task] = {task.name: task for task in (BINARY, MULTICLASS, MULTILABEL, SEGMENTATION)}
@@ -70,12 +69,6 @@ def fit(card, dataset, class_map: Mapping[str, str] | None = None) -> Fit:
     """Whether ``card`` runs on ``dataset`` (through ``class_map``), by the model's task."""
     task = known(card)
     return task.fit(card, dataset, class_map) if task is not None else wrong_task(card, dataset)
-
-
-def why_not(card, dataset) -> str | None:
-    """None when ``card`` runs on ``dataset`` as it is; else the reason, in the user's words."""
-    verdict = fit(card, dataset)
-    return None if verdict.fits else verdict.reason
 
 
 def job_for(card, dataset, *, class_map: Mapping[str, str] | None = None, **settings):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -19,9 +20,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from core import tasks
 from core.models import ModelCard
-
-TASKS = ("multiclass", "binary", "multilabel", "segmentation")
 
 
 def parse_floats(text: str) -> list[float]:
@@ -50,7 +50,9 @@ class CardDialog(QDialog):
         self.title = QLineEdit(card.title or card.name)
         self.architecture = QLabel(card.architecture)
         self.task = QComboBox()
-        self.task.addItems(TASKS)
+        for task in tasks.TASKS.values():  # every task CV Lens knows, by the name cards carry
+            self.task.addItem(task.name)
+            self.task.setItemData(self.task.count() - 1, task.title, Qt.ItemDataRole.ToolTipRole)
         self.task.setCurrentText(card.task)
         self.classes = QPlainTextEdit("\n".join(card.classes))
         self.classes.setToolTip("One class name per line, in the order of the model's outputs")

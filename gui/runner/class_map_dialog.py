@@ -1,15 +1,15 @@
 """Mapping a dataset's classes to a model's, when the two name them differently.
 
 Each dataset class gets the model class it corresponds to, or "(ignore)". For a segmenter an
-ignored class's pixels are left out of the metrics; a classifier never predicts it. Names that
-match once case, spaces, underscores and dashes are set aside are mapped to start with
-("background" and torchvision's "__background__" match; for classifiers core's
-``suggested_class_map``, the matching ``--map-classes`` does headless).
+ignored class's pixels are left out of the metrics; a classifier never predicts it. The dialog starts
+from core's suggestion (``Fit.suggestion``: the names that match once case, spaces, underscores and
+dashes are set aside, so "background" and torchvision's "__background__" match), for every task the
+same, and the same matching ``--map-classes`` does headless.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
 
 from PySide6.QtCore import QStringListModel
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QLabel, QTableWidget, QVBoxLayout
@@ -26,21 +26,12 @@ CLASSIFIER_NOTE = (
 )
 
 
-def _key(name: str) -> str:
-    return re.sub(r"[\s_\-]+", "", name).casefold()
-
-
-def suggested_map(dataset_classes: list[str], model_classes: list[str]) -> dict[str, str]:
-    """Dataset class -> model class for the names that match when normalised."""
-    by_key = {_key(name): name for name in model_classes}
-    return {name: by_key[_key(name)] for name in dataset_classes if _key(name) in by_key}
-
-
 class ClassMapDialog(QDialog):
     """One row per dataset class: its name and a combo of the model's classes (shared, so 1000 are cheap).
 
-    ``suggestion`` (default: names matched as above) and ``current`` (a map the user made before)
-    fill the combos; ``note`` says what an ignored class means for this kind of model.
+    ``suggestion`` (dataset class -> model class, the names that match: ``Fit.suggestion``) and
+    ``current`` (a map the user made before, which wins) fill the combos; ``note`` says what an ignored
+    class means for this kind of model.
     """
 
     def __init__(
@@ -50,15 +41,13 @@ class ClassMapDialog(QDialog):
         model_name: str,
         parent=None,
         *,
-        suggestion: dict[str, str] | None = None,
-        current: dict[str, str] | None = None,
+        suggestion: Mapping[str, str],
+        current: Mapping[str, str] | None = None,
         note: str = SEGMENTATION_NOTE,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Map the dataset's classes to {model_name}")
         self.dataset_classes = list(dataset_classes)
-        if suggestion is None:
-            suggestion = suggested_map(dataset_classes, model_classes)
         chosen = current if current is not None else suggestion
         self.table = QTableWidget(len(dataset_classes), 2)
         self.table.setHorizontalHeaderLabels(["Dataset class", "Model class"])

@@ -1,4 +1,4 @@
-"""Where the runner's models come from, besides the bundled ones: torchvision's networks and the user's files.
+"""Where the runner's models come from, besides the bundled ones: the user's files, torchvision's weights.
 
 The slow parts (importing torchvision, reading a checkpoint, downloading weights) run in worker
 threads; the dialogs that ask the user (which architecture, which class names) run on the GUI
@@ -19,28 +19,6 @@ from gui.workers import with_torch
 
 MODEL_FILES = "Models (*.pt *.pth *.ckpt *.bin *.safetensors *.onnx *.torchscript *.ts *.json);;All files (*)"
 MAX_RECENT_MODELS = 10
-
-
-def zoo_cards() -> list[ModelCard]:
-    """torchvision's classifiers and segmenters with their default weights (imports torchvision: a worker's job)."""
-    from core.models import zoo
-
-    cards = []
-    for name in zoo.zoo_names():
-        try:
-            cards.append(zoo.zoo_card(name))
-        except Exception:  # a network torchvision lists without weights metadata: not offered
-            continue
-    return cards
-
-
-def weights_missing(card: ModelCard) -> bool:
-    """A torchvision card whose weights are not in torch's cache yet."""
-    return (
-        card.architecture.startswith("torchvision:")
-        and card.weights_path is not None
-        and not card.weights_path.is_file()
-    )
 
 
 def recent_model_paths() -> list[str]:

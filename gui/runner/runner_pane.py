@@ -1,4 +1,9 @@
-"""The model runner pane: pick a model and a device, run, watch progress, cancel, resume."""
+"""The model runner pane: pick a model and a device, run, watch progress, cancel, resume.
+
+What the pane decides lives in core (:class:`core.tasks.run_settings.RunPlan`): which models are offered for
+the open dataset and why the others are not, the class map per (model, dataset), whether Run resumes the
+last job. The pane shows it, asks the user (the class-map dialog) and drives the job in a worker.
+"""
 
 from __future__ import annotations
 
@@ -22,12 +27,16 @@ from PySide6.QtWidgets import (
 )
 from superqt.utils import create_worker
 
-from core.models import ModelCard, ModelError, bundled_cards
+from core import tasks
+from core.inference import Progress
+from core.models import ModelCard, ModelError
 from core.models.loading import resolve_model
-from gui.runner.class_map_dialog import CLASSIFIER_NOTE, ClassMapDialog
-from gui.runner.model_sources import ModelOpener, WeightsDownload, weights_missing, zoo_cards
+from core.tasks.catalogue import Offer, zoo_cards
+from core.tasks.run_settings import RunPlan, RunSettings
+from gui.runner.class_map_dialog import CLASSIFIER_NOTE, SEGMENTATION_NOTE, ClassMapDialog
+from gui.runner.model_sources import ModelOpener, WeightsDownload
 from gui.state import AppState, RunStatus
-from gui.workers import import_torch, with_torch
+from gui.workers import ready_device, with_torch
 
 #: predictions_changed is emitted at most this often while a run fills them (seconds).
 LIVE_UPDATE_INTERVAL = 0.25
@@ -46,14 +55,6 @@ def describe_card(card: ModelCard) -> str:
     return "<br>".join(lines)
 
 
-def needs_class_map(card: ModelCard, dataset, reason: str) -> bool:
-    """A model refused only because its class names are not the dataset's (core's reason says a map of
-    the names would make it fit): a segmenter, or a classifier whose names overlap the dataset's."""
-    if card.task == "segmentation" or dataset.task == "segmentation":
-        return card.task == dataset.task and "map the dataset's classes" in reason
-    return "map the classes by name" in reason
-
-
 def nothing_read(predictions, sample_ids) -> str:
     """Why a run that went to the end has no result: every sample failed (the first failure as an example)."""
     if not predictions.errors:
@@ -61,17 +62,6 @@ def nothing_read(predictions, sample_ids) -> str:
     first, why = min(predictions.errors.items())
     failed = f"{len(predictions.errors):,} of {len(predictions):,}"
     return f"no sample could be read: {failed} failed (the first, {sample_ids[first]}: {why})"
-
-
-def _run_generator(card: ModelCard, dataset, device: str, batch_size: int, tile: int | None, job=None, class_map=None):
-    """Runs in a worker thread: builds the job (imports torch there), then yields its progress."""
-    from core.tasks import job_for
-
-    import_torch()
-    if job is None:
-        job = job_for(card, dataset, device=device, batch_size=batch_size, tile=tile, class_map=class_map)
-    yield job
-    return (yield from job.run())
 
 
 class RunnerPane(QGroupBox):
@@ -86,17 +76,16 @@ class RunnerPane(QGroupBox):
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__("Model runner", parent)
         self.state = state
-        self._cards: list[ModelCard] = []
-        self._zoo: list[ModelCard] = []  # torchvision's networks, listed by a worker once torch is in
-        self._opened: list[ModelCard] = []  # the user's own models opened in this session
-        self._mappable: set[str] = set()  # segmenters that run on this dataset through a class map
-        self._class_maps: dict[tuple[str, str], dict[str, str]] = {}
+        #: The offers for the open dataset, the class maps made, the last run's job.
+        self.plan = RunPlan()
         self._download: WeightsDownload | None = None
         self.opener = ModelOpener(self)
         self.opener.opened.connect(self._model_opened)
         self.opener.failed.connect(lambda text: self.state.error.emit("Cannot open the model", text))
-        self._worker = None
-        self._job = None
+        self._worker = None  # the run's worker: first the one that readies torch and the device, then the job's
+        self._gen = None  # the job's generator, while its worker runs
+        self._job = None  # the job of the run in progress or of the last one (None once the dataset changed)
+        self._run_card: ModelCard | None = None  # the model of the run in progress (or of the last one)
         self._last_emit = 0.0
 
         self.model_combo = QComboBox()
@@ -207,9 +196,9 @@ class RunnerPane(QGroupBox):
         worker.start()
 
     def _set_zoo(self, cards: list[ModelCard]) -> None:
-        self._zoo = cards
-        if self.state.dataset is not None and not self.is_running():
-            self._fill_models(self.state.dataset)
+        self.plan.catalogue.set_zoo(cards)
+        if self.plan.dataset is not None and not self.is_running():
+            self._fill_models()
 
     def _set_devices(self, devices: list[str]) -> None:
         current = self.device_combo.currentText()
@@ -219,68 +208,41 @@ class RunnerPane(QGroupBox):
 
     def _on_dataset(self, dataset) -> None:
         self.cancel()
-        self._job = None
+        self.plan.set_dataset(dataset)
+        self._job = self._run_card = None
         self._reset_progress()
-        self._fill_models(dataset)
+        self._fill_models(refresh=False)
 
-    def _fill_models(self, dataset) -> None:
-        """Bundled models and the user's own (fitting first, the others greyed out with the reason), then
-        the torchvision networks that fit the dataset's classes."""
+    def _fill_models(self, refresh: bool = True) -> None:
+        """The plan's offers: bundled models and the user's own (those that run first, the others greyed out
+        with the reason), then the torchvision networks that run on the dataset."""
         current = self.current_card()
-        self._mappable = set()
+        offers = self.plan.refresh() if refresh else self.plan.offers
+        if self.plan.catalogue.problem:
+            self.state.error.emit("Bundled models", self.plan.catalogue.problem)
         self.model_combo.blockSignals(True)
         self.model_combo.clear()
-        self._cards = []
-        if dataset is not None:
-            from core.tasks import why_not
-
-            try:
-                cards = bundled_cards()
-            except ModelError as exc:
-                self.state.error.emit("Bundled models", str(exc))
-                cards = []
-            cards += self._opened
-            reasons = {id(card): why_not(card, dataset) for card in cards}
-            for card in cards:  # a segmenter with other class names runs once the user maps them
-                if reasons[id(card)] and needs_class_map(card, dataset, reasons[id(card)]):
-                    self._mappable.add(card.name)
-                    reasons[id(card)] = None
-            for card in sorted(cards, key=lambda c: reasons[id(c)] is not None):
-                self._add_card(card, reasons[id(card)])
-            for card in self._zoo:  # those that fit, then those that fit through a map of the names
-                reason = why_not(card, dataset) if card.task == dataset.task else "another task"
-                if reason is None or needs_class_map(card, dataset, reason):
-                    self._mappable.update([card.name] if reason else [])
-                    self._add_card(card, None)
-        if current is not None:
-            for row, card in enumerate(self._cards):
-                if card is current:
-                    self.model_combo.setCurrentIndex(row)
+        for row, offer in enumerate(offers):
+            self.model_combo.addItem(offer.card.display_name)
+            if not offer.enabled:
+                item = self.model_combo.model().item(row)
+                item.setEnabled(False)
+                item.setToolTip(offer.reason)
+            if offer.card is current:
+                self.model_combo.setCurrentIndex(row)
         self.model_combo.blockSignals(False)
         self._show_card()
 
     def _model_opened(self, card: ModelCard) -> None:
-        self._opened.append(card)
-        self._fill_models(self.state.dataset)
-        for row, known in enumerate(self._cards):
-            if known is card:
-                item = self.model_combo.model().item(row)
-                if not item.isEnabled():
-                    self.state.error.emit("The model does not fit", item.toolTip())
+        self.plan.catalogue.add_opened(card)
+        self._fill_models()
+        for row, offer in enumerate(self.plan.offers):
+            if offer.card is card:
+                if not offer.enabled:
+                    self.state.error.emit("The model does not fit", offer.reason)
                 self.model_combo.setCurrentIndex(row)
-                if card.name in self._mappable:  # the banner leads to the map
-                    from core.tasks import why_not
-
-                    self.class_map_needed.emit(why_not(card, self.state.dataset) or "")
-
-    def _add_card(self, card: ModelCard, reason: str | None) -> None:
-        self._cards.append(card)
-        self.model_combo.addItem(card.display_name)
-        row = self.model_combo.count() - 1
-        item = self.model_combo.model().item(row)
-        if reason:
-            item.setEnabled(False)
-            item.setToolTip(reason)
+                if offer.needs_class_map:  # the banner leads to the map
+                    self.class_map_needed.emit(offer.fit.reason)
 
     def select_model(self, name: str) -> bool:
         """Select a model by bundled name, card path, checkpoint or torchvision name (the --model option)."""
@@ -289,99 +251,130 @@ class RunnerPane(QGroupBox):
         except ModelError as exc:
             self.state.error.emit("Model", str(exc))
             return False
-        for row, card in enumerate(self._cards):
-            if card.name == wanted.name:
+        for row, offer in enumerate(self.plan.offers):
+            if offer.card.name == wanted.name:
                 self.model_combo.setCurrentIndex(row)
                 return True
         self._model_opened(wanted)
         return True
 
-    def current_card(self) -> ModelCard | None:
+    def current_offer(self) -> Offer | None:
+        """The offer of the selected model, None when none is selected or it is greyed out."""
         row = self.model_combo.currentIndex()
-        if row < 0 or not self.model_combo.model().item(row).isEnabled():
+        if not 0 <= row < len(self.plan.offers) or not self.plan.offers[row].enabled:
             return None
-        return self._cards[row]
+        return self.plan.offers[row]
+
+    def current_card(self) -> ModelCard | None:
+        offer = self.current_offer()
+        return offer.card if offer is not None else None
 
     def _show_card(self) -> None:
-        card = self.current_card()
-        segmentation = card is not None and card.task == "segmentation"
-        self.tile_check.setVisible(segmentation)
-        self.tile_spin.setVisible(segmentation)
-        self.download_button.setVisible(card is not None and weights_missing(card))
-        self.map_button.setVisible(card is not None and card.name in self._mappable)
-        if card is None:
-            dataset = self.state.dataset
-            text = "No bundled model fits this dataset: open your own (Open…)." if dataset is not None else ""
+        offer = self.current_offer()
+        per_pixel = offer is not None and tasks.of(offer.card).per_pixel
+        self.tile_check.setVisible(per_pixel)
+        self.tile_spin.setVisible(per_pixel)
+        self.download_button.setVisible(offer is not None and offer.needs_download)
+        self.map_button.setVisible(offer is not None and offer.needs_class_map)
+        if offer is None:
+            text = "No bundled model fits this dataset: open your own (Open…)." if self.plan.dataset else ""
             self.card_label.setText(text)
         else:
-            text = describe_card(card)
-            if card.name in self._mappable:
-                mapped = self._class_maps.get(self._map_key(card, self.state.dataset))
-                text += (
-                    f"<br><i>its classes are named differently: {len(mapped)} of the dataset's classes mapped "
-                    "(Map Classes… to change)</i>"
-                    if mapped is not None
-                    else "<br><i>its classes are named differently: Run (or Map Classes…) asks how the dataset's "
-                    "map to them</i>"
-                )
-            if weights_missing(card):
-                text += (
-                    f"<br><span style='color:#b00020'>weights not downloaded: {card.weights_path.name} "
-                    f"(Download weights, or put the file into {card.weights_path.parent})</span>"
-                )
-            self.card_label.setText(text)
-        self.run_button.setEnabled(card is not None and not self.is_running())
+            self.card_label.setText(describe_card(offer.card) + self._class_map_note(offer) + self._weights_note(offer))
+        self.run_button.setEnabled(offer is not None and not self.is_running())
+
+    def _class_map_note(self, offer: Offer) -> str:
+        if not offer.needs_class_map:
+            return ""
+        mapped = self.plan.class_map(offer.card)
+        if mapped is None:
+            return (
+                "<br><i>its classes are named differently: Run (or Map Classes…) asks how the dataset's map to them</i>"
+            )
+        return (
+            f"<br><i>its classes are named differently: {len(mapped)} of the dataset's classes mapped "
+            "(Map Classes… to change)</i>"
+        )
+
+    @staticmethod
+    def _weights_note(offer: Offer) -> str:
+        if not offer.needs_download:
+            return ""
+        path = offer.card.weights_path
+        return (
+            f"<br><span style='color:#b00020'>weights not downloaded: {path.name} "
+            f"(Download weights, or put the file into {path.parent})</span>"
+        )
 
     # -- running ----------------------------------------------------------------
     def is_running(self) -> bool:
         return self._worker is not None
 
     def start_run(self) -> bool:
-        """Start (or resume) the selected model on the open dataset; False when nothing can run."""
-        card, dataset = self.current_card(), self.state.dataset
-        if card is None or dataset is None or self.is_running():
+        """Start (or resume) the selected model on the open dataset; False when nothing can run.
+
+        A worker first imports torch and readies the device; the job is then made here (cheap by then), and
+        a second worker runs it: every value it yields is a Progress."""
+        settings = self._next_run()
+        if settings is None:
             return False
-        device = self.device_combo.currentText()
-        job = self._job
-        resumable = (
-            job is not None
-            and job.card.name == card.name
-            and job.dataset is dataset
-            and device in ("auto", job.device)
-            and not job.predictions.complete
-        )
-        if not resumable:
-            self._job = None
-        class_map = None
-        if card.name in self._mappable:
-            class_map = self._ask_class_map(card, dataset)
-            if class_map is None:
-                return False
-        tile = self.tile_spin.value() if card.task == "segmentation" and self.tile_check.isChecked() else None
-        gen = _run_generator(
-            card, dataset, device, self.batch_spin.value(), tile, self._job if resumable else None, class_map
-        )
-        worker = create_worker(lambda: (yield from gen), _start_thread=False, _ignore_errors=True)
-        worker.yielded.connect(self._on_yielded)
-        worker.returned.connect(self._on_returned)
-        worker.errored.connect(self._on_errored)
-        worker.aborted.connect(self._on_aborted)
-        self._gen = gen
-        worker.finished.connect(lambda: self._on_worker_done(worker) if shiboken6.isValid(self) else gen.close())
-        self._worker = worker
+        self._run_card, self._job = settings.card, None
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress.setFormat("loading model…")
         self.failures_label.clear()
-        self.state.set_run_status(RunStatus(card.display_name, "running"))
+        self.state.set_run_status(RunStatus(settings.card.display_name, "running"))
         self.run_started.emit()
-        worker.start()
+        starter = create_worker(ready_device, settings.device, _start_thread=False, _ignore_errors=True)
+        # finished, not returned: a worker asked to quit never says returned (errored comes before finished)
+        starter.errored.connect(lambda exc: self._on_errored(exc) if shiboken6.isValid(self) else None)
+        starter.finished.connect(lambda: self._launch(starter, settings) if shiboken6.isValid(self) else None)
+        self._worker = starter
+        starter.start()
         return True
 
-    def download_weights(self) -> None:
-        card = self.current_card()
-        if card is None or not weights_missing(card) or self._download is not None:
+    def _next_run(self) -> RunSettings | None:
+        """The settings of the run Run starts (asking for the class map first when the model needs one)."""
+        offer = self.current_offer()
+        if offer is None or self.plan.dataset is None or self.is_running():
+            return None
+        if offer.needs_class_map and self.plan.class_map(offer.card) is None and not self._ask_class_map(offer):
+            return None
+        tile = self.tile_spin.value() if self.tile_check.isChecked() else None
+        return self.plan.settings(
+            offer.card, device=self.device_combo.currentText(), batch_size=self.batch_spin.value(), tile=tile
+        )
+
+    def _launch(self, starter, settings: RunSettings) -> None:
+        """torch and the device are ready: make the job (or take the one to resume) and run it in a worker."""
+        if starter is not self._worker:  # it failed: the run has ended already
             return
+        if starter.abort_requested:  # cancelled while torch was loading
+            self._on_aborted()
+            return
+        try:
+            job = self.plan.job_for(settings)
+        except Exception as exc:  # whatever stops a job from being made ends the run, as in the worker
+            self._on_errored(exc)
+            return
+        self._job = job
+        self.state.set_predictions(job.predictions)
+        self.state.set_run_status(RunStatus(settings.card.display_name, "running", predictions=job.predictions))
+        gen = job.run()
+        worker = create_worker(lambda: (yield from gen), _start_thread=False, _ignore_errors=True)
+        worker.yielded.connect(self._on_progress)
+        worker.returned.connect(self._on_returned)
+        worker.errored.connect(self._on_errored)
+        worker.aborted.connect(self._on_aborted)
+        worker.finished.connect(lambda: self._on_worker_done(worker) if shiboken6.isValid(self) else gen.close())
+        self._gen, self._worker = gen, worker
+        worker.start()
+
+    def download_weights(self) -> None:
+        offer = self.current_offer()
+        if offer is None or not offer.needs_download or self._download is not None:
+            return
+        card = offer.card
         download = WeightsDownload(card, self)
         download.progress.connect(self._download_progress)
         download.finished.connect(self._download_finished)
@@ -413,38 +406,30 @@ class RunnerPane(QGroupBox):
             self.state.error.emit("Weights", text)
         self._show_card()
 
-    @staticmethod
-    def _map_key(card: ModelCard, dataset) -> tuple[str, str]:
-        return (card.name, str(dataset.root) if dataset is not None else "")
-
-    def _ask_class_map(self, card: ModelCard, dataset, again: bool = False) -> dict[str, str] | None:
-        """The user's map of the dataset's classes to the model's (asked once per model and dataset, or
-        ``again`` when the user asks to change it: the dialog starts from the map made before)."""
-        key = self._map_key(card, dataset)
-        if key not in self._class_maps or again:
-            options = {}
-            if card.task != "segmentation":  # the names --map-classes matches headless, and what ignoring means
-                from core.inference.class_map import suggested_class_map
-
-                options = {"suggestion": suggested_class_map(card.classes, dataset.classes), "note": CLASSIFIER_NOTE}
-            dialog = ClassMapDialog(
-                dataset.classes, card.classes, card.display_name, self, current=self._class_maps.get(key), **options
-            )
-            if not dialog.exec():
-                return self._class_maps.get(key)
-            if not dialog.class_map():
-                self.state.error.emit("Class map", "no dataset class is mapped to a model class: nothing to run")
-                return None
-            if self._class_maps.get(key) != dialog.class_map():
-                self._job = None  # a run made with another map cannot be resumed with this one
-            self._class_maps[key] = dialog.class_map()
-        return self._class_maps[key]
+    def _ask_class_map(self, offer: Offer) -> bool:
+        """Ask the user how the dataset's classes map to the model's (starting from the map made before, else
+        from the names that match); False when no map is kept (cancelled, or a map that cannot run)."""
+        card, dataset = offer.card, self.plan.dataset
+        note = SEGMENTATION_NOTE if tasks.of(card).per_pixel else CLASSIFIER_NOTE
+        current = self.plan.class_map(card)
+        dialog = ClassMapDialog(
+            dataset.classes, card.classes, card.display_name, self,
+            suggestion=offer.fit.suggestion, current=current, note=note,
+        )  # fmt: skip
+        if not dialog.exec():
+            return current is not None
+        try:
+            self.plan.set_class_map(card, dialog.class_map())
+        except ModelError as exc:
+            self.state.error.emit("Class map", str(exc))
+            return False
+        return True
 
     def ask_class_map(self) -> None:
         """Map Classes…: make or change the map of the selected model (from the button or the banner)."""
-        card, dataset = self.current_card(), self.state.dataset
-        if card is not None and dataset is not None and card.name in self._mappable and not self.is_running():
-            self._ask_class_map(card, dataset, again=True)
+        offer = self.current_offer()
+        if offer is not None and offer.needs_class_map and not self.is_running():
+            self._ask_class_map(offer)
             self._show_card()
 
     def cancel(self) -> None:
@@ -454,13 +439,10 @@ class RunnerPane(QGroupBox):
             self._worker.quit()
             self.progress.setFormat("cancelling…")
 
-    def _on_yielded(self, value) -> None:
-        if not hasattr(value, "images_per_s"):  # the job itself, once built in the worker
-            self._job = value
-            self.state.set_predictions(value.predictions)
-            self.state.set_run_status(RunStatus(value.card.display_name, "running", predictions=value.predictions))
+    def _on_progress(self, progress: Progress) -> None:
+        job = self._job
+        if job is None:  # the dataset changed while the run was stopping
             return
-        progress = value
         self.progress.setMaximum(max(progress.total, 1))
         self.progress.setValue(progress.done)
         self.progress.setFormat(f"{progress.done:,} / {progress.total:,}")
@@ -470,7 +452,7 @@ class RunnerPane(QGroupBox):
         now = time.monotonic()
         if now - self._last_emit >= LIVE_UPDATE_INTERVAL:
             self._last_emit = now
-            self.state.set_predictions(self._job.predictions)
+            self.state.set_predictions(job.predictions)
 
     def _show_failures(self) -> None:
         errors = self._job.predictions.errors if self._job else {}
@@ -483,6 +465,9 @@ class RunnerPane(QGroupBox):
         self.failures_label.setToolTip(listing)
 
     def _on_returned(self, predictions) -> None:
+        if self._job is None:  # the dataset changed as the run ended
+            self._on_worker_done()
+            return
         if len(predictions) and not predictions.num_done:
             self._fail(nothing_read(predictions, self._job.dataset.sample_ids), predictions)
             return
@@ -504,20 +489,22 @@ class RunnerPane(QGroupBox):
         self._show_failures()
         if predictions is not None:
             self.state.set_predictions(predictions)  # keep what was done
-        card = self._job.card if self._job is not None else self.current_card()
+        card = self._run_card
         self.state.set_run_status(RunStatus(card.display_name if card else "the model", "failed", message, predictions))
         self.state.error.emit("Run failed", message)
         self.run_failed.emit(message)
 
     def _on_aborted(self) -> None:
         self._on_worker_done()
-        if self._job is not None:
-            self.state.set_predictions(self._job.predictions)
-            done = self._job.predictions.num_done
-            self.progress.setFormat(f"cancelled after {done:,} samples — Run resumes")
-            self.state.set_run_status(
-                RunStatus(self._job.card.display_name, "cancelled", predictions=self._job.predictions)
-            )
+        job, card = self._job, self._run_card
+        if job is not None:
+            self.state.set_predictions(job.predictions)
+            self.progress.setFormat(f"cancelled after {job.predictions.num_done:,} samples — Run resumes")
+        elif card is not None:  # cancelled before the job was made
+            self.progress.setFormat("cancelled")
+        if card is not None:  # None: the dataset changed, the run is of no interest any more
+            predictions = job.predictions if job is not None else None
+            self.state.set_run_status(RunStatus(card.display_name, "cancelled", predictions=predictions))
         self.run_cancelled.emit()
 
     def _on_worker_done(self, worker=None) -> None:
@@ -528,8 +515,9 @@ class RunnerPane(QGroupBox):
         """
         if self._worker is None or (worker is not None and worker is not self._worker):
             return  # already ended, or a finished signal of an earlier run arriving late
-        self._gen.close()
-        self._worker = None
+        if self._gen is not None:
+            self._gen.close()
+        self._worker = self._gen = None
         self.cancel_button.setEnabled(False)
         self._show_card()
 

@@ -23,7 +23,8 @@ from core.inference.embeddings import (
     no_embeddings_reason,
 )
 from core.models.cards import RESOURCES, ModelError
-from core.models.loading import build_model, empty_weights, resolve_model
+from core.models.fitting import empty_weights
+from core.models.loading import build_model, resolve_model
 from core.models.smallcnn import SmallCNN
 
 DEMO = RESOURCES / "demo"

@@ -6,9 +6,9 @@ import torch
 
 from core.datasets import open_dataset
 from core.models.smallcnn import SmallCNN
+from core.tasks.catalogue import weights_missing
 from gui.runner import RunnerPane
 from gui.runner.card_dialog import CardDialog, parse_floats
-from gui.runner.model_sources import weights_missing
 from gui.state import AppState
 from main import DEMO_DATASET
 
@@ -78,15 +78,16 @@ def test_card_numbers_are_checked():
 
 
 def test_a_segmenter_with_other_class_names_runs_through_a_class_map(qtbot, tmp_path, monkeypatch):
-    from gui.runner.class_map_dialog import ClassMapDialog, suggested_map
+    from core import tasks
+    from gui.runner.class_map_dialog import ClassMapDialog
     from tests.fake_datasets import tiny_unet_card, write_voc
 
     root, _, _ = write_voc(tmp_path / "data")
     dataset = open_dataset(root, split="train")
     names = ["__background__", *(name.upper() for name in dataset.classes[1:])]  # torchvision-style names
-    assert suggested_map(dataset.classes, names) == dict(zip(dataset.classes, names))
     card = tiny_unet_card(tmp_path, dataset.classes, name="seg")
     card.name, card.classes = "other-names", names
+    assert tasks.fit(card, dataset).suggestion == dict(zip(dataset.classes, names))
     card.save(tmp_path / "seg.json")
     state = AppState()
     widget = RunnerPane(state)
