@@ -196,7 +196,10 @@ def _evaluate_job(args, device: str, rank):
     if task.per_pixel and rank is not None:
         raise ModelError("segmentation runs on one process; run `evaluate` without torchrun")
     fit = tasks.fit(card, dataset)
-    class_map = dict(fit.suggestion) if args.map_classes and fit.needs_class_map else None
+    if fit.needs_class_map and not (args.map_classes and fit.suggestion):
+        how = "--map-classes maps those named alike" if fit.suggestion else "no class name is in both"
+        raise ModelError(f"{fit.reason} ({how})")
+    class_map = dict(fit.suggestion) if fit.needs_class_map else None
     batch_size = _segmentation_batch(args.batch_size) if task.per_pixel else args.batch_size
     job = tasks.job_for(
         card, dataset, class_map=class_map, device=device, batch_size=batch_size, num_workers=args.workers,

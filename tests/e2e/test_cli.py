@@ -183,3 +183,22 @@ def test_evaluate_records_its_run_in_the_datasets_project_unless_told_not_to(tmp
     assert skipped.returncode == 0, skipped.stderr
     assert "saved the run" not in skipped.stderr
     assert [run.id for run in open_project(open_dataset(root)).runs()] == [1]
+
+
+def test_evaluate_maps_a_segmenters_classes_by_name_only_when_asked(tmp_path):
+    """One class map for every task: a segmenter whose classes are named differently runs through the names
+    it shares with the dataset under --map-classes (the others ignored), and is refused with the way out without."""
+    from tests.core.demo_copies import renamed_scenes
+
+    root = renamed_scenes(tmp_path)
+    refused = run_main("evaluate", str(root), "--model", "scenes-unet", "--out", str(tmp_path / "a"), "--quiet",
+                       "--no-save-run")  # fmt: skip
+    assert refused.returncode == 2 and "--map-classes maps those named alike" in refused.stderr
+    mapped = run_main("evaluate", str(root), "--model", "scenes-unet", "--map-classes", "--out", str(tmp_path / "b"),
+                      "--quiet", "--no-save-run")  # fmt: skip
+    assert mapped.returncode == 0, mapped.stderr
+    metrics = json.loads((tmp_path / "b" / "metrics.json").read_text(encoding="utf-8"))
+    dataset = open_dataset(root)
+    shared = [name for name in dataset.classes if name != "sky"]
+    assert metrics["settings"]["class_map"] == {name: name for name in shared}
+    assert metrics["per_class"]["0"]["iou"] is not None and metrics["mean_iou"] > 0.5
