@@ -12,6 +12,7 @@ import torch
 from torch import nn
 from torchmetrics.functional.classification import multiclass_f1_score, multiclass_jaccard_index
 
+from core import tasks
 from core.datasets.base import Dataset, SampleError
 from core.inference import mask_store as store_module
 from core.inference import run_to_end
@@ -335,8 +336,9 @@ def test_a_classification_model_or_dataset_is_refused():
     dataset = Shapes([(16, 16)])
     card = card_for()
     card.task = "multiclass"
-    with pytest.raises(ModelError, match="is a multiclass model"):
-        SegmentationJob(card, dataset)
+    with pytest.raises(ModelError, match="is a multiclass model"):  # the registry is the door to every job
+        tasks.job_for(card, dataset)
+    assert tasks.fit(card, dataset).status is tasks.FitStatus.WRONG_TASK
 
 
 def test_a_model_whose_outputs_do_not_match_its_card_is_refused(shapes, tmp_path):

@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import shiboken6
 
 from core.datasets import open_dataset
 from gui.main_window import MainWindow
@@ -212,7 +213,10 @@ def open_window(qtbot):
         return window
 
     yield _open
+    # pytest-qt's own teardown may have closed a window already, and its deletion may land while we wait
     for window in windows:
-        window.runner.cancel()
-        qtbot.waitUntil(lambda w=window: not w.is_busy(), timeout=60_000)
-        window.close()
+        if shiboken6.isValid(window):
+            window.runner.cancel()
+        qtbot.waitUntil(lambda w=window: not shiboken6.isValid(w) or not w.is_busy(), timeout=60_000)
+        if shiboken6.isValid(window):
+            window.close()
