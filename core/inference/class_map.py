@@ -137,8 +137,8 @@ def channels_problem(card: ModelCard) -> str | None:
 
 def _names_differ(card: ModelCard, dataset: Dataset) -> str:
     return (
-        f"{card.display_name} predicts {card.num_classes} classes ({_preview(card.classes)}), "
-        f"but {dataset.name} has {dataset.num_classes} ({_preview(dataset.classes)})"
+        f"{card.display_name} predicts {card.num_classes} classes ({preview(card.classes)}), "
+        f"but {dataset.name} has {dataset.num_classes} ({preview(dataset.classes)})"
     )
 
 
@@ -214,6 +214,6 @@ def class_lookup(card: ModelCard, dataset: Dataset, class_map: Mapping[str, str]
     return lookup
 
 
-def _preview(names: Sequence[str], n: int = 4) -> str:
+def preview(names: Sequence[str], n: int = 4) -> str:
     head = ", ".join(names[:n])
     return head + (", ..." if len(names) > n else "")

@@ -184,7 +184,7 @@ def load_run(project: Project, run: Run | int):
     run = run if isinstance(run, Run) else get_run(project.store, run)
     path = project.store.folder / run.predictions_file
     try:
-        return tasks.for_file(path).load_run(path, project.dataset.sample_ids)
+        return tasks.for_file(path).load_run(path, project.dataset)
     except (OSError, ValueError, KeyError, ModelError, zipfile.BadZipFile) as exc:
         raise StoreError(f"Cannot read the predictions of run {run.id} ({run.name}) from {path}: {exc}") from exc
 

@@ -95,7 +95,8 @@ class Task:
     def write_run(self, path: Path, predictions) -> Path:
         raise NotImplementedError
 
-    def load_run(self, path: Path, sample_ids: list[str]):
+    def load_run(self, path: Path, dataset: Dataset):
+        """A saved run aligned to ``dataset``'s samples (and, where the task needs it, its classes now)."""
         raise NotImplementedError
 
     def summarize_run(self, project, predictions, *, original: bool, **options: Any) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from core.datasets.base import Dataset
 from core.evaluation.classification import has_labels, write_evaluation
 from core.evaluation.classification import summarize as evaluate
 from core.evaluation.selection import Selection
-from core.inference.class_map import classifier_fit, map_classes
+from core.inference.class_map import classifier_fit, map_classes, preview
 from core.inference.predictions import Predictions
 from core.inference.runner import InferenceJob
 from core.models.cards import ModelCard, ModelError
@@ -39,12 +39,35 @@ def write(path: Path, predictions: Predictions) -> Path:
     return predictions.save(path)
 
 
-def load(path: Path, sample_ids: list[str]) -> Predictions:
-    return align_predictions(Predictions.load(path), sample_ids)
+def load(path: Path, sample_ids: list[str], classes: list[str] | None = None) -> Predictions:
+    return align_predictions(Predictions.load(path), sample_ids, classes)
 
 
-def align_predictions(predictions: Predictions, sample_ids: list[str]) -> Predictions:
-    """``predictions`` reordered to ``sample_ids`` (matched by id); unmatched samples are not predicted."""
+def align_predictions(predictions: Predictions, sample_ids: list[str], classes: list[str] | None = None) -> Predictions:
+    """``predictions`` reordered to ``sample_ids`` (matched by id; unmatched samples are not predicted) and to
+    ``classes``, the dataset's classes now: a run made when they were named or ordered otherwise (a class
+    folder renamed since) has its scores taken over by name, as a class map does (``ClassMapping``); a class
+    the run does not name is never predicted. A ModelError when no class name is in both."""
+    predictions = _by_sample(predictions, sample_ids)
+    if not classes or list(classes) == list(predictions.classes):
+        return predictions
+    try:
+        mapping = map_classes(predictions.classes, classes)
+    except ModelError:
+        raise ModelError(
+            f"the run predicts {preview(predictions.classes)}, none of which is a class of the dataset now "
+            f"({preview(classes)})"
+        ) from None
+    info = {"model": predictions.model, "device": predictions.device, "seconds": predictions.seconds}
+    out = Predictions.empty(predictions.task, list(classes), predictions.sample_ids, **info)
+    done = predictions.done.copy()
+    out.scores[done] = mapping.apply(predictions.scores[done], multilabel=predictions.task == "multilabel")
+    out.done[:] = done
+    out.errors = dict(predictions.errors)
+    return out
+
+
+def _by_sample(predictions: Predictions, sample_ids: list[str]) -> Predictions:
     if predictions.sample_ids == sample_ids:
         return predictions
     info = {"model": predictions.model, "device": predictions.device, "seconds": predictions.seconds}
@@ -61,7 +84,7 @@ def align_predictions(predictions: Predictions, sample_ids: list[str]) -> Predic
 def summarize(project: Project, predictions: Predictions, *, original: bool, **options: Any) -> dict[str, Any]:
     """``core.evaluation.classification.summarize`` on the project's labels; excluded and ignored samples
     left out unless ``original``."""
-    predictions = align_predictions(predictions, project.dataset.sample_ids)
+    predictions = align_predictions(predictions, project.dataset.sample_ids, project.dataset.classes)
     excluded = np.zeros(len(predictions), dtype=bool) if original else project.excluded()
     if excluded.any():
         predictions = replace(predictions, done=predictions.done & ~excluded)
@@ -193,8 +216,8 @@ class Classification(Task):
     def write_run(self, path: Path, predictions) -> Path:
         return write(path, predictions)
 
-    def load_run(self, path: Path, sample_ids: list[str]):
-        return load(path, sample_ids)
+    def load_run(self, path: Path, dataset: Dataset):
+        return load(path, dataset.sample_ids, dataset.classes)
 
     def summarize_run(self, project, predictions, *, original: bool, **options: Any) -> dict[str, Any]:
         return summarize(project, predictions, original=original, **options)

@@ -178,8 +178,8 @@ class Segmentation(Task):
     def write_run(self, path: Path, predictions) -> Path:
         return write(path, predictions)
 
-    def load_run(self, path: Path, sample_ids: list[str]):
-        return load(path, sample_ids)
+    def load_run(self, path: Path, dataset: Dataset):
+        return load(path, dataset.sample_ids)  # a segmentation run keeps its own classes and truth
 
     def summarize_run(self, project, predictions, *, original: bool, **options: Any) -> dict[str, Any]:
         return summarize(project, predictions, original=original, **options)

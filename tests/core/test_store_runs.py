@@ -141,3 +141,42 @@ def test_multilabel_runs_compare_by_every_tag(tmp_path: Path) -> None:
     right_b = (project.load_run(runs[1]).scores >= 0.5) == tags
     assert comparison.right_a_wrong_b.tolist() == np.flatnonzero(~right_b.all(axis=1)).tolist()
     assert dict((n, a) for n, a, _ in comparison.rows)["subset_accuracy"] == 1.0
+
+
+def test_a_run_follows_the_class_names_when_a_class_folder_is_renamed_after_it(tmp_path: Path) -> None:
+    """A saved run is scored by class name, never by a column index that now means another class: the folder
+    "7" renamed "seven" shifts "8" and "9" one place down the sorted class list."""
+    import shutil
+
+    from core.datasets import open_dataset
+    from core.models.cards import RESOURCES
+
+    root = shutil.copytree(RESOURCES / "demo" / "digits", tmp_path / "digits")
+    dataset = open_dataset(root)
+    project = open_project(dataset)
+    project.save_run(predictions(dataset, dataset.targets), name="right everywhere")
+    project.store.close()
+    for split in ("train", "test"):
+        (root / split / "7").rename(root / split / "seven")
+    renamed = open_dataset(root)
+    assert renamed.classes[7:] == ["8", "9", "seven"]
+    project = open_project(renamed)
+    loaded = project.load_run(project.runs()[0])
+    assert loaded.classes == renamed.classes
+    named = np.array(renamed.classes)
+    rows = np.flatnonzero(loaded.done)
+    np.testing.assert_array_equal(named[loaded.predicted[rows]], named[renamed.targets[rows]])
+    assert not loaded.done[renamed.targets == renamed.classes.index("seven")].any()  # "seven" is no name of the run
+    summary = project.summarize(loaded)
+    assert summary["accuracy"] == pytest.approx(1.0) and summary["predicted"] == int(loaded.done.sum())
+
+
+def test_a_run_that_names_none_of_the_datasets_classes_is_refused_with_both_lists() -> None:
+    from core.models import ModelError
+    from core.tasks.classification import align_predictions
+
+    run = Predictions("multiclass", ["cat", "dog"], ["a", "b"], np.full((2, 2), 0.5, np.float32), np.ones(2, bool))
+    with pytest.raises(ModelError, match="the run predicts cat, dog, none of which is a class of the dataset now"):
+        align_predictions(run, ["a", "b"], ["car", "bus"])
+    reordered = align_predictions(run, ["b", "a"], ["dog", "cat"])
+    assert reordered.classes == ["dog", "cat"] and reordered.sample_ids == ["b", "a"]
