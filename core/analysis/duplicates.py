@@ -185,12 +185,13 @@ def _split_rank(splits, split_order, n) -> np.ndarray:
 
 
 def _representative(group: np.ndarray, unit, split_rank) -> int:
-    """The member of the earliest split; among those, the one closest on average to the whole group."""
+    """The member of the earliest split; among those, the one closest on average to the whole group, then
+    the earliest."""
     first = group[split_rank[group] == split_rank[group].min()]
     if unit is None or len(group) > MEDOID_UP_TO or len(first) == 1:
         return int(first[0])
     mean_cos = (unit[first] @ unit[group].T).mean(axis=1)
-    return int(first[np.argmax(mean_cos)])
+    return int(first[np.argmax(np.round(mean_cos, 5))])  # ties (a pair, float noise): the earliest sample
 
 
 def _pairs(groups, hashes, unit, split_rank, splits) -> DuplicatePairs:

@@ -15,6 +15,9 @@ import numpy as np
 
 from core.analysis.progress import ProgressFn, StopFn, step
 
+#: Cosine distances under this are float32 rounding (1 - u.u of a unit row is ~1e-7): they read 0, so that
+#: identical embeddings are at distance 0.
+ROUNDING = 1e-6
 #: Above this many samples the search is approximate (faiss IVF) when faiss is installed: the exact search
 #: costs 2 N^2 d flops (3.7e12 for 60,000 x 512, a minute or more on two cores).
 EXACT_UP_TO = 15_000
@@ -54,8 +57,13 @@ def unit_rows(embeddings: np.ndarray) -> np.ndarray:
 
 def cosine_distances(unit: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """1 - cos between rows ``a[i]`` and ``b[i]`` of unit-length embeddings, pair by pair."""
-    cos = np.einsum("ij,ij->i", unit[a], unit[b])
-    return np.clip(1.0 - cos, 0.0, 2.0).astype(np.float32)
+    return _distances(np.einsum("ij,ij->i", unit[a], unit[b]))
+
+
+def _distances(similarities: np.ndarray) -> np.ndarray:
+    d = np.clip(1.0 - similarities, 0.0, 2.0).astype(np.float32)
+    d[d < ROUNDING] = 0.0
+    return d
 
 
 def nearest_neighbours(
@@ -86,7 +94,7 @@ def nearest_neighbours(
         exact = True
     else:
         indices, sims = _ivf_search(faiss, unit, k, block * 2, progress, stop)
-    distances = np.clip(1.0 - sims, 0.0, 2.0).astype(np.float32)
+    distances = _distances(sims)
     distances[indices < 0] = np.inf
     return Neighbours(indices.astype(np.int64), distances, exact)
 
