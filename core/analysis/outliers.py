@@ -8,8 +8,10 @@ Two scores, both "higher = more unusual", and their combination:
 - ``ood``: cleanlab's out-of-distribution score from the probabilities (``OutOfDistribution``,
   ``method="entropy"``: the normalized entropy of the probabilities after subtracting each class's
   confident threshold when labels are given), as 1 - cleanlab's in-distribution score.
-- ``score``: the mean of the two scores' percentile ranks (in [0, 1]) where both are given, else the one
-  given: a sample far from the others *and* confusing to the model ranks first.
+- ``score``: where both are given, the mean of their robust z-scores (``(s - median) / (1.4826 MAD)``),
+  else the one given. Robust z-scores keep the tails, where outliers are (percentile ranks would squash a
+  sample ten times as far as the rest to the level of one a little further: on the digits with planted
+  noise, 10 of 15 noise images in the top 15 by percentiles, 14 by z-scores).
 """
 
 from __future__ import annotations
@@ -64,20 +66,21 @@ def ood_scores(probabilities: np.ndarray, labels: np.ndarray | None = None) -> n
 
 
 def rank_outliers(knn: np.ndarray | None = None, ood: np.ndarray | None = None) -> Outliers:
-    """Rank samples by :func:`knn_scores`, :func:`ood_scores` or both (mean of percentile ranks)."""
+    """Rank samples by :func:`knn_scores`, :func:`ood_scores` or both (mean of robust z-scores)."""
     given = [s for s in (knn, ood) if s is not None]
     if not given:
         raise ValueError("give knn scores, ood scores or both")
     if len({len(s) for s in given}) > 1:
         raise ValueError("knn and ood scores are for different numbers of samples")
-    score = given[0] if len(given) == 1 else np.mean([_percentile_rank(s) for s in given], axis=0)
+    score = given[0] if len(given) == 1 else np.mean([_robust_z(s) for s in given], axis=0)
     score = np.asarray(score, np.float32)
     indices = np.argsort(-score, kind="stable").astype(np.int64)
     return Outliers(indices, score, knn, ood)
 
 
-def _percentile_rank(x: np.ndarray) -> np.ndarray:
-    """Each value's rank among all, in [0, 1] (ties share the mean rank)."""
-    from scipy.stats import rankdata
-
-    return (rankdata(x) - 1) / max(len(x) - 1, 1)
+def _robust_z(x: np.ndarray) -> np.ndarray:
+    """How many (robust) standard deviations above the median: (x - median) / (1.4826 MAD)."""
+    x = np.asarray(x, np.float64)
+    median = np.median(x)
+    mad = 1.4826 * np.median(np.abs(x - median))
+    return (x - median) / max(mad, 1e-12)
