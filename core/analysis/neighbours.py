@@ -135,7 +135,7 @@ def _ivf_search(faiss, unit, k, block, progress, stop):
     a sample) and ``NPROBE`` cells searched per query cut the comparisons from N^2 to about
     N^2 x NPROBE / sqrt(N). Asks 2k + 1 candidates and keeps the k best after re-ranking.
     """
-    n, d = unit.shape
+    n = len(unit)
     z = _principal_axes(unit, SEARCH_DIMS)
     cells = int(np.clip(np.sqrt(n), 16, 4096))
     index = faiss.IndexIVFFlat(faiss.IndexFlatL2(z.shape[1]), z.shape[1], cells, faiss.METRIC_L2)

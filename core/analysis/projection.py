@@ -28,6 +28,8 @@ METHODS = ("pacmap", "umap", "pca")
 #: PaCMAP's default schedule: iterations of its three phases (mid-near pairs fading, balanced, local).
 PACMAP_ITERATIONS = (100, 100, 250)
 ITERATIONS_PER_STEP = 10
+#: The functions of pacmap (0.7 to 0.9) that the step-by-step run calls; without them it runs in one step.
+_PACMAP_STEPS = ("PaCMAP", "preprocess_X", "find_weight", "pacmap_grad", "update_embedding_adam")
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,11 @@ def _pacmap_steps(x: np.ndarray, first: np.ndarray, seed: int) -> Iterator[MapSt
     """PaCMAP in steps: preprocessing and pair sampling, then its Adam iterations ten at a time."""
     from pacmap import pacmap as impl
 
+    if not all(hasattr(impl, name) for name in _PACMAP_STEPS):  # another pacmap inside: run it whole
+        yield MapStep("pca", 0, 1, first)
+        coords = impl.PaCMAP(n_components=2, n_neighbors=10, num_iters=PACMAP_ITERATIONS).fit_transform(x)
+        yield MapStep("pacmap", 1, 1, np.asarray(coords, np.float32), final=True)
+        return
     iterations = sum(PACMAP_ITERATIONS)
     total = 2 + iterations // ITERATIONS_PER_STEP
     yield MapStep("pca", 0, total, first)

@@ -25,7 +25,9 @@ def picture(rng: np.random.Generator) -> np.ndarray:
 
 def embed(images: list[np.ndarray]) -> np.ndarray:
     """A real if simple embedding: 8 x 8 grey thumbnails, centred on the data's mean."""
-    x = np.stack([cv2.resize(cv2.cvtColor(i, cv2.COLOR_RGB2GRAY), (8, 8), interpolation=cv2.INTER_AREA) for i in images])
+    x = np.stack(
+        [cv2.resize(cv2.cvtColor(i, cv2.COLOR_RGB2GRAY), (8, 8), interpolation=cv2.INTER_AREA) for i in images]
+    )
     x = x.reshape(len(images), -1).astype(np.float32)
     return x - x.mean(axis=0)
 
@@ -117,7 +119,7 @@ def test_hash_dataset_reads_the_decoded_pixels(tmp_path, planted):
 
 
 def test_unreadable_images_have_no_twin():
-    assert hash_images([None, None, np.zeros((2, 2), np.uint8)]) [:2] == [None, None]
+    assert hash_images([None, None, np.zeros((2, 2), np.uint8)])[:2] == [None, None]
     assert len(find_duplicates(hashes=[None, None])) == 0
     assert pixel_hash(np.zeros((2, 3), np.uint8)) != pixel_hash(np.zeros((3, 2), np.uint8))
     assert pixel_hash(np.zeros((2, 2), np.uint8)) != pixel_hash(np.zeros((2, 2), np.uint16))

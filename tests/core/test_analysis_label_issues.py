@@ -106,7 +106,9 @@ def test_cross_validation_reports_progress_and_stops():
     cross_validated_probabilities(x, labels, folds=4, progress=lambda done, total: seen.append((done, total)))
     assert seen == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
     with pytest.raises(Cancelled):
-        cross_validated_probabilities(x, labels, folds=4, stop=lambda: len(seen) > 6, progress=lambda *a: seen.append(a))
+        cross_validated_probabilities(
+            x, labels, folds=4, stop=lambda: len(seen) > 6, progress=lambda *a: seen.append(a)
+        )
 
 
 def test_multilabel_issues_on_planted_missing_and_extra_tags():

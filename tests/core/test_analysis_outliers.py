@@ -42,7 +42,7 @@ def test_the_model_is_unsure_of_noise(digits_and_noise):
     x, probs, _ = digits_and_noise
     ood = ood_scores(probs)
     assert ood.shape == (len(x),) and np.all((ood >= 0) & (ood <= 1))
-    assert ood[noise_ids(x)].mean() > 2 * ood[: -NOISE].mean()
+    assert ood[noise_ids(x)].mean() > 2 * ood[:-NOISE].mean()
     # sharper probabilities, lower scores: the score follows the entropy
     sharp = probs**4 / (probs**4).sum(axis=1, keepdims=True)
     assert ood_scores(sharp).mean() < ood.mean()
