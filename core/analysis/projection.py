@@ -7,7 +7,7 @@ is cancelling. :func:`compute_map` drives it to the end (CLI, tests) with ``prog
 
 Embeddings are scaled to unit length first, so that distances on the map follow the cosine distances the
 duplicates and outliers use. PaCMAP (Wang, Huang, Rudin, Shaposhnikov, JMLR 2021) is run step by step
-through the pacmap package's own functions (its PCA to 100 dimensions, its neighbour / mid-near /
+through the pacmap package's own functions (on our PCA to 100 dimensions, its neighbour / mid-near /
 further pair sampling, then its 450 Adam iterations in three phases of weights) so that progress is real
 and a stop lands within ten iterations; UMAP, when pacmap is missing, runs in one step. Measured on
 60,000 x 512 (benchmarks/bench_analysis.py): PaCMAP is the faster of the two; see docs/analysis.md.
@@ -16,7 +16,9 @@ and a stop lands within ten iterations; UMAP, when pacmap is missing, runs in on
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +30,8 @@ METHODS = ("pacmap", "umap", "pca")
 #: PaCMAP's default schedule: iterations of its three phases (mid-near pairs fading, balanced, local).
 PACMAP_ITERATIONS = (100, 100, 250)
 ITERATIONS_PER_STEP = 10
+#: The map is made from the embeddings' first principal axes, as PaCMAP's own preprocessing does.
+MAP_DIMS = 100
 #: The functions of pacmap (0.7 to 0.9) that the step-by-step run calls; without them it runs in one step.
 _PACMAP_STEPS = ("PaCMAP", "preprocess_X", "find_weight", "pacmap_grad", "update_embedding_adam")
 
@@ -67,20 +71,26 @@ def pick_method(method: str = "auto") -> str:
 
 
 def pca_2d(embeddings: np.ndarray) -> np.ndarray:
-    """The first two principal components of the unit-length embeddings, as N x 2 float32.
+    """The first two principal components of the unit-length embeddings, as N x 2 float32."""
+    return principal_components(embeddings, 2)
 
-    By the SVD of the D x D covariance (D = 512: milliseconds) instead of the N x D data; signs are fixed
-    (largest loading positive) so that the same data always gives the same picture.
+
+def principal_components(embeddings: np.ndarray, dims: int) -> np.ndarray:
+    """The unit-length embeddings, centred, on their first ``dims`` principal axes (all axes when fewer).
+
+    By the eigenvectors of the D x D covariance (D = 512: one matrix product and milliseconds) instead of
+    an SVD of the N x D data; signs are fixed (largest loading positive) so that the same data always gives
+    the same picture.
     """
     x = unit_rows(embeddings)
     if len(x) == 0:
-        return np.zeros((0, 2), np.float32)
+        return np.zeros((0, dims), np.float32)
     x = x - x.mean(axis=0)
-    u, _, _ = np.linalg.svd((x.T @ x).astype(np.float64), hermitian=True)
-    axes = u[:, :2]
-    axes *= np.sign(axes[np.abs(axes).argmax(axis=0), [0, 1]])
+    _, vectors = np.linalg.eigh((x.T @ x).astype(np.float64))
+    axes = vectors[:, ::-1][:, :dims]
+    axes *= np.sign(axes[np.abs(axes).argmax(axis=0), np.arange(axes.shape[1])])
     coords = (x @ axes.astype(np.float32)).astype(np.float32)
-    return coords if coords.shape[1] == 2 else np.pad(coords, ((0, 0), (0, 2 - coords.shape[1])))
+    return coords if coords.shape[1] >= dims else np.pad(coords, ((0, 0), (0, dims - coords.shape[1])))
 
 
 def map_cache_key(embeddings: np.ndarray, method: str = "auto", seed: int = 0) -> str:
@@ -97,14 +107,17 @@ def map_cache_key(embeddings: np.ndarray, method: str = "auto", seed: int = 0) -
 def embedding_map(embeddings: np.ndarray, *, method: str = "auto", seed: int = 0) -> Iterator[MapStep]:
     """Yield the PCA layout at once, then progress, then the final map (see :class:`MapStep`)."""
     method = pick_method(method)
-    first = pca_2d(embeddings)
+    # one eigendecomposition for both the first layout and the map's input (PaCMAP's own PCA to 100
+    # dimensions, done again by pacmap with a randomized SVD, cost 11 s of 75 on 60,000 x 512)
+    reduced = principal_components(embeddings, 2 if method == "pca" else MAP_DIMS)
+    first = np.ascontiguousarray(reduced[:, :2])
     if method == "pca" or len(first) < 4:
         yield MapStep("pca", 1, 1, first, final=True)
         return
     if method == "pacmap":
-        yield from _pacmap_steps(unit_rows(embeddings), first, seed)
+        yield from _pacmap_steps(reduced, first, seed)
     else:
-        yield from _umap_steps(unit_rows(embeddings), first, seed)
+        yield from _umap_steps(reduced, first, seed)
 
 
 def compute_map(
@@ -141,9 +154,12 @@ def _pacmap_steps(x: np.ndarray, first: np.ndarray, seed: int) -> Iterator[MapSt
     total = 2 + iterations // ITERATIONS_PER_STEP
     yield MapStep("pca", 0, total, first)
     n, dim = x.shape
-    reducer = impl.PaCMAP(n_components=2, n_neighbors=10, num_iters=PACMAP_ITERATIONS, apply_pca=True)
+    # apply_pca=False: ``x`` is on its principal axes already; pacmap only scales it and fits the 2-D PCA
+    # that initialises the layout. (Its "high-dimensional data" warning is about inputs over 100-d.)
+    with _quiet(impl.logger):
+        reducer = impl.PaCMAP(n_components=2, n_neighbors=10, num_iters=PACMAP_ITERATIONS, apply_pca=False)
     reducer.random_state = seed  # only for its PCA; a global random state would pin faiss to one thread
-    xp, pca_solution, tsvd, *_ = impl.preprocess_X(x.copy(), "euclidean", True, False, seed, dim, 2)
+    xp, pca_solution, tsvd, *_ = impl.preprocess_X(x.copy(), "euclidean", False, False, seed, dim, 2)
     reducer.decide_num_pairs(n)
     yield MapStep("pacmap", 1, total)
     reducer.sample_pairs(xp, False)
@@ -167,6 +183,17 @@ def _umap_steps(x: np.ndarray, first: np.ndarray, seed: int) -> Iterator[MapStep
     yield MapStep("pca", 0, 1, first)
     coords = umap.UMAP(n_components=2, n_neighbors=15, random_state=None, n_jobs=-1).fit_transform(x)
     yield MapStep("umap", 1, 1, np.asarray(coords, np.float32), final=True)
+
+
+@contextmanager
+def _quiet(logger: logging.Logger):
+    """The logger's warnings silenced for a moment (pacmap warns of settings we chose on purpose)."""
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _version(method: str) -> str:
