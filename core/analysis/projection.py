@@ -33,7 +33,7 @@ ITERATIONS_PER_STEP = 10
 #: The map is made from the embeddings' first principal axes, as PaCMAP's own preprocessing does.
 MAP_DIMS = 100
 #: The functions of pacmap (0.7 to 0.9) that the step-by-step run calls; without them it runs in one step.
-_PACMAP_STEPS = ("PaCMAP", "preprocess_X", "find_weight", "pacmap_grad", "update_embedding_adam")
+_PACMAP_STEPS = ("PaCMAP", "preprocess_X", "find_weight", "pacmap_grad", "update_embedding_adam", "logger")
 
 
 @dataclass(frozen=True)
