@@ -98,6 +98,11 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--out", default="cvlens-eval", help="output folder (default ./cvlens-eval)")
     parser.add_argument(
+        "--embeddings", action="store_true",
+        help="also write DIR/embeddings.npy: one float16 row per sample in dataset order (a classifier's last linear "
+        "layer's input, a segmenter's pooled bottleneck), captured in the same pass; rows of failed samples are 0",
+    )  # fmt: skip
+    parser.add_argument(
         "--no-save-run", action="store_true",
         help="do not record the run in the dataset's project (by default the window lists it under Runs)",
     )  # fmt: skip
@@ -204,7 +209,7 @@ def _evaluate_job(args, device: str, rank):
     job = tasks.job_for(
         card, dataset, class_map=class_map, device=device, batch_size=batch_size, num_workers=args.workers,
         tile=args.tile, run_dir=Path(args.out) / "masks", amp=not args.no_amp, compile=args.compile,
-        jpeg_decode=args.jpeg_decode,
+        jpeg_decode=args.jpeg_decode, embeddings=args.embeddings, embeddings_path=Path(args.out) / "embeddings.npy",
     )  # fmt: skip
     job.prepare()  # missing weights, a file that is code: said now, not after the first batch
     return dataset, card, job
@@ -300,7 +305,12 @@ def evaluate(argv: list[str]) -> int:
         print(f"mean IoU {summary['mean_iou']:.4f}  mean Dice {summary['mean_dice']:.4f}")
     if summary.get("accuracy") is not None:
         print(f"accuracy {summary['accuracy']:.4f}  macro F{args.beta:g} {summary['macro']['fbeta'] or 0:.4f}")
-    print(f"wrote {Path(args.out) / 'metrics.json'}, {', '.join(tasks.of(job.predictions).outputs)}")
+    written = list(tasks.of(job.predictions).outputs)
+    if getattr(job, "embeddings", None) is not None:
+        written.append(f"{job.embeddings_path.name} ({job.embeddings.shape[0]} x {job.embeddings.shape[1]} float16)")
+    print(f"wrote {Path(args.out) / 'metrics.json'}, {', '.join(written)}")
+    if args.embeddings and getattr(job, "embeddings", None) is None:
+        print("note: no embeddings.npy: the run did not end (it is written for complete runs only)", file=sys.stderr)
     if failed is None and not interrupted and not args.no_save_run:
         _save_run(args, dataset, card, job.predictions)
     if failed is not None:

@@ -4,6 +4,8 @@ Each rank runs its share of the dataset and rank 0 gathers the predictions. The 
 batches dealt round-robin: every batch a rank runs is exactly a batch a single process would run,
 so the numbers, and the files ``evaluate`` writes, are the same as a single-process run's (only
 the measured time differs). gloo on the CPU, nccl on CUDA; ``torch.distributed`` does the rest.
+A job's embeddings travel with its predictions: each rank sends the rows of its share, rank 0 writes them into
+its store and puts it in place; the other ranks drop theirs.
 """
 
 from __future__ import annotations
@@ -89,7 +91,8 @@ def shard(todo: np.ndarray, batch_size: int, rank: Rank) -> np.ndarray:
     return np.concatenate(mine) if mine else np.empty(0, dtype=np.int64)
 
 
-def _payload(preds: Predictions, mine: np.ndarray, error: str | None, seconds: float) -> dict:
+def _payload(job: InferenceJob, mine: np.ndarray, error: str | None, seconds: float) -> dict:
+    preds = job.predictions
     return {
         "indices": mine,
         "scores": preds.scores[mine],
@@ -97,14 +100,18 @@ def _payload(preds: Predictions, mine: np.ndarray, error: str | None, seconds: f
         "errors": {i: preds.errors[i] for i in mine.tolist() if i in preds.errors},
         "seconds": seconds,
         "error": error,
+        "embeddings": job.embedding_run.rows(mine) if job.embedding_run is not None else None,
     }
 
 
-def _merge(preds: Predictions, payloads: list[dict]) -> None:
+def _merge(job: InferenceJob, payloads: list[dict]) -> None:
+    preds = job.predictions
     for payload in payloads:
         preds.scores[payload["indices"]] = payload["scores"]
         preds.done[payload["indices"]] = payload["done"]
         preds.errors.update(payload["errors"])
+        if payload["embeddings"] is not None:  # the rows of the samples the rank predicted
+            job.embedding_run.write(payload["indices"][payload["done"]], payload["embeddings"][payload["done"]])
     preds.errors = dict(sorted(preds.errors.items()))  # the order a single process records them in
 
 
@@ -127,16 +134,23 @@ def run_shard(job: InferenceJob, rank: Rank, on_progress=None) -> Predictions | 
                 on_progress(progress)
     except ModelError as exc:
         error = str(exc)
-    payload = _payload(job.predictions, mine, error, job.predictions.seconds - before)
+    payload = _payload(job, mine, error, job.predictions.seconds - before)
     gathered: list[dict] | None = [{}] * rank.world_size if rank.is_main else None
     dist.gather_object(payload, gathered, dst=0)
     if not rank.is_main:
+        if job.embedding_run is not None:  # sent to rank 0, which writes the file
+            job.embedding_run.abort()
         return None
     assert gathered is not None
-    _merge(job.predictions, gathered)
+    _merge(job, gathered)
     job.predictions.seconds = before + max(p["seconds"] for p in gathered)  # the ranks ran side by side
     job.predictions.device = torch.device(job.device).type  # "cuda" for cuda:0..N, as a single run says
     failures = [f"rank {r}: {p['error']}" for r, p in enumerate(gathered) if p["error"]]
+    if job.embedding_run is not None:
+        if failures:  # a failed run leaves no embeddings, as in one process
+            job.embedding_run.abort()
+        elif not len(job.predictions.pending()):
+            job.embedding_run.finish()
     if failures:
         raise ModelError("; ".join(failures))
     return job.predictions

@@ -295,3 +295,85 @@ class EmbeddingStore:
         if array.dtype != np.float16 or array.ndim != 2:
             raise ValueError(f"{path} is not an embedding store (N x D float16), it holds {array.dtype} {array.shape}")
         return array
+
+
+class RunEmbeddings:
+    """A job's embeddings: the capture on its model and the store its rows go to, across cancel and resume.
+
+    The job calls :meth:`attach` once its model is built and before its first forward pass (the hook must be
+    in a ``torch.compile`` graph from the start), :meth:`clear` before each forward pass, :meth:`take` after it
+    and :meth:`write` for the samples whose predictions were recorded (so the rows written are the
+    predictions' ``done``), :meth:`finish` when every sample is handled and :meth:`abort` on a failure. The
+    store is created at the first write, when the rows' length is known for every model. A run resumed after a
+    failure re-runs the samples predicted before it (:meth:`missing`): their rows went with the aborted store.
+    """
+
+    def __init__(self, path: str | Path, n: int) -> None:
+        self.path = Path(path)
+        self.n = int(n)
+        self.capture: EmbeddingCapture | None = None
+        self.store: EmbeddingStore | None = None
+        self.finished = False
+        self._array = None
+
+    def attach(self, model) -> None:
+        """Hook ``model`` (once: a hook added again would be called twice by a compiled graph that kept the
+        first); ModelError with the reason when the model gives no embeddings."""
+        if self.capture is None:
+            self.capture = EmbeddingCapture(model).__enter__()
+
+    def clear(self) -> None:
+        if self.capture is not None:
+            self.capture.clear()
+
+    def take(self) -> np.ndarray:
+        return self.capture.take()
+
+    def write(self, indices, rows: np.ndarray) -> None:
+        """Rows of the given samples (dropped once the store is finished: a re-run of a few samples)."""
+        indices = np.asarray(indices, dtype=np.int64)
+        if self.finished or not len(indices):
+            return
+        if self.store is None:
+            self.store = EmbeddingStore(self.path, self.n, int(rows.shape[1]))
+        self.store.write(indices, rows)
+
+    def rows(self, indices) -> np.ndarray | None:
+        """A copy of the rows at ``indices`` (zeros where none was written); None before the first write."""
+        if self.finished:
+            return np.array(self.array[indices])
+        return None if self.store is None else np.array(self.store.array[indices])
+
+    def missing(self, done: np.ndarray) -> np.ndarray:
+        """Samples predicted (``done``) whose rows are not in the store: to run again before finishing."""
+        if self.finished:
+            return np.empty(0, dtype=np.int64)
+        written = self.store.written if self.store is not None else np.zeros(self.n, dtype=bool)
+        return np.flatnonzero(done & ~written)
+
+    def finish(self) -> None:
+        """Put the store in place (an empty one when no row came and the length is known); idempotent."""
+        if self.finished:
+            return
+        if self.store is None:
+            dim = self.capture.dim if self.capture is not None else None
+            if not dim:  # no sample predicted and a length only a pass tells: no embeddings
+                return
+            self.store = EmbeddingStore(self.path, self.n, dim)
+        self.store.finish()
+        self.store, self.finished = None, True
+
+    def abort(self) -> None:
+        """Drop the rows written so far (nothing is left on disk); a later run starts a new store."""
+        if self.store is not None:
+            self.store.abort()
+            self.store = None
+
+    @property
+    def array(self) -> np.ndarray | None:
+        """The finished store, N x D float16, memory-mapped read-only; None before it is finished."""
+        if not self.finished:
+            return None
+        if self._array is None:
+            self._array = EmbeddingStore.open(self.path)
+        return self._array

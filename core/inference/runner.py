@@ -13,6 +13,12 @@ GPU itself (``torchvision.io.decode_jpeg(device="cuda")``, workers only read the
 size may be "auto": on out-of-memory it is halved and the batch retried, and the size that fits
 is remembered per model and device. ``torch.compile`` is optional.
 
+Embeddings (``embeddings=True``): the input of the model's last linear layer per sample, captured by a hook in
+the same forward pass as the scores (``core/inference/embeddings.py``), written as float16 rows into an
+N x D ``.npy`` (``embeddings_path``, default a temporary file) that is put in place when every sample is
+handled; ``job.embeddings`` is then that array, memory-mapped read-only, its filled rows the predictions'
+``done``.
+
 The parts live beside this module: device choice and failures (``devices``), class maps and fit checks
 (``class_map``), DataLoader workers (``batches``), GPU JPEG decoding (``jpeg``), the batch-size cache
 (``batch_sizes``), channels_last / compile / autocast (``acceleration``), outputs to class scores
@@ -22,8 +28,10 @@ The parts live beside this module: device choice and failures (``devices``), cla
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Generator, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -33,6 +41,7 @@ from core.inference.batch_sizes import BatchFit, cache_key
 from core.inference.batches import batches_of, default_workers, make_loader
 from core.inference.class_map import ClassMapping, check_fit
 from core.inference.devices import device_failed, is_out_of_memory, pick_device
+from core.inference.embeddings import RunEmbeddings
 from core.inference.jpeg import decode_on_device, jpeg_files
 from core.inference.outputs import as_logits, class_scores
 from core.inference.predictions import Predictions
@@ -52,6 +61,9 @@ class InferenceJob:
     ``jpeg_decode``: "auto" (on the GPU when the device is CUDA and the images are JPEG files),
     "opencv" (always in the workers), "device" (torchvision's decoder on the run device, whatever it is).
     ``class_map``: run a model whose classes only overlap the dataset's (see :func:`map_classes`).
+    ``embeddings``: capture each sample's embedding too (ModelError at the first step for a model that gives
+    none, with the reason); ``embeddings_path``: where the N x D float16 ``.npy`` goes (default: a new
+    temporary folder).
     """
 
     def __init__(
@@ -70,6 +82,8 @@ class InferenceJob:
         class_map: ClassMapping | None = None,
         mp_context: str = "spawn",
         task: str | None = None,
+        embeddings: bool = False,
+        embeddings_path: str | Path | None = None,
     ) -> None:
         check_fit(card, dataset, class_map)
         if jpeg_decode not in JPEG_DECODERS:
@@ -97,6 +111,23 @@ class InferenceJob:
             model=card.name,
             device=self.device,
         )
+        #: The capture and store of the embeddings (None when not asked for); ``distributed`` merges into it.
+        self.embedding_run: RunEmbeddings | None = None
+        if embeddings:
+            if embeddings_path is None:
+                embeddings_path = Path(tempfile.mkdtemp(prefix="cvlens-embeddings-")) / "embeddings.npy"
+            self.embedding_run = RunEmbeddings(embeddings_path, len(dataset))
+
+    @property
+    def embeddings(self):
+        """N x D float16 embeddings (memory-mapped, read-only) once every sample is handled; rows of samples
+        not predicted (``predictions.done`` False) are zeros. None before, or when not asked for."""
+        return self.embedding_run.array if self.embedding_run is not None else None
+
+    @property
+    def embeddings_path(self) -> Path | None:
+        """Where the embeddings are written (None when not asked for); the file exists once they are complete."""
+        return self.embedding_run.path if self.embedding_run is not None else None
 
     @property
     def batch_size(self) -> int:
@@ -119,6 +150,8 @@ class InferenceJob:
         if self._model is None:
             self._model = build_model(self.card)
         self._model = self._model.to(self.device).eval()
+        if self.embedding_run is not None:  # hooked before the first pass, so a compiled graph has the hook
+            self.embedding_run.attach(self._model)
         options = {"channels_last": self.channels_last, "compile": self.compile, "notes": self._fit.notes}
         self._runnable = fast_model(self._model, self.device, **options)
         return self._runnable
@@ -160,6 +193,8 @@ class InferenceJob:
         start = 0
         while start < len(indices):
             size = self._fit.size
+            if self.embedding_run is not None:
+                self.embedding_run.clear()  # rows of a pass that ran out of memory, retried smaller
             try:
                 with self._autocast():
                     scores = class_scores(
@@ -176,7 +211,10 @@ class InferenceJob:
                     self._runnable = self._model
                     continue
                 raise self._failure(exc) from exc
-            failed += self._record(np.asarray(indices[start : start + size], dtype=np.int64), scores)
+            chunk = np.asarray(indices[start : start + size], dtype=np.int64)
+            failed += self._record(chunk, scores)
+            if self.embedding_run is not None:
+                self._write_embeddings(chunk)
             start += size
         return failed
 
@@ -195,6 +233,17 @@ class InferenceJob:
         for index in chunk[~finite].tolist():
             preds.errors[index] = f"{self.card.display_name} gave scores that are not finite (NaN or infinite)"
         return int((~finite).sum())
+
+    def _write_embeddings(self, chunk: np.ndarray) -> None:
+        """The chunk's rows, for the samples whose scores were recorded (so rows written = ``done``)."""
+        rows = self.embedding_run.take()
+        if len(rows) != len(chunk):
+            raise ModelError(
+                f"{self.card.display_name} gave {len(rows)} embeddings for a batch of {len(chunk)} images "
+                f"({self.embedding_run.capture.layer_name} ran {'more' if len(rows) > len(chunk) else 'fewer'} times)"
+            )
+        recorded = self.predictions.done[chunk]
+        self.embedding_run.write(chunk[recorded], rows[recorded])
 
     # -- decoding -------------------------------------------------------------------------
     def _decode_on_device_wanted(self, todo: np.ndarray) -> bool:
@@ -225,14 +274,34 @@ class InferenceJob:
     # -- the run --------------------------------------------------------------------------
     def run(self, indices: Sequence[int] | np.ndarray | None = None) -> Generator[Progress, None, Predictions]:
         """Predict the given samples (default: every sample not yet done), one Progress per batch."""
-        import torch
-
         todo = self.predictions.pending() if indices is None else np.asarray(indices, dtype=np.int64)
+        if indices is None and self.embedding_run is not None:  # rows lost with a failed run's store
+            todo = np.union1d(todo, self.embedding_run.missing(self.predictions.done))
         self._load_model()
         on_device = self._decode_on_device_wanted(todo)
         loader = self._loader(todo, on_device)
         preds = self.predictions
         start = time.perf_counter()
+        try:
+            yield from self._batches(loader, preds, on_device, len(todo), start)
+        except GeneratorExit:  # cancelled: the embeddings so far are kept for the resume
+            raise
+        except BaseException:
+            self._abort_embeddings()
+            raise
+        preds.seconds += time.perf_counter() - start
+        if self.embedding_run is not None and not len(preds.pending()):
+            self.embedding_run.finish()
+        return preds
+
+    def _abort_embeddings(self) -> None:
+        if self.embedding_run is not None:
+            self.embedding_run.abort()
+
+    def _batches(self, loader, preds: Predictions, on_device: bool, total: int, start: float):
+        """Predict the loader's batches, one Progress each."""
+        import torch
+
         handled = failed = 0
         with torch.inference_mode():
             for batch_indices, batch, batch_failed in batches_of(loader, preds):
@@ -249,6 +318,4 @@ class InferenceJob:
                 failed += len(batch_failed) + not_finite
                 elapsed = time.perf_counter() - start
                 rate = handled / elapsed if elapsed else 0.0
-                yield Progress(handled, len(todo), failed, elapsed, rate, self.device, self._fit.size)
-        preds.seconds += time.perf_counter() - start
-        return preds
+                yield Progress(handled, total, failed, elapsed, rate, self.device, self._fit.size)

@@ -21,6 +21,10 @@ Two ways to run an image of any size:
   overlap with tile k + 1. So every pixel away from the image border sees ``overlap / 2`` pixels of context
   on each side, and no averaging of C x H x W logits is needed.
 
+Embeddings (``embeddings=True``): the bottleneck's features (the U-Net's deepest encoder level, a torchvision
+segmenter's backbone) averaged over height and width, one float16 row per image (the mean of its tiles' rows
+when tiling), in ``<run folder>/embeddings.npy`` (``core/inference/embeddings.py``).
+
 The dataset's classes must be the card's, in order, unless ``class_map`` ({dataset class: model class})
 says which model class each dataset class is; dataset classes left out of the map are ignored in the metrics.
 """
@@ -39,6 +43,7 @@ from core.datasets.base import IGNORE_INDEX, Dataset, SampleError
 from core.inference.batches import default_workers
 from core.inference.class_map import class_lookup
 from core.inference.devices import pick_device
+from core.inference.embeddings import RunEmbeddings
 from core.inference.mask_store import (
     MaskStore,
     SegmentationPredictions,
@@ -122,7 +127,9 @@ class SegmentationJob:
     ``tile``: None (resize to the card's input size) or the tile size (an int or (height, width)) to run the
     image at its own resolution; ``overlap`` defaults to a quarter of the tile. ``batch_size`` counts images
     when resizing and tiles when tiling (one Progress per image then). ``run_dir``: where the masks go
-    (default: a new temporary folder).
+    (default: a new temporary folder). ``embeddings``: the pooled bottleneck per image too, in
+    ``embeddings_path`` (default ``<run folder>/embeddings.npy``); ModelError at the first step for a model
+    that gives none.
     """
 
     def __init__(
@@ -138,6 +145,8 @@ class SegmentationJob:
         run_dir: str | Path | None = None,
         num_workers: int | None = None,
         model=None,
+        embeddings: bool = False,
+        embeddings_path: str | Path | None = None,
     ) -> None:
         self.lookup = class_lookup(card, dataset, class_map)
         self.card, self.dataset = card, dataset
@@ -162,6 +171,21 @@ class SegmentationJob:
         self.predictions = SegmentationPredictions.empty(
             card.classes, dataset.sample_ids, folder, model=card.name, device=self.device, settings=settings
         )
+        #: The capture and store of the embeddings (None when not asked for); ``distributed`` merges into it.
+        self.embedding_run: RunEmbeddings | None = None
+        if embeddings:
+            self.embedding_run = RunEmbeddings(embeddings_path or folder / "embeddings.npy", len(dataset))
+
+    @property
+    def embeddings(self):
+        """N x D float16 pooled bottleneck features (memory-mapped, read-only) once every sample is handled;
+        rows of samples not predicted (``predictions.done`` False) are zeros. None before, or when not asked."""
+        return self.embedding_run.array if self.embedding_run is not None else None
+
+    @property
+    def embeddings_path(self) -> Path | None:
+        """Where the embeddings are written (None when not asked for); the file exists once they are complete."""
+        return self.embedding_run.path if self.embedding_run is not None else None
 
     # -- the model --------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -171,7 +195,10 @@ class SegmentationJob:
     def _load_model(self):
         if self._model is None:
             self._model = build_model(self.card)
-        return self._model.to(self.device).eval()
+        model = self._model.to(self.device).eval()
+        if self.embedding_run is not None:  # before the first pass; once, the hook stays for resumed runs
+            self.embedding_run.attach(model)
+        return model
 
     def _probabilities(self, model, batch):
         """N x C x h x w float32 probabilities of a normalised N x c x h x w batch (on the device)."""
@@ -259,15 +286,28 @@ class SegmentationJob:
                     probs[:, rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] = quantise(cell)
         return mask, probs
 
-    def _predict(self, model, items) -> list[tuple[np.ndarray, np.ndarray] | None]:
-        """(mask, uint8 probabilities) for the decoded images of a batch; None where the model's output is
-        not finite."""
+    def _predict(self, model, items) -> tuple[list[tuple[np.ndarray, np.ndarray] | None], np.ndarray | None]:
+        """(mask, uint8 probabilities) for the decoded images of a batch, None where the model's output is not
+        finite; and the images' embedding rows (None when not asked for)."""
         images = [image for _, image, *_ in items]
         if not images:
-            return []
-        if self.tile:
-            return [self._predict_tiled(model, image) for image in images]
-        return self._predict_resized(model, images)
+            return [], None
+        if self.embedding_run is None:
+            return (
+                [self._predict_tiled(model, image) for image in images]
+                if self.tile
+                else self._predict_resized(model, images)
+            ), None
+        if not self.tile:
+            self.embedding_run.clear()
+            results = self._predict_resized(model, images)
+            return results, self.embedding_run.take()
+        results, rows = [], []
+        for image in images:
+            self.embedding_run.clear()
+            results.append(self._predict_tiled(model, image))
+            rows.append(self.embedding_run.take().astype(np.float32).mean(axis=0))  # the image: its tiles' mean
+        return results, np.stack(rows).astype(np.float16)
 
     # -- recording ----------------------------------------------------------------------------
     def _record(self, index: int, mask: np.ndarray, probs: np.ndarray, truth: np.ndarray | None) -> None:
@@ -299,6 +339,8 @@ class SegmentationJob:
 
         preds = self.predictions
         todo = preds.pending() if indices is None else np.asarray(indices, dtype=np.int64)
+        if indices is None and self.embedding_run is not None:  # rows lost with a failed run's store
+            todo = np.union1d(todo, self.embedding_run.missing(preds.done))
         model = self._load_model()
         workers = default_workers(len(todo)) if self.num_workers is None else self.num_workers
         per_batch = 1 if self.tile else self.batch_size
@@ -314,7 +356,7 @@ class SegmentationJob:
                     if error:
                         preds.errors[index] = error
                 with torch.inference_mode():  # not held across the yield: the caller's thread is left as it was
-                    results = self._predict(model, good)
+                    results, rows = self._predict(model, good)
                 for (index, _, truth, _, mask_error), result in zip(good, results):
                     if result is None:
                         preds.errors[index] = f"{self.card.display_name} gave probabilities that are not finite"
@@ -322,15 +364,35 @@ class SegmentationJob:
                     self._record(index, *result, truth)
                     if mask_error:
                         preds.mask_errors[index] = mask_error
+                if rows is not None:
+                    self._write_embeddings(good, results, rows)
                 handled += len(items)
                 failed += len(items) - len(good) + results.count(None)
                 elapsed = time.perf_counter() - start
                 rate = handled / elapsed if elapsed else 0.0
                 yield Progress(handled, len(todo), failed, elapsed, rate, self.device)
+        except GeneratorExit:  # cancelled: the embeddings so far are kept for the resume
+            raise
+        except BaseException:
+            if self.embedding_run is not None:
+                self.embedding_run.abort()
+            raise
         finally:
             preds.seconds += time.perf_counter() - start
             preds.save()
+        if self.embedding_run is not None and not len(preds.pending()):
+            self.embedding_run.finish()
         return preds
+
+    def _write_embeddings(self, items, results, rows: np.ndarray) -> None:
+        """The rows of the images whose prediction was recorded (so rows written = ``done``)."""
+        if len(rows) != len(items):
+            raise ModelError(
+                f"{self.card.display_name} gave {len(rows)} embeddings for {len(items)} images "
+                f"({self.embedding_run.capture.layer_name} ran {'more' if len(rows) > len(items) else 'fewer'} times)"
+            )
+        keep = [k for k, result in enumerate(results) if result is not None]
+        self.embedding_run.write([items[k][0] for k in keep], rows[keep])
 
 
 def load_run(folder: str | Path) -> SegmentationPredictions:

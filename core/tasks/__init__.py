@@ -73,7 +73,8 @@ def fit(card, dataset, class_map: Mapping[str, str] | None = None) -> Fit:
 
 def job_for(card, dataset, *, class_map: Mapping[str, str] | None = None, **settings):
     """The job that runs ``card`` over ``dataset`` (settings: device, batch_size, num_workers, tile, run_dir,
-    amp, compile, jpeg_decode; each task takes those it has); ModelError when the model does not fit."""
+    amp, compile, jpeg_decode, embeddings, embeddings_path; each task takes those it has); ModelError when the
+    model does not fit."""
     return of(card).job(card, dataset, class_map=class_map, **settings)
 
 

@@ -23,7 +23,8 @@ from core.tasks.catalogue import Catalogue, Offer
 class RunSettings:
     """One run of ``card`` over ``dataset``. ``device``: "auto" or a device name; ``tile``: a segmenter's tile
     size in pixels (None: each image resized to the model's input); ``class_map``: dataset class -> model
-    class, for a model whose classes are named differently."""
+    class, for a model whose classes are named differently; ``embeddings``: capture each sample's embedding in
+    the same pass (``job.embeddings`` once the run is complete)."""
 
     card: ModelCard
     dataset: Dataset
@@ -31,6 +32,7 @@ class RunSettings:
     batch_size: int = 64
     tile: int | None = None
     class_map: Mapping[str, str] | None = None
+    embeddings: bool = False
 
     @property
     def task(self) -> Task:
@@ -49,13 +51,15 @@ class RunSettings:
             device=device,
             batch_size=self.batch_size,
             tile=self.tile,
+            embeddings=self.embeddings,
             **more,
         )
 
     def continues(self, earlier: RunSettings, job) -> bool:
         """Whether this run goes on with ``job``, made with ``earlier`` settings and stopped before its end.
 
-        Same model, dataset (the object: a reopened dataset may have changed), class map and tile; the device
+        Same model, dataset (the object: a reopened dataset may have changed), class map, tile and embeddings
+        (a job without them cannot give them for the samples it did); the device
         the job ran on, or "auto". The batch size may differ: the job keeps the size it found to fit."""
         return (
             not job.predictions.complete
@@ -63,6 +67,7 @@ class RunSettings:
             and earlier.dataset is self.dataset
             and earlier.class_map == self.class_map
             and earlier.tile == self.tile
+            and earlier.embeddings == self.embeddings
             and self.device in ("auto", job.device)
         )
 
@@ -116,13 +121,21 @@ class RunPlan:
         self._class_maps[self._key(card)] = dict(mapping)
 
     # -- the next run ----------------------------------------------------------------------------
-    def settings(self, card: ModelCard, *, device: str = "auto", batch_size: int = 64, tile: int | None = None):
+    def settings(
+        self,
+        card: ModelCard,
+        *,
+        device: str = "auto",
+        batch_size: int = 64,
+        tile: int | None = None,
+        embeddings: bool = False,
+    ):
         """The settings of a run of ``card`` on the open dataset: the class map made for it, and ``tile`` only
         for a per-pixel task (a classifier has no tiles)."""
         if self.dataset is None:
             raise ModelError("no dataset is open")
         tile = tile if of(card).per_pixel else None
-        return RunSettings(card, self.dataset, device, batch_size, tile, self.class_map(card))
+        return RunSettings(card, self.dataset, device, batch_size, tile, self.class_map(card), embeddings)
 
     @property
     def job(self):
