@@ -60,6 +60,8 @@ class AppState(QObject):
         #: The project store of the open dataset: edits, review marks, notes, runs (None: no store).
         self.project: Project | None = None
         self.predictions: Predictions | None = None
+        #: The embeddings of the run behind ``predictions`` (N x D float16, read-only), when it computed them.
+        self.embeddings: np.ndarray | None = None
         self.selection: Selection | None = None
         self.current: int | None = None
         #: Decision threshold for binary (score of class 1) and multilabel (per label) tasks;
@@ -74,6 +76,7 @@ class AppState(QObject):
         self._follower = _StepFollower(self, project) if project is not None else None
         self.dataset = labeled_view(dataset, project)
         self.predictions = None
+        self.embeddings = None
         self.selection = None
         self.current = None
         self.threshold = None
@@ -83,8 +86,10 @@ class AppState(QObject):
         self.predictions_changed.emit(None)
         self.selection_changed.emit(None)
 
-    def set_predictions(self, predictions: Predictions | None) -> None:
+    def set_predictions(self, predictions: Predictions | None, embeddings: np.ndarray | None = None) -> None:
+        """Show ``predictions``; ``embeddings``: its run's rows, when it has them (other predictions drop them)."""
         self.predictions = predictions
+        self.embeddings = embeddings
         self.predictions_changed.emit(predictions)
 
     def set_run_status(self, status: RunStatus | None) -> None:

@@ -32,6 +32,10 @@ ONNX_NAMES = re.compile(r"(^|[^a-z])(embedding|embeddings|features|feature|penul
 FLOAT16_MAX = 65504.0
 
 
+class NoEmbeddings(ModelError):
+    """The model gives no embeddings; the message says why (:func:`no_embeddings_reason`)."""
+
+
 @dataclass(frozen=True)
 class EmbeddingLayer:
     """Where a model's embedding is read: ``name`` of ``module``; ``reads`` "input" (a linear layer's input)
@@ -155,7 +159,7 @@ class EmbeddingCapture:
 
     ``layer`` names the layer to read instead of the one found. After each successful forward pass call
     :meth:`take` for its rows; a pass that failed (out of memory, then retried smaller) is dropped with
-    :meth:`clear`. ModelError when the model gives no embeddings (the message says why). Enter the block before
+    :meth:`clear`. NoEmbeddings (a ModelError) when the model gives none (the message says why). Enter the block before
     the first call of a ``torch.compile``-d model: a hook added later is not in the traced graph. For an ONNX
     model enter it after ``model.to(device)``: the capture reads the session that is current then.
     """
@@ -165,7 +169,7 @@ class EmbeddingCapture:
         self._onnx_output = onnx_embedding_output(model) if type(model).__name__ == "OnnxModel" else None
         self.layer = None if self._onnx_output else embedding_layer(model, layer)
         if self.layer is None and self._onnx_output is None:
-            raise ModelError(no_embeddings_reason(model) or "this model gives no embeddings")
+            raise NoEmbeddings(no_embeddings_reason(model) or "this model gives no embeddings")
         self._blocks: list = []
         self._undo = None
 

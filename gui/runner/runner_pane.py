@@ -29,6 +29,7 @@ from superqt.utils import create_worker
 
 from core import tasks
 from core.inference import Progress
+from core.inference.embeddings import NoEmbeddings
 from core.models import ModelCard, ModelError
 from core.models.loading import resolve_model
 from core.tasks.catalogue import Offer, zoo_cards
@@ -40,6 +41,10 @@ from gui.workers import ready_device, with_torch
 
 #: predictions_changed is emitted at most this often while a run fills them (seconds).
 LIVE_UPDATE_INTERVAL = 0.25
+EMBEDDINGS_TIP = (
+    "Also keep each sample's embedding (the features the model's last layer reads), computed in the same pass: "
+    "the analysis views use them for the map, duplicates and leaks, and label issues"
+)
 
 
 def describe_card(card: ModelCard) -> str:
@@ -112,6 +117,11 @@ class RunnerPane(QGroupBox):
         self.tile_spin.setSuffix(" px")
         self.tile_check.toggled.connect(self.tile_spin.setEnabled)
         self.tile_spin.setEnabled(False)
+        self.embeddings_check = QCheckBox("Embeddings")
+        self.embeddings_check.setToolTip(EMBEDDINGS_TIP)
+        #: Why a model gives no embeddings, by card name: learnt when a run asked it for them (it takes the
+        #: model built to know), then its box is greyed out with the reason.
+        self._no_embeddings: dict[str, str] = {}
         self.run_button = QPushButton("Run")
         self.run_button.setToolTip("Run the model over the open split")
         self.run_button.clicked.connect(self.start_run)
@@ -156,6 +166,7 @@ class RunnerPane(QGroupBox):
         settings.addWidget(self.batch_spin)
         settings.addWidget(self.tile_check)
         settings.addWidget(self.tile_spin)
+        settings.addWidget(self.embeddings_check)
         settings.addWidget(self.run_button)
         settings.addWidget(self.cancel_button)
         layout = QVBoxLayout(self)
@@ -276,6 +287,9 @@ class RunnerPane(QGroupBox):
         self.tile_spin.setVisible(per_pixel)
         self.download_button.setVisible(offer is not None and offer.needs_download)
         self.map_button.setVisible(offer is not None and offer.needs_class_map)
+        no_embeddings = self._no_embeddings.get(offer.card.name) if offer is not None else None
+        self.embeddings_check.setEnabled(offer is not None and no_embeddings is None)
+        self.embeddings_check.setToolTip(no_embeddings or EMBEDDINGS_TIP)
         if offer is None:
             text = "No bundled model fits this dataset: open your own (Open…)." if self.plan.dataset else ""
             self.card_label.setText(text)
@@ -342,7 +356,11 @@ class RunnerPane(QGroupBox):
             return None
         tile = self.tile_spin.value() if self.tile_check.isChecked() else None
         return self.plan.settings(
-            offer.card, device=self.device_combo.currentText(), batch_size=self.batch_spin.value(), tile=tile
+            offer.card,
+            device=self.device_combo.currentText(),
+            batch_size=self.batch_spin.value(),
+            tile=tile,
+            embeddings=self.embeddings_check.isChecked() and self.embeddings_check.isEnabled(),
         )
 
     def _launch(self, starter, settings: RunSettings) -> None:
@@ -472,7 +490,7 @@ class RunnerPane(QGroupBox):
             self._fail(nothing_read(predictions, self._job.dataset.sample_ids), predictions)
             return
         self._on_worker_done()
-        self.state.set_predictions(predictions)
+        self.state.set_predictions(predictions, self._job.embeddings)
         self.progress.setFormat(f"done: {predictions.num_done:,} predicted in {predictions.seconds:.1f} s")
         self.progress.setValue(self.progress.maximum())
         self._show_failures()
@@ -480,7 +498,14 @@ class RunnerPane(QGroupBox):
         self.run_finished.emit()
 
     def _on_errored(self, exc: Exception) -> None:
-        self._fail(str(exc) or type(exc).__name__, self._job.predictions if self._job is not None else None)
+        message = str(exc) or type(exc).__name__
+        if isinstance(exc, NoEmbeddings) and self._run_card is not None:  # known now: its box is greyed out
+            self._no_embeddings[self._run_card.name] = message
+            message = f"{message}. Run again without embeddings"
+        self._fail(message, self._job.predictions if self._job is not None else None)
+        if isinstance(exc, NoEmbeddings):
+            self.failures_label.setText(message)
+            self.failures_label.setToolTip("")
 
     def _fail(self, message: str, predictions) -> None:
         """The run ended without results worth the name: an exception, or no sample read at all."""
