@@ -339,6 +339,7 @@ class RunEmbeddings:
         if self.finished or not len(indices):
             return
         if self.store is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)  # a folder named for it, not made yet
             self.store = EmbeddingStore(self.path, self.n, int(rows.shape[1]))
         self.store.write(indices, rows)
 
@@ -363,6 +364,7 @@ class RunEmbeddings:
             dim = self.capture.dim if self.capture is not None else None
             if not dim:  # no sample predicted and a length only a pass tells: no embeddings
                 return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self.store = EmbeddingStore(self.path, self.n, dim)
         self.store.finish()
         self.store, self.finished = None, True

@@ -82,6 +82,12 @@ def test_without_a_path_the_rows_go_to_a_temporary_file(digits):
     job.embeddings_path.parent.rmdir()
 
 
+def test_the_folder_of_the_path_is_made_when_missing(digits, tmp_path):
+    job = classifier_job(digits, tmp_path / "not" / "yet" / "embeddings.npy")
+    run_to_end(job)
+    assert job.embeddings.shape == (len(digits), 64) and files_in(tmp_path / "not" / "yet") == ["embeddings.npy"]
+
+
 def test_no_embeddings_unless_asked(digits):
     job = tasks.job_for(resolve_model("digits-cnn"), digits, device="cpu", num_workers=0)
     run_to_end(job)
