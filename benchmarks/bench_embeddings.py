@@ -6,7 +6,8 @@ several repeats per round, the median ratio over rounds. Random weights: timing 
 
 Then the whole job, as a user runs it: ``InferenceJob`` over the digits demo's test split with and without
 ``embeddings=True`` (decoding, forward, scores, the rows written into the memory-mapped store and the file put
-in place), runs interleaved, the median time of each over ``--job-rounds``.
+in place), runs interleaved; the median of the per-round ratios and the ratio of the best runs (the machine's
+load only ever adds time, so the best runs are the least disturbed).
 Run: python benchmarks/bench_embeddings.py [--rounds N] [--job-rounds N] [--device D]
 """
 
@@ -71,8 +72,8 @@ def time_job(dataset, card, device: str, folder: Path | None) -> float:
     return seconds
 
 
-def measure_job(rounds: int, device: str) -> tuple[int, float, float]:
-    """(samples, median seconds without, median seconds with embeddings) of the digits demo's test split."""
+def measure_job(rounds: int, device: str) -> tuple[int, list[float], list[float]]:
+    """(samples, seconds without, seconds with embeddings per round) on the digits demo's test split."""
     dataset = open_dataset(RESOURCES / "demo" / "digits", split="test")
     card = resolve_model("digits-cnn")
     time_job(dataset, card, device, None)  # warm up: imports, the first model built
@@ -81,7 +82,7 @@ def measure_job(rounds: int, device: str) -> tuple[int, float, float]:
         for round_ in range(rounds):
             plain.append(time_job(dataset, card, device, None))
             with_rows.append(time_job(dataset, card, device, Path(tmp) / str(round_)))
-    return len(dataset), statistics.median(plain), statistics.median(with_rows)
+    return len(dataset), plain, with_rows
 
 
 def main() -> None:
@@ -96,10 +97,13 @@ def main() -> None:
         flag = "" if ratio <= 1.10 else "  (over the 1.10 aim)"
         print(f"{name:<12} {batch:>5} {side:>5} {plain:>11.1f} {hooked:>12.1f} {ratio:>6.3f}{flag}")
     samples, plain, with_rows = measure_job(args.job_rounds, args.device)
-    ratio = with_rows / plain
-    flag = "" if ratio <= 1.10 else "  (over the 1.10 aim)"
-    print(f"\nwhole job, digits demo ({samples} images) on {args.device}, median of {args.job_rounds} runs each:")
-    print(f"  predictions only {plain * 1e3:.0f} ms, with embeddings {with_rows * 1e3:.0f} ms, ratio {ratio:.3f}{flag}")
+    paired = statistics.median(b / a for a, b in zip(plain, with_rows))
+    best = min(with_rows) / min(plain)
+    flag = "" if max(paired, best) <= 1.10 else "  (over the 1.10 aim)"
+    print(f"\nwhole job, digits demo ({samples} images) on {args.device}, {args.job_rounds} runs each, interleaved:")
+    print(f"  predictions only: median {statistics.median(plain) * 1e3:.0f} ms, best {min(plain) * 1e3:.0f} ms")
+    print(f"  with embeddings:  median {statistics.median(with_rows) * 1e3:.0f} ms, best {min(with_rows) * 1e3:.0f} ms")
+    print(f"  ratio: median of the rounds' {paired:.3f}, of the best runs {best:.3f}{flag}")
 
 
 if __name__ == "__main__":

@@ -501,6 +501,7 @@ class RunnerPane(QGroupBox):
         message = str(exc) or type(exc).__name__
         if isinstance(exc, NoEmbeddings) and self._run_card is not None:  # known now: its box is greyed out
             self._no_embeddings[self._run_card.name] = message
+            self.embeddings_check.setChecked(False)  # a greyed tick would say they are computed
             message = f"{message}. Run again without embeddings"
         self._fail(message, self._job.predictions if self._job is not None else None)
         if isinstance(exc, NoEmbeddings):

@@ -68,7 +68,8 @@ def test_a_model_without_embeddings_fails_with_the_reason_and_its_box_is_greyed(
         assert widget.start_run()
     reason = "a TorchScript model gives no embeddings: its layers cannot be hooked"
     assert failed.args[0].startswith(reason) and widget.failures_label.text().startswith(reason)
-    assert not widget.embeddings_check.isEnabled() and widget.embeddings_check.toolTip() == reason
+    assert not widget.embeddings_check.isEnabled() and not widget.embeddings_check.isChecked()
+    assert widget.embeddings_check.toolTip() == reason
     with qtbot.waitSignal(widget.run_finished, timeout=120_000):  # Run again: without embeddings, it runs
         assert widget.start_run()
     assert state.predictions.complete and state.embeddings is None
