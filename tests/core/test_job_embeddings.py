@@ -21,6 +21,7 @@ from core.inference.embeddings import EmbeddingStore
 from core.inference.segmentation import SegmentationJob
 from core.models.cards import RESOURCES, ModelCard, ModelError
 from core.models.loading import build_model, resolve_model
+from core.models.smallcnn import SmallCNN
 from core.models.unet import UNet
 from core.tasks.run_settings import RunPlan
 
@@ -282,3 +283,43 @@ def test_run_settings_ask_for_embeddings_and_a_run_without_them_is_not_resumed_w
     assert plan.resumes(plan.settings(card, device="cpu", embeddings=True))
     run_to_end(job)
     assert job.embeddings.shape == (len(plan.dataset), 64)
+
+
+# -- ONNX ---------------------------------------------------------------------------------------------------
+class DigitsWithFeatures(nn.Module):
+    """A digits classifier exported with its embedding as a second output."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.net = SmallCNN(1, 10, width=4).eval()
+
+    def forward(self, x):
+        features = self.net.pool(self.net.features(x)).flatten(1)
+        return self.net.head(features), features
+
+
+def onnx_card(tmp_path: Path, model: nn.Module, names: list[str]) -> ModelCard:
+    path = tmp_path / "model.onnx"
+    torch.onnx.export(model, (torch.zeros(1, 1, 32, 32),), str(path), input_names=["x"], output_names=names,
+                      dynamic_axes={"x": {0: "n"}, **{n: {0: "n"} for n in names}}, dynamo=False)  # fmt: skip
+    return resolve_model(path, classes=[str(d) for d in range(10)])
+
+
+def test_an_onnx_models_embedding_output_is_stored(digits, tmp_path):
+    source = DigitsWithFeatures().eval()
+    card = onnx_card(tmp_path, source, ["logits", "embedding"])
+    job = tasks.job_for(card, digits, device="cpu", num_workers=0, embeddings=True, embeddings_path=tmp_path / "e.npy")
+    run_to_end(job)
+    assert job.embeddings.shape == (len(digits), 16)
+    x = torch.stack([torch.from_numpy(card.preprocess(digits[i].image())) for i in (0, 200)])
+    with torch.no_grad():
+        expected = source(x)[1].numpy()
+    np.testing.assert_allclose(job.embeddings[[0, 200]].astype(np.float32), expected, atol=2e-3, rtol=2e-3)
+
+
+def test_an_onnx_model_without_an_embedding_output_is_refused_with_its_reason(digits, tmp_path):
+    card = onnx_card(tmp_path, DigitsWithFeatures().net, ["logits"])
+    job = tasks.job_for(card, digits, device="cpu", num_workers=0, embeddings=True, embeddings_path=tmp_path / "e.npy")
+    with pytest.raises(ModelError, match="this ONNX model gives no embeddings: it has no output named 'embedding'"):
+        run_to_end(job)
