@@ -7,7 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-DEMO_DATASET = Path(__file__).resolve().parent / "resources" / "demo" / "digits"
+ROOT = Path(__file__).resolve().parent
+DEMO_DATASET = ROOT / "resources" / "demo" / "digits"
 
 EPILOG = """\
 headless evaluation:
@@ -60,18 +61,7 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("dataset", help="dataset folder")
     parser.add_argument("--split", help="split to evaluate (default: test, else val)")
-    parser.add_argument(
-        "--model",
-        help="bundled model name, model card (.json), checkpoint (.pt/.pth state_dict, TorchScript, .safetensors, "
-        ".onnx) or torchvision network (resnet50, vgg16, ...) (default: the first bundled model that fits)",
-    )
-    parser.add_argument("--architecture", help="architecture of a checkpoint when it fits several (smallcnn, resnet50)")
-    parser.add_argument("--classes", metavar="FILE", help="class names of a checkpoint, one per line")
-    parser.add_argument("--map-classes", action="store_true", help="run a model whose classes overlap the dataset's")
-    parser.add_argument("--download", action="store_true", help="download a torchvision network's weights if missing")
-    parser.add_argument("--device", default="auto", help="cuda, cuda:N, mps, cpu or auto (default)")
-    parser.add_argument("--batch-size", type=_batch_size, default=64, help="images per batch, or auto (default 64)")
-    parser.add_argument("--workers", type=int, default=None, help="decoding processes (default: automatic)")
+    _model_arguments(parser)
     parser.add_argument("--no-amp", action="store_true", help="full float32 on CUDA instead of mixed precision")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model first")
     parser.add_argument(
@@ -106,6 +96,45 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
         "--no-save-run", action="store_true",
         help="do not record the run in the dataset's project (by default the window lists it under Runs)",
     )  # fmt: skip
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def _model_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that pick a model and run it, shared by evaluate and analyze."""
+    parser.add_argument(
+        "--model",
+        help="bundled model name, model card (.json), checkpoint (.pt/.pth state_dict, TorchScript, .safetensors, "
+        ".onnx) or torchvision network (resnet50, vgg16, ...) (default: the first bundled model that fits)",
+    )
+    parser.add_argument("--architecture", help="architecture of a checkpoint when it fits several (smallcnn, resnet50)")
+    parser.add_argument("--classes", metavar="FILE", help="class names of a checkpoint, one per line")
+    parser.add_argument("--map-classes", action="store_true", help="run a model whose classes overlap the dataset's")
+    parser.add_argument("--download", action="store_true", help="download a torchvision network's weights if missing")
+    parser.add_argument("--device", default="auto", help="cuda, cuda:N, mps, cpu or auto (default)")
+    parser.add_argument("--batch-size", type=_batch_size, default=64, help="images per batch, or auto (default 64)")
+    parser.add_argument("--workers", type=int, default=None, help="decoding processes (default: automatic)")
+
+
+def build_analyze_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python main.py analyze",
+        description="Why the model fails: run a classifier with embeddings over a dataset's splits and write "
+        "label_issues.csv, duplicates.csv, outliers.csv, embedding_map.csv, embeddings.npy and analysis.json.",
+        epilog="The split the model was trained on (--trained-on; the bundled models say so themselves) is scored "
+        "by cross-validated logistic regression on the embeddings, the others by the model's own predictions.",
+    )
+    parser.add_argument("dataset", help="dataset folder")
+    parser.add_argument("--split", action="append", help="a split to analyse (repeat it; default: every split)")
+    _model_arguments(parser)
+    parser.add_argument(
+        "--trained-on", metavar="SPLIT", help="the split the model was trained on (default: the card's)"
+    )
+    parser.add_argument(
+        "--map", choices=("auto", "pca", "pacmap", "umap"), default="auto",
+        help="how the 2-D map is made (default: PaCMAP where installed, else UMAP, else PCA)",
+    )  # fmt: skip
+    parser.add_argument("--out", default="cvlens-analysis", help="output folder (default ./cvlens-analysis)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -322,10 +351,133 @@ def evaluate(argv: list[str]) -> int:
     return 0
 
 
+def _trained_split(card, dataset, asked: str | None) -> str | None:
+    """The split the model was trained on: --trained-on, the card's ``training["split"]``, or "train" when
+    the card names this dataset as its own (the bundled models do); None when nothing says."""
+    if asked:
+        return asked
+    if card.training.get("split"):
+        return str(card.training["split"])
+    own = card.dataset and (Path(card.dataset) if Path(card.dataset).is_absolute() else ROOT / card.dataset)
+    if own and Path(own).resolve() == Path(dataset.root).resolve() and "train" in dataset.splits:
+        return "train"
+    return None
+
+
+def _run_with_embeddings(args, card, dataset, show):
+    """(predictions, embeddings) of one split: the model's scores and the input of its last linear layer."""
+    import numpy as np
+
+    from core import tasks
+    from core.models import ModelError
+
+    fit = tasks.fit(card, dataset)
+    if fit.needs_class_map and not (args.map_classes and fit.suggestion):
+        how = "--map-classes maps those named alike" if fit.suggestion else "no class name is in both"
+        raise ModelError(f"{fit.reason} ({how})")
+    class_map = dict(fit.suggestion) if fit.needs_class_map else None
+    job = tasks.job_for(
+        card, dataset, class_map=class_map, device=args.device, batch_size=args.batch_size,
+        num_workers=args.workers, embeddings=True,
+    )  # fmt: skip
+    job.prepare()
+    for progress in job.run():
+        if show:
+            show(progress)
+    if show:
+        sys.stderr.write("\n")
+    return job.predictions, np.asarray(job.embeddings, dtype=np.float32)
+
+
+def analyze(argv: list[str]) -> int:
+    """``python main.py analyze``: see build_analyze_parser; 0 when the files are written, 2 on an error."""
+    args = build_analyze_parser().parse_args(argv)
+    from core import tasks
+    from core.analysis import Cancelled
+    from core.analysis.report import analyze as find
+    from core.analysis.report import write_reports
+    from core.datasets import DatasetError, open_dataset
+    from core.inference import distributed
+    from core.models import ModelError
+
+    if distributed.launched_by_torchrun():
+        print("error: analyze runs on one process for now; run it without torchrun", file=sys.stderr)
+        return 2
+    try:
+        _check_out(args.out)
+        first = open_dataset(args.dataset)
+        splits = args.split or list(first.splits) or [first.split]
+        unknown = [s for s in splits if s not in first.splits]
+        if unknown:
+            raise DatasetError(f"{first.name} has no split {unknown[0]!r}; it has {first.splits}")
+        card = _evaluate_card(args, first, None)
+        task = tasks.for_run(card, first)
+        if task.per_pixel:
+            raise ModelError("analyze works on classifiers for now; a segmenter's label issues come with its views")
+        trained = _trained_split(card, first, args.trained_on)
+        show = None if args.quiet else _progress_bar
+        parts = []
+        for split in splits:
+            dataset = first.with_split(split)
+            print(f"{dataset!r}: {card.display_name}", file=sys.stderr)
+            parts.append((split, dataset, *_run_with_embeddings(args, card, dataset, show)))
+        inp = _analysis_input(parts, task, trained)
+        print(f"analysing {int(inp.predicted.sum()):,} samples…", file=sys.stderr)
+        report = find(inp, map_method=args.map)
+    except (DatasetError, ModelError, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, Cancelled):
+        print("interrupted: nothing written", file=sys.stderr)
+        return 130
+    facts = {"dataset": str(first.root), "model": card.name, "task": task.name, "trained_on": trained}
+    written = write_reports(args.out, inp, report, **facts)
+    issues = 0 if report.label_issues is None else len(report.label_issues.indices)
+    print(
+        f"{issues} label issues ({report.source}), {len(report.duplicates)} duplicate pairs "
+        f"({int(report.duplicates.leak.sum())} across splits), map by {report.map_method}",
+        file=sys.stderr,
+    )
+    print(f"wrote {', '.join(str(p) for p in written)}")
+    return 0
+
+
+def _analysis_input(parts, task, trained: str | None):
+    """One AnalysisInput from each split's (split, dataset, predictions, embeddings); exact duplicates are
+    found by hashing the decoded pixels (one more decoding pass over the data)."""
+    import numpy as np
+
+    from core.analysis import hash_dataset
+    from core.analysis.report import AnalysisInput
+
+    ids, splits, labels = [], [], []
+    for split, dataset, _, _ in parts:
+        ids += list(dataset.sample_ids)
+        splits += [split] * len(dataset)
+        if task.multilabel:
+            labels.append(dataset.tags if dataset.tags is not None else None)
+        else:
+            labels.append(dataset.targets if dataset.targets is not None else np.full(len(dataset), -1))
+    has_labels = all(part is not None for part in labels) and any(task.has_labels(p[1]) for p in parts)
+    return AnalysisInput(
+        sample_ids=ids,
+        splits=np.array(splits),
+        classes=list(parts[0][2].classes),
+        embeddings=np.concatenate([p[3] for p in parts]),
+        probabilities=np.concatenate([p[2].scores for p in parts]),
+        predicted=np.concatenate([p[2].done for p in parts]),
+        labels=np.concatenate(labels) if has_labels else None,
+        trained=np.array([s == trained for s in splits]),
+        hashes=[h for _, dataset, _, _ in parts for h in hash_dataset(dataset)],
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "evaluate":
         return evaluate(argv[1:])
+    if argv and argv[0] == "analyze":
+        return analyze(argv[1:])
     args = build_parser().parse_args(argv)
     from gui.app import run_app
 

@@ -1,0 +1,251 @@
+"""One analysis of a model over a dataset's splits, and the files ``python main.py analyze`` writes.
+
+The caller (``main.py analyze``; the GUI's views later) runs the model with embeddings over each split
+through the task registry and hands the arrays over as an :class:`AnalysisInput`; :func:`analyze` finds
+label issues, duplicates and leaks, outliers and the 2-D map; :func:`write_reports` writes them:
+
+- ``label_issues.csv``: ``sample_id,split,given,suggested,score``, most suspect first (class names as the
+  dataset names them; multilabel: the tags joined by ``;``; score: cleanlab's label quality, lower = more
+  suspect);
+- ``duplicates.csv``: ``sample_a,split_a,sample_b,split_b,distance``, closest first (exact copies first, at
+  0); a pair across splits is a leak;
+- ``outliers.csv``: ``sample_id,split,score``, most unusual first;
+- ``embedding_map.csv``: ``sample_id,split,x,y``, one row per sample; ``embeddings.npy`` in the same order;
+- ``analysis.json``: what was found, with the methods and where the probabilities came from.
+
+Out-of-sample probabilities: a split the model was not trained on is scored by the run's own predictions
+(``held out``); the split it was trained on (``trained``) by K-fold cross-validated logistic regression on
+the embeddings, since a network's predictions on its own training data are overconfident.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.analysis.duplicates import DuplicatePairs, find_duplicates, near_duplicate_distance
+from core.analysis.label_issues import (
+    CROSS_VALIDATED,
+    HELD_OUT,
+    LabelIssues,
+    MultilabelIssues,
+    cross_validated_probabilities,
+    find_label_issues,
+    find_multilabel_issues,
+)
+from core.analysis.neighbours import nearest_neighbours
+from core.analysis.outliers import Outliers, knn_scores, ood_scores, rank_outliers
+from core.analysis.progress import ProgressFn, StopFn
+from core.analysis.projection import compute_map
+from core.system.files import write_atomic
+
+#: The files :func:`write_reports` writes, in this order.
+FILES = ("label_issues.csv", "duplicates.csv", "outliers.csv", "embedding_map.csv", "embeddings.npy", "analysis.json")
+#: Neighbours kept per sample for duplicates and outliers.
+NEIGHBOURS = 10
+
+
+@dataclass
+class AnalysisInput:
+    """Everything an analysis needs, one row per sample of every split analysed (in the same order)."""
+
+    sample_ids: list[str]
+    splits: np.ndarray  # str (N,): the split of each row
+    classes: list[str]
+    embeddings: np.ndarray  # N x D (float16 or float32)
+    probabilities: np.ndarray  # N x K model scores (rows without a prediction are ignored)
+    predicted: np.ndarray  # bool (N,): the model predicted the row (and gave its embedding)
+    labels: np.ndarray | None  # N ints (-1: unlabeled) or N x K tags (multilabel); None: no labels
+    trained: np.ndarray = field(default=None)  # bool (N,): rows of the split the model was trained on
+    hashes: Sequence[bytes | None] | None = None  # hashes of the decoded pixels, for exact duplicates
+
+    def __post_init__(self) -> None:
+        n = len(self.sample_ids)
+        self.splits = np.asarray(self.splits, dtype=str)
+        self.predicted = np.asarray(self.predicted, dtype=bool)
+        self.trained = np.zeros(n, bool) if self.trained is None else np.asarray(self.trained, dtype=bool)
+        for name in ("splits", "embeddings", "probabilities", "predicted", "trained"):
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"{name} has {len(getattr(self, name))} rows for {n} samples")
+
+    @property
+    def multilabel(self) -> bool:
+        return self.labels is not None and np.ndim(self.labels) == 2
+
+
+@dataclass
+class AnalysisReport:
+    label_issues: LabelIssues | MultilabelIssues | None
+    duplicates: DuplicatePairs
+    outliers: Outliers
+    coords: np.ndarray  # N x 2 (NaN for rows without an embedding)
+    map_method: str
+    source: str  # where the label-issue probabilities came from, in words
+    max_distance: float  # the near-duplicate threshold used (cosine distance)
+    notes: list[str] = field(default_factory=list)
+
+
+def out_of_sample(inp: AnalysisInput, *, progress: ProgressFn | None = None, stop: StopFn | None = None):
+    """(N x K probabilities no model fitted on the row's own label gave, the source in words)."""
+    probs = np.asarray(inp.probabilities, dtype=np.float32).copy()
+    trained = inp.trained & inp.predicted
+    held_out = inp.predicted & ~inp.trained
+    if not trained.any():
+        return probs, HELD_OUT
+    labels = inp.labels[trained]
+    if not inp.multilabel:
+        labels = np.where(labels >= 0, labels, -1)
+    fitted = cross_validated_probabilities(
+        np.asarray(inp.embeddings[trained], dtype=np.float32), labels, num_classes=len(inp.classes),
+        progress=progress, stop=stop,
+    )  # fmt: skip
+    probs[trained] = fitted
+    if held_out.any():
+        return probs, f"{HELD_OUT}; for the split it was trained on, {CROSS_VALIDATED}"
+    return probs, CROSS_VALIDATED
+
+
+def analyze(
+    inp: AnalysisInput,
+    *,
+    map_method: str = "auto",
+    duplicate_fraction: float | None = None,
+    progress: ProgressFn | None = None,
+    stop: StopFn | None = None,
+) -> AnalysisReport:
+    """Label issues, duplicates (exact by pixels, near by embeddings) and leaks, outliers, the 2-D map."""
+    rows = np.flatnonzero(inp.predicted)
+    if len(rows) < 2:
+        raise ValueError("fewer than two samples were predicted: nothing to analyse")
+    embeddings = np.asarray(inp.embeddings[rows], dtype=np.float32)
+    notes: list[str] = []
+    issues, source = None, "no labels"
+    if inp.labels is not None:
+        probs, source = out_of_sample(inp, progress=progress, stop=stop)
+        issues = _label_issues(inp, probs)
+    else:
+        notes.append("the dataset has no labels: no label issues")
+    neighbours = nearest_neighbours(embeddings, k=min(NEIGHBOURS, len(rows) - 1), progress=progress, stop=stop)
+    options = {} if duplicate_fraction is None else {"fraction": duplicate_fraction}
+    max_distance = near_duplicate_distance(neighbours, **options)
+    hashes = None if inp.hashes is None else [inp.hashes[i] for i in rows]
+    pairs = find_duplicates(
+        hashes=hashes, embeddings=embeddings, neighbours=neighbours, max_distance=max_distance,
+        splits=inp.splits[rows],
+    )  # fmt: skip
+    outliers = rank_outliers(knn_scores(neighbours), ood_scores(np.asarray(inp.probabilities[rows], np.float64)))
+    coords = np.full((len(inp.sample_ids), 2), np.nan, np.float32)
+    xy, method = compute_map(embeddings, method=map_method, progress=progress, stop=stop)
+    coords[rows] = xy
+    return AnalysisReport(
+        label_issues=issues,
+        duplicates=_to_rows(pairs, rows),
+        outliers=_outliers_to_rows(outliers, rows),
+        coords=coords,
+        map_method=method,
+        source=source,
+        max_distance=float(max_distance),
+        notes=notes,
+    )
+
+
+def _label_issues(inp: AnalysisInput, probs: np.ndarray) -> LabelIssues | MultilabelIssues:
+    if inp.multilabel:
+        rows = np.flatnonzero(inp.predicted)
+        found = find_multilabel_issues(inp.labels[rows], probs[rows])
+        quality = np.full(len(inp.sample_ids), np.nan, np.float32)
+        quality[rows] = found.quality
+        return MultilabelIssues(
+            rows[found.indices], found.given, found.suggested, found.score, quality, found.source, found.ranked_by,
+            found.threshold,
+        )  # fmt: skip
+    labels = np.where(inp.predicted, np.asarray(inp.labels, dtype=np.int64), -1)
+    return find_label_issues(labels, np.nan_to_num(probs, nan=0.0))
+
+
+def _to_rows(pairs: DuplicatePairs, rows: np.ndarray) -> DuplicatePairs:
+    """Pairs found among the predicted rows, in the indices of all rows."""
+    return DuplicatePairs(rows[pairs.a], rows[pairs.b], pairs.distance, pairs.exact, pairs.leak, pairs.group)
+
+
+def _outliers_to_rows(outliers: Outliers, rows: np.ndarray) -> Outliers:
+    return Outliers(rows[outliers.indices], outliers.score, outliers.knn, outliers.ood)
+
+
+# -- the files ---------------------------------------------------------------------------------------
+def write_reports(out_dir: str | Path, inp: AnalysisInput, report: AnalysisReport, **facts: Any) -> list[Path]:
+    """The files of :data:`FILES` in ``out_dir`` (each written atomically); ``facts`` go into analysis.json."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ids, splits = inp.sample_ids, inp.splits
+    tables = {
+        "label_issues.csv": _issue_rows(inp, report.label_issues),
+        "duplicates.csv": [["sample_a", "split_a", "sample_b", "split_b", "distance"]]
+        + [
+            [ids[a], splits[a], ids[b], splits[b], f"{d:.6f}"]
+            for a, b, d in zip(report.duplicates.a, report.duplicates.b, report.duplicates.distance)
+        ],
+        "outliers.csv": [["sample_id", "split", "score"]]
+        + [[ids[i], splits[i], f"{report.outliers.score[k]:.6f}"] for k, i in enumerate(report.outliers.indices)],
+        "embedding_map.csv": [["sample_id", "split", "x", "y"]]
+        + [[ids[i], splits[i], *_xy(report.coords[i])] for i in range(len(ids))],
+    }
+    written = []
+    for name, rows in tables.items():
+        written.append(_write_csv(out / name, rows))
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(inp.embeddings, dtype=np.float16))
+    write_atomic(out / "embeddings.npy", buffer.getvalue())
+    written.append(out / "embeddings.npy")
+    summary = {
+        **facts,
+        "samples": len(ids),
+        "predicted": int(inp.predicted.sum()),
+        "splits": sorted(set(splits.tolist())),
+        "label_issues": 0 if report.label_issues is None else len(report.label_issues.indices),
+        "label_issue_source": report.source,
+        "ranked_by": None if report.label_issues is None else report.label_issues.ranked_by,
+        "duplicates": len(report.duplicates),
+        "exact_duplicates": int(report.duplicates.exact.sum()),
+        "leaks": int(report.duplicates.leak.sum()),
+        "near_duplicate_distance": report.max_distance,
+        "map_method": report.map_method,
+        "notes": report.notes,
+    }
+    write_atomic(out / "analysis.json", (json.dumps(summary, indent=2) + "\n").encode("utf-8"))
+    written.append(out / "analysis.json")
+    return written
+
+
+def _issue_rows(inp: AnalysisInput, issues) -> list[list[Any]]:
+    rows: list[list[Any]] = [["sample_id", "split", "given", "suggested", "score"]]
+    if issues is None:
+        return rows
+    names = inp.classes
+    for k, i in enumerate(issues.indices):
+        if isinstance(issues, MultilabelIssues):
+            given = ";".join(names[j] for j in np.flatnonzero(issues.given[k]))
+            suggested = ";".join(names[j] for j in np.flatnonzero(issues.suggested[k]))
+        else:
+            given, suggested = names[int(issues.given[k])], names[int(issues.suggested[k])]
+        rows.append([inp.sample_ids[i], inp.splits[i], given, suggested, f"{issues.score[k]:.6f}"])
+    return rows
+
+
+def _xy(point: np.ndarray) -> list[str]:
+    return ["" if not np.isfinite(v) else f"{v:.5f}" for v in point]
+
+
+def _write_csv(path: Path, rows: list[list[Any]]) -> Path:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    # surrogateescape: a file name that is not UTF-8 goes back out as the bytes it was read from
+    write_atomic(path, buffer.getvalue().encode("utf-8", errors="surrogateescape"))
+    return path
