@@ -147,7 +147,7 @@ def analyze(
     return AnalysisReport(
         label_issues=issues,
         duplicates=_to_rows(pairs, rows),
-        outliers=_outliers_to_rows(outliers, rows),
+        outliers=_outliers_to_rows(outliers, rows, len(inp.sample_ids)),
         coords=coords,
         map_method=method,
         source=source,
@@ -175,8 +175,17 @@ def _to_rows(pairs: DuplicatePairs, rows: np.ndarray) -> DuplicatePairs:
     return DuplicatePairs(rows[pairs.a], rows[pairs.b], pairs.distance, pairs.exact, pairs.leak, pairs.group)
 
 
-def _outliers_to_rows(outliers: Outliers, rows: np.ndarray) -> Outliers:
-    return Outliers(rows[outliers.indices], outliers.score, outliers.knn, outliers.ood)
+def _outliers_to_rows(outliers: Outliers, rows: np.ndarray, n: int) -> Outliers:
+    """Outliers ranked among the predicted rows, in the indices of all ``n`` rows (NaN scores elsewhere)."""
+
+    def spread(values: np.ndarray | None) -> np.ndarray | None:
+        if values is None:
+            return None
+        full = np.full(n, np.nan, np.float32)
+        full[rows] = values
+        return full
+
+    return Outliers(rows[outliers.indices], spread(outliers.score), spread(outliers.knn), spread(outliers.ood))
 
 
 # -- the files ---------------------------------------------------------------------------------------
@@ -193,7 +202,7 @@ def write_reports(out_dir: str | Path, inp: AnalysisInput, report: AnalysisRepor
             for a, b, d in zip(report.duplicates.a, report.duplicates.b, report.duplicates.distance)
         ],
         "outliers.csv": [["sample_id", "split", "score"]]
-        + [[ids[i], splits[i], f"{report.outliers.score[k]:.6f}"] for k, i in enumerate(report.outliers.indices)],
+        + [[ids[i], splits[i], f"{report.outliers.score[i]:.6f}"] for i in report.outliers.indices],
         "embedding_map.csv": [["sample_id", "split", "x", "y"]]
         + [[ids[i], splits[i], *_xy(report.coords[i])] for i in range(len(ids))],
     }

@@ -83,7 +83,10 @@ def test_the_files_carry_the_columns_the_issue_names(tmp_path):
     index = inp.sample_ids.index(first[0])
     assert index in flipped and first[2] == CLASSES[inp.labels[index]] and first[3] != first[2]
     assert table("duplicates.csv")[0] == ["sample_a", "split_a", "sample_b", "split_b", "distance"]
-    assert table("outliers.csv")[1][0] == "s100.png"
+    outliers = table("outliers.csv")
+    assert outliers[1][0] == "s100.png"
+    scores = [float(row[2]) for row in outliers[1:]]
+    assert scores == sorted(scores, reverse=True) and scores[0] > 0  # most unusual first, by its own score
     rows = table("embedding_map.csv")
     assert rows[0] == ["sample_id", "split", "x", "y"] and len(rows) == len(inp.sample_ids) + 1
     saved = np.load(tmp_path / "embeddings.npy")
