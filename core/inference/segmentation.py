@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.datasets.base import IGNORE_INDEX, Dataset, SampleError
+from core.datasets.base import IGNORE_INDEX, Dataset
 from core.inference.batches import default_workers
 from core.inference.class_map import class_lookup
 from core.inference.devices import pick_device
@@ -53,6 +53,7 @@ from core.inference.mask_store import (
     resize_nearest,
 )
 from core.inference.progress import Progress
+from core.inference.rescoring import sample_message
 from core.metrics import pixel_confusion_matrix
 from core.models.cards import ModelCard, ModelError
 from core.models.loading import build_model
@@ -63,8 +64,6 @@ __all__ = [
     "SegmentationPredictions",
     "class_lookup",
     "load_run",
-    "rescore",
-    "rescore_sample",
     "tile_layout",
 ]
 
@@ -102,19 +101,15 @@ class _Samples:
         try:
             image = self.dataset.load_image(index)
         except Exception as exc:  # SampleError, or a reader bug: recorded on the sample, never fatal
-            return index, None, None, _message(exc), ""
+            return index, None, None, sample_message(exc), ""
         try:
             mask = self.dataset.load_mask(index)
         except Exception as exc:
-            return index, image, None, "", _message(exc)
+            return index, image, None, "", sample_message(exc)
         if mask is not None and mask.shape != image.shape[:2]:
             h, w = image.shape[:2]
             return index, image, None, "", f"mask is {mask.shape[1]}x{mask.shape[0]} but the image is {w}x{h}"
         return index, image, mask, "", ""
-
-
-def _message(exc: Exception) -> str:
-    return str(exc) if isinstance(exc, SampleError) else f"{type(exc).__name__}: {exc}"
 
 
 def _collate(items):
@@ -398,75 +393,3 @@ class SegmentationJob:
 def load_run(folder: str | Path) -> SegmentationPredictions:
     """A segmentation run saved in ``folder`` (``SegmentationJob.predictions`` is saved there by ``run()``)."""
     return SegmentationPredictions.load(folder)
-
-
-# -- re-scoring a run against changed true masks ---------------------------------------------------------
-
-
-def truth_lookup(predictions: SegmentationPredictions, classes: Sequence[str]) -> np.ndarray | None:
-    """The 256-entry table taking a dataset class to the run's (255 = ignored), from the run's class map;
-    None when the dataset's classes are the run's."""
-    class_map = (predictions.settings or {}).get("class_map")
-    if not class_map:
-        return None if list(classes) == list(predictions.classes) else _by_name(predictions.classes, classes)
-    lookup = np.full(256, IGNORE_INDEX, dtype=np.uint8)
-    for source, target in class_map.items():
-        if source in classes and target in predictions.classes:
-            lookup[list(classes).index(source)] = predictions.classes.index(target)
-    return lookup
-
-
-def _by_name(run_classes: Sequence[str], classes: Sequence[str]) -> np.ndarray:
-    lookup = np.full(256, IGNORE_INDEX, dtype=np.uint8)
-    for k, name in enumerate(classes[:255]):
-        if name in run_classes:
-            lookup[k] = list(run_classes).index(name)
-    return lookup
-
-
-def rescore_sample(predictions: SegmentationPredictions, index: int, truth: np.ndarray | None, lookup=None) -> None:
-    """Score sample ``index``'s stored prediction against a new true mask (the run is not re-run): its
-    per-image confusion matrix is replaced, so per-image scores and dataset totals (sums) follow."""
-    if not predictions.done[index]:
-        return
-    if truth is None:
-        predictions.set_image_confusion(index, None)
-        return
-    try:
-        mask = predictions.mask(index)
-    except SampleError as exc:
-        predictions.set_image_confusion(index, None, f"stored prediction: {exc}")
-        return
-    if truth.shape != mask.shape:
-        h, w = mask.shape
-        predictions.set_image_confusion(
-            index, None, f"mask is {truth.shape[1]}x{truth.shape[0]} but the image is {w}x{h}"
-        )
-        return
-    if lookup is not None:
-        truth = lookup[np.clip(truth, 0, 255).astype(np.uint8)]
-    dtype = np.uint8 if predictions.num_classes <= 255 else np.int64
-    try:
-        confusion = pixel_confusion_matrix(
-            truth.astype(dtype, copy=False), mask.astype(dtype, copy=False), predictions.num_classes, IGNORE_INDEX
-        )
-    except (ValueError, TypeError) as exc:
-        predictions.set_image_confusion(index, None, f"true mask: {exc}")
-        return
-    predictions.set_image_confusion(index, confusion)
-
-
-def rescore(
-    predictions: SegmentationPredictions, dataset: Dataset, indices: Sequence[int] | np.ndarray
-) -> Generator[int, None, None]:
-    """Re-score the given samples against ``dataset``'s true masks as they are now; yields after each
-    sample (the count done), so a worker can report progress and stop between samples."""
-    lookup = truth_lookup(predictions, dataset.classes)
-    for done, index in enumerate(np.asarray(indices, dtype=np.int64).reshape(-1), start=1):
-        try:
-            truth = dataset.load_mask(int(index))
-        except Exception as exc:  # an unreadable mask is the sample's error, as during the run
-            predictions.set_image_confusion(int(index), None, f"true mask: {_message(exc)}")
-        else:
-            rescore_sample(predictions, int(index), truth, lookup)
-        yield done

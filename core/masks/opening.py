@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from core.datasets import Dataset, open_dataset
 from core.inference import Predictions
-from core.inference.segmentation import rescore
+from core.inference.rescoring import rescore
 from core.labels.errors import StoreError
 from core.labels.project import Project, open_project
 from core.labels.runs import Run

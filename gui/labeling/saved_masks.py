@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from superqt.utils import create_worker
 
 from core.datasets import SampleError
-from core.inference.segmentation import rescore
+from core.inference.rescoring import rescore
 from core.labels import Project, Step, StoreError
 from core.masks.writers import (
     USE_SAVED_MASKS,

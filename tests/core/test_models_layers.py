@@ -70,3 +70,13 @@ def test_no_module_of_core_defers_an_import_of_core_but_for_torch():
         if name.startswith("core.") and name not in TORCH_MODULES
     }
     assert not deferred, "imports of core deferred inside functions:\n" + "\n".join(sorted(deferred))
+
+
+def test_no_module_of_core_is_over_450_lines():
+    """One concern per file (issue 12): a module that outgrows this is split by concern, not left to grow."""
+    long = {
+        f"{path.relative_to(ROOT)}: {n} lines"
+        for path in sorted((ROOT / "core").rglob("*.py"))
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > 450
+    }
+    assert not long, "\n".join(sorted(long))

@@ -12,7 +12,7 @@ import pytest
 import core.labels.location as location
 from core.datasets import open_dataset
 from core.inference.mask_store import SegmentationPredictions
-from core.inference.segmentation import rescore
+from core.inference.rescoring import rescore
 from core.labels import SCHEMA_VERSION, open_project
 from core.labels.schema import _SCHEMA_V2
 from core.masks.writers import WithSavedMasks, newest_mask
