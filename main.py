@@ -229,11 +229,7 @@ def _evaluate_job(args, device: str, rank):
     task = tasks.of(card)
     if task.per_pixel and rank is not None:
         raise ModelError("segmentation runs on one process; run `evaluate` without torchrun")
-    fit = tasks.fit(card, dataset)
-    if fit.needs_class_map and not (args.map_classes and fit.suggestion):
-        how = "--map-classes maps those named alike" if fit.suggestion else "no class name is in both"
-        raise ModelError(f"{fit.reason} ({how})")
-    class_map = dict(fit.suggestion) if fit.needs_class_map else None
+    class_map = _class_map(args, card, dataset)
     batch_size = _segmentation_batch(args.batch_size) if task.per_pixel else args.batch_size
     job = tasks.job_for(
         card, dataset, class_map=class_map, device=device, batch_size=batch_size, num_workers=args.workers,
@@ -364,18 +360,28 @@ def _trained_split(card, dataset, asked: str | None) -> str | None:
     return None
 
 
+def _class_map(args, card, dataset) -> dict[str, str] | None:
+    """The class map a run needs: None when the model's classes are the dataset's, the names they share under
+    --map-classes; a ModelError saying the way out when the classes are named differently and it is not given."""
+    from core import tasks
+    from core.models import ModelError
+
+    fit = tasks.fit(card, dataset)
+    if not fit.needs_class_map:
+        return None
+    if not (args.map_classes and fit.suggestion):
+        how = "--map-classes maps those named alike" if fit.suggestion else "no class name is in both"
+        raise ModelError(f"{fit.reason} ({how})")
+    return dict(fit.suggestion)
+
+
 def _run_with_embeddings(args, card, dataset, show):
     """(predictions, embeddings) of one split: the model's scores and the input of its last linear layer."""
     import numpy as np
 
     from core import tasks
-    from core.models import ModelError
 
-    fit = tasks.fit(card, dataset)
-    if fit.needs_class_map and not (args.map_classes and fit.suggestion):
-        how = "--map-classes maps those named alike" if fit.suggestion else "no class name is in both"
-        raise ModelError(f"{fit.reason} ({how})")
-    class_map = dict(fit.suggestion) if fit.needs_class_map else None
+    class_map = _class_map(args, card, dataset)
     job = tasks.job_for(
         card, dataset, class_map=class_map, device=args.device, batch_size=args.batch_size,
         num_workers=args.workers, embeddings=True,

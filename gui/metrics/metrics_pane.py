@@ -188,9 +188,7 @@ class MetricsPane(QGroupBox):
         # predictions (or a failure) without a number to show: the reason, not tables of NaN
         missing = not numbers and (failed is not None or (preds is not None and self._scorable()))
         if missing:
-            self.no_numbers.setText(
-                no_numbers_text(self.state.run_status, preds, (model.kind or tasks.MULTICLASS).scored_by)
-            )
+            self.no_numbers.setText(no_numbers_text(self.state.run_status, preds, (model.kind or tasks.Task).scored_by))
         self.body.setCurrentWidget(self.no_numbers if missing else self.tabs)
 
     def _scorable(self) -> bool:

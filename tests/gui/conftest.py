@@ -14,6 +14,7 @@ import shiboken6
 
 from core.datasets import open_dataset
 from gui.main_window import MainWindow
+from gui.runner import RunnerPane
 from gui.state import AppState
 from main import DEMO_DATASET
 
@@ -220,3 +221,15 @@ def open_window(qtbot):
         qtbot.waitUntil(lambda w=window: not shiboken6.isValid(w) or not w.is_busy(), timeout=60_000)
         if shiboken6.isValid(window):
             window.close()
+
+
+@pytest.fixture
+def runner_pane(qtbot):
+    """(RunnerPane, AppState) with the digits demo open; a run still going is cancelled after the test."""
+    state = AppState()
+    widget = RunnerPane(state)
+    qtbot.addWidget(widget)
+    state.set_dataset(open_dataset(DEMO_DATASET))
+    yield widget, state
+    widget.cancel()
+    qtbot.waitUntil(lambda: not widget.is_running(), timeout=30_000)

@@ -9,25 +9,15 @@ import numpy as np
 import pytest
 import torch
 
-from core.datasets import open_dataset
 from core.models.loading import build_model, resolve_model
-from gui.runner import RunnerPane
 from gui.runner.card_dialog import CardDialog
 from gui.runner.runner_pane import EMBEDDINGS_TIP
-from gui.state import AppState
-from main import DEMO_DATASET
 
 
 @pytest.fixture
-def pane(qtbot, tmp_path, monkeypatch):
+def pane(runner_pane, tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the run's embeddings file goes under tmp_path
-    state = AppState()
-    widget = RunnerPane(state)
-    qtbot.addWidget(widget)
-    state.set_dataset(open_dataset(DEMO_DATASET))
-    yield widget, state
-    widget.cancel()
-    qtbot.waitUntil(lambda: not widget.is_running(), timeout=30_000)
+    return runner_pane
 
 
 def test_a_run_with_embeddings_leaves_them_beside_its_predictions(qtbot, pane, tmp_path):

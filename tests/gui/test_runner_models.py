@@ -10,18 +10,11 @@ from core.tasks.catalogue import weights_missing
 from gui.runner import RunnerPane
 from gui.runner.card_dialog import CardDialog, parse_floats
 from gui.state import AppState
-from main import DEMO_DATASET
 
 
 @pytest.fixture
-def pane(qtbot):
-    state = AppState()
-    widget = RunnerPane(state)
-    qtbot.addWidget(widget)
-    state.set_dataset(open_dataset(DEMO_DATASET))
-    yield widget, state
-    widget.cancel()
-    qtbot.waitUntil(lambda: not widget.is_running(), timeout=30_000)
+def pane(runner_pane):
+    return runner_pane
 
 
 def test_open_a_plain_state_dict_review_its_card_and_run_it(qtbot, pane, tmp_path, monkeypatch):
