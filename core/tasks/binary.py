@@ -11,7 +11,7 @@ class Binary(Classification):
     title = "binary classification"
     thresholded = True
     positive_class = 1
-    views = ("Matrix", "Classes", "Curves", "Calibration", "Errors")
+    views = ("Matrix", "Classes", "Curves", "Calibration", "Errors", "Analysis")
 
     def accepts(self, dataset: Dataset) -> bool:
         # A two-class multiclass set is a binary task, and a binary set can be scored by a 2-class softmax model.

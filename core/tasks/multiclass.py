@@ -10,7 +10,7 @@ from core.tasks.classification import Classification
 class Multiclass(Classification):
     name = "multiclass"
     title = "multiclass classification"
-    views = ("Matrix", "Classes", "Confused pairs", "Curves", "Calibration", "Errors")
+    views = ("Matrix", "Classes", "Confused pairs", "Curves", "Calibration", "Errors", "Analysis")
 
     def accepts(self, dataset: Dataset) -> bool:
         return dataset.task in ("binary", "multiclass")

@@ -11,7 +11,7 @@ class Multilabel(Classification):
     multilabel = True
     thresholded = True
     threshold_per_class = True
-    views = ("Labels", "Curves", "Calibration", "Errors")
+    views = ("Labels", "Curves", "Calibration", "Errors", "Analysis")
 
     def threshold_label(self, classes: list[str]) -> str:
         return "Threshold (all labels)"

@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
 from core import tasks
 from core.evaluation.classification import summarize, write_report
 from gui.glossary_tips import explain_metrics
+from gui.metrics.analysis_model import AnalysisModel
+from gui.metrics.analysis_view import AnalysisView
 from gui.metrics.classes_view import ClassesView, LabelsView
 from gui.metrics.controls import BetaControl, ExportButton, ThresholdControl, ZeroDivisionControl, fbeta_name
 from gui.metrics.curves_view import CurvesView
@@ -121,6 +123,8 @@ class MetricsPane(QGroupBox):
         self.errors = ErrorAnalysisView(model)
         self.segmentation = SegmentationMetrics(self.state)
         self.segmentation.refreshed.connect(self._show_summary)
+        self.analysis_model = AnalysisModel(self.state, self)
+        self.analysis = AnalysisView(self.analysis_model)
         self.tabs = QTabWidget()
         self.views = {
             "Matrix": self.matrix_view,
@@ -132,6 +136,7 @@ class MetricsPane(QGroupBox):
             "Errors": self.errors,
             "Pixels": self.segmentation.pixels,
             "Images": self.segmentation.images,
+            "Analysis": self.analysis,
         }
         # The Matrix tab shows the per-class table under the matrix, so both are seen at once.
         self.matrix_classes = ClassesView(model)
@@ -244,6 +249,7 @@ class MetricsPane(QGroupBox):
         """Drop pending computations and give running ones a moment to end (call before the window closes)."""
         for job in self.jobs():
             job.cancel()
+        self.analysis_model.cancel()
         deadline = QDeadlineTimer(timeout_ms)
         while self.is_busy() and not deadline.hasExpired():
             QCoreApplication.processEvents(QEventLoop.AllEvents, 20)

@@ -1,0 +1,111 @@
+"""The metrics pane's Analysis tab on a real run: the digits model with its embeddings over a copy of the
+demo's test split in which the user's edits planted wrong labels; the analysis finds them stage by stage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core import tasks
+from core.analysis import CROSS_VALIDATED, HELD_OUT
+from core.datasets import open_dataset
+from core.labels import open_project
+from core.models.loading import resolve_model
+from gui.metrics.analysis_model import TRAINED_NO, TRAINED_YES
+from gui.metrics.metrics_pane import MetricsPane
+
+#: Samples whose labels the test sets wrong (one class up), by index.
+PLANTED = np.arange(5, 360, 36)
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    """(dataset root, predictions, embeddings) of digits-cnn over the demo's test split, made once."""
+    import shutil
+
+    from main import DEMO_DATASET
+
+    root = tmp_path_factory.mktemp("analysis") / "digits"
+    shutil.copytree(DEMO_DATASET / "test", root / "test")
+    dataset = open_dataset(root)
+    job = tasks.job_for(resolve_model("digits-cnn"), dataset, device="cpu", batch_size=128, embeddings=True)
+    job.prepare()
+    for _ in job.run():
+        pass
+    return root, job.predictions, np.asarray(job.embeddings)
+
+
+@pytest.fixture
+def pane(qtbot, app_state, digits_run):
+    root, predictions, embeddings = digits_run
+    dataset = open_dataset(root)
+    project = open_project(dataset)
+    wrong = (dataset.targets[PLANTED] + 1) % 10
+    project.set_label(PLANTED, [dataset.classes[int(c)] for c in wrong])
+    app_state.set_dataset(dataset, project)
+    widget = MetricsPane(app_state)
+    qtbot.addWidget(widget)
+    yield widget, app_state, predictions, embeddings
+    widget.shutdown()
+    project.store.close()
+
+
+def test_without_embeddings_the_tab_says_what_to_do(pane):
+    widget, state, predictions, _ = pane
+    view = widget.show_tab("Analysis")
+    assert not view.analyse_button.isEnabled() and "Run a classifier" in view.status.text()
+    state.set_predictions(predictions)  # a run without embeddings
+    assert not view.analyse_button.isEnabled() and "tick Embeddings" in view.status.text()
+    assert not widget.analysis_model.start()
+
+
+def test_the_analysis_finds_the_planted_labels_stage_by_stage(qtbot, pane):
+    widget, state, predictions, embeddings = pane
+    model, view = widget.analysis_model, widget.show_tab("Analysis")
+    state.set_predictions(predictions, embeddings)
+    assert view.analyse_button.isEnabled()
+    model.set_trained(TRAINED_NO)  # the digits model never saw the test split: its own predictions count
+    stages = []
+    model.found.connect(stages.append)
+    with qtbot.waitSignal(model.finished, timeout=120_000):
+        view.analyse_button.click()
+        assert view.cancel_button.isEnabled()
+    assert stages[:2] == ["label issues", "duplicates"] and stages[-1] == "map"
+    analysis = model.analysis
+    found = set(analysis.label_issues.indices[: len(PLANTED) * 2].tolist())
+    assert len(found & set(PLANTED.tolist())) >= 0.9 * len(PLANTED)
+    assert analysis.source == HELD_OUT
+    assert analysis.coords.shape == (360, 2) and np.isfinite(analysis.coords).all() and analysis.map_final
+    assert analysis.outliers.indices.shape == (360,)
+    assert "label issues" in view.status.text() and view.progress.format() == "done"
+
+
+def test_a_new_run_drops_the_analysis_and_cancel_stops_it(qtbot, pane):
+    widget, state, predictions, embeddings = pane
+    model, view = widget.analysis_model, widget.show_tab("Analysis")
+    state.set_predictions(predictions, embeddings)
+    model.set_trained(TRAINED_YES)  # cross-validated: slower, time to cancel
+    with qtbot.waitSignal(model.cancelled, timeout=10_000):
+        assert model.start()
+        model.cancel()
+    assert not model.running and view.analyse_button.isEnabled()
+    with qtbot.waitSignal(model.finished, timeout=120_000):
+        model.start()
+    assert model.analysis is not None and model.analysis.source == CROSS_VALIDATED
+    with qtbot.waitSignal(model.reset, timeout=1_000):
+        state.set_predictions(None)
+    assert model.analysis is None and not view.analyse_button.isEnabled()
+
+
+def test_the_duplicates_threshold_refinds_pairs_without_a_new_search(qtbot, pane):
+    widget, state, predictions, embeddings = pane
+    model = widget.analysis_model
+    state.set_predictions(predictions, embeddings)
+    with qtbot.waitSignal(model.finished, timeout=120_000):
+        model.start()
+    analysis = model.analysis
+    neighbours = analysis.neighbours
+    before = len(analysis.duplicates)
+    with qtbot.waitSignal(model.duplicates_changed, timeout=1_000):
+        model.set_max_distance(analysis.calibrated_distance * 20)
+    assert analysis.neighbours is neighbours and len(analysis.duplicates) > before
