@@ -106,7 +106,8 @@ def open_rows(folder: Path, relative: str, digest: str | None, sample_ids, what:
     except FileNotFoundError:
         raise StoreError(f"The embeddings of {what} are missing: {path} is gone") from None
     except (OSError, ValueError, EOFError) as exc:
-        raise StoreError(f"The embeddings of {what} cannot be read from {path}: {exc}") from None
+        reason = "the file is cut short" if "mmap length" in str(exc) or isinstance(exc, EOFError) else exc
+        raise StoreError(f"The embeddings of {what} cannot be read from {path}: {reason}") from None
     if not isinstance(array, np.ndarray) or array.dtype != np.float16 or array.ndim != 2:
         shape = f"{array.dtype} {array.shape}" if isinstance(array, np.ndarray) else "not an array"
         raise StoreError(f"The embeddings of {what} in {path} are damaged: not N x D float16 rows ({shape})")

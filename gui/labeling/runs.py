@@ -126,6 +126,7 @@ class RunsController(QObject):
     def fill_menu(self, menu: QMenu) -> None:
         """The Runs menu: Compare Runs…, then every saved run of this split, the shown one checked."""
         menu.clear()
+        menu.setToolTipsVisible(True)  # a run's weights, their hash and whether it kept its embeddings
         menu.addAction(self.compare_action)
         runs = self.runs()
         self.compare_action.setEnabled(len(runs) >= 2)
@@ -139,7 +140,10 @@ class RunsController(QObject):
             action = menu.addAction(run_title(run).replace("&", "&&"))
             action.setCheckable(True)
             action.setChecked(self.shown is not None and run.id == self.shown.id)
-            action.setToolTip(f"weights: {run.weights_path or '—'}\nsha256: {run.weights_sha256 or '—'}")
+            kept = "kept (the map uses them)" if run.has_embeddings else "none (tick Embeddings in the runner)"
+            action.setToolTip(
+                f"weights: {run.weights_path or '—'}\nsha256: {run.weights_sha256 or '—'}\nembeddings: {kept}"
+            )
             action.triggered.connect(lambda _=False, r=run: self.show_run(r))
             group.addAction(action)
 

@@ -111,9 +111,9 @@ def test_half_written_files_a_crash_left_are_removed_when_the_store_opens(tmp_pa
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
-        ("truncated", "cannot be read"),
+        ("truncated", "cannot be read from .*: the file is cut short"),
         ("garbage", "cannot be read"),
-        ("empty", "cannot be read"),
+        ("empty", "the file is cut short"),
         ("gone", "are missing"),
         ("float32", "not N x D float16"),
         ("a folder", "cannot be read"),

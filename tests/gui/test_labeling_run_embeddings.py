@@ -51,6 +51,10 @@ def test_picking_a_run_from_the_menu_shows_its_embeddings_or_none(qtbot, digits,
     window = open_window(digits)
     state = window.state
     assert window.labeling.runs.shown.id == without.id and state.embeddings is None  # the latest kept none
+    window.runs_menu.aboutToShow.emit()
+    tips = {a.text().split()[0]: a.toolTip() for a in window.runs_menu.actions() if a.isCheckable()}
+    assert "embeddings: kept" in tips[f"#{with_rows.id}"] and "embeddings: none" in tips[f"#{without.id}"]
+    assert window.runs_menu.toolTipsVisible()
     with qtbot.waitSignal(state.predictions_changed, timeout=30_000):
         pick(window, with_rows.id)
     np.testing.assert_array_equal(state.embeddings, rows)
