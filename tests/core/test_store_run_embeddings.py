@@ -13,7 +13,8 @@ import pytest
 import core.labels.location as location
 from core.analysis.projection import compute_map
 from core.inference.predictions import Predictions
-from core.labels import SCHEMA_VERSION, StoreError, StoreWriteError, open_project
+from core.labels import SCHEMA_VERSION, ProjectStore, StoreError, StoreReadOnlyError, StoreWriteError, open_project
+from core.labels.project import Project
 from core.labels.schema import _SCHEMA_V3
 from core.tasks.classification import write
 from tests.core.test_labels_support import synthetic
@@ -256,4 +257,19 @@ def test_a_store_of_the_previous_schema_opens_and_keeps_its_runs(tmp_path: Path)
     new = project.save_run(predictions(dataset, dataset.targets), embeddings=embeddings_for(30))
     assert project.load_run_embeddings(new).shape == (30, 16)
     assert project.store.integrity_check() == "ok"
+    project.store.close()
+
+
+def test_a_read_only_copy_reads_embeddings_and_maps_but_keeps_no_map(tmp_path: Path) -> None:
+    dataset, project, run, rows = saved_with_embeddings(tmp_path)
+    coords = np.zeros((60, 2), np.float32)
+    project.save_run_map(run, coords, "pca")
+    second = Project(ProjectStore.open(dataset.root, dataset.layout, shared=False), dataset)  # another copy
+    assert second.read_only
+    np.testing.assert_array_equal(second.load_run_embeddings(run), rows.astype(np.float16))
+    assert second.load_run_map(run)[1] == "pca"
+    with pytest.raises(StoreReadOnlyError, match="Cannot keep the map"):
+        second.save_run_map(run, coords, "pacmap")
+    assert second.load_run_map(run, "pacmap") is None
+    second.store.close()
     project.store.close()
