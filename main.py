@@ -240,8 +240,9 @@ def _evaluate_job(args, device: str, rank):
     return dataset, card, job
 
 
-def _save_run(args, dataset, card, predictions) -> None:
-    """Record the finished run in the dataset's project, where the window lists it under Runs (rank 0 only)."""
+def _save_run(args, dataset, card, predictions, embeddings=None) -> None:
+    """Record the finished run (with its ``embeddings`` when it computed them) in the dataset's project, where
+    the window lists it under Runs (rank 0 only)."""
     from core.labels import StoreError
     from core.labels.project import record_run
 
@@ -249,11 +250,14 @@ def _save_run(args, dataset, card, predictions) -> None:
     settings = {**(getattr(predictions, "settings", None) or {}), "card": card.name, "batch_size": args.batch_size}
     settings.update(device_asked=args.device, command="evaluate")
     try:
-        run, folder = record_run(dataset, predictions, weights=weights, settings=settings, name=card.display_name)
+        info = {"weights": weights, "settings": settings, "name": card.display_name, "embeddings": embeddings}
+        run, folder = record_run(dataset, predictions, **info)
     except (StoreError, OSError) as exc:
         print(f"note: the run was not saved in the dataset's project: {exc}", file=sys.stderr)
         return
-    print(f"saved the run as #{run.id} in the project at {folder} (the window lists it under Runs)", file=sys.stderr)
+    kept = " with its embeddings" if run.has_embeddings else ""
+    where = f"in the project at {folder} (the window lists it under Runs)"
+    print(f"saved the run as #{run.id}{kept} {where}", file=sys.stderr)
 
 
 def _print_counts(summary: dict, seconds: float) -> None:
@@ -337,7 +341,7 @@ def evaluate(argv: list[str]) -> int:
     if args.embeddings and getattr(job, "embeddings", None) is None:
         print("note: no embeddings.npy: the run did not end (it is written for complete runs only)", file=sys.stderr)
     if failed is None and not interrupted and not args.no_save_run:
-        _save_run(args, dataset, card, job.predictions)
+        _save_run(args, dataset, card, job.predictions, getattr(job, "embeddings", None))
     if failed is not None:
         print(f"error: {failed}\nthe outputs hold the samples done before the error", file=sys.stderr)
         return 2

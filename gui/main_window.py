@@ -157,7 +157,7 @@ class MainWindow(QMainWindow):
         dataset = opened.dataset
         self.state.set_dataset(dataset, opened.project)
         if opened.predictions is not None:  # the latest saved run, shown at once
-            self.state.set_predictions(opened.predictions)
+            self.state.set_predictions(opened.predictions, opened.embeddings)
         self.labeling.runs.set_shown(opened.run)
         for text in (opened.notice, opened.problem):
             if text:

@@ -261,10 +261,12 @@ class Project:
         settings: dict[str, Any] | None = None,
         metrics: dict[str, Any] | None = None,
         name: str | None = None,
+        embeddings: np.ndarray | None = None,
     ) -> model_runs.Run:
-        """Keep a model run (weights hashed; metrics default to ``summarize`` on the current labels)."""
+        """Keep a model run (weights hashed; metrics default to ``summarize`` on the current labels) and, when
+        given, its ``embeddings`` (N x D, a row per sample of ``predictions``; kept as float16 beside it)."""
         info = {"weights": weights, "settings": settings, "metrics": metrics, "name": name}
-        return model_runs.save_run(self, predictions, **info)
+        return model_runs.save_run(self, predictions, embeddings=embeddings, **info)
 
     def runs(self) -> list[model_runs.Run]:
         """Runs of this split, oldest first."""
@@ -273,6 +275,21 @@ class Project:
     def load_run(self, run: model_runs.Run | int) -> Predictions:
         """A run's predictions, aligned to this dataset's samples."""
         return model_runs.load_run(self, run)
+
+    def load_run_embeddings(self, run: model_runs.Run | int) -> np.ndarray | None:
+        """A run's embeddings (N x D float16, memory-mapped read-only, in the dataset's order); None when it
+        kept none. StoreError when they cannot be used (file gone or damaged, the dataset's samples changed)."""
+        return model_runs.load_embeddings(self, run)
+
+    def save_run_map(self, run: model_runs.Run | int, coords: np.ndarray, method: str) -> None:
+        """Keep the 2-D map of a run's embeddings (``core.analysis.projection.compute_map``'s coordinates and
+        method), so that showing the run again does not make it again."""
+        model_runs.save_map(self, run, coords, method)
+
+    def load_run_map(self, run: model_runs.Run | int, method: str | None = None) -> tuple[np.ndarray, str] | None:
+        """(N x 2 float32 coordinates, method) of a kept map of the run: ``method``'s, or the best one kept;
+        None when there is none."""
+        return model_runs.load_map(self, run, method)
 
     def compare_runs(self, run_a: model_runs.Run | int, run_b: model_runs.Run | int) -> compare.RunComparison:
         return compare.compare_runs(self, run_a, run_b)

@@ -4,8 +4,9 @@ A run's row holds the model, its weights file and SHA-256, the settings, time, u
 and the metrics at the time (on the labels as they were then); its per-sample predictions are one
 file in the store's ``runs/`` folder, written and read by the run's task module (``core/tasks``): a
 ``Predictions`` .npz for a classifier, an archive of masks and confusion matrices for a segmenter.
-Which one a file is, the file's own JSON says. The file is written and synced first, the row second,
-so a crash in between leaves at worst an unreferenced file, never a row without one.
+Which one a file is, the file's own JSON says. A run may keep its embeddings (and maps made of them) in
+files beside it: ``core/labels/run_arrays.py``. The files are written and synced first, the row second,
+so a crash in between leaves at worst unreferenced files, never a row without its files.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 
 from core import tasks
 from core.inference.predictions import Predictions
+from core.labels import run_arrays
 from core.labels.errors import StoreError, StoreReadOnlyError, StoreWriteError
 from core.labels.history import current_user
 from core.labels.location import RUNS_FOLDER
@@ -30,13 +32,26 @@ from core.models.cards import ModelError
 from core.models.weights import file_sha256
 from core.tasks.classification import align_predictions
 
-__all__ = ["Run", "align_predictions", "get_run", "list_runs", "load_run", "remove_partial_files", "save_run"]
+__all__ = [
+    "Run",
+    "align_predictions",
+    "get_run",
+    "list_runs",
+    "load_embeddings",
+    "load_map",
+    "load_run",
+    "save_map",
+    "save_run",
+]
 
 if TYPE_CHECKING:
     from core.labels.project import Project
     from core.labels.store import ProjectStore
 
-_INSERT = "name, model, weights_path, weights_sha256, settings, time, user, device, split, predictions, metrics"
+_INSERT = (
+    "name, model, weights_path, weights_sha256, settings, time, user, device, split, predictions, metrics, "
+    "embeddings, embeddings_samples"
+)
 _COLUMNS = f"id, {_INSERT}"
 
 
@@ -55,6 +70,14 @@ class Run:
     #: The predictions file, relative to the store's folder.
     predictions_file: str
     metrics: dict[str, Any] = field(repr=False)
+    #: The embeddings file (N x D float16 .npy), relative to the store's folder; None: the run kept none.
+    embeddings_file: str | None = None
+    #: A digest of the sample ids the embeddings' rows follow (``run_arrays.samples_digest``).
+    embeddings_samples: str | None = field(default=None, repr=False)
+
+    @property
+    def has_embeddings(self) -> bool:
+        return self.embeddings_file is not None
 
     @property
     def task(self) -> str:
@@ -76,17 +99,26 @@ def save_run(
     settings: dict[str, Any] | None = None,
     metrics: dict[str, Any] | None = None,
     name: str | None = None,
+    embeddings: np.ndarray | None = None,
 ) -> Run:
     """Store a run (classification ``Predictions`` or ``SegmentationPredictions``); ``metrics`` default to
-    ``project.summarize(predictions)`` on the current labels. Writing a large segmentation run takes seconds:
-    call it on a worker thread."""
+    ``project.summarize(predictions)`` on the current labels; ``embeddings``: the run's N x D rows (one per
+    sample of ``predictions``, in its order; kept as float16). Writing a large run takes seconds: call it on a
+    worker thread."""
     store = project.store
     if store.read_only:
         raise StoreReadOnlyError(f"Cannot save the run: {store.notice}")
+    rows = None if embeddings is None else run_arrays.checked_rows(embeddings, len(predictions.sample_ids))
     sha256 = _weights_hash(weights)
     metrics = project.summarize(predictions) if metrics is None else metrics
     relative = f"{RUNS_FOLDER}/run-{uuid.uuid4().hex[:12]}.npz"
     path = _write_predictions(store.folder / relative, predictions)
+    written = [path]
+    embeddings_file = digest = None
+    if rows is not None:
+        embeddings_file = run_arrays.embeddings_name(relative)
+        written.append(_write_embeddings(store.folder / embeddings_file, rows, path))
+        digest = run_arrays.samples_digest(predictions.sample_ids)
     row = (
         name or predictions.model or "run",
         predictions.model,
@@ -99,12 +131,15 @@ def save_run(
         project.split,
         relative,
         _json(metrics),
+        embeddings_file,
+        digest,
     )
     try:
         with store.writing("save the run") as conn:
             cursor = conn.execute(f"INSERT INTO runs ({_INSERT}) VALUES ({', '.join('?' * len(row))})", row)
     except StoreError:
-        path.unlink(missing_ok=True)
+        for file in written:
+            file.unlink(missing_ok=True)
         raise
     return get_run(store, int(cursor.lastrowid))
 
@@ -130,6 +165,18 @@ def _write_predictions(path: Path, predictions: Predictions) -> Path:
             leftover.unlink(missing_ok=True)
         raise StoreWriteError(
             f"Could not save the run's predictions to {path}: {exc.strerror or exc}. Nothing of the run was saved."
+        ) from exc
+    return path
+
+
+def _write_embeddings(path: Path, rows: np.ndarray, predictions: Path) -> Path:
+    """The rows beside the run's predictions; on failure the predictions go too (nothing of the run is kept)."""
+    try:
+        run_arrays.write_rows(path, rows)
+    except OSError as exc:
+        predictions.unlink(missing_ok=True)
+        raise StoreWriteError(
+            f"Could not save the run's embeddings to {path}: {exc.strerror or exc}. Nothing of the run was saved."
         ) from exc
     return path
 
@@ -182,17 +229,51 @@ def load_run(project: Project, run: Run | int):
     A segmentation run comes back at once: its masks stay in the file until one is shown.
     """
     run = run if isinstance(run, Run) else get_run(project.store, run)
-    path = project.store.folder / run.predictions_file
+    path = run_arrays.inside(project.store.folder, run.predictions_file)
     try:
         return tasks.for_file(path).load_run(path, project.dataset)
     except (OSError, ValueError, KeyError, ModelError, zipfile.BadZipFile) as exc:
         raise StoreError(f"Cannot read the predictions of run {run.id} ({run.name}) from {path}: {exc}") from exc
 
 
-def remove_partial_files(folder: Path) -> None:
-    """Delete run files a crash left half-written (``*.tmp.npz``, never referenced by a row).
+def load_embeddings(project: Project, run: Run | int) -> np.ndarray | None:
+    """A run's embeddings, N x D float16 memory-mapped read-only, one row per sample of the project's dataset;
+    None when the run kept none. StoreError when its file is missing, damaged, outside the store's folder, or
+    made for other samples than the dataset has now."""
+    run = run if isinstance(run, Run) else get_run(project.store, run)
+    if run.embeddings_file is None:
+        return None
+    what = f"run {run.id} ({run.name})"
+    folder, ids = project.store.folder, project.dataset.sample_ids
+    return run_arrays.open_rows(folder, run.embeddings_file, run.embeddings_samples, ids, what)
 
-    Whole .npz files without a row are kept: a store moved aside as damaged may still refer to them.
-    """
-    for partial in folder.glob("*.tmp.npz"):
-        partial.unlink(missing_ok=True)
+
+def save_map(project: Project, run: Run | int, coords: np.ndarray, method: str) -> Path:
+    """Keep the 2-D map ``coords`` (N x 2, one point per embedding) of a run's embeddings made by ``method``."""
+    run = run if isinstance(run, Run) else get_run(project.store, run)
+    store = project.store
+    if store.read_only:
+        raise StoreReadOnlyError(f"Cannot keep the map of the run: {store.notice}")
+    rows = load_embeddings(project, run)
+    if rows is None:
+        raise ValueError(f"run {run.id} ({run.name}) kept no embeddings: it has no map")
+    path = run_arrays.map_path(store.folder, run.embeddings_file, method)
+    try:
+        run_arrays.write_map(path, coords, len(rows))
+    except OSError as exc:
+        raise StoreWriteError(f"Could not keep the map of run {run.id} in {path}: {exc.strerror or exc}") from exc
+    return path
+
+
+def load_map(project: Project, run: Run | int, method: str | None = None) -> tuple[np.ndarray, str] | None:
+    """The kept map of a run's embeddings: ``method``'s, or (None) the best one kept (PaCMAP, UMAP, PCA);
+    (N x 2 float32, method), or None when there is none (or it is damaged: a cache, made again)."""
+    run = run if isinstance(run, Run) else get_run(project.store, run)
+    rows = load_embeddings(project, run)
+    if rows is None:
+        return None
+    for name in (method,) if method is not None else run_arrays.METHODS:
+        coords = run_arrays.read_map(run_arrays.map_path(project.store.folder, run.embeddings_file, name), len(rows))
+        if coords is not None:
+            return coords, name
+    return None

@@ -10,6 +10,9 @@ Version history:
    the PNG file in the store's ``masks/`` folder, its SHA-256 and size, user, time) and an edit of the
    field ``mask`` whose value is the version's id, so undo/redo of a save is the edits' undo/redo and
    ``current`` names the sample's newest saved mask (NULL: the dataset's own).
+4. A run may keep its embeddings: ``runs.embeddings`` names the N x D float16 ``.npy`` beside its
+   predictions in ``runs/`` (NULL: none), ``runs.embeddings_samples`` the digest of the sample ids its
+   rows follow (``core/labels/run_arrays.py``). Older rows get NULL: runs without embeddings.
 
 A store from an older version is migrated in one transaction, after a copy of it is kept as
 ``project.v<old>-backup-<time>.sqlite``; a store from a newer version is opened read-only.
@@ -28,7 +31,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: Version 2 as it was, for the v1 -> v2 migration (later versions migrate from it).
 _SCHEMA_V2 = """
@@ -107,7 +110,15 @@ CREATE TABLE mask_versions (
 CREATE INDEX mask_versions_sample ON mask_versions(split, sample_id, id);
 """
 
-SCHEMA = _SCHEMA_V2.replace("'status', 'note')", "'status', 'note', 'mask')") + _MASK_VERSIONS
+_SCHEMA_V3 = _SCHEMA_V2.replace("'status', 'note')", "'status', 'note', 'mask')") + _MASK_VERSIONS
+
+_RUN_EMBEDDINGS = """
+ALTER TABLE runs ADD COLUMN embeddings TEXT;
+ALTER TABLE runs ADD COLUMN embeddings_samples TEXT;
+"""
+
+#: A new store is version 3 with version 4's columns added, exactly as a migrated one.
+SCHEMA = _SCHEMA_V3 + _RUN_EMBEDDINGS
 
 
 class UnknownDatabase(Exception):
@@ -190,4 +201,10 @@ def _v2_to_v3(conn: sqlite3.Connection) -> None:
     conn.execute("DROP TABLE edits_v2")
 
 
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
+def _v3_to_v4(conn: sqlite3.Connection) -> None:
+    """Runs may keep their embeddings (two nullable columns: every run saved before has none)."""
+    for statement in _statements(_RUN_EMBEDDINGS):
+        conn.execute(statement)
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}

@@ -28,7 +28,7 @@ from core.labels.connection import damaged_on_read, explain, open_database
 from core.labels.errors import StoreError, StoreReadOnlyError, StoreWriteError
 from core.labels.location import DB_NAME, LOCK_NAME, RUNS_FOLDER, can_write, store_folder
 from core.labels.lock import StoreLock
-from core.labels.runs import remove_partial_files
+from core.labels.run_arrays import remove_partial_files
 from core.labels.values import Change, HistoryEntry, Step
 
 if TYPE_CHECKING:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from core.datasets import Dataset, open_dataset
 from core.inference import Predictions
 from core.inference.rescoring import rescore
@@ -30,6 +32,8 @@ class Opened:
     #: The latest run of this split and its predictions (loaded from the store, ready to show).
     run: Run | None = None
     predictions: Predictions | None = None
+    #: That run's embeddings (N x D float16, memory-mapped read-only) when it kept them.
+    embeddings: np.ndarray | None = None
     #: What the user must be told about the store (read-only, recovered, migrated); "" when all is well.
     notice: str = ""
     #: Why the store (or its latest run) could not be read; "" when it could.
@@ -70,8 +74,19 @@ def attach_project(dataset: Dataset) -> Opened:
     except StoreError as exc:
         opened.run = None
         opened.problem = f"The latest saved run could not be loaded: {exc}"
+    load_embeddings(opened)
     rescore_saved(opened)
     return opened
+
+
+def load_embeddings(opened: Opened) -> None:
+    """The latest run's embeddings with its predictions; the run is shown without them when they cannot be read."""
+    if opened.run is None or opened.project is None:
+        return
+    try:
+        opened.embeddings = opened.project.load_run_embeddings(opened.run)
+    except StoreError as exc:
+        opened.problem = f"The run is shown without its embeddings: {exc}"
 
 
 def rescore_saved(opened: Opened) -> None:

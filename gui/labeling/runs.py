@@ -2,8 +2,9 @@
 dataset is reopened, any other picked from the Runs menu, two compared side by side. Classifier and
 segmenter runs alike (what differs between them is in ``core/tasks``).
 
-Saving hashes the weights, computes the metrics and (for a segmenter) packs every mask into one file;
-loading reads a predictions file: both run on a worker thread.
+Saving hashes the weights, computes the metrics, (for a segmenter) packs every mask into one file and
+keeps the run's embeddings when it computed them; loading reads a predictions file and maps the run's
+embeddings: both run on a worker thread. A run whose embeddings cannot be read is shown without them.
 """
 
 from __future__ import annotations
@@ -27,6 +28,15 @@ def run_title(run: Run) -> str:
     when = time.strftime("%m-%d %H:%M", time.localtime(run.time))
     parts = [f"#{run.id} {run.name}", when, run.device, run.headline]
     return " · ".join(p for p in parts if p)
+
+
+def load_with_embeddings(project, run: Run) -> tuple:
+    """(predictions, embeddings or None, why the embeddings could not be read or ""): on a worker thread."""
+    predictions = project.load_run(run)
+    try:
+        return predictions, project.load_run_embeddings(run), ""
+    except StoreError as exc:
+        return predictions, None, str(exc)
 
 
 class RunsController(QObject):
@@ -61,6 +71,7 @@ class RunsController(QObject):
     def save_finished(self) -> None:
         """Keep the run that just finished (model card, weights and their hash, settings, device, metrics)."""
         project, preds, dataset = self.state.project, self.state.predictions, self.state.dataset
+        embeddings = self.state.embeddings  # the finished run's rows, set with its predictions
         card = self.runner.current_card()
         if project is None or preds is None or dataset is None or not tasks.keeps_runs(preds.task):
             return
@@ -77,7 +88,7 @@ class RunsController(QObject):
         name = card.display_name if card is not None else None
         self.state.message.emit("Saving the run…")
         self._start(
-            lambda: project.save_run(preds, weights=weights, settings=settings, name=name),
+            lambda: project.save_run(preds, weights=weights, settings=settings, name=name, embeddings=embeddings),
             self._on_saved,
             "The run was not saved",
         )
@@ -101,17 +112,21 @@ class RunsController(QObject):
             return
         self.state.message.emit(f"Loading {run_title(run)}…")
 
-        def shown(predictions) -> None:
+        def shown(loaded) -> None:
+            predictions, embeddings, problem = loaded
             if self.state.project is project:
-                self.state.set_predictions(predictions)
+                self.state.set_predictions(predictions, embeddings)
                 self.set_shown(run)
                 self.state.message.emit(f"Showing {run_title(run)}")
+                if problem:
+                    self.state.error.emit("The run is shown without its embeddings", problem)
 
-        self._start(lambda: project.load_run(run), shown, "The run could not be loaded")
+        self._start(lambda: load_with_embeddings(project, run), shown, "The run could not be loaded")
 
     def fill_menu(self, menu: QMenu) -> None:
         """The Runs menu: Compare Runs…, then every saved run of this split, the shown one checked."""
         menu.clear()
+        menu.setToolTipsVisible(True)  # a run's weights, their hash and whether it kept its embeddings
         menu.addAction(self.compare_action)
         runs = self.runs()
         self.compare_action.setEnabled(len(runs) >= 2)
@@ -125,7 +140,10 @@ class RunsController(QObject):
             action = menu.addAction(run_title(run).replace("&", "&&"))
             action.setCheckable(True)
             action.setChecked(self.shown is not None and run.id == self.shown.id)
-            action.setToolTip(f"weights: {run.weights_path or '—'}\nsha256: {run.weights_sha256 or '—'}")
+            kept = "kept (the map uses them)" if run.has_embeddings else "none (tick Embeddings in the runner)"
+            action.setToolTip(
+                f"weights: {run.weights_path or '—'}\nsha256: {run.weights_sha256 or '—'}\nembeddings: {kept}"
+            )
             action.triggered.connect(lambda _=False, r=run: self.show_run(r))
             group.addAction(action)
 

@@ -64,10 +64,10 @@ class SavedMasks(QObject):
                 state.error.emit("Saved masks", str(exc))
         if bool(on) == self.active:
             return
-        preds, current = state.predictions, state.current
+        preds, embeddings, current = state.predictions, state.embeddings, state.current
         state.set_dataset(truth_dataset(dataset, project, use=bool(on)), project)
         if preds is not None:
-            state.set_predictions(preds)
+            state.set_predictions(preds, embeddings)
         if current is not None:
             state.select_sample(current)
         self.rescore(sorted(project.saved_masks()) if project is not None else [])
@@ -98,7 +98,8 @@ class SavedMasks(QObject):
         if worker is not None and worker is self._worker:
             self._worker = None
         if self.state.predictions is run:
-            self.state.set_predictions(run)  # the sample view, the per-image table and the totals read it again
+            # the sample view, the per-image table and the totals read it again; its embeddings are unchanged
+            self.state.set_predictions(run, self.state.embeddings)
         self.rescored.emit(indices)
 
     def busy(self) -> bool:

@@ -1,7 +1,9 @@
 """`evaluate --embeddings` as a user runs it: embeddings.npy in --out (float16, dataset order), the same file
-from two processes under torchrun, a model that gives none refused with its reason before the run."""
+from two processes under torchrun, a model that gives none refused with its reason before the run, the rows
+recorded with the run it keeps in the dataset's project."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +12,7 @@ import numpy as np
 import torch
 
 from core.datasets import open_dataset
+from core.labels import open_project
 from core.models.loading import build_model, resolve_model
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,3 +74,49 @@ def test_a_model_without_embeddings_is_refused_before_the_run(tmp_path):
     assert "error: a TorchScript model gives no embeddings: its layers cannot be hooked" in result.stderr
     assert not (out / "metrics.json").exists() and not (out / "embeddings.npy").exists()
     assert evaluate(DIGITS, *model, "--out", str(out)).returncode == 0  # without --embeddings it runs
+
+
+def test_evaluate_records_the_embeddings_with_the_run_it_keeps_in_the_project(tmp_path):
+    """What the window shows when the dataset is opened: the run with the very rows evaluate wrote."""
+    from core.masks.opening import open_with_project
+
+    root = tmp_path / "digits"  # a copy: the run is recorded beside it
+    shutil.copytree(ROOT / DIGITS / "test", root / "test")
+    out = tmp_path / "eval"
+    result = run([sys.executable, "main.py", "evaluate", str(root), "--model", "digits-cnn", "--out", str(out),
+                  "--embeddings", "--device", "cpu", "--quiet"])  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "saved the run as #1 with its embeddings in the project" in result.stderr
+    opened = open_with_project(str(root))
+    assert opened.run.has_embeddings and opened.problem == ""
+    assert opened.embeddings.dtype == np.float16 and opened.embeddings.shape == (360, 64)
+    np.testing.assert_array_equal(opened.embeddings, np.load(out / "embeddings.npy"))
+    opened.project.store.close()
+
+    plain = run([sys.executable, "main.py", "evaluate", str(root), "--model", "digits-cnn", "--out",
+                 str(tmp_path / "plain"), "--device", "cpu", "--quiet"])  # fmt: skip
+    assert plain.returncode == 0 and "saved the run as #2 in the project" in plain.stderr
+    project = open_project(open_dataset(root))
+    first, second = project.runs()
+    assert first.has_embeddings and not second.has_embeddings and project.load_run_embeddings(second) is None
+    project.store.close()
+
+
+def test_evaluate_records_a_segmenters_pooled_bottleneck_with_its_run(tmp_path):
+    from tests.fake_datasets import tiny_unet_card, write_voc
+
+    root, _, _ = write_voc(tmp_path / "data")
+    dataset = open_dataset(root, split="val")
+    tiny_unet_card(tmp_path, dataset.classes, name="unet")
+    out = tmp_path / "eval"
+    model = ["--model", str(tmp_path / "unet.json")]
+    result = run([sys.executable, "main.py", "evaluate", str(root), "--split", "val", *model, "--out", str(out),
+                  "--embeddings", "--device", "cpu", "--quiet"])  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "saved the run as #1 with its embeddings" in result.stderr
+    project = open_project(dataset)
+    (saved,) = project.runs()
+    rows = project.load_run_embeddings(saved)
+    assert saved.task == "segmentation" and rows.shape[0] == len(dataset)
+    np.testing.assert_array_equal(rows, np.load(out / "embeddings.npy"))
+    project.store.close()

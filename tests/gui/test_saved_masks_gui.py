@@ -208,14 +208,17 @@ def test_the_switch_is_remembered_per_project_and_never_drops_the_run(qtbot, voc
     state, browser, _, saved, project = scored_panes(qtbot, voc, tmp_path)
     project.save_mask(0, state.predictions.mask(0))
     run = state.predictions
+    rows = np.ones((len(voc), 8), np.float16)  # the run's embeddings stay with it too
+    state.set_predictions(run, rows)
     state.select_sample(0)
     with qtbot.waitSignal(saved.rescored):
         saved.set_use(True)
-    assert state.predictions is run and state.current == 0
+    assert state.predictions is run and state.current == 0 and state.embeddings is rows
     assert run.per_image_scores()["mean_iou"][0] == pytest.approx(1.0)
     with qtbot.waitSignal(saved.rescored):
         saved.set_use(False)
     assert state.predictions is run and run.per_image_scores()["mean_iou"][0] < 1.0
+    assert state.embeddings is rows
     saved.set_use(True)
     browser.shutdown()
     project.store.close()  # a restart: the dataset opens with the switch as it was left
