@@ -68,6 +68,8 @@ class AppState(QObject):
         #: None = the default (argmax / 0.5). Decide through core.evaluation.decisions with it.
         self.threshold: float | np.ndarray | None = None
         self.run_status: RunStatus | None = None
+        #: The project-store run (core.labels.Run) that ``predictions`` were saved as; None: not saved.
+        self.saved_run = None
         self._follower: _StepFollower | None = None
 
     def set_dataset(self, dataset: Dataset | None, project: Project | None = None) -> None:
@@ -81,6 +83,7 @@ class AppState(QObject):
         self.current = None
         self.threshold = None
         self.run_status = None  # a failure of a run on another dataset says nothing here
+        self.saved_run = None
         self.dataset_changed.emit(self.dataset)
         self.project_changed.emit(project)
         self.predictions_changed.emit(None)
@@ -88,9 +91,16 @@ class AppState(QObject):
 
     def set_predictions(self, predictions: Predictions | None, embeddings: np.ndarray | None = None) -> None:
         """Show ``predictions``; ``embeddings``: its run's rows, when it has them (other predictions drop them)."""
+        if predictions is not self.predictions:
+            self.saved_run = None
         self.predictions = predictions
         self.embeddings = embeddings
         self.predictions_changed.emit(predictions)
+
+    def set_saved_run(self, run, predictions) -> None:
+        """``run`` (a core.labels.Run) keeps ``predictions``; ignored when other predictions are shown by now."""
+        if run is None or predictions is self.predictions:
+            self.saved_run = run
 
     def set_run_status(self, status: RunStatus | None) -> None:
         self.run_status = status

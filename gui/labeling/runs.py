@@ -89,12 +89,13 @@ class RunsController(QObject):
         self.state.message.emit("Saving the run…")
         self._start(
             lambda: project.save_run(preds, weights=weights, settings=settings, name=name, embeddings=embeddings),
-            self._on_saved,
+            lambda run: self._on_saved(run, preds),
             "The run was not saved",
         )
 
-    def _on_saved(self, run: Run) -> None:
+    def _on_saved(self, run: Run, predictions=None) -> None:
         self.shown = run
+        self.state.set_saved_run(run, predictions)
         self.state.message.emit(f"Saved the run as {run_title(run)}")
         self.runs_changed.emit()
         self.saved.emit(run)
@@ -103,6 +104,7 @@ class RunsController(QObject):
     def set_shown(self, run: Run | None) -> None:
         """The run whose predictions the state holds (after opening a dataset)."""
         self.shown = run
+        self.state.set_saved_run(run, self.state.predictions)
         self.runs_changed.emit()
 
     def show_run(self, run: Run) -> None:

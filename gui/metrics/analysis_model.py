@@ -10,17 +10,19 @@ dataset.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QObject, Signal
 from superqt.utils import create_worker
 
 from core import tasks
 from core.analysis import Cancelled
-from core.analysis.report import AnalysisInput
-from core.analysis.session import RunAnalysis, StageProgress
+from core.analysis.projection import pick_method
+from core.analysis.session import STAGES, RunAnalysis, StageProgress
+from core.labels import StoreError
+from core.labels.analysis_runs import analysis_rows
 from gui.state import AppState
 
 #: Whether the model was trained on the open split: as its card says, or as the user says.
@@ -30,6 +32,7 @@ TRAINED_AUTO, TRAINED_YES, TRAINED_NO = "auto", "yes", "no"
 class _Relay(QObject):
     """Carries a worker's progress and findings to the GUI thread (queued across threads)."""
 
+    created = Signal(int, object)  # generation, RunAnalysis (before its first finding)
     progress = Signal(int, object)  # generation, StageProgress
     found = Signal(int, str)  # generation, stage
 
@@ -37,6 +40,8 @@ class _Relay(QObject):
 class AnalysisModel(QObject):
     #: A new analysis started, or the last one was dropped (another run, another dataset): views clear.
     reset = Signal()
+    #: The analysis exists (its rows are known, nothing found yet): ``analysis`` is set.
+    created = Signal()
     #: A stage's findings are ready on ``analysis`` ("label issues", "duplicates", "map").
     found = Signal(str)
     progress = Signal(object)  # StageProgress
@@ -60,6 +65,7 @@ class AnalysisModel(QObject):
         self._relay = _Relay(self)
         self._relay.progress.connect(self._on_progress)
         self._relay.found.connect(self._on_found)
+        self._relay.created.connect(self._on_created)
         state.dataset_changed.connect(lambda _d: self._drop())
         state.predictions_changed.connect(self._on_predictions)
 
@@ -103,37 +109,42 @@ class AnalysisModel(QObject):
 
     # -- running ------------------------------------------------------------------------------------
     def start(self) -> bool:
-        """Analyse the shown run in the background; False (and ``failed``) when it cannot be analysed."""
+        """Analyse the shown run in the background; False (and ``failed``) when it cannot be analysed.
+
+        The worker first gathers the rows (the kept runs of the same model on the other splits, read from the
+        project store) and a kept map of the shown run; ``created`` then carries the analysis to the GUI
+        thread before its first finding."""
         reason = self.unavailable_reason()
         if reason:
             self.failed.emit(reason)
             return False
         self._drop()
         state = self.state
-        dataset = state.metrics_dataset() or state.dataset
-        analysis = RunAnalysis(self._input(dataset))
-        self._predictions = state.predictions
-        self.analysis = analysis
+        project, dataset, predictions, embeddings = state.project, state.dataset, state.predictions, state.embeddings
+        run, trained = state.saved_run, self.trained_split()
+        self._predictions = predictions
         self._generation += 1
         self._stop = stop = threading.Event()
         self._running = True
         self.reset.emit()
         generation, relay = self._generation, self._relay
-        images = state.dataset
-
-        def read_image(row: int):
-            try:
-                return images.load_image(row)
-            except Exception:  # an unreadable image has no exact twin; the rest goes on
-                return None
 
         def work() -> None:
+            rows = analysis_rows(project, dataset, predictions, embeddings, run=run, trained=trained)
+            analysis = RunAnalysis(rows.input)
+            analysis.notes += [f"no leaks checked against {m}" for m in rows.missing]
+            kept = _kept_map(project, run, analysis)
+            relay.created.emit(generation, analysis)
+            stages = STAGES if kept is None else STAGES[:-1]
             analysis.run(
-                read_image=read_image,
+                read_image=rows.read_image,
                 progress=lambda p: relay.progress.emit(generation, p),
                 stop=stop.is_set,
                 found=lambda stage: relay.found.emit(generation, stage),
+                stages=stages,
             )
+            if kept is None and analysis.map_final:
+                _keep_map(project, run, analysis)
 
         worker = create_worker(work, _start_thread=False, _ignore_errors=True)
         worker.returned.connect(lambda _r, g=generation: self._on_returned(g))
@@ -158,33 +169,17 @@ class AnalysisModel(QObject):
         analysis.near_duplicates(max_distance)
         self.duplicates_changed.emit()
 
-    def _input(self, dataset) -> AnalysisInput:
-        state, preds = self.state, self.state.predictions
-        kind = tasks.of(preds)
-        n = len(preds)
-        split = dataset.split or ""
-        if kind.multilabel:
-            labels = None if dataset.tags is None else np.asarray(dataset.tags)
-        else:
-            labels = None if dataset.targets is None else np.asarray(dataset.targets, dtype=np.int64)
-        if labels is not None and not kind.has_labels(dataset):
-            labels = None
-        trained = self.trained_split()
-        return AnalysisInput(
-            sample_ids=list(preds.sample_ids),
-            splits=np.full(n, split, dtype=object).astype(str),
-            classes=list(preds.classes),
-            embeddings=state.embeddings,
-            probabilities=preds.scores,
-            predicted=preds.done.copy(),
-            labels=labels,
-            trained=np.full(n, trained is not None and trained == split),
-        )
-
     # -- the worker's news --------------------------------------------------------------------------
     def _on_progress(self, generation: int, progress: StageProgress) -> None:
         if generation == self._generation and self._running:
             self.progress.emit(progress)
+
+    def _on_created(self, generation: int, analysis: RunAnalysis) -> None:
+        if generation == self._generation:
+            self.analysis = analysis
+            self.created.emit()
+            if analysis.coords is not None:  # the run's kept map: shown at once
+                self.found.emit("map")
 
     def _on_found(self, generation: int, stage: str) -> None:
         if generation == self._generation:
@@ -246,3 +241,30 @@ def _card_trained_split(card, dataset) -> str | None:
         if own.resolve() == Path(dataset.root).resolve():
             return "train"
     return None
+
+
+def _kept_map(project, run, analysis: RunAnalysis) -> tuple | None:
+    """The shown run's kept map, set on ``analysis`` when it covers its rows (other splits' rows: none kept)."""
+    if project is None or run is None or not _one_split(analysis):
+        return None  # the map of several splits is not one run's
+    try:
+        kept = project.load_run_map(run, pick_method(analysis.map_method))
+    except (StoreError, OSError, ValueError):
+        return None
+    if kept is None or len(kept[0]) != len(analysis):
+        return None
+    analysis.set_coords(kept[0], kept[1], final=True)
+    return kept
+
+
+def _keep_map(project, run, analysis: RunAnalysis) -> None:
+    """Keep the map made for the shown run alone (a cache: a read-only store or a full disk just skip it)."""
+    if project is None or run is None or not _one_split(analysis):
+        return
+    with contextlib.suppress(StoreError, OSError, ValueError):
+        project.save_run_map(run, analysis.coords, analysis.coords_method)
+
+
+def _one_split(analysis: RunAnalysis) -> bool:
+    splits = analysis.input.splits
+    return len(splits) > 0 and bool((splits == splits[0]).all())

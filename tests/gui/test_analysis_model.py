@@ -109,3 +109,77 @@ def test_the_duplicates_threshold_refinds_pairs_without_a_new_search(qtbot, pane
     with qtbot.waitSignal(model.duplicates_changed, timeout=1_000):
         model.set_max_distance(analysis.calibrated_distance * 20)
     assert analysis.neighbours is neighbours and len(analysis.duplicates) > before
+
+
+def _run(dataset):
+    job = tasks.job_for(resolve_model("digits-cnn"), dataset, device="cpu", batch_size=256, embeddings=True)
+    job.prepare()
+    for _ in job.run():
+        pass
+    return job.predictions, np.asarray(job.embeddings)
+
+
+def _shown(qtbot, state, project, predictions, embeddings, run):
+    state.set_dataset(project.dataset, project)
+    state.set_predictions(predictions, embeddings)
+    state.set_saved_run(run, predictions)
+    widget = MetricsPane(state)
+    qtbot.addWidget(widget)
+    return widget
+
+
+def test_a_kept_run_of_another_split_finds_a_leak(qtbot, app_state, tmp_path):
+    """A training image copied into the test split is a leak once the train split's run (kept in the project
+    with its embeddings) joins the analysis."""
+    import shutil
+
+    from main import DEMO_DATASET
+
+    root = tmp_path / "digits"
+    shutil.copytree(DEMO_DATASET, root)
+    source = sorted((root / "train" / "3").iterdir())[0]
+    shutil.copy(source, root / "test" / "3" / "leaked.png")
+    project = open_project(open_dataset(root, split="test"))
+    train = project.for_split("train")
+    train_predictions, train_embeddings = _run(train.dataset)
+    assert train.save_run(train_predictions, embeddings=train_embeddings).has_embeddings
+    predictions, embeddings = _run(project.dataset)
+    shown = project.save_run(predictions, embeddings=embeddings)
+    widget = _shown(qtbot, app_state, project, predictions, embeddings, shown)
+    model = widget.analysis_model
+    try:
+        with qtbot.waitSignal(model.finished, timeout=180_000):
+            assert model.start()
+        analysis, test = model.analysis, project.dataset
+        assert len(analysis) == len(test) + len(train.dataset) and set(analysis.input.splits) == {"test", "train"}
+        leaked = test.sample_ids.index("test/3/leaked.png")
+        twin = len(test) + train.dataset.sample_ids.index(f"train/3/{source.name}")
+        pairs = analysis.duplicates
+        exact = {frozenset((int(a), int(b))) for a, b, e in zip(pairs.a, pairs.b, pairs.exact) if e}
+        assert frozenset((leaked, twin)) in exact and pairs.leak[pairs.exact].all()
+        assert project.load_run_map(shown) is None  # a map of two splits is not the shown run's alone
+    finally:
+        widget.shutdown()
+        project.store.close()
+
+
+def test_the_map_of_a_kept_run_is_kept_and_shown_at_once_next_time(qtbot, app_state, digits):
+    project = open_project(open_dataset(digits))
+    predictions, embeddings = _run(project.dataset)
+    shown = project.save_run(predictions, embeddings=embeddings)
+    widget = _shown(qtbot, app_state, project, predictions, embeddings, shown)
+    model = widget.analysis_model
+    try:
+        with qtbot.waitSignal(model.finished, timeout=180_000):
+            model.start()
+        coords, method = project.load_run_map(shown)
+        assert np.array_equal(coords, model.analysis.coords) and method == model.analysis.coords_method
+        stages = []
+        model.found.connect(stages.append)
+        with qtbot.waitSignal(model.finished, timeout=180_000):
+            model.start()
+        assert stages == ["map", "label issues", "duplicates"]  # the kept map first, no new layout
+        assert np.array_equal(model.analysis.coords, coords) and model.analysis.map_final
+    finally:
+        widget.shutdown()
+        project.store.close()
