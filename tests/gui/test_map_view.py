@@ -1,0 +1,284 @@
+"""The embedding map widget (gui.metrics.map_view): colourings, hover, click, lasso, box, highlight."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from matplotlib.path import Path
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QColor, QImage, QMouseEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from gui.metrics.map_colours import MISSING_COLOUR, TABLEAU_10, Colouring, ramp
+from gui.metrics.map_points import DIM, NORMAL, SELECTED
+from gui.metrics.map_view import MapView
+from tests.gui.helpers import qimage_array
+
+#: Three clusters far apart (points 0-29 around (0, 0), 30-59 around (10, 0), 60-89 around (5, 8)), then two
+#: samples without a position.
+CENTRES = np.array([(0, 0), (10, 0), (5, 8)], float)
+
+
+def three_clusters(seed: int = 0) -> tuple[np.ndarray, dict[str, Colouring]]:
+    rng = np.random.default_rng(seed)
+    cluster = np.repeat(np.arange(3), 30)
+    coords = np.concatenate([CENTRES[cluster] + rng.uniform(-1, 1, (90, 2)), np.full((2, 2), np.nan)])
+    truth = np.r_[cluster, 0, 1]
+    right = np.r_[(rng.random(90) < 0.8).astype(int), 1, 0]
+    confidence = np.r_[np.linspace(0, 1, 90), np.nan, 0.5]
+    colourings = {
+        "True class": Colouring.categorical(truth, ["cat", "dog", "fox"]),
+        "Right / wrong": Colouring.categorical(right, ["wrong", "right"], [(214, 39, 40), (44, 160, 44)]),
+        "Confidence": Colouring.continuous(confidence, (0.0, 1.0)),
+    }
+    return coords.astype(np.float32), colourings
+
+
+@pytest.fixture
+def view(qtbot) -> MapView:
+    widget = MapView(thumbnail=None, describe=lambda i: f"sample {i}")
+    qtbot.addWidget(widget)
+    widget.resize(600, 400)
+    widget.show()
+    qtbot.waitExposed(widget)
+    coords, colourings = three_clusters()
+    widget.set_points(coords, colourings)
+    return widget
+
+
+def send_mouse(widget, kind, pos: QPointF, button=Qt.NoButton, buttons=Qt.NoButton, keys=Qt.NoModifier) -> None:
+    event = QMouseEvent(kind, QPointF(pos), QPointF(widget.mapToGlobal(QPointF(pos))), button, buttons, keys)
+    QApplication.sendEvent(widget, event)
+
+
+def drag_through(widget, points: list[QPointF], keys=Qt.NoModifier) -> None:
+    """A left-button drag through ``points`` (QTest's mouseMove does not hold the button in Qt 6), at the
+    pace of a hand: pyqtgraph drops moves that come faster than its mouseRateLimit (100 a second)."""
+    send_mouse(widget, QEvent.MouseButtonPress, points[0], Qt.LeftButton, Qt.LeftButton, keys)
+    for point in points[1:]:
+        QTest.qWait(12)
+        send_mouse(widget, QEvent.MouseMove, point, Qt.NoButton, Qt.LeftButton, keys)
+    send_mouse(widget, QEvent.MouseButtonRelease, points[-1], Qt.LeftButton, Qt.NoButton, keys)
+
+
+def pixel_at(view: MapView, index: int) -> tuple[int, int, int]:
+    """The colour drawn at the centre of sample ``index``'s dot."""
+    image = qimage_array(view.plot.viewport().grab())
+    pos = view.point_position(index)
+    return tuple(int(v) for v in image[pos.y(), pos.x()])
+
+
+def lone_point_view(qtbot, colourings) -> MapView:
+    """A map of three points far apart, so that each dot's pixels are its own."""
+    widget = MapView()
+    qtbot.addWidget(widget)
+    widget.resize(600, 400)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.set_points(np.array([(0, 0), (10, 0), (5, 8)], np.float32), colourings)
+    return widget
+
+
+# -- colourings ---------------------------------------------------------------------------
+def test_colour_by_switches_every_points_colour(view):
+    colourings = three_clusters()[1]
+    assert view.colour_combo.count() == 3 and view.colour_combo.currentText() == "True class"
+    truth = colourings["True class"].values
+    assert (view.point_colours() == TABLEAU_10[truth]).all()
+    view.colour_combo.setCurrentText("Right / wrong")
+    right = colourings["Right / wrong"].values
+    expected = np.array([(214, 39, 40), (44, 160, 44)], np.uint8)[right]
+    assert (view.point_colours() == expected).all()
+    view.set_colouring("Confidence")
+    colours = view.point_colours()
+    assert (colours[0] == ramp()[0]).all() and (colours[89] == ramp()[-1]).all()
+    assert (colours[90] == MISSING_COLOUR).all()  # no value: grey
+    assert view.legend.currentWidget() is view.legend.bar
+    column = qimage_array(view.legend.bar.grab())[:, 10].astype(int)  # through the ramp, top to bottom
+    distance = np.abs(column[:, None] - ramp()[None].astype(int)).sum(axis=2)  # to each step of the ramp
+    on_ramp = np.flatnonzero(distance.min(axis=1) < 12)
+    steps = distance[on_ramp].argmin(axis=1)
+    assert len(on_ramp) > 50 and steps[0] > 55 and steps[-1] < 8  # the high values on top
+
+
+def test_the_drawn_dots_take_the_colouring(qtbot):
+    colourings = {
+        "class": Colouring.categorical([0, 1, 2], ["a", "b", "c"]),
+        "score": Colouring.continuous([0.0, 1.0, np.nan], (0.0, 1.0)),
+    }
+    widget = lone_point_view(qtbot, colourings)
+    assert pixel_at(widget, 0) == tuple(TABLEAU_10[0]) and pixel_at(widget, 1) == tuple(TABLEAU_10[1])
+    widget.set_colouring("score")
+    assert pixel_at(widget, 0) == tuple(ramp()[0]) and pixel_at(widget, 1) == tuple(ramp()[-1])
+    assert pixel_at(widget, 2) == MISSING_COLOUR
+
+
+def test_the_legend_counts_categories_and_a_click_selects_one(view, qtbot):
+    legend = view.legend.categories
+    rows = [legend.item(r).text() for r in range(legend.count())]
+    assert rows == ["cat (30)", "dog (30)", "fox (30)"]  # the samples without a position are not counted
+    with qtbot.waitSignal(view.selection_made) as signal:
+        legend.itemClicked.emit(legend.item(1))
+    assert signal.args[0].tolist() == list(range(30, 60))
+    view.set_colouring("Right / wrong")
+    assert legend.item(0).text().startswith("wrong (")
+
+
+def test_a_colouring_of_the_wrong_length_is_refused(view):
+    with pytest.raises(ValueError, match="3 values for 92 points"):
+        view.set_points(np.zeros((92, 2)), {"bad": Colouring.categorical([0, 1, 0], ["a", "b"])})
+
+
+# -- selecting ------------------------------------------------------------------------------
+def test_a_lasso_selects_exactly_the_points_inside(view, qtbot):
+    rng = np.random.default_rng(3)
+    coords = np.concatenate([rng.uniform(-2, 12, (3000, 2)), [(np.nan, 5.0), (5.0, np.nan)]]).astype(np.float32)
+    view.set_points(coords, {})
+    concave = np.array([(0, 0), (10, 0), (10, 10), (7, 10), (7, 3), (3, 3), (3, 10), (0, 10)], float)
+    with qtbot.waitSignal(view.selection_made) as signal:
+        view.select_polygon(concave)
+    expected = np.flatnonzero(Path(concave).contains_points(np.nan_to_num(coords, nan=-99)))
+    assert signal.args[0].tolist() == expected.tolist()
+    assert 1000 < len(expected) < 3000
+    looks = view.looks()
+    assert (looks[expected] == SELECTED).all() and (np.delete(looks, expected) == NORMAL).all()
+
+
+def test_a_lasso_drawn_with_the_mouse_selects_the_cluster_it_surrounds(view, qtbot):
+    view.set_mode("lasso")
+    to_screen = view.plot.mapFromScene
+    centre = to_screen(view.view.mapViewToScene(QPointF(*CENTRES[1])))  # the cluster of points 30-59
+    radius = (to_screen(view.view.mapViewToScene(QPointF(*CENTRES[0]))) - centre).manhattanLength() * 0.15
+    circle = [QPointF(centre) + QPointF(np.cos(a) * radius, np.sin(a) * radius) for a in np.linspace(0, 2 * np.pi, 40)]
+    drawn = []
+    view.view.lasso_drawn.connect(lambda polygon, keys: drawn.append(polygon))
+    with qtbot.waitSignal(view.selection_made) as signal:
+        drag_through(view.plot.viewport(), circle)
+    assert signal.args[0].tolist() == list(range(30, 60))
+    assert len(drawn) == 1 and len(drawn[0]) > 30  # the lasso's outline, in data coordinates
+    assert np.allclose(np.hypot(*(drawn[0] - CENTRES[1]).T), 1.5, atol=0.1)  # 1.5 data units around the centre
+    assert not view.view.outline.isVisible()
+
+
+def test_shift_adds_a_box_to_the_selection_and_escape_clears(view, qtbot):
+    view.set_mode("box")
+
+    def box_around(centre: np.ndarray) -> list[QPointF]:
+        """Screen points from 1.5 data units below left of a cluster's centre to as much above right."""
+        corners = [centre - 1.5, centre, centre + 1.5]
+        return [QPointF(view.plot.mapFromScene(view.view.mapViewToScene(QPointF(*c)))) for c in corners]
+
+    with qtbot.waitSignal(view.selection_made) as signal:
+        drag_through(view.plot.viewport(), box_around(CENTRES[0]))
+    assert signal.args[0].tolist() == list(range(30))
+    with qtbot.waitSignal(view.selection_made) as signal:
+        drag_through(view.plot.viewport(), box_around(CENTRES[2]), keys=Qt.ShiftModifier)
+    assert signal.args[0].tolist() == [*range(30), *range(60, 90)]
+    assert "60 selected" in view.status.text()
+    with qtbot.waitSignal(view.selection_cleared):
+        qtbot.keyClick(view.plot.viewport(), Qt.Key_Escape)
+    assert len(view.selected) == 0 and (view.looks()[:90] == NORMAL).all()
+
+
+def test_a_drag_in_pan_mode_moves_the_map_and_selects_nothing(view, qtbot):
+    before = view.view.viewRange()
+    emitted = []
+    view.selection_made.connect(emitted.append)
+    start = QPointF(view.point_position(0))
+    drag_through(view.plot.viewport(), [start, start + QPointF(30, 0), start + QPointF(60, 0)])
+    assert view.view.viewRange()[0] != before[0] and not emitted
+
+
+def test_samples_without_a_position_are_never_drawn_or_selected(view):
+    view.set_colouring("True class")
+    assert view.select_box((-100, -100), (100, 100)).tolist() == list(range(90))
+    assert view.select(np.array([0, 90, 91])).tolist() == [0]  # asked for by index: still not on the map
+    assert len(view.points._xy) == 90
+    assert "2 without a position" in view.status.text()
+
+
+# -- pointer ----------------------------------------------------------------------------------
+def test_a_click_on_a_point_opens_that_sample(view, qtbot):
+    target = view.point_position(65)
+    nearest = view.point_at(view.plot.mapToScene(target))
+    with qtbot.waitSignal(view.sample_clicked) as signal:
+        qtbot.mouseClick(view.plot.viewport(), Qt.LeftButton, pos=target)
+    assert signal.args == [nearest]
+    clicked = []
+    view.sample_clicked.connect(clicked.append)
+    empty = view.plot.mapFromScene(view.view.mapViewToScene(QPointF(5, -6)))  # far from every cluster
+    qtbot.mouseClick(view.plot.viewport(), Qt.LeftButton, pos=empty)
+    assert clicked == []
+
+
+def test_hover_shows_the_samples_thumbnail_and_description(view, qtbot):
+    asked = []
+
+    def thumbnail(index: int) -> QImage:
+        asked.append(index)
+        image = QImage(40, 30, QImage.Format_RGB32)
+        image.fill(QColor("red"))
+        return image
+
+    view.thumbnail = thumbnail
+    coords = view.coords.copy()
+    coords[7] = (-20, -20)  # alone, so that the pointer over it finds exactly it
+    view.set_points(coords, view.colourings)
+    send_mouse(view.plot.viewport(), QEvent.MouseMove, QPointF(view.point_position(7)))
+    qtbot.waitUntil(lambda: view.card.isVisible(), timeout=2000)
+    assert asked == [7]
+    assert view.card.text.text() == "sample 7" and not view.card.image.pixmap().isNull()
+    assert view.plot.rect().contains(view.card.geometry())  # inside the map, even at its corner
+    away = view.plot.mapFromScene(view.view.mapViewToScene(QPointF(5, -6)))
+    send_mouse(view.plot.viewport(), QEvent.MouseMove, QPointF(away))
+    qtbot.waitUntil(lambda: not view.card.isVisible(), timeout=2000)
+
+
+def test_hover_waits_for_the_pointer_to_rest(view, qtbot):
+    asked = []
+    view.thumbnail = lambda index: asked.append(index)
+    for k in range(30):  # a sweep across the first cluster, faster than the hover delay
+        send_mouse(view.plot.viewport(), QEvent.MouseMove, QPointF(view.point_position(k)))
+    qtbot.wait(300)
+    assert len(asked) == 1
+
+
+# -- highlight --------------------------------------------------------------------------------
+def test_highlight_dims_the_other_points(qtbot):
+    colourings = {"class": Colouring.categorical([0, 0, 0], ["a"])}
+    widget = lone_point_view(qtbot, colourings)
+    bright = pixel_at(widget, 1)
+    widget.highlight(np.array([0]))
+    assert widget.looks().tolist() == [NORMAL, DIM, DIM]
+    assert pixel_at(widget, 0) == bright
+    dimmed = pixel_at(widget, 1)
+    assert sum(dimmed) > sum(bright) + 200  # faded toward white
+    assert "1 highlighted" in widget.status.text()
+    widget.highlight(None)
+    assert pixel_at(widget, 1) == bright and (widget.looks() == NORMAL).all()
+
+
+def test_a_new_layout_of_the_same_samples_keeps_the_selection(view):
+    view.select(np.arange(10))
+    view.highlight(np.arange(5))
+    coords, colourings = three_clusters(seed=1)
+    view.set_points(coords, colourings)  # the final map after the PCA
+    assert view.selected.tolist() == list(range(10)) and view.highlighted.tolist() == list(range(5))
+    view.set_points(coords[:50], {})  # other samples
+    assert len(view.selected) == 0 and view.highlighted is None
+
+
+def test_an_empty_map(qtbot):
+    widget = MapView()
+    qtbot.addWidget(widget)
+    widget.resize(600, 400)
+    widget.show()
+    widget.set_points(np.zeros((0, 2), np.float32), {})
+    widget.plot.grab()
+    assert widget.select_polygon(np.array([(0, 0), (1, 0), (0, 1)])).tolist() == []
+    assert widget.point_at(QPointF(10, 10)) is None
+    assert widget.colour_combo.count() == 0 and "0 points" in widget.status.text()
+    widget.set_points(np.full((3, 2), np.nan, np.float32), {})  # nothing with a position
+    widget.plot.grab()
+    assert "3 without a position" in widget.status.text()
