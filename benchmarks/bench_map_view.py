@@ -60,8 +60,10 @@ def clustered(n: int = N, classes: int = 10, seed: int = 0) -> tuple[np.ndarray,
     colourings = {
         "True class": Colouring.categorical(truth, names),
         "Predicted class": Colouring.categorical(predicted, names),
-        "Right / wrong": Colouring.categorical(wrong.astype(int), ["right", "wrong"], [(44, 160, 44), (214, 39, 40)]),
-        "Confidence": Colouring.continuous(confidence, (0.0, 1.0)),
+        "Right / wrong": Colouring.categorical(
+            wrong.astype(int), ["right", "wrong"], [(44, 160, 44), (214, 39, 40)], on_top=("wrong",)
+        ),
+        "Confidence": Colouring.continuous(confidence, (0.0, 1.0), on_top="low"),
         "Split": Colouring.categorical(rng.choice(3, n, p=[0.7, 0.15, 0.15]), ["train", "val", "test"]),
     }
     return coords.astype(np.float32), colourings

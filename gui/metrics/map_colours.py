@@ -58,6 +58,9 @@ class Colouring:
     ``values``: per point, an int code into ``names`` (categorical; below 0 means "none") or a float
     (continuous; NaN means "none"). ``palette``: K x 3 uint8 colours of the categories (default: Tableau's 10,
     then distinct colours). ``value_range``: the numbers at the two ends of the ramp (default: the data's).
+    ``on_top``: what is drawn over the rest where points overlap, so that the few that matter are not buried
+    in a dense cluster: category names (``("wrong",)``), or for a number "high" or "low" (the points nearest
+    that end last). By default, the order of the samples.
     """
 
     values: np.ndarray
@@ -65,9 +68,10 @@ class Colouring:
     palette: np.ndarray | None = None
     value_range: tuple[float, float] | None = None
     kind: str = "categorical"
+    on_top: tuple[str, ...] | str = ()
 
     @classmethod
-    def categorical(cls, codes, names, palette=None) -> Colouring:
+    def categorical(cls, codes, names, palette=None, on_top=()) -> Colouring:
         """Categories: ``codes[i]`` indexes ``names`` (< 0: the point has none)."""
         names = tuple(str(n) for n in names)
         colours = category_palette(len(names)) if palette is None else np.asarray(palette, np.uint8).reshape(-1, 3)
@@ -75,16 +79,18 @@ class Colouring:
             colours = np.concatenate([colours, category_palette(len(names))[len(colours) :]])
         codes = np.asarray(codes, dtype=np.int64).ravel()
         codes = np.where(codes < len(names), codes, -1)  # a code without a name is "none", not a crash
-        return cls(codes, names, colours, None, "categorical")
+        return cls(codes, names, colours, None, "categorical", tuple(on_top))
 
     @classmethod
-    def continuous(cls, values, value_range: tuple[float, float] | None = None) -> Colouring:
+    def continuous(cls, values, value_range: tuple[float, float] | None = None, on_top: str = "") -> Colouring:
         """A number per point (NaN: none), shown on a ramp from ``value_range[0]`` to ``value_range[1]``."""
+        if on_top not in ("", "high", "low"):
+            raise ValueError(f"on_top is 'high', 'low' or '', not {on_top!r}")
         values = np.asarray(values, dtype=np.float64).ravel()
         if value_range is None:
             finite = values[np.isfinite(values)]
             value_range = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-        return cls(values, (), None, (float(value_range[0]), float(value_range[1])), "continuous")
+        return cls(values, (), None, (float(value_range[0]), float(value_range[1])), "continuous", on_top)
 
     @property
     def is_categorical(self) -> bool:
@@ -97,6 +103,18 @@ class Colouring:
     def counts(self) -> np.ndarray:
         """Points per category (categorical only)."""
         return np.bincount(self.values[self.values >= 0], minlength=len(self.names))
+
+    def drawing_order(self) -> np.ndarray:
+        """The sample indices in the order they are drawn (a stable order: see ``on_top``)."""
+        if self.is_categorical:
+            wanted = [self.names.index(name) for name in self.on_top if name in self.names]
+            priority = np.isin(self.values, wanted) if wanted else None
+        elif self.on_top:
+            values = np.nan_to_num(self.values, nan=-np.inf if self.on_top == "high" else np.inf)
+            priority = values if self.on_top == "high" else -values
+        else:
+            priority = None
+        return np.arange(len(self.values)) if priority is None else np.argsort(priority, kind="stable")
 
     def ramp_ticks(self, count: int = 3) -> list[tuple[float, float]]:
         """(position on the ramp in [0, 1], value) of ``count`` evenly spaced ticks, for the colour bar."""

@@ -97,7 +97,7 @@ class ColourBar(QWidget):
         painter = QPainter(self)
         metrics = painter.fontMetrics()
         line = metrics.height()
-        top, bottom = line + 6, self.height() - (line + 6 if self.missing else 6)
+        top, bottom = 2 * line, self.height() - (line + 6 if self.missing else line // 2 + 2)
         bar = QRect(4, top, 14, max(bottom - top, 10))
         gradient = QLinearGradient(0, bar.bottom(), 0, bar.top())
         for k, rgb in enumerate(self.table):
@@ -149,7 +149,8 @@ class HoverCard(QFrame):
         self.setAttribute(Qt.WA_TransparentForMouseEvents)  # the map under it keeps the pointer's events
         self.image = QLabel(alignment=Qt.AlignCenter)
         self.text = QLabel(wordWrap=True)
-        self.text.setMaximumWidth(240)
+        self.text.setMinimumWidth(180)  # a line of a few words, not a column of single words
+        self.text.setMaximumWidth(260)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(2)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QToolButton,
     QVBoxLayout,
@@ -71,7 +72,7 @@ class MapView(QWidget):
         self._colour = np.zeros(0, np.int64)  # per sample, its row of the colour table
         self._table = np.zeros((1, 3), np.uint8)
         self._index = PointIndex(self.coords)
-        self._shown_ids, self._shown_xy = np.zeros(0, np.int64), self.coords
+        self._orders: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # colouring -> drawing order, coordinates
         self._build()
         self._hover_at: QPointF | None = None
         self._hover_timer = QTimer(self, singleShot=True, interval=HOVER_DELAY_MS, timeout=self._hover)
@@ -106,6 +107,8 @@ class MapView(QWidget):
         splitter.setCollapsible(0, False)
         splitter.setSizes([10_000, LEGEND_WIDTH])  # the map takes what the legend does not need
         self.status = QLabel()
+        # the line never widens the pane (it would push a 600-pixel pane wider); its full text is in its tooltip
+        self.status.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(self._toolbar())
@@ -144,8 +147,7 @@ class MapView(QWidget):
             self.selected, self.highlighted = np.zeros(0, np.int64), None
         self.coords = coords
         self.shown = np.isfinite(coords).all(axis=1)
-        self._shown_ids = np.flatnonzero(self.shown)
-        self._shown_xy = coords[self._shown_ids]
+        self._orders = {}
         self.selected = self.selected[self.shown[self.selected]]
         self.colourings = dict(colourings)
         self._index = PointIndex(coords)
@@ -208,8 +210,19 @@ class MapView(QWidget):
         return self._table[self._colour]
 
     def _redraw(self) -> None:
-        shown = self._shown_ids
-        self.points.set_points(self._shown_xy, self._colour[shown], self.looks()[shown], self._table)
+        shown, xy = self._drawing_order()
+        self.points.set_points(xy, self._colour[shown], self.looks()[shown], self._table)
+
+    def _drawing_order(self) -> tuple[np.ndarray, np.ndarray]:
+        """(the samples with a position, in the current colouring's drawing order; their coordinates),
+        cached per colouring: the coordinates stay the same array, so the points item keeps its bounds."""
+        name = self.colour_combo.currentText()
+        if name not in self._orders:
+            colouring = self.colourings.get(name)
+            order = colouring.drawing_order() if colouring is not None else np.arange(len(self.coords))
+            ids = order[self.shown[order]]
+            self._orders[name] = (ids, np.ascontiguousarray(self.coords[ids]))
+        return self._orders[name]
 
     # -- selecting -----------------------------------------------------------------------
     def select_polygon(self, polygon: np.ndarray, add: bool = False) -> np.ndarray:
@@ -252,8 +265,10 @@ class MapView(QWidget):
             parts.append(f"{len(self.selected):,} selected")
         if self.highlighted is not None:
             parts.append(f"{len(self.highlighted):,} highlighted")
-        hint = {"pan": "drag to pan, wheel to zoom", "lasso": "draw around points", "box": "drag a box"}
-        self.status.setText(" · ".join(parts) + f" — {hint[self.view.mode]}; Esc clears")
+        hint = {"pan": "drag: pan, wheel: zoom", "lasso": "draw around points", "box": "drag a box"}
+        text = " · ".join(parts) + f" — {hint[self.view.mode]}; Esc clears"
+        self.status.setText(text)
+        self.status.setToolTip(text)
 
     # -- pointer -----------------------------------------------------------------------
     def point_at(self, scene_pos: QPointF) -> int | None:

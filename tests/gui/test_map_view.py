@@ -114,6 +114,33 @@ def test_the_drawn_dots_take_the_colouring(qtbot):
     assert pixel_at(widget, 2) == MISSING_COLOUR
 
 
+def test_the_points_that_matter_are_drawn_over_the_others(qtbot):
+    """Two samples at the same place: the one of an ``on_top`` category, or nearest the ``on_top`` end of a
+    number, is the one seen, whatever the order of the samples."""
+    widget = lone_point_view(qtbot, {})
+    coords = np.array([(0, 0), (0, 0), (10, 0), (5, 8)], np.float32)
+    red, green = (214, 39, 40), (44, 160, 44)
+    widget.set_points(
+        coords,
+        {
+            "plain": Colouring.categorical([1, 0, 0, 0], ["right", "wrong"], [green, red]),
+            "wrong on top": Colouring.categorical([1, 0, 0, 0], ["right", "wrong"], [green, red], on_top=["wrong"]),
+            "low on top": Colouring.continuous([0.0, 1.0, 0.5, 0.5], (0.0, 1.0), on_top="low"),
+            "high on top": Colouring.continuous([0.0, 1.0, 0.5, 0.5], (0.0, 1.0), on_top="high"),
+        },
+    )
+    widget.set_colouring("plain")
+    assert pixel_at(widget, 0) == green  # the later sample
+    widget.set_colouring("wrong on top")
+    assert pixel_at(widget, 0) == red
+    widget.set_colouring("low on top")
+    assert pixel_at(widget, 0) == tuple(ramp()[0])
+    widget.set_colouring("high on top")
+    assert pixel_at(widget, 0) == tuple(ramp()[-1])
+    with pytest.raises(ValueError, match="on_top"):
+        Colouring.continuous([1.0], on_top="middle")
+
+
 def test_the_legend_counts_categories_and_a_click_selects_one(view, qtbot):
     legend = view.legend.categories
     rows = [legend.item(r).text() for r in range(legend.count())]
