@@ -136,6 +136,18 @@ class MapLegend(QStackedWidget):
             self.setCurrentWidget(self.bar)
 
 
+def fit_thumbnail(pixmap: QPixmap, side: int = THUMBNAIL_PX) -> QPixmap:
+    """The image within a ``side`` square: smoothly shrunk when larger, enlarged by a whole factor with its
+    pixels kept sharp when smaller (a 28 x 28 digit is worth seeing as pixels, not as a blur)."""
+    largest = max(pixmap.width(), pixmap.height())
+    if largest > side:
+        return pixmap.scaled(side, side, Qt.KeepAspectRatio, Qt.SmoothTransformation)
+    factor = side // largest
+    if factor <= 1:
+        return pixmap
+    return pixmap.scaled(pixmap.width() * factor, pixmap.height() * factor, Qt.KeepAspectRatio, Qt.FastTransformation)
+
+
 class HoverCard(QFrame):
     """The sample under the pointer: its thumbnail and a line about it, drawn over the map."""
 
@@ -165,7 +177,7 @@ class HoverCard(QFrame):
         self.index = index
         pixmap = QPixmap.fromImage(image) if isinstance(image, QImage) else image
         if pixmap is not None and not pixmap.isNull():
-            self.image.setPixmap(pixmap.scaled(THUMBNAIL_PX, THUMBNAIL_PX, Qt.KeepAspectRatio, Qt.SmoothTransformation))
+            self.image.setPixmap(fit_thumbnail(pixmap))
             self.image.show()
         else:
             self.image.clear()

@@ -193,6 +193,7 @@ class MapViewBox(pg.ViewBox):
     def __init__(self) -> None:
         super().__init__(enableMenu=False)
         self.mode = "pan"
+        self.dragging = False  # a drag of any button is under way
         self._trail: list[QPointF] = []
         self.outline = QGraphicsPathItem()
         pen = QPen(QColor(30, 30, 30), 1.5, Qt.DashLine)
@@ -204,6 +205,7 @@ class MapViewBox(pg.ViewBox):
         self.addItem(self.outline, ignoreBounds=True)
 
     def mouseDragEvent(self, ev, axis=None) -> None:
+        self.dragging = not ev.isFinish()
         if ev.button() != Qt.LeftButton or self.mode == "pan" or axis is not None:
             super().mouseDragEvent(ev, axis)
             return

@@ -43,7 +43,7 @@ PICK_RADIUS_PX = 6
 #: The legend's starting width (pixels): names of a dozen characters and their counts.
 LEGEND_WIDTH = 150
 MODES = (
-    ("pan", "Pan", "Drag to move the map; the wheel or a right drag zooms"),
+    ("pan", "Pan", "Drag to move the map; the wheel or a right drag zooms (in every mode; a middle drag pans)"),
     ("lasso", "Lasso", "Draw around points to select them (Shift or Ctrl: add to the selection)"),
     ("box", "Box", "Drag a rectangle to select the points in it (Shift or Ctrl: add to the selection)"),
 )
@@ -287,7 +287,8 @@ class MapView(QWidget):
         self._hover_timer.start()
 
     def _hover(self) -> None:
-        index = None if self._hover_at is None else self.point_at(self._hover_at)
+        # during a lasso or a pan the card would be in the way
+        index = None if self._hover_at is None or self.view.dragging else self.point_at(self._hover_at)
         if index is None:
             self.card.dismiss()
             self.hover_ring.setData([], [])

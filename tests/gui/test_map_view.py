@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 from matplotlib.path import Path
 from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtGui import QColor, QImage, QMouseEvent
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPixmap
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from gui.metrics.map_colours import MISSING_COLOUR, TABLEAU_10, Colouring, ramp
+from gui.metrics.map_parts import fit_thumbnail
 from gui.metrics.map_points import DIM, NORMAL, SELECTED
 from gui.metrics.map_view import MapView
 from tests.gui.helpers import qimage_array
@@ -260,6 +261,30 @@ def test_hover_shows_the_samples_thumbnail_and_description(view, qtbot):
     away = view.plot.mapFromScene(view.view.mapViewToScene(QPointF(5, -6)))
     send_mouse(view.plot.viewport(), QEvent.MouseMove, QPointF(away))
     qtbot.waitUntil(lambda: not view.card.isVisible(), timeout=2000)
+
+
+def test_no_card_while_a_button_is_held(view, qtbot):
+    asked = []
+    view.thumbnail = lambda index: asked.append(index)
+    view.set_mode("lasso")
+    viewport, start = view.plot.viewport(), QPointF(view.point_position(3))
+    send_mouse(viewport, QEvent.MouseButtonPress, start + QPointF(30, 0), Qt.LeftButton, Qt.LeftButton)
+    send_mouse(viewport, QEvent.MouseMove, start, Qt.NoButton, Qt.LeftButton)
+    QTest.qWait(300)  # resting on a point, past the hover delay, while drawing
+    assert asked == [] and not view.card.isVisible()
+    send_mouse(viewport, QEvent.MouseButtonRelease, start, Qt.LeftButton, Qt.NoButton)
+
+
+def test_small_thumbnails_are_enlarged_sharp_and_large_ones_shrunk():
+    small = QImage(28, 28, QImage.Format_RGB32)
+    small.fill(QColor("black"))
+    small.setPixel(0, 0, QColor("white").rgb())
+    enlarged = fit_thumbnail(QPixmap.fromImage(small))
+    assert enlarged.width() == 112  # 4 x 28: the largest whole factor within 128
+    pixels = qimage_array(enlarged)
+    assert (pixels[:4, :4] == 255).all() and (pixels[4:, 4:] == 0).all()  # one pixel became a sharp 4 x 4 block
+    large = QPixmap(640, 480)
+    assert fit_thumbnail(large).size().toTuple() == (128, 96)
 
 
 def test_hover_waits_for_the_pointer_to_rest(view, qtbot):
