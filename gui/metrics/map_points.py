@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import internals
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QPixmap
-from PySide6.QtWidgets import QGraphicsPathItem
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QPixmap, QTransform
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
 
 #: The looks of a point, in drawing order (a later look is drawn over an earlier one).
 DIM, NORMAL, SELECTED = 0, 1, 2
@@ -36,6 +36,10 @@ class MapPointsItem(pg.GraphicsObject):
 
     def __init__(self) -> None:
         super().__init__()
+        # Panning moves the item without scaling it: Qt then scrolls a cached picture of it and paints the
+        # newly exposed strips only (the painter is clipped to them), instead of a full repaint at every
+        # mouse move. A zoom repaints in full.
+        self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         self._xy = np.zeros((0, 2))  # finite points, in drawing order
         self._given_xy: np.ndarray | None = None  # the layout as given (its bounds are computed once)
         self._cells = np.zeros(0, np.int64)  # atlas cell of each, in drawing order
@@ -115,13 +119,15 @@ class MapPointsItem(pg.GraphicsObject):
     def paint(self, painter: QPainter, option, widget=None) -> None:
         if not len(self._xy):
             return
-        dpr = widget.devicePixelRatioF() if widget is not None else 1.0
+        dpr = painter.device().devicePixelRatioF()  # the screen's, or the cache pixmap's
         if self._atlas is None or dpr != self._atlas_dpr:
             self._build_atlas(dpr)
         if self._sources is None:
             cell = self.cell * dpr
             self._sources = np.stack([self._cells % self._columns * cell, self._cells // self._columns * cell], 1)
-        x, y, shown = self._on_screen(painter, widget)
+        to_device = painter.transform()
+        painter.resetTransform()  # from here on, the painter's coordinates are the device's pixels
+        x, y, shown = self._on_screen(to_device, _painted_areas(painter))
         if not len(shown):
             return
         self._fragments.resize(len(shown))
@@ -130,26 +136,32 @@ class MapPointsItem(pg.GraphicsObject):
         frags[:, 2:4] = self._sources[shown]
         # source width, height; scale x, scale y (the atlas is drawn at the screen's pixel ratio); rotation, opacity
         frags[:, 4:10] = (self.cell * dpr, self.cell * dpr, 1 / dpr, 1 / dpr, 0.0, 1.0)
-        painter.resetTransform()
         painter.drawPixmapFragments(*self._fragments.drawargs(), self._atlas)
 
-    def _on_screen(self, painter: QPainter, widget) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Device positions (whole pixels) and indices of the points that show: within the painted area
-        (plus a dot's margin), and not under a later point at the same pixel.
+    def _on_screen(self, t: QTransform, areas: list[QRect]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Device positions (whole pixels) and indices of the points that show: within the areas being
+        painted (plus a dot's margin), and not under a later point at the same pixel.
 
         The second part is what keeps a zoomed-out map of 100,000 points fast: in its dense clusters most
         points land on a pixel that a later one (drawn over it, the same size or larger) covers entirely.
         The dots are opaque, so dropping the covered ones changes nothing but the time.
         """
-        t = painter.transform()
+        if not areas:
+            return np.zeros(0), np.zeros(0), np.zeros(0, np.int64)
         px, py = self._xy[:, 0], self._xy[:, 1]
         x = np.rint(px * t.m11() + py * t.m21() + t.dx())
         y = np.rint(px * t.m12() + py * t.m22() + t.dy())
-        area = widget.rect() if widget is not None else painter.viewport()
         m = self.cell
-        width, height = area.width() + 2 * m, area.height() + 2 * m
-        keep = np.flatnonzero((x > -m) & (x < width - m) & (y > -m) & (y < height - m))
-        pixel = (y[keep] + m).astype(np.int64) * width + (x[keep] + m).astype(np.int64)
+        inside = np.zeros(len(x), bool)
+        for area in areas:
+            inside |= (x > area.left() - m) & (x < area.right() + m) & (y > area.top() - m) & (y < area.bottom() + m)
+        keep = np.flatnonzero(inside)
+        span = areas[0]
+        for area in areas[1:]:
+            span = span.united(area)
+        left, top = span.left() - m, span.top() - m
+        width, height = span.width() + 2 * m, span.height() + 2 * m
+        pixel = (y[keep] - top).astype(np.int64) * width + (x[keep] - left).astype(np.int64)
         last = np.full(width * height, -1, np.int64)
         order = np.arange(len(keep))
         np.maximum.at(last, pixel, order)  # per pixel, the last point drawn there
@@ -178,6 +190,16 @@ class MapPointsItem(pg.GraphicsObject):
 
     def pixelPadding(self) -> float:
         return self.cell / 2
+
+
+def _painted_areas(painter: QPainter) -> list[QRect]:
+    """The device rectangles being painted (the painter's transform reset): the viewport (or the item's
+    cache), or the strips of it the painter is clipped to (a pan exposes a strip or two of the cache)."""
+    area = painter.viewport()
+    if not painter.hasClipping():
+        return [area]
+    rects = [area.intersected(rect) for rect in painter.clipRegion()]
+    return [rect for rect in rects if not rect.isEmpty()]
 
 
 class MapViewBox(pg.ViewBox):
