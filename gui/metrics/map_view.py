@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPoint, QPointF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -78,6 +78,7 @@ class MapView(QWidget):
         self._hover_timer = QTimer(self, singleShot=True, interval=HOVER_DELAY_MS, timeout=self._hover)
         self.plot.scene().sigMouseMoved.connect(self._pointer_moved)
         self.plot.scene().sigMouseClicked.connect(self._clicked)
+        self.plot.viewport().installEventFilter(self)
         QShortcut(QKeySequence(Qt.Key_Escape), self, self.clear_selection, context=Qt.WidgetWithChildrenShortcut)
         self._update_status()
 
@@ -299,12 +300,17 @@ class MapView(QWidget):
             text = self.describe(index) if self.describe else f"sample {index}"
             self.card.show_sample(index, image, text, self.plot.mapFromScene(self._hover_at))
 
-    def leaveEvent(self, event) -> None:
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.plot.viewport() and event.type() == QEvent.Leave:
+            self._pointer_left()
+        return super().eventFilter(watched, event)
+
+    def _pointer_left(self) -> None:
+        """The pointer left the map (for the legend, the toolbar or another pane): no card stays behind."""
         self._hover_timer.stop()
         self._hover_at = None
         self.card.dismiss()
         self.hover_ring.setData([], [])
-        super().leaveEvent(event)
 
     def _clicked(self, event) -> None:
         if event.button() != Qt.LeftButton or event.double():

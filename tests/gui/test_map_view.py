@@ -261,6 +261,10 @@ def test_hover_shows_the_samples_thumbnail_and_description(view, qtbot):
     away = view.plot.mapFromScene(view.view.mapViewToScene(QPointF(5, -6)))
     send_mouse(view.plot.viewport(), QEvent.MouseMove, QPointF(away))
     qtbot.waitUntil(lambda: not view.card.isVisible(), timeout=2000)
+    send_mouse(view.plot.viewport(), QEvent.MouseMove, QPointF(view.point_position(7)))
+    qtbot.waitUntil(lambda: view.card.isVisible(), timeout=2000)
+    QApplication.sendEvent(view.plot.viewport(), QEvent(QEvent.Leave))  # off to the legend or the status line
+    assert not view.card.isVisible()
 
 
 def test_no_card_while_a_button_is_held(view, qtbot):
