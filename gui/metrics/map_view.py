@@ -85,20 +85,7 @@ class MapView(QWidget):
     def _build(self) -> None:
         self.colour_combo = QComboBox(toolTip="What the colour of a point shows")
         self.colour_combo.currentTextChanged.connect(self.set_colouring)
-        self.view = MapViewBox()
-        self.view.setAspectLocked(True)  # distances on the map mean the same across and up
-        self.view.lasso_drawn.connect(lambda polygon, keys: self.select_polygon(polygon, add=_adding(keys)))
-        self.view.box_drawn.connect(lambda corners, keys: self.select_box(*corners, add=_adding(keys)))
-        self.plot = pg.PlotWidget(viewBox=self.view, background="w")
-        self.plot.hideButtons()
-        for side in ("left", "bottom"):
-            self.plot.getPlotItem().hideAxis(side)  # the map's axes have no units worth reading
-        self.points = MapPointsItem()
-        self.view.addItem(self.points)
-        self.hover_ring = pg.ScatterPlotItem(size=14, pen=pg.mkPen("k", width=2), brush=None)
-        self.hover_ring.setZValue(10)
-        self.view.addItem(self.hover_ring, ignoreBounds=True)
-        self.card = HoverCard(self.plot)
+        self._build_plot()
         self.legend = MapLegend()
         self.legend.categories.category_clicked.connect(self._category_clicked)
         splitter = QSplitter()
@@ -116,17 +103,36 @@ class MapView(QWidget):
         layout.addWidget(splitter, 1)
         layout.addWidget(self.status)
 
+    def _build_plot(self) -> None:
+        """The plot: the points, the ring around the hovered one, and the card over it."""
+        self.view = MapViewBox()
+        self.view.setAspectLocked(True)  # distances on the map mean the same across and up
+        self.view.lasso_drawn.connect(lambda polygon, keys: self.select_polygon(polygon, add=_adding(keys)))
+        self.view.box_drawn.connect(lambda corners, keys: self.select_box(*corners, add=_adding(keys)))
+        self.plot = pg.PlotWidget(viewBox=self.view, background="w")
+        self.plot.hideButtons()
+        for side in ("left", "bottom"):
+            self.plot.getPlotItem().hideAxis(side)  # the map's axes have no units worth reading
+        self.points = MapPointsItem()
+        self.view.addItem(self.points)
+        self.hover_ring = pg.ScatterPlotItem(size=14, pen=pg.mkPen("k", width=2), brush=None)
+        self.hover_ring.setZValue(10)
+        self.view.addItem(self.hover_ring, ignoreBounds=True)
+        self.card = HoverCard(self.plot)
+
     def _toolbar(self) -> QHBoxLayout:
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Colour by:"))
         bar.addWidget(self.colour_combo, 1)
-        self.mode_buttons = QButtonGroup(self)
+        group = QButtonGroup(self)  # one mode at a time
+        self.mode_buttons: dict[str, QToolButton] = {}
         for mode, text, tip in MODES:
             button = QToolButton(text=text, toolTip=tip, checkable=True, autoRaise=True)
             button.setChecked(mode == "pan")
             button.clicked.connect(lambda _=False, m=mode: self.set_mode(m))
-            self.mode_buttons.addButton(button)
+            group.addButton(button)
             bar.addWidget(button)
+            self.mode_buttons[mode] = button
         self.clear_button = QPushButton("Clear", toolTip="Clear the selection (Esc)")
         self.clear_button.clicked.connect(self.clear_selection)
         self.fit_button = QPushButton("Fit", toolTip="Show all the points")
@@ -194,8 +200,7 @@ class MapView(QWidget):
         """ "pan", "lasso" or "box": what a left drag on the map does."""
         self.view.mode = mode
         self._update_status()
-        for button, (name, _, _) in zip(self.mode_buttons.buttons(), MODES):
-            button.setChecked(name == mode)
+        self.mode_buttons[mode].setChecked(True)
 
     def looks(self) -> np.ndarray:
         """Per sample: DIM, NORMAL or SELECTED, as drawn (NaN rows included)."""

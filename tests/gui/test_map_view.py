@@ -174,7 +174,8 @@ def test_a_lasso_selects_exactly_the_points_inside(view, qtbot):
 
 
 def test_a_lasso_drawn_with_the_mouse_selects_the_cluster_it_surrounds(view, qtbot):
-    view.set_mode("lasso")
+    view.mode_buttons["lasso"].click()
+    assert view.view.mode == "lasso" and not view.mode_buttons["pan"].isChecked()
     to_screen = view.plot.mapFromScene
     centre = to_screen(view.view.mapViewToScene(QPointF(*CENTRES[1])))  # the cluster of points 30-59
     radius = (to_screen(view.view.mapViewToScene(QPointF(*CENTRES[0]))) - centre).manhattanLength() * 0.15
