@@ -26,7 +26,7 @@ def points_in_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
 
     Even-odd rule: a self-crossing lasso's doubly wound parts are outside, as in every drawing program.
     Points on the outline count as inside; points with a NaN coordinate never do. Fewer than three
-    vertices enclose nothing.
+    vertices enclose nothing. (:meth:`PointIndex.in_polygon` answers the same for points sorted once.)
     """
     points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     polygon = _clean_polygon(polygon)
@@ -34,24 +34,26 @@ def points_in_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
     if len(polygon) < 3 or len(points) == 0:
         return inside
     candidates = np.flatnonzero(_in_box(points, polygon.min(axis=0), polygon.max(axis=0)))
-    if candidates.size == 0:
-        return inside
     ids = candidates[np.argsort(points[candidates, 1], kind="stable")]
-    xs, ys = points[ids, 0], points[ids, 1]
+    inside[ids] = _inside_sorted(points[ids, 0], points[ids, 1], polygon)
+    return inside
+
+
+def _inside_sorted(xs: np.ndarray, ys: np.ndarray, polygon: np.ndarray) -> np.ndarray:
+    """Per point (sorted by ``ys``, ascending): inside the cleaned ``polygon`` or on its outline."""
     tolerance = EDGE_TOLERANCE * max(float(np.ptp(polygon, axis=0).max()), 1e-300)
     edges = _Edges(polygon, tolerance)
     # each edge's band: the sorted points whose y lies within the edge's y range
     lo = np.searchsorted(ys, edges.y_low - tolerance, side="left")
     hi = np.searchsorted(ys, edges.y_high + tolerance, side="right")
-    crossings = np.zeros(len(ids), dtype=np.int64)
-    on_edge = np.zeros(len(ids), dtype=bool)
+    crossings = np.zeros(len(ys), dtype=np.int64)
+    on_edge = np.zeros(len(ys), dtype=bool)
     for chunk in _chunks(hi - lo):
         point, edge = _pairs(lo[chunk], hi[chunk], chunk)
         crossed, touching = edges.test(xs[point], ys[point], edge)
-        crossings += np.bincount(point[crossed], minlength=len(ids))
+        crossings += np.bincount(point[crossed], minlength=len(ys))
         on_edge[point[touching]] = True
-    inside[ids] = (crossings & 1).astype(bool) | on_edge
-    return inside
+    return (crossings & 1).astype(bool) | on_edge
 
 
 def _chunks(counts: np.ndarray) -> list[np.ndarray]:
@@ -126,10 +128,9 @@ def _clean_polygon(polygon) -> np.ndarray:
 
 
 class PointIndex:
-    """The finite points of a map in a KD-tree, for the point under the mouse pointer.
-
-    Built once per layout; a lookup is a ball query of a few pixels'
-    radius, then the candidates' distances in pixels (the two axes may have different scales).
+    """The finite points of a map, indexed once per layout: in a KD-tree for the point under the mouse
+    pointer (a ball query of a few pixels' radius, then the candidates' distances in pixels, as the two axes
+    may have different scales), and sorted by y for lassos (the band of the lasso's height is a slice).
     """
 
     def __init__(self, points: np.ndarray) -> None:
@@ -140,6 +141,20 @@ class PointIndex:
         self.ids = np.flatnonzero(np.isfinite(points).all(axis=1))
         # an unbalanced, uncompacted tree builds 2x faster (40 ms for 100,000 points) and queries as fast here
         self._tree = cKDTree(points[self.ids], balanced_tree=False, compact_nodes=False) if self.ids.size else None
+        self._by_y = self.ids[np.argsort(points[self.ids, 1], kind="stable")]
+        self._xs, self._ys = points[self._by_y, 0], points[self._by_y, 1]
+
+    def in_polygon(self, polygon: np.ndarray) -> np.ndarray:
+        """The sorted indices of the points inside ``polygon`` or on its outline (as :func:`points_in_polygon`)."""
+        polygon = _clean_polygon(polygon)
+        if len(polygon) < 3 or not len(self._ys):
+            return np.zeros(0, np.int64)
+        (x0, y0), (x1, y1) = polygon.min(axis=0), polygon.max(axis=0)
+        lo, hi = np.searchsorted(self._ys, y0, side="left"), np.searchsorted(self._ys, y1, side="right")
+        xs = self._xs[lo:hi]
+        band = np.flatnonzero((xs >= x0) & (xs <= x1))  # still sorted by y
+        inside = _inside_sorted(xs[band], self._ys[lo:hi][band], polygon)
+        return np.sort(self._by_y[lo:hi][band[inside]])
 
     def nearest(self, x: float, y: float, pixel: tuple[float, float], radius_px: float) -> int | None:
         """The index of the point nearest to (x, y) within ``radius_px`` pixels, where ``pixel`` is the

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.analysis.selection_geometry import PointIndex, points_in_box, points_in_polygon
+from core.analysis.selection_geometry import PointIndex, points_in_box
 from gui.metrics.map_colours import Colouring, point_colours
 from gui.metrics.map_parts import HoverCard, MapLegend
 from gui.metrics.map_points import DIM, NORMAL, SELECTED, MapPointsItem, MapViewBox
@@ -233,7 +233,7 @@ class MapView(QWidget):
     # -- selecting -----------------------------------------------------------------------
     def select_polygon(self, polygon: np.ndarray, add: bool = False) -> np.ndarray:
         """Select the points inside ``polygon`` (M x 2, data coordinates); emits ``selection_made``."""
-        return self.select(np.flatnonzero(points_in_polygon(self.coords, polygon)), add=add)
+        return self.select(self._index.in_polygon(polygon), add=add)
 
     def select_box(self, corner_a, corner_b, add: bool = False) -> np.ndarray:
         """Select the points in the box with these opposite corners (data coordinates)."""

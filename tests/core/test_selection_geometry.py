@@ -67,6 +67,18 @@ def test_the_lasso_agrees_with_matplotlib_on_random_concave_polygons():
         assert 0 < ours.sum() < len(points)
 
 
+def test_the_index_answers_lassos_as_the_function_does():
+    rng = np.random.default_rng(4)
+    points = rng.normal(0, 1, (20_000, 2))
+    points[rng.random(20_000) < 0.01] = np.nan
+    points[:50] = U_SHAPE[rng.integers(0, len(U_SHAPE), 50)] * 0.5  # on the outline's vertices, scaled below
+    index = PointIndex(points)
+    for polygon in (U_SHAPE * 0.5, U_SHAPE[::-1] - 1.0, np.array([(0, 0), (2, 2), (2, 0), (0, 2)], float)):
+        assert index.in_polygon(polygon).tolist() == np.flatnonzero(points_in_polygon(points, polygon)).tolist()
+    assert index.in_polygon(U_SHAPE[:2]).tolist() == []
+    assert PointIndex(np.zeros((0, 2))).in_polygon(U_SHAPE).tolist() == []
+
+
 def test_a_self_crossing_lasso_follows_the_even_odd_rule():
     bow_tie = np.array([(0, 0), (2, 2), (2, 0), (0, 2)], float)  # two triangles meeting at (1, 1)
     points = np.array([(0.2, 1), (1.8, 1), (1, 0.2), (1, 1.8)])
