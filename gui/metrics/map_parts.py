@@ -169,12 +169,26 @@ class HoverCard(QFrame):
         layout.addWidget(self.image)
         layout.addWidget(self.text)
         self.index: int | None = None
+        self._near = QPoint()
         self.hide()
 
     def show_sample(self, index: int, image: QImage | QPixmap | None, text: str, near: QPoint) -> None:
         """Show ``image`` (scaled to fit THUMBNAIL_PX) and ``text`` next to ``near`` (parent coordinates),
         inside the parent."""
-        self.index = index
+        self.index, self._near = index, near
+        self.text.setText(text)
+        self.text.setVisible(bool(text))
+        self._set_image(image)
+        self.show()
+        self.raise_()
+
+    def set_image(self, index: int, image: QImage | QPixmap | None) -> None:
+        """The thumbnail of sample ``index`` arrived (loaded in the background): shown if the card still
+        shows that sample."""
+        if self.index == index and self.isVisible():
+            self._set_image(image)
+
+    def _set_image(self, image: QImage | QPixmap | None) -> None:
         pixmap = QPixmap.fromImage(image) if isinstance(image, QImage) else image
         if pixmap is not None and not pixmap.isNull():
             self.image.setPixmap(fit_thumbnail(pixmap))
@@ -182,12 +196,8 @@ class HoverCard(QFrame):
         else:
             self.image.clear()
             self.image.hide()
-        self.text.setText(text)
-        self.text.setVisible(bool(text))
         self.adjustSize()
-        self.move(self._place(near))
-        self.show()
-        self.raise_()
+        self.move(self._place(self._near))
 
     def _place(self, near: QPoint) -> QPoint:
         """Below right of the pointer, flipped to the other side where the parent would cut the card off."""

@@ -48,6 +48,8 @@ MODES = (
     ("box", "Box", "Drag a rectangle to select the points in it (Shift or Ctrl: add to the selection)"),
 )
 
+#: Called on the GUI thread when the pointer rests on a point: return a cached thumbnail, or None and hand
+#: it over later with ``set_thumbnail`` (decoding a large image here would stall the hover).
 ThumbnailFn = Callable[[int], "QImage | QPixmap | None"]
 DescribeFn = Callable[[int], str]
 
@@ -301,9 +303,25 @@ class MapView(QWidget):
             return
         self.hover_ring.setData([float(self.coords[index, 0])], [float(self.coords[index, 1])])
         if index != self.card.index:
-            image = self.thumbnail(index) if self.thumbnail else None
-            text = self.describe(index) if self.describe else f"sample {index}"
+            image, text = self._sample_card(index)
             self.card.show_sample(index, image, text, self.plot.mapFromScene(self._hover_at))
+
+    def _sample_card(self, index: int) -> tuple[QImage | QPixmap | None, str]:
+        """The owner's thumbnail and line for a sample; a callback that fails (a broken image file) says so
+        on the card instead of breaking the hover."""
+        try:
+            text = self.describe(index) if self.describe else f"sample {index}"
+        except Exception as error:  # the owner's code on a sample: any failure is that sample's
+            text = f"sample {index} (no description: {error})"
+        try:
+            return (self.thumbnail(index) if self.thumbnail else None), text
+        except Exception as error:
+            return None, f"{text}\nno thumbnail: {error}"
+
+    def set_thumbnail(self, index: int, image: QImage | QPixmap | None) -> None:
+        """A thumbnail that ``thumbnail(index)`` could not give at once (it returned None and started
+        loading it): shown if the card is still on that sample."""
+        self.card.set_image(index, image)
 
     def eventFilter(self, watched, event) -> bool:
         if watched is self.plot.viewport() and event.type() == QEvent.Leave:

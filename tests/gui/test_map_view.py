@@ -292,6 +292,29 @@ def test_small_thumbnails_are_enlarged_sharp_and_large_ones_shrunk():
     assert fit_thumbnail(large).size().toTuple() == (128, 96)
 
 
+def test_a_thumbnail_can_arrive_later_and_a_failing_one_is_said(view, qtbot):
+    view.thumbnail = lambda index: None  # loading in the background
+    send_mouse(view.plot.viewport(), QEvent.MouseMove, QPointF(view.point_position(0)))
+    qtbot.waitUntil(lambda: view.card.isVisible(), timeout=2000)
+    shown = view.card.index
+    assert not view.card.image.isVisible()
+    late = QImage(50, 50, QImage.Format_RGB32)
+    late.fill(QColor("blue"))
+    view.set_thumbnail(shown + 1, late)  # another sample's: not this card's
+    assert not view.card.image.isVisible()
+    view.set_thumbnail(shown, late)
+    assert view.card.image.isVisible() and view.card.image.pixmap().width() == 100  # enlarged 2x, sharp
+
+    def broken(index: int):
+        raise OSError("cannot identify image file 'bad.png'")
+
+    view.thumbnail = broken
+    send_mouse(view.plot.viewport(), QEvent.MouseMove, QPointF(view.point_position(60)))
+    qtbot.waitUntil(lambda: view.card.index not in (None, shown), timeout=2000)
+    assert "no thumbnail: cannot identify image file 'bad.png'" in view.card.text.text()
+    assert not view.card.image.isVisible()
+
+
 def test_hover_waits_for_the_pointer_to_rest(view, qtbot):
     asked = []
     view.thumbnail = lambda index: asked.append(index)
