@@ -7,6 +7,7 @@ import numpy as np
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QLinearGradient, QPainter, QPixmap
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QApplication,
     QFrame,
     QLabel,
@@ -48,6 +49,8 @@ class CategoryLegend(QListWidget):
         super().__init__(parent)
         self.setToolTip("Click a category to select its points (Ctrl or Shift: add them to the selection)")
         self.setIconSize(QSize(12, 12))
+        # a row is a button, not a selection of its own: the map shows what is selected (and Esc clears it)
+        self.setSelectionMode(QAbstractItemView.NoSelection)
         self.itemClicked.connect(self._clicked)
 
     def set_colouring(self, colouring: Colouring, shown: np.ndarray) -> None:

@@ -147,8 +147,13 @@ def test_the_legend_counts_categories_and_a_click_selects_one(view, qtbot):
     rows = [legend.item(r).text() for r in range(legend.count())]
     assert rows == ["cat (30)", "dog (30)", "fox (30)"]  # the samples without a position are not counted
     with qtbot.waitSignal(view.selection_made) as signal:
-        legend.itemClicked.emit(legend.item(1))
+        qtbot.mouseClick(legend.viewport(), Qt.LeftButton, pos=legend.visualItemRect(legend.item(1)).center())
     assert signal.args[0].tolist() == list(range(30, 60))
+    assert not legend.selectedItems()  # the map shows the selection; no row stays marked after Esc
+    with qtbot.waitSignal(view.selection_made) as signal:
+        rect = legend.visualItemRect(legend.item(2))
+        qtbot.mouseClick(legend.viewport(), Qt.LeftButton, Qt.ControlModifier, rect.center())
+    assert signal.args[0].tolist() == list(range(30, 90))
     view.set_colouring("Right / wrong")
     assert legend.item(0).text().startswith("wrong (")
 
