@@ -60,22 +60,7 @@ def test_analyze_finds_planted_label_errors_and_a_leak(tmp_path):
     assert len(table(out / "embedding_map.csv")) == 1799
 
 
-def test_analyze_refuses_a_segmenter_and_a_split_that_is_not_there(tmp_path):
-    seg = run_main("analyze", str(RESOURCES / "demo" / "scenes"), "--out", str(tmp_path / "a"), "--quiet")
-    assert seg.returncode == 2 and "analyze works on classifiers for now" in seg.stderr
+def test_analyze_refuses_a_split_that_is_not_there(tmp_path):
     split = run_main("analyze", str(RESOURCES / "demo" / "digits"), "--split", "val", "--out", str(tmp_path / "b"))
     assert split.returncode == 2 and "has no split 'val'" in split.stderr
     assert not (tmp_path / "b" / "label_issues.csv").exists()
-
-
-def test_the_bundled_models_say_which_split_they_were_trained_on():
-    import main
-    from core.datasets import open_dataset
-    from core.models import bundled_cards
-
-    digits = open_dataset(RESOURCES / "demo" / "digits")
-    card = next(card for card in bundled_cards() if card.name == "digits-cnn")
-    assert main._trained_split(card, digits, None) == "train"
-    assert main._trained_split(card, digits, "test") == "test"  # --trained-on wins
-    faces = open_dataset(RESOURCES / "demo" / "faces")
-    assert main._trained_split(card, faces, None) is None  # another dataset: nothing says
