@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from core.models.cards import RESOURCES
+from tests.e2e.test_cli_analyze import assert_same_files
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAIN = 150  # of the 600 training scenes
@@ -106,23 +107,4 @@ def test_two_processes_under_torchrun_write_what_one_process_writes(planted):
     assert (
         result.stdout.count("wrote ") == 1 and result.stderr.count(f"analysing {SAMPLES} samples") == 1
     )  # rank 0 only
-    assert sorted(p.name for p in two.iterdir()) == sorted(p.name for p in one.iterdir())
-    for name in ("label_issues.csv", "duplicates.csv", "outliers.csv", "embedding_map.csv"):
-        a, b = table(one / name), table(two / name)
-        assert len(a) == len(b) and a[0] == b[0], name
-        for row_a, row_b in zip(a[1:], b[1:]):
-            same_text = [x for x in row_a if not _number(x)] == [x for x in row_b if not _number(x)]
-            numbers = (
-                np.array([float(x) for x in row_a if _number(x)]),
-                np.array([float(x) for x in row_b if _number(x)]),
-            )
-            assert same_text and np.allclose(*numbers, atol=1e-5), (name, row_a, row_b)
-    np.testing.assert_array_equal(np.load(one / "embeddings.npy"), np.load(two / "embeddings.npy"))
-    assert json.loads((one / "analysis.json").read_text()) == json.loads((two / "analysis.json").read_text())
-
-
-def _split(row: list[str]) -> tuple[list[str], np.ndarray]:
-    """(the text columns, the float columns: scores, distances, coordinates) of a row; class names here are
-    digits without a point, so they stay text."""
-    number = ["." in x and x.replace(".", "", 1).lstrip("-").isdigit() for x in row]
-    return [x for x, n in zip(row, number) if not n], np.array([float(x) for x, n in zip(row, number) if n])
+    assert_same_files(one, two)
