@@ -278,6 +278,20 @@ def _print_counts(summary: dict, seconds: float) -> None:
         print("the dataset has no labels: nothing to score; the predictions are written", file=sys.stderr)
 
 
+def _refused(rank, error: str | None) -> bool:
+    """Whether any rank failed to start (each rank learns it under torchrun, so none waits for the others);
+    rank 0 says why. True: every rank stops here."""
+    from core.inference import distributed
+
+    if rank is not None:
+        error = distributed.agree(rank, error)
+    if error:
+        if rank is None or rank.is_main:
+            print(f"error: {error}", file=sys.stderr)
+        distributed.stop()
+    return bool(error)
+
+
 def evaluate(argv: list[str]) -> int:
     args = build_evaluate_parser().parse_args(argv)
     from core import tasks
@@ -294,14 +308,9 @@ def evaluate(argv: list[str]) -> int:
         dataset, card, job = _evaluate_job(args, device, rank)
     except (DatasetError, ModelError, OSError) as exc:
         error = str(exc)
-    if rank is not None:
-        error = distributed.agree(rank, error)
-    main_rank = rank is None or rank.is_main
-    if error:
-        if main_rank:
-            print(f"error: {error}", file=sys.stderr)
-        distributed.stop()
+    if _refused(rank, error):
         return 2
+    main_rank = rank is None or rank.is_main
     show = _progress_bar if main_rank and not args.quiet else None
     if main_rank:
         where = f"{job.device} x {rank.world_size} processes" if rank else job.device
@@ -422,14 +431,9 @@ def analyze(argv: list[str]) -> int:
         trained = trained_split(card, first, args.trained_on)
     except (DatasetError, ModelError, OSError) as exc:
         error = str(exc)
-    if rank is not None:
-        error = distributed.agree(rank, error)
-    main_rank = rank is None or rank.is_main
-    if error:
-        if main_rank:
-            print(f"error: {error}", file=sys.stderr)
-        distributed.stop()
+    if _refused(rank, error):
         return 2
+    main_rank = rank is None or rank.is_main
     try:
         runs = _analysis_runs(args, first, card, task, splits, rank, device)
         distributed.stop()
