@@ -1,7 +1,8 @@
 """One analysis of a model over a dataset's splits, and the files ``python main.py analyze`` writes.
 
 The caller (``main.py analyze``; the GUI's views later) runs the model with embeddings over each split
-through the task registry and hands the arrays over as an :class:`AnalysisInput`; :func:`analyze` finds
+through the task registry and hands the arrays over as an :class:`AnalysisInput` (``collect.py`` makes one
+from the runs, in one process or under torchrun); :func:`analyze` finds
 label issues, duplicates and leaks, outliers and the 2-D map; :func:`write_reports` writes them:
 
 - ``label_issues.csv``: ``sample_id,split,given,suggested,score``, most suspect first (class names as the

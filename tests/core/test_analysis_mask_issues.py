@@ -9,9 +9,10 @@ import csv
 import cv2
 import numpy as np
 
-from core.analysis.mask_issues import MaskIssues, find_mask_issues, image_summary, pooled_thresholds
+from core.analysis.mask_issues import MaskIssues, find_mask_issues, image_summary, pooled_thresholds, stored_images
 from core.analysis.pixel_issues import segmentation_label_quality
 from core.analysis.report import HELD_OUT, IN_SAMPLE, AnalysisInput, analyze, write_reports
+from core.inference.mask_store import SegmentationPredictions
 
 H, W, K = 48, 64, 4
 CLASSES = ["background", "square", "disc", "bar"]
@@ -111,3 +112,33 @@ def test_concat_keeps_each_parts_rows():
     b = find_mask_issues(lambda: iter(images[3:]), np.array([7, 8, 9]))
     both = MaskIssues.concat([a, b])
     assert both.indices.tolist() == [0, 1, 2, 7, 8, 9] and both.score.tolist() == [*a.score, *b.score]
+
+
+class Masks:
+    """A dataset's side of stored_images: its true masks (None for a sample whose mask is gone)."""
+
+    def __init__(self, masks):
+        self.masks = masks
+
+    def load_mask(self, index):
+        if self.masks[index] is None:
+            raise OSError("gone")
+        return self.masks[index]
+
+
+def test_stored_images_read_the_probability_grid_at_every_sth_pixel(tmp_path):
+    """A 300 x 500 image whose probabilities were kept on a 64 x 64 grid is read at 75 x 125 pixels (every 4th:
+    the long side <= 128), each pixel from its grid cell as the hover reads it; never K x 300 x 500."""
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, K, (300, 500)).astype(np.uint8)
+    probs = rng.integers(0, 256, (K, 64, 64)).astype(np.uint8)
+    preds = SegmentationPredictions.empty(CLASSES, ["a", "b"], tmp_path)
+    preds.record(0, truth, probs, None)
+    lookup = np.arange(256, dtype=np.uint8)
+    lookup[1] = 2  # a class map: dataset class 1 is the model's class 2
+    (mask, p), (lost_mask, lost_p) = stored_images(Masks([truth, None]), preds, [0, 1], lookup)
+    assert mask.shape == (75, 125) and p.shape == (K, 75, 125)
+    assert (mask == np.where(truth == 1, 2, truth)[::4, ::4]).all()
+    pixels = preds.pixels(0, truth.shape)
+    np.testing.assert_array_equal(p[:, 10, 20], pixels.at(40, 80))
+    assert (lost_mask == 255).all() and lost_p.shape == (K, 1, 1)  # a mask gone since the run: no score
