@@ -119,10 +119,14 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
 def build_analyze_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python main.py analyze",
-        description="Why the model fails: run a classifier with embeddings over a dataset's splits and write "
-        "label_issues.csv, duplicates.csv, outliers.csv, embedding_map.csv, embeddings.npy and analysis.json.",
+        description="Why the model fails: run a classifier or a segmenter with embeddings over a dataset's splits "
+        "and write label_issues.csv, duplicates.csv, outliers.csv, embedding_map.csv, embeddings.npy and "
+        "analysis.json. A segmenter's label issues are images whose mask has a suspect region.",
         epilog="The split the model was trained on (--trained-on; the bundled models say so themselves) is scored "
-        "by cross-validated logistic regression on the embeddings, the others by the model's own predictions.",
+        "by cross-validated logistic regression on the embeddings, the others by the model's own predictions; "
+        "a segmenter's masks on that split by its own (in-sample) probabilities, as analysis.json says. "
+        "Under torchrun (torchrun --nproc_per_node=N main.py analyze ...) each process runs a share of every split "
+        "and rank 0 analyses and writes the same files a single process writes.",
     )
     parser.add_argument("dataset", help="dataset folder")
     parser.add_argument("--split", action="append", help="a split to analyse (repeat it; default: every split)")
@@ -278,6 +282,20 @@ def _print_counts(summary: dict, seconds: float) -> None:
         print("the dataset has no labels: nothing to score; the predictions are written", file=sys.stderr)
 
 
+def _refused(rank, error: str | None) -> bool:
+    """Whether any rank failed to start (each rank learns it under torchrun, so none waits for the others);
+    rank 0 says why. True: every rank stops here."""
+    from core.inference import distributed
+
+    if rank is not None:
+        error = distributed.agree(rank, error)
+    if error:
+        if rank is None or rank.is_main:
+            print(f"error: {error}", file=sys.stderr)
+        distributed.stop()
+    return bool(error)
+
+
 def evaluate(argv: list[str]) -> int:
     args = build_evaluate_parser().parse_args(argv)
     from core import tasks
@@ -294,14 +312,9 @@ def evaluate(argv: list[str]) -> int:
         dataset, card, job = _evaluate_job(args, device, rank)
     except (DatasetError, ModelError, OSError) as exc:
         error = str(exc)
-    if rank is not None:
-        error = distributed.agree(rank, error)
-    main_rank = rank is None or rank.is_main
-    if error:
-        if main_rank:
-            print(f"error: {error}", file=sys.stderr)
-        distributed.stop()
+    if _refused(rank, error):
         return 2
+    main_rank = rank is None or rank.is_main
     show = _progress_bar if main_rank and not args.quiet else None
     if main_rank:
         where = f"{job.device} x {rank.world_size} processes" if rank else job.device
@@ -351,19 +364,6 @@ def evaluate(argv: list[str]) -> int:
     return 0
 
 
-def _trained_split(card, dataset, asked: str | None) -> str | None:
-    """The split the model was trained on: --trained-on, the card's ``training["split"]``, or "train" when
-    the card names this dataset as its own (the bundled models do); None when nothing says."""
-    if asked:
-        return asked
-    if card.training.get("split"):
-        return str(card.training["split"])
-    own = card.dataset and (Path(card.dataset) if Path(card.dataset).is_absolute() else ROOT / card.dataset)
-    if own and Path(own).resolve() == Path(dataset.root).resolve() and "train" in dataset.splits:
-        return "train"
-    return None
-
-
 def _class_map(args, card, dataset) -> dict[str, str] | None:
     """The class map a run needs: None when the model's classes are the dataset's, the names they share under
     --map-classes; a ModelError saying the way out when the classes are named differently and it is not given."""
@@ -379,107 +379,93 @@ def _class_map(args, card, dataset) -> dict[str, str] | None:
     return dict(fit.suggestion)
 
 
-def _run_with_embeddings(args, card, dataset, show):
-    """(predictions, embeddings) of one split: the model's scores and the input of its last linear layer."""
-    import numpy as np
+def _analysis_runs(args, first, card, task, splits, rank, device: str):
+    """Each split's run with embeddings (sharded over the ranks under torchrun); rank 0 gets them, others []."""
+    import tempfile
 
     from core import tasks
+    from core.analysis.collect import run_split
 
-    class_map = _class_map(args, card, dataset)
-    job = tasks.job_for(
-        card, dataset, class_map=class_map, device=args.device, batch_size=args.batch_size,
-        num_workers=args.workers, embeddings=True,
-    )  # fmt: skip
-    job.prepare()
-    for progress in job.run():
+    show = _progress_bar if (rank is None or rank.is_main) and not args.quiet else None
+    batch_size = _segmentation_batch(args.batch_size) if task.per_pixel else args.batch_size
+    runs = []
+    for split in splits:
+        dataset = first.with_split(split)
+        if rank is None or rank.is_main:
+            print(f"{dataset!r}: {card.display_name}", file=sys.stderr)
+        with tempfile.TemporaryDirectory(prefix="cvlens-analyze-") as scratch:  # masks, embeddings: gone after
+            job = tasks.job_for(
+                card, dataset, class_map=_class_map(args, card, dataset), device=device, batch_size=batch_size,
+                num_workers=args.workers, embeddings=True, embeddings_path=Path(scratch) / "embeddings.npy",
+                run_dir=Path(scratch) / "run",
+            )  # fmt: skip
+            job.prepare()
+            runs.append(run_split(job, split, per_pixel=task.per_pixel, rank=rank, show=show))
         if show:
-            show(progress)
-    if show:
-        sys.stderr.write("\n")
-    return job.predictions, np.asarray(job.embeddings, dtype=np.float32)
+            sys.stderr.write("\n")
+    return [run for run in runs if run is not None]
 
 
 def analyze(argv: list[str]) -> int:
-    """``python main.py analyze``: see build_analyze_parser; 0 when the files are written, 2 on an error."""
+    """``python main.py analyze``: see build_analyze_parser; 0 when the files are written, 2 on an error.
+    Under torchrun every rank runs its share of each split; rank 0 analyses and writes the files."""
     args = build_analyze_parser().parse_args(argv)
     from core import tasks
     from core.analysis import Cancelled
+    from core.analysis.collect import analysis_input
     from core.analysis.report import analyze as find
     from core.analysis.report import write_reports
     from core.datasets import DatasetError, open_dataset
     from core.inference import distributed
-    from core.models import ModelError
+    from core.models import ModelError, trained_split
 
-    if distributed.launched_by_torchrun():
-        print("error: analyze runs on one process for now; run it without torchrun", file=sys.stderr)
-        return 2
+    rank, device, error = None, args.device, None
     try:
-        _check_out(args.out)
+        if distributed.launched_by_torchrun():
+            rank, device = distributed.start(args.device)
+        if rank is None or rank.is_main:
+            _check_out(args.out)
         first = open_dataset(args.dataset)
         splits = args.split or list(first.splits) or [first.split]
         unknown = [s for s in splits if s not in first.splits]
         if unknown:
             raise DatasetError(f"{first.name} has no split {unknown[0]!r}; it has {first.splits}")
-        card = _evaluate_card(args, first, None)
+        card = _evaluate_card(args, first, rank)
         task = tasks.for_run(card, first)
-        if task.per_pixel:
-            raise ModelError("analyze works on classifiers for now; a segmenter's label issues come with its views")
-        trained = _trained_split(card, first, args.trained_on)
-        show = None if args.quiet else _progress_bar
-        parts = []
-        for split in splits:
-            dataset = first.with_split(split)
-            print(f"{dataset!r}: {card.display_name}", file=sys.stderr)
-            parts.append((split, dataset, *_run_with_embeddings(args, card, dataset, show)))
-        inp = _analysis_input(parts, task, trained)
-        print(f"analysing {int(inp.predicted.sum()):,} samples…", file=sys.stderr)
+        trained = trained_split(card, first, args.trained_on)
+    except (DatasetError, ModelError, OSError) as exc:
+        error = str(exc)
+    if _refused(rank, error):
+        return 2
+    main_rank = rank is None or rank.is_main
+    try:
+        runs = _analysis_runs(args, first, card, task, splits, rank, device)
+        distributed.stop()
+        if not main_rank:
+            return 0
+        inp = analysis_input(runs, task, trained)
+        source = "" if trained is None else f" (trained on {trained})"
+        print(f"analysing {int(inp.predicted.sum()):,} samples{source}…", file=sys.stderr)
         report = find(inp, map_method=args.map)
     except (DatasetError, ModelError, OSError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        distributed.stop()
+        if main_rank:
+            print(f"error: {exc}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, Cancelled):
         print("interrupted: nothing written", file=sys.stderr)
         return 130
     facts = {"dataset": str(first.root), "model": card.name, "task": task.name, "trained_on": trained}
     written = write_reports(args.out, inp, report, **facts)
-    issues = 0 if report.label_issues is None else len(report.label_issues.indices)
     print(
-        f"{issues} label issues ({report.source}), {len(report.duplicates)} duplicate pairs "
+        f"{report.issue_count} label issues ({report.source}), {len(report.duplicates)} duplicate pairs "
         f"({int(report.duplicates.leak.sum())} across splits), map by {report.map_method}",
         file=sys.stderr,
     )
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
     print(f"wrote {', '.join(str(p) for p in written)}")
     return 0
-
-
-def _analysis_input(parts, task, trained: str | None):
-    """One AnalysisInput from each split's (split, dataset, predictions, embeddings); exact duplicates are
-    found by hashing the decoded pixels (one more decoding pass over the data)."""
-    import numpy as np
-
-    from core.analysis import hash_dataset
-    from core.analysis.report import AnalysisInput
-
-    ids, splits, labels = [], [], []
-    for split, dataset, _, _ in parts:
-        ids += list(dataset.sample_ids)
-        splits += [split] * len(dataset)
-        if task.multilabel:
-            labels.append(dataset.tags if dataset.tags is not None else None)
-        else:
-            labels.append(dataset.targets if dataset.targets is not None else np.full(len(dataset), -1))
-    has_labels = all(part is not None for part in labels) and any(task.has_labels(p[1]) for p in parts)
-    return AnalysisInput(
-        sample_ids=ids,
-        splits=np.array(splits),
-        classes=list(parts[0][2].classes),
-        embeddings=np.concatenate([p[3] for p in parts]),
-        probabilities=np.concatenate([p[2].scores for p in parts]),
-        predicted=np.concatenate([p[2].done for p in parts]),
-        labels=np.concatenate(labels) if has_labels else None,
-        trained=np.array([s == trained for s in splits]),
-        hashes=[h for _, dataset, _, _ in parts for h in hash_dataset(dataset)],
-    )
 
 
 def main(argv: list[str] | None = None) -> int:

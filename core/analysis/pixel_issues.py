@@ -34,6 +34,7 @@ class SegmentationLabelQuality:
     score: np.ndarray  # float32 (N,) label quality per image in [0, 1] (NaN: no labeled pixel)
     thresholds: np.ndarray  # float32 (K,) confident threshold per class (NaN for classes never seen)
     size: int  # the long side images were reduced to for scoring
+    pixels: np.ndarray | None = None  # int64 (K,) labeled pixels per class scored (to pool thresholds of shares)
 
 
 def segmentation_label_quality(
@@ -68,7 +69,8 @@ def segmentation_label_quality(
         seen = counts > 0
         thresholds[seen] = sums[seen] / counts[seen]
     ranked = np.argsort(np.where(np.isnan(score), np.inf, score), kind="stable").astype(np.int64)
-    return SegmentationLabelQuality(ranked, score, thresholds, size)
+    pixels = np.zeros(len(thresholds), np.int64) if counts is None else counts.astype(np.int64)
+    return SegmentationLabelQuality(ranked, score, thresholds, size, pixels)
 
 
 def pixel_label_quality(mask: np.ndarray, probabilities: np.ndarray, *, ignore_index: int = 255) -> np.ndarray:

@@ -1,12 +1,14 @@
 """One analysis of a model over a dataset's splits, and the files ``python main.py analyze`` writes.
 
 The caller (``main.py analyze``; the GUI's views later) runs the model with embeddings over each split
-through the task registry and hands the arrays over as an :class:`AnalysisInput`; :func:`analyze` finds
+through the task registry and hands the arrays over as an :class:`AnalysisInput` (``collect.py`` makes one
+from the runs, in one process or under torchrun); :func:`analyze` finds
 label issues, duplicates and leaks, outliers and the 2-D map; :func:`write_reports` writes them:
 
 - ``label_issues.csv``: ``sample_id,split,given,suggested,score``, most suspect first (class names as the
   dataset names them; multilabel: the tags joined by ``;``; score: cleanlab's label quality, lower = more
-  suspect);
+  suspect); segmentation adds ``suspect_share`` and reads per image (``mask_issues.py``): given and suggested
+  are the classes of the image's largest suspect region as the mask and as the model say;
 - ``duplicates.csv``: ``sample_a,split_a,sample_b,split_b,distance``, closest first (exact copies first, at
   0); a pair across splits is a leak;
 - ``outliers.csv``: ``sample_id,split,score``, most unusual first;
@@ -15,7 +17,9 @@ label issues, duplicates and leaks, outliers and the 2-D map; :func:`write_repor
 
 Out-of-sample probabilities: a split the model was not trained on is scored by the run's own predictions
 (``held out``); the split it was trained on (``trained``) by K-fold cross-validated logistic regression on
-the embeddings, since a network's predictions on its own training data are overconfident.
+the embeddings, since a network's predictions on its own training data are overconfident. Segmentation has
+no such cheap refit (per pixel, on pooled features): the trained split's masks are scored by the model's
+own, in-sample, probabilities and the source says so.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from core.analysis.label_issues import (
     find_label_issues,
     find_multilabel_issues,
 )
+from core.analysis.mask_issues import MaskIssues
 from core.analysis.neighbours import nearest_neighbours
 from core.analysis.outliers import Outliers, knn_scores, ood_scores, rank_outliers
 from core.analysis.progress import ProgressFn, StopFn
@@ -60,11 +65,12 @@ class AnalysisInput:
     splits: np.ndarray  # str (N,): the split of each row
     classes: list[str]
     embeddings: np.ndarray  # N x D (float16 or float32)
-    probabilities: np.ndarray  # N x K model scores (rows without a prediction are ignored)
+    probabilities: np.ndarray | None  # N x K model scores (rows without a prediction are ignored); None: masks
     predicted: np.ndarray  # bool (N,): the model predicted the row (and gave its embedding)
     labels: np.ndarray | None  # N ints (-1: unlabeled) or N x K tags (multilabel); None: no labels
     trained: np.ndarray = field(default=None)  # bool (N,): rows of the split the model was trained on
     hashes: Sequence[bytes | None] | None = None  # hashes of the decoded pixels, for exact duplicates
+    mask_issues: MaskIssues | None = None  # segmentation: per-image label quality of the rows it names
 
     def __post_init__(self) -> None:
         n = len(self.sample_ids)
@@ -72,7 +78,7 @@ class AnalysisInput:
         self.predicted = np.asarray(self.predicted, dtype=bool)
         self.trained = np.zeros(n, bool) if self.trained is None else np.asarray(self.trained, dtype=bool)
         for name in ("splits", "embeddings", "probabilities", "predicted", "trained"):
-            if len(getattr(self, name)) != n:
+            if getattr(self, name) is not None and len(getattr(self, name)) != n:
                 raise ValueError(f"{name} has {len(getattr(self, name))} rows for {n} samples")
 
     @property
@@ -82,7 +88,7 @@ class AnalysisInput:
 
 @dataclass
 class AnalysisReport:
-    label_issues: LabelIssues | MultilabelIssues | None
+    label_issues: LabelIssues | MultilabelIssues | MaskIssues | None
     duplicates: DuplicatePairs
     outliers: Outliers
     coords: np.ndarray  # N x 2 (NaN for rows without an embedding)
@@ -90,6 +96,37 @@ class AnalysisReport:
     source: str  # where the label-issue probabilities came from, in words
     max_distance: float  # the near-duplicate threshold used (cosine distance)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def issue_count(self) -> int:
+        """How many rows label_issues.csv lists."""
+        if isinstance(self.label_issues, MaskIssues):
+            return int(self.label_issues.flagged.sum())
+        return 0 if self.label_issues is None else len(self.label_issues.indices)
+
+
+#: Where a segmentation's label quality comes from, for the split the model was trained on.
+IN_SAMPLE = "the model's own in-sample probabilities (masks have no cheap cross-validation)"
+
+
+def mask_source(inp: AnalysisInput) -> str:
+    """Where the masks' label quality came from, in words (held out, in-sample, or both by split)."""
+    scored = inp.mask_issues.indices
+    trained = inp.trained[scored]
+    if not trained.any():
+        return HELD_OUT
+    if trained.all():
+        return IN_SAMPLE
+    return f"{HELD_OUT}; for the split it was trained on, {IN_SAMPLE}"
+
+
+def split_sources(inp: AnalysisInput, report: AnalysisReport) -> dict[str, str]:
+    """Per split, where its label-issue probabilities came from (empty without label issues)."""
+    if report.label_issues is None:
+        return {}
+    trained = IN_SAMPLE if isinstance(report.label_issues, MaskIssues) else CROSS_VALIDATED
+    splits = sorted(set(inp.splits.tolist()))
+    return {split: trained if inp.trained[inp.splits == split].any() else HELD_OUT for split in splits}
 
 
 def out_of_sample(inp: AnalysisInput, *, progress: ProgressFn | None = None, stop: StopFn | None = None):
@@ -127,7 +164,14 @@ def analyze(
     embeddings = np.asarray(inp.embeddings[rows], dtype=np.float32)
     notes: list[str] = []
     issues, source = None, "no labels"
-    if inp.labels is not None:
+    if inp.mask_issues is not None:
+        issues, source = inp.mask_issues, mask_source(inp)
+        if inp.trained[inp.mask_issues.indices].any():
+            notes.append(
+                f"{', '.join(sorted(set(inp.splits[inp.trained].tolist())))}: masks scored in-sample, by the model "
+                "that learned them: an error it learned looks right, so that split shows fewer issues than it has"
+            )
+    elif inp.labels is not None:
         probs, source = out_of_sample(inp, progress=progress, stop=stop)
         issues = _label_issues(inp, probs)
     else:
@@ -140,7 +184,7 @@ def analyze(
         hashes=hashes, embeddings=embeddings, neighbours=neighbours, max_distance=max_distance,
         splits=inp.splits[rows],
     )  # fmt: skip
-    outliers = rank_outliers(knn_scores(neighbours), ood_scores(np.asarray(inp.probabilities[rows], np.float64)))
+    outliers = rank_outliers(knn_scores(neighbours), _ood(inp, rows))
     coords = np.full((len(inp.sample_ids), 2), np.nan, np.float32)
     xy, method = compute_map(embeddings, method=map_method, progress=progress, stop=stop)
     coords[rows] = xy
@@ -154,6 +198,16 @@ def analyze(
         max_distance=float(max_distance),
         notes=notes,
     )
+
+
+def _ood(inp: AnalysisInput, rows: np.ndarray) -> np.ndarray | None:
+    """cleanlab's entropy OOD score of the predicted rows; for masks the mean pixel entropy per image (None
+    when some predicted image has no mask to score: the k-NN distance ranks alone)."""
+    if inp.probabilities is not None:
+        return ood_scores(np.asarray(inp.probabilities[rows], np.float64))
+    full = np.full(len(inp.sample_ids), np.nan, np.float32)
+    full[inp.mask_issues.indices] = inp.mask_issues.uncertainty
+    return None if np.isnan(full[rows]).any() else full[rows]
 
 
 def _label_issues(inp: AnalysisInput, probs: np.ndarray) -> LabelIssues | MultilabelIssues:
@@ -218,9 +272,10 @@ def write_reports(out_dir: str | Path, inp: AnalysisInput, report: AnalysisRepor
         "samples": len(ids),
         "predicted": int(inp.predicted.sum()),
         "splits": sorted(set(splits.tolist())),
-        "label_issues": 0 if report.label_issues is None else len(report.label_issues.indices),
+        "label_issues": report.issue_count,
         "label_issue_source": report.source,
-        "ranked_by": None if report.label_issues is None else report.label_issues.ranked_by,
+        "label_issue_sources": split_sources(inp, report),
+        "ranked_by": getattr(report.label_issues, "ranked_by", None),
         "duplicates": len(report.duplicates),
         "exact_duplicates": int(report.duplicates.exact.sum()),
         "leaks": int(report.duplicates.leak.sum()),
@@ -235,6 +290,8 @@ def write_reports(out_dir: str | Path, inp: AnalysisInput, report: AnalysisRepor
 
 def _issue_rows(inp: AnalysisInput, issues) -> list[list[Any]]:
     rows: list[list[Any]] = [["sample_id", "split", "given", "suggested", "score"]]
+    if isinstance(issues, MaskIssues):
+        return _mask_rows(inp, issues, rows[0])
     if issues is None:
         return rows
     names = inp.classes
@@ -245,6 +302,18 @@ def _issue_rows(inp: AnalysisInput, issues) -> list[list[Any]]:
         else:
             given, suggested = names[int(issues.given[k])], names[int(issues.suggested[k])]
         rows.append([inp.sample_ids[i], inp.splits[i], given, suggested, f"{issues.score[k]:.6f}"])
+    return rows
+
+
+def _mask_rows(inp: AnalysisInput, issues: MaskIssues, header: list[str]) -> list[list[Any]]:
+    """The flagged images, lowest label quality first."""
+    rows: list[list[Any]] = [[*header, "suspect_share"]]
+    names = inp.classes
+    for k in issues.ranked():
+        i = issues.indices[k]
+        given, suggested = names[int(issues.given[k])], names[int(issues.suggested[k])]
+        rows.append([inp.sample_ids[i], inp.splits[i], given, suggested, f"{issues.score[k]:.6f}",
+                     f"{issues.suspect[k]:.6f}"])  # fmt: skip
     return rows
 
 

@@ -154,3 +154,21 @@ def run_shard(job: InferenceJob, rank: Rank, on_progress=None) -> Predictions | 
     if failures:
         raise ModelError("; ".join(failures))
     return job.predictions
+
+
+def all_gather(rank: Rank, obj) -> list:
+    """``obj`` of every rank, in rank order, on every rank."""
+    import torch.distributed as dist
+
+    out: list = [None] * rank.world_size
+    dist.all_gather_object(out, obj)
+    return out
+
+
+def gather(rank: Rank, obj) -> list | None:
+    """``obj`` of every rank, in rank order, on rank 0; None on the others."""
+    import torch.distributed as dist
+
+    out: list | None = [None] * rank.world_size if rank.is_main else None
+    dist.gather_object(obj, out, dst=0)
+    return out

@@ -190,3 +190,20 @@ def find_card(name_or_path: str | Path) -> ModelCard:
     raise ModelError(
         f"no model {str(name_or_path)!r}: give a bundled model ({names}) or the path of a model card (.json)"
     )
+
+
+def trained_split(card: ModelCard, dataset, asked: str | None = None) -> str | None:
+    """The split of ``dataset`` the model was trained on: ``asked`` (the user's word: ``--trained-on``), else
+    the card's ``training["split"]``, else "train" when the card names ``dataset`` as its own (the bundled
+    models do: ``dataset`` relative to the repository); None when nothing says. Its predictions on that split
+    are in-sample: label issues need another source there (``core/analysis``)."""
+    if asked:
+        return asked
+    if card.training.get("split"):
+        return str(card.training["split"])
+    if not card.dataset:
+        return None
+    own = Path(card.dataset) if Path(card.dataset).is_absolute() else RESOURCES.parent / card.dataset
+    if own.resolve() == Path(dataset.root).resolve() and "train" in dataset.splits:
+        return "train"
+    return None

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from core.datasets import open_dataset
-from core.models.cards import BUNDLED_MODELS, RESOURCES, ModelCard, cards_for, load_card
+from core.models.cards import BUNDLED_MODELS, RESOURCES, ModelCard, cards_for, load_card, trained_split
 
 DEMO = RESOURCES / "demo"
 DIGIT_CLASSES = [str(d) for d in range(10)]
@@ -97,3 +97,13 @@ def test_bundled_model_scores_what_its_card_records(name, floor):
     assert measured >= floor
     # Plain absolute tolerance: pytest.approx would also allow a relative 1e-6.
     assert abs(measured - card.metrics["test_accuracy"]) <= 1e-9
+
+
+def test_the_bundled_models_say_which_split_they_were_trained_on():
+    digits, scenes = open_dataset(DEMO / "digits"), open_dataset(DEMO / "scenes")
+    digits_cnn, unet = load_card(BUNDLED_MODELS / "digits_cnn.json"), load_card(BUNDLED_MODELS / "scenes_unet.json")
+    assert trained_split(digits_cnn, digits) == "train" and trained_split(unet, scenes) == "train"
+    assert trained_split(digits_cnn, digits, "test") == "test"  # the user's word wins
+    assert trained_split(digits_cnn, open_dataset(DEMO / "faces")) is None  # another dataset: nothing says
+    unet.training = {**unet.training, "split": "fit"}  # a card that names its split is believed anywhere
+    assert trained_split(unet, open_dataset(DEMO / "faces")) == "fit"

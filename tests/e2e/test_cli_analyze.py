@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from core.models.cards import RESOURCES
 
@@ -60,22 +63,54 @@ def test_analyze_finds_planted_label_errors_and_a_leak(tmp_path):
     assert len(table(out / "embedding_map.csv")) == 1799
 
 
-def test_analyze_refuses_a_segmenter_and_a_split_that_is_not_there(tmp_path):
-    seg = run_main("analyze", str(RESOURCES / "demo" / "scenes"), "--out", str(tmp_path / "a"), "--quiet")
-    assert seg.returncode == 2 and "analyze works on classifiers for now" in seg.stderr
+def test_analyze_refuses_a_split_that_is_not_there(tmp_path):
     split = run_main("analyze", str(RESOURCES / "demo" / "digits"), "--split", "val", "--out", str(tmp_path / "b"))
     assert split.returncode == 2 and "has no split 'val'" in split.stderr
     assert not (tmp_path / "b" / "label_issues.csv").exists()
 
 
-def test_the_bundled_models_say_which_split_they_were_trained_on():
-    import main
-    from core.datasets import open_dataset
-    from core.models import bundled_cards
+def test_two_processes_under_torchrun_write_what_one_process_writes(tmp_path):
+    """A classifier's test split (held out: the model's own scores) in one process and in two under torchrun."""
+    options = ["--split", "test", "--map", "pca", "--device", "cpu", "--batch-size", "32", "--quiet"]
+    digits = str(RESOURCES / "demo" / "digits")
+    one = run_main("analyze", digits, *options, "--out", str(tmp_path / "one"))
+    assert one.returncode == 0, one.stderr
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "main.py",
+                "analyze", digits, *options, "--out", str(tmp_path / "two")]  # fmt: skip
+    two = subprocess.run(torchrun, cwd=ROOT, capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "OMP_NUM_THREADS": "1"})  # fmt: skip
+    assert two.returncode == 0, two.stderr
+    assert two.stdout.count("wrote ") == 1 and "analysing 360 samples" in two.stderr
+    assert_same_files(tmp_path / "one", tmp_path / "two")
+    assert json.loads((tmp_path / "two" / "analysis.json").read_text())["samples"] == 360
 
-    digits = open_dataset(RESOURCES / "demo" / "digits")
-    card = next(card for card in bundled_cards() if card.name == "digits-cnn")
-    assert main._trained_split(card, digits, None) == "train"
-    assert main._trained_split(card, digits, "test") == "test"  # --trained-on wins
-    faces = open_dataset(RESOURCES / "demo" / "faces")
-    assert main._trained_split(card, faces, None) is None  # another dataset: nothing says
+
+def test_a_refusal_under_torchrun_ends_every_process(tmp_path):
+    digits = str(RESOURCES / "demo" / "digits")
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "main.py",
+                "analyze", digits, "--split", "val", "--out", str(tmp_path / "b")]  # fmt: skip
+    result = subprocess.run(torchrun, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0 and result.stderr.count("has no split 'val'") == 1  # said once, by rank 0
+
+
+def assert_same_files(one: Path, two: Path) -> None:
+    """The same files with the same rows; floats equal up to rounding (a BLAS on one or two threads sums in
+    another order); embeddings.npy bit for bit (the ranks ran the batches one process runs)."""
+    assert sorted(p.name for p in one.iterdir()) == sorted(p.name for p in two.iterdir())
+    for name in ("label_issues.csv", "duplicates.csv", "outliers.csv", "embedding_map.csv"):
+        a, b = table(one / name), table(two / name)
+        assert len(a) == len(b) and a[0] == b[0], name
+        for row_a, row_b in zip(a[1:], b[1:]):
+            (text_a, numbers_a), (text_b, numbers_b) = _split(row_a), _split(row_b)
+            assert text_a == text_b and np.allclose(numbers_a, numbers_b, atol=1e-5), (name, row_a, row_b)
+    assert (one / "embeddings.npy").read_bytes() == (two / "embeddings.npy").read_bytes()
+    summary_one, summary_two = (json.loads((d / "analysis.json").read_text()) for d in (one, two))
+    distance = "near_duplicate_distance"
+    assert abs(summary_one.pop(distance) - summary_two.pop(distance)) < 1e-6 and summary_one == summary_two
+
+
+def _split(row: list[str]) -> tuple[list[str], np.ndarray]:
+    """(the text columns, the float columns: scores, distances, coordinates) of a row; class names in these
+    demos are digits without a point, so they stay text."""
+    number = ["." in x and x.replace(".", "", 1).lstrip("-").isdigit() for x in row]
+    return [x for x, n in zip(row, number) if not n], np.array([float(x) for x, n in zip(row, number) if n])
