@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from superqt.utils import create_worker
@@ -23,6 +22,7 @@ from core.analysis.projection import pick_method
 from core.analysis.session import STAGES, RunAnalysis, StageProgress
 from core.labels import StoreError
 from core.labels.analysis_runs import analysis_rows
+from core.models.cards import trained_split
 from gui.state import AppState
 
 #: Whether the model was trained on the open split: as its card says, or as the user says.
@@ -101,7 +101,7 @@ class AnalysisModel(QObject):
         if self.trained == TRAINED_NO:
             return None
         card = _card_of(self.state.predictions)
-        return None if card is None or dataset is None else _card_trained_split(card, dataset)
+        return None if card is None or dataset is None else trained_split(card, dataset)
 
     def set_trained(self, trained: str) -> None:
         """Say whether the model saw the open split in training (TRAINED_AUTO / _YES / _NO); restarts nothing."""
@@ -228,19 +228,6 @@ def _card_of(predictions):
         return resolve_model(predictions.model)
     except (ModelError, OSError, ValueError):
         return None
-
-
-def _card_trained_split(card, dataset) -> str | None:
-    """The split the card says its model was trained on; "train" when the card names this dataset as its own."""
-    if card.training.get("split"):
-        return str(card.training["split"])
-    if card.dataset and "train" in dataset.splits:
-        own = Path(card.dataset)
-        if not own.is_absolute():
-            own = Path(__file__).resolve().parents[2] / own
-        if own.resolve() == Path(dataset.root).resolve():
-            return "train"
-    return None
 
 
 def _kept_map(project, run, analysis: RunAnalysis) -> tuple | None:
