@@ -413,8 +413,8 @@ def analyze(argv: list[str]) -> int:
     from core import tasks
     from core.analysis import Cancelled
     from core.analysis.collect import analysis_input
-    from core.analysis.report import analyze as find
     from core.analysis.report import write_reports
+    from core.analysis.session import analyze as find
     from core.datasets import DatasetError, open_dataset
     from core.inference import distributed
     from core.models import ModelError, trained_split

@@ -1,9 +1,10 @@
 """One analysis of a model over a dataset's splits, and the files ``python main.py analyze`` writes.
 
-The caller (``main.py analyze``; the GUI's views later) runs the model with embeddings over each split
-through the task registry and hands the arrays over as an :class:`AnalysisInput` (``collect.py`` makes one
-from the runs, in one process or under torchrun); :func:`analyze` finds
-label issues, duplicates and leaks, outliers and the 2-D map; :func:`write_reports` writes them:
+The caller (``main.py analyze``; the metrics pane's Analysis tab) runs the model with embeddings over each
+split through the task registry and hands the arrays over as an :class:`AnalysisInput` (``collect.py`` makes
+one from the runs, in one process or under torchrun); ``session.analyze`` (or a ``session.RunAnalysis``,
+stage by stage) finds label issues, duplicates and leaks, outliers and the 2-D map; :func:`write_reports`
+writes them:
 
 - ``label_issues.csv``: ``sample_id,split,given,suggested,score``, most suspect first (class names as the
   dataset names them; multilabel: the tags joined by ``;``; score: cleanlab's label quality, lower = more
@@ -34,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from core.analysis.duplicates import DuplicatePairs, find_duplicates, near_duplicate_distance
+from core.analysis.duplicates import DuplicatePairs
 from core.analysis.label_issues import (
     CROSS_VALIDATED,
     HELD_OUT,
@@ -45,10 +46,8 @@ from core.analysis.label_issues import (
     find_multilabel_issues,
 )
 from core.analysis.mask_issues import MaskIssues
-from core.analysis.neighbours import nearest_neighbours
-from core.analysis.outliers import Outliers, knn_scores, ood_scores, rank_outliers
+from core.analysis.outliers import Outliers, ood_scores
 from core.analysis.progress import ProgressFn, StopFn
-from core.analysis.projection import compute_map
 from core.system.files import write_atomic
 
 #: The files :func:`write_reports` writes, in this order.
@@ -147,57 +146,6 @@ def out_of_sample(inp: AnalysisInput, *, progress: ProgressFn | None = None, sto
     if held_out.any():
         return probs, f"{HELD_OUT}; for the split it was trained on, {CROSS_VALIDATED}"
     return probs, CROSS_VALIDATED
-
-
-def analyze(
-    inp: AnalysisInput,
-    *,
-    map_method: str = "auto",
-    duplicate_fraction: float | None = None,
-    progress: ProgressFn | None = None,
-    stop: StopFn | None = None,
-) -> AnalysisReport:
-    """Label issues, duplicates (exact by pixels, near by embeddings) and leaks, outliers, the 2-D map."""
-    rows = np.flatnonzero(inp.predicted)
-    if len(rows) < 2:
-        raise ValueError("fewer than two samples were predicted: nothing to analyse")
-    embeddings = np.asarray(inp.embeddings[rows], dtype=np.float32)
-    notes: list[str] = []
-    issues, source = None, "no labels"
-    if inp.mask_issues is not None:
-        issues, source = inp.mask_issues, mask_source(inp)
-        if inp.trained[inp.mask_issues.indices].any():
-            notes.append(
-                f"{', '.join(sorted(set(inp.splits[inp.trained].tolist())))}: masks scored in-sample, by the model "
-                "that learned them: an error it learned looks right, so that split shows fewer issues than it has"
-            )
-    elif inp.labels is not None:
-        probs, source = out_of_sample(inp, progress=progress, stop=stop)
-        issues = _label_issues(inp, probs)
-    else:
-        notes.append("the dataset has no labels: no label issues")
-    neighbours = nearest_neighbours(embeddings, k=min(NEIGHBOURS, len(rows) - 1), progress=progress, stop=stop)
-    options = {} if duplicate_fraction is None else {"fraction": duplicate_fraction}
-    max_distance = near_duplicate_distance(neighbours, **options)
-    hashes = None if inp.hashes is None else [inp.hashes[i] for i in rows]
-    pairs = find_duplicates(
-        hashes=hashes, embeddings=embeddings, neighbours=neighbours, max_distance=max_distance,
-        splits=inp.splits[rows],
-    )  # fmt: skip
-    outliers = rank_outliers(knn_scores(neighbours), _ood(inp, rows))
-    coords = np.full((len(inp.sample_ids), 2), np.nan, np.float32)
-    xy, method = compute_map(embeddings, method=map_method, progress=progress, stop=stop)
-    coords[rows] = xy
-    return AnalysisReport(
-        label_issues=issues,
-        duplicates=_to_rows(pairs, rows),
-        outliers=_outliers_to_rows(outliers, rows, len(inp.sample_ids)),
-        coords=coords,
-        map_method=method,
-        source=source,
-        max_distance=float(max_distance),
-        notes=notes,
-    )
 
 
 def _ood(inp: AnalysisInput, rows: np.ndarray) -> np.ndarray | None:

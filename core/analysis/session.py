@@ -25,10 +25,20 @@ import numpy as np
 from core.analysis.duplicates import DuplicatePairs, find_duplicates, hash_images, near_duplicate_distance
 from core.analysis.label_issues import LabelIssues, MultilabelIssues
 from core.analysis.neighbours import Neighbours, nearest_neighbours
-from core.analysis.outliers import Outliers, knn_scores, ood_scores, rank_outliers
+from core.analysis.outliers import Outliers, knn_scores, rank_outliers
 from core.analysis.progress import ProgressFn, StopFn, step
 from core.analysis.projection import embedding_map
-from core.analysis.report import NEIGHBOURS, AnalysisInput, _label_issues, _outliers_to_rows, _to_rows, out_of_sample
+from core.analysis.report import (
+    NEIGHBOURS,
+    AnalysisInput,
+    AnalysisReport,
+    _label_issues,
+    _ood,
+    _outliers_to_rows,
+    _to_rows,
+    mask_source,
+    out_of_sample,
+)
 
 #: The stages in the order :meth:`RunAnalysis.run` fills them.
 STAGES = ("label issues", "duplicates", "map")
@@ -106,14 +116,24 @@ class RunAnalysis:
 
     def _find_label_issues(self, progress: ProgressFn, stop: StopFn | None) -> None:
         inp = self.input
-        if inp.labels is None:
+        if inp.mask_issues is not None:  # a segmenter's: scored image by image as its masks were read
+            self.label_issues, self.source = inp.mask_issues, mask_source(inp)
+            if inp.trained[inp.mask_issues.indices].any():
+                self.notes.append(
+                    f"{', '.join(sorted(set(inp.splits[inp.trained].tolist())))}: masks scored in-sample, by the "
+                    "model that learned them: an error it learned looks right, so that split shows fewer issues "
+                    "than it has"
+                )
+        elif inp.labels is not None:
+            probs, self.source = out_of_sample(inp, progress=progress, stop=stop)
+            self.label_issues = _label_issues(inp, probs)
+        else:
             self.notes.append("the dataset has no labels: no label issues")
-            return
-        probs, self.source = out_of_sample(inp, progress=progress, stop=stop)
-        self.label_issues = _label_issues(inp, probs)
 
     def _find_neighbours(self, read_image: ImageFn | None, reporter, stop: StopFn | None) -> None:
         rows, inp = self.rows, self.input
+        if self.hashes is None and inp.hashes is not None:
+            self.hashes = [inp.hashes[i] for i in rows]
         if read_image is not None and self.hashes is None:
             images = (read_image(int(r)) for r in rows)
             hashing = reporter("duplicates", "hashing pixels")
@@ -125,8 +145,7 @@ class RunAnalysis:
         options = {} if self.duplicate_fraction is None else {"fraction": self.duplicate_fraction}
         self.calibrated_distance = near_duplicate_distance(self.neighbours, **options)
         self.duplicates = self.near_duplicates(self.calibrated_distance)
-        probs = np.asarray(inp.probabilities[rows], np.float64)
-        ranked = rank_outliers(knn_scores(self.neighbours), ood_scores(probs))
+        ranked = rank_outliers(knn_scores(self.neighbours), _ood(inp, rows))
         self.outliers = _outliers_to_rows(ranked, rows, len(self))
 
     def _make_map(self, progress: ProgressFn, stop: StopFn | None, announce: FoundFn) -> None:
@@ -142,6 +161,21 @@ class RunAnalysis:
                 step(s.done, s.total, progress, stop)
         finally:
             steps.close()
+
+    def report(self) -> AnalysisReport:
+        """The findings as ``analyze`` returns them (after a run of every stage)."""
+        if self.duplicates is None or self.coords is None or not self.map_final:
+            raise RuntimeError("the analysis has not run every stage")
+        return AnalysisReport(
+            label_issues=self.label_issues,
+            duplicates=self.duplicates,
+            outliers=self.outliers,
+            coords=self.coords,
+            map_method=self.coords_method,
+            source=self.source,
+            max_distance=float(self.max_distance),
+            notes=list(self.notes),
+        )
 
     # -- after the run ------------------------------------------------------------------------------
     def set_coords(self, coords: np.ndarray, method: str, final: bool = True) -> None:
@@ -166,3 +200,18 @@ class RunAnalysis:
         )  # fmt: skip
         self.duplicates = _to_rows(pairs, rows)
         return self.duplicates
+
+
+def analyze(
+    inp: AnalysisInput,
+    *,
+    map_method: str = "auto",
+    duplicate_fraction: float | None = None,
+    progress: ProgressFn | None = None,
+    stop: StopFn | None = None,
+) -> AnalysisReport:
+    """Label issues, duplicates (exact by pixels, near by embeddings) and leaks, outliers, the 2-D map: every
+    stage of a :class:`RunAnalysis` in one call (``progress(done, total)`` within each stage)."""
+    analysis = RunAnalysis(inp, map_method=map_method, duplicate_fraction=duplicate_fraction)
+    analysis.run(progress=None if progress is None else lambda p: progress(p.done, p.total), stop=stop)
+    return analysis.report()

@@ -11,7 +11,8 @@ import numpy as np
 
 from core.analysis.mask_issues import MaskIssues, find_mask_issues, image_summary, pooled_thresholds, stored_images
 from core.analysis.pixel_issues import segmentation_label_quality
-from core.analysis.report import HELD_OUT, IN_SAMPLE, AnalysisInput, analyze, write_reports
+from core.analysis.report import HELD_OUT, IN_SAMPLE, AnalysisInput, write_reports
+from core.analysis.session import analyze
 from core.inference.mask_store import SegmentationPredictions
 
 H, W, K = 48, 64, 4

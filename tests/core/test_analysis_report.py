@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from core.analysis import CROSS_VALIDATED, HELD_OUT
-from core.analysis.report import FILES, AnalysisInput, analyze, out_of_sample, write_reports
+from core.analysis.report import FILES, AnalysisInput, out_of_sample, write_reports
+from core.analysis.session import analyze
 
 CLASSES = ["cat", "dog", "bird"]
 
