@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-#: At and above this share of the map's peak the layer is opaque; below it fades out linearly.
-FULL_AT = 0.5
+#: At and above this share of the map's peak the layer is opaque; below it fades out linearly (at 0.5 the
+#: layer hid small images such as the 8 x 8 digits almost whole).
+FULL_AT = 0.9
 
 
 def heat_rgba(cam: np.ndarray) -> np.ndarray:

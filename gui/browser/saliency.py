@@ -38,6 +38,8 @@ from gui.flow_layout import FlowLayout
 from gui.workers import import_torch
 
 ERROR_COLOR = "#da3633"
+#: Methods that read the activations alone: their map is the same whatever the class asked.
+CLASS_AGNOSTIC = {"eigencam", "kpcacam"}
 #: The key that switches the maps on and off (listed in Help > Keyboard Shortcuts under "Sample view").
 SALIENCY_KEY = "G"
 
@@ -60,6 +62,7 @@ class SaliencyPanel(QWidget):
         self._cards: dict[str, object] = {}  # the cards of the runs seen, by name (checkpoints resolve nowhere else)
         self._request = 0
         self._asked: tuple | None = None  # what the latest request asked: the same question is not asked twice
+        self._loaded: set[str] = set()  # the models whose maps came back once (loaded, in the cache)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)
         self._relay = ResultRelay(self)
@@ -69,13 +72,13 @@ class SaliencyPanel(QWidget):
     def _build(self) -> None:
         self.action = QAction("Saliency Maps", self, checkable=True)
         self.action.setToolTip(f"Where the model looked in this image: Grad-CAM and its family ({SALIENCY_KEY})")
+        self.action.setIconText("Saliency")  # the button's text; Help lists the action's
         self.action.setShortcut(SALIENCY_KEY)
         self.action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.action.toggled.connect(self._on_toggled)
         self.action.setProperty("help_group", "Sample view")  # gui.labeling.actions.HELP_GROUP: its row in Help
         self.toggle = QToolButton(self)
         self.toggle.setDefaultAction(self.action)
-        self.toggle.setText("Saliency")
         self.method = QComboBox(self)
         for name, (title, tip) in METHOD_TITLES.items():
             self.method.addItem(title, name)
@@ -83,19 +86,21 @@ class SaliencyPanel(QWidget):
         self.method.setToolTip("How the map is computed (Grad-CAM: the class's gradients weight the last feature maps)")
         self.method.currentIndexChanged.connect(lambda _: self.refresh())
         self.target = QComboBox(self)
+        self.target.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # "Tag cat: predicted, true"
         self.target.currentIndexChanged.connect(lambda _: self.refresh())
         self.opacity = QSlider(Qt.Orientation.Horizontal, self)
         self.opacity.setRange(10, 100)
-        self.opacity.setValue(70)
+        self.opacity.setValue(80)
         self.opacity.setFixedWidth(80)
         self.opacity.setToolTip("Opacity of the maps over the image")
+        self.opacity_label = QLabel("Opacity", self)
         self.status = QLabel(self)
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         controls = QWidget(self)
         row = FlowLayout(controls, spacing=2)
         row.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.toggle, self.method, self.target, self.opacity):
+        for widget in (self.toggle, self.method, self.target, self.opacity_label, self.opacity):
             row.addWidget(widget)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -116,6 +121,8 @@ class SaliencyPanel(QWidget):
         """The run (and the decision threshold) the maps explain; asked again only if the shown sample's maps
         change (a run fills its predictions batch by batch)."""
         self.predictions, self.threshold = predictions, threshold
+        if self.active and [self.target.itemData(k) for k in range(self.target.count())] != self._target_specs():
+            self._fill_targets()  # the run reached the shown sample: its predicted tags come first now
         self.refresh()
 
     def remember_card(self, card) -> None:
@@ -128,7 +135,8 @@ class SaliencyPanel(QWidget):
     def show_sample(self, index: int, image: np.ndarray | None, masks: SampleMasks | None = None) -> None:
         """The sample shown (its decoded image and, for segmentation, its masks): its maps, if the switch is on."""
         self.index, self.image, self.masks = index, image, masks or SampleMasks()
-        self._fill_targets()
+        if self.active:
+            self._fill_targets()
         self.refresh()
 
     def leave(self) -> None:
@@ -178,7 +186,7 @@ class SaliencyPanel(QWidget):
             import_torch()
             return explain_sample(cache, card_for_run(model, cards), image, specs, method)
 
-        loading = "" if any(card.name == model and card in cache for card in cards) else " (the first loads the model)"
+        loading = "" if model in self._loaded else " (the first map loads the model)"
         self._say(f"Computing {self.method.currentText()}…{loading}")
         wanted = lambda: request == self._request  # noqa: E731
         self.pool.start(DecodeTask(self._relay, request, self.index, work, wanted))
@@ -191,7 +199,11 @@ class SaliencyPanel(QWidget):
             self._say(error, error=True)
             return
         self.shown = result
-        notes = "; ".join(note for note in result.notes if note)
+        self._loaded.add(self._asked[-1])
+        notes = [note for note in result.notes if note]
+        if result.method in CLASS_AGNOSTIC and len(result.specs) > 1:
+            notes.append(f"{self.method.currentText()} gives the same map for every class")
+        notes = "; ".join(notes)
         self._say(
             f"{self.method.currentText()} of {result.model} at layer “{result.layer}”: red is where it looked"
             + (f". {notes}" if notes else "")
@@ -267,6 +279,7 @@ class SaliencyPanel(QWidget):
     def _on_toggled(self, on: bool) -> None:
         self._asked = None
         if on:
+            self._fill_targets()
             self.refresh()
         else:
             self._request += 1
@@ -279,6 +292,7 @@ class SaliencyPanel(QWidget):
         on = self.active
         self.method.setVisible(on)
         self.opacity.setVisible(on)
+        self.opacity_label.setVisible(on)
         self.target.setVisible(on and self.target.count() > 0)
         self.status.setVisible(on and bool(self.status.text()))
 

@@ -111,7 +111,7 @@ class SampleView(QWidget):
         self.dataset, self.predictions, self.threshold = dataset, None, None
         self.masks.set_dataset(dataset)
         self.saliency.set_dataset(dataset)
-        self.masks.setVisible(dataset is not None and tasks.of(dataset).per_pixel)
+        self._show_mask_panel()
         self.clear()
 
     def set_prediction_source(self, source: PredictionSource | None) -> None:
@@ -252,7 +252,13 @@ class SampleView(QWidget):
         self.masks.set_masks(masks)
         self.saliency.show_sample(index, image, masks)
 
+    def _show_mask_panel(self) -> None:
+        """The mask controls for segmentation, hidden while the maps take the canvases (they would act on nothing)."""
+        per_pixel = self.dataset is not None and tasks.of(self.dataset).per_pixel
+        self.masks.setVisible(per_pixel and not self.saliency.active)
+
     def _draw_overlay(self) -> None:
+        self._show_mask_panel()
         if self.saliency.active:
             self._draw_saliency()
             return

@@ -172,6 +172,9 @@ def test_segmenter_maps_the_region_of_the_class_chosen(qtbot, pane, scenes_run):
         inside = salience[mask == digit].mean()
         assert inside > 2 * salience[mask == 0].mean()  # the map sits on the digit whose region it explains
     assert shown.layer == "up.2"
+    assert pane.sample_view.masks.isHidden()  # the mask controls would act on nothing while the maps are drawn
+    panel.action.setChecked(False)
+    assert not pane.sample_view.masks.isHidden() and pane.sample_view.canvases.canvas.overlay is not None  # the mask
 
 
 def test_without_a_run_the_view_says_what_to_do(qtbot, pane, digits_run):
