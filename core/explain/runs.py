@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.explain.layers import trace
 from core.explain.maps import Explainable, explainable, saliency_maps
 from core.models.cards import ModelCard, ModelError
 from core.models.loading import resolve_model
@@ -157,7 +158,7 @@ class ModelCache:
 
     def __init__(self, size: int = 2) -> None:
         self.size = size
-        self._models: OrderedDict[tuple, Explainable] = OrderedDict()
+        self._models: OrderedDict[tuple, tuple[Explainable, list[str]]] = OrderedDict()
         self._lock = threading.Lock()
 
     @staticmethod
@@ -174,19 +175,39 @@ class ModelCache:
     def get(self, card: ModelCard) -> Explainable:
         """The model of ``card``, ready for :func:`core.explain.saliency_maps` (built once; ModelError for
         TorchScript and ONNX before anything is loaded)."""
+        return self._entry(card)[0]
+
+    def layers(self, card: ModelCard) -> list[str]:
+        """The layers of the model of ``card`` a map can be read from (:func:`spatial_layers`, found once)."""
+        return self._entry(card)[1]
+
+    def _entry(self, card: ModelCard) -> tuple[Explainable, list[str]]:
         key = self.key(card)
         with self._lock:
             if key in self._models:
                 self._models.move_to_end(key)
                 return self._models[key]
             prepared = explainable(card)
-            self._models[key] = prepared
+            self._models[key] = prepared, spatial_layers(prepared)
             while len(self._models) > self.size:
                 self._models.popitem(last=False)
-            return prepared
+            return self._models[key]
 
     def __contains__(self, card: ModelCard) -> bool:
         return self.key(card) in self._models
+
+
+def spatial_layers(prepared: Explainable) -> list[str]:
+    """The layers a map can be read from: those whose output keeps a spatial layout (N x C x h x w, h and w > 1),
+    the last first (the automatic choice is near the top; the first layers give fine maps with little class
+    information)."""
+    import torch
+
+    height, width = prepared.card.input_size
+    parameter = next(prepared.module.parameters(), None)
+    device = parameter.device if parameter is not None else torch.device("cpu")
+    finished, _ = trace(prepared.module, torch.zeros(1, prepared.card.channels, height, width, device=device))
+    return list(dict.fromkeys(t.name for t in reversed(finished) if t.spatial))  # a module run twice: once
 
 
 @dataclass
@@ -199,7 +220,7 @@ class SampleMaps:
     model: str  # the card's name as the user knows it
     layer: str  # the layer the maps weight
     method: str
-    extra: dict = field(default_factory=dict)
+    layers: list[str] = field(default_factory=list)  # the layers the maps could be read from (spatial_layers)
 
 
 def explain_sample(
@@ -208,12 +229,15 @@ def explain_sample(
     image: np.ndarray,
     specs: Sequence[MapSpec],
     method: str = "gradcam",
+    layer: str | None = None,
 ) -> SampleMaps:
-    """The maps of ``specs`` on ``image`` by the model of ``card`` (from ``cache``), in one batched pass.
+    """The maps of ``specs`` on ``image`` by the model of ``card`` (from ``cache``), in one batched pass, read
+    from ``layer`` (a name of :func:`spatial_layers`; None: the last spatial one).
 
     A spec whose class the model does not have gets None and a note; ModelError for a model without hooks or
-    gradients (TorchScript, ONNX) or without a spatial layer, ValueError for an unknown method."""
-    prepared = cache.get(card)
+    gradients (TorchScript, ONNX), without a spatial layer or without ``layer``, ValueError for an unknown
+    method."""
+    prepared = explainable(cache.get(card), layer=layer)
     classes = card.classes
     targets = [model_class(classes, spec.class_name) for spec in specs]
     asked = [k for k, target in enumerate(targets) if target is not None]
@@ -226,4 +250,5 @@ def explain_sample(
         "" if t is not None else f"the model {card.display_name} has no class {s.class_name!r}"
         for s, t in zip(specs, targets)
     ]
-    return SampleMaps(list(specs), maps, notes, card.display_name, prepared.layer_name, method)
+    layers = cache.layers(card)
+    return SampleMaps(list(specs), maps, notes, card.display_name, prepared.layer_name, method, layers)

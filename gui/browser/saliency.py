@@ -63,6 +63,7 @@ class SaliencyPanel(QWidget):
         self._request = 0
         self._asked: tuple | None = None  # what the latest request asked: the same question is not asked twice
         self._loaded: set[str] = set()  # the models whose maps came back once (loaded, in the cache)
+        self._layers_of = ""  # the model whose layers the layer chooser lists
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)
         self._relay = ResultRelay(self)
@@ -85,6 +86,12 @@ class SaliencyPanel(QWidget):
             self.method.setItemData(self.method.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         self.method.setToolTip("How the map is computed (Grad-CAM: the class's gradients weight the last feature maps)")
         self.method.currentIndexChanged.connect(lambda _: self.refresh())
+        self.layer = QComboBox(self)
+        self.layer.setToolTip(
+            "The layer whose feature maps the method weights: by default the last one that keeps a spatial layout; "
+            "earlier layers give finer maps that carry less of the class"
+        )
+        self.layer.currentIndexChanged.connect(lambda _: self.refresh())
         self.target = QComboBox(self)
         self.target.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # "Tag cat: predicted, true"
         self.target.currentIndexChanged.connect(lambda _: self.refresh())
@@ -100,7 +107,7 @@ class SaliencyPanel(QWidget):
         controls = QWidget(self)
         row = FlowLayout(controls, spacing=2)
         row.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.toggle, self.method, self.target, self.opacity_label, self.opacity):
+        for widget in (self.toggle, self.method, self.target, self.layer, self.opacity_label, self.opacity):
             row.addWidget(widget)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -170,21 +177,23 @@ class SaliencyPanel(QWidget):
         if not specs:
             self._drop()
             return self._say(why)
-        method = self.method.currentData()
-        question = (self.index, id(self.image), tuple(specs), method, model)
+        if model != self._layers_of:  # another model: its own automatic layer
+            self._fill_layers([], model)
+        method, layer = self.method.currentData(), self.layer.currentData()
+        question = (self.index, id(self.image), tuple(specs), method, layer, model)
         if question == self._asked:
             return
         self._asked, self.shown = question, None
         self._request += 1
         self.maps_changed.emit()
-        self._start(model, specs, method)
+        self._start(model, specs, method, layer)
 
-    def _start(self, model: str, specs: list[MapSpec], method: str) -> None:
+    def _start(self, model: str, specs: list[MapSpec], method: str, layer: str | None) -> None:
         request, image, cache, cards = self._request, self.image, self.cache, list(self._cards.values())
 
         def work() -> SampleMaps:
             import_torch()
-            return explain_sample(cache, card_for_run(model, cards), image, specs, method)
+            return explain_sample(cache, card_for_run(model, cards), image, specs, method, layer)
 
         loading = "" if model in self._loaded else " (the first map loads the model)"
         self._say(f"Computing {self.method.currentText()}…{loading}")
@@ -200,6 +209,8 @@ class SaliencyPanel(QWidget):
             return
         self.shown = result
         self._loaded.add(self._asked[-1])
+        if self.layer.count() <= 1:
+            self._fill_layers(result.layers, self._asked[-1], result.layer)
         notes = [note for note in result.notes if note]
         if result.method in CLASS_AGNOSTIC and len(result.specs) > 1:
             notes.append(f"{self.method.currentText()} gives the same map for every class")
@@ -275,6 +286,19 @@ class SaliencyPanel(QWidget):
             else "The tag explained (the predicted tags first, then the true ones the model missed)"
         )
 
+    def _fill_layers(self, layers: list[str], model: str, auto: str = "") -> None:
+        """The layer chooser for ``model``: the automatic choice, then its layers (the outer ones: a block's
+        inner convolutions would make the list hundreds long), the last first."""
+        self._layers_of = model
+        self.layer.blockSignals(True)
+        self.layer.clear()
+        self.layer.addItem(f"Layer: auto ({auto})" if auto else "Layer: auto", None)
+        for name in layers:
+            if name.count(".") <= 1:
+                self.layer.addItem(f"Layer: {name}", name)
+        self.layer.blockSignals(False)
+        self._show_controls()
+
     # -- showing ---------------------------------------------------------------------------------
     def _on_toggled(self, on: bool) -> None:
         self._asked = None
@@ -293,6 +317,7 @@ class SaliencyPanel(QWidget):
         self.method.setVisible(on)
         self.opacity.setVisible(on)
         self.opacity_label.setVisible(on)
+        self.layer.setVisible(on and self.layer.count() > 1)
         self.target.setVisible(on and self.target.count() > 0)
         self.status.setVisible(on and bool(self.status.text()))
 

@@ -142,3 +142,16 @@ def test_the_heat_layer_is_clear_where_the_model_did_not_look_and_red_where_it_d
     red, green, blue = (int(v) for v in rgba[0, 3, :3])
     assert red > 100 and red > 2 * blue and red > green  # turbo's top end: a dark red
     assert int(rgba[0, 0, 2]) > int(rgba[0, 0, 0])  # its bottom: blue
+
+
+def test_the_layers_a_map_can_be_read_from_come_last_first_and_one_can_be_chosen():
+    dataset = open_dataset(RESOURCES / "demo" / "digits", split="test")
+    image, cache, card = dataset[0].image(), ModelCache(), find_card("digits-cnn")
+    layers = cache.layers(card)
+    assert layers[0] == "features" and layers.index("features.2") < layers.index("features.0")
+    auto = explain_sample(cache, card, image, [MapSpec("0", TRUE)])
+    chosen = explain_sample(cache, card, image, [MapSpec("0", TRUE)], layer="features.1")
+    assert auto.layer == "features" and chosen.layer == "features.1" and chosen.layers == layers
+    assert not np.allclose(auto.maps[0], chosen.maps[0])
+    with pytest.raises(ModelError, match=r"no layer 'classifier\.9'"):
+        explain_sample(cache, card, image, [MapSpec("0", TRUE)], layer="classifier.9")

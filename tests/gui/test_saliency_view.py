@@ -233,3 +233,18 @@ def test_key_g_switches_saliency_and_help_lists_it(qtbot, digits_run, open_windo
     assert ("G", "Saliency Maps") in dialog.listed()
     assert any(row.group == "Sample view" and row.keys == "G" for row in dialog.rows)
     dialog.close()
+
+
+def test_the_layer_read_can_be_chosen_after_the_first_maps(qtbot, pane, digits_run):
+    root, predictions, card, _ = digits_run
+    dataset = open_dataset(root, split="test")
+    show_run(pane.state, dataset, predictions, card)
+    panel = pane.sample_view.saliency
+    panel.action.setChecked(True)
+    first = maps_of(qtbot, pane, 2)
+    assert first.layer == "features" and panel.layer.itemText(0) == "Layer: auto (features)"
+    assert not panel.layer.isHidden() and "features.1" in [panel.layer.itemData(k) for k in range(panel.layer.count())]
+    panel.layer.setCurrentIndex(panel.layer.findData("features.1"))
+    qtbot.waitUntil(lambda: panel.shown is not None and panel.shown.layer == "features.1", timeout=WAIT)
+    assert "at layer “features.1”" in panel.status.text()
+    assert not np.allclose(first.maps[0], panel.shown.maps[0])
