@@ -134,7 +134,7 @@ class SaliencyPanel(QWidget):
 
     def remember_card(self, card) -> None:
         """The card of a run the runner made: a checkpoint's card is found nowhere else."""
-        if card is not None:
+        if card is not None and self._cards.get(card.name) is not card:  # a run's start and end say the same
             self._cards[card.name] = card
             self._asked = None
             self.refresh()
