@@ -34,6 +34,9 @@ class RunStatus:
     message: str = ""  # why it failed, in the words of the error
     #: The run's Predictions, once the job got as far as making them (None when it failed before).
     predictions: object = None
+    #: The run's model card (core.models.ModelCard): what made ``predictions`` (a checkpoint's card is found
+    #: nowhere else; the sample view's saliency maps load the model from it).
+    card: object = None
 
     @property
     def failed(self) -> bool:

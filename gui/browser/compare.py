@@ -21,6 +21,7 @@ COMPARE_HINTS = {
     SIDE_BY_SIDE: "Truth left, prediction right; zoom and pan move both",
     SWIPE: "Truth left of a line, prediction right of it: drag the line across the image",
 }
+TITLES = ("Truth", "Prediction")
 
 
 class CompareCanvases(QWidget):
@@ -35,13 +36,15 @@ class CompareCanvases(QWidget):
         self.second = ImageCanvas(self)
         self.swipe = SwipeLayers(self.canvas)
         self._syncing = False
-        self.titles = [QLabel(text, self) for text in ("Truth", "Prediction")]
+        self._captions: list[str] | None = None
+        self.titles = [QLabel(text, self) for text in TITLES]
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
         self.columns = []
         for title, canvas in zip(self.titles, (self.canvas, self.second)):
             title.setStyleSheet("font-weight: bold")
+            title.setWordWrap(True)
             column = QWidget(self)
             column_layout = QVBoxLayout(column)
             column_layout.setContentsMargins(0, 0, 0, 0)
@@ -62,14 +65,19 @@ class CompareCanvases(QWidget):
         self.mode = mode
         side = mode == SIDE_BY_SIDE
         self.columns[1].setVisible(side)
-        for title in self.titles:
-            title.setVisible(side)
+        self._show_titles()
         if mode != SWIPE:
             self.swipe.hide()
         if not side:
             self.second.set_overlay(None)
         if entering and self.canvas.image is not None:
             self._follow(self.canvas, self.second)
+
+    def set_captions(self, captions: list[str] | None) -> None:
+        """Titles over the canvases in place of "Truth" and "Prediction" (what each saliency map explains),
+        shown in every mode; None: the comparison's titles again, shown side by side only."""
+        self._captions = list(captions) if captions else None
+        self._show_titles()
 
     def show_image(self, image: np.ndarray | None, text: str = "") -> None:
         """Both canvases show ``image`` (or ``text``), fit to the view; overlays and marks cleared."""
@@ -106,6 +114,14 @@ class CompareCanvases(QWidget):
         return self.canvas.overlay is not None or any(o is not None for o in self.swipe.overlays)
 
     # -- internals ---------------------------------------------------------------------
+    def _show_titles(self) -> None:
+        side = self.mode == SIDE_BY_SIDE
+        texts = self._captions or list(TITLES)
+        shown = len(texts) if self._captions else 2 if side else 0
+        for k, title in enumerate(self.titles):
+            title.setText(texts[k] if k < len(texts) else "")
+            title.setVisible(k < shown and (k == 0 or side))
+
     def _follow(self, source: ImageCanvas, target: ImageCanvas) -> None:
         """Side by side: ``target`` shows what ``source`` shows (the guard stops the echo back)."""
         if self._syncing or self.mode != SIDE_BY_SIDE or source.image is None or target.image is None:

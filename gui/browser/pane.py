@@ -95,6 +95,11 @@ class BrowserPane(PaneEvents, QWidget):
         state.threshold_changed.connect(self._on_threshold)
         state.project_changed.connect(self._on_project)
         state.labels_changed.connect(self._on_labels_changed)
+        state.run_status_changed.connect(
+            lambda status: self.sample_view.saliency.remember_card(getattr(status, "card", None))
+        )
+        # G switches the sample view's saliency maps while the focus is anywhere in the browser (the grid too)
+        self.addAction(self.sample_view.saliency.action)
         self._on_dataset(state.dataset)
         self._on_project(state.project)
         self._on_predictions(state.predictions)

@@ -3,7 +3,8 @@
 The image, the true mask and the predicted mask (from the prediction source, when one is set)
 are read on a worker thread; only the latest request's result is shown. With a segmentation run
 the truth and the prediction can be compared side by side or by swiping, and a table under the
-image gives this image's IoU and Dice per class.
+image gives this image's IoU and Dice per class. With saliency on (:mod:`gui.browser.saliency`), the
+canvases show where the run's model looked instead of the masks.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from core.inference import Predictions
 from core.labels.marks import label_text
 from core.masks.overlays import OverlayStyle
 from core.tasks.outcomes import segmentation_run
-from gui.browser.compare import OVERLAY, CompareCanvases
+from gui.browser.compare import OVERLAY, SIDE_BY_SIDE, CompareCanvases
 from gui.browser.decoding import DecodeTask, ResultRelay
 from gui.browser.image_scores import ImageScores
 from gui.browser.mask_panel import MaskPanel, PredictionSource, SampleMasks
+from gui.browser.saliency import SaliencyPanel
 from gui.browser.sample_info import classification_summary, meta_marks, meta_text, multilabel_summary, usable
 from gui.browser.sample_parts import Details, make_label, read_sample
 from gui.browser.score_bars import TagScores, TopKBars
@@ -53,6 +55,7 @@ class SampleView(QWidget):
         self.canvases = CompareCanvases(self)
         self.canvas = self.canvases.canvas  # the one image, or the truth's side when comparing
         self.masks = MaskPanel(self)
+        self.saliency = SaliencyPanel(self)
         self.scores = ImageScores(self)
         self.title = make_label(self, bold=True)
         self.path = make_label(self, small=True)
@@ -64,6 +67,8 @@ class SampleView(QWidget):
         self._lay_out()
         self.canvases.hovered.connect(self.masks.show_hover)
         self.masks.overlay_changed.connect(self._draw_overlay)
+        self.saliency.maps_changed.connect(self._draw_overlay)
+        self.saliency.opacity.valueChanged.connect(self._saliency_opacity)
         self.clear()
 
     def _lay_out(self) -> None:
@@ -76,6 +81,7 @@ class SampleView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.canvases, 1)
+        layout.addWidget(self.saliency)
         layout.addWidget(self.masks)
         layout.addWidget(self.scores)
         layout.addWidget(self.details)
@@ -91,6 +97,7 @@ class SampleView(QWidget):
         self._request += 1
         self._loading_timer.stop()
         self.canvases.show_image(None, text)
+        self.saliency.leave()
         self.masks.set_masks(SampleMasks())
         self.scores.hide()
         for label in (self.title, self.path, self.label, self.prediction, self.meta):
@@ -103,7 +110,8 @@ class SampleView(QWidget):
     def set_dataset(self, dataset: Dataset | None) -> None:
         self.dataset, self.predictions, self.threshold = dataset, None, None
         self.masks.set_dataset(dataset)
-        self.masks.setVisible(dataset is not None and tasks.of(dataset).per_pixel)
+        self.saliency.set_dataset(dataset)
+        self._show_mask_panel()
         self.clear()
 
     def set_prediction_source(self, source: PredictionSource | None) -> None:
@@ -124,6 +132,9 @@ class SampleView(QWidget):
     def set_style(self, style: OverlayStyle) -> None:
         """How masks are drawn; an opacity change alone only fades the layer already drawn."""
         before, self.style = self.style, style
+        if self.saliency.active:  # the maps are drawn, not the masks: the masks take the style for later
+            self.masks.style = style
+            return
         if replace(before, opacity=style.opacity) == style and self.canvases.has_overlay():
             self.canvases.set_opacity(style.opacity)
             self.masks.style = style
@@ -138,6 +149,7 @@ class SampleView(QWidget):
         self._request += 1
         # Say "loading" only if the decode is slow: tiny images would just flicker.
         self._loading_timer.start()
+        self.saliency.leave()  # the maps of the sample before are not this one's
         request, source = self._request, self._source
         run = segmentation_run(dataset, self.predictions)
         self._read_predicted = run is not None and bool(run.done[index])
@@ -155,6 +167,7 @@ class SampleView(QWidget):
     def set_predictions(self, predictions: Predictions | None) -> None:
         """Refresh the label and prediction lines (called per batch while a run fills them)."""
         self.predictions = predictions
+        self.saliency.set_run(predictions, self.threshold)
         i, dataset = self.index, self.dataset
         if i is None or dataset is None:
             return
@@ -191,6 +204,7 @@ class SampleView(QWidget):
     def shutdown(self) -> None:
         self._request += 1
         self.pool.waitForDone()
+        self.saliency.shutdown()
 
     # -- internals ---------------------------------------------------------------------
     def _show_run(self, dataset: Dataset, i: int) -> None:
@@ -228,6 +242,7 @@ class SampleView(QWidget):
             self.canvases.show_image(None, f"⚠ {error}")
             self.canvas.setToolTip(error)
             self.masks.set_masks(SampleMasks())
+            self.saliency.show_sample(index, None)
             return
         image, masks = result
         self.canvases.show_image(image)
@@ -235,8 +250,19 @@ class SampleView(QWidget):
         boxes, points = meta_marks(self.dataset.sample_meta(index), self.dataset.layout)
         self.canvases.set_marks(boxes, points)
         self.masks.set_masks(masks)
+        self.saliency.show_sample(index, image, masks)
+
+    def _show_mask_panel(self) -> None:
+        """The mask controls for segmentation, hidden while the maps take the canvases (they would act on nothing)."""
+        per_pixel = self.dataset is not None and tasks.of(self.dataset).per_pixel
+        self.masks.setVisible(per_pixel and not self.saliency.active)
 
     def _draw_overlay(self) -> None:
+        self._show_mask_panel()
+        if self.saliency.active:
+            self._draw_saliency()
+            return
+        self.canvases.set_captions(None)
         mode = self.masks.compare_mode()
         self.canvases.set_mode(mode)
         if self.canvas.image is None:
@@ -245,3 +271,19 @@ class SampleView(QWidget):
             self.canvases.set_overlay(self.masks.overlay(), self.style.opacity)
         else:
             self.canvases.set_pair(*self.masks.pair(), self.style.opacity)
+
+    def _draw_saliency(self) -> None:
+        """The maps in place of the masks: two side by side (zoom and pan move both), or one over the image."""
+        layers = self.saliency.layers()
+        opacity = self.saliency.opacity.value() / 100
+        if len(layers) == 2:
+            self.canvases.set_mode(SIDE_BY_SIDE)
+            self.canvases.set_pair(layers[0][0], layers[1][0], opacity)
+        else:
+            self.canvases.set_mode(OVERLAY)
+            self.canvases.set_overlay(layers[0][0] if layers else None, opacity)
+        self.canvases.set_captions([caption for _, caption in layers] or None)
+
+    def _saliency_opacity(self, value: int) -> None:
+        if self.saliency.active:
+            self.canvases.set_opacity(value / 100)

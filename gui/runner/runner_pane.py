@@ -337,7 +337,7 @@ class RunnerPane(QGroupBox):
         self.cancel_button.setEnabled(True)
         self.progress.setFormat("loading model…")
         self.failures_label.clear()
-        self.state.set_run_status(RunStatus(settings.card.display_name, "running"))
+        self.state.set_run_status(RunStatus(settings.card.display_name, "running", card=settings.card))
         self.run_started.emit()
         starter = create_worker(ready_device, settings.device, _start_thread=False, _ignore_errors=True)
         # finished, not returned: a worker asked to quit never says returned (errored comes before finished)
@@ -377,7 +377,9 @@ class RunnerPane(QGroupBox):
             return
         self._job = job
         self.state.set_predictions(job.predictions)
-        self.state.set_run_status(RunStatus(settings.card.display_name, "running", predictions=job.predictions))
+        self.state.set_run_status(
+            RunStatus(settings.card.display_name, "running", predictions=job.predictions, card=settings.card)
+        )
         gen = job.run()
         worker = create_worker(lambda: (yield from gen), _start_thread=False, _ignore_errors=True)
         worker.yielded.connect(self._on_progress)
@@ -494,7 +496,9 @@ class RunnerPane(QGroupBox):
         self.progress.setFormat(f"done: {predictions.num_done:,} predicted in {predictions.seconds:.1f} s")
         self.progress.setValue(self.progress.maximum())
         self._show_failures()
-        self.state.set_run_status(RunStatus(self._job.card.display_name, "finished", predictions=predictions))
+        self.state.set_run_status(
+            RunStatus(self._job.card.display_name, "finished", predictions=predictions, card=self._job.card)
+        )
         self.run_finished.emit()
 
     def _on_errored(self, exc: Exception) -> None:
@@ -516,7 +520,9 @@ class RunnerPane(QGroupBox):
         if predictions is not None:
             self.state.set_predictions(predictions)  # keep what was done
         card = self._run_card
-        self.state.set_run_status(RunStatus(card.display_name if card else "the model", "failed", message, predictions))
+        self.state.set_run_status(
+            RunStatus(card.display_name if card else "the model", "failed", message, predictions, card)
+        )
         self.state.error.emit("Run failed", message)
         self.run_failed.emit(message)
 
@@ -530,7 +536,7 @@ class RunnerPane(QGroupBox):
             self.progress.setFormat("cancelled")
         if card is not None:  # None: the dataset changed, the run is of no interest any more
             predictions = job.predictions if job is not None else None
-            self.state.set_run_status(RunStatus(card.display_name, "cancelled", predictions=predictions))
+            self.state.set_run_status(RunStatus(card.display_name, "cancelled", predictions=predictions, card=card))
         self.run_cancelled.emit()
 
     def _on_worker_done(self, worker=None) -> None:

@@ -27,5 +27,5 @@ def browser_pane(qtbot, state: AppState, size: tuple[int, int] = (1000, 700)) ->
     pane.resize(*size)
     yield pane
     pane.shutdown()
-    for pool in (pane.loader.pool, pane.sample_view.pool, pane.mask_classes.pool):
+    for pool in (pane.loader.pool, pane.sample_view.pool, pane.sample_view.saliency.pool, pane.mask_classes.pool):
         assert pool.activeThreadCount() == 0
