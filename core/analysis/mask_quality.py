@@ -83,6 +83,12 @@ class RunLabelQuality:
         order = np.argsort(np.where(np.isnan(self.score), np.inf, self.score), kind="stable")
         return self.images[order]
 
+    def worst(self, count: int | None = None) -> np.ndarray:
+        """Dataset indices of the scored images (not NaN), the lowest label quality first; at most ``count``."""
+        order = np.argsort(self.score, kind="stable")  # NaN sorts last
+        order = order[~np.isnan(self.score[order])]
+        return self.images[order[:count]]
+
     def score_of(self, index: int) -> float:
         """The label quality of dataset image ``index`` (NaN when it was not scored)."""
         found = np.flatnonzero(self.images == int(index))
@@ -120,10 +126,7 @@ class RunMasks:
     def pair(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """(true mask on the probability grid, C x h x w float32 probabilities) of image ``index``."""
         probs = self.predictions.probabilities(int(index))
-        truth = self.truth(index)
-        rows = nearest_indices(probs.shape[1], truth.shape[0])[:, None]
-        cols = nearest_indices(probs.shape[2], truth.shape[1])[None, :]
-        return truth[rows, cols], probs
+        return on_grid(self.truth(index), probs.shape[1:]), probs
 
     def pairs(self, indices, errors: dict[int, str]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """One pair per index, in order; an image that cannot be read gives an all-ignored 1 x 1 pair (scored
@@ -145,6 +148,28 @@ class RunMasks:
         if pixels is None:
             pixels = PixelProbabilities(self.predictions.probabilities(int(index)), truth.shape[:2])
         return image_suspects(truth, pixels, thresholds)
+
+
+def on_grid(truth: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+    """An image-sized mask brought to a probability grid of ``grid`` (h, w) by the store's nearest rule."""
+    rows = nearest_indices(grid[0], truth.shape[0])[:, None]
+    cols = nearest_indices(grid[1], truth.shape[1])[None, :]
+    return np.asarray(truth)[rows, cols]
+
+
+def image_thresholds(probabilities: np.ndarray, default: float = 0.5) -> np.ndarray:
+    """(K,) thresholds from one image alone, for the overlay when no pass over the run was made: per class, the
+    model's mean probability of it over the pixels it predicts as that class (``default`` for a class it does
+    not predict). Not the truth's mean self-confidence as in a pass: one image cannot calibrate its own truth
+    (a digit painted wholly the wrong class makes that class's mean the mean of the error, and the class the
+    model sees there has no labeled pixel at all; measured on the scenes demo: nothing found)."""
+    probs = np.asarray(probabilities, dtype=np.float32)
+    k = probs.shape[0]
+    predicted = probs.argmax(axis=0).ravel()
+    top = probs.max(axis=0).ravel()
+    counts = np.bincount(predicted, minlength=k)[:k]
+    sums = np.bincount(predicted, top, minlength=k)[:k]
+    return np.divide(sums, counts, out=np.full(k, default), where=counts > 0).astype(np.float32)
 
 
 def image_suspects(truth: np.ndarray, pixels: PixelProbabilities, thresholds: np.ndarray) -> ImageSuspects:

@@ -192,3 +192,19 @@ def resize_mask(mask: np.ndarray, width: int, height: int) -> np.ndarray:
     source = mask.astype(np.int32) if wide else mask
     out = cv2.resize(source, (width, height), interpolation=cv2.INTER_NEAREST_EXACT)
     return out.astype(mask.dtype, copy=False)
+
+
+#: RGBA of pixels whose truth is suspect (label quality): magenta, a colour no class palette here starts with,
+#: filled half-opaque so the image shows through, with an opaque outline so a thin region still stands out.
+SUSPECT_FILL = (255, 0, 255, 150)
+SUSPECT_EDGE = (255, 0, 255, 255)
+
+
+def suspect_colours(suspect: np.ndarray) -> np.ndarray:
+    """H x W x 4 RGBA of a bool mask of suspect pixels: :data:`SUSPECT_FILL` inside, :data:`SUSPECT_EDGE` on
+    its border, alpha 0 elsewhere."""
+    suspect = np.asarray(suspect, dtype=bool)
+    rgba = np.zeros((*suspect.shape, 4), np.uint8)
+    rgba[suspect] = SUSPECT_FILL
+    rgba[suspect & outlines(suspect)] = SUSPECT_EDGE
+    return rgba

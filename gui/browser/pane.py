@@ -95,6 +95,7 @@ class BrowserPane(PaneEvents, QWidget):
         state.threshold_changed.connect(self._on_threshold)
         state.project_changed.connect(self._on_project)
         state.labels_changed.connect(self._on_labels_changed)
+        state.label_quality_changed.connect(self.sample_view.suspect.set_quality)
         self._on_dataset(state.dataset)
         self._on_project(state.project)
         self._on_predictions(state.predictions)

@@ -26,6 +26,7 @@ from gui.browser.mask_panel import MaskPanel, PredictionSource, SampleMasks
 from gui.browser.sample_info import classification_summary, meta_marks, meta_text, multilabel_summary, usable
 from gui.browser.sample_parts import Details, make_label, read_sample
 from gui.browser.score_bars import TagScores, TopKBars
+from gui.browser.suspect_pixels import SuspectPixels
 
 
 class SampleView(QWidget):
@@ -54,6 +55,7 @@ class SampleView(QWidget):
         self.canvas = self.canvases.canvas  # the one image, or the truth's side when comparing
         self.masks = MaskPanel(self)
         self.scores = ImageScores(self)
+        self.suspect = SuspectPixels(self, self)  # the "Suspect pixels" toggle (label quality), its own layer
         self.title = make_label(self, bold=True)
         self.path = make_label(self, small=True)
         self.label = make_label(self)
@@ -77,6 +79,7 @@ class SampleView(QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.canvases, 1)
         layout.addWidget(self.masks)
+        layout.addWidget(self.suspect)
         layout.addWidget(self.scores)
         layout.addWidget(self.details)
 
@@ -191,6 +194,7 @@ class SampleView(QWidget):
     def shutdown(self) -> None:
         self._request += 1
         self.pool.waitForDone()
+        self.suspect.shutdown()
 
     # -- internals ---------------------------------------------------------------------
     def _show_run(self, dataset: Dataset, i: int) -> None:
