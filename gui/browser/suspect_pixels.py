@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QThreadPool
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QCheckBox, QLabel, QVBoxLayout, QWidget
 
 from core import tasks
 from core.analysis.mask_quality import image_suspects, image_thresholds, truth_lookup
@@ -46,10 +46,11 @@ class SuspectPixels(QWidget):
         self.note.setStyleSheet("color: gray")
         r, g, b, _ = SUSPECT_EDGE
         self.check.setStyleSheet(f"QCheckBox {{ color: rgb({r}, {g}, {b}); font-weight: bold }}")
-        layout = QHBoxLayout(self)
+        layout = QVBoxLayout(self)  # the note under the toggle, as wide as the view: one line, not four
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
         layout.addWidget(self.check)
-        layout.addWidget(self.note, 1)
+        layout.addWidget(self.note)
         self.layer = PixelImageItem(axisOrder="row-major", autoDownsample=True)
         self.layer.setZValue(LAYER_Z)
         self.layer.setVisible(False)
@@ -122,13 +123,18 @@ class SuspectPixels(QWidget):
         self.note.setText(self._describe(found, from_pass))
 
     def _describe(self, found, from_pass: bool) -> str:
-        source = "thresholds of the Label quality pass" if from_pass else "thresholds from this image alone"
-        if not from_pass:
-            source += " (Metrics › Label quality computes the whole run's)"
+        source = "thresholds: Label quality pass" if from_pass else "thresholds: this image alone"
+        self.note.setToolTip(
+            "The confident thresholds of the metrics pane's Label quality pass over the whole run"
+            if from_pass
+            else "No Label quality pass over this run yet (Metrics › Label quality): the thresholds are the\n"
+            "model's mean confidence in each class it predicts in this image"
+        )
         if not found.count:
             return f"no suspect pixel · {source}"
         classes = self.view.predictions.classes
-        return f"{found.count:,} labeled {classes[found.given]}, the model sees {classes[found.suggested]} · {source}"
+        given, seen = classes[found.given], classes[found.suggested]
+        return f"{found.count:,} pixels labeled {given}, the model sees {seen} · {source}"
 
 
 def _suspects(masks, dataset, predictions, quality):
