@@ -60,7 +60,8 @@ def _thumbnail(image: np.ndarray, suspect: np.ndarray) -> QImage:
     h, w = painted.shape[:2]
     scale = THUMB / max(h, w)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    small = np.ascontiguousarray(cv2.resize(painted, size, interpolation=cv2.INTER_AREA if scale < 1 else 0))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_NEAREST  # shrunk smoothly, enlarged sharp
+    small = np.ascontiguousarray(cv2.resize(painted, size, interpolation=interpolation))
     return QImage(small.data, size[0], size[1], small.strides[0], QImage.Format.Format_RGB888).copy()
 
 
@@ -77,7 +78,10 @@ def _listed_image(masks: RunMasks, index: int, score: float, thresholds: np.ndar
 def find_suspect_masks(predictions, dataset, listed: int = LISTED, progress=None, stop=None) -> SuspectMasks:
     """Rank every predicted image of the run by label quality, then list the worst ``listed`` with their
     suspect pixels. ``progress(stage, done, total)``; ``stop()`` cancels between images."""
-    report = (lambda stage: lambda done, total: progress(stage, done, total)) if progress else (lambda _s: None)
+
+    def report(stage: str):
+        return None if progress is None else lambda done, total: progress(stage, done, total)
+
     quality = run_label_quality(predictions, dataset, progress=report(SCORING), stop=stop)
     score = np.full(len(predictions), np.nan)
     score[quality.images] = quality.score
