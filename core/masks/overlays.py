@@ -194,17 +194,19 @@ def resize_mask(mask: np.ndarray, width: int, height: int) -> np.ndarray:
     return out.astype(mask.dtype, copy=False)
 
 
-#: RGBA of pixels whose truth is suspect (label quality): magenta, a colour no class palette here starts with,
-#: filled half-opaque so the image shows through, with an opaque outline so a thin region still stands out.
+#: RGBA of pixels whose truth is suspect (label quality): magenta filled half-opaque, so the image shows through,
+#: and a border dashed black and white, a pattern no class colour has (a generated palette may hold magenta:
+#: it is the first colour of ``distinct_palette``), so that even a thin suspect region stands out on any mask.
 SUSPECT_FILL = (255, 0, 255, 150)
-SUSPECT_EDGE = (255, 0, 255, 255)
+SUSPECT_EDGE = ((0, 0, 0, 255), (255, 255, 255, 255))
 
 
 def suspect_colours(suspect: np.ndarray) -> np.ndarray:
-    """H x W x 4 RGBA of a bool mask of suspect pixels: :data:`SUSPECT_FILL` inside, :data:`SUSPECT_EDGE` on
-    its border, alpha 0 elsewhere."""
+    """H x W x 4 RGBA of a bool mask of suspect pixels: :data:`SUSPECT_FILL` inside, its border dashed in the
+    two :data:`SUSPECT_EDGE` colours (alternating pixel by pixel), alpha 0 elsewhere."""
     suspect = np.asarray(suspect, dtype=bool)
     rgba = np.zeros((*suspect.shape, 4), np.uint8)
     rgba[suspect] = SUSPECT_FILL
-    rgba[suspect & outlines(suspect)] = SUSPECT_EDGE
+    y, x = np.nonzero(suspect & outlines(suspect))
+    rgba[y, x] = np.asarray(SUSPECT_EDGE, np.uint8)[(x + y) % 2]
     return rgba

@@ -1,4 +1,4 @@
-"""The sample view's "Suspect pixels" toggle: the pixels whose true class the run doubts, painted in magenta.
+"""The sample view's "Suspect pixels" toggle: the pixels whose true class the run doubts, painted magenta.
 
 For a segmentation sample with a run that kept its probabilities (the sample view reads them with the
 masks), a pixel is suspect when the model's probability of its true class is under that class's confident
@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QCheckBox, QLabel, QVBoxLayout, QWidget
 
 from core import tasks
 from core.analysis.mask_quality import image_suspects, image_thresholds, truth_lookup
-from core.masks.overlays import SUSPECT_EDGE, suspect_colours
+from core.masks.overlays import SUSPECT_FILL, suspect_colours
 from gui.browser.decoding import DecodeTask, ResultRelay
 from gui.browser.image_canvas import PixelImageItem
 
@@ -44,7 +44,7 @@ class SuspectPixels(QWidget):
         self.check.toggled.connect(lambda _on: self.refresh())
         self.note = QLabel(self, wordWrap=True)
         self.note.setStyleSheet("color: gray")
-        r, g, b, _ = SUSPECT_EDGE
+        r, g, b, _ = SUSPECT_FILL
         self.check.setStyleSheet(f"QCheckBox {{ color: rgb({r}, {g}, {b}); font-weight: bold }}")
         layout = QVBoxLayout(self)  # the note under the toggle, as wide as the view: one line, not four
         layout.setContentsMargins(0, 0, 0, 0)

@@ -14,6 +14,8 @@ from core.masks.overlays import (
     IGNORE_DARK,
     IGNORE_LIGHT,
     NO_ERROR,
+    SUSPECT_EDGE,
+    SUSPECT_FILL,
     TRUE_POSITIVE,
     WRONG,
     OverlayStyle,
@@ -30,6 +32,7 @@ from core.masks.overlays import (
     palette_for,
     render,
     resize_mask,
+    suspect_colours,
 )
 
 VOC = bit_palette(21)
@@ -167,3 +170,16 @@ def test_resize_mask_is_nearest_and_keeps_the_dtype():
     assert wide.dtype == np.int32 and set(np.unique(wide)) == {301, 302, 303, 555}
     small = resize_mask(np.kron(mask, np.ones((8, 8), np.uint8)), 2, 2)
     np.testing.assert_array_equal(small, mask)
+
+
+def test_suspect_pixels_are_filled_and_outlined_and_nothing_else_is_drawn():
+    suspect = np.zeros((9, 9), bool)
+    suspect[2:7, 2:7] = True
+    rgba = suspect_colours(suspect)
+    assert (rgba[~suspect, 3] == 0).all()
+    assert tuple(rgba[4, 4]) == SUSPECT_FILL  # inside
+    border = suspect & outlines(suspect)
+    assert {tuple(c) for c in rgba[border]} == set(SUSPECT_EDGE)  # dashed black and white
+    assert tuple(rgba[2, 2]) != tuple(rgba[2, 3]) and tuple(rgba[2, 2]) == tuple(rgba[2, 4])
+    generated = {tuple(c) for c in distinct_palette(40)}
+    assert not {edge[:3] for edge in SUSPECT_EDGE} & generated  # no class of a generated palette is either
