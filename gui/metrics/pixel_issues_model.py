@@ -56,7 +56,7 @@ class SuspectMasks:
 def _thumbnail(image: np.ndarray, suspect: np.ndarray) -> QImage:
     """The image with its suspect pixels painted, scaled into a THUMB square (a QImage owning its pixels)."""
     image = np.ascontiguousarray(image[..., :3]) if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
-    painted = blend(image, suspect_colours(suspect), 1.0)
+    painted = blend(image, suspect_colours(suspect, ring=False), 1.0)  # a ring blurs at this size
     h, w = painted.shape[:2]
     scale = THUMB / max(h, w)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))

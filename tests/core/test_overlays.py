@@ -33,6 +33,7 @@ from core.masks.overlays import (
     render,
     resize_mask,
     suspect_colours,
+    suspect_ring,
 )
 
 VOC = bit_palette(21)
@@ -172,14 +173,16 @@ def test_resize_mask_is_nearest_and_keeps_the_dtype():
     np.testing.assert_array_equal(small, mask)
 
 
-def test_suspect_pixels_are_filled_and_outlined_and_nothing_else_is_drawn():
+def test_suspect_pixels_are_filled_and_ringed_and_nothing_else_is_drawn():
     suspect = np.zeros((9, 9), bool)
-    suspect[2:7, 2:7] = True
+    suspect[3:6, 4] = True  # a thin stroke: every pixel keeps its fill
     rgba = suspect_colours(suspect)
-    assert (rgba[~suspect, 3] == 0).all()
-    assert tuple(rgba[4, 4]) == SUSPECT_FILL  # inside
-    border = suspect & outlines(suspect)
-    assert {tuple(c) for c in rgba[border]} == set(SUSPECT_EDGE)  # dashed black and white
-    assert tuple(rgba[2, 2]) != tuple(rgba[2, 3]) and tuple(rgba[2, 2]) == tuple(rgba[2, 4])
+    assert {tuple(c) for c in rgba[suspect]} == {SUSPECT_FILL}
+    ring = suspect_ring(suspect)
+    assert ring.sum() == 5 * 3 - 3 and not (ring & suspect).any()
+    assert {tuple(c) for c in rgba[ring]} == set(SUSPECT_EDGE)  # dashed black and white
+    assert tuple(rgba[2, 3]) != tuple(rgba[2, 4]) and tuple(rgba[2, 3]) == tuple(rgba[2, 5])
+    assert (rgba[~suspect & ~ring, 3] == 0).all()
+    assert (suspect_colours(suspect, ring=False)[~suspect, 3] == 0).all()
     generated = {tuple(c) for c in distinct_palette(40)}
     assert not {edge[:3] for edge in SUSPECT_EDGE} & generated  # no class of a generated palette is either

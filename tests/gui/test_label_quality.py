@@ -12,7 +12,7 @@ import pytest
 from core.analysis.mask_quality import run_label_quality
 from core.datasets import open_dataset
 from core.inference.segmentation import load_run
-from core.masks.overlays import SUSPECT_EDGE
+from core.masks.overlays import SUSPECT_EDGE, SUSPECT_FILL, suspect_ring
 from gui.browser import BrowserPane
 from gui.metrics.pixel_issues_view import PixelIssuesView
 from gui.state import AppState
@@ -136,8 +136,9 @@ def test_the_overlay_marks_the_repainted_pixels_with_either_thresholds(qtbot, br
     assert_marks_the_region(found, region)
     layer = toggle.layer.image
     assert toggle.layer.isVisible() and layer.shape[:2] == region.shape
-    assert (layer[found.mask, 3] > 0).all() and (layer[~found.mask, 3] == 0).all()
-    assert tuple(layer[found.mask][0]) in SUSPECT_EDGE  # the region's first pixel is on its dashed border
+    ring = suspect_ring(found.mask)
+    assert {tuple(c) for c in layer[found.mask]} == {SUSPECT_FILL}
+    assert {tuple(c) for c in layer[ring]} == set(SUSPECT_EDGE) and (layer[~found.mask & ~ring, 3] == 0).all()
 
     state.set_label_quality(run_label_quality(predictions, dataset))
     qtbot.waitUntil(lambda: "Label quality pass" in toggle.note.text(), timeout=30_000)
