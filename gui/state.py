@@ -54,6 +54,9 @@ class AppState(QObject):
     sample_selected = Signal(object)  # dataset index of the sample the user is looking at; None: no sample
     threshold_changed = Signal(object)  # float | per-label array | None (binary and multilabel decisions)
     run_status_changed = Signal(object)  # RunStatus | None: a run started, ended or failed
+    #: A label-quality pass over the shown segmentation run's masks (core.analysis.mask_quality.RunLabelQuality)
+    #: finished, or was dropped with its run (None).
+    label_quality_changed = Signal(object)
     message = Signal(str)  # a line for the status bar
     error = Signal(str, str)  # title, text: shown in the window, never only in a terminal
 
@@ -73,6 +76,8 @@ class AppState(QObject):
         self.run_status: RunStatus | None = None
         #: The project-store run (core.labels.Run) that ``predictions`` were saved as; None: not saved.
         self.saved_run = None
+        #: The label quality of ``predictions``' masks, once the metrics pane's Label quality view computed it.
+        self.label_quality = None
         self._follower: _StepFollower | None = None
 
     def set_dataset(self, dataset: Dataset | None, project: Project | None = None) -> None:
@@ -87,6 +92,7 @@ class AppState(QObject):
         self.threshold = None
         self.run_status = None  # a failure of a run on another dataset says nothing here
         self.saved_run = None
+        self.set_label_quality(None)
         self.dataset_changed.emit(self.dataset)
         self.project_changed.emit(project)
         self.predictions_changed.emit(None)
@@ -94,8 +100,9 @@ class AppState(QObject):
 
     def set_predictions(self, predictions: Predictions | None, embeddings: np.ndarray | None = None) -> None:
         """Show ``predictions``; ``embeddings``: its run's rows, when it has them (other predictions drop them)."""
-        if predictions is not self.predictions:
+        if predictions is not self.predictions:  # the kept run and the label quality were of the run shown before
             self.saved_run = None
+            self.set_label_quality(None)
         self.predictions = predictions
         self.embeddings = embeddings
         self.predictions_changed.emit(predictions)
@@ -104,6 +111,13 @@ class AppState(QObject):
         """``run`` (a core.labels.Run) keeps ``predictions``; ignored when other predictions are shown by now."""
         if run is None or predictions is self.predictions:
             self.saved_run = run
+
+    def set_label_quality(self, quality) -> None:
+        """The label quality of the shown run's masks (None: none known)."""
+        if quality is None and self.label_quality is None:
+            return
+        self.label_quality = quality
+        self.label_quality_changed.emit(quality)
 
     def set_run_status(self, status: RunStatus | None) -> None:
         self.run_status = status

@@ -192,3 +192,30 @@ def resize_mask(mask: np.ndarray, width: int, height: int) -> np.ndarray:
     source = mask.astype(np.int32) if wide else mask
     out = cv2.resize(source, (width, height), interpolation=cv2.INTER_NEAREST_EXACT)
     return out.astype(mask.dtype, copy=False)
+
+
+#: RGBA of pixels whose truth is suspect (label quality): magenta filled half-opaque, so the image shows through,
+#: ringed by a line dashed black and white just outside the region: a pattern no class colour has (a generated
+#: palette may hold magenta: it is the first colour of ``distinct_palette``), and outside, so that a thin
+#: region (a digit's stroke) keeps its fill.
+SUSPECT_FILL = (255, 0, 255, 150)
+SUSPECT_EDGE = ((0, 0, 0, 255), (255, 255, 255, 255))
+
+
+def suspect_ring(suspect: np.ndarray) -> np.ndarray:
+    """H x W bool: the pixels just outside a region (its 8-neighbours that are not in it)."""
+    suspect = np.asarray(suspect, dtype=bool)
+    grown = cv2.dilate(suspect.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    return grown & ~suspect
+
+
+def suspect_colours(suspect: np.ndarray, *, ring: bool = True) -> np.ndarray:
+    """H x W x 4 RGBA of a bool mask of suspect pixels: :data:`SUSPECT_FILL` on them, with ``ring`` a line
+    dashed in the two :data:`SUSPECT_EDGE` colours (alternating pixel by pixel) around them, alpha 0 elsewhere."""
+    suspect = np.asarray(suspect, dtype=bool)
+    rgba = np.zeros((*suspect.shape, 4), np.uint8)
+    rgba[suspect] = SUSPECT_FILL
+    if ring:
+        y, x = np.nonzero(suspect_ring(suspect))
+        rgba[y, x] = np.asarray(SUSPECT_EDGE, np.uint8)[(x + y) % 2]
+    return rgba

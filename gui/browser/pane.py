@@ -100,6 +100,7 @@ class BrowserPane(PaneEvents, QWidget):
         )
         # G switches the sample view's saliency maps while the focus is anywhere in the browser (the grid too)
         self.addAction(self.sample_view.saliency.action)
+        state.label_quality_changed.connect(self.sample_view.suspect.set_quality)
         self._on_dataset(state.dataset)
         self._on_project(state.project)
         self._on_predictions(state.predictions)

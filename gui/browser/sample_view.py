@@ -28,6 +28,7 @@ from gui.browser.saliency import SaliencyPanel
 from gui.browser.sample_info import classification_summary, meta_marks, meta_text, multilabel_summary, usable
 from gui.browser.sample_parts import Details, make_label, read_sample
 from gui.browser.score_bars import TagScores, TopKBars
+from gui.browser.suspect_pixels import SuspectPixels
 
 
 class SampleView(QWidget):
@@ -57,6 +58,7 @@ class SampleView(QWidget):
         self.masks = MaskPanel(self)
         self.saliency = SaliencyPanel(self)
         self.scores = ImageScores(self)
+        self.suspect = SuspectPixels(self, self)  # the "Suspect pixels" toggle (label quality), its own layer
         self.title = make_label(self, bold=True)
         self.path = make_label(self, small=True)
         self.label = make_label(self)
@@ -83,6 +85,7 @@ class SampleView(QWidget):
         layout.addWidget(self.canvases, 1)
         layout.addWidget(self.saliency)
         layout.addWidget(self.masks)
+        layout.addWidget(self.suspect)
         layout.addWidget(self.scores)
         layout.addWidget(self.details)
 
@@ -205,6 +208,7 @@ class SampleView(QWidget):
         self._request += 1
         self.pool.waitForDone()
         self.saliency.shutdown()
+        self.suspect.shutdown()
 
     # -- internals ---------------------------------------------------------------------
     def _show_run(self, dataset: Dataset, i: int) -> None:

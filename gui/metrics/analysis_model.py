@@ -83,7 +83,7 @@ class AnalysisModel(QObject):
             return "Run a classifier with Embeddings ticked in the runner to analyse why it fails."
         kind = tasks.of(preds)
         if kind.per_pixel:
-            return "The Analysis tab works on classifiers; a segmenter's label quality is on its way."
+            return "The Analysis tab works on classifiers; a segmenter's masks are scored in its Label quality tab."
         if not preds.complete:
             return "The run is not complete: let it finish (or resume it) to analyse it."
         if state.embeddings is None:

@@ -37,6 +37,7 @@ from gui.metrics.export import PLOT_FORMATS, write_csv, write_plot
 from gui.metrics.jobs import BackgroundJob
 from gui.metrics.matrix_view import ConfusedPairsView, MatrixView
 from gui.metrics.model import MetricsModel
+from gui.metrics.pixel_issues_view import PixelIssuesView
 from gui.metrics.reliability_view import ReliabilityView
 from gui.metrics.run_problem import FailureBanner, failure_text, no_numbers_text, shown_failure
 from gui.metrics.segmentation_view import SegmentationMetrics
@@ -125,6 +126,7 @@ class MetricsPane(QGroupBox):
         self.segmentation.refreshed.connect(self._show_summary)
         self.analysis_model = AnalysisModel(self.state, self)
         self.analysis = AnalysisView(self.analysis_model)
+        self.label_quality = PixelIssuesView(self.state)
         self.tabs = QTabWidget()
         self.views = {
             "Matrix": self.matrix_view,
@@ -136,6 +138,7 @@ class MetricsPane(QGroupBox):
             "Errors": self.errors,
             "Pixels": self.segmentation.pixels,
             "Images": self.segmentation.images,
+            "Label quality": self.label_quality,
             "Analysis": self.analysis,
         }
         # The Matrix tab shows the per-class table under the matrix, so both are seen at once.
@@ -250,6 +253,7 @@ class MetricsPane(QGroupBox):
         for job in self.jobs():
             job.cancel()
         self.analysis_model.cancel()
+        self.label_quality.model.cancel()
         deadline = QDeadlineTimer(timeout_ms)
         while self.is_busy() and not deadline.hasExpired():
             QCoreApplication.processEvents(QEventLoop.AllEvents, 20)

@@ -14,6 +14,8 @@ from core.masks.overlays import (
     IGNORE_DARK,
     IGNORE_LIGHT,
     NO_ERROR,
+    SUSPECT_EDGE,
+    SUSPECT_FILL,
     TRUE_POSITIVE,
     WRONG,
     OverlayStyle,
@@ -30,6 +32,8 @@ from core.masks.overlays import (
     palette_for,
     render,
     resize_mask,
+    suspect_colours,
+    suspect_ring,
 )
 
 VOC = bit_palette(21)
@@ -167,3 +171,18 @@ def test_resize_mask_is_nearest_and_keeps_the_dtype():
     assert wide.dtype == np.int32 and set(np.unique(wide)) == {301, 302, 303, 555}
     small = resize_mask(np.kron(mask, np.ones((8, 8), np.uint8)), 2, 2)
     np.testing.assert_array_equal(small, mask)
+
+
+def test_suspect_pixels_are_filled_and_ringed_and_nothing_else_is_drawn():
+    suspect = np.zeros((9, 9), bool)
+    suspect[3:6, 4] = True  # a thin stroke: every pixel keeps its fill
+    rgba = suspect_colours(suspect)
+    assert {tuple(c) for c in rgba[suspect]} == {SUSPECT_FILL}
+    ring = suspect_ring(suspect)
+    assert ring.sum() == 5 * 3 - 3 and not (ring & suspect).any()
+    assert {tuple(c) for c in rgba[ring]} == set(SUSPECT_EDGE)  # dashed black and white
+    assert tuple(rgba[2, 3]) != tuple(rgba[2, 4]) and tuple(rgba[2, 3]) == tuple(rgba[2, 5])
+    assert (rgba[~suspect & ~ring, 3] == 0).all()
+    assert (suspect_colours(suspect, ring=False)[~suspect, 3] == 0).all()
+    generated = {tuple(c) for c in distinct_palette(40)}
+    assert not {edge[:3] for edge in SUSPECT_EDGE} & generated  # no class of a generated palette is either
