@@ -52,7 +52,7 @@ def test_the_script_rebuilds_the_demo_byte_for_byte(tmp_path):
 def test_the_demo_is_small_and_opens_as_an_mnist_layout(splits, planted):
     assert sum(p.stat().st_size for p in DEMO.iterdir()) < 150_000  # the PNG digits demo takes 7 MB on disk
     for split, dataset in splits.items():
-        assert dataset.task == "multiclass" and dataset.splits == ["train", "test"]
+        assert dataset.layout == "MNIST" and dataset.task == "multiclass" and dataset.splits == ["train", "test"]
         assert len(dataset) == planted["samples"][split] == len(planted["sources"][split])
         assert dataset.sample_ids[:2] == [f"{split}/00000", f"{split}/00001"]  # the ids planted.json names
 
