@@ -57,7 +57,7 @@ def test_digit_files_trace_back_to_load_digits():
         np.testing.assert_array_equal(sample.image()[:, :, 0], expected)
 
 
-@pytest.mark.parametrize("name", ["digits", "faces"])
+@pytest.mark.parametrize("name", ["digits", "faces", "digits_noisy"])
 def test_bundled_card_loads_and_matches_its_dataset(name):
     from core.models.loading import build_model
     from core.models.weights import file_sha256
@@ -90,7 +90,7 @@ def _test_accuracy(card: ModelCard) -> float:
     return correct / len(dataset)
 
 
-@pytest.mark.parametrize(("name", "floor"), [("digits", 0.97), ("faces", 0.85)])
+@pytest.mark.parametrize(("name", "floor"), [("digits", 0.97), ("faces", 0.85), ("digits_noisy", 0.93)])
 def test_bundled_model_scores_what_its_card_records(name, floor):
     card = load_card(BUNDLED_MODELS / f"{name}_cnn.json")
     measured = _test_accuracy(card)
