@@ -158,10 +158,10 @@ def _ood(inp: AnalysisInput, rows: np.ndarray) -> np.ndarray | None:
     return None if np.isnan(full[rows]).any() else full[rows]
 
 
-def _label_issues(inp: AnalysisInput, probs: np.ndarray) -> LabelIssues | MultilabelIssues:
+def _label_issues(inp: AnalysisInput, probs: np.ndarray, source: str = HELD_OUT) -> LabelIssues | MultilabelIssues:
     if inp.multilabel:
         rows = np.flatnonzero(inp.predicted)
-        found = find_multilabel_issues(inp.labels[rows], probs[rows])
+        found = find_multilabel_issues(inp.labels[rows], probs[rows], source=source)
         quality = np.full(len(inp.sample_ids), np.nan, np.float32)
         quality[rows] = found.quality
         return MultilabelIssues(
@@ -169,7 +169,8 @@ def _label_issues(inp: AnalysisInput, probs: np.ndarray) -> LabelIssues | Multil
             found.threshold,
         )  # fmt: skip
     labels = np.where(inp.predicted, np.asarray(inp.labels, dtype=np.int64), -1)
-    return find_label_issues(labels, np.nan_to_num(probs, nan=0.0))
+    probed = inp.trained & inp.predicted  # scored by the cross-validated probe (out_of_sample)
+    return find_label_issues(labels, np.nan_to_num(probs, nan=0.0), source=source, probed=probed)
 
 
 def _to_rows(pairs: DuplicatePairs, rows: np.ndarray) -> DuplicatePairs:

@@ -126,7 +126,7 @@ class RunAnalysis:
                 )
         elif inp.labels is not None:
             probs, self.source = out_of_sample(inp, progress=progress, stop=stop)
-            self.label_issues = _label_issues(inp, probs)
+            self.label_issues = _label_issues(inp, probs, self.source)
         else:
             self.notes.append("the dataset has no labels: no label issues")
 

@@ -135,3 +135,24 @@ def test_bad_input_is_refused():
         find_label_issues(np.zeros(4, int), np.full((4, 2), 0.5), ranked_by="loss")
     with pytest.raises(ValueError, match="no column"):
         find_label_issues(np.array([0, 1, 2, 3]), np.full((4, 2), 0.5))
+
+
+def test_rows_scored_by_the_probe_are_issues_where_its_argmax_disagrees():
+    """An underconfident probe: 20 clean samples per class at p = 0.9, 4 flipped ones whose true class gets
+    only 0.55. Confident learning alone (the threshold of a class is its mean self-confidence, ~0.88) flags
+    none of them; on rows scored by the probe the argmax's disagreement flags exactly the flips."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1, 2], 20)
+    probs = np.full((60, 3), 0.05)
+    probs[np.arange(60), labels] = 0.9
+    flipped = rng.choice(60, 4, replace=False)
+    true = (labels[flipped] + 1) % 3
+    probs[flipped] = 0.225
+    probs[flipped, true] = 0.55
+    alone = find_label_issues(labels, probs)
+    assert not set(alone.indices.tolist()) & set(flipped.tolist())
+    probed = find_label_issues(labels, probs, probed=np.ones(60, bool))
+    assert set(probed.indices.tolist()) == set(flipped.tolist())
+    assert np.array_equal(probed.suggested[np.argsort(probed.indices)], true[np.argsort(flipped)])
+    held_out = find_label_issues(labels, probs, probed=np.zeros(60, bool))  # the network's own: not probed
+    assert np.array_equal(held_out.indices, alone.indices)

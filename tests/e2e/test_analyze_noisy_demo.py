@@ -45,12 +45,12 @@ def test_the_demo_model_runs_and_its_training_split_is_cross_validated(found):
 
 
 def test_flipped_training_labels_are_flagged_with_precision(found, planted):
-    """Measured: 4 of the 72 flips flagged, no false alarm. The recall is low (see the next test for why): this
-    floor is what analyze does today, to be raised when the label-issue filter finds what the next test shows."""
+    """Measured: 58 of the 72 flips flagged (recall 0.81), no false alarm (precision 1.0): confident learning,
+    and on the cross-validated rows the probe's argmax where it is not the given label (see the next test)."""
     errors = {e["sample_id"]: e for e in planted["label_errors"]}
     flagged = [row for row in table(found / "label_issues.csv") if row[1] == "train"]  # most suspect first
     hits = [row for row in flagged if row[0] in errors]
-    assert len(hits) >= 3 and len(hits) >= 0.75 * len(flagged), flagged
+    assert len(hits) >= 0.75 * len(errors) and len(hits) >= 0.9 * len(flagged), (len(hits), len(flagged))
     classes = open_dataset(DEMO).classes  # as label_issues.csv names them: "3 - three"
     for row in hits:  # given as planted, suggested as the image shows
         assert (row[2], row[3]) == (classes[errors[row[0]]["given"]], classes[errors[row[0]]["true"]]), row
@@ -59,8 +59,8 @@ def test_flipped_training_labels_are_flagged_with_precision(found, planted):
 def test_the_cross_validated_probabilities_point_at_the_flips(found, planted):
     """Out-of-sample probabilities from analyze's own embeddings (as analyze makes them) disagree with 58 of the
     72 flipped labels and with no other training label, and rank 66 of them in the top 72; cleanlab's filter
-    (prune_by_noise_rate) keeps only 4, as the flipped digits are ambiguous: their p(true) (median 0.55) stays
-    under the classes' thresholds (0.82-0.93)."""
+    (prune_by_noise_rate) alone keeps only 4, as the flipped digits are ambiguous: their p(true) (median 0.55)
+    stays under the classes' thresholds (0.82-0.93). So analyze flags the probe's disagreements too."""
     import numpy as np
 
     from core.analysis import cross_validated_probabilities
