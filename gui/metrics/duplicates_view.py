@@ -32,7 +32,7 @@ from core.analysis.duplicates import DuplicatePairs
 from core.analysis.rows import AnalysisRows
 from core.evaluation.selection import Selection
 from gui.metrics.analysis_model import AnalysisModel
-from gui.metrics.analysis_samples import RowThumbnails, excluded_marks, set_excluded
+from gui.metrics.analysis_samples import RowThumbnails, excluded_marks, label_of, set_excluded
 
 THUMB = 112  # pixels: two digits side by side, big enough to see a changed pixel
 PAD = 6
@@ -218,8 +218,18 @@ class PairDelegate(QStyledItemDelegate):
         distance = f"cosine distance {pairs.distance[k]:.4f}"
         size = int(self.view.pairs.group_size[pairs.group[k]])
         group = f" · one of a group of {size}" if size > 2 else ""
-        body = QRect(rect.left(), rect.top() + line + 10, rect.width(), rect.height() - line - 10)
-        painter.drawText(body, Qt.AlignLeft | Qt.AlignTop | Qt.TextWordWrap, distance + group)
+        top = rect.top() + line + 10
+        painter.drawText(QRect(rect.left(), top, rect.width(), line), Qt.AlignLeft, distance + group)
+        sides = (int(pairs.a[k]), int(pairs.b[k]))
+        labels = [self.view.label(row) for row in sides]
+        for side, row in enumerate(sides):
+            text = f"{SIDES[side]}: {self.view.rows.sample_id(row)} · {self.view.rows.split(row) or 'no split'}"
+            text += f" · label {labels[side]}" if labels[side] else ""
+            if side == 1 and labels[0] != labels[1]:
+                painter.setPen(LEAK_COLOUR)  # the same picture with two labels: one of them is wrong
+                text += " (labels differ)"
+            place = QRect(rect.left(), top + (side + 1) * line, rect.width(), line)
+            painter.drawText(place, Qt.AlignLeft, option.fontMetrics.elidedText(text, Qt.ElideMiddle, rect.width()))
 
     def _paint_button(self, painter: QPainter, rect: QRect, option, row: int, side: int, excluded: bool) -> None:
         button = QStyleOptionButton()
@@ -243,6 +253,10 @@ class PairDelegate(QStyledItemDelegate):
                 self.side_clicked.emit(index.row(), side)
                 return True
         return False
+
+
+def _pairs_text(count: int) -> str:
+    return f"{count:,} pair" + ("" if count == 1 else "s")
 
 
 def _badges(exact: bool, leak: bool) -> list[tuple[str, QColor]]:
@@ -275,7 +289,7 @@ class DuplicatesView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(self._controls)
-        layout.addWidget(self.summary)
+        layout.addLayout(self._summary_row)
         layout.addWidget(self.list, 1)
         model.reset.connect(self.clear)
         model.found.connect(self._on_found)
@@ -299,7 +313,9 @@ class DuplicatesView(QWidget):
         self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._debounce.timeout.connect(self._apply_threshold)
         self.threshold_label = QLabel()
-        self.threshold_label.setMinimumWidth(QLabel().fontMetrics().horizontalAdvance("≤ 0.00000 (calibrated)"))
+        self.threshold_label.setMinimumWidth(
+            QLabel().fontMetrics().horizontalAdvance("≤ 0.00000 (calibrated) · 10,000 pairs")
+        )
         self.reset_button = QPushButton("Reset to calibrated")
         self.reset_button.clicked.connect(self.reset_threshold)
         self.leaks_only = QCheckBox("Leaks only")
@@ -314,8 +330,10 @@ class DuplicatesView(QWidget):
         self._controls.addWidget(self.slider, 1)
         self._controls.addWidget(self.threshold_label)
         self._controls.addWidget(self.reset_button)
-        self._controls.addWidget(self.leaks_only)
-        self._controls.addWidget(self.show_button)
+        self._summary_row = QHBoxLayout()
+        self._summary_row.addWidget(self.summary, 1)
+        self._summary_row.addWidget(self.leaks_only)
+        self._summary_row.addWidget(self.show_button)
 
     # -- the analysis' news ---------------------------------------------------------------------------
     def clear(self) -> None:
@@ -359,8 +377,12 @@ class DuplicatesView(QWidget):
         exact, leaks = int(pairs.exact.sum()), int(pairs.leak.sum())
         if not len(pairs):
             return "No duplicates at this threshold: move the slider right to find pairs further apart."
-        text = f"<b>{len(pairs):,} pairs</b>: {exact:,} exact, {len(pairs) - exact:,} near"
-        text += f", <b style='color:{LEAK_COLOUR.name()}'>{leaks:,} leaks across splits</b>" if leaks else ", no leaks"
+        text = f"<b>{_pairs_text(len(pairs))}</b>: {exact:,} exact, {len(pairs) - exact:,} near"
+        text += (
+            f", <b style='color:{LEAK_COLOUR.name()}'>{leaks:,} {'leak' if leaks == 1 else 'leaks'} across splits</b>"
+            if leaks
+            else ", no leaks"
+        )
         splits = sorted(set(self.rows.input.splits.tolist()))
         if len(splits) < 2:
             text += f" (the analysis covers one split: {splits[0] or 'the dataset'})"
@@ -384,8 +406,8 @@ class DuplicatesView(QWidget):
         analysis = self.model.analysis
         calibrated = analysis is not None and np.isclose(distance, analysis.calibrated_distance)
         text = f"≤ {distance:.4g}" + (" (calibrated)" if calibrated else "")
-        count = "…" if pending else f"{len(self.pairs.pairs):,}" if self.pairs.pairs is not None else "0"
-        self.threshold_label.setText(f"{text} · {count} pairs")
+        count = len(self.pairs.pairs) if self.pairs.pairs is not None else 0
+        self.threshold_label.setText(f"{text} · {'… pairs' if pending else _pairs_text(count)}")
 
     def _on_slider(self, value: int) -> None:
         analysis = self.model.analysis
@@ -416,6 +438,9 @@ class DuplicatesView(QWidget):
     def is_excluded(self, row: int) -> bool:
         index = self.rows.open_index(row) if self.rows is not None else -1
         return index >= 0 and self._excluded is not None and bool(self._excluded[index])
+
+    def label(self, row: int) -> str:
+        return label_of(self.state, self.rows, row)
 
     def can_exclude(self, row: int) -> bool:
         project = self.state.project

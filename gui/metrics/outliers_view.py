@@ -43,6 +43,8 @@ TIPS = {
     "k-NN distance": "Mean cosine distance to its nearest neighbours over a typical sample's (3 = three times as far)",
     "OOD": "Out-of-distribution score of the model's probabilities (1 - cleanlab's in-distribution score)",
 }
+#: A typical widest value per column, for the column's first width (the user may widen it).
+WIDEST = ("9999", "test/9/0000.png", "train", "00.00", "0.00×", "0.000", "label", "0", "excluded")
 DEFAULT_TOP = 50
 EXCLUDED_COLOUR = QColor("#9e9e9e")
 IDLE_TEXT = "Analyse to rank the samples by how unusual they are."
@@ -193,8 +195,10 @@ class OutliersView(QWidget):
         header = table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.Interactive)
         header.setStretchLastSection(True)
-        header.resizeSection(0, THUMB + 56)
-        header.resizeSection(1, 150)
+        metrics = table.fontMetrics()
+        for column, sample in enumerate(WIDEST):  # as wide as their header or a typical value, no wider
+            width = max(metrics.horizontalAdvance(COLUMNS[column]), metrics.horizontalAdvance(sample)) + 18
+            header.resizeSection(column, width + (THUMB + 8 if column == 0 else 0))
         table.clicked.connect(lambda index: self.open_row(index.row()))
         table.activated.connect(lambda index: self.open_row(index.row()))
         table.verticalScrollBar().valueChanged.connect(lambda _v: self.thumbnails.drop_pending())

@@ -244,7 +244,7 @@ def test_a_leak_shows_the_image_of_the_other_split(qtbot, views, planted):
     assert len(leaks) == 1 and train_row in dups.pairs.sides(int(leaks[0]))
     dups.leaks_only.setChecked(True)
     assert dups.pairs.rowCount() == 1 and dups.pairs.sides(0) == (train_row, 0)  # the training image first
-    assert "1 leaks across splits" in dups.summary.text()
+    assert "1 leak across splits" in dups.summary.text()
     qtbot.waitUntil(lambda: dups.thumbnails.thumbnail(train_row) is not None, timeout=5_000)
     train = open_dataset(planted[0], split="train")
     assert np.array_equal(dups.rows.load_image(train_row), train.load_image(5))
