@@ -60,13 +60,58 @@ class OutliersModel(QAbstractTableModel):
         self.rows: AnalysisRows | None = None
         self.excluded: np.ndarray | None = None  # per sample of the open dataset
         thumbnails.ready.connect(self._on_thumbnail)
+        self.order = np.zeros(0, np.int64)  # the analysis rows in the table's order (most unusual first)
+        self.rank = np.zeros(0, np.int64)  # per analysis row: its place among the outliers (0 = most unusual)
+        self.sorted_by = "score"
         self._position: dict[int, int] = {}  # analysis row -> table row, for repainting a thumbnail
 
     def set_outliers(self, outliers: Outliers | None, rows: AnalysisRows | None) -> None:
         self.beginResetModel()
         self.outliers, self.rows = outliers, rows
-        self._position = {} if outliers is None else {int(r): i for i, r in enumerate(outliers.indices)}
+        self.order = np.zeros(0, np.int64) if outliers is None else outliers.indices.copy()
+        self.rank = np.zeros(0, np.int64) if rows is None else np.full(len(rows), -1, np.int64)
+        if outliers is not None:
+            self.rank[outliers.indices] = np.arange(len(outliers.indices))
+        self.sorted_by = "score"
+        self._reindex()
         self.endResetModel()
+
+    def sort(self, column: int, order=Qt.DescendingOrder) -> None:
+        """Order the table by a column (numbers: the largest first when descending; text: alphabetically)."""
+        name = COLUMNS[column]
+        values = None if self.outliers is None else self._sort_values(name, self.outliers.indices)
+        if values is None:
+            return
+        descending = order == Qt.DescendingOrder
+        if isinstance(values, np.ndarray):
+            keys = np.where(np.isfinite(values), values, -np.inf if descending else np.inf)  # no value: last
+            position = np.argsort(-keys if descending else keys, kind="stable")
+        else:
+            position = np.array(sorted(range(len(values)), key=values.__getitem__, reverse=descending), np.int64)
+        self.layoutAboutToBeChanged.emit()
+        kept = [(i, self.row_of(i.row()), i.column()) for i in self.persistentIndexList()]  # the selection
+        self.order = self.outliers.indices[position]
+        self.sorted_by = name
+        self._reindex()
+        for old, row, col in kept:
+            self.changePersistentIndex(old, self.index(self._position[row], col))
+        self.layoutChanged.emit()
+
+    def _sort_values(self, name: str, ranked: np.ndarray):
+        o = self.outliers
+        numbers = {
+            "rank": self.rank[ranked].astype(np.float64),
+            "score": o.score,
+            "k-NN distance": o.knn,
+            "OOD": o.ood,
+        }
+        if name in numbers:
+            values = numbers[name]
+            return None if values is None else np.asarray(values if name == "rank" else values[ranked], np.float64)
+        return [self._text(0, int(row), name) for row in ranked]
+
+    def _reindex(self) -> None:
+        self._position = {int(r): i for i, r in enumerate(self.order)}
 
     def set_excluded(self, excluded: np.ndarray | None) -> None:
         self.excluded = excluded
@@ -74,7 +119,7 @@ class OutliersModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, len(COLUMNS) - 1))
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
-        return 0 if parent.isValid() or self.outliers is None else len(self.outliers.indices)
+        return 0 if parent.isValid() else len(self.order)
 
     def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
@@ -90,7 +135,7 @@ class OutliersModel(QAbstractTableModel):
 
     def row_of(self, table_row: int) -> int:
         """The analysis row at ``table_row``."""
-        return int(self.outliers.indices[table_row])
+        return int(self.order[table_row])
 
     def is_excluded(self, row: int) -> bool:
         index = self.rows.open_index(row)
@@ -101,7 +146,7 @@ class OutliersModel(QAbstractTableModel):
             return None
         row, column = self.row_of(index.row()), COLUMNS[index.column()]
         if role == Qt.DisplayRole:
-            return self._text(index.row(), row, column)
+            return self._text(int(self.rank[row]), row, column)
         if role == Qt.DecorationRole and column == "rank":
             return self.thumbnails.thumbnail(row)
         if role == Qt.ForegroundRole and self.is_excluded(row):
@@ -160,7 +205,9 @@ class OutliersView(QWidget):
         self.top.setValue(DEFAULT_TOP)
         self.top.setToolTip("How many of the most unusual samples to show in the browser")
         self.show_button = QPushButton("Show in browser")
-        self.show_button.setToolTip("Select the most unusual samples in the browser, the most unusual first")
+        self.show_button.setToolTip(
+            "Select the table's first samples in the browser, in its order (the most unusual first, unless sorted)"
+        )
         self.show_button.clicked.connect(self.show_in_browser)
         self.exclude_button = QPushButton("Exclude (X)")
         self.exclude_button.setToolTip("Leave the selected samples out of metrics and exports (X again takes it back)")
@@ -188,6 +235,8 @@ class OutliersView(QWidget):
         table = QTableView()
         table.setModel(self.outliers)
         table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        table.setSortingEnabled(True)
+        table.horizontalHeader().setSortIndicator(COLUMNS.index("score"), Qt.DescendingOrder)
         table.setIconSize(QSize(THUMB, THUMB))
         table.verticalHeader().setDefaultSectionSize(THUMB + 4)
         table.verticalHeader().hide()
@@ -229,6 +278,7 @@ class OutliersView(QWidget):
         self.rows = AnalysisRows(self.state.dataset, analysis.input)
         self.thumbnails.set_rows(self.rows)
         self.outliers.set_outliers(analysis.outliers, self.rows)
+        self.table.horizontalHeader().setSortIndicator(COLUMNS.index("score"), Qt.DescendingOrder)
         self.outliers.set_excluded(excluded_marks(self.state))
         self.show_button.setEnabled(True)
         self.exclude_button.setEnabled(self.state.project is not None)
@@ -271,9 +321,10 @@ class OutliersView(QWidget):
         """Select the top N outliers of the open split in the browser, the most unusual first."""
         if self.rows is None:
             return
-        top = self.outliers.outliers.indices[: self.top.value()]
-        indices = self.rows.open_indices(top)
-        self.state.set_selection(Selection.of(f"top {len(indices):,} outliers", indices, ordered=True))
+        table = self.outliers
+        indices = self.rows.open_indices(table.order[: self.top.value()])
+        by = "" if table.sorted_by == "score" else f" by {table.sorted_by}"
+        self.state.set_selection(Selection.of(f"top {len(indices):,} outliers{by}", indices, ordered=True))
 
     def shutdown(self) -> None:
         self.thumbnails.shutdown()

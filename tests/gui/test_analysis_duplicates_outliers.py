@@ -203,6 +203,27 @@ def test_x_excludes_the_selected_outliers_in_one_undoable_step(qtbot, views):
     assert state.project.status()[first] != EXCLUDED and outs.outliers.data(outs.outliers.index(0, 8)) == ""
 
 
+def test_sorting_by_a_part_of_the_score_orders_what_show_in_browser_selects(qtbot, views):
+    _, outs, model, state = views
+    analyse(qtbot, model)
+    table = outs.outliers
+    outs.table.selectRow(3)
+    chosen = table.row_of(3)
+    outs.table.sortByColumn(5, Qt.DescendingOrder)  # OOD
+    ood = [float(table.data(table.index(r, 5))) for r in range(30)]
+    assert ood == sorted(ood, reverse=True) and ood[0] == pytest.approx(np.nanmax(table.outliers.ood), abs=1e-3)
+    assert outs.selected_rows() == [chosen]  # the selection follows its sample
+    assert table.data(table.index(0, 0)) == str(int(table.rank[table.row_of(0)]) + 1)  # its rank by the score
+    outs.top.setValue(5)
+    outs.show_button.click()
+    assert list(state.selection.indices) == [table.row_of(r) for r in range(5)] and "by OOD" in state.selection.name
+    outs.table.sortByColumn(1, Qt.AscendingOrder)  # by sample id
+    ids = [table.data(table.index(r, 1)) for r in range(table.rowCount())]
+    assert ids == sorted(ids)
+    outs.table.sortByColumn(0, Qt.AscendingOrder)  # by rank: the most unusual first again
+    assert list(table.order) == list(table.outliers.indices)
+
+
 def test_the_views_clear_on_a_new_run(qtbot, views, planted):
     dups, outs, model, state = views
     analyse(qtbot, model)
