@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QAbstractListModel, QEvent, QModelIndex, QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QStyle,
     QStyledItemDelegate,
     QStyleOptionButton,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
@@ -235,10 +236,23 @@ class PairDelegate(QStyledItemDelegate):
         button = QStyleOptionButton()
         button.rect = rect
         button.text = f"{'Include' if excluded else 'Exclude'} {SIDES[side]}"
-        button.state = QStyle.State_Raised | (QStyle.State_Enabled if self.view.can_exclude(row) else QStyle.State_None)
+        enabled = self.view.can_exclude(row)
+        button.state = QStyle.State_Raised | (QStyle.State_Enabled if enabled else QStyle.State_None)
+        button.palette = QPalette(option.palette)
+        if not enabled:  # greyed as a disabled push button is
+            button.palette.setCurrentColorGroup(QPalette.Disabled)
         widget = option.widget
         style = widget.style() if widget is not None else QApplication.style()
         style.drawControl(QStyle.CE_PushButton, button, painter, widget)
+
+    def helpEvent(self, event, view, option, index: QModelIndex) -> bool:
+        """Over a button: what it does, or why it cannot; elsewhere: both sides' ids and splits."""
+        parts = self.geometry(option.rect, option.fontMetrics.height())
+        for side, row in enumerate(index.model().sides(index.row())):
+            if parts[f"button{side}"].contains(event.pos()):
+                QToolTip.showText(event.globalPos(), self.view.exclude_tip(row), view)
+                return True
+        return super().helpEvent(event, view, option, index)
 
     def editorEvent(self, event, model, option, index: QModelIndex) -> bool:
         if event.type() != QEvent.MouseButtonRelease or event.button() != Qt.LeftButton:
@@ -441,6 +455,16 @@ class DuplicatesView(QWidget):
 
     def label(self, row: int) -> str:
         return label_of(self.state, self.rows, row)
+
+    def exclude_tip(self, row: int) -> str:
+        name = self.rows.sample_id(row)
+        if not self.rows.is_open(row):
+            return f"{name} is in the {self.rows.split(row)} split: open that split to exclude it"
+        if not self.can_exclude(row):
+            return "The project store is read-only: samples cannot be excluded"
+        if self.is_excluded(row):
+            return f"Count {name} in metrics and exports again (undo: Ctrl+Z)"
+        return f"Leave {name} out of metrics and exports (undo: Ctrl+Z)"
 
     def can_exclude(self, row: int) -> bool:
         project = self.state.project

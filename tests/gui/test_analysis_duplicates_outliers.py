@@ -270,6 +270,7 @@ def test_a_leak_shows_the_image_of_the_other_split(qtbot, views, planted):
     train = open_dataset(planted[0], split="train")
     assert np.array_equal(dups.rows.load_image(train_row), train.load_image(5))
     assert not dups.can_exclude(train_row) and dups.can_exclude(0)
+    assert "in the train split: open that split" in dups.exclude_tip(train_row)
     messages = []
     state.message.connect(messages.append)
     assert not dups.toggle_excluded(0, 0) and "not in the open split" in messages[-1]
