@@ -32,11 +32,13 @@ from gui.metrics.analysis_view import AnalysisView
 from gui.metrics.classes_view import ClassesView, LabelsView
 from gui.metrics.controls import BetaControl, ExportButton, ThresholdControl, ZeroDivisionControl, fbeta_name
 from gui.metrics.curves_view import CurvesView
+from gui.metrics.duplicates_view import DuplicatesView
 from gui.metrics.errors_view import ErrorAnalysisView
 from gui.metrics.export import PLOT_FORMATS, write_csv, write_plot
 from gui.metrics.jobs import BackgroundJob
 from gui.metrics.matrix_view import ConfusedPairsView, MatrixView
 from gui.metrics.model import MetricsModel
+from gui.metrics.outliers_view import OutliersView
 from gui.metrics.pixel_issues_view import PixelIssuesView
 from gui.metrics.reliability_view import ReliabilityView
 from gui.metrics.run_problem import FailureBanner, failure_text, no_numbers_text, shown_failure
@@ -127,6 +129,8 @@ class MetricsPane(QGroupBox):
         self.analysis_model = AnalysisModel(self.state, self)
         self.analysis = AnalysisView(self.analysis_model)
         self.label_quality = PixelIssuesView(self.state)
+        self.analysis.add_view("Duplicates", DuplicatesView(self.analysis_model))
+        self.analysis.add_view("Outliers", OutliersView(self.analysis_model))
         self.tabs = QTabWidget()
         self.views = {
             "Matrix": self.matrix_view,
