@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from core import tasks
 from core.evaluation.classification import summarize, write_report
 from gui.glossary_tips import explain_metrics
+from gui.metrics.analysis_map import AnalysisMap
 from gui.metrics.analysis_model import AnalysisModel
 from gui.metrics.analysis_view import AnalysisView
 from gui.metrics.classes_view import ClassesView, LabelsView
@@ -131,6 +132,8 @@ class MetricsPane(QGroupBox):
         self.label_quality = PixelIssuesView(self.state)
         self.analysis.add_view("Duplicates", DuplicatesView(self.analysis_model))
         self.analysis.add_view("Outliers", OutliersView(self.analysis_model))
+        self.analysis_map = AnalysisMap(self.analysis_model)
+        self.analysis.add_view("Map", self.analysis_map)
         self.tabs = QTabWidget()
         self.views = {
             "Matrix": self.matrix_view,
