@@ -35,6 +35,7 @@ from gui.metrics.curves_view import CurvesView
 from gui.metrics.errors_view import ErrorAnalysisView
 from gui.metrics.export import PLOT_FORMATS, write_csv, write_plot
 from gui.metrics.jobs import BackgroundJob
+from gui.metrics.label_issues_view import LabelIssuesView
 from gui.metrics.matrix_view import ConfusedPairsView, MatrixView
 from gui.metrics.model import MetricsModel
 from gui.metrics.reliability_view import ReliabilityView
@@ -125,6 +126,9 @@ class MetricsPane(QGroupBox):
         self.segmentation.refreshed.connect(self._show_summary)
         self.analysis_model = AnalysisModel(self.state, self)
         self.analysis = AnalysisView(self.analysis_model)
+        self.label_issues = LabelIssuesView(self.analysis_model)
+        self.analysis.add_view("Label issues", self.label_issues)
+        self.matrix_view.label_issues_requested.connect(self.show_label_issues)
         self.tabs = QTabWidget()
         self.views = {
             "Matrix": self.matrix_view,
@@ -180,6 +184,13 @@ class MetricsPane(QGroupBox):
         view = self.views[title]
         self.tabs.setCurrentWidget(self.matrix_tab if view is self.matrix_view else view)
         return view
+
+    def show_label_issues(self, true_class: int, pred_class: int) -> LabelIssuesView:
+        """Analysis > Label issues, filtered to one cell of the matrix (given = true, suggested = predicted)."""
+        self.show_tab("Analysis")
+        self.analysis.tabs.setCurrentWidget(self.label_issues)
+        self.label_issues.show_cell(true_class, pred_class)
+        return self.label_issues
 
     def _show_summary(self) -> None:
         model, preds = self.model, self.model.predictions
@@ -250,6 +261,7 @@ class MetricsPane(QGroupBox):
         for job in self.jobs():
             job.cancel()
         self.analysis_model.cancel()
+        self.label_issues.shutdown()
         deadline = QDeadlineTimer(timeout_ms)
         while self.is_busy() and not deadline.hasExpired():
             QCoreApplication.processEvents(QEventLoop.AllEvents, 20)
