@@ -16,7 +16,7 @@ from core.analysis.issue_review import STATE_NAMES, Issues, is_multilabel
 from gui.browser.thumbnails import ThumbnailLoader
 
 #: Side of the thumbnails in the table, in pixels (a row is this tall plus a margin).
-THUMB = 40
+THUMB = 32
 COLUMNS = ("#", "", "Sample", "Given", "Suggested", "Score", "State")
 RANK, THUMBNAIL, SAMPLE, GIVEN, SUGGESTED, SCORE, STATE = range(len(COLUMNS))
 #: The dataset index of a row's sample.

@@ -182,7 +182,7 @@ class LabelIssuesView(QWidget):
             self.show_cell(*self._cell)
         else:
             self.refilter()
-        self._enable()
+        self._show_notice()
 
     def _fill_combos(self, issues, classes: list[str]) -> None:
         multilabel = is_multilabel(issues)
@@ -258,6 +258,7 @@ class LabelIssuesView(QWidget):
         if current is not None and self.table_model.row_of_sample(current) >= 0:
             self._select_row(self.table_model.row_of_sample(current), open_sample=False)
         self._show_summary()
+        self._enable()
 
     def _show_summary(self) -> None:
         analysis, table = self.model.analysis, self.table_model
@@ -266,13 +267,15 @@ class LabelIssuesView(QWidget):
         counts = state_counts(table.states)
         fixed = len(table.states) - counts["open"]
         done = ", ".join(f"{n:,} {name}" for name, n in counts.items() if n and name != "open")
-        shown = "" if len(table.positions) == len(table.states) else f" · {len(table.positions):,} shown"
-        ranked = table.issues.ranked_by.replace("_", "-")
+        shown = len(table.positions)
+        shown_text = (
+            "" if shown == len(table.states) else f" · {shown:,} shown" if shown else " · none with these filters"
+        )
         self.summary.setText(
             f"<b>{len(table.states):,} label issues</b>, {fixed:,} fixed" + (f" ({done})" if done else "")
-            + f", {counts['open']:,} open{shown}<br><small>probabilities: {escape(analysis.source)}; "
-            f"ranked by {ranked}</small>"
+            + f", {counts['open']:,} open{shown_text} &nbsp;<small>from {escape(analysis.source)}</small>"
         )  # fmt: skip
+        self.summary.setToolTip(f"Ranked by {table.issues.ranked_by.replace('_', '-')}: lower scores first")
 
     # -- the keys ---------------------------------------------------------------------------------
     def accept(self) -> bool:

@@ -187,7 +187,8 @@ def test_label_issues_in_this_cell_filters_given_and_suggested(qtbot, pane):
     assert got.args[:2] == [true_class, pred_class] and isinstance(got.args[2], QPoint)
     assert "Label Issues in This Cell" in [a.text() for a in menus[0].actions()]
     widget.show_label_issues(0, 0)  # a cell without issues: an empty list, said so
-    assert view.table_model.rowCount() == 0 and "0 shown" in view.summary.text()
+    assert view.table_model.rowCount() == 0 and "none with these filters" in view.summary.text()
+    assert not view.browser_button.isEnabled()
 
 
 def test_without_a_store_the_keys_say_so_and_change_nothing(qtbot, app_state, digits_run, tmp_path):
@@ -201,6 +202,7 @@ def test_without_a_store_the_keys_say_so_and_change_nothing(qtbot, app_state, di
     widget = MetricsPane(app_state)
     qtbot.addWidget(widget)
     view = analysed(qtbot, widget)
+    assert not view.notice.isHidden() and "cannot be changed" in view.notice.text()  # said before a key
     messages = []
     app_state.message.connect(messages.append)
     labels = app_state.dataset.targets.copy()
@@ -208,7 +210,6 @@ def test_without_a_store_the_keys_say_so_and_change_nothing(qtbot, app_state, di
     view.table.selectRow(0)
     assert not view.accept() and not view.keep() and not view.exclude()
     assert (app_state.dataset.targets == labels).all() and messages == [NO_STORE] * 3
-    assert view.notice.isVisibleTo(widget) and "cannot be changed" in view.notice.text()
     assert set(column(view, STATE)) == {"open"}
     widget.shutdown()
 
