@@ -17,7 +17,9 @@ from __future__ import annotations
 import numpy as np
 
 from core.analysis.label_issues import LabelIssues, MultilabelIssues
-from core.labels.values import EXCLUDED, IGNORE, REVIEWED
+
+#: The label that leaves a sample out of metrics (core.labels' IGNORE; analysis sits below labels).
+IGNORE = -2
 
 OPEN, ACCEPTED, RELABELED, KEPT, EXCLUDED_ISSUE = range(5)
 #: The name of each state, by its code.
@@ -35,12 +37,13 @@ def issue_states(
     *,
     targets: np.ndarray | None = None,
     tags: np.ndarray | None = None,
-    status: np.ndarray | None = None,
+    reviewed: np.ndarray | None = None,
+    excluded: np.ndarray | None = None,
 ) -> np.ndarray:
     """int8 state code (OPEN ... EXCLUDED_ISSUE) per issue, from the dataset's labels now.
 
     ``targets`` (N class indices, IGNORE = -2) for single-label issues, ``tags`` (N x K 0/1) for
-    multilabel ones; ``status``: N review-mark codes of the project store (None: no store, no marks).
+    multilabel ones; ``reviewed`` / ``excluded``: N bools, the project store's marks (None: no marks).
     """
     rows = np.asarray(issues.indices, dtype=np.int64)
     if is_multilabel(issues):
@@ -55,12 +58,13 @@ def issue_states(
             raise ValueError("label issues need the current class labels")
         now = np.asarray(targets)[rows]
         same_given, same_suggested, ignored = now == issues.given, now == issues.suggested, now == IGNORE
-    marks = np.zeros(len(rows), np.int8) if status is None else np.asarray(status)[rows]
+    is_reviewed = np.zeros(len(rows), bool) if reviewed is None else np.asarray(reviewed, bool)[rows]
+    is_excluded = ignored if excluded is None else ignored | np.asarray(excluded, bool)[rows]
     out = np.full(len(rows), OPEN, np.int8)
-    out[same_given & (marks == REVIEWED)] = KEPT
+    out[same_given & is_reviewed] = KEPT
     out[~same_given] = RELABELED
     out[~same_given & same_suggested] = ACCEPTED
-    out[(marks == EXCLUDED) | ignored] = EXCLUDED_ISSUE
+    out[is_excluded] = EXCLUDED_ISSUE
     return out
 
 

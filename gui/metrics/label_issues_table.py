@@ -2,8 +2,8 @@
 
 Rows are positions into the analysis' ranked issues (a filter keeps some of them, rank order kept); every
 cell is read from numpy arrays when painted, so 100,000 issues cost no more than the rows on screen.
-Thumbnails come from the browser's :class:`ThumbnailLoader` (decoded on its own thread pool, never on the
-GUI thread): a row paints without one until ``thumbnail_ready`` says it is there.
+Thumbnails are decoded on a thread pool (:class:`IssueThumbnails`), never on the GUI thread: a row paints
+without one until ``thumbnail_ready`` says it is there.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor
 
 from core.analysis.issue_review import STATE_NAMES, Issues, is_multilabel
-from gui.browser.thumbnails import ThumbnailLoader
+from gui.metrics.issue_thumbnails import IssueThumbnails
 
 #: Side of the thumbnails in the table, in pixels (a row is this tall plus a margin).
 THUMB = 32
@@ -49,7 +49,7 @@ class LabelIssuesTable(QAbstractTableModel):
         self.states = np.zeros(0, np.int8)
         self.positions = np.zeros(0, np.int64)
         self._row_of: dict[int, int] = {}  # dataset index -> row, for the thumbnails that arrive
-        self.loader = ThumbnailLoader(self, box=THUMB, capacity=600)
+        self.loader = IssueThumbnails(self, box=THUMB)
         self.loader.thumbnail_ready.connect(self._on_thumbnail)
 
     # -- what is shown ---------------------------------------------------------------------------

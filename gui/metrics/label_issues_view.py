@@ -16,6 +16,7 @@ from html import escape
 
 import numpy as np
 from PySide6.QtCore import QItemSelectionModel, QSize, Qt
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -33,14 +34,25 @@ from PySide6.QtWidgets import (
 
 from core.analysis.issue_review import filter_issues, is_multilabel, issue_states, next_open, state_counts
 from core.evaluation.selection import Selection
-from core.labels import StoreError
-from gui.labeling.actions import HELP_GROUP, key_action
+from core.labels import REVIEWED, StoreError
 from gui.metrics.analysis_model import AnalysisModel
 from gui.metrics.label_issues_table import GIVEN, SAMPLE, STATE, SUGGESTED, THUMB, THUMBNAIL, LabelIssuesTable
 
 #: "Any class" in the filter combos.
 ANY = -1
 NO_STORE = "These labels cannot be changed here (no project store for this dataset): A, K and X do nothing."
+
+
+def key_action(owner: QWidget, text: str, key: str, tip: str, slot) -> QAction:
+    """An action on ``key`` while the focus is inside ``owner`` (the table), its key named in its tooltip."""
+    action = QAction(text, owner)
+    action.setShortcut(QKeySequence(key))
+    action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+    action.setToolTip(f"{tip} ({key})")
+    action.setProperty("help_group", "Label issues")  # gui.labeling's HELP_GROUP: the Help's group for them
+    action.triggered.connect(lambda _=False: slot())
+    owner.addAction(action)
+    return action
 
 
 class LabelIssuesView(QWidget):
@@ -139,10 +151,10 @@ class LabelIssuesView(QWidget):
         return table
 
     def _make_keys(self) -> QHBoxLayout:
-        self.accept_action = key_action(self, "Accept Suggestion", ["A"], "Take the suggested label", self.accept)
-        self.keep_action = key_action(self, "Keep Label", ["K"], "The label is right: mark it reviewed", self.keep)
+        self.accept_action = key_action(self, "Accept Suggestion", "A", "Take the suggested label", self.accept)
+        self.keep_action = key_action(self, "Keep Label", "K", "The label is right: mark it reviewed", self.keep)
         self.exclude_action = key_action(
-            self, "Exclude Sample", ["X"], "Leave the sample out of metrics and exports", self.exclude
+            self, "Exclude Sample", "X", "Leave the sample out of metrics and exports", self.exclude
         )
         row = QHBoxLayout()
         for action, text in ((self.accept_action, "Accept  A"), (self.keep_action, "Keep  K")):
@@ -151,7 +163,6 @@ class LabelIssuesView(QWidget):
         self._tips = {a: a.toolTip() for a in (self.accept_action, self.keep_action, self.exclude_action)}
         self.key_buttons = []
         for action in (self.accept_action, self.keep_action, self.exclude_action):
-            action.setProperty(HELP_GROUP, "Label issues")
             button = QToolButton()
             button.setDefaultAction(action)
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
@@ -344,10 +355,13 @@ class LabelIssuesView(QWidget):
     # -- following the store and the browser --------------------------------------------------------
     def _states(self) -> np.ndarray:
         issues, dataset, project = self.model.analysis.label_issues, self.state.dataset, self.state.project
-        status = None if project is None else project.status()
+        marks = {}
+        if project is not None:
+            status = project.status()
+            marks = {"reviewed": status == REVIEWED, "excluded": project.excluded()}  # "ignore" labels too
         if is_multilabel(issues):
-            return issue_states(issues, tags=dataset.tags, status=status)
-        return issue_states(issues, targets=dataset.targets, status=status)
+            return issue_states(issues, tags=dataset.tags, **marks)
+        return issue_states(issues, targets=dataset.targets, **marks)
 
     def _on_labels_changed(self, _indices) -> None:
         self._show_notice()

@@ -16,7 +16,7 @@ from core.analysis.issue_review import (
 )
 from core.analysis.label_issues import LabelIssues, MultilabelIssues
 from core.datasets import open_dataset
-from core.labels import open_project
+from core.labels import REVIEWED, open_project
 
 
 def single(indices, given, suggested) -> LabelIssues:
@@ -45,7 +45,8 @@ def folder_project(tmp_path):
 
 
 def states_of(issues, project) -> np.ndarray:
-    return issue_states(issues, targets=project.targets(), status=project.status())
+    status = project.status()
+    return issue_states(issues, targets=project.targets(), reviewed=status == REVIEWED, excluded=project.excluded())
 
 
 def test_states_follow_edits_and_undo(folder_project):

@@ -252,3 +252,20 @@ def test_multilabel_issues_show_tags_and_a_takes_the_suggested_tags(qtbot, app_s
     finally:
         widget.shutdown()
         project.store.close()
+
+
+def test_in_the_window_a_takes_the_suggestion_and_edit_undo_takes_it_back(qtbot, open_window, digits_run, tmp_path):
+    _root, predictions, embeddings = digits_run
+    window = open_window(own_copy(digits_run, tmp_path), size=(1366, 768))
+    state = window.state
+    state.project.set_label(PLANTED, [state.dataset.classes[int(c)] for c in (state.dataset.targets[PLANTED] + 1) % 10])
+    state.set_predictions(predictions, embeddings)
+    view = analysed(qtbot, window.metrics)
+    view.table.selectRow(0)
+    view.table.setFocus()
+    first, suggested = view.table_model.index(0, 0).data(IndexRole), view.table_model.issues.suggested[0]
+    qtbot.keyClick(view.table, Qt.Key_A)
+    assert state.dataset.targets[first] == suggested and view.table_model.states[0] == ACCEPTED
+    assert "accept the suggestion" in window.labeling.actions.undo.text()
+    window.labeling.actions.undo.trigger()  # Edit > Undo, as Ctrl+Z
+    assert state.dataset.targets[first] != suggested and view.table_model.states[0] == OPEN
