@@ -197,6 +197,9 @@ class LabelIssuesView(QWidget):
 
     def _fill_combos(self, issues, classes: list[str]) -> None:
         multilabel = is_multilabel(issues)
+        what = "tags include" if multilabel else "label is"
+        self.given_combo.setToolTip(f"Only the issues whose given {what} this class (as when analysed)")
+        self.suggested_combo.setToolTip(f"Only the issues whose suggested {what} this class")
         for combo, column in ((self.given_combo, issues.given), (self.suggested_combo, issues.suggested)):
             column = np.asarray(column)
             counts = column.sum(axis=0) if multilabel else np.bincount(column, minlength=len(classes))
