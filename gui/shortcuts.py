@@ -1,10 +1,10 @@
-"""Help > Keyboard Shortcuts (also "?" and F1): every key of the window, the browser, labeling, review
-and the mask editor.
+"""Help > Keyboard Shortcuts (also "?" and F1): every key of the window, the browser, labeling, review,
+the label issues and the mask editor.
 
-The list is read from what is registered: the window's QActions (menus and the browser's key actions)
-and the mask editor's QShortcuts, so it cannot drift from what the keys do. Keys and mouse gestures
-handled in event handlers (grid navigation, the class search, zoom and pan) have no QAction to read;
-they are the documented list ``HANDLED_KEYS`` below, next to the code that names where each lives.
+The list is read from what is registered: the window's QActions (menus, the browser's key actions, the
+label issues' A / K / X) and the mask editor's QShortcuts, so it cannot drift from what the keys do.
+Keys and mouse gestures handled in event handlers (grid navigation, the class search, zoom and pan) have
+no QAction to read; they are the documented list ``HANDLED_KEYS`` below, next to the code that names where each lives.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ HANDLED_KEYS = (
     Shortcut("Class search", "Enter", "Label the selected samples with the class", "class_picker"),
     Shortcut("Class search", "Esc", "Close the search without labeling", "class_picker"),
     Shortcut("Metrics", "Click a cell or a row", "Show its samples in the browser", "confusion matrix, class table"),
+    Shortcut("Metrics", "Right-click a cell", "Its samples, or its label issues", "matrix_view.cell_menu"),
     Shortcut("Metrics", "Double-click a threshold", "Edit a label's own threshold", "class_table"),
     Shortcut("Metrics", "Right-click a class row", "Its hardest examples", "class_table"),
     Shortcut("Mask editor", "Left button", "Paint, fill, add a polygon corner or pick a class", "mask_editor"),
@@ -98,13 +99,15 @@ def qshortcut_rows(widget, group: str) -> list[Shortcut]:
 
 
 def registered_shortcuts(window) -> list[Shortcut]:
-    """Every key the window registers: menus, the browser's key actions, the mask editor's shortcuts."""
+    """Every key the window registers: menus, the browser's key actions, the label issues' keys, the mask
+    editor's shortcuts."""
     from gui.labeling import MaskEditorWidget
 
     rows = menu_shortcuts(window.menuBar())
     in_menus = {row.what for row in rows}
     browser_rows = action_shortcuts(window.browser.actions(), "Labeling")
     rows += [row for row in browser_rows if row.what not in in_menus or row.group == "Review"]
+    rows += action_shortcuts(window.metrics.label_issues.actions(), "Label issues")
     editor = window.mask_editor or MaskEditorWidget()  # its keys exist before it is first opened
     rows += qshortcut_rows(editor, "Mask editor")
     if window.mask_editor is None:
@@ -122,7 +125,18 @@ def _unique(rows: list[Shortcut]) -> list[Shortcut]:
 
 
 #: The order of the groups in the dialog; others follow in the order they come.
-GROUP_ORDER = ("File", "Edit", "Browser", "Labels", "Review", "Class search", "Sample view", "Mask editor", "Metrics")
+GROUP_ORDER = (
+    "File",
+    "Edit",
+    "Browser",
+    "Labels",
+    "Review",
+    "Class search",
+    "Sample view",
+    "Mask editor",
+    "Metrics",
+    "Label issues",
+)
 
 
 def by_group(rows: list[Shortcut]) -> list[Shortcut]:

@@ -26,8 +26,6 @@ from core.analysis.progress import ProgressFn, StopFn, step
 
 #: Datalab's default: near duplicates lie within 0.13 x the median nearest-neighbour distance.
 DEFAULT_FRACTION = 0.13
-#: Groups above this size pick their first member as representative instead of the medoid (a k x k matrix).
-MEDOID_UP_TO = 2048
 
 
 @dataclass(frozen=True)
@@ -165,7 +163,7 @@ def _groups(a: np.ndarray, b: np.ndarray, n: int) -> list[np.ndarray]:
         return []
     graph = coo_matrix((np.ones(len(a), np.int8), (a, b)), shape=(n, n))
     _, label = connected_components(graph, directed=False)
-    involved = np.unique(np.concatenate([a, b]))
+    involved = np.flatnonzero(np.bincount(np.concatenate([a, b]), minlength=n))  # np.unique, in O(n)
     order = np.argsort(label[involved], kind="stable")
     members = involved[order]
     cuts = np.flatnonzero(np.diff(label[members])) + 1
@@ -188,9 +186,10 @@ def _representative(group: np.ndarray, unit, split_rank) -> int:
     """The member of the earliest split; among those, the one closest on average to the whole group, then
     the earliest."""
     first = group[split_rank[group] == split_rank[group].min()]
-    if unit is None or len(group) > MEDOID_UP_TO or len(first) == 1:
+    if unit is None or len(first) == 1:
         return int(first[0])
-    mean_cos = (unit[first] @ unit[group].T).mean(axis=1)
+    # The mean cosine of u to the group is u · (the group's mean vector): O(k) for a group of k, not a k x k matrix.
+    mean_cos = unit[first] @ unit[group].mean(axis=0)
     return int(first[np.argmax(np.round(mean_cos, 5))])  # ties (a pair, float noise): the earliest sample
 
 

@@ -124,8 +124,10 @@ class Project:
         """Give samples a class (index or name, one for all or one each), UNLABELED or IGNORE."""
         return self.edit(indices, label=label, description=description)
 
-    def set_tags(self, indices: Indices, tags: Sequence[int | str], description: str | None = None) -> Step | None:
-        """Replace the tags of samples by exactly ``tags``."""
+    def set_tags(
+        self, indices: Indices, tags: Sequence[int | str] | np.ndarray, description: str | None = None
+    ) -> Step | None:
+        """Replace the tags of samples by exactly ``tags`` (or, a 0/1 matrix, each sample's by its row)."""
         return self.edit(indices, tags=tags, description=description)
 
     def set_tag(self, indices: Indices, tag: int | str, on: bool = True, description: str | None = None) -> Step | None:
@@ -174,10 +176,10 @@ class Project:
             changes += self._state.label_changes(idx, codes)
             words.append("label → " + (self.codec.label_name(codes[0]) if len(set(codes.tolist())) == 1 else "…"))
         if tags is not KEEP:
-            row = np.zeros(len(self.codec.classes), dtype=np.uint8)
-            row[[self.codec.tag_index(t) for t in tags]] = 1
-            changes += self._state.tag_changes(idx, np.broadcast_to(row, (len(idx), len(row))))
-            words.append("tags → " + (", ".join(self.codec.tags_stored(row)) or "none"))
+            rows = self._tag_rows(tags, len(idx))
+            changes += self._state.tag_changes(idx, rows)
+            same = len(rows) == 1 or bool((rows == rows[0]).all())
+            words.append("tags → " + ((", ".join(self.codec.tags_stored(rows[0])) or "none") if same else "…"))
         if status is not KEEP:
             code = status_code(status)
             changes += self._state.status_changes(idx, code)
@@ -237,6 +239,17 @@ class Project:
         if self._state.tags is None:
             raise ValueError(f"{self.dataset.layout} is not a multilabel dataset: it has no tags to set")
         return self._state.tags
+
+    def _tag_rows(self, tags: Any, n: int) -> np.ndarray:
+        """n x L 0/1 rows: one tag set (names or indices) for all, or a 0/1 (bool) matrix with a row each."""
+        k = len(self.codec.classes)
+        if isinstance(tags, np.ndarray) and tags.ndim == 2:
+            if tags.shape != (n, k):
+                raise ValueError(f"tag rows {tags.shape} must be {n} x {k}: one row of every label per sample")
+            return (tags > 0).astype(np.uint8)
+        row = np.zeros(k, dtype=np.uint8)
+        row[[self.codec.tag_index(t) for t in tags]] = 1
+        return np.broadcast_to(row, (n, k))
 
     def _label_codes(self, label: Any, n: int) -> np.ndarray:
         if self._state.targets is None:

@@ -241,6 +241,8 @@ class ConfusionMatrixWidget(pg.PlotWidget):
     """Rows = true class (top to bottom), columns = predicted class (left to right)."""
 
     cell_clicked = Signal(int, int)  # true class, predicted class
+    #: A right-click on a cell: true class, predicted class, where (global) a menu of its actions may open.
+    cell_menu_requested = Signal(int, int, QPoint)
 
     def __init__(self, parent=None) -> None:
         axes = {"bottom": ClassAxis("bottom"), "left": ClassAxis("left")}
@@ -337,11 +339,15 @@ class ConfusionMatrixWidget(pg.PlotWidget):
         return self.mapFromScene(scene)
 
     def _on_click(self, event) -> None:
-        if event.button() != Qt.LeftButton:
+        if event.button() not in (Qt.LeftButton, Qt.RightButton):
             return
         cell = self.cell_at(event.scenePos())
-        if cell is not None:
+        if cell is None:
+            return
+        if event.button() == Qt.LeftButton:
             self.cell_clicked.emit(*cell)
+        else:
+            self.cell_menu_requested.emit(*cell, self.mapToGlobal(self.mapFromScene(event.scenePos())))
 
     def hover_text(self, scene_pos: QPointF) -> str | None:
         """What hovering at ``scene_pos`` tells: over a cell the two class names, the count and its share

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
 
 from core.evaluation import classification
 from core.metrics import cell_indices, normalize_confusion_matrix
@@ -28,7 +29,11 @@ def select_cell(model: MetricsModel, true_class: int, pred_class: int) -> None:
 
 
 class MatrixView(QWidget):
-    """Rows are true classes, columns predicted ones; click a cell for its samples, wheel to zoom, drag to pan."""
+    """Rows are true classes, columns predicted ones; click a cell for its samples, wheel to zoom, drag to pan;
+    right-click a cell for its label issues."""
+
+    #: "Label issues in this cell": true class, predicted class (the metrics pane opens Analysis > Label issues).
+    label_issues_requested = Signal(int, int)
 
     def __init__(self, model: MetricsModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -40,8 +45,9 @@ class MatrixView(QWidget):
         explain_metrics(self.view_combo)
         fit = QToolButton(text="Fit", toolTip="Show the whole matrix (the wheel zooms, a drag pans)")
         self.matrix = ConfusionMatrixWidget()
-        self.matrix.setToolTip("Click a cell to show its samples in the browser")
+        self.matrix.setToolTip("Click a cell to show its samples in the browser; right-click it for its label issues")
         self.matrix.cell_clicked.connect(lambda t, p: select_cell(model, t, p))
+        self.matrix.cell_menu_requested.connect(lambda t, p, at: self.cell_menu(t, p).exec(at))
         fit.clicked.connect(self.matrix.fit)
         controls = QHBoxLayout()
         controls.addWidget(QLabel("Show:"))
@@ -52,6 +58,21 @@ class MatrixView(QWidget):
         layout.addLayout(controls)
         layout.addWidget(self.matrix, 1)
         model.decisions_changed.connect(self.refresh)
+
+    def cell_menu(self, true_class: int, pred_class: int) -> QMenu:
+        """What a right-click on a cell offers: its samples, or its label issues (true = given, predicted =
+        suggested) in Analysis > Label issues."""
+        menu = QMenu(self)
+        names = self.model.classes
+        menu.addAction("Show These Samples", lambda: select_cell(self.model, true_class, pred_class))
+        action = menu.addAction(
+            "Label Issues in This Cell", lambda: self.label_issues_requested.emit(true_class, pred_class)
+        )
+        action.setToolTip(
+            f"The samples labeled {names[true_class]} that are likely {names[pred_class]}, most suspect first"
+        )
+        menu.setToolTipsVisible(True)
+        return menu
 
     def refresh(self) -> None:
         decisions = self.model.decisions

@@ -27,16 +27,20 @@ from PySide6.QtWidgets import (
 from core import tasks
 from core.evaluation.classification import summarize, write_report
 from gui.glossary_tips import explain_metrics
+from gui.metrics.analysis_map import AnalysisMap
 from gui.metrics.analysis_model import AnalysisModel
 from gui.metrics.analysis_view import AnalysisView
 from gui.metrics.classes_view import ClassesView, LabelsView
 from gui.metrics.controls import BetaControl, ExportButton, ThresholdControl, ZeroDivisionControl, fbeta_name
 from gui.metrics.curves_view import CurvesView
+from gui.metrics.duplicates_view import DuplicatesView
 from gui.metrics.errors_view import ErrorAnalysisView
 from gui.metrics.export import PLOT_FORMATS, write_csv, write_plot
 from gui.metrics.jobs import BackgroundJob
+from gui.metrics.label_issues_view import LabelIssuesView
 from gui.metrics.matrix_view import ConfusedPairsView, MatrixView
 from gui.metrics.model import MetricsModel
+from gui.metrics.outliers_view import OutliersView
 from gui.metrics.pixel_issues_view import PixelIssuesView
 from gui.metrics.reliability_view import ReliabilityView
 from gui.metrics.run_problem import FailureBanner, failure_text, no_numbers_text, shown_failure
@@ -127,6 +131,15 @@ class MetricsPane(QGroupBox):
         self.analysis_model = AnalysisModel(self.state, self)
         self.analysis = AnalysisView(self.analysis_model)
         self.label_quality = PixelIssuesView(self.state)
+        self.label_issues = LabelIssuesView(self.analysis_model)
+        self.analysis.add_view("Label issues", self.label_issues)
+        self.matrix_view.label_issues_requested.connect(self.show_label_issues)
+        self.duplicates = DuplicatesView(self.analysis_model)
+        self.analysis.add_view("Duplicates", self.duplicates)
+        self.outliers = OutliersView(self.analysis_model)
+        self.analysis.add_view("Outliers", self.outliers)
+        self.analysis_map = AnalysisMap(self.analysis_model)
+        self.analysis.add_view("Map", self.analysis_map)
         self.tabs = QTabWidget()
         self.views = {
             "Matrix": self.matrix_view,
@@ -183,6 +196,13 @@ class MetricsPane(QGroupBox):
         view = self.views[title]
         self.tabs.setCurrentWidget(self.matrix_tab if view is self.matrix_view else view)
         return view
+
+    def show_label_issues(self, true_class: int, pred_class: int) -> LabelIssuesView:
+        """Analysis > Label issues, filtered to one cell of the matrix (given = true, suggested = predicted)."""
+        self.show_tab("Analysis")
+        self.analysis.tabs.setCurrentWidget(self.label_issues)
+        self.label_issues.show_cell(true_class, pred_class)
+        return self.label_issues
 
     def _show_summary(self) -> None:
         model, preds = self.model, self.model.predictions
@@ -254,6 +274,8 @@ class MetricsPane(QGroupBox):
             job.cancel()
         self.analysis_model.cancel()
         self.label_quality.model.cancel()
+        for view in (self.label_issues, self.duplicates, self.outliers, self.analysis_map):
+            view.shutdown()
         deadline = QDeadlineTimer(timeout_ms)
         while self.is_busy() and not deadline.hasExpired():
             QCoreApplication.processEvents(QEventLoop.AllEvents, 20)

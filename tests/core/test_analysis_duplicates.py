@@ -100,6 +100,22 @@ def test_the_representative_is_from_the_earliest_split():
     assert pairs_of(result) == {(2, 0), (2, 1)} and result.leak.all()
 
 
+def test_a_large_group_is_represented_by_its_medoid():
+    """A group of 3,000 near copies (a burst of video frames): its pairs go to the member closest to the rest,
+    not to the first one (a k x k matrix of cosines would be 72 MB here, a mean vector is not)."""
+    rng = np.random.default_rng(3)
+    centre = rng.normal(size=16)
+    x = centre + 0.1 * rng.normal(size=(3000, 16))
+    x[0] += 0.3  # the first member lies off centre
+    middle = 1234
+    x[middle] = centre
+    hashes = [bytes([i % 256, i // 256]) for i in range(len(x))]
+    pairs = find_duplicates(hashes=hashes, embeddings=x, neighbours=nearest_neighbours(x, k=5), max_distance=0.05)
+    assert len(pairs) == len(x) - 1 and set(pairs.a.tolist()) == {middle}
+    unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+    assert middle == int(np.argmax((unit @ unit.T).mean(axis=1)))  # the medoid as the k x k matrix says
+
+
 def test_hash_dataset_reads_the_decoded_pixels(tmp_path, planted):
     images, _ = planted
     for split, names in (("train", [0, 1, 2]), ("test", [2, 3])):

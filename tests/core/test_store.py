@@ -138,6 +138,23 @@ def test_tags_toggle_on_a_selection_is_one_step(tmp_path: Path) -> None:
         project.set_label(0, 1)
 
 
+def test_tags_of_several_samples_each_their_own_are_one_step(tmp_path: Path) -> None:
+    """Accepting the suggested tags of several label issues at once: one row per sample, one undo step."""
+    write_celeba(tmp_path, n=9)
+    project = open_project(open_dataset(tmp_path / "celeba", split="train"))
+    tags = project.tags()
+    rows = np.zeros((2, tags.shape[1]), bool)
+    rows[0, [0, 4]] = True
+    rows[1, 7] = True
+    project.set_tags([0, 2], rows)
+    assert project.tags()[[0, 2]].tolist() == rows.astype(np.uint8).tolist()
+    assert (project.tags()[1] == tags[1]).all()
+    project.undo()
+    assert (project.tags() == tags).all()
+    with pytest.raises(ValueError, match="one row of every label per sample"):
+        project.set_tags([0, 2], rows[:1])
+
+
 def test_undo_is_over_the_whole_dataset_and_updates_every_split(tmp_path: Path) -> None:
     root = image_folder(tmp_path, splits=("train", "test"))
     test = open_project(open_dataset(root, split="test"))
