@@ -165,7 +165,9 @@ class PairDelegate(QStyledItemDelegate):
         rows = self.view.rows
         metrics, line = option.fontMetrics, option.fontMetrics.height()
         painter.setPen(option.palette.text().color())
-        name = metrics.elidedText(f"{SIDES[side]} · {rows.sample_id(row)}", Qt.ElideMiddle, rect.width())
+        prefix = f"{SIDES[side]} · "  # the end of an id (its file name) tells the two apart
+        room = rect.width() - metrics.horizontalAdvance(prefix)
+        name = prefix + metrics.elidedText(rows.sample_id(row), Qt.ElideLeft, room)
         painter.drawText(QRect(rect.left(), rect.top(), rect.width(), line), Qt.AlignLeft, name)
         split = rows.split(row) or "no split"
         if not rows.is_open(row):
