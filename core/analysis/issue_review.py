@@ -14,6 +14,8 @@ Functions of arrays, no Qt: the metrics pane's Label issues view calls them afte
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from core.analysis.label_issues import LabelIssues, MultilabelIssues
@@ -26,6 +28,16 @@ OPEN, ACCEPTED, RELABELED, KEPT, EXCLUDED_ISSUE = range(5)
 STATE_NAMES = ("open", "accepted", "relabeled", "kept", "excluded")
 
 Issues = LabelIssues | MultilabelIssues
+
+
+def of_open_split(issues: Issues, open_rows: int) -> tuple[Issues, int]:
+    """The issues among the analysis' first ``open_rows`` rows (the open split's: row i is sample i), rank order
+    kept, and how many others there are (rows of the other splits joined for leaks: reviewed in their split)."""
+    keep = np.asarray(issues.indices) < open_rows
+    if keep.all():
+        return issues, 0
+    fields = {name: np.asarray(getattr(issues, name))[keep] for name in ("indices", "given", "suggested", "score")}
+    return replace(issues, **fields), int((~keep).sum())
 
 
 def is_multilabel(issues: Issues) -> bool:

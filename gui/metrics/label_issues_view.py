@@ -32,7 +32,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.analysis.issue_review import filter_issues, is_multilabel, issue_states, next_open, state_counts
+from core.analysis.issue_review import (
+    filter_issues,
+    is_multilabel,
+    issue_states,
+    next_open,
+    of_open_split,
+    state_counts,
+)
 from core.evaluation.selection import Selection
 from core.labels import REVIEWED, StoreError
 from gui.metrics.analysis_model import AnalysisModel
@@ -63,6 +70,8 @@ class LabelIssuesView(QWidget):
         self.model, self.state = model, model.state
         self._cell: tuple[int, int] | None = None  # a cell asked for before the issues were found
         self._quiet = False  # a row selected to follow the browser: it must not open the sample again
+        #: The analysis' issues of the open split (indices: its samples), and how many are in other splits.
+        self.issues, self.elsewhere = None, 0
         self.table_model = LabelIssuesTable(self)
         self._build()
         model.reset.connect(self._on_reset)
@@ -191,7 +200,9 @@ class LabelIssuesView(QWidget):
             self._show_empty()
             return
         classes = analysis.input.classes
-        self.table_model.set_issues(issues, classes, analysis.input.sample_ids, self.state.dataset, self._states())
+        self.issues, self.elsewhere = of_open_split(issues, len(self.state.dataset))
+        issues = self.issues
+        self.table_model.set_issues(issues, classes, self.state.dataset.sample_ids, self.state.dataset, self._states())
         self._fill_combos(issues, classes)
         self.stack.setCurrentIndex(1)
         if self._cell is not None:
@@ -292,7 +303,9 @@ class LabelIssuesView(QWidget):
         )
         self.summary.setText(
             f"<b>{len(table.states):,} label issues</b>, {fixed:,} fixed" + (f" ({done})" if done else "")
-            + f", {counts['open']:,} open{shown_text} &nbsp;<small>from {escape(analysis.source)}</small>"
+            + f", {counts['open']:,} open{shown_text}"
+            + (f" · {self.elsewhere:,} more in other splits (reviewed there)" if self.elsewhere else "")
+            + f" &nbsp;<small>from {escape(analysis.source)}</small>"
         )  # fmt: skip
         self.summary.setToolTip(f"Ranked by {table.issues.ranked_by.replace('_', '-')}: lower scores first")
 
@@ -362,7 +375,7 @@ class LabelIssuesView(QWidget):
 
     # -- following the store and the browser --------------------------------------------------------
     def _states(self) -> np.ndarray:
-        issues, dataset, project = self.model.analysis.label_issues, self.state.dataset, self.state.project
+        issues, dataset, project = self.issues, self.state.dataset, self.state.project
         marks = {}
         if project is not None:
             status = project.status()

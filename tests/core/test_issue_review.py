@@ -113,3 +113,17 @@ def test_next_open_moves_down_and_wraps():
     assert next_open(np.array([1, 3, 4]), states, 0) == 4  # only among the shown positions
     assert next_open(every, states, None) == 0
     assert next_open(every, np.full(5, KEPT, np.int8), 0) is None
+
+
+def test_issues_of_other_splits_are_left_to_their_split():
+    from core.analysis.issue_review import of_open_split
+
+    issues = LabelIssues(
+        indices=np.array([7, 1, 12, 3]), given=np.array([0, 1, 2, 0]), suggested=np.array([1, 0, 0, 2]),
+        score=np.array([0.1, 0.2, 0.3, 0.4], np.float32), quality=np.zeros(15, np.float32),
+        source="held out", ranked_by="self_confidence",
+    )  # fmt: skip
+    mine, elsewhere = of_open_split(issues, open_rows=10)
+    assert mine.indices.tolist() == [7, 1, 3] and mine.given.tolist() == [0, 1, 0] and elsewhere == 1
+    assert mine.score.tolist() == pytest.approx([0.1, 0.2, 0.4]) and mine.quality is issues.quality
+    assert of_open_split(issues, open_rows=20) == (issues, 0)

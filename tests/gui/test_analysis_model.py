@@ -142,6 +142,8 @@ def test_a_kept_run_of_another_split_finds_a_leak(qtbot, app_state, tmp_path):
     project = open_project(open_dataset(root, split="test"))
     train = project.for_split("train")
     train_predictions, train_embeddings = _run(train.dataset)
+    wrong = (train.dataset.targets[:2] + 5) % 10  # two training labels set wrong: issues of the other split
+    train.set_label([0, 1], [train.dataset.classes[int(c)] for c in wrong])
     assert train.save_run(train_predictions, embeddings=train_embeddings).has_embeddings
     predictions, embeddings = _run(project.dataset)
     shown = project.save_run(predictions, embeddings=embeddings)
@@ -158,6 +160,12 @@ def test_a_kept_run_of_another_split_finds_a_leak(qtbot, app_state, tmp_path):
         exact = {frozenset((int(a), int(b))) for a, b, e in zip(pairs.a, pairs.b, pairs.exact) if e}
         assert frozenset((leaked, twin)) in exact and pairs.leak[pairs.exact].all()
         assert project.load_run_map(shown) is None  # a map of two splits is not the shown run's alone
+        # the Label issues view lists the open split's issues; the train split's are reviewed there
+        view, issues = widget.label_issues, analysis.label_issues
+        in_train = int((issues.indices >= len(test)).sum())
+        assert in_train >= 2  # the two training labels set wrong
+        assert len(view.issues.indices) == len(issues.indices) - in_train and view.elsewhere == in_train
+        assert view.table_model.rowCount() == len(view.issues.indices)
     finally:
         widget.shutdown()
         project.store.close()
