@@ -194,15 +194,20 @@ def find_card(name_or_path: str | Path) -> ModelCard:
 
 def trained_split(card: ModelCard, dataset, asked: str | None = None) -> str | None:
     """The split of ``dataset`` the model was trained on: ``asked`` (the user's word: ``--trained-on``), else
-    the card's ``training["split"]``, else "train" when the card names ``dataset`` as its own (the bundled
-    models do: ``dataset`` relative to the repository); None when nothing says. Its predictions on that split
-    are in-sample: label issues need another source there (``core/analysis``)."""
+    the card's ``training["split"]`` when the card names ``dataset`` as its own (or names no dataset), else
+    "train" when it names ``dataset`` as its own (the bundled models do: ``dataset`` relative to the
+    repository); None when nothing says. A card's split says nothing of another dataset that has a split of
+    that name. Its predictions on that split are in-sample: label issues need another source there
+    (``core/analysis``)."""
     if asked:
         return asked
-    if card.training.get("split"):
+    own = False
+    if card.dataset:
+        path = Path(card.dataset) if Path(card.dataset).is_absolute() else RESOURCES.parent / card.dataset
+        own = path.resolve() == Path(dataset.root).resolve()
+    if card.training.get("split") and (own or not card.dataset):
         return str(card.training["split"])
-    if not card.dataset:
-        return None
+    return "train" if own and "train" in dataset.splits else None
     own = Path(card.dataset) if Path(card.dataset).is_absolute() else RESOURCES.parent / card.dataset
     if own.resolve() == Path(dataset.root).resolve() and "train" in dataset.splits:
         return "train"

@@ -105,5 +105,7 @@ def test_the_bundled_models_say_which_split_they_were_trained_on():
     assert trained_split(digits_cnn, digits) == "train" and trained_split(unet, scenes) == "train"
     assert trained_split(digits_cnn, digits, "test") == "test"  # the user's word wins
     assert trained_split(digits_cnn, open_dataset(DEMO / "faces")) is None  # another dataset: nothing says
-    unet.training = {**unet.training, "split": "fit"}  # a card that names its split is believed anywhere
+    unet.training = {**unet.training, "split": "fit"}  # a card's split is of its own dataset, not of another
+    assert trained_split(unet, open_dataset(DEMO / "faces")) is None
+    unet.dataset = None  # a card that names no dataset: its split is believed
     assert trained_split(unet, open_dataset(DEMO / "faces")) == "fit"

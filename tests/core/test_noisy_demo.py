@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from core.datasets import open_dataset
-from core.models.cards import BUNDLED_MODELS, RESOURCES, cards_for, load_card
+from core.models.cards import BUNDLED_MODELS, RESOURCES, cards_for, load_card, trained_split
 
 DEMO = RESOURCES / "demo" / "digits_noisy"
 FILES = [
@@ -111,13 +111,12 @@ def test_outliers_are_no_digits(splits, planted):
 
 
 def test_the_noisy_model_is_the_demo_default_and_was_trained_on_train(splits):
-    import main
 
     card = load_card(BUNDLED_MODELS / "digits_noisy_cnn.json")
     test = splits["test"]
     assert RESOURCES.parent / card.dataset == DEMO
     assert cards_for(test.classes, test.task)[0] == card  # what evaluate and analyze run without --model
-    assert card.training["split"] == "train" and main._trained_split(card, test, None) == "train"
+    assert card.training["split"] == "train" and trained_split(card, test) == "train"
     assert card.training["train_samples"] == len(splits["train"])
     # digits-cnn saw these images with their true labels: it must not be this demo's model.
     assert card not in cards_for(open_dataset(RESOURCES / "demo" / "digits").classes, "multiclass")
