@@ -153,6 +153,8 @@ def _ood(inp: AnalysisInput, rows: np.ndarray) -> np.ndarray | None:
     when some predicted image has no mask to score: the k-NN distance ranks alone)."""
     if inp.probabilities is not None:
         return ood_scores(np.asarray(inp.probabilities[rows], np.float64))
+    if inp.mask_issues is None:  # masks not scored (the window's Label quality view scores them)
+        return None
     full = np.full(len(inp.sample_ids), np.nan, np.float32)
     full[inp.mask_issues.indices] = inp.mask_issues.uncertainty
     return None if np.isnan(full[rows]).any() else full[rows]

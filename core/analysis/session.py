@@ -127,6 +127,8 @@ class RunAnalysis:
         elif inp.labels is not None:
             probs, self.source = out_of_sample(inp, progress=progress, stop=stop)
             self.label_issues = _label_issues(inp, probs, self.source)
+        elif inp.probabilities is None:
+            self.notes.append("a segmenter's masks are scored per image in the Label quality view")
         else:
             self.notes.append("the dataset has no labels: no label issues")
 

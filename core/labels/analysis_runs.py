@@ -29,7 +29,7 @@ class SplitRows:
     dataset: object  # the split's Dataset (for reading its images)
     sample_ids: list[str]
     labels: np.ndarray | None
-    probabilities: np.ndarray
+    probabilities: np.ndarray | None  # None: a segmenter's run (no class scores per image)
     predicted: np.ndarray
     embeddings: np.ndarray
     run: Run | None = None
@@ -58,12 +58,13 @@ class Assembled:
 def shown_split(project: Project | None, dataset, predictions, embeddings, run: Run | None = None) -> SplitRows:
     """The open split's rows: the shown run's scores and embeddings against the labels the metrics use."""
     labeled = project.label_dataset() if project is not None else dataset
+    per_pixel = tasks.of(predictions).per_pixel  # a segmenter: its masks are scored in the Label quality view
     return SplitRows(
         split=dataset.split or "",
         dataset=dataset,
         sample_ids=list(predictions.sample_ids),
-        labels=_labels(labeled, predictions),
-        probabilities=predictions.scores,
+        labels=None if per_pixel else _labels(labeled, predictions),
+        probabilities=None if per_pixel else predictions.scores,
         predicted=predictions.done.copy(),
         embeddings=embeddings,
         run=run,
@@ -115,7 +116,9 @@ def assemble(parts: list[SplitRows], classes: list[str], trained: str | None, mu
         splits=np.repeat(np.array([p.split for p in parts], dtype=str), n),
         classes=list(classes),
         embeddings=parts[0].embeddings if len(parts) == 1 else np.concatenate([p.embeddings for p in parts]),
-        probabilities=np.concatenate([p.probabilities for p in parts]),
+        probabilities=None if any(p.probabilities is None for p in parts) else np.concatenate(
+            [p.probabilities for p in parts]
+        ),
         predicted=np.concatenate([p.predicted for p in parts]),
         labels=labels,
         trained=np.repeat(np.array([p.split == trained for p in parts], dtype=bool), n),

@@ -142,7 +142,7 @@ class Segmentation(Task):
     name = "segmentation"
     title = "semantic segmentation"
     per_pixel = True
-    views = ("Pixels", "Images", "Label quality")
+    views = ("Pixels", "Images", "Label quality", "Analysis")
     outputs = ("per_image.csv", "masks/")
     run_format = "masks"
     scored_by = "a prediction and a true mask"

@@ -106,8 +106,21 @@ class AnalysisMap(QWidget):
         self.is_issue = np.zeros(len(analysis), bool)
         if analysis.label_issues is not None:
             self.is_issue[np.asarray(analysis.label_issues.indices, dtype=np.int64)] = True
-        self.map.set_points(analysis.coords, colourings(analysis, list(analysis.input.classes)))
+        offered = colourings(analysis, list(analysis.input.classes))
+        offered.update(self._image_scores(len(analysis)))
+        self.map.set_points(analysis.coords, offered)
         self._follow_selection(self.state.selection)
+
+    def _image_scores(self, rows: int) -> dict[str, Colouring]:
+        """A segmenter's per-image mean IoU, for the rows of the open split (where its run scored the masks)."""
+        scores = getattr(self.state.predictions, "per_image_scores", None)
+        if scores is None or self.rows is None:
+            return {}
+        mean_iou = np.asarray(scores()["mean_iou"], dtype=np.float64)
+        values = np.full(rows, np.nan)
+        opened = np.flatnonzero(self.row_of_index >= 0)
+        values[self.row_of_index[opened]] = mean_iou[opened]
+        return {"Mean IoU": Colouring.continuous(values, (0.0, 1.0), on_top="low")}
 
     # -- map -> browser -------------------------------------------------------------------------------
     def describe(self, row: int) -> str:

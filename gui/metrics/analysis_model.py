@@ -16,7 +16,6 @@ import threading
 from PySide6.QtCore import QObject, Signal
 from superqt.utils import create_worker
 
-from core import tasks
 from core.analysis import Cancelled
 from core.analysis.projection import pick_method
 from core.analysis.session import STAGES, RunAnalysis, StageProgress
@@ -32,7 +31,7 @@ TRAINED_AUTO, TRAINED_YES, TRAINED_NO = "auto", "yes", "no"
 class _Relay(QObject):
     """Carries a worker's progress and findings to the GUI thread (queued across threads)."""
 
-    created = Signal(int, object)  # generation, RunAnalysis (before its first finding)
+    created = Signal(int, object, bool)  # generation, RunAnalysis (before its first finding), its map was kept
     progress = Signal(int, object)  # generation, StageProgress
     found = Signal(int, str)  # generation, stage
 
@@ -80,10 +79,7 @@ class AnalysisModel(QObject):
         if state.dataset is None:
             return "Open a dataset and run a model on it."
         if preds is None:
-            return "Run a classifier with Embeddings ticked in the runner to analyse why it fails."
-        kind = tasks.of(preds)
-        if kind.per_pixel:
-            return "The Analysis tab works on classifiers; a segmenter's masks are scored in its Label quality tab."
+            return "Run a model with Embeddings ticked in the runner to analyse why it fails."
         if not preds.complete:
             return "The run is not complete: let it finish (or resume it) to analyse it."
         if state.embeddings is None:
@@ -134,7 +130,7 @@ class AnalysisModel(QObject):
             analysis = RunAnalysis(rows.input)
             analysis.notes += [f"no leaks checked against {m}" for m in rows.missing]
             kept = _kept_map(project, run, analysis)
-            relay.created.emit(generation, analysis)
+            relay.created.emit(generation, analysis, kept is not None)
             stages = STAGES if kept is None else STAGES[:-1]
             analysis.run(
                 read_image=rows.read_image,
@@ -174,11 +170,13 @@ class AnalysisModel(QObject):
         if generation == self._generation and self._running:
             self.progress.emit(progress)
 
-    def _on_created(self, generation: int, analysis: RunAnalysis) -> None:
+    def _on_created(self, generation: int, analysis: RunAnalysis, kept_map: bool) -> None:
         if generation == self._generation:
             self.analysis = analysis
             self.created.emit()
-            if analysis.coords is not None:  # the run's kept map: shown at once
+            # the run's kept map, shown at once (not ``analysis.coords``: by the time this queued call runs,
+            # the worker may have laid out a map of its own, which comes with its own ``found``)
+            if kept_map:
                 self.found.emit("map")
 
     def _on_found(self, generation: int, stage: str) -> None:

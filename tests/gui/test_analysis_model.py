@@ -53,7 +53,7 @@ def pane(qtbot, app_state, digits_run):
 def test_without_embeddings_the_tab_says_what_to_do(pane):
     widget, state, predictions, _ = pane
     view = widget.show_tab("Analysis")
-    assert not view.analyse_button.isEnabled() and "Run a classifier" in view.status.text()
+    assert not view.analyse_button.isEnabled() and "Run a model" in view.status.text()
     state.set_predictions(predictions)  # a run without embeddings
     assert not view.analyse_button.isEnabled() and "tick Embeddings" in view.status.text()
     assert not widget.analysis_model.start()
