@@ -11,17 +11,15 @@ dataset.
 from __future__ import annotations
 
 import contextlib
-import threading
 
 from PySide6.QtCore import QObject, Signal
-from superqt.utils import create_worker
 
-from core.analysis import Cancelled
 from core.analysis.projection import pick_method
 from core.analysis.session import STAGES, RunAnalysis, StageProgress
 from core.labels import StoreError
 from core.labels.analysis_runs import analysis_rows
 from core.models.cards import trained_split
+from gui.metrics.jobs import StoppableRun
 from gui.state import AppState
 
 #: Whether the model was trained on the open split: as its card says, or as the user says.
@@ -36,17 +34,15 @@ class _Relay(QObject):
     found = Signal(int, str)  # generation, stage
 
 
-class AnalysisModel(QObject):
-    #: A new analysis started, or the last one was dropped (another run, another dataset): views clear.
-    reset = Signal()
+class AnalysisModel(StoppableRun):
+    """The analysis of the shown run (``reset``: a new analysis started, or the last one was dropped with its
+    run or dataset; ``finished`` / ``failed`` / ``cancelled`` as StoppableRun says)."""
+
     #: The analysis exists (its rows are known, nothing found yet): ``analysis`` is set.
     created = Signal()
     #: A stage's findings are ready on ``analysis`` ("label issues", "duplicates", "map").
     found = Signal(str)
     progress = Signal(object)  # StageProgress
-    finished = Signal()  # the analysis ended with every stage
-    failed = Signal(str)  # it could not be made, in words
-    cancelled = Signal()
     #: The analysis can start now (True) or not (False, with the reason in ``unavailable_reason()``).
     availability_changed = Signal(bool)
     #: The near-duplicate threshold moved: ``analysis.duplicates`` holds the new pairs.
@@ -58,9 +54,6 @@ class AnalysisModel(QObject):
         self.analysis: RunAnalysis | None = None
         self._predictions = None  # the run ``analysis`` is of
         self.trained = TRAINED_AUTO
-        self._generation = 0
-        self._stop: threading.Event | None = None
-        self._running = False
         self._relay = _Relay(self)
         self._relay.progress.connect(self._on_progress)
         self._relay.found.connect(self._on_found)
@@ -69,10 +62,6 @@ class AnalysisModel(QObject):
         state.predictions_changed.connect(self._on_predictions)
 
     # -- what can be analysed -----------------------------------------------------------------
-    @property
-    def running(self) -> bool:
-        return self._running
-
     def unavailable_reason(self) -> str:
         """Why no analysis can start now ("" when one can)."""
         state, preds = self.state, self.state.predictions
@@ -114,16 +103,13 @@ class AnalysisModel(QObject):
         if reason:
             self.failed.emit(reason)
             return False
-        self._drop()
         state = self.state
         project, dataset, predictions, embeddings = state.project, state.dataset, state.predictions, state.embeddings
         run, trained = state.saved_run, self.trained_split()
+        generation, stop = self._begin()
         self._predictions = predictions
-        self._generation += 1
-        self._stop = stop = threading.Event()
-        self._running = True
         self.reset.emit()
-        generation, relay = self._generation, self._relay
+        relay = self._relay
 
         def work() -> None:
             rows = analysis_rows(project, dataset, predictions, embeddings, run=run, trained=trained)
@@ -142,20 +128,8 @@ class AnalysisModel(QObject):
             if kept is None and analysis.map_final:
                 _keep_map(project, run, analysis)
 
-        worker = create_worker(work, _start_thread=False, _ignore_errors=True)
-        worker.returned.connect(lambda _r, g=generation: self._on_returned(g))
-        worker.errored.connect(lambda exc, g=generation: self._on_errored(g, exc))
-        worker.start()
+        self._launch(work, generation)
         return True
-
-    def cancel(self) -> None:
-        """Stop the running analysis at its next step; what it found so far stays shown."""
-        if self._stop is not None:
-            self._stop.set()
-        if self._running:
-            self._running = False
-            self._generation += 1
-            self.cancelled.emit()
 
     def set_max_distance(self, max_distance: float) -> None:
         """Re-find the duplicates at another cosine-distance threshold (the neighbours are kept)."""
@@ -167,7 +141,7 @@ class AnalysisModel(QObject):
 
     # -- the worker's news --------------------------------------------------------------------------
     def _on_progress(self, generation: int, progress: StageProgress) -> None:
-        if generation == self._generation and self._running:
+        if self._current(generation):
             self.progress.emit(progress)
 
     def _on_created(self, generation: int, analysis: RunAnalysis, kept_map: bool) -> None:
@@ -183,36 +157,17 @@ class AnalysisModel(QObject):
         if generation == self._generation:
             self.found.emit(stage)
 
-    def _on_returned(self, generation: int) -> None:
-        if generation == self._generation and self._running:
-            self._running = False
-            self.finished.emit()
-
-    def _on_errored(self, generation: int, exc: Exception) -> None:
-        if generation != self._generation or not self._running:
-            return
-        self._running = False
-        if isinstance(exc, Cancelled):
-            self.cancelled.emit()
-        else:
-            self.failed.emit(str(exc) or type(exc).__name__)
-
     def _on_predictions(self, predictions) -> None:
         """Another run (or one still filling) is shown: an analysis of the earlier one is dropped."""
         if self.analysis is not None and predictions is not self._predictions:
             self._drop()
         self.availability_changed.emit(not self.unavailable_reason())
 
-    def _drop(self) -> None:
-        """Forget the analysis (a new run or dataset): a running one stops at its next step."""
-        if self._stop is not None:
-            self._stop.set()
-        self._generation += 1
-        was = self.analysis is not None or self._running
-        self._running = False
+    def _found_anything(self) -> bool:
+        return self.analysis is not None
+
+    def _forget(self) -> None:
         self.analysis = None
-        if was:
-            self.reset.emit()
 
 
 def _card_of(predictions):

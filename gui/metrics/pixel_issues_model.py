@@ -10,20 +10,18 @@ Only the latest request counts: another run, another dataset or Cancel stops the
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
-from superqt.utils import create_worker
 
 from core import tasks
-from core.analysis import Cancelled
 from core.analysis.mask_quality import NoProbabilities, RunLabelQuality, RunMasks, run_label_quality
 from core.analysis.progress import step
 from core.masks.overlays import blend, suspect_colours
+from gui.metrics.jobs import StoppableRun
 from gui.state import AppState
 
 #: The worst images listed with their suspect pixels and a thumbnail (the ranking itself covers every image).
@@ -98,14 +96,11 @@ class _Relay(QObject):
     progress = Signal(int, str, int, int)  # generation, stage, done, total
 
 
-class PixelIssuesModel(QObject):
-    """Runs the label-quality pass of the shown segmentation run; the result is ``findings``."""
+class PixelIssuesModel(StoppableRun):
+    """Runs the label-quality pass of the shown segmentation run; the result is ``findings`` (``reset``: a pass
+    started, or the findings were dropped; ``failed``: why it could not be made, no probabilities: what to do)."""
 
-    reset = Signal()  # a pass started, or the findings were dropped
     progress = Signal(str, int, int)  # stage, done, total
-    finished = Signal()
-    failed = Signal(str)  # in words: why it could not be made (no probabilities: what to do)
-    cancelled = Signal()
     availability_changed = Signal()
 
     def __init__(self, state: AppState, parent: QObject | None = None) -> None:
@@ -114,17 +109,10 @@ class PixelIssuesModel(QObject):
         self.findings: SuspectMasks | None = None
         self.listed = LISTED
         self._predictions = None  # the run the findings (or the running pass) are of
-        self._generation = 0
-        self._stop: threading.Event | None = None
-        self._running = False
         self._relay = _Relay(self)
         self._relay.progress.connect(self._on_progress)
         state.dataset_changed.connect(lambda _d: self._drop())
         state.predictions_changed.connect(self._on_predictions)
-
-    @property
-    def running(self) -> bool:
-        return self._running
 
     @property
     def predictions(self):
@@ -151,70 +139,40 @@ class PixelIssuesModel(QObject):
         if reason:
             self.failed.emit(reason)
             return False
-        self._drop()
         preds, dataset = self.state.predictions, self.state.dataset
+        generation, stop = self._begin()
         self._predictions = preds
-        self._generation += 1
-        self._stop = stop = threading.Event()
-        self._running = True
         self.reset.emit()
-        generation, relay, listed = self._generation, self._relay, self.listed
+        relay, listed = self._relay, self.listed
 
         def work() -> SuspectMasks:
             return find_suspect_masks(
                 preds, dataset, listed, lambda *p: relay.progress.emit(generation, *p), stop.is_set
             )
 
-        worker = create_worker(work, _start_thread=False, _ignore_errors=True)
-        worker.returned.connect(lambda result, g=generation: self._on_returned(g, result))
-        worker.errored.connect(lambda exc, g=generation: self._on_errored(g, exc))
-        worker.start()
+        self._launch(work, generation)
         return True
-
-    def cancel(self) -> None:
-        """Stop the running pass at its next image."""
-        if self._stop is not None:
-            self._stop.set()
-        if self._running:
-            self._running = False
-            self._generation += 1
-            self.cancelled.emit()
 
     # -- the worker's news ----------------------------------------------------------------------
     def _on_progress(self, generation: int, stage: str, done: int, total: int) -> None:
-        if generation == self._generation and self._running:
+        if self._current(generation):
             self.progress.emit(stage, done, total)
 
-    def _on_returned(self, generation: int, result: SuspectMasks) -> None:
-        if generation != self._generation or not self._running:
-            return
-        self._running = False
+    def _finish(self, result: SuspectMasks) -> None:
         self.findings = result
         if self.state.predictions is self._predictions:
             self.state.set_label_quality(result.quality)
-        self.finished.emit()
 
-    def _on_errored(self, generation: int, exc: Exception) -> None:
-        if generation != self._generation or not self._running:
-            return
-        self._running = False
-        if isinstance(exc, Cancelled):
-            self.cancelled.emit()
-        elif isinstance(exc, NoProbabilities):
-            self.failed.emit(str(exc))
-        else:
-            self.failed.emit(f"{type(exc).__name__}: {exc}")
+    def _failure_text(self, exc: Exception) -> str:
+        return str(exc) if isinstance(exc, NoProbabilities) else f"{type(exc).__name__}: {exc}"
 
     def _on_predictions(self, predictions) -> None:
         if predictions is not self._predictions and (self.findings is not None or self._running):
             self._drop()
         self.availability_changed.emit()
 
-    def _drop(self) -> None:
-        if self._stop is not None:
-            self._stop.set()
-        self._generation += 1
-        was = self.findings is not None or self._running
-        self._running, self.findings, self._predictions = False, None, None
-        if was:
-            self.reset.emit()
+    def _found_anything(self) -> bool:
+        return self.findings is not None
+
+    def _forget(self) -> None:
+        self.findings, self._predictions = None, None

@@ -171,7 +171,7 @@ def test_a_segmentation_dataset_gets_its_own_tabs_and_no_threshold(qtbot, pane):
     pane.state.set_dataset(dataset)
     qtbot.waitUntil(lambda: "segmentation model" in pane.summary.text())
     shown = [pane.tabs.tabText(i) for i in range(pane.tabs.count()) if pane.tabs.isTabVisible(i)]
-    assert shown == ["Pixels", "Images", "Label quality"] and not pane.threshold.isVisible()
+    assert shown == ["Pixels", "Images", "Label quality", "Analysis"] and not pane.threshold.isVisible()
 
 
 def test_the_matrix_shows_counts_or_rates(qtbot, pane):
