@@ -137,16 +137,22 @@ class AnalysisView(QWidget):
         self.progress.setFormat("cancelled: Analyse starts again")
 
     def _findings_text(self) -> str:
-        """ "12 label issues (by the run's own predictions) · 3 duplicate pairs, 1 across splits · map by PaCMAP" """
+        """ "12 label issues · 3 duplicate pairs, 1 across splits · map by pacmap" on one line (where the label
+        issues' probabilities came from is in the tooltip and on the Label issues tab)."""
         a = self.model.analysis
         parts = []
         if a.label_issues is not None:
-            parts.append(f"<b>{len(a.label_issues.indices):,} label issues</b> ({a.source})")
+            parts.append(f"<b>{_count(len(a.label_issues.indices), 'label issue')}</b>")
         elif "label issues" in a.done:
             parts.append("no label issues: " + "; ".join(a.notes) if a.notes else "no labels")
         if a.duplicates is not None:
             leaks = int(a.duplicates.leak.sum())
-            parts.append(f"{len(a.duplicates):,} duplicate pairs" + (f", {leaks:,} across splits" if leaks else ""))
+            parts.append(_count(len(a.duplicates), "duplicate pair") + (f", {leaks:,} across splits" if leaks else ""))
         if a.coords is not None:
             parts.append("map by " + (a.coords_method if a.map_final else f"{a.coords_method} (final map coming)"))
+        self.status.setToolTip(f"Label issues from {a.source}" + "".join(f"\n{note}" for note in a.notes))
         return " &nbsp;·&nbsp; ".join(parts)
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n:,} {what}" + ("" if n == 1 else "s")

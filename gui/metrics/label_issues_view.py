@@ -40,6 +40,7 @@ from core.analysis.issue_review import (
     of_open_split,
     state_counts,
 )
+from core.analysis.label_issues import CROSS_VALIDATED, HELD_OUT
 from core.evaluation.selection import Selection
 from core.labels import REVIEWED, StoreError
 from gui.metrics.analysis_model import AnalysisModel
@@ -290,6 +291,13 @@ class LabelIssuesView(QWidget):
         self._show_summary()
         self._enable()
 
+    @staticmethod
+    def _source(analysis) -> str:
+        """Where the open split's probabilities came from (the open split's rows come first in the analysis)."""
+        if not analysis.input.predicted.any() or analysis.input.probabilities is None:
+            return analysis.source
+        return CROSS_VALIDATED if analysis.input.trained[0] else HELD_OUT
+
     def _show_summary(self) -> None:
         analysis, table = self.model.analysis, self.table_model
         if analysis is None or table.issues is None:
@@ -305,7 +313,7 @@ class LabelIssuesView(QWidget):
             f"<b>{len(table.states):,} label issues</b>, {fixed:,} fixed" + (f" ({done})" if done else "")
             + f", {counts['open']:,} open{shown_text}"
             + (f" · {self.elsewhere:,} more in other splits (reviewed there)" if self.elsewhere else "")
-            + f" &nbsp;<small>from {escape(analysis.source)}</small>"
+            + f" &nbsp;<small>from {escape(self._source(analysis))}</small>"
         )  # fmt: skip
         self.summary.setToolTip(f"Ranked by {table.issues.ranked_by.replace('_', '-')}: lower scores first")
 
