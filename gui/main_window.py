@@ -109,6 +109,15 @@ class MainWindow(QMainWindow):
         self.labeling.fill_menus(file_menu, edit_menu, labels, self.runs_menu)
         file_menu.addSeparator()
         file_menu.addAction(QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close))
+        view_menu = self.menuBar().addMenu("&View")
+        self.runner_action = QAction(
+            "Model &Runner", self, checkable=True, checked=True, shortcut=QKeySequence("Ctrl+Shift+R"),
+            toggled=self.show_runner,
+        )  # fmt: skip
+        self.runner_action.setToolTip(
+            "Hide the model runner to give the metrics the whole height (the Analysis tab, the map, long tables)"
+        )
+        view_menu.addAction(self.runner_action)
         help_menu = self.menuBar().addMenu("&Help")
         self.shortcuts_action = QAction("&Keyboard Shortcuts", self, triggered=self.show_shortcuts)
         self.shortcuts_action.setShortcuts([QKeySequence(key) for key in HELP_KEYS])
@@ -279,8 +288,17 @@ class MainWindow(QMainWindow):
             state = self.settings.value(f"window/{key}")
             if isinstance(state, QByteArray):
                 splitter.restoreState(state)
+        if str(self.settings.value("window/runner_shown", "true")).lower() == "false":
+            self.show_runner(False)
         self._sized = True  # the remembered pane sizes, not the first-show defaults
         return True
+
+    def show_runner(self, shown: bool) -> None:
+        """Show or hide the model runner (remembered); hidden, the metrics take the right side's whole height."""
+        self.runner.setVisible(shown)
+        if self.runner_action.isChecked() != shown:
+            self.runner_action.setChecked(shown)
+        self.settings.setValue("window/runner_shown", shown)
 
     def save_layout(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())

@@ -146,6 +146,25 @@ def test_the_window_remembers_its_geometry_and_pane_sizes(qtbot, window):
     assert again.panes.sizes() == panes
 
 
+def test_hiding_the_runner_gives_the_metrics_its_height_and_is_remembered(qtbot, window):
+    window.resize(1366, 768)
+    qtbot.wait(50)
+    before = window.metrics.height()
+    window.runner_action.trigger()  # View > Model Runner (Ctrl+Shift+R)
+    qtbot.waitUntil(lambda: window.metrics.height() > before + 150)
+    assert not window.runner.isVisible() and not window.runner_action.isChecked()
+    window.save_layout()
+    window.close()
+    again = MainWindow()
+    qtbot.addWidget(again)
+    assert again.restore_layout()
+    again.show()
+    qtbot.waitExposed(again)
+    assert not again.runner.isVisible() and not again.runner_action.isChecked()
+    again.runner_action.trigger()
+    assert again.runner.isVisible()
+
+
 def test_a_first_window_has_no_layout_to_restore(qtbot):
     window = MainWindow()
     qtbot.addWidget(window)
