@@ -28,9 +28,12 @@ EXCLUDED = STATUSES.index("excluded")
 
 
 def thumbnail_image(image: np.ndarray, box: int) -> QImage:
-    """An RGB (or grey) array scaled into a ``box`` square as a QImage that owns its pixels: nearest-neighbour
-    up (an 8 x 8 digit stays sharp), area down."""
-    image = np.ascontiguousarray(image if image.ndim == 3 else np.dstack([image] * 3), dtype=np.uint8)
+    """An image (H x W, or H x W x 3 or 4, uint8) scaled into a ``box`` square as an RGB QImage that owns its
+    pixels: nearest-neighbour up (an 8 x 8 digit stays sharp), area down."""
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    image = np.ascontiguousarray(image[:, :, :3].astype(np.uint8, copy=False))
     h, w = image.shape[:2]
     scale = box / max(h, w, 1)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
@@ -64,7 +67,10 @@ class _ThumbnailTask(QRunnable):
 
 
 class RowThumbnails(QObject):
-    """Thumbnails of analysis rows (``box`` pixels square at most), decoded on demand in a thread pool."""
+    """Thumbnails of analysis rows (``box`` pixels square at most), decoded on demand in a thread pool.
+
+    ``set_rows`` takes anything whose ``load_image(row)`` reads a row's image: the analysis' AnalysisRows, or
+    the open Dataset itself where rows are its samples (the Label issues table)."""
 
     ready = Signal(int)  # row now in the cache (or failed: ``error(row)`` says why)
 

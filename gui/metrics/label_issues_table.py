@@ -2,8 +2,8 @@
 
 Rows are positions into the analysis' ranked issues (a filter keeps some of them, rank order kept); every
 cell is read from numpy arrays when painted, so 100,000 issues cost no more than the rows on screen.
-Thumbnails are decoded on a thread pool (:class:`IssueThumbnails`), never on the GUI thread: a row paints
-without one until ``thumbnail_ready`` says it is there.
+Thumbnails are decoded on a thread pool (``analysis_samples.RowThumbnails``), never on the GUI thread: a row
+paints without one until ``ready`` says it is there.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor
 
 from core.analysis.issue_review import STATE_NAMES, Issues, is_multilabel
-from gui.metrics.issue_thumbnails import IssueThumbnails
+from gui.metrics.analysis_samples import RowThumbnails
 
 #: Side of the thumbnails in the table, in pixels (a row is this tall plus a margin).
 THUMB = 32
@@ -49,8 +49,8 @@ class LabelIssuesTable(QAbstractTableModel):
         self.states = np.zeros(0, np.int8)
         self.positions = np.zeros(0, np.int64)
         self._row_of: dict[int, int] = {}  # dataset index -> row, for the thumbnails that arrive
-        self.loader = IssueThumbnails(self, box=THUMB)
-        self.loader.thumbnail_ready.connect(self._on_thumbnail)
+        self.loader = RowThumbnails(THUMB, self)  # rows here are the open dataset's samples
+        self.loader.ready.connect(self._on_thumbnail)
 
     # -- what is shown ---------------------------------------------------------------------------
     def set_issues(self, issues: Issues | None, classes, sample_ids, dataset, states: np.ndarray) -> None:
@@ -59,7 +59,7 @@ class LabelIssuesTable(QAbstractTableModel):
         self.issues, self.classes, self.sample_ids = issues, list(classes), list(sample_ids)
         self.states = np.asarray(states, np.int8)
         self.positions = np.arange(0 if issues is None else len(issues), dtype=np.int64)
-        self.loader.set_dataset(dataset if issues is not None else None)
+        self.loader.set_rows(dataset if issues is not None else None)
         self._index_rows()
         self.endResetModel()
 
@@ -162,7 +162,7 @@ class LabelIssuesTable(QAbstractTableModel):
             added, removed = self.names(suggested & ~given), self.names(given & ~suggested)
             return f"adds: {added}\nremoves: {removed}"
         if column == THUMBNAIL:
-            error = self.loader.errors.get(int(self.issues.indices[position]))
+            error = self.loader.error(int(self.issues.indices[position]))
             return f"cannot read the image: {error}" if error else None
         text = self._text(position, column)
         return text if column in (SAMPLE, GIVEN, SUGGESTED) else None
