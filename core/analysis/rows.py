@@ -1,10 +1,11 @@
 """Where each row of an analysis lies: a sample of the open dataset, or of another of its splits.
 
-An analysis covers the rows of its :class:`~core.analysis.report.AnalysisInput`: today those of the open split
-(row i is sample i), later rows of other splits too, and a leak pairs a row of the open split with one of
-another. A viewer shows both sides of such a pair: :class:`AnalysisRows` finds a row's sample in the open
-dataset, or opens the row's split once (``Dataset.with_split``) and finds the sample there by its id.
-Thread-safe: thumbnails are read on a pool's threads.
+An analysis covers the rows of its :class:`~core.analysis.report.AnalysisInput`: those of the open split
+first (row i is sample i), then those of the same model's kept runs on the other splits
+(``core.labels.analysis_runs``); a leak pairs a row of the open split with one of another. A viewer shows
+both sides of such a pair: :class:`AnalysisRows` finds a row's sample in the open dataset, or opens the
+row's split once (``Dataset.with_split``) and finds the sample there by its id. Thread-safe: thumbnails
+are read on a pool's threads.
 """
 
 from __future__ import annotations
