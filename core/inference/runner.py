@@ -28,6 +28,8 @@ The parts live beside this module: device choice and failures (``devices``), cla
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 import time
 from collections.abc import Generator, Sequence
@@ -50,6 +52,15 @@ from core.models.cards import ModelCard, ModelError
 from core.models.loading import build_model
 
 JPEG_DECODERS = ("auto", "opencv", "device")
+
+
+def temporary_folder(prefix: str) -> Path:
+    """A new folder in the system's temporary folder, removed when the process ends (a run's embeddings are
+    copied into the project store when the run is kept: the temporary copy must not pile up, run after run).
+    A memory map of a file in it stays readable until then."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 class InferenceJob:
@@ -115,7 +126,7 @@ class InferenceJob:
         self.embedding_run: RunEmbeddings | None = None
         if embeddings:
             if embeddings_path is None:
-                embeddings_path = Path(tempfile.mkdtemp(prefix="cvlens-embeddings-")) / "embeddings.npy"
+                embeddings_path = temporary_folder("cvlens-embeddings-") / "embeddings.npy"
             self.embedding_run = RunEmbeddings(embeddings_path, len(dataset))
 
     @property

@@ -83,6 +83,28 @@ def test_without_a_path_the_rows_go_to_a_temporary_file(digits):
     job.embeddings_path.parent.rmdir()
 
 
+def test_the_temporary_file_is_removed_when_the_process_ends(tmp_path):
+    """A run's default embeddings file goes into a temporary folder that the process removes as it exits (the
+    window and `analyze` would otherwise leave N x D float16 behind at every run)."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "from core import tasks; from core.datasets import open_dataset; from core.inference import run_to_end; "
+        "from core.models.loading import resolve_model; from core.models.cards import RESOURCES; "
+        "ds = open_dataset(RESOURCES / 'demo' / 'digits', split='test'); "
+        "job = tasks.job_for(resolve_model('digits-cnn'), ds, device='cpu', num_workers=0, embeddings=True); "
+        "run_to_end(job); print(job.embeddings_path, job.embeddings.shape[0])"
+    )
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    path, rows = done.stdout.split()
+    assert Path(path).is_relative_to(tmp_path) and int(rows) == 360  # it was there while the process ran
+    assert not Path(path).parent.exists() and not list(tmp_path.glob("cvlens-embeddings-*"))
+
+
 def test_the_folder_of_the_path_is_made_when_missing(digits, tmp_path):
     job = classifier_job(digits, tmp_path / "not" / "yet" / "embeddings.npy")
     run_to_end(job)
