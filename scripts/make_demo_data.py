@@ -17,6 +17,8 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -63,17 +65,36 @@ def split_indices(labels: np.ndarray, test_size: float = TEST_SIZE, seed: int = 
     return {"train": np.sort(train), "test": np.sort(test)}
 
 
+@contextmanager
+def replacing(target: Path) -> Iterator[Path]:
+    """A staging folder beside ``target`` to write a dataset into; when the block ends without an error it
+    replaces ``target`` whole (the old folder is removed only then), else it is removed."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # The temp folder starts with a dot so that, should the script die half-way, dataset probing ignores it.
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield staging
+        staging.chmod(0o755)  # mkdtemp makes it private; the dataset should read like any other folder
+        old = None
+        if target.exists():
+            old = target.parent / f".{target.name}.old"
+            shutil.rmtree(old, ignore_errors=True)
+            target.rename(old)
+        staging.rename(target)
+        if old is not None:
+            shutil.rmtree(old)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
 def export(name: str, images: np.ndarray, classes: list[str], labels: np.ndarray) -> dict[str, np.ndarray]:
     """Write one dataset to ``resources/demo/<name>``, replacing the old folder only once the new one is whole.
 
     Returns the per-split class counts.
     """
-    DEMO.mkdir(parents=True, exist_ok=True)
-    target = DEMO / name
-    # The temp folder starts with a dot so that, should the script die half-way, dataset probing ignores it.
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=DEMO))
     counts: dict[str, np.ndarray] = {}
-    try:
+    with replacing(DEMO / name) as staging:
         for split, indices in split_indices(labels).items():
             for class_name in classes:
                 (staging / split / class_name).mkdir(parents=True)
@@ -83,18 +104,6 @@ def export(name: str, images: np.ndarray, classes: list[str], labels: np.ndarray
                 if not cv2.imwrite(str(path), images[index], [cv2.IMWRITE_PNG_COMPRESSION, 9]):
                     raise OSError(f"cannot write {path}")
             counts[split] = np.bincount(labels[indices], minlength=len(classes))
-        staging.chmod(0o755)  # mkdtemp makes it private; the dataset should read like any other folder
-        old = None
-        if target.exists():
-            old = DEMO / f".{name}.old"
-            shutil.rmtree(old, ignore_errors=True)
-            target.rename(old)
-        staging.rename(target)
-        if old is not None:
-            shutil.rmtree(old)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return counts
 
 

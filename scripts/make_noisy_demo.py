@@ -26,10 +26,8 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import shutil
 import struct
 import sys
-import tempfile
 from pathlib import Path
 
 import cv2
@@ -38,7 +36,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a plain script from anywhere
 
-from scripts.make_demo_data import digits, split_indices  # noqa: E402  (the digits demo's exact split)
+from scripts.make_demo_data import digits, replacing, split_indices  # noqa: E402  (the digits demo's exact split)
 
 TARGET = ROOT / "resources" / "demo" / "digits_noisy"
 SEED = 13
@@ -215,28 +213,12 @@ def record_text(record: dict) -> str:
 def write_demo(target: Path = TARGET, seed: int = SEED) -> dict:
     """Write the demo into ``target``, replacing an old one only once the new one is whole; returns the record."""
     images, labels, record = plant(seed)
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # A dot folder: should the script die half-way, dataset probing ignores it.
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with replacing(Path(target)) as staging:
         for name, prefix in FILES.items():
             # mtime=0 and no file name in the gzip header: the same data gives the same bytes.
             (staging / f"{prefix}-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx_bytes(images[name]), 9, mtime=0))
             (staging / f"{prefix}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(labels[name]), 9, mtime=0))
         (staging / "planted.json").write_text(record_text(record), encoding="utf-8")
-        staging.chmod(0o755)  # mkdtemp makes it private; the dataset should read like any other folder
-        old = None
-        if target.exists():
-            old = target.parent / f".{target.name}.old"
-            shutil.rmtree(old, ignore_errors=True)
-            target.rename(old)
-        staging.rename(target)
-        if old is not None:
-            shutil.rmtree(old)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return record
 
 
