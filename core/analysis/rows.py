@@ -66,6 +66,13 @@ class AnalysisRows:
         found = self._open[np.asarray(rows, dtype=np.int64)]
         return found[found != NOT_OPEN]
 
+    def rows_of_open(self) -> np.ndarray:
+        """Per sample of the open dataset: its row in the analysis, -1 where it has none (the map's highlight)."""
+        found = self._open != NOT_OPEN
+        out = np.full(len(self.dataset), -1, np.int64)
+        out[self._open[found]] = np.flatnonzero(found)
+        return out
+
     def is_open(self, row: int) -> bool:
         return self._open[int(row)] != NOT_OPEN
 

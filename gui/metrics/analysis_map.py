@@ -97,12 +97,10 @@ class AnalysisMap(QWidget):
         analysis = self.model.analysis
         if analysis is None or analysis.coords is None:
             return
-        if self.rows is None or self.rows.input is not analysis.input:
-            self.rows = AnalysisRows(self.state.dataset, analysis.input)
+        if self.rows is not self.model.rows:
+            self.rows = self.model.rows
             self.thumbnails.set_rows(self.rows)
-            opened = np.array([self.rows.open_index(r) for r in range(len(self.rows))], dtype=np.int64)
-            self.row_of_index = np.full(len(self.state.dataset), -1, np.int64)
-            self.row_of_index[opened[opened != NOT_OPEN]] = np.flatnonzero(opened != NOT_OPEN)
+            self.row_of_index = self.rows.rows_of_open()
         self.is_issue = np.zeros(len(analysis), bool)
         if analysis.label_issues is not None:
             self.is_issue[np.asarray(analysis.label_issues.indices, dtype=np.int64)] = True

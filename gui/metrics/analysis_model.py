@@ -15,6 +15,7 @@ import contextlib
 from PySide6.QtCore import QObject, Signal
 
 from core.analysis.projection import pick_method
+from core.analysis.rows import AnalysisRows
 from core.analysis.session import STAGES, RunAnalysis, StageProgress
 from core.labels import StoreError
 from core.labels.analysis_runs import analysis_rows
@@ -52,6 +53,7 @@ class AnalysisModel(StoppableRun):
         super().__init__(parent)
         self.state = state
         self.analysis: RunAnalysis | None = None
+        self._rows: AnalysisRows | None = None
         self._predictions = None  # the run ``analysis`` is of
         self.trained = TRAINED_AUTO
         self._relay = _Relay(self)
@@ -62,6 +64,17 @@ class AnalysisModel(StoppableRun):
         state.predictions_changed.connect(self._on_predictions)
 
     # -- what can be analysed -----------------------------------------------------------------
+    @property
+    def rows(self) -> AnalysisRows | None:
+        """Where each row of ``analysis`` lies (the open split, or another split read by id): one for every view,
+        so another split is opened once."""
+        analysis = self.analysis
+        if analysis is None:
+            return None
+        if self._rows is None or self._rows.input is not analysis.input:
+            self._rows = AnalysisRows(self.state.dataset, analysis.input)
+        return self._rows
+
     def unavailable_reason(self) -> str:
         """Why no analysis can start now ("" when one can)."""
         state, preds = self.state, self.state.predictions

@@ -131,7 +131,7 @@ class DuplicatesView(QWidget):
         analysis = self.model.analysis
         if stage != "duplicates" or analysis is None or analysis.duplicates is None:
             return
-        self.rows = AnalysisRows(self.state.dataset, analysis.input)
+        self.rows = self.model.rows
         self.thumbnails.set_rows(self.rows)
         self._on_labels_changed(None)
         for widget in (self.slider, self.reset_button, self.leaks_only, self.show_button):

@@ -275,7 +275,7 @@ class OutliersView(QWidget):
         analysis = self.model.analysis
         if stage != "duplicates" or analysis is None or analysis.outliers is None:
             return
-        self.rows = AnalysisRows(self.state.dataset, analysis.input)
+        self.rows = self.model.rows
         self.thumbnails.set_rows(self.rows)
         self.outliers.set_outliers(analysis.outliers, self.rows)
         self.table.horizontalHeader().setSortIndicator(COLUMNS.index("score"), Qt.DescendingOrder)
