@@ -21,9 +21,19 @@ from core.datasets import layouts
 from core.datasets.errors import DatasetError, SampleError
 from core.datasets.imageio import read_encoded
 
-__all__ = ["IGNORE_INDEX", "TASKS", "UNLABELED", "Dataset", "DatasetError", "Sample", "SampleError"]
+__all__ = ["BOX_TASKS", "IGNORE_INDEX", "TASKS", "UNLABELED", "Dataset", "DatasetError", "Sample", "SampleError"]
 
-TASKS = ("binary", "multiclass", "multilabel", "segmentation")
+TASKS = (
+    "binary",
+    "multiclass",
+    "multilabel",
+    "segmentation",
+    "localization",
+    "detection",
+    "instance_segmentation",
+)
+#: Tasks a sample's objects (``Sample.boxes()``) are the truth of.
+BOX_TASKS = ("localization", "detection", "instance_segmentation")
 IGNORE_INDEX = 255
 UNLABELED = -1
 
@@ -69,6 +79,18 @@ class Sample:
         """The H x W integer class mask (255 = ignore), or None when the task has none."""
         return self.dataset.load_mask(self.index)
 
+    def boxes(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The sample's objects: float32 N x 4 boxes ``(x0, y0, x1, y1)`` in pixels of :meth:`image` (0-based,
+        as torchvision's detection models take them) and int64 N class indices into ``Dataset.classes``;
+        None for datasets without boxes. Per-object extras (``iscrowd``, ``difficult``, ``truncated``) are in
+        :attr:`meta` and :meth:`Dataset.box_extras`."""
+        return self.dataset.load_boxes(self.index)
+
+    def instances(self) -> np.ndarray | None:
+        """One binary mask per object (N x H x W bool, in the order of :meth:`boxes`), decoded now; None for
+        datasets without instance masks."""
+        return self.dataset.load_instances(self.index)
+
 
 class Dataset:
     """Base class of every reader.
@@ -94,11 +116,20 @@ class Dataset:
         targets: np.ndarray | None = None,
         tags: np.ndarray | None = None,
         palette: np.ndarray | None = None,
+        tasks: Sequence[str] | None = None,
     ) -> None:
         if task not in TASKS:
             raise ValueError(f"unknown task {task!r}; expected one of {TASKS}")
         self.root = Path(root)
         self.task = task
+        #: Every task the files hold (COCO instances: instance segmentation, detection, segmentation); the
+        #: dataset is open as ``task``, and :meth:`with_task` opens it as another.
+        self.tasks = tuple(tasks) if tasks else (task,)
+        if task not in self.tasks:
+            raise ValueError(f"task {task!r} is not one of the dataset's tasks {self.tasks}")
+        unknown = [name for name in self.tasks if name not in TASKS]
+        if unknown:
+            raise ValueError(f"unknown tasks {unknown}; expected some of {TASKS}")
         self.classes = list(classes)
         self.splits = list(splits)
         self.split = split
@@ -142,6 +173,21 @@ class Dataset:
     def load_mask(self, index: int) -> np.ndarray | None:
         return None
 
+    def load_boxes(self, index: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(float32 N x 4 boxes x0, y0, x1, y1 in pixels; int64 N classes), or None: readers with boxes override."""
+        return None
+
+    def load_instances(self, index: int) -> np.ndarray | None:
+        """N x H x W bool, one mask per object of :meth:`load_boxes`; None: readers with instance masks override."""
+        return None
+
+    def box_extras(self, index: int) -> dict[str, np.ndarray]:
+        """Per-object flags beside :meth:`load_boxes`, each a bool array of N: ``iscrowd`` (COCO: a crowd region,
+        matched as COCOeval matches crowds), ``difficult`` (VOC: ignored by the evaluation), ``truncated``.
+        Only the flags the layout has; the metrics neither count these objects as misses nor punish
+        detections on them."""
+        return {}
+
     def sample_path(self, index: int) -> Path | None:
         return None
 
@@ -161,7 +207,20 @@ class Dataset:
             return self
         if split not in self.splits:
             raise DatasetError(f"{self.layout} at {self.root} has no split {split!r}; it has {self.splits}")
-        return layouts.open_dataset(self.root, split=split)
+        return layouts.open_dataset(self.root, split=split, task=self.task)
+
+    def with_task(self, task: str) -> Dataset:
+        """The same dataset, same split, opened for another of its :attr:`tasks`."""
+        if task == self.task:
+            return self
+        if task not in self.tasks:
+            raise DatasetError(f"{self.layout} at {self.root} offers {', '.join(self.tasks)}, not {task}")
+        return layouts.open_dataset(self.root, split=self.split, task=task)
+
+    @property
+    def has_boxes(self) -> bool:
+        """Whether the dataset is open for a task whose truth is objects (boxes)."""
+        return self.task in BOX_TASKS
 
     # -- conveniences ---------------------------------------------------------------
     @property

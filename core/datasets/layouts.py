@@ -41,7 +41,21 @@ class Layout:
     open: Callable[[Path, str | None], Dataset]
     #: Lower runs first; generic layouts (plain image folders) run last.
     priority: int = 50
+    #: Opens the root on a split for a task (None: the richest its files hold, ``RICHEST_FIRST``); layouts
+    #: whose files hold several tasks (COCO, VOC, CelebA, YOLO) set it, the others open their one task.
+    open_task: Callable[[Path, str | None, str | None], Dataset] | None = None
 
+
+#: When a dataset offers several tasks and none is asked for, the first of these it offers opens.
+RICHEST_FIRST = (
+    "instance_segmentation",
+    "segmentation",
+    "detection",
+    "localization",
+    "multilabel",
+    "multiclass",
+    "binary",
+)
 
 #: Layouts from this priority on are generic fallbacks (image folders).
 GENERIC_PRIORITY = 90
@@ -114,18 +128,36 @@ def _find_layout(path: Path) -> tuple[Layout, Path]:
     raise DatasetError(f"{path} is not a dataset CV Lens knows. Looked for:\n{lines}")
 
 
-def open_dataset(path: str | Path, split: str | None = None) -> Dataset:
+def open_dataset(path: str | Path, split: str | None = None, task: str | None = None) -> Dataset:
     """Open the dataset at ``path`` (its own folder or the folder that holds it).
 
     Only indexes and label files are read; pixels are decoded on demand. ``split`` picks one
-    of ``Dataset.splits``; by default the evaluation split (test, else val).
+    of ``Dataset.splits``; by default the evaluation split (test, else val). ``task`` picks one of
+    ``Dataset.tasks`` (COCO instances: "instance_segmentation", "detection" or "segmentation"); by default
+    the richest the files hold.
     """
     layout, root = find_layout(path)
     try:
-        dataset = layout.open(root, split)
+        if task is not None and layout.open_task is not None:
+            dataset = layout.open_task(root, split, task)
+        elif layout.open_task is not None:
+            dataset = layout.open_task(root, split, None)
+        else:
+            dataset = layout.open(root, split)
     except OSError as exc:  # a label file that cannot be read (no permission, an I/O error)
         name = exc.filename or root
         raise DatasetError(f"{layout.name}: {name} cannot be read ({exc.strerror or exc})") from None
     if split is not None and dataset.split != split:
         raise DatasetError(f"{layout.name} at {root} has no split {split!r}; it has {dataset.splits}")
+    if task is not None and dataset.task != task:
+        offered = ", ".join(dataset.tasks)
+        raise DatasetError(f"{layout.name} at {root} holds no {task.replace('_', ' ')} labels; it offers {offered}")
     return dataset
+
+
+def richest(tasks: tuple[str, ...] | list[str]) -> str:
+    """The task opened when none is asked for: the first of ``RICHEST_FIRST`` among ``tasks``."""
+    for name in RICHEST_FIRST:
+        if name in tasks:
+            return name
+    return tasks[0]

@@ -116,9 +116,9 @@ def assemble(parts: list[SplitRows], classes: list[str], trained: str | None, mu
         splits=np.repeat(np.array([p.split for p in parts], dtype=str), n),
         classes=list(classes),
         embeddings=parts[0].embeddings if len(parts) == 1 else np.concatenate([p.embeddings for p in parts]),
-        probabilities=None if any(p.probabilities is None for p in parts) else np.concatenate(
-            [p.probabilities for p in parts]
-        ),
+        probabilities=None
+        if any(p.probabilities is None for p in parts)
+        else np.concatenate([p.probabilities for p in parts]),
         predicted=np.concatenate([p.predicted for p in parts]),
         labels=labels,
         trained=np.repeat(np.array([p.split == trained for p in parts], dtype=bool), n),
