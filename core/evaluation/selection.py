@@ -11,6 +11,41 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: Where an object of :class:`ObjectRefs` comes from.
+TRUTH, PREDICTION = 0, 1
+
+
+@dataclass(frozen=True)
+class ObjectRefs:
+    """Objects of a detection dataset or run (all false positives of "dog", a confusion cell's boxes).
+
+    Object k is ``objects[k]`` of sample ``samples[k]``: an index into ``Sample.boxes()`` when ``sources[k]`` is
+    TRUTH, into the run's ``DetectionPredictions.image(sample)`` (every score, best first) when PREDICTION.
+    ``kinds[k]`` says in words what it is ("TP", "FP · localization", "FN"), or is empty.
+    """
+
+    samples: np.ndarray  # int64 K
+    sources: np.ndarray  # int8 K: TRUTH or PREDICTION
+    objects: np.ndarray  # int64 K
+    kinds: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    @classmethod
+    def of(cls, samples, sources, objects, kinds=()) -> ObjectRefs:
+        samples = np.asarray(samples, dtype=np.int64).reshape(-1)
+        sources = np.broadcast_to(np.asarray(sources, dtype=np.int8), samples.shape).copy()
+        objects = np.asarray(objects, dtype=np.int64).reshape(-1)
+        if len(objects) != len(samples) or (kinds and len(kinds) != len(samples)):
+            raise ValueError(f"{len(samples)} samples, {len(objects)} objects and {len(kinds)} kinds")
+        return cls(samples, sources, objects, tuple(kinds))
+
+    def sample_order(self) -> np.ndarray:
+        """The distinct samples, in the order of their first object."""
+        _, first = np.unique(self.samples, return_index=True)
+        return self.samples[np.sort(first)]
+
 
 @dataclass(frozen=True)
 class Selection:
@@ -18,6 +53,14 @@ class Selection:
     indices: np.ndarray  # sample indices into the dataset, in display order
     #: True when the order carries meaning (worst first) and the browser must keep it.
     ordered: bool = False
+    #: For detection runs: the objects the selection is about (the browser's object grid shows them, the
+    #: images show them highlighted); None for a selection of whole samples.
+    objects: ObjectRefs | None = None
+
+    @classmethod
+    def of_objects(cls, name: str, objects: ObjectRefs) -> Selection:
+        """The samples holding ``objects`` (in the order of their first object), carrying the objects."""
+        return cls(name, objects.sample_order(), True, objects)
 
     def __len__(self) -> int:
         return len(self.indices)
