@@ -12,6 +12,11 @@ ResNet-50 (random weights; timing does not depend on them) at 224 x 224, torchvi
 Targets (issue 7): on a CPU, runner time <= 1.1 x (decode time + bare loop time); on a GPU, runner
 throughput >= 0.9 x the bare loop's. Run: python benchmarks/bench_runner.py [--images N --device D]
 The old measurement on the bundled digits demo stays available with --digits.
+
+--unet measures the segmentation runner the same way: the bundled scenes U-Net's architecture (random
+weights) at --unet-side x --unet-side over generated JPEG + PNG mask pairs: CPU decode + normalise alone, the
+bare model loop on pre-decoded tensors (softmax and argmax on the device, masks copied back), and
+``SegmentationJob`` from the files to the stored masks, probabilities and per-image confusion matrices.
 """
 
 from __future__ import annotations
@@ -162,6 +167,74 @@ def digits_benchmark(args) -> None:
     report(times, len(dataset), device)
 
 
+def make_pairs(folder: Path, n: int, side: int, classes: list[str]) -> None:
+    """n JPEG images with PNG masks of blocky classes (images/, masks/, classes.txt: a segmentation-pairs set)."""
+    rng = np.random.default_rng(0)
+    (folder / "images").mkdir()
+    (folder / "masks").mkdir()
+    (folder / "classes.txt").write_text("".join(f"{name}\n" for name in classes))
+    for i in range(n):
+        small = rng.integers(0, len(classes), (side // 16, side // 16), dtype=np.uint8)
+        mask = cv2.resize(small, (side, side), interpolation=cv2.INTER_NEAREST)
+        wide = mask.astype(np.int64)
+        image = np.stack([wide * 23 % 256, wide * 71 % 256, wide * 131 % 256], axis=-1).astype(np.uint8)
+        image = np.clip(image.astype(np.int16) + rng.integers(-20, 20, image.shape), 0, 255).astype(np.uint8)
+        cv2.imwrite(str(folder / "images" / f"{i:05d}.jpg"), image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        cv2.imwrite(str(folder / "masks" / f"{i:05d}.png"), mask)
+
+
+def unet_benchmark(args) -> None:
+    from dataclasses import replace
+
+    from core.inference.segmentation import SegmentationJob
+    from core.models import find_card
+
+    device = pick_device(args.device)
+    on_gpu = device.startswith("cuda")
+    n = args.images or (512 if on_gpu else 32)
+    batch = args.batch_size or (32 if on_gpu else 8)
+    side = args.unet_side
+    base = find_card("scenes-unet")
+    card = replace(base, input_size=(side, side), weights=None, sha256=None)
+    torch.manual_seed(0)
+    model = build_model(card)
+    with tempfile.TemporaryDirectory(prefix="cvlens-bench-unet-") as tmp:
+        make_pairs(Path(tmp), n, side, card.classes)
+        dataset = open_dataset(tmp)
+        print(f"device: {device_name(device)}")
+        print(f"U-Net ({card.arch_kwargs}, random weights) at {side} x {side}, {n} JPEG + PNG pairs, batch {batch}, "
+              f"median of {args.runs} runs")  # fmt: skip
+
+        def decode():
+            return [card.preprocess(dataset.load_image(i)) for i in range(n)]
+
+        tensors = torch.from_numpy(np.stack(decode())).to(device)
+        net = model.to(device).eval()
+
+        def bare_model():
+            with torch.inference_mode():
+                outs = [
+                    net(tensors[s : s + batch]).float().softmax(1).argmax(1).byte().cpu() for s in range(0, n, batch)
+                ]
+            sync(device)
+            return outs
+
+        def runner():
+            with tempfile.TemporaryDirectory(dir=tmp) as run_dir:
+                job = SegmentationJob(card, dataset, device=device, batch_size=batch, model=model, run_dir=run_dir,
+                                      num_workers=args.workers)  # fmt: skip
+                run_to_end(job)
+            sync(device)
+
+        bare_model()
+        runner()
+        times = {"decode": median_time(decode, args.runs), "model": median_time(bare_model, args.runs)}
+        times["runner"] = median_time(runner, args.runs)
+        if on_gpu:
+            times["gpu_decode"] = median_time(lambda: gpu_decode(card, dataset, device, batch), args.runs)
+    report(times, n, device)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="auto")
@@ -171,9 +244,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None, help="runner's decoding processes (default: auto)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--digits", action="store_true", help="the bundled digits demo and its SmallCNN instead")
+    parser.add_argument("--unet", action="store_true", help="the segmentation runner with a U-Net instead")
+    parser.add_argument("--unet-side", type=int, default=256, help="--unet: image and input side (default 256)")
     args = parser.parse_args()
     with contextlib.suppress(KeyboardInterrupt):
-        (digits_benchmark if args.digits else resnet50_benchmark)(args)
+        (digits_benchmark if args.digits else unet_benchmark if args.unet else resnet50_benchmark)(args)
 
 
 if __name__ == "__main__":
