@@ -31,6 +31,7 @@ says which model class each dataset class is; dataset classes left out of the ma
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from collections.abc import Generator, Sequence
@@ -231,14 +232,18 @@ class SegmentationJob:
         import torch
 
         batch = torch.from_numpy(np.stack([self.card.preprocess(image) for image in images]))
-        probs = self._probabilities(model, batch).cpu().numpy()
+        probs = self._probabilities(model, batch)
+        # On the device: which images are finite, their argmax and the uint8 probabilities (round half to even,
+        # as quantise does), so that a GPU sends a quarter of the bytes and the CPU does no per-pixel work.
+        finite = torch.isfinite(probs).flatten(1).all(1).cpu().numpy()
+        small = probs.argmax(1).to(torch.uint8 if probs.shape[1] <= 256 else torch.int64).cpu().numpy()
+        stored = probs.clamp(0.0, 1.0).mul(255.0).round().to(torch.uint8).cpu().numpy()
         out: list[tuple[np.ndarray, np.ndarray] | None] = []
-        for image, p in zip(images, probs):
-            if not np.isfinite(p).all():  # NaN weights, an overflow: that image's error, not a mask
+        for k, image in enumerate(images):
+            if not finite[k]:  # NaN weights, an overflow: that image's error, not a mask
                 out.append(None)
                 continue
-            small = p.argmax(axis=0)
-            out.append((resize_nearest(small, image.shape[:2]), quantise(p)))
+            out.append((resize_nearest(small[k], image.shape[:2]), stored[k]))
         return out
 
     def _normalise(self, image: np.ndarray) -> np.ndarray:
@@ -305,7 +310,15 @@ class SegmentationJob:
         return results, np.stack(rows).astype(np.float16)
 
     # -- recording ----------------------------------------------------------------------------
-    def _record(self, index: int, mask: np.ndarray, probs: np.ndarray, truth: np.ndarray | None) -> None:
+    def _record(
+        self, index: int, mask: np.ndarray, probs: np.ndarray, truth: np.ndarray | None, mask_error: str = ""
+    ) -> None:
+        """Score one image against its truth and store it (on a writer thread: compressing is the slow part)."""
+        self._score_and_store(index, mask, probs, truth)
+        if mask_error:
+            self.predictions.mask_errors[index] = mask_error
+
+    def _score_and_store(self, index: int, mask: np.ndarray, probs: np.ndarray, truth: np.ndarray | None) -> None:
         preds = self.predictions
         confusion = None
         if truth is not None:
@@ -344,6 +357,7 @@ class SegmentationJob:
         )
         start = time.perf_counter()
         handled = failed = 0
+        writes = RecordWriter()
         try:
             for items in loader:
                 good = [item for item in items if item[1] is not None]
@@ -356,9 +370,8 @@ class SegmentationJob:
                     if result is None:
                         preds.errors[index] = f"{self.card.display_name} gave probabilities that are not finite"
                         continue
-                    self._record(index, *result, truth)
-                    if mask_error:
-                        preds.mask_errors[index] = mask_error
+                    writes.submit(self._record, index, *result, truth, mask_error)
+                writes.batch_done()  # the batch before this one is on disk (at most two batches in flight)
                 if rows is not None:
                     self._write_embeddings(good, results, rows)
                 handled += len(items)
@@ -373,8 +386,11 @@ class SegmentationJob:
                 self.embedding_run.abort()
             raise
         finally:
-            preds.seconds += time.perf_counter() - start
-            preds.save()
+            try:
+                writes.close()  # every image recorded before the index is saved, on cancel and on error too
+            finally:
+                preds.seconds += time.perf_counter() - start
+                preds.save()
         if self.embedding_run is not None and not len(preds.pending()):
             self.embedding_run.finish()
         return preds
@@ -388,6 +404,43 @@ class SegmentationJob:
             )
         keep = [k for k, result in enumerate(results) if result is not None]
         self.embedding_run.write([items[k][0] for k in keep], rows[keep])
+
+
+class RecordWriter:
+    """Stores images on a few threads while the next batch runs: zlib releases the GIL, and compressing each
+    image's probabilities is most of a segmentation run's time once a GPU does the model. At most two batches
+    are in flight; a failed write is raised in the job's thread at the next batch or at :meth:`close`."""
+
+    def __init__(self, threads: int | None = None) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.pool = ThreadPoolExecutor(max_workers=threads or max(1, min(8, os.cpu_count() or 1)))
+        self.current: list = []
+        self.previous: list = []
+
+    def submit(self, fn, *args) -> None:
+        self.current.append(self.pool.submit(fn, *args))
+
+    def batch_done(self) -> None:
+        _wait(self.previous)
+        self.previous, self.current = self.current, []
+
+    def close(self) -> None:
+        try:
+            _wait(self.previous + self.current)
+        finally:
+            self.pool.shutdown(wait=True)
+            self.previous, self.current = [], []
+
+
+def _wait(futures: list) -> None:
+    """Every write done; the first failure raised once all have ended (none is left running)."""
+    failure = None
+    for future in futures:
+        exc = future.exception()
+        failure = failure or exc
+    if failure is not None:
+        raise failure
 
 
 def load_run(folder: str | Path) -> SegmentationPredictions:

@@ -357,3 +357,24 @@ def test_probabilities_that_are_not_finite_are_errors_of_those_images_not_masks(
     preds = job.predictions
     assert progress[-1].failed == len(shapes) and preds.num_done == 0
     assert all("not finite" in preds.errors[i] for i in range(len(shapes)))
+
+
+def test_a_write_that_fails_on_a_writer_thread_ends_the_run_with_its_error_and_keeps_what_was_stored(
+    shapes, tmp_path, monkeypatch
+):
+    from core.inference.mask_store import MaskStore
+
+    real_write = MaskStore.write
+
+    def disk_full_at_the_fourth(store, index, mask, probs):
+        if index == 3:
+            raise OSError(28, "No space left on device")
+        real_write(store, index, mask, probs)
+
+    monkeypatch.setattr(MaskStore, "write", disk_full_at_the_fourth)
+    job = SegmentationJob(card_for(), shapes, device="cpu", batch_size=2, run_dir=tmp_path / "a", model=local_model())
+    with pytest.raises(OSError, match="No space left"):
+        run_to_end(job)
+    saved = load_run(tmp_path / "a")  # saved as it stood, every write that ended recorded
+    assert 3 not in np.flatnonzero(saved.done) and saved.done[[0, 1, 2]].all()
+    assert len(list((tmp_path / "a" / "samples").glob("*.npz"))) == saved.num_done
