@@ -128,38 +128,39 @@ def make_loader(
     )
 
 
-class ThreadedBytes:
-    """The batches of :class:`FileBytes` read by a few threads a few batches ahead, in order.
+class ThreadedBatches:
+    """Batches of ``source[k]`` items read by a few threads a few batches ahead, in order, then ``collate``d.
 
-    When the GPU decodes, a worker process only reads a file: starting processes (spawned: they import torch)
-    costs seconds that a run of thousands of images never wins back, and reading releases the GIL. Threads read
-    while the device decodes and runs the batches before.
+    Where a spawned worker process would only read a file (the GPU decodes it) or decode one with a library
+    that releases the GIL (OpenCV, zlib), threads do the same without the seconds it takes to start processes
+    that import torch, which a run of a few thousand images never wins back. The threads read while the device
+    runs the batches before.
     """
 
-    def __init__(self, files: FileBytes, batch_size: int, threads: int = 4, ahead: int = 3) -> None:
-        self.files, self.batch_size, self.threads, self.ahead = files, max(1, batch_size), threads, ahead
+    def __init__(self, source, batch_size: int, collate, threads: int | None = None, ahead: int = 3) -> None:
+        self.source, self.batch_size, self.collate = source, max(1, batch_size), collate
+        self.threads = threads or max(1, min(4, os.cpu_count() or 1))
+        self.ahead = ahead
 
     def __len__(self) -> int:
-        return -(-len(self.files) // self.batch_size)
+        return -(-len(self.source) // self.batch_size)
 
     def _batch(self, start: int):
-        items = [self.files[k] for k in range(start, min(start + self.batch_size, len(self.files)))]
-        return collate_bytes(items)
+        return self.collate([self.source[k] for k in range(start, min(start + self.batch_size, len(self.source)))])
 
     def __iter__(self):
         from collections import deque
         from concurrent.futures import ThreadPoolExecutor
         from itertools import islice
 
-        starts = iter(range(0, len(self.files), self.batch_size))
+        starts = iter(range(0, len(self.source), self.batch_size))
         with ThreadPoolExecutor(max_workers=self.threads) as pool:
             queued = deque(pool.submit(self._batch, start) for start in islice(starts, self.ahead))
             try:
                 while queued:
                     batch = queued.popleft().result()
-                    for start in starts:  # one more batch read ahead for the one taken
+                    for start in islice(starts, 1):  # one more batch read ahead for the one taken
                         queued.append(pool.submit(self._batch, start))
-                        break
                     yield batch
             finally:  # cancelled: the reads queued are dropped, those running end on their own
                 for future in queued:

@@ -40,7 +40,7 @@ import numpy as np
 from core.datasets.base import Dataset
 from core.inference.acceleration import autocast_for, fast_model
 from core.inference.batch_sizes import BatchFit, cache_key
-from core.inference.batches import FileBytes, ThreadedBytes, batches_of, default_workers, make_loader
+from core.inference.batches import FileBytes, ThreadedBatches, batches_of, collate_bytes, default_workers, make_loader
 from core.inference.class_map import ClassMapping, check_fit
 from core.inference.devices import device_failed, is_out_of_memory, pick_device
 from core.inference.embeddings import RunEmbeddings
@@ -267,8 +267,8 @@ class InferenceJob:
     def _loader(self, todo: np.ndarray, on_device: bool):
         import torch
 
-        if on_device and self.num_workers is None:  # the GPU decodes: threads read the files (ThreadedBytes)
-            return ThreadedBytes(FileBytes(self.dataset, self.card, todo), self._fit.size)
+        if on_device and self.num_workers is None:  # the GPU decodes: threads read the files
+            return ThreadedBatches(FileBytes(self.dataset, self.card, todo), self._fit.size, collate_bytes)
         return make_loader(
             self.dataset,
             self.card,

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from core.datasets.base import IGNORE_INDEX, Dataset
-from core.inference.batches import default_workers
+from core.inference.batches import ThreadedBatches
 from core.inference.class_map import class_lookup
 from core.inference.devices import pick_device
 from core.inference.embeddings import RunEmbeddings
@@ -350,11 +350,13 @@ class SegmentationJob:
         if indices is None and self.embedding_run is not None:  # rows lost with a failed run's store
             todo = np.union1d(todo, self.embedding_run.missing(preds.done))
         model = self._load_model()
-        workers = default_workers(len(todo)) if self.num_workers is None else self.num_workers
         per_batch = 1 if self.tile else self.batch_size
-        loader = DataLoader(
-            _Samples(self.dataset, todo), batch_size=per_batch, num_workers=workers, collate_fn=_collate
-        )
+        if self.num_workers is None:  # decoding threads (OpenCV releases the GIL), no processes to start
+            loader = ThreadedBatches(_Samples(self.dataset, todo), per_batch, _collate)
+        else:
+            loader = DataLoader(
+                _Samples(self.dataset, todo), batch_size=per_batch, num_workers=self.num_workers, collate_fn=_collate
+            )
         start = time.perf_counter()
         handled = failed = 0
         writes = RecordWriter()

@@ -244,26 +244,26 @@ def test_a_photo_rotated_by_exif_is_decoded_by_the_worker_as_on_the_cpu_path(tmp
 
 
 def test_threads_read_the_files_for_the_device_decoder_in_order_and_stop_when_cancelled(jpegs):
-    from core.inference.batches import FileBytes, ThreadedBytes
+    from core.inference.batches import FileBytes, ThreadedBatches, collate_bytes
 
     dataset = jpegs
     files = FileBytes(dataset, card(), np.arange(len(dataset)))
-    batches = list(ThreadedBytes(files, batch_size=3, threads=2, ahead=2))
+    batches = list(ThreadedBatches(files, 3, collate_bytes, threads=2, ahead=2))
     read = [sorted(indices + [i for i, _ in failed]) for indices, _, failed in batches]
     assert read == [list(range(s, min(s + 3, len(dataset)))) for s in range(0, len(dataset), 3)]  # in order
-    assert len(batches) == len(ThreadedBytes(files, batch_size=3))
+    assert len(batches) == len(ThreadedBatches(files, 3, collate_bytes))
     indices, items, _ = batches[0]
     assert [bytes(item.numpy()) for item in items] == [dataset.read_encoded(i) for i in indices]
-    reading = iter(ThreadedBytes(files, batch_size=1, threads=2, ahead=4))
+    reading = iter(ThreadedBatches(files, 1, collate_bytes, threads=2, ahead=4))
     next(reading)
     reading.close()  # a cancelled run: the queued reads are dropped, nothing is left running
 
 
 def test_a_run_whose_files_the_device_decodes_reads_them_on_threads_not_processes(jpegs):
-    from core.inference.batches import ThreadedBytes
+    from core.inference.batches import ThreadedBatches
 
     job = InferenceJob(card(), jpegs, device="cpu", model=tiny_model(), jpeg_decode="device")
-    assert isinstance(job._loader(np.arange(4), on_device=True), ThreadedBytes)
-    assert not isinstance(job._loader(np.arange(4), on_device=False), ThreadedBytes)
+    assert isinstance(job._loader(np.arange(4), on_device=True), ThreadedBatches)
+    assert not isinstance(job._loader(np.arange(4), on_device=False), ThreadedBatches)
     explicit = InferenceJob(card(), jpegs, model=tiny_model(), jpeg_decode="device", num_workers=1)
-    assert not isinstance(explicit._loader(np.arange(4), on_device=True), ThreadedBytes)  # the user's choice holds
+    assert not isinstance(explicit._loader(np.arange(4), on_device=True), ThreadedBatches)  # the user's choice holds
