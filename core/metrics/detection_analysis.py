@@ -173,8 +173,10 @@ def image_confusion(truth: Truth, detections: Detections, num_classes: int, iou_
     pairs_of_pred = np.where(m.pred_status == TP, m.pred_match, -1)
     pairs_of_truth[m.pred_match[m.pred_status == TP]] = np.flatnonzero(m.pred_status == TP)
     free = m.truth_status == FN
+    # Only false positives overlapping a missed object enough can pair: the loop skips the others.
+    near = (m.pred_status == FP) & (np.where(free, m.ious, -1.0).max(axis=1, initial=-1.0) >= iou_threshold)
     for d in np.argsort(-scores, kind="stable"):
-        if m.pred_status[d] != FP or not free.any():
+        if not near[d]:
             continue
         overlaps = np.where(free, m.ious[d], -1.0)
         j = int(np.argmax(overlaps))
@@ -230,22 +232,29 @@ class ImageErrors:
     missed: np.ndarray  # bool G
 
 
-def _false_positive_kind(same_iou, other_iou, all_iou, foreground: float, background: float) -> tuple[int, int]:
-    """TIDE's tests of one false positive, in its order: (kind, object)."""
-    if not len(all_iou):
-        return BACKGROUND, -1
-    j = int(np.argmax(same_iou))
-    if background <= same_iou[j] < foreground:
-        return LOCALIZATION, j
-    k = int(np.argmax(other_iou))
-    if other_iou[k] >= foreground:
-        return CLASSIFICATION, k
-    if same_iou[j] >= foreground:
-        return DUPLICATE, j  # the object is taken: an unmatched one would have matched
-    k = int(np.argmax(all_iou))
-    if all_iou[k] <= background:
-        return BACKGROUND, -1
-    return BOTH, k
+def _false_positive_kinds(ious: np.ndarray, same: np.ndarray, foreground: float, background: float):
+    """TIDE's tests of false positives (rows of ``ious`` with the counted objects), in its order: (kinds, objects)."""
+    m = len(ious)
+    if not ious.shape[1]:
+        return np.full(m, BACKGROUND, dtype=np.int8), np.full(m, -1, dtype=np.int64)
+    same_iou, other_iou = np.where(same, ious, 0.0), np.where(same, 0.0, ious)
+    rows = np.arange(m)
+    same_best, other_best, any_best = same_iou.argmax(1), other_iou.argmax(1), ious.argmax(1)
+    same_max, other_max, any_max = same_iou[rows, same_best], other_iou[rows, other_best], ious[rows, any_best]
+    localization = (same_max >= background) & (same_max < foreground)
+    classification = ~localization & (other_max >= foreground)
+    # A same-class object at the foreground IoU is taken (an unmatched one would have matched): a duplicate.
+    duplicate = ~localization & ~classification & (same_max >= foreground)
+    on_background = ~localization & ~classification & ~duplicate & (any_max <= background)
+    kinds = np.select(
+        [localization, classification, duplicate, on_background],
+        [LOCALIZATION, CLASSIFICATION, DUPLICATE, BACKGROUND],
+        BOTH,
+    ).astype(np.int8)
+    objects = np.select(
+        [localization | duplicate, classification, on_background], [same_best, other_best, -1], any_best
+    )
+    return kinds, objects.astype(np.int64)
 
 
 def image_errors(
@@ -270,18 +279,20 @@ def image_errors(
     objects = np.flatnonzero(counts)
     pred_error = np.full(len(scores), NO_ERROR, dtype=np.int8)
     pred_object = np.full(len(scores), -1, dtype=np.int64)
-    for d in np.flatnonzero(m.pred_status == FP):
-        kind, k = _false_positive_kind(
-            np.where(same[d], ious[d], 0.0), np.where(same[d], 0.0, ious[d]), ious[d], foreground, background
-        )
-        pred_error[d], pred_object[d] = kind, objects[k] if k >= 0 else -1
+    false = np.flatnonzero(m.pred_status == FP)
+    kinds, found = _false_positive_kinds(ious[false], same[false], foreground, background)
+    pred_error[false] = kinds
+    pred_object[false] = np.where(found >= 0, objects[np.maximum(found, 0)] if len(objects) else -1, -1)
+    on_object = np.isin(pred_error, (CLASSIFICATION, LOCALIZATION))
+    on_object[on_object] = m.truth_status[pred_object[on_object]] == FN
+    # TIDE fixes the best scoring classification or localization error on each object no detection found.
+    candidates = np.argsort(-scores, kind="stable")
+    candidates = candidates[on_object[candidates]]
+    _, first = np.unique(pred_object[candidates], return_index=True)
     fixable = np.zeros(len(scores), dtype=bool)
-    on_object = np.isin(pred_error, (CLASSIFICATION, LOCALIZATION)) & (pred_object >= 0)
+    fixable[candidates[first]] = True
     targeted = np.zeros(len(classes), dtype=bool)
-    for d in np.argsort(-scores, kind="stable"):
-        j = pred_object[d]
-        if on_object[d] and m.truth_status[j] == FN and not targeted[j]:
-            fixable[d], targeted[j] = True, True
+    targeted[pred_object[candidates]] = True
     return ImageErrors(m, pred_error, pred_object, fixable, (m.truth_status == FN) & ~targeted)
 
 
