@@ -55,15 +55,10 @@ def dataset_truth(dataset: Dataset, index: int) -> da.Truth | None:
 
 
 def _truth_of(dataset: Dataset, index: int, truth) -> da.Truth | None:
-    """The override's truth of an image (a sequence over the dataset, or a mapping of edited images), else the
-    dataset's."""
-    if truth is not None:
-        if isinstance(truth, Mapping):
-            if index in truth:
-                return truth[index]
-        else:
-            return truth[index]
-    return dataset_truth(dataset, index)
+    """The override's truth of an image (``truth``: a mapping {index: truth} of the edited images, or a sequence
+    over the dataset with None for the images left as they are), else the dataset's."""
+    given = truth.get(index) if isinstance(truth, Mapping) else None if truth is None else truth[index]
+    return dataset_truth(dataset, index) if given is None else given
 
 
 @dataclass
@@ -208,9 +203,10 @@ class DetectionEvaluation:
 def evaluate_detection(
     dataset: Dataset, predictions, *, iou_threshold: float = 0.5, score_threshold: float | None = None, truth=None
 ) -> DetectionEvaluation:
-    """Match a :class:`DetectionPredictions` run with the dataset's boxes (or ``truth``: per image (boxes, classes,
-    extras), a sequence over the dataset or a mapping of the edited images). ``score_threshold`` None: the score of
-    the best F1 of every class pooled at IoU 0.5 (:func:`da.best_f1_threshold`), 0.5 when undefined."""
+    """Match a :class:`DetectionPredictions` run with the dataset's boxes (or ``truth``'s: per image (boxes, classes,
+    extras), a mapping of the edited images or a sequence over the dataset, None where not edited).
+    ``score_threshold`` None: the score of the best F1 of every class pooled at IoU 0.5
+    (:func:`da.best_f1_threshold`), 0.5 when undefined."""
     predictions = predictions.aligned(list(dataset.sample_ids))
     images, truths, detections, failures = [], [], [], {}
     for i in np.flatnonzero(predictions.done):
@@ -395,9 +391,10 @@ def write_evaluation_files(out_dir: str | Path, summary: dict, evaluation: Detec
     """metrics.json, detections.csv and per_image.csv into ``out_dir``, each atomically."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    write_atomic(out / "metrics.json", text_bytes(json_text(summary, allow_nan=False)))
     write_atomic(out / "detections.csv", _csv_bytes(detection_rows(evaluation)))
     write_atomic(out / "per_image.csv", _csv_bytes(per_image(evaluation)))
+    # Last: a folder with this metrics.json holds the CSV files of the same evaluation.
+    write_atomic(out / "metrics.json", text_bytes(json_text(summary, allow_nan=False)))
 
 
 def write_detection_evaluation(

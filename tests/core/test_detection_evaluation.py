@@ -129,6 +129,7 @@ def test_truth_override_replaces_an_edited_image(tmp_path):
     edited = {1: (np.array([BOX], np.float32), np.array([DOG]), {})}  # the user relabelled the cat a dog
     summary = summarize_detection(data, run, truth=edited)
     assert summary["errors"]["counts"]["classification"] == 0 and summary["map_50"] == pytest.approx(1.0)
+    assert summarize_detection(data, run, truth=[None, edited[1]]) == summary  # None: the dataset's own
 
 
 def messy(tmp_path):
