@@ -207,6 +207,11 @@ def evaluate_detection(
     extras), a mapping of the edited images or a sequence over the dataset, None where not edited).
     ``score_threshold`` None: the score of the best F1 of every class pooled at IoU 0.5
     (:func:`da.best_f1_threshold`), 0.5 when undefined."""
+    if len(predictions.classes) != len(dataset.classes):
+        raise ValueError(
+            f"the run has {len(predictions.classes)} classes, the dataset {len(dataset.classes)}: map the detector's "
+            "classes onto the dataset's first"
+        )
     predictions = predictions.aligned(list(dataset.sample_ids))
     images, truths, detections, failures = [], [], [], {}
     for i in np.flatnonzero(predictions.done):

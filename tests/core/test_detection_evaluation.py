@@ -132,6 +132,13 @@ def test_truth_override_replaces_an_edited_image(tmp_path):
     assert summarize_detection(data, run, truth=[None, edited[1]]) == summary  # None: the dataset's own
 
 
+def test_a_run_over_other_classes_is_refused(tmp_path):
+    data = BoxDataset(tmp_path, [([BOX], [CAT])])
+    run = DetectionPredictions.empty("detection", ["cat", "dog"], data.sample_ids)
+    with pytest.raises(ValueError, match="2 classes, the dataset 3"):
+        evaluate_detection(data, run)
+
+
 def messy(tmp_path):
     """Image 0: perfect; image 1: a cat called dog and a missed bird; image 2: a background detection."""
     data = BoxDataset(
