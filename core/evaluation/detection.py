@@ -42,7 +42,10 @@ CONVENTION = (
     "2020), t_f = iou_threshold, t_b = 0.1, counts at score_threshold; delta_map = mAP@0.5 gained with TIDE's oracle "
     "fix, over every detection."
 )
-_REPORT_KEYS = ("map", "map_50", "map_75", "map_small", "map_medium", "map_large", "mar_1", "mar_10", "mar_100")
+_REPORT_KEYS = (
+    "map", "map_50", "map_75", "map_small", "map_medium", "map_large", "mar_1", "mar_10", "mar_100",
+    "mar_small", "mar_medium", "mar_large",
+)  # fmt: skip
 
 
 def dataset_truth(dataset: Dataset, index: int) -> da.Truth | None:
