@@ -28,7 +28,7 @@ from core.evaluation.classification import json_text, text_bytes
 from core.evaluation.selection import PREDICTION, TRUTH, ObjectRefs, Selection
 from core.metrics import detection_analysis as da
 from core.metrics import report_to_json
-from core.metrics.boxes import FN, IGNORED, TP
+from core.metrics.boxes import FN, IGNORED, TP, ImageMatch
 from core.metrics.detection import detection_report
 from core.system.files import write_atomic
 
@@ -83,14 +83,19 @@ class DetectionEvaluation:
     errors: list[da.ImageErrors] = field(default_factory=list)
     confusion: list[da.ImageConfusion] = field(default_factory=list)
     failures: dict[int, str] = field(default_factory=dict)
+    #: Every detection matched at IoU 0.5 (the PR curves, the default threshold, TIDE's delta mAP).
+    matches_50: list[ImageMatch] | None = None
 
     def __post_init__(self) -> None:
+        if self.matches_50 is None:
+            self.matches_50 = [da.match(t, d, da.FOREGROUND_IOU) for t, d in zip(self.truths, self.detections)]
         for truth, detections in zip(self.truths, self.detections):
             keep = np.flatnonzero(np.asarray(detections[1]) >= self.score_threshold)
             kept = tuple(np.asarray(a)[keep] for a in detections)
+            matched = da.match(truth, kept, self.iou_threshold)
             self.kept.append(keep)
-            self.errors.append(da.image_errors(truth, kept, foreground=self.iou_threshold))
-            self.confusion.append(da.image_confusion(truth, kept, len(self.classes), self.iou_threshold))
+            self.errors.append(da.image_errors(truth, kept, foreground=self.iou_threshold, matched=matched))
+            self.confusion.append(da.image_confusion(truth, kept, self.num_classes, self.iou_threshold, matched))
 
     @property
     def num_classes(self) -> int:
@@ -228,8 +233,9 @@ def evaluate_detection(
         images.append(int(i))
         truths.append(image_truth)
         detections.append(predictions.image(int(i)))
+    matches_50 = [da.match(t, d, da.FOREGROUND_IOU) for t, d in zip(truths, detections)]
     if score_threshold is None:
-        score_threshold = da.best_f1_threshold(truths, detections)["score"]
+        score_threshold = da.best_f1_threshold(truths, detections, da.FOREGROUND_IOU, matches_50)["score"]
         if not np.isfinite(score_threshold):
             score_threshold = FALLBACK_SCORE_THRESHOLD
     return DetectionEvaluation(
@@ -241,6 +247,7 @@ def evaluate_detection(
         iou_threshold=float(iou_threshold),
         score_threshold=float(score_threshold),
         failures=failures,
+        matches_50=matches_50,
     )
 
 
@@ -252,11 +259,11 @@ def _per_class(values, classes: list[str]) -> dict[str, float]:
     return dict(zip(classes, np.asarray(values, dtype=np.float64).tolist()))
 
 
-def _class_numbers(evaluation: DetectionEvaluation) -> dict[str, dict[str, Any]]:
-    """Per class at the operating point: objects, detections, TP, FP, FN, precision, recall, F1."""
-    matrix = evaluation.confusion_matrix()
+def _class_numbers(classes: list[str], matrix: np.ndarray) -> dict[str, dict[str, Any]]:
+    """Per class at the operating point (from the confusion ``matrix``): objects, detections, TP, FP, FN,
+    precision, recall, F1."""
     out = {}
-    for c, name in enumerate(evaluation.classes):
+    for c, name in enumerate(classes):
         tp, objects, detections = int(matrix[c, c]), int(matrix[c].sum()), int(matrix[:, c].sum())
         precision = tp / detections if detections else float("nan")
         recall = tp / objects if objects else float("nan")
@@ -268,7 +275,10 @@ def _class_numbers(evaluation: DetectionEvaluation) -> dict[str, dict[str, Any]]
 
 def _error_numbers(evaluation: DetectionEvaluation, base_map_50: float) -> dict[str, Any]:
     counts = evaluation.counts()
-    all_scores = [da.image_errors(t, d) for t, d in zip(evaluation.truths, evaluation.detections)]
+    all_scores = [
+        da.image_errors(t, d, matched=m)
+        for t, d, m in zip(evaluation.truths, evaluation.detections, evaluation.matches_50)
+    ]
     deltas = da.error_delta_map(
         evaluation.truths, evaluation.detections, all_scores, evaluation.num_classes, base=base_map_50
     )
@@ -301,8 +311,11 @@ def summary_of(dataset: Dataset, predictions, evaluation: DetectionEvaluation) -
     """metrics.json of an evaluated run (see docs/detection-metrics.md), JSON-ready (NaN -> null)."""
     classes = evaluation.classes
     report = detection_report(evaluation.truths, evaluation.detections, evaluation.num_classes)
-    curves = da.class_pr_curves(evaluation.truths, evaluation.detections, evaluation.num_classes)
+    curves = da.class_pr_curves(
+        evaluation.truths, evaluation.detections, evaluation.num_classes, da.FOREGROUND_IOU, evaluation.matches_50
+    )
     counted = sum(int(da.counted(t).sum()) for t in evaluation.truths)
+    matrix = evaluation.confusion_matrix()
     summary: dict[str, Any] = {
         "task": "detection",
         "classes": classes,
@@ -317,12 +330,12 @@ def summary_of(dataset: Dataset, predictions, evaluation: DetectionEvaluation) -
         "pr_curves": dict(zip(classes, curves)),
         "iou_threshold": evaluation.iou_threshold,
         "score_threshold": evaluation.score_threshold,
-        "per_class": _class_numbers(evaluation),
+        "per_class": _class_numbers(classes, matrix),
         "confusion": {
             "iou_threshold": evaluation.iou_threshold,
             "score_threshold": evaluation.score_threshold,
             "labels": [*classes, "background"],
-            "matrix": evaluation.confusion_matrix(),
+            "matrix": matrix,
         },
         "errors": _error_numbers(evaluation, float(report["map_50"])),
         "convention": CONVENTION,

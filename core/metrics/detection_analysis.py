@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.metrics.boxes import FN, FP, IGNORED, TP, ImageMatch, as_boxes, match_image
+from core.metrics.detection import detection_report
 
 #: TIDE's thresholds: a detection overlapping an object at ``FOREGROUND_IOU`` or more would be a TP if it had
 #: the right class; one overlapping every object at ``BACKGROUND_IOU`` or less is on background.
@@ -108,13 +109,17 @@ def best_f1(curve: dict[str, np.ndarray]) -> dict[str, float]:
 
 
 def scored_matches(
-    ground_truth: Sequence[Truth], predictions: Sequence[Detections], iou_threshold: float = 0.5
+    ground_truth: Sequence[Truth],
+    predictions: Sequence[Detections],
+    iou_threshold: float = 0.5,
+    matches: Sequence[ImageMatch] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(scores, classes, is TP) of every counted detection of every image, and the classes of the counted objects."""
+    """(scores, classes, is TP) of every counted detection of every image, and the classes of the counted objects.
+    ``matches``: the images' :func:`match` at ``iou_threshold`` when already made."""
     scores, hits = [np.zeros(0)], [np.zeros(0, bool)]
     classes, objects = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-    for truth, detections in zip(ground_truth, predictions):
-        m = match(truth, detections, iou_threshold)
+    for i, (truth, detections) in enumerate(zip(ground_truth, predictions)):
+        m = match(truth, detections, iou_threshold) if matches is None else matches[i]
         keep = m.pred_status != IGNORED
         _, image_scores, image_classes = detection_arrays(detections)
         scores.append(image_scores[keep])
@@ -125,10 +130,14 @@ def scored_matches(
 
 
 def class_pr_curves(
-    ground_truth: Sequence[Truth], predictions: Sequence[Detections], num_classes: int, iou_threshold: float = 0.5
+    ground_truth: Sequence[Truth],
+    predictions: Sequence[Detections],
+    num_classes: int,
+    iou_threshold: float = 0.5,
+    matches: Sequence[ImageMatch] | None = None,
 ) -> list[dict]:
     """Per class, its :func:`pr_curve` over all images with ``"best_f1"`` (:func:`best_f1`) added."""
-    scores, classes, hits, objects = scored_matches(ground_truth, predictions, iou_threshold)
+    scores, classes, hits, objects = scored_matches(ground_truth, predictions, iou_threshold, matches)
     positives = np.bincount(objects, minlength=num_classes)
     curves = []
     for c in range(num_classes):
@@ -139,10 +148,13 @@ def class_pr_curves(
 
 
 def best_f1_threshold(
-    ground_truth: Sequence[Truth], predictions: Sequence[Detections], iou_threshold: float = 0.5
+    ground_truth: Sequence[Truth],
+    predictions: Sequence[Detections],
+    iou_threshold: float = 0.5,
+    matches: Sequence[ImageMatch] | None = None,
 ) -> dict[str, float]:
     """The :func:`best_f1` of every class pooled (micro F1): the one score threshold a run is shown at by default."""
-    scores, _, hits, objects = scored_matches(ground_truth, predictions, iou_threshold)
+    scores, _, hits, objects = scored_matches(ground_truth, predictions, iou_threshold, matches)
     return best_f1(pr_curve(scores, hits, len(objects)))
 
 
@@ -162,13 +174,20 @@ class ImageConfusion:
     pred_pair: np.ndarray
 
 
-def image_confusion(truth: Truth, detections: Detections, num_classes: int, iou_threshold: float = 0.5):
+def image_confusion(
+    truth: Truth,
+    detections: Detections,
+    num_classes: int,
+    iou_threshold: float = 0.5,
+    matched: ImageMatch | None = None,
+) -> ImageConfusion:
     """One image's :class:`ImageConfusion`: :func:`match_image` first (the diagonal), then the detections left
     over, best score first, each take the unmatched counted object with the highest IoU at or above the threshold
-    whatever its class (off the diagonal); the rest are background (last row) or missed (last column)."""
+    whatever its class (off the diagonal); the rest are background (last row) or missed (last column).
+    ``matched``: the image's :func:`match` at ``iou_threshold`` when already made."""
     _, classes, _, _ = truth_arrays(truth)
     _, scores, pred_classes = detection_arrays(detections)
-    m = match(truth, detections, iou_threshold)
+    m = match(truth, detections, iou_threshold) if matched is None else matched
     pairs_of_truth = np.full(len(classes), -1, dtype=np.int64)
     pairs_of_pred = np.where(m.pred_status == TP, m.pred_match, -1)
     pairs_of_truth[m.pred_match[m.pred_status == TP]] = np.flatnonzero(m.pred_status == TP)
@@ -258,7 +277,12 @@ def _false_positive_kinds(ious: np.ndarray, same: np.ndarray, foreground: float,
 
 
 def image_errors(
-    truth: Truth, detections: Detections, *, foreground: float = FOREGROUND_IOU, background: float = BACKGROUND_IOU
+    truth: Truth,
+    detections: Detections,
+    *,
+    foreground: float = FOREGROUND_IOU,
+    background: float = BACKGROUND_IOU,
+    matched: ImageMatch | None = None,
 ) -> ImageErrors:
     """TIDE's kinds of one image's false positives and misses (Bolya et al. 2020, ``tidecv/quantify.py``).
 
@@ -269,10 +293,11 @@ def image_errors(
     duplicate (IoU >= foreground with an object of its class that a better detection took);
     background (IoU <= background with every object); both (the rest: wrong class and poorly localized).
     An object no detection found is missed unless a classification or localization error is on it.
+    ``matched``: the image's :func:`match` at ``foreground`` when already made.
     """
     _, classes, crowd, ignore = truth_arrays(truth)
     _, scores, pred_classes = detection_arrays(detections)
-    m = match(truth, detections, foreground)
+    m = match(truth, detections, foreground) if matched is None else matched
     counts = ~(crowd | ignore)
     ious = m.ious[:, counts]
     same = pred_classes[:, None] == classes[None, counts]
@@ -348,8 +373,6 @@ def _without_objects(truth: Truth, drop: np.ndarray) -> Truth:
 
 def map_50(ground_truth: Sequence[Truth], predictions: Sequence[Detections], num_classes: int) -> float:
     """COCO's mAP at IoU 0.5 of :func:`core.metrics.detection.detection_report`."""
-    from core.metrics.detection import detection_report
-
     return float(detection_report(list(ground_truth), list(predictions), num_classes)["map_50"])
 
 
