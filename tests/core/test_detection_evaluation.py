@@ -86,6 +86,30 @@ def test_classification_and_missed_errors_gain_their_map(tmp_path):
     assert summary["ap"]["dog"] in (-1, None)  # no dog objects: undefined, as COCOeval says
 
 
+B = [20, 20, 30, 30]
+FAR = [60, 60, 70, 70]
+
+
+@pytest.mark.parametrize(
+    ("kind", "objects", "detections", "base", "fixed"),
+    [
+        # A duplicate of A ranks above B's TP: precision 1 to recall 1/2, then 2/3 at recall 1 -> 1.
+        ("duplicate", ([BOX, B], [CAT, CAT]), ([BOX, BOX, B], [0.9, 0.8, 0.7], [CAT] * 3), (51 + 50 * 2 / 3) / 101, 1),
+        # A loose box on B (IoU 0.4): recall stops at 1/2 -> its fix finds B.
+        ("localization", ([BOX, B], [CAT, CAT]), ([BOX, [20, 20, 30, 24]], [0.9, 0.8], [CAT] * 2), 51 / 101, 1),
+        # A "dog" half on the cat (IoU 1/3) ranks above the dog's TP: dog AP 1/2, cat AP 1 -> 1.
+        ("both", ([BOX, FAR], [CAT, DOG]), ([[5, 0, 15, 10], FAR, BOX], [0.9, 0.8, 0.7], [DOG, DOG, CAT]), 0.75, 1),
+    ],
+)
+def test_each_kind_gains_its_map_by_hand(tmp_path, kind, objects, detections, base, fixed):
+    data = BoxDataset(tmp_path, [objects])
+    summary = summarize_detection(data, run_of(data, [detections]), score_threshold=0.5)
+    assert summary["errors"]["counts"][kind] == 1
+    assert summary["map_50"] == pytest.approx(base, abs=1e-6)
+    delta = summary["errors"]["delta_map"]
+    assert delta == pytest.approx({**dict.fromkeys(delta, 0.0), kind: fixed - base}, abs=1e-6)
+
+
 def test_summary_holds_the_contract_keys(tmp_path):
     data = BoxDataset(
         tmp_path,
