@@ -327,7 +327,7 @@ def summary_of(dataset: Dataset, predictions, evaluation: DetectionEvaluation) -
         **{key: report[key] for key in _REPORT_KEYS if key in report},
         "ap": _per_class(report["ap"], classes),
         "ap_50": _per_class(report["ap_50"], classes),
-        "pr_curves": dict(zip(classes, curves)),
+        "pr_curves": {name: da.thin_curve(curve) for name, curve in zip(classes, curves)},
         "iou_threshold": evaluation.iou_threshold,
         "score_threshold": evaluation.score_threshold,
         "per_class": _class_numbers(classes, matrix),

@@ -108,6 +108,20 @@ def best_f1(curve: dict[str, np.ndarray]) -> dict[str, float]:
     return {"score": float(curve["scores"][k]), "precision": float(p[k]), "recall": float(r[k]), "f1": float(f1[k])}
 
 
+def thin_curve(curve: dict, max_points: int = 1000) -> dict:
+    """A :func:`pr_curve` of at most about ``max_points`` points, evenly spaced along it, its first and last point
+    and its best F1's point kept (a COCO class may have 100,000 detections: metrics.json stays small)."""
+    n = len(curve["scores"])
+    if n <= max_points:
+        return curve
+    best = curve.get("best_f1", {}).get("score")
+    keep = np.round(np.linspace(0, n - 1, max_points)).astype(np.int64)
+    if best is not None and np.isfinite(best):
+        keep = np.r_[keep, np.flatnonzero(curve["scores"] == best)]
+    keep = np.unique(keep)
+    return {**curve, **{key: curve[key][keep] for key in ("recall", "precision", "scores")}}
+
+
 def scored_matches(
     ground_truth: Sequence[Truth],
     predictions: Sequence[Detections],

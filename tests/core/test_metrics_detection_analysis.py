@@ -78,6 +78,19 @@ def test_best_f1_undefined_without_a_true_positive():
     assert np.isnan(best["score"]) and np.isnan(best["f1"])
 
 
+def test_a_long_curve_is_thinned_keeping_its_ends_and_best_f1():
+    rng = np.random.default_rng(0)
+    hits = rng.random(5000) < 0.3
+    curve = da.pr_curve(rng.random(5000), hits, 2000)
+    curve["best_f1"] = da.best_f1(curve)
+    thin = da.thin_curve(curve, 100)
+    assert 100 <= len(thin["scores"]) <= 101
+    assert thin["scores"][0] == curve["scores"][0] and thin["recall"][-1] == curve["recall"][-1]
+    assert curve["best_f1"]["score"] in thin["scores"]
+    assert np.all(np.diff(thin["scores"]) < 0)  # still highest score first
+    assert da.thin_curve(curve, 10_000) is curve
+
+
 # -- confusion matrix ---------------------------------------------------------------------------------------------
 def test_confusion_matrix_by_hand():
     # cat found; dog labelled "bird" (same box); bird missed; a "cat" on background; a crowd "cat" region ignored.
