@@ -28,7 +28,7 @@ from core.evaluation.classification import json_text, text_bytes
 from core.evaluation.selection import PREDICTION, TRUTH, ObjectRefs, Selection
 from core.metrics import detection_analysis as da
 from core.metrics import report_to_json
-from core.metrics.boxes import FN, IGNORED, TP, ImageMatch
+from core.metrics.boxes import FN, FP, IGNORED, TP, ImageMatch
 from core.metrics.detection import detection_report
 from core.system.files import write_atomic
 
@@ -182,7 +182,7 @@ class DetectionEvaluation:
                 mine = (image.match.truth_status == FN) & self._of_class(da.truth_arrays(truth)[1], class_index)
                 picks += [(k, TRUTH, j) for j in np.flatnonzero(mine)]
                 continue
-            status = {"TP": TP, "FP": da.FP}[outcome]
+            status = {"TP": TP, "FP": FP}[outcome]
             classes = np.asarray(self.detections[k][2])[self.kept[k]]
             mine = (image.match.pred_status == status) & self._of_class(classes, class_index)
             picks += [(k, PREDICTION, d) for d in np.flatnonzero(mine)]
