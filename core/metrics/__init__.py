@@ -30,7 +30,10 @@ Segmentation has no such choice: a class in neither truth nor prediction has NaN
 left out of the means (as mmseg and torchmetrics' ``multiclass_jaccard_index``); a class predicted but
 absent from the truth has IoU 0 and counts. ``report_to_json`` turns NaN into ``null``.
 
-Imports numpy only; no torch, no Qt.
+Object detection (``detection_report``) follows pycocotools' COCOeval exactly instead; its conventions are in
+docs/metrics-conventions.md too.
+
+Imports numpy only (pycocotools for masks); no torch, no Qt.
 """
 
 from .accumulator import SegmentationConfusion
@@ -47,11 +50,13 @@ from .curves import (
     roc_auc,
     roc_curve,
 )
+from .detection import CocoCurves, coco_curves, detection_report
 from .multilabel import multilabel_cell_indices, multilabel_confusion_matrix, multilabel_report
 from .segmentation import dice, iou, pixel_confusion_matrix, segmentation_report
 from .serialize import report_to_json
 
 __all__ = [
+    "CocoCurves",
     "SegmentationConfusion",
     "ThresholdChoice",
     "auc",
@@ -60,8 +65,10 @@ __all__ = [
     "calibration_bin",
     "cell_indices",
     "classification_report",
+    "coco_curves",
     "confidence_and_correct",
     "confusion_matrix",
+    "detection_report",
     "dice",
     "error_indices",
     "expected_calibration_error",

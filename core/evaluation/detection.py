@@ -1,0 +1,436 @@
+"""The outputs of a detection evaluation: what `python main.py evaluate` writes for a detector, and what the views
+of a detection run select.
+
+:func:`evaluate_detection` matches a run once (:class:`DetectionEvaluation`); :func:`summarize_detection` turns it
+into the metrics.json of docs/detection-metrics.md (COCO's mAP family from
+:func:`core.metrics.detection.detection_report`, PR curves, the confusion matrix with background, TIDE's error
+kinds); :func:`write_detection_evaluation` writes metrics.json, detections.csv and per_image.csv, each atomically.
+
+Two operating points: the AP numbers and the PR curves sweep every score; the confusion matrix, the error counts,
+the TP / FP / FN per image and detections.csv are at one score threshold (``score_threshold``; by default the
+score of the best F1 over all classes pooled at IoU 0.5, 0.5 when no detection is right) and one IoU
+(``iou_threshold``). Only images the run has done and that have truth are evaluated.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.datasets.base import Dataset
+from core.evaluation.classification import json_text, text_bytes
+from core.evaluation.selection import PREDICTION, TRUTH, ObjectRefs, Selection
+from core.metrics import detection_analysis as da
+from core.metrics import report_to_json
+from core.metrics.boxes import FN, FP, IGNORED, TP, ImageMatch
+from core.metrics.detection import detection_report
+from core.system.files import write_atomic
+
+#: The score threshold when the best F1 is undefined (no detection is right).
+FALLBACK_SCORE_THRESHOLD = 0.5
+CONVENTION = (
+    "Boxes x0,y0,x1,y1 in pixels; COCOeval's greedy matching (crowd regions and VOC's difficult objects ignored). "
+    "mAP family: COCO (101-point interpolation, IoU 0.5:0.95, 100 detections per image). pr_curves: IoU 0.5, every "
+    "score. confusion: rows truth, columns predicted; same-class matches first, then leftovers paired by IoU whatever "
+    "the class; last row = false detections on background, last column = missed objects. errors: TIDE (Bolya et al. "
+    "2020), t_f = iou_threshold, t_b = 0.1, counts at score_threshold; delta_map = mAP@0.5 gained with TIDE's oracle "
+    "fix, over every detection."
+)
+_REPORT_KEYS = (
+    "map", "map_50", "map_75", "map_small", "map_medium", "map_large", "mar_1", "mar_10", "mar_100",
+    "mar_small", "mar_medium", "mar_large",
+)  # fmt: skip
+
+
+def dataset_truth(dataset: Dataset, index: int) -> da.Truth | None:
+    """(boxes, classes, {"iscrowd", "ignore"}) of one image as the dataset gives it (VOC's difficult -> ignore)."""
+    loaded = dataset.load_boxes(index)
+    if loaded is None:
+        return None
+    extras = dataset.box_extras(index)
+    return loaded[0], loaded[1], {"iscrowd": extras.get("iscrowd"), "ignore": extras.get("difficult")}
+
+
+def _truth_of(dataset: Dataset, index: int, truth) -> da.Truth | None:
+    """The override's truth of an image (``truth``: a mapping {index: truth} of the edited images, or a sequence
+    over the dataset with None for the images left as they are), else the dataset's."""
+    given = truth.get(index) if isinstance(truth, Mapping) else None if truth is None else truth[index]
+    return dataset_truth(dataset, index) if given is None else given
+
+
+@dataclass
+class DetectionEvaluation:
+    """A run matched against the truth at one operating point (every array per evaluated image)."""
+
+    classes: list[str]
+    sample_ids: list[str]
+    #: Dataset indices of the evaluated images.
+    images: np.ndarray
+    truths: list[da.Truth]
+    #: Every detection of each image (score order, as ``DetectionPredictions.image(i)`` gives them).
+    detections: list[da.Detections]
+    iou_threshold: float
+    score_threshold: float
+    #: Per image: the indices (into ``detections``) of the detections scoring at least the threshold.
+    kept: list[np.ndarray] = field(default_factory=list)
+    #: TIDE's kinds of the kept detections at ``iou_threshold`` (their ``match`` gives TP / FP / FN).
+    errors: list[da.ImageErrors] = field(default_factory=list)
+    confusion: list[da.ImageConfusion] = field(default_factory=list)
+    failures: dict[int, str] = field(default_factory=dict)
+    #: Every detection matched at IoU 0.5 (the PR curves, the default threshold, TIDE's delta mAP).
+    matches_50: list[ImageMatch] | None = None
+
+    def __post_init__(self) -> None:
+        if self.matches_50 is None:
+            self.matches_50 = [da.match(t, d, da.FOREGROUND_IOU) for t, d in zip(self.truths, self.detections)]
+        for truth, detections in zip(self.truths, self.detections):
+            keep = np.flatnonzero(np.asarray(detections[1]) >= self.score_threshold)
+            kept = tuple(np.asarray(a)[keep] for a in detections)
+            matched = da.match(truth, kept, self.iou_threshold)
+            self.kept.append(keep)
+            self.errors.append(da.image_errors(truth, kept, foreground=self.iou_threshold, matched=matched))
+            self.confusion.append(da.image_confusion(truth, kept, self.num_classes, self.iou_threshold, matched))
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def operating(self, k: int) -> da.Detections:
+        """The kept detections of evaluated image ``k``."""
+        return tuple(np.asarray(a)[self.kept[k]] for a in self.detections[k])
+
+    def counts(self) -> dict[str, np.ndarray]:
+        """Per evaluated image: tp, fp, fn at the operating point, and each error kind."""
+        out = {
+            key: np.array([getattr(e.match, key) for e in self.errors], dtype=np.int64) for key in ("tp", "fp", "fn")
+        }
+        for code, kind in enumerate(da.ERROR_KINDS):
+            out[kind] = np.array(
+                [int(e.missed.sum()) if code == da.MISSED else int((e.pred_error == code).sum()) for e in self.errors],
+                dtype=np.int64,
+            )
+        return out
+
+    def worst_order(self) -> np.ndarray:
+        """Positions of the evaluated images, most FP + FN first, then most FN."""
+        counts = self.counts()
+        return da.worst_first(counts["tp"], counts["fp"], counts["fn"])
+
+    def confusion_matrix(self) -> np.ndarray:
+        return da.confusion_matrix(
+            self.truths, [self.operating(k) for k in range(len(self.images))], self.confusion, self.num_classes
+        )
+
+    # -- the objects behind a number ---------------------------------------------------------------------------
+    def detection_kind(self, k: int, d: int) -> str:
+        """In words, what kept detection ``d`` of image ``k`` is: "TP", "FP · duplicate", "ignored"."""
+        status, code = self.errors[k].match.pred_status[d], self.errors[k].pred_error[d]
+        return "TP" if status == TP else "ignored" if status == IGNORED else f"FP · {da.ERROR_KINDS[code]}"
+
+    def object_kind(self, k: int, j: int) -> str:
+        status = self.errors[k].match.truth_status[j]
+        return "TP" if status == TP else "ignored" if status == IGNORED else "FN"
+
+    def _refs(self, picks: list[tuple[int, int, int]]) -> ObjectRefs:
+        """ObjectRefs of (image position, source, object index) triples; detections as indices into every score."""
+        samples = [int(self.images[k]) for k, _, _ in picks]
+        objects = [int(self.kept[k][i]) if source == PREDICTION else i for k, source, i in picks]
+        kinds = [self.detection_kind(k, i) if s == PREDICTION else self.object_kind(k, i) for k, s, i in picks]
+        return ObjectRefs.of(samples, [s for _, s, _ in picks], objects, kinds)
+
+    def cell_selection(self, row: int, column: int) -> Selection:
+        """The objects of a confusion cell: the objects of class ``row`` in ``column`` with the detection each is
+        paired with, or (background row) the false detections of class ``column``."""
+        picks = []
+        for k, (truth, conf) in enumerate(zip(self.truths, self.confusion)):
+            if row == self.num_classes:
+                classes = np.asarray(self.detections[k][2])[self.kept[k]]
+                picks += [(k, PREDICTION, d) for d in np.flatnonzero((conf.pred_row == row) & (classes == column))]
+                continue
+            classes = da.truth_arrays(truth)[1]
+            for j in np.flatnonzero((conf.truth_column == column) & (classes == row)):
+                picks.append((k, TRUTH, j))
+                if conf.truth_pair[j] >= 0:
+                    picks.append((k, PREDICTION, conf.truth_pair[j]))
+        names = [*self.classes, "background"]
+        return Selection.of_objects(f"truth {names[row]} · predicted {names[column]}", self._refs(picks))
+
+    def error_selection(self, kind: str, class_index: int | None = None) -> Selection:
+        """The detections of one TIDE kind (the objects, for "missed"), of one predicted (true) class or all."""
+        code, picks = da.ERROR_KINDS.index(kind), []
+        for k, (truth, image) in enumerate(zip(self.truths, self.errors)):
+            if code == da.MISSED:
+                mine = image.missed & self._of_class(da.truth_arrays(truth)[1], class_index)
+                picks += [(k, TRUTH, j) for j in np.flatnonzero(mine)]
+            else:
+                classes = np.asarray(self.detections[k][2])[self.kept[k]]
+                mine = (image.pred_error == code) & self._of_class(classes, class_index)
+                picks += [(k, PREDICTION, d) for d in np.flatnonzero(mine)]
+        return Selection.of_objects(self._named(kind, class_index), self._refs(picks))
+
+    def outcome_selection(self, outcome: str, class_index: int | None = None) -> Selection:
+        """The TP or FP detections, or the FN objects, of one class (or all) at the operating point."""
+        picks = []
+        for k, (truth, image) in enumerate(zip(self.truths, self.errors)):
+            if outcome == "FN":
+                mine = (image.match.truth_status == FN) & self._of_class(da.truth_arrays(truth)[1], class_index)
+                picks += [(k, TRUTH, j) for j in np.flatnonzero(mine)]
+                continue
+            status = {"TP": TP, "FP": FP}[outcome]
+            classes = np.asarray(self.detections[k][2])[self.kept[k]]
+            mine = (image.match.pred_status == status) & self._of_class(classes, class_index)
+            picks += [(k, PREDICTION, d) for d in np.flatnonzero(mine)]
+        return Selection.of_objects(self._named(outcome, class_index), self._refs(picks))
+
+    def image_selection(self, sample: int) -> Selection:
+        """One image's objects (TP / FN / ignored) and kept detections (TP / FP · kind / ignored)."""
+        positions = np.flatnonzero(self.images == sample)
+        picks = []
+        for k in positions:
+            picks += [(k, TRUTH, j) for j in range(len(self.errors[k].match.truth_status))]
+            picks += [(k, PREDICTION, d) for d in range(len(self.kept[k]))]
+        return Selection.of_objects(f"objects of {self.sample_ids[sample]}", self._refs(picks))
+
+    def worst_images(self) -> Selection:
+        """Every evaluated image, most FP + FN first (then most FN), in that order."""
+        return Selection.of("images, most errors first", self.images[self.worst_order()], ordered=True)
+
+    def _of_class(self, classes: np.ndarray, class_index: int | None) -> np.ndarray:
+        return np.ones(len(classes), bool) if class_index is None else np.asarray(classes) == class_index
+
+    def _named(self, what: str, class_index: int | None) -> str:
+        return what if class_index is None else f"{what} · {self.classes[class_index]}"
+
+
+def evaluate_detection(
+    dataset: Dataset, predictions, *, iou_threshold: float = 0.5, score_threshold: float | None = None, truth=None
+) -> DetectionEvaluation:
+    """Match a :class:`DetectionPredictions` run with the dataset's boxes (or ``truth``'s: per image (boxes, classes,
+    extras), a mapping of the edited images or a sequence over the dataset, None where not edited).
+    ``score_threshold`` None: the score of the best F1 of every class pooled at IoU 0.5
+    (:func:`da.best_f1_threshold`), 0.5 when undefined."""
+    if len(predictions.classes) != len(dataset.classes):
+        raise ValueError(
+            f"the run has {len(predictions.classes)} classes, the dataset {len(dataset.classes)}: map the detector's "
+            "classes onto the dataset's first"
+        )
+    predictions = predictions.aligned(list(dataset.sample_ids))
+    images, truths, detections, failures = [], [], [], {}
+    for i in np.flatnonzero(predictions.done):
+        try:
+            image_truth = _truth_of(dataset, int(i), truth)
+        except Exception as exc:  # an unreadable annotation is that image's failure, the evaluation goes on
+            failures[int(i)] = str(exc)
+            continue
+        if image_truth is None:
+            continue
+        images.append(int(i))
+        truths.append(image_truth)
+        detections.append(predictions.image(int(i)))
+    matches_50 = [da.match(t, d, da.FOREGROUND_IOU) for t, d in zip(truths, detections)]
+    if score_threshold is None:
+        score_threshold = da.best_f1_threshold(truths, detections, da.FOREGROUND_IOU, matches_50)["score"]
+        if not np.isfinite(score_threshold):
+            score_threshold = FALLBACK_SCORE_THRESHOLD
+    return DetectionEvaluation(
+        classes=list(dataset.classes),
+        sample_ids=list(dataset.sample_ids),
+        images=np.asarray(images, dtype=np.int64),
+        truths=truths,
+        detections=detections,
+        iou_threshold=float(iou_threshold),
+        score_threshold=float(score_threshold),
+        failures=failures,
+        matches_50=matches_50,
+    )
+
+
+# -- metrics.json -----------------------------------------------------------------------------------------------
+def _per_class(values, classes: list[str]) -> dict[str, float]:
+    """A per-class value of the report as {class: value} (a report may give a sequence or a dict)."""
+    if isinstance(values, Mapping):
+        return {str(classes[k]) if isinstance(k, (int, np.integer)) else str(k): v for k, v in values.items()}
+    return dict(zip(classes, np.asarray(values, dtype=np.float64).tolist()))
+
+
+def _class_numbers(classes: list[str], matrix: np.ndarray) -> dict[str, dict[str, Any]]:
+    """Per class at the operating point (from the confusion ``matrix``): objects, detections, TP, FP, FN,
+    precision, recall, F1."""
+    out = {}
+    for c, name in enumerate(classes):
+        tp, objects, detections = int(matrix[c, c]), int(matrix[c].sum()), int(matrix[:, c].sum())
+        precision = tp / detections if detections else float("nan")
+        recall = tp / objects if objects else float("nan")
+        f1 = 2 * tp / (objects + detections) if objects + detections else float("nan")
+        out[name] = {"objects": objects, "detections": detections, "tp": tp, "fp": detections - tp}
+        out[name].update({"fn": objects - tp, "precision": precision, "recall": recall, "f1": f1})
+    return out
+
+
+def _error_numbers(evaluation: DetectionEvaluation, base_map_50: float) -> dict[str, Any]:
+    counts = evaluation.counts()
+    all_scores = [
+        da.image_errors(t, d, matched=m)
+        for t, d, m in zip(evaluation.truths, evaluation.detections, evaluation.matches_50)
+    ]
+    deltas = da.error_delta_map(
+        evaluation.truths, evaluation.detections, all_scores, evaluation.num_classes, base=base_map_50
+    )
+    return {
+        "iou_threshold": evaluation.iou_threshold,
+        "background_iou": da.BACKGROUND_IOU,
+        "score_threshold": evaluation.score_threshold,
+        "counts": {kind: int(counts[kind].sum()) for kind in da.ERROR_KINDS},
+        "delta_map_iou": da.FOREGROUND_IOU,
+        "delta_map": deltas,
+    }
+
+
+def _run_facts(dataset: Dataset, predictions, evaluation: DetectionEvaluation) -> dict[str, Any]:
+    failures = {**predictions.aligned(list(dataset.sample_ids)).errors, **evaluation.failures}
+    return {
+        "dataset": str(dataset.root),
+        "layout": dataset.layout,
+        "split": dataset.split,
+        "model": predictions.model,
+        "device": predictions.device,
+        "samples": len(dataset),
+        "predicted": int(np.sum(predictions.done)),
+        "failed": len(failures),
+        "failures": [{"sample_id": dataset.sample_ids[i], "error": e} for i, e in sorted(failures.items())],
+    }
+
+
+def summary_of(dataset: Dataset, predictions, evaluation: DetectionEvaluation) -> dict[str, Any]:
+    """metrics.json of an evaluated run (see docs/detection-metrics.md), JSON-ready (NaN -> null)."""
+    classes = evaluation.classes
+    report = detection_report(evaluation.truths, evaluation.detections, evaluation.num_classes)
+    curves = da.class_pr_curves(
+        evaluation.truths, evaluation.detections, evaluation.num_classes, da.FOREGROUND_IOU, evaluation.matches_50
+    )
+    counted = sum(int(da.counted(t).sum()) for t in evaluation.truths)
+    matrix = evaluation.confusion_matrix()
+    summary: dict[str, Any] = {
+        "task": "detection",
+        "classes": classes,
+        "iou_type": "bbox",
+        **_run_facts(dataset, predictions, evaluation),
+        "num_images": len(evaluation.images),
+        "num_objects": counted,
+        "num_detections": int(sum(len(d[1]) for d in evaluation.detections)),
+        **{key: report[key] for key in _REPORT_KEYS if key in report},
+        "ap": _per_class(report["ap"], classes),
+        "ap_50": _per_class(report["ap_50"], classes),
+        "pr_curves": {name: da.thin_curve(curve) for name, curve in zip(classes, curves)},
+        "iou_threshold": evaluation.iou_threshold,
+        "score_threshold": evaluation.score_threshold,
+        "per_class": _class_numbers(classes, matrix),
+        "confusion": {
+            "iou_threshold": evaluation.iou_threshold,
+            "score_threshold": evaluation.score_threshold,
+            "labels": [*classes, "background"],
+            "matrix": matrix,
+        },
+        "errors": _error_numbers(evaluation, float(report["map_50"])),
+        "convention": CONVENTION,
+    }
+    return report_to_json(summary)
+
+
+def summarize_detection(
+    dataset: Dataset, predictions, *, iou_threshold: float = 0.5, score_threshold: float | None = None, truth=None
+) -> dict[str, Any]:
+    """Everything the metrics views show for a detection run: the metrics.json dict (docs/detection-metrics.md).
+
+    ``score_threshold`` None takes the best-F1 score (every class pooled, IoU 0.5); ``truth`` overrides the
+    dataset's boxes (edited ones): see :func:`evaluate_detection`."""
+    evaluation = evaluate_detection(
+        dataset, predictions, iou_threshold=iou_threshold, score_threshold=score_threshold, truth=truth
+    )
+    return summary_of(dataset, predictions, evaluation)
+
+
+# -- the CSV files ------------------------------------------------------------------------------------------------
+DETECTIONS_HEADER = ["sample_id", "x0", "y0", "x1", "y1", "score", "class", "match"]
+PER_IMAGE_HEADER = ["sample_id", "tp", "fp", "fn", "objects", "detections", *da.ERROR_KINDS]
+
+
+def _number(value: float) -> str:
+    """Nine significant digits: a float32 reads back exactly."""
+    return f"{float(value):.9g}"
+
+
+def detection_rows(evaluation: DetectionEvaluation) -> list[list[str]]:
+    """detections.csv: per evaluated image (dataset order) its detections at the operating point (match TP,
+    FP:<kind> or IGNORED: matched to a crowd region or an ignored object), then its missed objects (FN, the
+    object's box and class, no score)."""
+    rows = [DETECTIONS_HEADER]
+    for k, sample in enumerate(evaluation.images):
+        sid, image = evaluation.sample_ids[sample], evaluation.errors[k]
+        boxes, scores, classes = evaluation.operating(k)
+        for d in range(len(scores)):
+            status = image.match.pred_status[d]
+            match = (
+                "TP"
+                if status == TP
+                else "IGNORED"
+                if status == IGNORED
+                else f"FP:{da.ERROR_KINDS[image.pred_error[d]]}"
+            )
+            rows.append([sid, *map(_number, boxes[d]), _number(scores[d]), evaluation.classes[classes[d]], match])
+        truth_boxes, truth_classes = da.truth_arrays(evaluation.truths[k])[:2]
+        for j in np.flatnonzero(image.match.truth_status == FN):
+            rows.append([sid, *map(_number, truth_boxes[j]), "", evaluation.classes[truth_classes[j]], "FN"])
+    return rows
+
+
+def per_image(evaluation: DetectionEvaluation) -> list[list[Any]]:
+    """per_image.csv: one row per evaluated image, most FP + FN first, then most FN: TP, FP, FN, the counted
+    objects and detections at the operating point, and each TIDE kind."""
+    counts = evaluation.counts()
+    rows: list[list[Any]] = [PER_IMAGE_HEADER]
+    for k in evaluation.worst_order():
+        tp, fp, fn = (int(counts[key][k]) for key in ("tp", "fp", "fn"))
+        kinds = [int(counts[kind][k]) for kind in da.ERROR_KINDS]
+        rows.append([evaluation.sample_ids[evaluation.images[k]], tp, fp, fn, tp + fn, tp + fp, *kinds])
+    return rows
+
+
+def _csv_bytes(rows: list[list[Any]]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return text_bytes(buffer.getvalue())
+
+
+def write_evaluation_files(out_dir: str | Path, summary: dict, evaluation: DetectionEvaluation) -> None:
+    """metrics.json, detections.csv and per_image.csv into ``out_dir``, each atomically."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / "detections.csv", _csv_bytes(detection_rows(evaluation)))
+    write_atomic(out / "per_image.csv", _csv_bytes(per_image(evaluation)))
+    # Last: a folder with this metrics.json holds the CSV files of the same evaluation.
+    write_atomic(out / "metrics.json", text_bytes(json_text(summary, allow_nan=False)))
+
+
+def write_detection_evaluation(
+    dataset: Dataset,
+    predictions,
+    out_dir: str | Path,
+    *,
+    iou_threshold: float = 0.5,
+    score_threshold: float | None = None,
+    truth=None,
+) -> dict[str, Any]:
+    """Write metrics.json, detections.csv and per_image.csv into ``out_dir`` (each atomically); the summary."""
+    evaluation = evaluate_detection(
+        dataset, predictions, iou_threshold=iou_threshold, score_threshold=score_threshold, truth=truth
+    )
+    summary = summary_of(dataset, predictions, evaluation)
+    write_evaluation_files(out_dir, summary, evaluation)
+    return summary
