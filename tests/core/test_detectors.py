@@ -368,3 +368,56 @@ def test_an_exported_onnx_detector_follows_the_convention(tmp_path, mobile):
     for i in range(2):  # the exported graph keeps the threshold it was exported with
         np.testing.assert_allclose(ours.scores[i], theirs.scores[i], atol=1e-4)
         np.testing.assert_allclose(ours.boxes[i], theirs.boxes[i], atol=1e-2)
+
+
+def hand_built_onnx(path, height="h", width="w"):
+    """An instance segmenter by the convention: two fixed boxes, and as masks the image's red and green."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    boxes = helper.make_tensor("boxes_value", TensorProto.FLOAT, [2, 4], [1, 2, 10, 12, 0, 0, 5, 5])
+    nodes = [
+        helper.make_node("Constant", [], ["boxes"], value=boxes),
+        helper.make_node("Constant", [], ["scores"], value=helper.make_tensor("s", TensorProto.FLOAT, [2], [0.9, 0.4])),
+        helper.make_node("Constant", [], ["labels"], value=helper.make_tensor("l", TensorProto.INT64, [2], [1, 2])),
+        helper.make_node("Constant", [], ["starts"], value=helper.make_tensor("a", TensorProto.INT64, [1], [0])),
+        helper.make_node("Constant", [], ["ends"], value=helper.make_tensor("b", TensorProto.INT64, [1], [2])),
+        helper.make_node("Constant", [], ["axes"], value=helper.make_tensor("c", TensorProto.INT64, [1], [1])),
+        helper.make_node("Slice", ["image", "starts", "ends", "axes"], ["red_green"]),  # 1 x 2 x H x W
+        helper.make_node("Transpose", ["red_green"], ["masks"], perm=[1, 0, 2, 3]),  # 2 x 1 x H x W
+    ]
+    graph = helper.make_graph(
+        nodes, "convention",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, height, width])],
+        [helper.make_tensor_value_info("masks", TensorProto.FLOAT, [2, 1, height, width]),
+         helper.make_tensor_value_info("labels", TensorProto.INT64, [2]),
+         helper.make_tensor_value_info("boxes", TensorProto.FLOAT, [2, 4]),
+         helper.make_tensor_value_info("scores", TensorProto.FLOAT, [2])],
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+
+
+def test_an_onnx_instance_segmenter_gives_named_outputs_in_any_order(tmp_path):
+    path = tmp_path / "segmenter.onnx"
+    hand_built_onnx(path)
+    card = open_checkpoint(path, classes=["__background__", *SHAPES])
+    assert (card.task, card.architecture) == ("instance_segmentation", "onnx")
+    dataset = Shapes(n=2, task="instance_segmentation")
+    preds = one_go(card, dataset, None)
+    for i in range(2):
+        image = dataset.load_image(i)
+        assert preds.boxes[i].tolist() == [[1, 2, 10, 12], [0, 0, 5, 5]] and preds.labels[i].tolist() == [0, 1]
+        np.testing.assert_allclose(preds.scores[i], [0.9, 0.4])
+        expected = np.stack([image[..., 0], image[..., 1]]).astype(np.float32) / 255 > 0.5
+        assert np.array_equal(preds.image_masks(i), expected)
+
+
+def test_an_onnx_detector_of_fixed_sides_gets_its_boxes_scaled_back(tmp_path):
+    path = tmp_path / "fixed.onnx"
+    hand_built_onnx(path, height=20, width=28)
+    card = open_checkpoint(path, classes=["__background__", *SHAPES])
+    preds = one_go(card, Shapes(n=1, task="instance_segmentation"), None)  # the image is 40 x 56: twice the sides
+    assert preds.boxes[0].tolist() == [[2, 4, 20, 24], [0, 0, 10, 10]]
+    assert preds.image_masks(0).shape == (2, 40, 56)
