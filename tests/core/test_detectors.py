@@ -189,8 +189,8 @@ def test_the_job_records_the_models_own_detections(mobile):
     dataset = Shapes(n=3)
     preds = one_go(tiny_card(), dataset, mobile, batch_size=2)
     assert preds.task == "detection" and preds.classes == SHAPES and preds.done.all() and not preds.errors
+    assert mobile.roi_heads.score_thresh == 0.001  # the job asked for the low scores (torchvision keeps 0.05 up)
     with torch.inference_mode():
-        mobile.roi_heads.score_thresh = 0.001
         for i in range(len(dataset)):
             image = dataset.load_image(i)
             assert preds.image_sizes[i].tolist() == list(image.shape[:2])
@@ -211,6 +211,28 @@ def test_cancel_and_resume_give_what_one_go_gives(mobile):
     run.close()  # the user pressed Cancel after the first image
     assert first.done == 1 and job.predictions.num_done == 1 and len(job.predictions.pending()) == 2
     same_detections(run_to_end(job), whole)
+
+
+class Hungry(torch.nn.Module):
+    """A detector that runs out of memory on more than one image at a time."""
+
+    def __init__(self, detector):
+        super().__init__()
+        self.detector = detector
+
+    def forward(self, images):
+        if len(images) > 1:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return self.detector(images)
+
+
+def test_out_of_memory_halves_the_batch_and_loses_nothing(mobile):
+    dataset = Shapes(n=3)
+    set_limits(mobile, 0.001, 100)  # the wrapper hides the detector's settings from the job
+    job = DetectionJob(tiny_card(), dataset, model=Hungry(mobile), device="cpu", batch_size=2)
+    preds = run_to_end(job)
+    assert job.batch_size == 1 and "out of memory at 2 images per batch" in job.notes[0]
+    same_detections(preds, one_go(tiny_card(), dataset, mobile))
 
 
 def test_scores_below_the_threshold_and_beyond_the_maximum_are_cut(mobile):
