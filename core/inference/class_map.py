@@ -2,7 +2,8 @@
 
 One map for every task and both front ends: the user's (or ``--map-classes``'s) dict, dataset class -> model
 class. A classifier's scores go through it as a :class:`ClassMapping` (model classes -> dataset classes);
-a segmenter's truth through :func:`class_lookup` (dataset class index -> model class index). A model's
+a segmenter's truth through :func:`class_lookup` (dataset class index -> model class index); a detector's
+labels through :func:`detector_labels` (model label id -> dataset class index). A model's
 fit is a :class:`Fit`, never error text to parse: the task registry (``core.tasks``) adds whether the
 task fits, and the GUI greys out, offers a map, or runs.
 """
@@ -18,6 +19,7 @@ import numpy as np
 
 from core.datasets.base import IGNORE_INDEX, Dataset
 from core.models.cards import ModelCard, ModelError
+from core.models.detectors import NOT_OBJECTS
 
 
 class FitStatus(enum.Enum):
@@ -212,6 +214,68 @@ def class_lookup(card: ModelCard, dataset: Dataset, class_map: Mapping[str, str]
     for source, target in class_map.items():
         lookup[dataset.classes.index(source)] = card.classes.index(target)
     return lookup
+
+
+# -- detectors: model labels -> dataset classes -----------------------------------------
+def _object_names(card: ModelCard) -> list[str]:
+    """The classes a detector can find: its label names but the background and COCO's "N/A" ids."""
+    return [name for name in card.classes if name not in NOT_OBJECTS]
+
+
+def detector_labels(card: ModelCard, dataset_classes: Sequence[str], chosen: Mapping[str, str] | None = None):
+    """The dataset class index of every model label id (-1: dropped), by name (case, spaces, '_' and '-'
+    ignored) or through ``chosen`` (dataset class -> model class). The background and "N/A" never map.
+    A ModelError when ``chosen`` names a class that is not there, or when no label maps at all."""
+    if chosen is not None:
+        unknown = [name for name in chosen if name not in dataset_classes]
+        if unknown:
+            raise ModelError(f"the class map names {unknown[0]!r}, which is not a class of the dataset")
+        unknown = [name for name in chosen.values() if name not in _object_names(card)]
+        if unknown:
+            raise ModelError(f"the class map names {unknown[0]!r}, which {card.display_name} does not find")
+        wanted = {_norm(model): list(dataset_classes).index(data) for data, model in chosen.items()}
+    else:
+        wanted = {_norm(name): k for k, name in enumerate(dataset_classes)}
+    lookup = np.full(card.num_classes, -1, dtype=np.int64)
+    for label, name in enumerate(card.classes):
+        if name not in NOT_OBJECTS:
+            lookup[label] = wanted.get(_norm(name), -1)
+    if not (lookup >= 0).any():
+        raise ModelError(f"no class {card.display_name} finds maps onto a class of the dataset: nothing to detect")
+    return lookup
+
+
+def _same_names(a: Sequence[str], b: Sequence[str]) -> bool:
+    return sorted(map(_norm, a)) == sorted(map(_norm, b))
+
+
+def detector_fit(card: ModelCard, dataset: Dataset, class_map: Mapping[str, str] | None = None) -> Fit:
+    """Whether a detector (or localizer) runs on an object dataset: its input, and its classes, the dataset's
+    by name (the background and "N/A" aside, in any order), or mapped by ``class_map`` (dataset class ->
+    model class). A model that finds other classes NEEDS_CLASS_MAP, with the names in both as the
+    suggestion; one that has no name in common does not fit. Detections of classes not in the map are dropped.
+    """
+    problem = channels_problem(card)
+    if problem:
+        return Fit(FitStatus.UNFIT, problem)
+    objects = _object_names(card)
+    if class_map is None and _same_names(objects, dataset.classes):
+        return FITS
+    if class_map is None:
+        suggestion = suggested_class_map(objects, dataset.classes)
+        reason = (
+            f"{card.display_name} finds {len(objects)} classes ({preview(objects)}), "
+            f"but {dataset.name} has {dataset.num_classes} ({preview(dataset.classes)})"
+        )
+        if not suggestion:
+            return Fit(FitStatus.UNFIT, reason)
+        hint = f"; {len(suggestion)} names are in both: map the classes by name to run it"
+        return Fit(FitStatus.NEEDS_CLASS_MAP, reason + hint, suggestion)
+    try:
+        detector_labels(card, dataset.classes, class_map)
+    except ModelError as exc:
+        return Fit(FitStatus.UNFIT, str(exc))
+    return FITS
 
 
 def preview(names: Sequence[str], n: int = 4) -> str:

@@ -2,7 +2,8 @@
 
 A card's ``architecture`` says how the model is made: a name of :func:`core.models.networks.by_name`
 (the networks defined in ``core.models``), ``torchvision:<name>`` (see :mod:`core.models.zoo`),
-``torchscript`` or ``onnx`` (see :mod:`core.models.checkpoints`). The weights are read as data by
+``torchscript`` or ``onnx`` (see :mod:`core.models.checkpoints`), ``scene_detector`` (the bundled detector of
+the digit scenes, :mod:`core.models.scene_detector`). The weights are read as data by
 :mod:`core.models.weights`, which sits below this module and everything it imports.
 """
 
@@ -12,7 +13,8 @@ from pathlib import Path
 
 from core.models import networks, zoo
 from core.models.cards import ModelCard, ModelError, find_card
-from core.models.checkpoints import load_onnx, load_torchscript, open_checkpoint
+from core.models.checkpoints import load_onnx, load_onnx_objects, load_torchscript, open_checkpoint
+from core.models.detectors import OBJECT_TASKS
 from core.models.fitting import fit_state_dict
 from core.models.weights import file_sha256, load_state_dict
 
@@ -43,14 +45,22 @@ def build_model(card: ModelCard):
             raise ModelError(f"a {card.architecture} model needs its file; card {card.name!r} names none")
         if card.architecture == "torchscript":
             return load_torchscript(path)
+        if card.task in OBJECT_TASKS:
+            return load_onnx_objects(path, card.task)
         return load_onnx(path, batch=card.arch_kwargs.get("batch"))
+    if card.architecture == "scene_detector":
+        _checked_weights(card)
+        # deferred: the bundled detector's module builds on torchvision, which importing core.models must not load
+        from core.models import scene_detector
+
+        return scene_detector.build(card)
     return _build_registered(card)
 
 
 def _build_registered(card: ModelCard):
     architectures = networks.by_name()
     if card.architecture not in architectures:
-        known = [*sorted(architectures), "torchvision:<name>", "torchscript", "onnx"]
+        known = [*sorted(architectures), "torchvision:<name>", "torchscript", "onnx", "scene_detector"]
         raise ModelError(f"unknown architecture {card.architecture!r}; known: {known}")
     kwargs = dict(card.arch_kwargs)
     kwargs.setdefault("num_classes", card.num_classes)
@@ -76,4 +86,6 @@ def resolve_model(spec: str | Path, *, architecture: str | None = None, classes:
     except ModelError as not_bundled:
         if zoo.is_zoo_name(str(spec)):
             return zoo.zoo_card(str(spec))
-        raise ModelError(f"{not_bundled}, a checkpoint file, or a torchvision network (resnet50, vgg16, ...)") from None
+        raise ModelError(
+            f"{not_bundled}, a checkpoint file, or a torchvision network (resnet50, fasterrcnn_resnet50_fpn, ...)"
+        ) from None

@@ -1,8 +1,9 @@
-"""torchvision's classifiers and segmenters by name, as model cards.
+"""torchvision's classifiers, segmenters and detectors by name, as model cards.
 
 Every entry is read from torchvision itself (``list_models`` and ``get_model_weights``), not from a
 hand list: the classes, the resize / crop / normalisation and the accuracy come from the weights'
-own metadata, as torchvision's ``Weights(url, transforms, meta)`` carries them. The lecture's
+own metadata, as torchvision's ``Weights(url, transforms, meta)`` carries them (the detectors' own parts are
+in :mod:`core.models.detectors`). The lecture's
 networks come first. Weights are read from torch's own cache (``$TORCH_HOME/hub/checkpoints``, by
 default ``~/.cache/torch/hub/checkpoints``) under the file name of their URL, always with
 ``weights_only=True``; :func:`download_weights` fetches a missing file when online.
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from core.models import detectors
 from core.models.cards import ModelCard, ModelError
 from core.models.fitting import empty_weights, fit_state_dict, has_meta_tensors
 from core.models.weights import load_state_dict
@@ -50,7 +52,7 @@ class ZooEntry:
     """One torchvision network with one of its sets of weights."""
 
     name: str  # torchvision's builder name: "resnet50"
-    task: str  # "multiclass" or "segmentation"
+    task: str  # "multiclass", "segmentation", "detection" or "instance_segmentation"
     weights: str  # the weights' enum member: "IMAGENET1K_V2"
     url: str
 
@@ -79,6 +81,8 @@ def pretty_name(name: str) -> str:
     """ "vgg16_bn" -> "VGG-16 (BN)", "resnet50" -> "ResNet-50"; other names as torchvision spells them."""
     if name in TITLES:
         return TITLES[name]
+    if name in detectors.TITLES:
+        return detectors.TITLES[name]
     match = re.fullmatch(r"(vgg|resnet)(\d+)(_bn)?", name)
     if match:
         family = {"vgg": "VGG", "resnet": "ResNet"}[match[1]]
@@ -110,12 +114,29 @@ def segmentation_names() -> list[str]:
     return sorted(models.list_models(module=models.segmentation))
 
 
+def detector_names(task: str | None = None) -> list[str]:
+    """torchvision's detectors (``task``: those of "detection" or of "instance_segmentation")."""
+    return [n for n in detectors.detector_names() if task is None or detectors.detector_task(n) == task]
+
+
 def zoo_names(task: str | None = None) -> list[str]:
-    """Every network the zoo offers: classifiers, then segmenters; ``task`` keeps one kind."""
-    names = {"multiclass": classifier_names, "segmentation": segmentation_names}
+    """Every network the zoo offers: classifiers, segmenters, then detectors; ``task`` keeps one kind."""
+    names = {
+        "multiclass": classifier_names,
+        "segmentation": segmentation_names,
+        "detection": lambda: detector_names("detection"),
+        "instance_segmentation": lambda: detector_names("instance_segmentation"),
+    }
     if task is not None:
         return names[task]() if task in names else []
-    return classifier_names() + segmentation_names()
+    return classifier_names() + segmentation_names() + detector_names()
+
+
+def task_of(name: str) -> str:
+    """The task of torchvision network ``name`` (a name of :func:`zoo_names`)."""
+    if detectors.is_detector(name):
+        return detectors.detector_task(name)
+    return "segmentation" if name in segmentation_names() else "multiclass"
 
 
 def is_zoo_name(name: str) -> bool:
@@ -140,8 +161,7 @@ def _weights(name: str, weights: str | None = None):
 def zoo_entry(name: str, weights: str | None = None) -> ZooEntry:
     name = name.removeprefix(PREFIX)
     member = _weights(name, weights)
-    task = "segmentation" if name in segmentation_names() else "multiclass"
-    return ZooEntry(name=name, task=task, weights=member.name, url=member.url)
+    return ZooEntry(name=name, task=task_of(name), weights=member.name, url=member.url)
 
 
 def zoo_entries(task: str | None = None) -> list[ZooEntry]:
@@ -164,6 +184,13 @@ def _preprocessing(member) -> dict[str, Any]:
         "std": [float(v) for v in transform.std],
         "interpolation": transform.interpolation.value,
     }
+
+
+def preprocessing(name: str) -> dict[str, Any]:
+    """The input fields of the card of torchvision network ``name``, from its default weights' transform (a
+    detector's: from the transform it runs inside)."""
+    name = name.removeprefix(PREFIX)
+    return detectors.preprocessing(name) if detectors.is_detector(name) else _preprocessing(_weights(name))
 
 
 def builder_kwargs(name: str, member=None) -> dict[str, Any]:
@@ -190,20 +217,25 @@ def zoo_card(name: str, weights: str | None = "DEFAULT", *, num_classes: int | N
     if not pretrained and num_classes is not None:
         categories = [f"class {i}" for i in range(num_classes)]
     metrics = {k: v for data in member.meta.get("_metrics", {}).values() for k, v in data.items()}
+    if detectors.is_detector(entry.name):
+        fields = detectors.card_fields(entry.name, categories, pretrained, num_classes)
+        description = detectors.describe_input(entry.name)
+    else:
+        fields = {"task": entry.task, "classes": categories, **_preprocessing(member)}
+        description = ""
+    about = f"torchvision's {entry.name} with its {entry.weights} weights" if pretrained else ""
     return ModelCard(
         name=entry.name,
         architecture=PREFIX + entry.name,
-        task=entry.task,
-        classes=categories,
         channels=3,
         arch_kwargs=builder_kwargs(entry.name, member if pretrained else None),
         weights=str(entry.cached_path) if pretrained else None,
         title=f"{entry.title} ({entry.weights})" if pretrained else f"{entry.title} (random weights)",
-        description=f"torchvision's {entry.name} with its {entry.weights} weights" if pretrained else "",
+        description="; ".join(part for part in (about, description) if part),
         dataset=next(iter(member.meta.get("_metrics", {})), "") if pretrained else "",
         script=member.meta.get("recipe", "") if pretrained else "",
         metrics=metrics if pretrained else {},
-        **_preprocessing(member),
+        **fields,
     )
 
 
@@ -236,6 +268,10 @@ def _construct(name: str, kwargs: dict, empty: bool = False):
             return _models().get_model(name, weights=None, **kwargs)
     except (TypeError, ValueError) as exc:
         raise ModelError(f"cannot build {name} with {kwargs}: {exc}") from None
+    except RuntimeError:
+        if not empty:
+            raise
+        return _construct(name, kwargs)  # a builder that computes with its tensors (SSDlite): built the slow way
 
 
 def build_torchvision(card: ModelCard):
@@ -247,6 +283,8 @@ def build_torchvision(card: ModelCard):
         raise ModelError(f"torchvision has no network {name!r}")
     kwargs = dict(card.arch_kwargs)
     kwargs.setdefault("num_classes", card.num_classes)
+    if detectors.is_detector(name):
+        kwargs = detectors.builder_kwargs(name, kwargs, card.num_classes)
     if name in segmentation_names():
         kwargs.setdefault("weights_backbone", None)  # never fetch a backbone: the card's weights cover it
     if name in AUX_LOGITS:
@@ -271,7 +309,7 @@ def build_torchvision(card: ModelCard):
         for attr in ("AuxLogits", "aux1", "aux2"):
             if hasattr(model, attr):
                 setattr(model, attr, None)
-    # segmenters return {"out": logits, "aux": ...}: the runner reads "out"
+    # segmenters return {"out": logits, "aux": ...}: the runner reads "out"; detectors a dict per image
     return model.to(torch.float32).eval()
 
 

@@ -14,6 +14,8 @@ One module per concern, from the top down:
 - ``recognition``: the architecture of a state_dict (:func:`recognise`, :class:`AmbiguousArchitecture`);
 - ``signatures``: the networks of ``core.models`` by key signature; ``torchvision_match``: torchvision's;
 - ``torchscript``, ``onnx_model``: models that are programs; ``probing``: their outputs, by running them;
+- ``onnx_objects``, ``object_probing``: ONNX and TorchScript detectors and localizers (their output convention
+  is ``docs/detector-checkpoints.md``); a detector's state_dict is recognised as any torchvision network's;
 - ``class_names``: the class names given, in a sidecar ``classes.txt``, or numbered.
 
 Reading the weights themselves (pickles as data, safetensors, zip bombs) is :mod:`core.models.weights`.
@@ -21,6 +23,7 @@ Reading the weights themselves (pickles as data, safetensors, zip bombs) is :mod
 
 from core.models.checkpoints.class_names import default_class_names, read_class_names
 from core.models.checkpoints.onnx_model import OnnxModel, load_onnx
+from core.models.checkpoints.onnx_objects import OnnxObjects, load_onnx_objects
 from core.models.checkpoints.opening import checkpoint_format, open_checkpoint, save_card
 from core.models.checkpoints.recognition import AmbiguousArchitecture, recognise
 from core.models.checkpoints.signatures import KeySignature, Recognised
@@ -31,10 +34,12 @@ __all__ = [
     "AmbiguousArchitecture",
     "KeySignature",
     "OnnxModel",
+    "OnnxObjects",
     "Recognised",
     "checkpoint_format",
     "default_class_names",
     "load_onnx",
+    "load_onnx_objects",
     "load_torchscript",
     "open_checkpoint",
     "read_class_names",

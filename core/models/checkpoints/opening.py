@@ -10,15 +10,17 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+from core.models import zoo
 from core.models.cards import ModelCard, ModelError, load_card
-from core.models.checkpoints.class_names import classes_for
+from core.models.checkpoints.class_names import classes_for, detector_classes_for
+from core.models.checkpoints.object_probing import onnx_objects, scripted_detector, torch_object_task
 from core.models.checkpoints.onnx_model import load_onnx
 from core.models.checkpoints.probing import first_conv_channels, probe, static_size
 from core.models.checkpoints.recognition import recognise
 from core.models.checkpoints.signatures import Recognised
 from core.models.checkpoints.torchscript import load_torchscript
+from core.models.detectors import OBJECT_TASKS, describe_input
 from core.models.weights import file_sha256, is_safetensors, load_state_dict
-from core.models.zoo import _preprocessing, _weights
 
 IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 DEFAULT_INPUT_SIZE = (224, 224)
@@ -42,7 +44,7 @@ def _preprocessing_for(recognised: Recognised) -> dict:
     """The defaults shown to the user: torchvision's own eval transform for its networks."""
     name = recognised.architecture.removeprefix("torchvision:")
     if recognised.architecture.startswith("torchvision:"):
-        pre = _preprocessing(_weights(name))
+        pre = zoo.preprocessing(name)
         size = recognised.arch_kwargs.get("image_size")
         if size and (size, size) != pre["input_size"]:
             pre.update(input_size=(size, size), resize_size=None)
@@ -57,11 +59,12 @@ def _plain_preprocessing(channels: int, input_size: tuple[int, int] = DEFAULT_IN
 
 def _open_state_dict(path: Path, architecture: str | None, classes: list[str] | None) -> ModelCard:
     rec = recognise(load_state_dict(path), architecture)
+    detector = rec.task in OBJECT_TASKS
     return ModelCard(
         name=path.stem,
         architecture=rec.architecture,
         task=rec.task,
-        classes=classes_for(path, rec.num_classes, classes),
+        classes=(detector_classes_for if detector else classes_for)(path, rec.num_classes, classes),
         channels=rec.channels,
         arch_kwargs=rec.arch_kwargs,
         weights=str(path.resolve()),
@@ -71,16 +74,49 @@ def _open_state_dict(path: Path, architecture: str | None, classes: list[str] | 
     )
 
 
+def _object_card(path: Path, kind: str, model, found: tuple[str, int | None], classes, channels, size) -> ModelCard:
+    """The card of a TorchScript or ONNX detector or localizer (``docs/detector-checkpoints.md``)."""
+    task, count = found
+    pre = _plain_preprocessing(channels, size)
+    description = f"{kind} {task} model {path.name}"
+    if task == "localization":
+        names = classes_for(path, count, classes)
+    else:
+        names = detector_classes_for(path, count, classes)
+        # a detector takes images in [0, 1] at their own size: the card's input fields only describe it
+        pre = {"input_size": size, "mean": [0.0] * channels, "std": [1.0] * channels}
+        recognised = scripted_detector(model) if kind == "torchscript" else None
+        if recognised is not None:
+            name = recognised.architecture.removeprefix("torchvision:")
+            pre = zoo.preprocessing(name)
+            description = f"{description}: torchvision's {name}; {describe_input(name)}"
+    return ModelCard(
+        name=path.stem,
+        architecture=kind,
+        task=task,
+        classes=names,
+        channels=channels,
+        weights=str(path.resolve()),
+        title=path.stem,
+        description=description,
+        **pre,
+    )
+
+
 def _open_program(path: Path, kind: str, classes: list[str] | None) -> ModelCard:
     """A TorchScript or ONNX model: channels and input size from the model, the class count by probing it."""
     if kind == "torchscript":
         model = load_torchscript(path)
         channels, size = first_conv_channels(model), DEFAULT_INPUT_SIZE
+        found = torch_object_task(model, channels, size)
     else:
         model = load_onnx(path)
         dims = model.input_shape
-        channels = dims[1] if len(dims) == 4 and isinstance(dims[1], int) else 3
-        size = static_size(dims, DEFAULT_INPUT_SIZE)
+        channels = dims[-3] if len(dims) in (3, 4) and isinstance(dims[-3], int) else 3
+        size = static_size(dims if len(dims) == 4 else [1, *dims], DEFAULT_INPUT_SIZE)
+        found = onnx_objects(model, channels, size)
+    if found is not None:
+        return _object_card(path, kind, model, found, classes, channels, size)
     outputs, task, batches = probe(model, channels, size)
     return ModelCard(
         arch_kwargs={} if batches else {"batch": 1},

@@ -13,11 +13,13 @@ import os
 from functools import cache
 from pathlib import Path
 
-from core.models.checkpoints.signatures import Recognised, Shapes, meta_shapes
+from core.models import detectors
+from core.models.checkpoints.signatures import Recognised, Shapes, meta_shapes, shapes_of
 from core.models.weights import user_data_dir
-from core.models.zoo import AUX_LOGITS, AUX_LOSS_PREFIXES, segmentation_names, zoo_names
+from core.models.zoo import AUX_LOGITS, AUX_LOSS_PREFIXES, segmentation_names, task_of, zoo_names
 
 SENTINEL = 997  # a class count no layer has by chance: the tensors that get it are the head
+# (a detector's heads have a multiple of it: 4 box coordinates or 9 anchors per class)
 
 
 def _variants(name: str) -> list[dict]:
@@ -33,11 +35,14 @@ def _torchvision_shapes(name: str, variant: dict) -> Shapes:
     import torchvision.models
 
     kwargs = dict(variant, num_classes=SENTINEL)
-    if name in segmentation_names():
+    if name in segmentation_names() or detectors.is_detector(name):
         kwargs["weights_backbone"] = None
     if name in AUX_LOGITS:
         kwargs["init_weights"] = False
-    return meta_shapes(lambda: torchvision.models.get_model(name, weights=None, **kwargs))
+    try:
+        return meta_shapes(lambda: torchvision.models.get_model(name, weights=None, **kwargs))
+    except RuntimeError:  # a builder that computes with its tensors (SSDlite): built for real, once per version
+        return shapes_of(torchvision.models.get_model(name, weights=None, **kwargs).state_dict())
 
 
 class SignatureStore:
@@ -121,8 +126,11 @@ def _torchvision_match(name: str, expected: Shapes, shapes: Shapes) -> dict | No
     kwargs: dict = {}
     for key, want in expected.items():
         got = shapes[key]
-        if want and want[0] == SENTINEL:
-            if got[1:] != want[1:] or kwargs.setdefault("num_classes", got[0]) != got[0]:
+        if want and want[0] and want[0] % SENTINEL == 0:
+            per_class = want[0] // SENTINEL
+            if got[1:] != want[1:] or got[0] % per_class:
+                return None
+            if kwargs.setdefault("num_classes", got[0] // per_class) != got[0] // per_class:
                 return None
         elif got != want:
             extra = FREE_SHAPES[key](want, got, shapes) if key in FREE_SHAPES else None
@@ -132,21 +140,31 @@ def _torchvision_match(name: str, expected: Shapes, shapes: Shapes) -> dict | No
     return kwargs if "num_classes" in kwargs else None
 
 
+def _recognised(name: str, variant: dict, kwargs: dict) -> Recognised:
+    kwargs = dict(kwargs, **variant)
+    if name in AUX_LOGITS:
+        kwargs["transform_input"] = True  # fine-tuned from torchvision's weights; edit the card if not
+    num_classes = kwargs.pop("num_classes")
+    return Recognised(f"torchvision:{name}", task_of(name), kwargs, num_classes, 3)
+
+
 def torchvision_matches(shapes: Shapes, only: str | None = None) -> list[Recognised]:
-    """The torchvision network that has exactly these tensors (their state_dicts are all different)."""
+    """The torchvision network that has exactly these tensors. Their state_dicts are all different, but for
+    detectors that differ only in their settings (Faster R-CNN MobileNetV3 and its 320 variant): every
+    detector that fits is returned, for the user to choose."""
     store = signature_store()
+    found: list[Recognised] = []
     try:
         for name, variant in _candidates(shapes, only):
+            if found and not detectors.is_detector(name):
+                continue
             kwargs = _torchvision_match(name, store.shapes(name, variant), shapes)
             if kwargs is None:
                 continue
-            kwargs.update(variant)
-            if name in AUX_LOGITS:
-                kwargs["transform_input"] = True  # fine-tuned from torchvision's weights; edit the card if not
-            num_classes = kwargs.pop("num_classes")
-            task = "segmentation" if name in segmentation_names() else "multiclass"
-            return [Recognised(f"torchvision:{name}", task, kwargs, num_classes, 3)]
-        return []
+            found.append(_recognised(name, variant, kwargs))
+            if not detectors.is_detector(name):
+                return found
+        return found
     finally:
         store.save()
 
@@ -162,3 +180,17 @@ def closest(shapes: Shapes, n: int = 3) -> list[str]:
     store.save()
     ranked = sorted(best.items(), key=lambda item: -item[1])
     return [f"{name} ({score:.0%} of tensors alike)" for name, score in ranked[:n] if score >= 0.5]
+
+
+def detector_matches(shapes: Shapes) -> list[Recognised]:
+    """The torchvision detectors that have exactly these tensors (a scripted detector's state_dict)."""
+    store = signature_store()
+    try:
+        found = []
+        for name in detectors.detector_names():
+            kwargs = _torchvision_match(name, store.shapes(name, {}), shapes)
+            if kwargs is not None:
+                found.append(_recognised(name, {}, kwargs))
+        return found
+    finally:
+        store.save()
