@@ -61,6 +61,11 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("dataset", help="dataset folder")
     parser.add_argument("--split", help="split to evaluate (default: test, else val)")
+    parser.add_argument(
+        "--task",
+        help="the task to open the dataset for when its files hold several (COCO instances: instance_segmentation, "
+        "detection, segmentation; default: the richest)",
+    )
     _model_arguments(parser)
     parser.add_argument("--no-amp", action="store_true", help="full float32 on CUDA instead of mixed precision")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model first")
@@ -76,7 +81,16 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
         "--threshold",
         type=float,
         default=None,
-        help="decision threshold for binary (score of the second class) and multilabel tasks (default: argmax / 0.5)",
+        help="decision threshold for binary (score of the second class) and multilabel tasks (default: argmax / 0.5); "
+        "for detectors the score threshold of the confusion matrix, the error breakdown and the per-image counts "
+        "(default: each run's best-F1 score)",
+    )
+    parser.add_argument(
+        "--iou-threshold",
+        type=float,
+        default=0.5,
+        help="detection: the IoU at which a detection matches an object in the confusion matrix, the error "
+        "breakdown and the per-image counts (default 0.5; mAP itself averages IoU 0.50:0.95 as COCO does)",
     )
     parser.add_argument(
         "--zero-division",
@@ -156,12 +170,17 @@ def _progress_bar(progress) -> None:
 
 def _evaluate_card(args, dataset, rank):
     """The model card named by --model (downloading torchvision weights with --download), else a bundled fit."""
-    from core.models import ModelError, cards_for
+    from core import tasks
+    from core.models import ModelError, bundled_cards, cards_for
     from core.models.checkpoints import AmbiguousArchitecture
     from core.models.loading import resolve_model
 
     if not args.model:
-        fitting = cards_for(dataset.classes, dataset.task)
+        # A bundled model made for these classes and this task; else one whose task runs on it (the demo
+        # detector on the scenes opened for instance segmentation: its boxes are scored).
+        fitting = cards_for(dataset.classes, dataset.task) or [
+            card for card in bundled_cards() if tasks.fit(card, dataset).fits
+        ]
         if not fitting:
             raise ModelError(f"no bundled model fits {dataset.name} ({dataset.task}); name one with --model")
         return fitting[0]
@@ -228,7 +247,7 @@ def _evaluate_job(args, device: str, rank):
     from core.datasets import open_dataset
     from core.models import ModelError
 
-    dataset = open_dataset(args.dataset, split=args.split)
+    dataset = open_dataset(args.dataset, split=args.split, task=args.task)
     card = _evaluate_card(args, dataset, rank)
     task = tasks.of(card)
     if task.per_pixel and rank is not None:
@@ -299,7 +318,7 @@ def _refused(rank, error: str | None) -> bool:
 def evaluate(argv: list[str]) -> int:
     args = build_evaluate_parser().parse_args(argv)
     from core import tasks
-    from core.datasets import DatasetError
+    from core.datasets import BOX_TASKS, DatasetError
     from core.inference import distributed
     from core.models import ModelError
 
@@ -339,12 +358,19 @@ def evaluate(argv: list[str]) -> int:
         sys.stderr.write("\n")
     for note in getattr(job, "notes", []):
         print(f"note: {note}", file=sys.stderr)
-    options = {"beta": args.beta, "threshold": args.threshold, "zero_division": args.zero_division}
+    if tasks.of(job.predictions).name in BOX_TASKS:
+        options = {"iou_threshold": args.iou_threshold, "score_threshold": args.threshold}
+    else:
+        options = {"beta": args.beta, "threshold": args.threshold, "zero_division": args.zero_division}
     summary = tasks.of(job.predictions).write_evaluation(dataset, job.predictions, args.out, **options)
     seconds = time.perf_counter() - start
     _print_counts(summary, seconds)
     if summary.get("mean_iou") is not None:
         print(f"mean IoU {summary['mean_iou']:.4f}  mean Dice {summary['mean_dice']:.4f}")
+    if isinstance(summary.get("map"), (int, float)) and summary["map"] >= 0:
+        print(f"mAP {summary['map']:.4f}  mAP@0.5 {summary['map_50']:.4f}  mAP@0.75 {summary['map_75']:.4f}")
+    if summary.get("localization_accuracy") is not None:
+        print(f"localized (class right, IoU >= 0.5) {summary['localization_accuracy']:.4f}")
     if summary.get("accuracy") is not None:
         print(f"accuracy {summary['accuracy']:.4f}  macro F{args.beta:g} {summary['macro']['fbeta'] or 0:.4f}")
     written = list(tasks.of(job.predictions).outputs)

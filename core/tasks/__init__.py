@@ -15,13 +15,19 @@ from core.inference.class_map import FITS, Fit, FitStatus
 from core.inference.mask_archive import read_meta
 from core.tasks.base import Task, wrong_task
 from core.tasks.binary import BINARY
+from core.tasks.detection import DETECTION
+from core.tasks.instance_segmentation import INSTANCE_SEGMENTATION
+from core.tasks.localization import LOCALIZATION
 from core.tasks.multiclass import MULTICLASS
 from core.tasks.multilabel import MULTILABEL
 from core.tasks.segmentation import SEGMENTATION
 
 __all__ = [
     "BINARY",
+    "DETECTION",
     "FITS",
+    "INSTANCE_SEGMENTATION",
+    "LOCALIZATION",
     "MULTICLASS",
     "MULTILABEL",
     "SEGMENTATION",
@@ -38,7 +44,10 @@ __all__ = [
     "of",
 ]
 
-TASKS: dict[str, Task] = {task.name: task for task in (BINARY, MULTICLASS, MULTILABEL, SEGMENTATION)}
+TASKS: dict[str, Task] = {
+    task.name: task
+    for task in (BINARY, MULTICLASS, MULTILABEL, SEGMENTATION, LOCALIZATION, DETECTION, INSTANCE_SEGMENTATION)
+}
 
 
 def get(name: str) -> Task:
