@@ -369,8 +369,8 @@ def evaluate(argv: list[str]) -> int:
         print(f"mean IoU {summary['mean_iou']:.4f}  mean Dice {summary['mean_dice']:.4f}")
     if isinstance(summary.get("map"), (int, float)) and summary["map"] >= 0:
         print(f"mAP {summary['map']:.4f}  mAP@0.5 {summary['map_50']:.4f}  mAP@0.75 {summary['map_75']:.4f}")
-    if summary.get("localization_accuracy") is not None:
-        print(f"localized (class right, IoU >= 0.5) {summary['localization_accuracy']:.4f}")
+    if (summary.get("localization") or {}).get("correct") is not None:
+        print(f"localized (class right and IoU >= 0.5) {summary['localization']['correct']:.4f}")
     if summary.get("accuracy") is not None:
         print(f"accuracy {summary['accuracy']:.4f}  macro F{args.beta:g} {summary['macro']['fbeta'] or 0:.4f}")
     written = list(tasks.of(job.predictions).outputs)

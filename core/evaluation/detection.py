@@ -302,6 +302,7 @@ def _run_facts(dataset: Dataset, predictions, evaluation: DetectionEvaluation) -
         "device": predictions.device,
         "samples": len(dataset),
         "predicted": int(np.sum(predictions.done)),
+        "evaluated": len(evaluation.images),
         "failed": len(failures),
         "failures": [{"sample_id": dataset.sample_ids[i], "error": e} for i, e in sorted(failures.items())],
     }

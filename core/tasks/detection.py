@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from core.datasets.base import Dataset
-from core.evaluation.detection import summarize_detection, write_detection_evaluation
+from core.evaluation.detection import evaluate_detection, summarize_detection, write_detection_evaluation
 from core.evaluation.selection import Selection
 from core.inference.class_map import detector_fit
 from core.inference.detection import DetectionJob
@@ -65,16 +65,14 @@ def scored(project: Project, predictions: DetectionPredictions, original: bool) 
     return replace(predictions, done=predictions.done & ~excluded) if excluded.any() else predictions
 
 
-def image_scores(project: Project, predictions: DetectionPredictions) -> tuple[np.ndarray, np.ndarray]:
-    """(scored, errors) per image: whether the image was run and counted, and its FP + FN count at the run's
-    operating point (the per-image table's numbers)."""
-    from core.evaluation.detection import per_image
-
-    predictions = scored(project, predictions, original=False)
-    table = per_image(project.label_dataset(False), predictions)
-    errors = np.full(len(predictions), np.nan)
-    errors[table["index"]] = table["fp"] + table["fn"]
-    return predictions.done.copy(), errors
+def image_errors(project: Project, predictions: DetectionPredictions) -> np.ndarray:
+    """Per image of the project: FP + FN at the run's operating point (its best-F1 score, IoU 0.5); NaN for
+    images not run, excluded, or without readable boxes."""
+    evaluation = evaluate_detection(project.label_dataset(False), scored(project, predictions, original=False))
+    counts = evaluation.counts()
+    errors = np.full(len(project.dataset), np.nan)
+    errors[evaluation.images] = counts["fp"] + counts["fn"]
+    return errors
 
 
 def metric_rows(summary: Mapping[str, Any]) -> dict[str, float | None]:
@@ -130,9 +128,8 @@ def compare(
     rows = side_by_side(  # COCO's numbers for every object task (a localizer's one box is a detection)
         metric_rows(summarize(project, pred_a, original=False)), metric_rows(summarize(project, pred_b, original=False))
     )
-    done_a, errors_a = image_scores(project, pred_a)
-    done_b, errors_b = image_scores(project, pred_b)
-    both = np.flatnonzero(done_a & done_b & ~np.isnan(errors_a) & ~np.isnan(errors_b))
+    errors_a, errors_b = image_errors(project, pred_a), image_errors(project, pred_b)
+    both = np.flatnonzero(~np.isnan(errors_a) & ~np.isnan(errors_b))
     delta = errors_b[both] - errors_a[both]  # > 0: A makes fewer errors
     order = both[np.argsort(-delta, kind="stable")]
     gain = (errors_b - errors_a)[order]

@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from core.datasets.base import Dataset
-from core.evaluation.detection import summarize_localization, write_detection_evaluation
+from core.evaluation.localization import summarize_localization, write_localization_evaluation
 from core.tasks.detection import ObjectTask
 
 
 def headline(metrics) -> str:
     """ "localized 87.0%": class right and IoU >= 0.5."""
-    value = metrics.get("localization_accuracy")
+    value = (metrics.get("localization") or {}).get("correct")
     return f"localized {value:.1%}" if isinstance(value, (int, float)) else ""
 
 
@@ -35,8 +35,7 @@ class Localization(ObjectTask):
         return summarize_localization(dataset, predictions, **options)
 
     def write_evaluation(self, dataset: Dataset, predictions, out_dir: str | Path, **options: Any) -> dict[str, Any]:
-        summary = write_detection_evaluation(dataset, predictions, out_dir, **options)
-        summary.update(summarize_localization(dataset, predictions, **options))
+        summary = write_localization_evaluation(dataset, predictions, out_dir, **options)
         predictions.save(Path(out_dir) / "predictions.npz")
         return summary
 

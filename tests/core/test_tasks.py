@@ -48,9 +48,9 @@ def test_every_task_keeps_the_contract(name):
 
 
 def test_an_unknown_task_name_is_refused_and_nothing_is_known_of_no_dataset():
-    with pytest.raises(ValueError, match="knows no 'detection' task"):
-        tasks.get("detection")
-    assert tasks.known(None) is None and tasks.known(SimpleNamespace(task="detection")) is None
+    with pytest.raises(ValueError, match="knows no 'keypoints' task"):
+        tasks.get("keypoints")
+    assert tasks.known(None) is None and tasks.known(SimpleNamespace(task="keypoints")) is None
 
 
 def test_each_bundled_model_fits_its_own_demo_only(demos, cards):
