@@ -127,8 +127,10 @@ def coco_curves(ground_truth, predictions, num_classes: int, iou_type: str = "bb
 # --- the inputs as flat arrays ---------------------------------------------------------------------------------
 
 
-def _box_array(boxes, n: int) -> np.ndarray:
+def _box_array(boxes, n: int, iou_type: str) -> np.ndarray:
     if boxes is None:
+        if iou_type == "bbox" and n:
+            raise ValueError("bbox evaluation needs the boxes (None is for segm only)")
         return np.zeros((n, 4), dtype=np.float64)
     return np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
 
@@ -154,7 +156,7 @@ def _flatten_truth(ground_truth, iou_type: str) -> _Objects:
         classes.append(np.asarray(item[1], dtype=np.int64).reshape(-1))
         n = len(classes[-1])
         counts.append(n)
-        boxes.append(_box_array(item[0], n))
+        boxes.append(_box_array(item[0], n, iou_type))
         crowd.append(_flags(extras, "iscrowd", n))
         ignore.append(_flags(extras, "ignore", n))
         given = extras.get("area")
@@ -179,7 +181,7 @@ def _flatten_predictions(predictions, iou_type: str) -> _Objects:
         if len(classes[-1]) != n:
             raise ValueError(f"image {i}: {n} scores but {len(classes[-1])} classes")
         counts.append(n)
-        boxes.append(_box_array(item[0], n))
+        boxes.append(_box_array(item[0], n, iou_type))
         if iou_type == "segm":
             if len(item) < 4:
                 raise ValueError(f"image {i}: segm needs (boxes, scores, classes, masks)")

@@ -245,6 +245,10 @@ def test_inputs_that_do_not_fit_are_refused():
         detection_report([(box, [0])], [], 1)
     with pytest.raises(ValueError, match="classes outside"):
         detection_report([(box, [1])], [(box, [0.5], [0])], 1)
+    with pytest.raises(ValueError, match="needs the boxes"):
+        detection_report([(None, [0])], [(box, [0.5], [0])], 1)
+    with pytest.raises(ValueError, match="masks"):
+        detection_report([(None, [0])], [(None, [0.5], [0])], 1, iou_type="segm")
     with pytest.raises(ValueError, match="iou_type"):
         detection_report([(box, [0])], [(box, [0.5], [0])], 1, iou_type="keypoints")
 
