@@ -261,7 +261,7 @@ def _candidate_pairs(truth: _Objects, dets: _Objects, iou_type: str):
     start = np.searchsorted(sorted_groups, det_group, side="left")
     count = np.searchsorted(sorted_groups, det_group, side="right") - start
     pieces = []
-    for lo, hi in _chunks(count, 4_000_000):
+    for lo, hi in _chunks(count, 1_000_000):
         det = np.repeat(np.arange(lo, hi), count[lo:hi])
         offsets = np.cumsum(count[lo:hi]) - count[lo:hi]
         within = np.arange(len(det)) - np.repeat(offsets, count[lo:hi])
