@@ -127,11 +127,16 @@ def coco_curves(ground_truth, predictions, num_classes: int, iou_type: str = "bb
 # --- the inputs as flat arrays ---------------------------------------------------------------------------------
 
 
-def _xywh(boxes, n: int) -> np.ndarray:
-    """(x0, y0, x1, y1) as COCO's (x, y, w, h), computed as a conversion to COCO json would."""
+def _box_array(boxes, n: int, iou_type: str) -> np.ndarray:
     if boxes is None:
+        if iou_type == "bbox" and n:
+            raise ValueError("bbox evaluation needs the boxes (None is for segm only)")
         return np.zeros((n, 4), dtype=np.float64)
-    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    return np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+
+
+def _xywh(b: np.ndarray) -> np.ndarray:
+    """(x0, y0, x1, y1) as COCO's (x, y, w, h), computed as a conversion to COCO json would."""
     return np.column_stack([b[:, 0], b[:, 1], b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]])
 
 
@@ -140,59 +145,52 @@ def _flags(extras: dict, key: str, n: int) -> np.ndarray:
     return np.zeros(n, dtype=bool) if value is None else np.asarray(value, dtype=bool).reshape(n)
 
 
+def _cat(parts: list, dtype, shape=(0,)) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(shape, dtype=dtype)
+
+
 def _flatten_truth(ground_truth, iou_type: str) -> _Objects:
-    parts = {k: [] for k in ("image", "classes", "boxes", "area", "crowd", "ignore")}
-    masks: list = []
-    for i, item in enumerate(ground_truth):
-        boxes, classes = item[0], np.asarray(item[1], dtype=np.int64).reshape(-1)
+    counts, boxes, classes, crowd, ignore, area, masks = [], [], [], [], [], [], []
+    for item in ground_truth:
         extras = (item[2] if len(item) > 2 else None) or {}
-        n = len(classes)
-        xywh = _xywh(boxes, n)
+        classes.append(np.asarray(item[1], dtype=np.int64).reshape(-1))
+        n = len(classes[-1])
+        counts.append(n)
+        boxes.append(_box_array(item[0], n, iou_type))
+        crowd.append(_flags(extras, "iscrowd", n))
+        ignore.append(_flags(extras, "ignore", n))
+        given = extras.get("area")
+        area.append(np.full(n, np.nan) if given is None else np.asarray(given, dtype=np.float64).reshape(n))
         if iou_type == "segm":
-            rles = _rles(extras.get("masks"), n)
-            masks.extend(rles)
-            area = _rle_area(rles)
-        else:
-            area = xywh[:, 2] * xywh[:, 3]
-        if extras.get("area") is not None:
-            area = np.asarray(extras["area"], dtype=np.float64).reshape(n)
-        for key, value in (("image", np.full(n, i)), ("classes", classes), ("boxes", xywh), ("area", area)):
-            parts[key].append(value)
-        parts["crowd"].append(_flags(extras, "iscrowd", n))
-        parts["ignore"].append(_flags(extras, "ignore", n))
-    flat = _concat(parts)
-    return _Objects(**flat, scores=np.zeros(len(flat["image"])), masks=masks)
+            masks.extend(_rles(extras.get("masks"), n))
+    xywh = _xywh(_cat(boxes, np.float64, (0, 4)))
+    own_area = _rle_area(masks) if iou_type == "segm" else xywh[:, 2] * xywh[:, 3]
+    given = _cat(area, np.float64)
+    image = np.repeat(np.arange(len(counts)), counts)
+    flags = _cat(crowd, bool), _cat(ignore, bool)
+    area = np.where(np.isnan(given), own_area, given)
+    return _Objects(image, _cat(classes, np.int64), xywh, area, *flags, np.zeros(len(image)), masks)
 
 
 def _flatten_predictions(predictions, iou_type: str) -> _Objects:
-    parts = {k: [] for k in ("image", "classes", "boxes", "area", "scores")}
-    masks: list = []
+    counts, boxes, scores, classes, masks = [], [], [], [], []
     for i, item in enumerate(predictions):
-        boxes, scores = item[0], np.asarray(item[1], dtype=np.float64).reshape(-1)
-        classes, n = np.asarray(item[2], dtype=np.int64).reshape(-1), len(scores)
-        if len(classes) != n:
-            raise ValueError(f"image {i}: {n} scores but {len(classes)} classes")
-        xywh = _xywh(boxes, n)
+        scores.append(np.asarray(item[1], dtype=np.float64).reshape(-1))
+        classes.append(np.asarray(item[2], dtype=np.int64).reshape(-1))
+        n = len(scores[-1])
+        if len(classes[-1]) != n:
+            raise ValueError(f"image {i}: {n} scores but {len(classes[-1])} classes")
+        counts.append(n)
+        boxes.append(_box_array(item[0], n, iou_type))
         if iou_type == "segm":
             if len(item) < 4:
                 raise ValueError(f"image {i}: segm needs (boxes, scores, classes, masks)")
-            rles = _rles(item[3], n)
-            masks.extend(rles)
-            area = _rle_area(rles)
-        else:
-            area = xywh[:, 2] * xywh[:, 3]  # COCO.loadRes: bb[2] * bb[3]
-        for key, value in (("image", np.full(n, i)), ("classes", classes), ("boxes", xywh), ("area", area)):
-            parts[key].append(value)
-        parts["scores"].append(scores)
-    flat = _concat(parts)
-    n = len(flat["image"])
-    return _Objects(**flat, crowd=np.zeros(n, dtype=bool), ignore=np.zeros(n, dtype=bool), masks=masks)
-
-
-def _concat(parts: dict) -> dict:
-    empty = {"boxes": np.zeros((0, 4)), "image": np.zeros(0, np.int64), "classes": np.zeros(0, np.int64)}
-    empty |= {"crowd": np.zeros(0, bool), "ignore": np.zeros(0, bool)}
-    return {k: np.concatenate(v) if v else empty.get(k, np.zeros(0)) for k, v in parts.items()}
+            masks.extend(_rles(item[3], n))
+    xywh = _xywh(_cat(boxes, np.float64, (0, 4)))
+    area = _rle_area(masks) if iou_type == "segm" else xywh[:, 2] * xywh[:, 3]  # COCO.loadRes: bb[2] * bb[3]
+    image = np.repeat(np.arange(len(counts)), counts)
+    none = np.zeros(len(image), dtype=bool)
+    return _Objects(image, _cat(classes, np.int64), xywh, area, none, none, _cat(scores, np.float64), masks)
 
 
 def _rles(masks, n: int) -> list:
@@ -263,7 +261,7 @@ def _candidate_pairs(truth: _Objects, dets: _Objects, iou_type: str):
     start = np.searchsorted(sorted_groups, det_group, side="left")
     count = np.searchsorted(sorted_groups, det_group, side="right") - start
     pieces = []
-    for lo, hi in _chunks(count, 4_000_000):
+    for lo, hi in _chunks(count, 1_000_000):
         det = np.repeat(np.arange(lo, hi), count[lo:hi])
         offsets = np.cumsum(count[lo:hi]) - count[lo:hi]
         within = np.arange(len(det)) - np.repeat(offsets, count[lo:hi])
@@ -361,54 +359,54 @@ def _match(det_idx, gt_idx, ious, rank, gt_ignored, crowd, num_dets: int):
 
 def _accumulate(dets, rank, matched, det_ignored, gt_classes, gt_ignored, num_classes: int) -> CocoCurves:
     """COCOeval.accumulate: per class, the detections of every image by score (stable: image order, then rank),
-    cumulative TP / FP, recall and interpolated precision at the 101 recall points."""
+    cumulative TP / FP, recall and interpolated precision at the 101 recall points.
+
+    COCOeval cuts each image's list at 1, 10, 100 detections before sorting; here a detection beyond the cut
+    stays in place with neither TP nor FP. That only repeats the point before it on the curve, which changes
+    neither the final recall nor the interpolated precision (COCOeval keeps its ignored detections so too)."""
     num_areas, num_thresholds = gt_ignored.shape[0], len(IOU_THRESHOLDS)
     shape = (num_thresholds, len(RECALL_THRESHOLDS), num_classes, num_areas, len(MAX_DETECTIONS))
     precision, recall = -np.ones(shape), -np.ones((num_thresholds, num_classes, num_areas, len(MAX_DETECTIONS)))
     order = np.lexsort((rank, dets.image, -dets.scores, dets.classes))
     bounds = np.searchsorted(dets.classes[order], np.arange(num_classes + 1))
     counted = np.stack([np.bincount(gt_classes[~ign], minlength=num_classes) for ign in gt_ignored])  # A x K
-    within = np.stack([rank < m for m in MAX_DETECTIONS])[:, order]  # M x D
-    for k in range(num_classes):
-        sel = order[bounds[k] : bounds[k + 1]]
-        in_top = within[:, bounds[k] : bounds[k + 1]]
-        for a in range(num_areas):
-            npig = counted[a, k]
-            if npig == 0:
-                continue
-            hit, ign = matched[a][:, sel], det_ignored[a][:, sel]  # T x n
-            tps = (hit & ~ign)[None] & in_top[:, None]  # M x T x n
-            fps = (~hit & ~ign)[None] & in_top[:, None]
-            p, r = _curve(np.cumsum(tps, axis=-1, dtype=np.float64), np.cumsum(fps, axis=-1, dtype=np.float64), npig)
-            precision[:, :, k, a, :] = np.moveaxis(p, 0, -1)
-            recall[:, k, a, :] = r.T
+    counts = ~det_ignored[:, :, order]  # A x T x D: a TP or an FP
+    hit = matched[:, :, order]
+    true_pos, false_pos = counts & hit, counts & ~hit
+    in_top = np.stack([rank[order] < m for m in MAX_DETECTIONS])[:, None, :]  # M x 1 x D
+    for k, a in zip(*np.nonzero(counted.T)):
+        lo, hi = bounds[k], bounds[k + 1]
+        tp = np.cumsum(true_pos[a, None, :, lo:hi] & in_top[..., lo:hi], axis=-1, dtype=np.int32)  # M x T x n
+        fp = np.cumsum(false_pos[a, None, :, lo:hi] & in_top[..., lo:hi], axis=-1, dtype=np.int32)
+        p, r = _curve(tp, fp, int(counted[a, k]))
+        precision[:, :, k, a, :] = np.moveaxis(p, 0, -1)
+        recall[:, k, a, :] = r.T
     return CocoCurves(precision, recall)
 
 
 def _curve(tp: np.ndarray, fp: np.ndarray, npig: int) -> tuple[np.ndarray, np.ndarray]:
-    """M x T cumulative counts (… x n) -> interpolated precision at the recall points (M x T x R) and the final
-    recall (M x T), with COCOeval's arithmetic: rc = tp / npig, pr = tp / (fp + tp + eps)."""
+    """M x T x n cumulative counts -> interpolated precision at the recall points (M x T x R) and the final
+    recall (M x T), with COCOeval's float64 arithmetic: rc = tp / npig, pr = tp / (fp + tp + eps)."""
     n = tp.shape[-1]
-    final = tp[..., -1] / npig if n else np.zeros(tp.shape[:-1])
     if not n:
-        return np.zeros((*tp.shape[:-1], len(RECALL_THRESHOLDS))), final
+        return np.zeros((*tp.shape[:-1], len(RECALL_THRESHOLDS))), np.zeros(tp.shape[:-1])
+    final = tp[..., -1] / npig
     pr = tp / (fp + tp + np.spacing(1))
     pr = np.maximum.accumulate(pr[..., ::-1], axis=-1)[..., ::-1]
-    needed = _true_positives_needed(npig)  # R: the fewest TP whose recall reaches each point
-    rows = tp.reshape(-1, n)
-    width = max(n, npig) + 1
-    offsets = np.arange(len(rows))[:, None] * width
-    flat_pos = np.searchsorted((rows + offsets).ravel(), (needed[None, :] + offsets).ravel(), side="left")
-    index = flat_pos.reshape(len(rows), -1) - np.arange(len(rows))[:, None] * n
-    found = index < n
+    # COCOeval: searchsorted(rc, point, "left"); rc only grows with tp, so search the fewest TP reaching the point
+    # among the integer counts, every row at once (rows shifted apart by more than any count)
+    needed = _true_positives_needed(npig)
+    rows = tp.reshape(-1, n).astype(np.int64)
+    shift = np.arange(len(rows))[:, None] * (max(n, npig) + 1)
+    where = np.searchsorted((rows + shift).ravel(), (needed[None, :] + shift).ravel(), side="left")
+    index = where.reshape(len(rows), -1) - np.arange(len(rows))[:, None] * n
     values = np.take_along_axis(pr.reshape(-1, n), np.minimum(index, n - 1), axis=1)
-    return np.where(found, values, 0.0).reshape(*tp.shape[:-1], -1), final
+    return np.where(index < n, values, 0.0).reshape(*tp.shape[:-1], -1), final
 
 
 def _true_positives_needed(npig: int) -> np.ndarray:
-    """For each recall point, the least integer c with c / npig >= the point in float arithmetic (so that
-    searching c among cumulative TP finds what COCOeval's searchsorted(rc, point) finds)."""
-    c = np.maximum(np.ceil(RECALL_THRESHOLDS * npig) - 2, 0)
+    """For each recall point, the least integer c with c / npig >= the point in float arithmetic."""
+    c = np.maximum(np.ceil(RECALL_THRESHOLDS * npig) - 2, 0).astype(np.int64)
     for _ in range(4):
         c = np.where(c / npig < RECALL_THRESHOLDS, c + 1, c)
     return c

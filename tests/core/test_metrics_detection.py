@@ -145,6 +145,53 @@ def test_random_cases_cover_what_they_claim():
     assert any(e["iscrowd"].any() for _, _, e in truth)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_whole_pixel_grid_with_equal_ious_and_duplicate_objects(seed):
+    """Boxes on a coarse grid: many IoUs are equal (ties go to the later object) or fall exactly on a threshold
+    (0.5, 0.75...), some objects are duplicates, and scores take four values."""
+    rng = np.random.default_rng(seed)
+    truth, predictions = [], []
+    for _ in range(20):
+        n = int(rng.integers(0, 12))
+        corner = rng.integers(0, 6, (n, 2)) * 8
+        boxes = np.hstack([corner, corner + rng.integers(1, 5, (n, 2)) * 8]).astype(np.float32)
+        if n > 1:
+            boxes[-1] = boxes[0]  # a duplicate object
+        classes = rng.integers(0, 2, n)
+        truth.append(
+            (boxes, classes, {"iscrowd": rng.random(n) < 0.1, "area": np.prod(boxes[:, 2:] - boxes[:, :2], 1)})
+        )
+        m = int(rng.integers(0, 25))
+        corner = rng.integers(0, 6, (m, 2)) * 8
+        pred = np.hstack([corner, corner + rng.integers(1, 5, (m, 2)) * 8]).astype(np.float32)
+        predictions.append((pred, rng.integers(1, 5, m).astype(np.float32) / 4, rng.integers(0, 2, m)))
+    assert_same_as_cocoeval(truth, predictions, 2)
+
+
+@pytest.mark.parametrize("later_is_a", [False, True])
+def test_equal_ious_go_to_the_later_object(later_is_a):
+    """The first detection overlaps objects A and B equally (IoU 0.6); the second overlaps only A. COCOeval gives
+    the first one the later object of the two: if that is B, both detections are right."""
+    a, b = [0, 0, 10, 10], [5, 0, 15, 10]
+    objects = np.array([b, a] if later_is_a else [a, b], dtype=np.float32)
+    truth = [(objects, np.array([0, 0]))]
+    predictions = [(np.array([[2.5, 0, 12.5, 10], a], np.float32), np.array([0.9, 0.8], np.float32), np.array([0, 0]))]
+    report = assert_same_as_cocoeval(truth, predictions, 1)
+    assert report["map_50"] == pytest.approx(0.5 if later_is_a else 1.0, abs=0.01)
+
+
+def test_recalls_that_fall_exactly_on_the_recall_points():
+    """100 objects of one class: recall k / 100 meets the points 0.00..1.00 (float64, as COCOeval compares)."""
+    rng = np.random.default_rng(0)
+    boxes = np.array([[10, 10, 50, 50]], dtype=np.float32)
+    truth = [(boxes, np.array([0])) for _ in range(100)]
+    found = rng.random(100) < 0.8
+    predictions = [
+        (boxes if f else boxes + 100, np.array([s], np.float32), np.array([0])) for f, s in zip(found, rng.random(100))
+    ]
+    assert_same_as_cocoeval(truth, predictions, 1)
+
+
 def test_all_scores_tied_keep_the_given_order():
     truth, predictions = random_case(11)
     tied = [(b, np.full(len(s), 0.5, dtype=np.float32), c) for b, s, c in predictions]
@@ -245,6 +292,10 @@ def test_inputs_that_do_not_fit_are_refused():
         detection_report([(box, [0])], [], 1)
     with pytest.raises(ValueError, match="classes outside"):
         detection_report([(box, [1])], [(box, [0.5], [0])], 1)
+    with pytest.raises(ValueError, match="needs the boxes"):
+        detection_report([(None, [0])], [(box, [0.5], [0])], 1)
+    with pytest.raises(ValueError, match="masks"):
+        detection_report([(None, [0])], [(None, [0.5], [0])], 1, iou_type="segm")
     with pytest.raises(ValueError, match="iou_type"):
         detection_report([(box, [0])], [(box, [0.5], [0])], 1, iou_type="keypoints")
 
