@@ -54,7 +54,10 @@ def dataset_truth(dataset: Dataset, index: int) -> da.Truth | None:
     if loaded is None:
         return None
     extras = dataset.box_extras(index)
-    return loaded[0], loaded[1], {"iscrowd": extras.get("iscrowd"), "ignore": extras.get("difficult")}
+    out = {"iscrowd": extras.get("iscrowd"), "ignore": extras.get("difficult")}
+    if extras.get("area") is not None:  # COCO's annotation area: what COCOeval sorts into small / medium / large
+        out["area"] = extras["area"]
+    return loaded[0], loaded[1], out
 
 
 def _truth_of(dataset: Dataset, index: int, truth) -> da.Truth | None:
