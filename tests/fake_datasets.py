@@ -357,8 +357,12 @@ def _rle_counts(mask: np.ndarray) -> list[int]:
     return runs if flat[0] == 0 else [0, *runs]
 
 
-def coco_instances(n_images: int, size: tuple[int, int] = (12, 16), per_image: int = 3, seed: int = 0) -> dict:
-    """An instances json: rectangles as polygons, one crowd RLE per image, some overlapping."""
+def coco_instances(
+    n_images: int, size: tuple[int, int] = (12, 16), per_image: int = 3, seed: int = 0, segmentation: bool = True
+) -> dict:
+    """An instances json: rectangles as polygons, one crowd RLE per image, some overlapping.
+
+    ``segmentation=False``: a detection-only export (boxes, no ``segmentation`` keys)."""
     rng = np.random.default_rng(seed)
     height, width = size
     images, annotations = [], []
@@ -392,14 +396,24 @@ def coco_instances(n_images: int, size: tuple[int, int] = (12, 16), per_image: i
                 "bbox": [0, 9, 5, 3],
             }
         )
+    if not segmentation:
+        for annotation in annotations:
+            del annotation["segmentation"]
     return {"info": {}, "licenses": [], "images": images, "annotations": annotations, "categories": COCO_CATEGORIES}
 
 
 def write_coco(
-    root: Path, split: str = "val2017", n_images: int = 3, images_subfolder: bool = False, seed: int = 0
+    root: Path,
+    split: str = "val2017",
+    n_images: int = 3,
+    images_subfolder: bool = False,
+    seed: int = 0,
+    segmentation: bool = True,
 ) -> Path:
-    """``root/annotations/instances_<split>.json`` and the images in ``root/<split>/``; returns the json."""
-    data = coco_instances(n_images, seed=seed)
+    """``root/annotations/instances_<split>.json`` and the images in ``root/<split>/``; returns the json.
+
+    The COCO instances layout (polygons, crowd RLEs, bboxes); ``segmentation=False`` writes a detection-only one."""
+    data = coco_instances(n_images, seed=seed, segmentation=segmentation)
     folder = root / "images" / split if images_subfolder else root / split
     write_images(folder, [image["file_name"] for image in data["images"]], seed=seed, size=(12, 16))
     path = root / "annotations" / f"instances_{split}.json"
