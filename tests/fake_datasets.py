@@ -248,8 +248,12 @@ CELEBA_LANDMARKS = [
 ]
 
 
-def write_celeba(parent: Path, n: int = 7, seed: int = 0) -> dict[str, np.ndarray]:
-    """``parent/celeba`` with images and the five list files, spaced as the originals are."""
+CELEBA_WILD_SIZE = (40, 50)  # (height, width) of the in-the-wild images write_celeba(wild=True) writes
+
+
+def write_celeba(parent: Path, n: int = 7, seed: int = 0, wild: bool = False) -> dict[str, np.ndarray]:
+    """``parent/celeba`` with images and the five list files, spaced as the originals are. ``wild``: the
+    in-the-wild images too (``img_celeba/``, CELEBA_WILD_SIZE), whose faces ``list_bbox_celeba.txt`` boxes."""
     rng = np.random.default_rng(seed)
     root = parent / "celeba"
     names = [f"{i:06d}.jpg" for i in range(1, n + 1)]
@@ -258,6 +262,10 @@ def write_celeba(parent: Path, n: int = 7, seed: int = 0) -> dict[str, np.ndarra
     partition = np.arange(n) % 3
     identity = rng.integers(1, 10178, size=n)
     bbox = rng.integers(0, 300, size=(n, 4))
+    if wild:
+        write_images(root / "img_celeba", names, seed=seed + 1, size=CELEBA_WILD_SIZE)
+        corner, size = rng.integers(0, 20, size=(n, 2)), rng.integers(5, 20, size=(n, 2))
+        bbox = np.concatenate([corner, size], axis=1)
     landmarks = rng.integers(0, 200, size=(n, 10))
 
     def table(rows: np.ndarray, width: int) -> str:
