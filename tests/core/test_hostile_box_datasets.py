@@ -87,6 +87,19 @@ def test_a_broken_or_hostile_voc_xml_is_its_sample_error(tmp_path: Path, text: s
     assert ds[0].boxes() is not None and ds[1].image().shape == (10, 12, 3)
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le"])
+def test_an_entity_bomb_in_utf16_is_refused_too(tmp_path: Path, encoding: str) -> None:
+    """In UTF-16 the bytes ``<!`` never occur (NULs sit between the letters): such a file must still go to
+    defusedxml (which refuses it, or cannot read the encoding at all: never expanded either way)."""
+    root, _, _ = write_voc_detection(tmp_path)
+    text = LAUGHS.replace('<?xml version="1.0"?>', f'<?xml version="1.0" encoding="{encoding}"?>')
+    (root / "Annotations" / "2012_000002.xml").write_bytes(text.encode(encoding))
+    start = time.perf_counter()
+    with pytest.raises(SampleError, match=r"is refused: EntitiesForbidden|is not valid XML"):
+        open_dataset(root, split="train")[1].boxes()
+    assert time.perf_counter() - start < 5
+
+
 @pytest.mark.parametrize(
     ("bbox", "message"),
     [

@@ -21,6 +21,7 @@ import numpy as np
 
 from core.datasets.base import BOX_TASKS, SampleError
 from core.datasets.readers.files import FileDataset
+from core.datasets.readers.masks import image_size
 
 
 def no_boxes() -> tuple[np.ndarray, np.ndarray]:
@@ -87,6 +88,16 @@ class BoxDataset(FileDataset):
 
     def box_size(self, index: int) -> tuple[int, int] | None:
         return None
+
+    def header_size(self, index: int) -> tuple[int, int]:
+        """(height, width) of the sample's image from its header, read once (a box is drawn, checked and shown
+        several times; the header read costs a file open)."""
+        sizes = getattr(self, "_header_sizes", None)
+        if sizes is None:
+            sizes = self._header_sizes = np.full((len(self), 2), -1, np.int32)
+        if sizes[index, 0] < 0:
+            sizes[index] = image_size(self.checked_path(index))
+        return int(sizes[index, 0]), int(sizes[index, 1])
 
     def _checked(self, index: int) -> tuple[np.ndarray, np.ndarray, int]:
         entry, name = self.objects(index), self.sample_ids[index]

@@ -28,7 +28,6 @@ from core.datasets.base import DatasetError, default_split
 from core.datasets.layouts import Layout, Probe, register
 from core.datasets.readers.boxes import BoxDataset, Objects
 from core.datasets.readers.files import FileDataset
-from core.datasets.readers.masks import image_size
 
 IMAGES = "img_align_celeba"
 WILD_IMAGES = "img_celeba"
@@ -233,7 +232,7 @@ class CelebAFaces(BoxDataset, CelebADataset):
         return Objects(self._boxes[index : index + 1], np.zeros(1, np.int64))
 
     def box_size(self, index: int) -> tuple[int, int]:
-        return image_size(self.checked_path(index))
+        return self.header_size(index)
 
     def sample_meta(self, index: int) -> dict[str, Any]:
         return CelebADataset.sample_meta(self, index) | self.box_meta(index)

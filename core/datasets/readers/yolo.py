@@ -41,7 +41,7 @@ from core.datasets.layouts import Layout, Probe, register
 from core.datasets.readers.boxes import BoxDataset, Objects, presence, read_capped
 from core.datasets.readers.coco import rasterise
 from core.datasets.readers.files import is_inside
-from core.datasets.readers.masks import bit_palette, image_size
+from core.datasets.readers.masks import bit_palette
 
 YAML_NAMES = ("data.yaml", "data.yml", "dataset.yaml", "dataset.yml")
 SPLIT_KEYS = ("train", "val", "test")
@@ -241,7 +241,7 @@ class YoloDataset(BoxDataset):
         self.labels = labels
 
     def box_size(self, index: int) -> tuple[int, int]:
-        return image_size(self.checked_path(index))
+        return self.header_size(index)
 
     def objects(self, index: int) -> Objects:
         labels = self.labels[index]
