@@ -76,6 +76,7 @@ def test_segmentation_and_detection_in_one_tree(tmp_path: Path) -> None:
     detection = ds.with_task("detection")
     assert (detection.task, detection.split, detection.classes) == ("detection", "val", list(VOC_OBJECTS))
     assert detection[0].mask() is None and detection.with_task("segmentation")[0].mask().shape == (10, 12)
+    assert detection.with_split("train").task == "detection"  # another split keeps the task
     assert open_dataset(tmp_path, task="detection").task == "detection"
 
 
