@@ -11,6 +11,7 @@ per sample, never another exception. Sample images are replaced by garbage, a FI
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import struct
 import time
@@ -37,7 +38,7 @@ from tests.fake_datasets import (
     write_imagenet,
     write_images,
     write_mnist,
-    write_voc,
+    write_voc_detection,
     write_yolo,
 )
 
@@ -87,8 +88,8 @@ CATALOGUE: dict[str, Callable[[Path], Path]] = {
     "Flowers-102": lambda tmp: write_flowers102(tmp)[0],
     "Food-101": lambda tmp: write_food101(tmp),
     "ImageNet": lambda tmp: (write_imagenet(tmp / "imagenet"), tmp / "imagenet")[1],
-    "CelebA": lambda tmp: (write_celeba(tmp), tmp / "celeba")[1],
-    "Pascal VOC": lambda tmp: write_voc(tmp)[0],
+    "CelebA": lambda tmp: (write_celeba(tmp, wild=True), tmp / "celeba")[1],
+    "Pascal VOC": lambda tmp: write_voc_detection(tmp, segmentation=True)[0],
     "Cityscapes": lambda tmp: (write_cityscapes(tmp / "cityscapes"), tmp / "cityscapes")[1],
     "COCO": lambda tmp: (write_coco(tmp / "coco"), tmp / "coco")[1],
     "Segmentation pairs": _segpairs,
@@ -107,15 +108,17 @@ def _read_everything(root: Path) -> None:
         dataset = open_dataset(root)
     except DatasetError:
         return
-    for split in dataset.splits or [None]:
+    for task, split in itertools.product(dataset.tasks, dataset.splits or [None]):
         try:
-            part = dataset.with_split(split) if split else dataset
+            part = dataset.with_task(task)
+            part = part.with_split(split) if split else part
         except DatasetError:
             continue
         for sample in part:
             for read in (sample.image, sample.mask, sample.boxes, sample.instances):
                 with contextlib.suppress(SampleError):
                     read()
+            assert isinstance(sample.meta, dict)  # meta says what is wrong, it does not raise
 
 
 def _index_files(root: Path) -> list[Path]:

@@ -125,10 +125,14 @@ class BoxDataset(FileDataset):
         return {name: flags[name].astype(bool) for name in self.flag_names if name in flags}
 
     def box_meta(self, index: int) -> dict[str, Any]:
-        """The objects' part of ``sample_meta``: counts, class names and flags as lists; the error if any."""
+        """The objects' part of ``sample_meta``: counts, class names and flags as lists; the error if any (meta
+        never raises: it is how a tile says what is wrong)."""
         if self.task not in BOX_TASKS:
             return {}
-        entry = self.objects(index)
+        try:
+            entry = self.objects(index)
+        except SampleError as exc:  # YOLO's boxes need the image's size: an unreadable image has none
+            return {"objects": 0, "annotation_error": str(exc)}
         if entry.error:
             return {"objects": 0, "annotation_error": entry.error}
         meta: dict[str, Any] = {"objects": len(entry.classes)}

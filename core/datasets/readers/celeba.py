@@ -28,6 +28,7 @@ from core.datasets.base import DatasetError, default_split
 from core.datasets.layouts import Layout, Probe, register
 from core.datasets.readers.boxes import BoxDataset, Objects
 from core.datasets.readers.files import FileDataset
+from core.datasets.readers.masks import bit_palette
 
 IMAGES = "img_align_celeba"
 WILD_IMAGES = "img_celeba"
@@ -177,6 +178,7 @@ def _localization(root: Path, split: str | None, tasks: tuple[str, ...]) -> Cele
         task="localization",
         tasks=tasks,
         classes=["face"],
+        palette=bit_palette(2)[1:],
         splits=splits,
         split=split,
         sample_ids=split_ids,

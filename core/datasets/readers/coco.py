@@ -393,7 +393,7 @@ def open_coco(root: Path, split: str | None = None, task: str | None = None) -> 
         split=split,
         sample_ids=[str(image["file_name"]) for image in images],
         tags=tags,
-        palette=bit_palette(len(classes)),
+        palette=bit_palette(len(classes)) if segmentation else bit_palette(len(classes) + 1)[1:],  # no black box
     )
 
 
