@@ -133,6 +133,13 @@ def test_a_broken_yaml_names_what_is_wrong(tmp_path: Path, yaml: str, message: s
         open_dataset(tmp_path)
 
 
+def test_a_path_elsewhere_and_no_splits_here_says_both(tmp_path: Path) -> None:
+    write_yolo(tmp_path)
+    (tmp_path / "data.yaml").write_text("path: ../datasets/coco8\ntrain: images/training\nnames: [a]\n")
+    with pytest.raises(DatasetError, match=r"(?s)none of the splits .* path: \.\./datasets/coco8; read from .*"):
+        open_dataset(tmp_path)
+
+
 def test_a_split_folder_outside_the_dataset_is_refused(tmp_path: Path) -> None:
     write_images(tmp_path / "elsewhere", ["secret.jpg"])
     root = tmp_path / "data"

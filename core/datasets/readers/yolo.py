@@ -281,7 +281,8 @@ def _splits(root: Path, data: dict[str, Any], where: str, notices: list[str]) ->
         else:
             splits[key] = ids
     if not splits:
-        raise DatasetError(f"YOLO: none of the splits {where} names ({', '.join(SPLIT_KEYS)}) is in {root}")
+        told = "".join(f"\n  {notice}" for notice in notices)  # why: a path: ignored, each split's folder
+        raise DatasetError(f"YOLO: none of the splits {where} names ({', '.join(SPLIT_KEYS)}) is in {root}{told}")
     return splits
 
 
