@@ -9,9 +9,9 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 from superqt.utils import create_worker
 
-from core import tasks
 from core.masks.writers import WithSavedMasks
 from gui.browser import BrowserPane
+from gui.browser.decoding import per_pixel
 from gui.labeling import LabelingTools, MaskEditorWidget
 from gui.labeling.saved_masks import SavedMasks
 from gui.metrics import MetricsPane
@@ -202,7 +202,7 @@ class MainWindow(QMainWindow):
 
     # -- mask editing -------------------------------------------------------------
     def _enable_mask_actions(self, dataset) -> None:
-        segmentation = dataset is not None and tasks.of(dataset).per_pixel
+        segmentation = dataset is not None and per_pixel(dataset)
         self.edit_mask_action.setEnabled(segmentation and self.state.current is not None)
         self.saved_masks_action.setEnabled(segmentation)
         self.saved_masks_action.setChecked(isinstance(dataset, WithSavedMasks))
@@ -210,7 +210,7 @@ class MainWindow(QMainWindow):
     def edit_mask(self) -> None:
         """Open the mask editor on the sample shown in the sample view."""
         dataset, index = self.state.dataset, self.state.current
-        if dataset is None or index is None or not tasks.of(dataset).per_pixel:
+        if dataset is None or index is None or not per_pixel(dataset):
             return
         if self.mask_editor is None:
             self.mask_editor = MaskEditorWidget()
