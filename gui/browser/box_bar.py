@@ -73,7 +73,7 @@ class BoxBar(QWidget):
         self.score_changed.emit(value / STEPS)
 
 
-def legend_item(kind: str, parent: QWidget) -> QLabel:
+def legend_item(kind: str, parent: QWidget) -> QWidget:
     """A short line in the kind's colour and style, then its name (the tooltip says what it means)."""
     pixmap = QPixmap(22, 12)
     pixmap.fill(Qt.GlobalColor.transparent)
@@ -81,11 +81,10 @@ def legend_item(kind: str, parent: QWidget) -> QLabel:
     painter.setPen(object_pen(kind, 2.5))
     painter.drawLine(QPointF(1, 6), QPointF(21, 6))
     painter.end()
-    label = QLabel(parent)
-    label.setTextFormat(Qt.TextFormat.RichText)
+    holder = QWidget(parent)
+    label = QLabel(holder)
     label.setPixmap(pixmap)
     words = BOX_STYLES[kind][2]
-    holder = QLabel(parent)
     row = QHBoxLayout(holder)
     row.setContentsMargins(0, 0, 0, 0)
     row.setSpacing(2)

@@ -154,7 +154,7 @@ class ImageCanvas(QWidget):
         chosen = [b for b in drawn if highlight is not None and (b.source, b.object) == highlight]
         if chosen and self.image is not None:
             x0, y0, x1, y1 = chosen[0].box
-            margin = max(x1 - x0, y1 - y0, 8)  # the object and as much again around it
+            margin = max(x1 - x0, y1 - y0, 16) / 2  # the object and half as much again on each side
             self.box.setRange(QRectF(x0 - margin, y0 - margin, x1 - x0 + 2 * margin, y1 - y0 + 2 * margin))
 
     def fit(self) -> None:

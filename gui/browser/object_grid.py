@@ -44,13 +44,23 @@ from core.datasets import Dataset
 from core.evaluation.selection import PREDICTION, TRUTH, ObjectRefs
 from core.inference.detections import DetectionPredictions
 from core.metrics.boxes import FP, IGNORED, TP, match_image
-from gui.browser.boxes import BOX_STYLES, FP_KIND, IGNORED_KIND, TP_KIND, TRUTH_KIND, object_pen, truth_boxes
+from gui.browser.boxes import (
+    BOX_STYLES,
+    FN_KIND,
+    FP_KIND,
+    IGNORED_KIND,
+    PREDICTED_KIND,
+    TP_KIND,
+    TRUTH_KIND,
+    object_pen,
+    truth_boxes,
+)
 from gui.browser.decoding import DecodeTask, ResultRelay, to_qimage
 
 CROP = 112  # the crops' square, in pixels
 MARGIN = 0.25  # context around the box, a fraction of its longer side on each side
 CACHE = 600
-CROP_TILE = QSize(CROP + 12, CROP + 34)
+CROP_TILE = QSize(CROP + 12, CROP + 38)
 
 #: What the grid lists: value -> the combo's words.
 SELECTION, ALL_TRUTH, ALL_DETECTIONS = "selection", "truth", "detections"
@@ -139,7 +149,7 @@ def cut_crop(
     size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
     crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
     out = to_qimage(np.ascontiguousarray(crop[..., :3]))
-    style = kind if kind in BOX_STYLES else (TRUTH_KIND if source == TRUTH else FP_KIND)
+    style = style_of(kind, source)
     painter = QPainter(out)
     rect = QRectF((x0 - left) * scale, (y0 - top) * scale, (x1 - x0) * scale, (y1 - y0) * scale)
     painter.setPen(QPen(QColor(0, 0, 0, 150), 4))
@@ -150,6 +160,14 @@ def cut_crop(
     name = classes[c] if 0 <= c < len(classes) else str(c)
     words = f"{kind} · {name}" if kind else name
     return out, words + (f" {score:.2f}" if score is not None else "")
+
+
+def style_of(kind: str, source: int) -> str:
+    """The box style (a key of BOX_STYLES) of an object's kind in words: "FP · localization" is drawn as FP."""
+    head = kind.split(" ", 1)[0] if kind else ""
+    if head in BOX_STYLES:
+        return head
+    return TRUTH_KIND if source == TRUTH else PREDICTED_KIND
 
 
 class CropLoader(QObject):
@@ -253,7 +271,7 @@ class ObjectGridModel(QAbstractListModel):
         if role == ObjectKeyRole:
             return key
         if role == KindRole:
-            return refs.kinds[key] if refs.kinds else ""
+            return style_of(refs.kinds[key] if refs.kinds else "", int(refs.sources[key]))
         if role == Qt.ItemDataRole.DecorationRole:
             return self.loader.crop(key)
         if role == Qt.ItemDataRole.DisplayRole:
@@ -298,10 +316,14 @@ class CropDelegate(QStyledItemDelegate):
             painter.fillRect(box, QColor(128, 128, 128, 40))
         kind = index.data(KindRole)
         color = BOX_STYLES[kind][0].darker(130) if kind in BOX_STYLES else option.palette.text().color()
-        text = QRect(tile.left() + 2, box.bottom() + 4, tile.width() - 4, 24)
-        painter.setPen(color if kind in (TP_KIND, FP_KIND) else option.palette.text().color())
-        words = painter.fontMetrics().elidedText(index.data() or "", Qt.TextElideMode.ElideRight, text.width())
-        painter.drawText(text, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, words)
+        text = QRect(tile.left() + 2, box.bottom() + 3, tile.width() - 4, CROP_TILE.height() - CROP - 8)
+        painter.setPen(color if kind in (TP_KIND, FP_KIND, FN_KIND) else option.palette.text().color())
+        # Two lines at most: "FP · background" over "dog 0.83" (the tooltip has the rest).
+        kind_words, _, what = (index.data() or "").rpartition(" · ")
+        words = f"{kind_words}\n{what}" if kind_words else what
+        metrics = painter.fontMetrics()
+        lines = [metrics.elidedText(line, Qt.TextElideMode.ElideRight, text.width()) for line in words.split("\n")]
+        painter.drawText(text, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, "\n".join(lines[:2]))
         painter.restore()
 
 
