@@ -175,7 +175,9 @@ class SampleGridModel(QAbstractListModel):
         """Labels or marks changed: new marks and outcomes. ``data()`` reads them live, so the view only
         has to repaint; no dataChanged, which makes QListView lay out every row again (O(N) per key)."""
         self.label_marks = marks
-        if self.predictions is not None:
+        if self.dataset is not None and self.dataset.has_boxes:
+            self._drawn.clear()  # edited boxes are matched again as the tiles repaint
+        elif self.predictions is not None:
             self.marks = marks_for(self.dataset, self.predictions, self.threshold)
 
     def _repaint(self, roles: list[int]) -> None:

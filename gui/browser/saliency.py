@@ -223,7 +223,8 @@ class SaliencyPanel(QWidget):
     # -- what to explain ------------------------------------------------------------------------
     def _usable(self) -> bool:
         p, d = self.predictions, self.dataset
-        return p is not None and d is not None and len(p) == len(d)
+        # Detectors are not explained by these maps (they answer with boxes, not one score per class).
+        return p is not None and d is not None and not d.has_boxes and len(p) == len(d)
 
     def _specs(self) -> tuple[list[MapSpec], str]:
         """The maps to ask for the shown sample, or none and why."""

@@ -121,6 +121,11 @@ class SampleView(QWidget):
         self.dataset, self.predictions, self.threshold = dataset, None, None
         self.masks.set_dataset(dataset)
         self.saliency.set_dataset(dataset)
+        boxes = dataset is not None and dataset.has_boxes
+        if boxes and self.saliency.active:
+            self.saliency.action.setChecked(False)
+        self.saliency.setVisible(not boxes)  # the maps explain classifiers and segmenters, not detectors
+        self.saliency.action.setEnabled(not boxes)
         self._show_mask_panel()
         self.clear()
 

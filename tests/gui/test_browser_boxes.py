@@ -16,6 +16,7 @@ from core.evaluation.selection import PREDICTION, TRUTH, ObjectRefs, Selection
 from core.inference.detections import DetectionPredictions
 from gui.browser.boxes import BOX_STYLES, FN_KIND, FP_KIND, TP_KIND, TRUTH_KIND, image_boxes, truth_boxes
 from gui.browser.grid_model import BoxesRole
+from gui.browser.object_grid import KindRole
 from gui.browser.tile_delegate import TILE_SIZE
 from gui.state import DEFAULT_SCORE_THRESHOLD, AppState
 from tests.gui.helpers import browser_pane, qimage_array
@@ -112,8 +113,8 @@ def render_tile(qtbot, pane, row: int) -> np.ndarray:
 
 def thumb_origin() -> tuple[int, int]:
     """Where the 96 x 96 thumbnail of a square image lies in a tile (see TileDelegate.paint)."""
-    from gui.browser.tile_delegate import PAD
     from gui.browser.thumbnails import THUMB_SIZE
+    from gui.browser.tile_delegate import PAD
 
     tile = QRect(0, 0, TILE_SIZE.width(), TILE_SIZE.height()).adjusted(2, 2, -2, -2)
     return tile.center().x() - THUMB_SIZE // 2, tile.top() + PAD
@@ -266,3 +267,26 @@ def test_object_grid_lists_detections_above_the_threshold_by_kind(qtbot, pane, s
     qtbot.waitUntil(lambda: grid.shown_count() == 4, timeout=10_000)
     grid.kinds.setCurrentIndex(grid.kinds.findData(FP_KIND))
     assert grid.shown_count() == 1
+
+
+def test_enter_opens_the_current_crop_and_low_scoring_objects_of_a_selection_hide(qtbot, pane, state):
+    state.set_predictions(make_run(state.dataset))
+    refs = ObjectRefs.of([0, 1, 0], PREDICTION, [1, 0, 0], ["FP", "TP", "TP"])  # scores 0.3, 0.4, 0.9
+    state.set_selection(Selection.of_objects("some detections", refs))
+    grid = pane.object_grid
+    assert grid.shown_count() == 1  # 0.3 and 0.4 are under the threshold of 0.5
+    state.set_score_threshold(0.35)
+    assert grid.shown_count() == 2
+    pane.show()
+    qtbot.waitExposed(pane)
+    grid.view.setFocus()
+    grid.view.setCurrentIndex(grid.model.index(0))
+    assert grid.model.index(0).data(KindRole) == TP_KIND
+    qtbot.keyClick(grid.view, Qt.Key.Key_Return)
+    assert state.current == 1
+    assert pane.sample_view._highlight == (1, (PREDICTION, 0))
+
+
+def test_saliency_maps_are_not_offered_for_detectors(pane):
+    assert not pane.sample_view.saliency.isVisibleTo(pane)
+    assert not pane.sample_view.saliency.action.isEnabled()
