@@ -36,6 +36,8 @@ OriginalLabelRole = Qt.ItemDataRole.UserRole + 13  # the dataset's own label in 
 #: Box datasets: ((h, w) of the full image, [DrawnBox]) once the tile's truth is read, else None.
 BoxesRole = Qt.ItemDataRole.UserRole + 14
 
+DRAWN_CACHE = 2000  # tiles whose boxes are kept matched (a few screens' worth)
+
 _LABEL_ROLES = [
     Qt.ItemDataRole.DisplayRole,
     LabelRole,
@@ -162,7 +164,7 @@ class SampleGridModel(QAbstractListModel):
         if drawn is None:
             drawn = image_boxes(self.dataset.classes, truth, self.run, i, self.score_threshold)
             self._drawn[i] = drawn
-            if len(self._drawn) > 4 * len(self._rows[:1000]) + 256:  # bounded: a few screens of tiles
+            if len(self._drawn) > DRAWN_CACHE:  # bounded: a few screens of tiles
                 self._drawn.clear()
                 self._drawn[i] = drawn
         return size, drawn

@@ -10,6 +10,7 @@ Enter opens the object's image in the sample view with the object highlighted (:
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -85,10 +86,13 @@ class ObjectRows:
         return cls(refs, classes, scores)
 
 
-def collect_truth(dataset: Dataset) -> ObjectRows:
-    """Every true object of the dataset (reads every image's truth: on a worker)."""
+def collect_truth(dataset: Dataset, wanted: Callable[[], bool] = lambda: True) -> ObjectRows | None:
+    """Every true object of the dataset (reads every image's truth: on a worker); None once ``wanted()`` says
+    the list is no longer needed (checked every few hundred images)."""
     samples, objects, classes, kinds = [], [], [], []
     for i in range(len(dataset)):
+        if i % 256 == 0 and not wanted():
+            return None
         try:
             truth = truth_boxes(dataset, i)
         except Exception:  # an unreadable annotation: that image's tile says why
@@ -101,11 +105,16 @@ def collect_truth(dataset: Dataset) -> ObjectRows:
     return ObjectRows.of(ObjectRefs.of(samples, TRUTH, objects, kinds), classes)
 
 
-def collect_detections(dataset: Dataset, run: DetectionPredictions, min_score: float) -> ObjectRows:
-    """Every detection of the run scoring at least ``min_score``, TP / FP / ignored as matched at IoU 0.5."""
+def collect_detections(
+    dataset: Dataset, run: DetectionPredictions, min_score: float, wanted: Callable[[], bool] = lambda: True
+) -> ObjectRows | None:
+    """Every detection of the run scoring at least ``min_score``, TP / FP / ignored as matched at IoU 0.5;
+    None once ``wanted()`` says the list is no longer needed."""
     samples, objects, classes, scores, kinds = [], [], [], [], []
     words = {TP: TP_KIND, FP: FP_KIND, IGNORED: IGNORED_KIND}
-    for i in np.flatnonzero(run.done):
+    for n, i in enumerate(np.flatnonzero(run.done)):
+        if n % 256 == 0 and not wanted():
+            return None
         keep = np.flatnonzero(run.scores[i] >= min_score)
         if not len(keep):
             continue
@@ -241,7 +250,10 @@ KindRole = Qt.ItemDataRole.UserRole + 2
 
 
 class ObjectGridModel(QAbstractListModel):
-    """One row per listed object that passes the filters."""
+    """One row per listed object that passes the filters. A crop that lands asks the view to repaint its tile
+    (``repaint_requested``) rather than sending dataChanged, on which an icon-mode list lays out every row again."""
+
+    repaint_requested = Signal(int)  # a row whose tile must be painted again
 
     def __init__(self, loader: CropLoader, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -287,10 +299,9 @@ class ObjectGridModel(QAbstractListModel):
         return None
 
     def _on_crop(self, key: int) -> None:
-        rows = np.flatnonzero(self._keys == key)
-        for row in rows:
-            index = self.index(int(row))
-            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.DisplayRole])
+        row = int(np.searchsorted(self._keys, key))  # the keys are sorted positions in the list
+        if row < len(self._keys) and self._keys[row] == key:
+            self.repaint_requested.emit(row)
 
 
 class CropDelegate(QStyledItemDelegate):
@@ -369,6 +380,7 @@ class ObjectGrid(QWidget):
         self.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.view.setItemDelegate(CropDelegate(self.view))
         self.view.setModel(self.model)
+        self.model.repaint_requested.connect(self._repaint_row)
         self.view.activated.connect(self._on_activated)
         self.view.verticalScrollBar().valueChanged.connect(lambda _: self.loader.drop_pending())
         bar = QHBoxLayout()
@@ -468,16 +480,17 @@ class ObjectGrid(QWidget):
             return
         self._collected = wanted
         self._epoch += 1
-        run, threshold = self.run, self.score_threshold
+        run, threshold, epoch = self.run, self.score_threshold, self._epoch
+        wanted = lambda: epoch == self._epoch  # noqa: E731  (another list was asked for, or the grid closes)
         if source == ALL_DETECTIONS and run is not None:
-            work = lambda: collect_detections(dataset, run, threshold)  # noqa: E731
+            work = lambda: collect_detections(dataset, run, threshold, wanted)  # noqa: E731
         else:
-            work = lambda: collect_truth(dataset)  # noqa: E731
+            work = lambda: collect_truth(dataset, wanted)  # noqa: E731
         self.count.setText("collecting objects…")
-        self.pool.start(DecodeTask(self._relay, self._epoch, 0, work, lambda: True))
+        self.pool.start(DecodeTask(self._relay, epoch, 0, work, wanted))
 
     def _on_collected(self, epoch: int, _key: int, rows, error: str) -> None:
-        if epoch != self._epoch:
+        if epoch != self._epoch or (rows is None and not error):
             return
         if error:
             self.count.setText(f"⚠ {error}")
@@ -520,6 +533,11 @@ class ObjectGrid(QWidget):
             scores = run.scores[sample] if 0 <= sample < len(run.scores) else ()
             keep[k] = obj < len(scores) and scores[obj] >= self.score_threshold
         return keep
+
+    def _repaint_row(self, row: int) -> None:
+        rect = self.view.visualRect(self.model.index(row))
+        if rect.intersects(self.view.viewport().rect()):
+            self.view.viewport().update(rect)
 
     def _on_activated(self, index: QModelIndex) -> None:
         if not index.isValid() or self.rows is None:
