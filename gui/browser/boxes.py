@@ -188,15 +188,19 @@ def paint_boxes(
         painter.setPen(object_pen(box.kind, line))
         painter.drawRect(rect)
         if labels and rect.width() >= TILE_LABEL_MIN_WIDTH:
-            _label(painter, metrics, rect, box)
+            _label(painter, metrics, rect, box, target)
     painter.restore()
 
 
-def _label(painter: QPainter, metrics: QFontMetricsF, rect: QRectF, box: DrawnBox) -> None:
-    """The box's words on a filled tag of its colour, above its top edge (inside when there is no room)."""
+def _label(painter: QPainter, metrics: QFontMetricsF, rect: QRectF, box: DrawnBox, bounds: QRectF) -> None:
+    """The box's words on a filled tag of its colour: a detection's above its top edge, an object's under its
+    bottom edge (so the two do not cover each other); inside the box where the image ends."""
     text = metrics.elidedText(box.text, Qt.TextElideMode.ElideRight, max(rect.width(), 24))
     size = QRectF(0, 0, metrics.horizontalAdvance(text) + 4, metrics.height())
-    top = rect.top() - size.height() if rect.top() - size.height() >= 0 else rect.top()
+    if box.source == TRUTH:
+        top = rect.bottom() if rect.bottom() + size.height() <= bounds.bottom() else rect.bottom() - size.height()
+    else:
+        top = rect.top() - size.height() if rect.top() - size.height() >= bounds.top() else rect.top()
     tag = size.translated(QPointF(rect.left(), top))
     color = BOX_STYLES[box.kind][0]
     painter.fillRect(tag, color)

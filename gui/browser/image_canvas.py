@@ -127,6 +127,7 @@ class ImageCanvas(QWidget):
         """Draw the object tasks' boxes (``gui.browser.boxes.DrawnBox``), each in its kind's colour and line
         style with its class (and score) on a tag; ``highlight`` (source, object): that one thicker, on a white
         halo, the view zoomed onto it."""
+        from core.evaluation.selection import TRUTH
         from gui.browser.boxes import BOX_STYLES, PAINT_ORDER, object_pen
 
         for item in self._objects:
@@ -146,8 +147,11 @@ class ImageCanvas(QWidget):
                 self._objects.append(item)
             color = BOX_STYLES[box.kind][0]
             text_color = (0, 0, 0) if color.lightness() > 110 else (255, 255, 255)
-            label = pg.TextItem(box.text, color=text_color, fill=pg.mkBrush(color), anchor=(0, 1))
-            label.setPos(x0, y0)
+            # Detections' tags above their boxes, objects' below: a missed object's name and a false detection's
+            # near it do not cover each other.
+            below = box.source == TRUTH
+            label = pg.TextItem(box.text, color=text_color, fill=pg.mkBrush(color), anchor=(0, 0 if below else 1))
+            label.setPos(x0, y1 if below else y0)
             label.setZValue(300 + z)
             self.box.addItem(label)
             self._objects.append(label)
