@@ -133,8 +133,10 @@ class SampleGridModel(QAbstractListModel):
         if predictions is None and self.predictions is None:
             return
         if self.dataset is not None and self.dataset.has_boxes:
-            self.run = detection_run(self.dataset, predictions)
-            self.predictions, self.marks = self.run, None  # detections decide no class per image
+            run = detection_run(self.dataset, predictions)
+            if run is not self.run:
+                self.marks = None  # right / wrong per image come from BoxOutcomes (set_box_outcomes)
+            self.run = self.predictions = run
             self._drawn.clear()
             self._repaint(_PREDICTION_ROLES)
             return
@@ -147,6 +149,11 @@ class SampleGridModel(QAbstractListModel):
         self.threshold = threshold
         if self.predictions is not None:
             self.set_predictions(self.predictions)
+
+    def set_box_outcomes(self, outcome: np.ndarray | None) -> None:
+        """Right / wrong per image of a box dataset (no FP and no FN at the score threshold), None: unknown."""
+        self.marks = Marks(outcome) if outcome is not None and self.run is not None else None
+        self._repaint(_PREDICTION_ROLES)
 
     def set_score_threshold(self, threshold: float) -> None:
         """Hide detections scoring below ``threshold`` on the tiles (box datasets)."""

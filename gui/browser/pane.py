@@ -24,6 +24,7 @@ from core.evaluation.selection import step_in
 from core.labels.marks import LabelMarks
 from core.masks.overlays import OverlayStyle
 from gui.browser.box_bar import BoxBar
+from gui.browser.box_outcomes import BoxOutcomes
 from gui.browser.class_chart import ClassChartWidget
 from gui.browser.filter_bar import FilterBar
 from gui.browser.grid_model import SampleGridModel
@@ -73,12 +74,15 @@ class BrowserPane(PaneEvents, QWidget):
         self.chart = ClassChartWidget(self)
         self.box_bar = BoxBar(self)  # the object tasks: score threshold, legend, masks, object grid
         self.object_grid = ObjectGrid(self)
+        self.box_outcomes = BoxOutcomes(self)  # right / wrong per image of a detection run
         self._lay_out()
 
         # A run emits predictions per batch: "Wrong only" re-filters at most this often.
         self._refilter_soon = qthrottled(self.refilter, timeout=300, leading=False)
         # The failed count changes per batch: the status bar tells it once it settles.
         self._report_failed_soon = qdebounced(self._report_failed, timeout=300)
+        # A detection run emits per batch, the slider per step: right / wrong per image is redone at most this often.
+        self._rescore_boxes_soon = qthrottled(self._rescore_boxes, timeout=500, leading=False)
         # A burst of edits (labeling at a few samples per second) recounts the classes once.
         self._recount_soon = qdebounced(self._recount, timeout=150)
 
@@ -110,6 +114,7 @@ class BrowserPane(PaneEvents, QWidget):
         self.box_bar.mask_mode_changed.connect(self.sample_view.set_mask_mode)
         self.box_bar.objects_toggled.connect(self.show_objects)
         self.object_grid.object_opened.connect(self.open_object)
+        self.box_outcomes.ready.connect(self._on_box_outcomes)
         self._on_score_threshold(state.score_threshold)
         self._on_dataset(state.dataset)
         self._on_project(state.project)
@@ -238,6 +243,7 @@ class BrowserPane(PaneEvents, QWidget):
         """Wait for the decode threads (before the pane goes away)."""
         self.loader.shutdown()
         self.object_grid.shutdown()
+        self.box_outcomes.shutdown()
         self.sample_view.shutdown()
         self.mask_classes.shutdown()
 

@@ -27,6 +27,7 @@ class PaneEvents:
     # -- state changes --------------------------------------------------------------
     def _on_dataset(self, dataset: Dataset | None) -> None:
         self._ids = None
+        self.box_outcomes.forget()
         self.model.set_dataset(dataset)
         self.mask_classes.set_dataset(dataset)
         segmentation = dataset is not None and per_pixel(dataset)
@@ -76,10 +77,29 @@ class PaneEvents:
         self.model.set_score_threshold(threshold)
         self.sample_view.set_score_threshold(threshold)
         self.object_grid.set_score_threshold(threshold)
+        if self.model.run is not None:
+            self._rescore_boxes_soon()
+
+    def _rescore_boxes(self) -> None:
+        """Right / wrong per image of the detection run at the current threshold (on the worker)."""
+        self.box_outcomes.compute(self.state.dataset, self.model.run, self.state.score_threshold)
+
+    def _on_box_outcomes(self, outcome) -> None:
+        dataset = self.state.dataset
+        if dataset is None or not dataset.has_boxes or (outcome is not None and len(outcome) != len(dataset)):
+            return  # an answer about a box dataset no longer open
+        self.model.set_box_outcomes(outcome)
+        self.filters.set_predictions_available(self.model.outcome is not None)
+        if self.filters.wrong_only.isChecked():
+            self.refilter()
 
     def _on_predictions(self, predictions: Predictions | None) -> None:
         self.model.set_predictions(predictions)
         self.object_grid.set_run(detection_run(self.state.dataset, predictions))
+        if self.model.run is not None:
+            self._rescore_boxes_soon()
+        elif self.state.dataset is not None and self.state.dataset.has_boxes:
+            self.box_outcomes.compute(None, None, 0.0)  # no run: nothing is right or wrong
         run = segmentation_run(self.state.dataset, predictions)
         if run is not self._run:
             self._follow_run(run, predictions)

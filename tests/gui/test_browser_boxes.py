@@ -290,3 +290,17 @@ def test_enter_opens_the_current_crop_and_low_scoring_objects_of_a_selection_hid
 def test_saliency_maps_are_not_offered_for_detectors(pane):
     assert not pane.sample_view.saliency.isVisibleTo(pane)
     assert not pane.sample_view.saliency.action.isEnabled()
+
+
+def test_wrong_only_keeps_images_with_a_false_or_missed_object_at_the_threshold(qtbot, pane, state):
+    from core.evaluation.selection import RIGHT, UNKNOWN, WRONG
+
+    state.set_predictions(make_run(state.dataset))
+    qtbot.waitUntil(lambda: pane.model.outcome is not None, timeout=10_000)
+    # image 0: the dog missed; image 1: its dog (0.4) under 0.5, so missed; image 2: not run; image 3: all found
+    assert pane.model.outcome.tolist() == [WRONG, WRONG, UNKNOWN, RIGHT]
+    assert pane.filters.wrong_only.isEnabled()
+    pane.set_wrong_only(True)
+    assert pane.visible_indices().tolist() == [0, 1]
+    state.set_score_threshold(0.35)  # image 1's dog is found now
+    qtbot.waitUntil(lambda: pane.visible_indices().tolist() == [0], timeout=10_000)
