@@ -15,11 +15,20 @@ from PySide6.QtCore import QThreadPool, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from core.datasets import Dataset
+from core.evaluation.selection import TRUTH
 from core.inference import Predictions
 from core.labels.marks import label_text
 from core.masks.overlays import OverlayStyle
 from core.tasks.outcomes import segmentation_run
-from gui.browser.boxes import SampleObjects, detection_run, image_boxes, mask_overlay, read_objects
+from gui.browser.boxes import (
+    TRUTH_KIND,
+    DrawnBox,
+    SampleObjects,
+    detection_run,
+    image_boxes,
+    mask_overlay,
+    read_objects,
+)
 from gui.browser.compare import OVERLAY, SIDE_BY_SIDE, CompareCanvases
 from gui.browser.decoding import DecodeTask, ResultRelay, per_pixel
 from gui.browser.image_scores import ImageScores
@@ -276,6 +285,16 @@ class SampleView(QWidget):
         run = detection_run(self.dataset, self.predictions)
         return image_boxes(self.dataset.classes, self._objects.truth, run, self.index, self.score_threshold)
 
+    def _truth_box(self, highlight: tuple[int, int]):
+        """The highlighted true object as a plain truth box (None-safe: nothing for a detection or a bad index)."""
+        source, j = highlight
+        truth = self._objects.truth
+        if source != TRUTH or not 0 <= j < len(truth.classes):
+            return None
+        c = int(truth.classes[j])
+        name = self.dataset.classes[c] if 0 <= c < len(self.dataset.classes) else str(c)
+        return DrawnBox(tuple(float(v) for v in truth.boxes[j]), TRUTH_KIND, name, TRUTH, j, c)
+
     def _show_objects(self, dataset: Dataset, i: int) -> None:
         """The object tasks' lines: the objects by class, and the detections' TP / FP / FN at the threshold."""
         self.label.setVisible(True)
@@ -312,6 +331,9 @@ class SampleView(QWidget):
             return
         drawn = self._boxes()
         highlight = self._highlight[1] if self._highlight is not None and self._highlight[0] == self.index else None
+        if highlight is not None and highlight not in {(b.source, b.object) for b in drawn}:
+            extra = self._truth_box(highlight)  # a found object is drawn as its detection: show it itself
+            drawn += [extra] if extra is not None else []
         self.canvases.set_mode(OVERLAY)
         self.canvas.set_overlay(mask_overlay(self.canvas.image.shape[:2], drawn, self._objects, self.mask_mode))
         self.canvas.set_objects(drawn, highlight)

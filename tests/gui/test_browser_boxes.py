@@ -304,3 +304,16 @@ def test_wrong_only_keeps_images_with_a_false_or_missed_object_at_the_threshold(
     assert pane.visible_indices().tolist() == [0, 1]
     state.set_score_threshold(0.35)  # image 1's dog is found now
     qtbot.waitUntil(lambda: pane.visible_indices().tolist() == [0], timeout=10_000)
+
+
+def test_opening_a_found_object_from_the_truth_list_draws_that_object_highlighted(qtbot, pane, state):
+    state.set_predictions(make_run(state.dataset))
+    pane.show_objects(True)
+    grid = pane.object_grid
+    qtbot.waitUntil(lambda: grid.shown_count() == 4, timeout=10_000)
+    grid.open_row(0)  # image 0's cat: found, so drawn as its detection (TP) until it is the one opened
+    assert state.current == 0
+    kinds = drawn_kinds(qtbot, pane)
+    assert kinds == sorted([TP_KIND, FN_KIND, TRUTH_KIND])
+    highlighted = [b for b in pane.sample_view.drawn_objects() if (b.source, b.object) == (TRUTH, 0)]
+    assert len(highlighted) == 1 and highlighted[0].text == "cat"
