@@ -58,6 +58,7 @@ class ImageCanvas(QWidget):
         self._objects: list = []  # the object tasks' boxes and labels (set_objects)
         #: The boxes drawn by :meth:`set_objects` (gui.browser.boxes.DrawnBox), for tests and tooltips.
         self.objects: list = []
+        self._zoomed_to: tuple[int, int] | None = None  # the highlighted object the view was zoomed onto
         # Hover from the viewport's own events: the scene's sigMouseMoved is rate-limited and can
         # drop the last move, leaving the hover line on a pixel the cursor already left.
         self.view.viewport().installEventFilter(self)
@@ -80,6 +81,7 @@ class ImageCanvas(QWidget):
         self.set_overlay(None)
         self.set_marks()
         self.set_objects([])
+        self._zoomed_to = None
         if image is None:
             self.base.clear()
             color = "#da3633" if text.startswith("⚠") else self.palette().placeholderText().color().name()
@@ -156,7 +158,8 @@ class ImageCanvas(QWidget):
             self.box.addItem(label)
             self._objects.append(label)
         chosen = [b for b in drawn if highlight is not None and (b.source, b.object) == highlight]
-        if chosen and self.image is not None:
+        if chosen and self.image is not None and highlight != self._zoomed_to:  # once: the user may zoom away
+            self._zoomed_to = highlight
             x0, y0, x1, y1 = chosen[0].box
             margin = max(x1 - x0, y1 - y0, 16) / 2  # the object and half as much again on each side
             self.box.setRange(QRectF(x0 - margin, y0 - margin, x1 - x0 + 2 * margin, y1 - y0 + 2 * margin))

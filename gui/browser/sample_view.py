@@ -209,6 +209,7 @@ class SampleView(QWidget):
             return
         if dataset.has_boxes:
             self._show_objects(dataset, i)
+            self._draw_objects()  # the run may have reached this image since it was drawn
             return
         label = label_text(dataset, i)
         self.label.setText(f"Label: {label}" if label else "Label: none")
@@ -236,9 +237,8 @@ class SampleView(QWidget):
     def set_score_threshold(self, threshold: float) -> None:
         """Hide detections scoring below ``threshold``; TP / FP / FN are matched again among those shown."""
         self.score_threshold = threshold
-        self._draw_objects()
         if self.dataset is not None and self.dataset.has_boxes:
-            self.set_predictions(self.predictions)
+            self.set_predictions(self.predictions)  # the words and the boxes
 
     def set_mask_mode(self, mode: str) -> None:
         """Instance masks as "outlines", "fills" or "off"."""

@@ -317,3 +317,25 @@ def test_opening_a_found_object_from_the_truth_list_draws_that_object_highlighte
     assert kinds == sorted([TP_KIND, FN_KIND, TRUTH_KIND])
     highlighted = [b for b in pane.sample_view.drawn_objects() if (b.source, b.object) == (TRUTH, 0)]
     assert len(highlighted) == 1 and highlighted[0].text == "cat"
+
+
+def test_a_run_arriving_while_an_image_is_shown_draws_its_detections_there(qtbot, pane, state):
+    state.select_sample(0)
+    assert drawn_kinds(qtbot, pane) == [TRUTH_KIND, TRUTH_KIND]
+    state.set_predictions(make_run(state.dataset))
+    assert sorted(b.kind for b in pane.sample_view.drawn_objects()) == sorted([TP_KIND, FN_KIND])
+
+
+def test_the_highlighted_object_is_zoomed_onto_once_then_the_zoom_is_the_users(qtbot, pane, state):
+    state.set_predictions(make_run(state.dataset))
+    pane.show()
+    qtbot.waitExposed(pane)
+    state.set_score_threshold(0.2)
+    pane.open_object(0, PREDICTION, 1)  # the false dog, 20 x 22 pixels
+    drawn_kinds(qtbot, pane)
+    canvas = pane.sample_view.canvas
+    zoomed = canvas.visible_rect()
+    assert min(zoomed.width(), zoomed.height()) < 0.8 * SIZE  # onto the box and half as much around it
+    canvas.fit()
+    state.set_score_threshold(0.25)  # a redraw keeps the user's view
+    assert min(canvas.visible_rect().width(), canvas.visible_rect().height()) >= SIZE
