@@ -9,9 +9,9 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 from superqt.utils import create_worker
 
-from core import tasks
 from core.masks.writers import WithSavedMasks
 from gui.browser import BrowserPane
+from gui.browser.decoding import per_pixel
 from gui.labeling import LabelingTools, MaskEditorWidget
 from gui.labeling.saved_masks import SavedMasks
 from gui.metrics import MetricsPane
@@ -136,6 +136,7 @@ class MainWindow(QMainWindow):
         state.sample_selected.connect(lambda _i: self._enable_mask_actions(self.state.dataset))
         self.dataset_bar.open_requested.connect(self.ask_open_dataset)
         self.dataset_bar.split_requested.connect(self._change_split)
+        self.dataset_bar.task_requested.connect(self._change_task)
         self.runner.class_map_needed.connect(
             lambda why: self.show_error(
                 "Classes named differently", why, action=("Map Classes…", self.runner.ask_class_map)
@@ -149,12 +150,17 @@ class MainWindow(QMainWindow):
         if folder:
             self.open_dataset(folder)
 
-    def open_dataset(self, path: str, split: str | None = None, model: str | None = None) -> None:
-        """Open a dataset with its project store and latest run off the GUI thread; errors go to the banner."""
-        from core.masks.opening import open_with_project
+    def open_dataset(
+        self, path: str, split: str | None = None, model: str | None = None, task: str | None = None
+    ) -> None:
+        """Open a dataset (as ``task``, None: the richest its files hold) with its project store and latest run
+        off the GUI thread; errors go to the banner."""
+        self._open(path, _open_with_project, path, split, task, model=model)
 
+    def _open(self, path: str, function, *args, model: str | None = None) -> None:
+        """Run ``function(*args)`` (which returns core.masks.opening.Opened) on a worker, then show what it opened."""
         self.statusBar().showMessage(f"Opening {path}…")
-        worker = create_worker(open_with_project, path, split=split, _start_thread=False, _ignore_errors=True)
+        worker = create_worker(function, *args, _start_thread=False, _ignore_errors=True)
         worker.returned.connect(lambda opened: self._dataset_opened(opened, model))
         worker.errored.connect(lambda exc: self.show_error("Cannot open dataset", str(exc)))
         worker.finished.connect(lambda: setattr(self, "_opening", None))
@@ -179,7 +185,13 @@ class MainWindow(QMainWindow):
     def _change_split(self, split: str) -> None:
         dataset = self.state.dataset
         if dataset is not None and split != dataset.split and split in dataset.splits:
-            self.open_dataset(str(dataset.root), split=split)
+            self.open_dataset(str(dataset.root), split=split, task=dataset.task)  # the same task on the other split
+
+    def _change_task(self, task: str) -> None:
+        """Open the dataset as another of its tasks (same split), with its project store, as a split switch does."""
+        dataset = self.state.dataset
+        if dataset is not None and task != dataset.task and task in dataset.tasks:
+            self._open(str(dataset.root), _open_as_task, dataset, task)
 
     def _ask_open_model(self) -> None:
         dataset = self.state.dataset
@@ -202,7 +214,7 @@ class MainWindow(QMainWindow):
 
     # -- mask editing -------------------------------------------------------------
     def _enable_mask_actions(self, dataset) -> None:
-        segmentation = dataset is not None and tasks.of(dataset).per_pixel
+        segmentation = dataset is not None and per_pixel(dataset)
         self.edit_mask_action.setEnabled(segmentation and self.state.current is not None)
         self.saved_masks_action.setEnabled(segmentation)
         self.saved_masks_action.setChecked(isinstance(dataset, WithSavedMasks))
@@ -210,7 +222,7 @@ class MainWindow(QMainWindow):
     def edit_mask(self) -> None:
         """Open the mask editor on the sample shown in the sample view."""
         dataset, index = self.state.dataset, self.state.current
-        if dataset is None or index is None or not tasks.of(dataset).per_pixel:
+        if dataset is None or index is None or not per_pixel(dataset):
             return
         if self.mask_editor is None:
             self.mask_editor = MaskEditorWidget()
@@ -324,3 +336,20 @@ class MainWindow(QMainWindow):
         self.browser.shutdown()
         self.labeling.close()
         super().closeEvent(event)
+
+
+def _open_with_project(path: str, split: str | None, task: str | None):
+    """``core.masks.opening.open_with_project`` for a task chosen by the user (on the opening worker)."""
+    from core.datasets import open_dataset
+    from core.masks.opening import attach_project, open_with_project
+
+    if task is None:
+        return open_with_project(path, split=split)
+    return attach_project(open_dataset(path, split=split, task=task))
+
+
+def _open_as_task(dataset, task: str):
+    """The open dataset as another of its tasks (``Dataset.with_task``), with its project store (on the worker)."""
+    from core.masks.opening import attach_project
+
+    return attach_project(dataset.with_task(task))

@@ -24,6 +24,10 @@ from core.evaluation.selection import Selection
 from core.inference import Predictions
 from core.labels import Project, Step
 
+#: The score threshold of the object tasks until the user moves the slider (a run's best-F1 threshold is not known
+#: before its metrics are computed; 0.5 is torchvision's and most tools' default display cut).
+DEFAULT_SCORE_THRESHOLD = 0.5
+
 
 @dataclass(eq=False, frozen=True)
 class RunStatus:
@@ -53,6 +57,8 @@ class AppState(QObject):
     selection_changed = Signal(object)  # Selection | None (None = the whole dataset)
     sample_selected = Signal(object)  # dataset index of the sample the user is looking at; None: no sample
     threshold_changed = Signal(object)  # float | per-label array | None (binary and multilabel decisions)
+    #: The object tasks' score threshold changed: detections scoring below it are hidden in every view.
+    score_threshold_changed = Signal(float)
     run_status_changed = Signal(object)  # RunStatus | None: a run started, ended or failed
     #: A label-quality pass over the shown segmentation run's masks (core.analysis.mask_quality.RunLabelQuality)
     #: finished, or was dropped with its run (None).
@@ -73,6 +79,8 @@ class AppState(QObject):
         #: Decision threshold for binary (score of class 1) and multilabel (per label) tasks;
         #: None = the default (argmax / 0.5). Decide through core.evaluation.decisions with it.
         self.threshold: float | np.ndarray | None = None
+        #: Detections scoring below this are hidden everywhere (tiles, sample view, object grid, metrics views).
+        self.score_threshold: float = DEFAULT_SCORE_THRESHOLD
         self.run_status: RunStatus | None = None
         #: The project-store run (core.labels.Run) that ``predictions`` were saved as; None: not saved.
         self.saved_run = None
@@ -126,6 +134,14 @@ class AppState(QObject):
     def set_threshold(self, threshold: float | np.ndarray | None) -> None:
         self.threshold = threshold
         self.threshold_changed.emit(threshold)
+
+    def set_score_threshold(self, threshold: float) -> None:
+        """Hide detections scoring below ``threshold`` (0..1) in every view; no signal when it is unchanged."""
+        threshold = min(max(float(threshold), 0.0), 1.0)
+        if threshold == self.score_threshold:
+            return
+        self.score_threshold = threshold
+        self.score_threshold_changed.emit(threshold)
 
     def set_selection(self, selection: Selection | None) -> None:
         self.selection = selection

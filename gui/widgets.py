@@ -87,9 +87,11 @@ class ErrorBanner(QFrame):
 
 
 class DatasetBar(QWidget):
-    """What is open (name, layout, task, size) and the split selector."""
+    """What is open (name, layout, task, size), the split selector and, for files that hold several tasks
+    (COCO: instance segmentation, detection, segmentation), the task selector."""
 
     split_requested = Signal(str)
+    task_requested = Signal(str)  # the dataset's task to open it as instead
     open_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -106,13 +108,21 @@ class DatasetBar(QWidget):
         self.split_combo.activated.connect(lambda _i: self.split_requested.emit(self.split_combo.currentText()))
         layout.addWidget(self.open_button)
         layout.addWidget(self.title, 1)
+        self.task_combo = QComboBox()
+        self.task_combo.setToolTip("The task to open the dataset as: its files hold the labels of several")
+        self.task_combo.activated.connect(lambda _i: self.task_requested.emit(self.task_combo.currentData()))
+        self.task_label = QLabel("Task:")
+        layout.addWidget(self.task_label)
+        layout.addWidget(self.task_combo)
         layout.addWidget(QLabel("Split:"))
         layout.addWidget(self.split_combo)
+        self._show_tasks(())
 
     def show_dataset(self, dataset) -> None:
         if dataset is None:
             self.title.setText("No dataset open")
             self.split_combo.clear()
+            self._show_tasks(())
             return
         self.title.setText(
             f"<b>{dataset.name}</b> &nbsp;·&nbsp; {dataset.layout} &nbsp;·&nbsp; {dataset.task} &nbsp;·&nbsp; "
@@ -126,6 +136,19 @@ class DatasetBar(QWidget):
         if dataset.split:
             self.split_combo.setCurrentText(dataset.split)
         self.split_combo.blockSignals(False)
+        self._show_tasks(getattr(dataset, "tasks", ()), dataset.task)
+
+    def _show_tasks(self, names, current: str | None = None) -> None:
+        """The task selector, shown only when the files hold more than one task."""
+        self.task_combo.blockSignals(True)
+        self.task_combo.clear()
+        for name in names:
+            self.task_combo.addItem(name.replace("_", " "), name)
+        if current is not None:
+            self.task_combo.setCurrentIndex(max(self.task_combo.findData(current), 0))
+        self.task_combo.blockSignals(False)
+        for widget in (self.task_label, self.task_combo):
+            widget.setVisible(len(names) > 1)
 
 
 class ElidedLabel(QLabel):

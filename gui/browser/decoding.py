@@ -9,9 +9,16 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, Signal
 from PySide6.QtGui import QImage
 
+from core import tasks
 from core.datasets import SampleError
 
 THUMB_SIZE = 96
+
+
+def per_pixel(dataset) -> bool:
+    """Whether ``dataset`` (or predictions) is of a per-pixel task; False for a task this build does not know."""
+    task = tasks.known(dataset)
+    return task is not None and task.per_pixel
 
 
 def fit_size(width: int, height: int, box: int) -> tuple[int, int]:

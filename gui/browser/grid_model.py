@@ -16,7 +16,9 @@ from core.evaluation.selection import UNKNOWN, tag_differences
 from core.inference import Predictions
 from core.labels.marks import LabelMarks, label_text, tag_names
 from core.tasks.outcomes import Marks, differences_text, marks_for
+from gui.browser.boxes import DrawnBox, counts_text, detection_run, image_boxes
 from gui.browser.thumbnails import ThumbnailLoader
+from gui.state import DEFAULT_SCORE_THRESHOLD
 
 IndexRole = Qt.ItemDataRole.UserRole + 1  # dataset index of the row
 LabelRole = Qt.ItemDataRole.UserRole + 2  # label text ("" when unlabeled)
@@ -31,6 +33,10 @@ EditedRole = Qt.ItemDataRole.UserRole + 10  # True when the user changed the lab
 StatusRole = Qt.ItemDataRole.UserRole + 11  # review mark: "", "reviewed", "flagged" or "excluded"
 NoteRole = Qt.ItemDataRole.UserRole + 12  # the user's note ("" when none)
 OriginalLabelRole = Qt.ItemDataRole.UserRole + 13  # the dataset's own label in words (edited samples)
+#: Box datasets: ((h, w) of the full image, [DrawnBox]) once the tile's truth is read, else None.
+BoxesRole = Qt.ItemDataRole.UserRole + 14
+
+DRAWN_CACHE = 2000  # tiles whose boxes are kept matched (a few screens' worth)
 
 _LABEL_ROLES = [
     Qt.ItemDataRole.DisplayRole,
@@ -75,6 +81,10 @@ class SampleGridModel(QAbstractListModel):
         self.dataset: Dataset | None = None
         self.predictions: Predictions | None = None
         self.threshold = None
+        #: Box datasets: the detection run shown (None without one) and the score below which detections hide.
+        self.run = None
+        self.score_threshold = DEFAULT_SCORE_THRESHOLD
+        self._drawn: dict[int, list[DrawnBox]] = {}  # boxes of tiles already painted, until a change
         self.marks: Marks | None = None
         #: The user's edits, review marks and notes (None without a project store).
         self.label_marks: LabelMarks | None = None
@@ -93,6 +103,8 @@ class SampleGridModel(QAbstractListModel):
         self.dataset = dataset
         self.loader.set_dataset(dataset)
         self.predictions, self.marks, self.threshold = None, None, None
+        self.run = None
+        self._drawn.clear()
         self.label_marks = None
         self.tags = dataset.tags if dataset is not None else None
         self._rows = np.zeros(0, dtype=np.int64)
@@ -120,6 +132,14 @@ class SampleGridModel(QAbstractListModel):
         """Take new or updated predictions; repaints the tiles, decodes nothing."""
         if predictions is None and self.predictions is None:
             return
+        if self.dataset is not None and self.dataset.has_boxes:
+            run = detection_run(self.dataset, predictions)
+            if run is not self.run:
+                self.marks = None  # right / wrong per image come from BoxOutcomes (set_box_outcomes)
+            self.run = self.predictions = run
+            self._drawn.clear()
+            self._repaint(_PREDICTION_ROLES)
+            return
         self.marks = marks_for(self.dataset, predictions, self.threshold)
         self.predictions = predictions if self.marks is not None else None
         self._repaint(_PREDICTION_ROLES)
@@ -130,6 +150,32 @@ class SampleGridModel(QAbstractListModel):
         if self.predictions is not None:
             self.set_predictions(self.predictions)
 
+    def set_box_outcomes(self, outcome: np.ndarray | None) -> None:
+        """Right / wrong per image of a box dataset (no FP and no FN at the score threshold), None: unknown."""
+        self.marks = Marks(outcome) if outcome is not None and self.run is not None else None
+        self._repaint(_PREDICTION_ROLES)
+
+    def set_score_threshold(self, threshold: float) -> None:
+        """Hide detections scoring below ``threshold`` on the tiles (box datasets)."""
+        self.score_threshold = threshold
+        self._drawn.clear()
+        self._repaint(_PREDICTION_ROLES)
+
+    def boxes(self, i: int) -> tuple[tuple[int, int], list[DrawnBox]] | None:
+        """((h, w), boxes) of sample ``i``'s tile, None before its truth is read or for other datasets."""
+        found = self.loader.truth(i)
+        if found is None:
+            return None
+        truth, size = found
+        drawn = self._drawn.get(i)
+        if drawn is None:
+            drawn = image_boxes(self.dataset.classes, truth, self.run, i, self.score_threshold)
+            self._drawn[i] = drawn
+            if len(self._drawn) > DRAWN_CACHE:  # bounded: a few screens of tiles
+                self._drawn.clear()
+                self._drawn[i] = drawn
+        return size, drawn
+
     def set_label_marks(self, marks: LabelMarks | None) -> None:
         self.label_marks = marks
         self._repaint(_LABEL_ROLES)
@@ -138,7 +184,9 @@ class SampleGridModel(QAbstractListModel):
         """Labels or marks changed: new marks and outcomes. ``data()`` reads them live, so the view only
         has to repaint; no dataChanged, which makes QListView lay out every row again (O(N) per key)."""
         self.label_marks = marks
-        if self.predictions is not None:
+        if self.dataset is not None and self.dataset.has_boxes:
+            self._drawn.clear()  # edited boxes are matched again as the tiles repaint
+        elif self.predictions is not None:
             self.marks = marks_for(self.dataset, self.predictions, self.threshold)
 
     def _repaint(self, roles: list[int]) -> None:
@@ -183,6 +231,8 @@ class SampleGridModel(QAbstractListModel):
         i = int(self._rows[index.row()])
         if role == IndexRole:
             return i
+        if self.dataset.has_boxes and role in (Qt.ItemDataRole.DisplayRole, LabelRole, PredictionRole, BoxesRole):
+            return self._box_data(i, role)
         if role in (Qt.ItemDataRole.DisplayRole, LabelRole):
             tags = self.data(index, TagsRole)
             return ", ".join(tags) if tags is not None else label_text(self.dataset, i)
@@ -203,6 +253,21 @@ class SampleGridModel(QAbstractListModel):
         if role in (EditedRole, StatusRole, NoteRole, OriginalLabelRole):
             return self._mark_data(i, role)
         return None
+
+    def _box_data(self, i: int, role: int):
+        """A box dataset's tile: "3 objects", "2 TP · 1 FN" once the run did the image, and the boxes."""
+        found = self.boxes(i)
+        if role == BoxesRole:
+            return found
+        if found is None:
+            return "" if role != PredictionRole else None
+        _size, drawn = found
+        if role == PredictionRole:
+            if self.run is None or not self.run.done[i]:
+                return None
+            return counts_text(drawn) or "nothing found"
+        objects = len(self.loader.truth(i)[0].classes)
+        return f"{objects} object{'s' if objects != 1 else ''}"
 
     def _mark_data(self, i: int, role: int):
         marks = self.label_marks
@@ -238,7 +303,9 @@ class SampleGridModel(QAbstractListModel):
         if label:
             lines.append(f"{'tags' if self.tags is not None else 'label'}: {label}")
         prediction = self.data(index, PredictionRole)
-        if prediction is not None:
+        if prediction is not None and self.dataset.has_boxes:
+            lines.append(f"detections at score ≥ {self.score_threshold:.2f}: {prediction}")
+        elif prediction is not None:
             lines.append(f"predicted: {prediction} ({self.data(index, ConfidenceRole):.1%})")
         predicted_tags = self.data(index, PredictedTagsRole)
         if predicted_tags is not None:

@@ -55,6 +55,10 @@ class ImageCanvas(QWidget):
         for item in (self.base, self.layer, self.points):
             self.box.addItem(item)
         self._boxes: list[QGraphicsRectItem] = []
+        self._objects: list = []  # the object tasks' boxes and labels (set_objects)
+        #: The boxes drawn by :meth:`set_objects` (gui.browser.boxes.DrawnBox), for tests and tooltips.
+        self.objects: list = []
+        self._zoomed_to: tuple[int, int] | None = None  # the highlighted object the view was zoomed onto
         # Hover from the viewport's own events: the scene's sigMouseMoved is rate-limited and can
         # drop the last move, leaving the hover line on a pixel the cursor already left.
         self.view.viewport().installEventFilter(self)
@@ -76,6 +80,8 @@ class ImageCanvas(QWidget):
         self.image, self.text = image, text
         self.set_overlay(None)
         self.set_marks()
+        self.set_objects([])
+        self._zoomed_to = None
         if image is None:
             self.base.clear()
             color = "#da3633" if text.startswith("⚠") else self.palette().placeholderText().color().name()
@@ -118,6 +124,45 @@ class ImageCanvas(QWidget):
             self.box.addItem(item)
             self._boxes.append(item)
         self.points.setData(pos=[(x + 0.5, y + 0.5) for x, y in points])
+
+    def set_objects(self, drawn: list, highlight: tuple[int, int] | None = None) -> None:
+        """Draw the object tasks' boxes (``gui.browser.boxes.DrawnBox``), each in its kind's colour and line
+        style with its class (and score) on a tag; ``highlight`` (source, object): that one thicker, on a white
+        halo, the view zoomed onto it."""
+        from core.evaluation.selection import TRUTH
+        from gui.browser.boxes import BOX_STYLES, PAINT_ORDER, object_pen
+
+        for item in self._objects:
+            self.box.removeItem(item)
+        self._objects, self.objects = [], list(drawn)
+        for z, box in enumerate(sorted(drawn, key=lambda b: PAINT_ORDER.index(b.kind))):
+            x0, y0, x1, y1 = box.box
+            big = highlight is not None and (box.source, box.object) == highlight
+            width = 4 if big else 2
+            halo = QPen(QColor(255, 255, 255) if big else QColor(0, 0, 0, 150), width + 2)
+            halo.setCosmetic(True)
+            for pen, depth in ((halo, 0.0), (object_pen(box.kind, width, cosmetic=True), 0.5)):
+                item = QGraphicsRectItem(QRectF(x0, y0, x1 - x0, y1 - y0))
+                item.setPen(pen)
+                item.setZValue(4 + z + depth + (100 if big else 0))
+                self.box.addItem(item)
+                self._objects.append(item)
+            color = BOX_STYLES[box.kind][0]
+            text_color = (0, 0, 0) if color.lightness() > 110 else (255, 255, 255)
+            # Detections' tags above their boxes, objects' below: a missed object's name and a false detection's
+            # near it do not cover each other.
+            below = box.source == TRUTH
+            label = pg.TextItem(box.text, color=text_color, fill=pg.mkBrush(color), anchor=(0, 0 if below else 1))
+            label.setPos(x0, y1 if below else y0)
+            label.setZValue(300 + z)
+            self.box.addItem(label)
+            self._objects.append(label)
+        chosen = [b for b in drawn if highlight is not None and (b.source, b.object) == highlight]
+        if chosen and self.image is not None and highlight != self._zoomed_to:  # once: the user may zoom away
+            self._zoomed_to = highlight
+            x0, y0, x1, y1 = chosen[0].box
+            margin = max(x1 - x0, y1 - y0, 16) / 2  # the object and half as much again on each side
+            self.box.setRange(QRectF(x0 - margin, y0 - margin, x1 - x0 + 2 * margin, y1 - y0 + 2 * margin))
 
     def fit(self) -> None:
         """Zoom so the whole image fills the view."""

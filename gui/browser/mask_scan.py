@@ -12,10 +12,9 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from superqt.utils import qthrottled
 
-from core import tasks
 from core.datasets import Dataset
 from core.evaluation.selection import scan_mask_classes
-from gui.browser.decoding import ResultRelay
+from gui.browser.decoding import ResultRelay, per_pixel
 
 CHUNK = 16
 
@@ -57,7 +56,7 @@ class MaskClassIndex(QObject):
         self.epoch += 1
         self.errors = {}
         self._announce.cancel()
-        if dataset is None or not tasks.of(dataset).per_pixel:
+        if dataset is None or not per_pixel(dataset):
             self.tags, self.known, self.pixels = None, np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64)
             return
         n, k = len(dataset), len(dataset.classes)

@@ -16,18 +16,21 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPoint, Qt, Signal
-from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 from superqt.utils import qdebounced, qthrottled
 
 from core.evaluation.filtering import Filters, visible_rows
 from core.evaluation.selection import step_in
 from core.labels.marks import LabelMarks
 from core.masks.overlays import OverlayStyle
+from gui.browser.box_bar import BoxBar
+from gui.browser.box_outcomes import BoxOutcomes
 from gui.browser.class_chart import ClassChartWidget
 from gui.browser.filter_bar import FilterBar
 from gui.browser.grid_model import SampleGridModel
 from gui.browser.mask_panel import PredictionSource
 from gui.browser.mask_scan import MaskClassIndex
+from gui.browser.object_grid import ObjectGrid
 from gui.browser.pane_events import PaneEvents
 from gui.browser.run_bar import RunBar
 from gui.browser.sample_view import SampleView
@@ -69,12 +72,17 @@ class BrowserPane(PaneEvents, QWidget):
         self.view.verticalScrollBar().valueChanged.connect(lambda _: self.loader.drop_pending())
         self.sample_view = SampleView(self)
         self.chart = ClassChartWidget(self)
+        self.box_bar = BoxBar(self)  # the object tasks: score threshold, legend, masks, object grid
+        self.object_grid = ObjectGrid(self)
+        self.box_outcomes = BoxOutcomes(self)  # right / wrong per image of a detection run
         self._lay_out()
 
         # A run emits predictions per batch: "Wrong only" re-filters at most this often.
         self._refilter_soon = qthrottled(self.refilter, timeout=300, leading=False)
         # The failed count changes per batch: the status bar tells it once it settles.
         self._report_failed_soon = qdebounced(self._report_failed, timeout=300)
+        # A detection run emits per batch, the slider per step: right / wrong per image is redone at most this often.
+        self._rescore_boxes_soon = qthrottled(self._rescore_boxes, timeout=500, leading=False)
         # A burst of edits (labeling at a few samples per second) recounts the classes once.
         self._recount_soon = qdebounced(self._recount, timeout=150)
 
@@ -101,6 +109,13 @@ class BrowserPane(PaneEvents, QWidget):
         # G switches the sample view's saliency maps while the focus is anywhere in the browser (the grid too)
         self.addAction(self.sample_view.saliency.action)
         state.label_quality_changed.connect(self.sample_view.suspect.set_quality)
+        state.score_threshold_changed.connect(self._on_score_threshold)
+        self.box_bar.score_changed.connect(state.set_score_threshold)
+        self.box_bar.mask_mode_changed.connect(self.sample_view.set_mask_mode)
+        self.box_bar.objects_toggled.connect(self.show_objects)
+        self.object_grid.object_opened.connect(self.open_object)
+        self.box_outcomes.ready.connect(self._on_box_outcomes)
+        self._on_score_threshold(state.score_threshold)
         self._on_dataset(state.dataset)
         self._on_project(state.project)
         self._on_predictions(state.predictions)
@@ -113,7 +128,10 @@ class BrowserPane(PaneEvents, QWidget):
         self.tabs.setTabToolTip(0, "The selected sample, large, with the model's top-5 classes")
         self.tabs.setTabToolTip(1, "Samples per class; click a bar to filter the grid")
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        splitter.addWidget(self.view)
+        self.grids = QStackedWidget(self)  # whole images, or a crop per object (the object tasks)
+        self.grids.addWidget(self.view)
+        self.grids.addWidget(self.object_grid)
+        splitter.addWidget(self.grids)
         splitter.addWidget(self.tabs)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
@@ -122,6 +140,7 @@ class BrowserPane(PaneEvents, QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.filters)
         layout.addWidget(self.tag_filter)
+        layout.addWidget(self.box_bar)
         self.bars = QVBoxLayout()  # bars other tools add above the grid (review mode)
         self.bars.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(self.bars)
@@ -199,12 +218,32 @@ class BrowserPane(PaneEvents, QWidget):
         self.loader.forget(indices)
         self.mask_classes.forget(indices)
 
+    def show_objects(self, on: bool = True) -> None:
+        """The object grid (a crop per object) in place of the thumbnails, or back (object tasks only)."""
+        on = on and self.state.dataset is not None and self.state.dataset.has_boxes
+        if self.box_bar.objects.isChecked() != on:
+            self.box_bar.objects.setChecked(on)  # comes back here through objects_toggled
+            return
+        self.grids.setCurrentWidget(self.object_grid if on else self.view)
+        self.object_grid.set_active(on)
+
+    def open_object(self, sample: int, source: int, object_index: int) -> None:
+        """Show sample ``sample`` in the sample view with one of its objects (ObjectRefs' terms) highlighted."""
+        self.sample_view.set_highlight(sample, source, object_index)
+        self.state.select_sample(sample)
+
+    def set_score_threshold(self, threshold: float) -> None:
+        """Hide detections scoring below ``threshold`` everywhere (as the slider does)."""
+        self.state.set_score_threshold(threshold)
+
     def failed_count(self) -> int:
         return self._failed
 
     def shutdown(self) -> None:
         """Wait for the decode threads (before the pane goes away)."""
         self.loader.shutdown()
+        self.object_grid.shutdown()
+        self.box_outcomes.shutdown()
         self.sample_view.shutdown()
         self.mask_classes.shutdown()
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint
 
-from core import tasks
 from core.datasets import Dataset
 from core.evaluation.filtering import class_counts
 from core.evaluation.selection import Selection
@@ -17,6 +16,8 @@ from core.inference import Predictions
 from core.labels.marks import LabelMarks
 from core.masks.overlays import OverlayStyle, background_classes
 from core.tasks.outcomes import segmentation_run
+from gui.browser.boxes import detection_run
+from gui.browser.decoding import per_pixel
 from gui.browser.grid_model import IndexRole
 from gui.browser.seg_run import RunSource, worst_first_selection
 from gui.browser.tile_layers import TRUTH
@@ -26,13 +27,20 @@ class PaneEvents:
     # -- state changes --------------------------------------------------------------
     def _on_dataset(self, dataset: Dataset | None) -> None:
         self._ids = None
+        self.box_outcomes.forget()
         self.model.set_dataset(dataset)
         self.mask_classes.set_dataset(dataset)
-        segmentation = dataset is not None and tasks.of(dataset).per_pixel
+        segmentation = dataset is not None and per_pixel(dataset)
         if segmentation:
             self.model.set_class_tags(self.mask_classes.tags, background_classes(dataset.classes))
         self.sample_view.set_dataset(dataset)
         self.sample_view.set_style(self.filters.overlay_style)
+        boxes = dataset is not None and dataset.has_boxes
+        self.box_bar.setVisible(boxes)
+        self.box_bar.show_masks(boxes and dataset.task == "instance_segmentation")
+        self.object_grid.set_dataset(dataset if boxes else None)
+        if not boxes:
+            self.show_objects(False)
         self.filters.reset()
         self.filters.set_predictions_available(False)
         self.filters.show_mask_controls(segmentation)
@@ -64,8 +72,34 @@ class PaneEvents:
         if self.filters.wrong_only.isChecked():
             self.refilter()
 
+    def _on_score_threshold(self, threshold: float) -> None:
+        self.box_bar.set_score(threshold)
+        self.model.set_score_threshold(threshold)
+        self.sample_view.set_score_threshold(threshold)
+        self.object_grid.set_score_threshold(threshold)
+        if self.model.run is not None:
+            self._rescore_boxes_soon()
+
+    def _rescore_boxes(self) -> None:
+        """Right / wrong per image of the detection run at the current threshold (on the worker)."""
+        self.box_outcomes.compute(self.state.dataset, self.model.run, self.state.score_threshold)
+
+    def _on_box_outcomes(self, outcome) -> None:
+        dataset = self.state.dataset
+        if dataset is None or not dataset.has_boxes or (outcome is not None and len(outcome) != len(dataset)):
+            return  # an answer about a box dataset no longer open
+        self.model.set_box_outcomes(outcome)
+        self.filters.set_predictions_available(self.model.outcome is not None)
+        if self.filters.wrong_only.isChecked():
+            self.refilter()
+
     def _on_predictions(self, predictions: Predictions | None) -> None:
         self.model.set_predictions(predictions)
+        self.object_grid.set_run(detection_run(self.state.dataset, predictions))
+        if self.model.run is not None:
+            self._rescore_boxes_soon()
+        elif self.state.dataset is not None and self.state.dataset.has_boxes:
+            self.box_outcomes.compute(None, None, 0.0)  # no run: nothing is right or wrong
         run = segmentation_run(self.state.dataset, predictions)
         if run is not self._run:
             self._follow_run(run, predictions)
@@ -119,6 +153,10 @@ class PaneEvents:
             self._sorted = None
             self.run_bar.forget_order()
         self.filters.set_selection(selection)
+        objects = getattr(selection, "objects", None)
+        self.object_grid.set_selection_objects(objects)
+        if objects is not None:
+            self.show_objects(True)  # the user asked about these objects: show them, not only their images
         self._set_class_counts()
         self.refilter()
         self._follow_selection()

@@ -14,7 +14,6 @@ from PySide6.QtCore import Qt, QThreadPool, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QComboBox, QLabel, QSlider, QToolButton, QVBoxLayout, QWidget
 
-from core import tasks
 from core.datasets import Dataset
 from core.evaluation.decisions import predicted_classes, predicted_tags
 from core.explain.heat import heat_rgba
@@ -32,7 +31,7 @@ from core.explain.runs import (
     tag_specs,
 )
 from core.masks.overlays import background_classes
-from gui.browser.decoding import DecodeTask, ResultRelay
+from gui.browser.decoding import DecodeTask, ResultRelay, per_pixel
 from gui.browser.mask_info import SampleMasks
 from gui.flow_layout import FlowLayout
 from gui.workers import import_torch
@@ -224,7 +223,8 @@ class SaliencyPanel(QWidget):
     # -- what to explain ------------------------------------------------------------------------
     def _usable(self) -> bool:
         p, d = self.predictions, self.dataset
-        return p is not None and d is not None and len(p) == len(d)
+        # Detectors are not explained by these maps (they answer with boxes, not one score per class).
+        return p is not None and d is not None and not d.has_boxes and len(p) == len(d)
 
     def _specs(self) -> tuple[list[MapSpec], str]:
         """The maps to ask for the shown sample, or none and why."""
@@ -233,7 +233,7 @@ class SaliencyPanel(QWidget):
             return [], f"The model could not read this sample: {p.errors[i]}"
         if not p.done[i]:
             return [], "This sample has no prediction yet: its maps come once the run reached it"
-        if tasks.of(self.dataset).per_pixel or self.dataset.tags is not None:
+        if per_pixel(self.dataset) or self.dataset.tags is not None:
             chosen = self.target.currentData()
             return ([chosen], "") if chosen is not None else ([], "Nothing to explain in this sample")
         predicted = int(predicted_classes(p, self.threshold)[i])
@@ -252,7 +252,7 @@ class SaliencyPanel(QWidget):
             scores = run.scores[i] if run is not None else None
             predicted = predicted_tags(run, self.threshold)[i] if run is not None else None
             return tag_specs(d.classes, predicted, d.tags[i], scores)
-        if tasks.of(d).per_pixel:
+        if per_pixel(d):
             return self._region_specs()
         return []
 
@@ -279,10 +279,10 @@ class SaliencyPanel(QWidget):
         keep = names.index(before.class_name) if before is not None and before.class_name in names else 0
         self.target.setCurrentIndex(keep if specs else -1)
         self.target.blockSignals(False)
-        per_pixel = self.dataset is not None and tasks.of(self.dataset).per_pixel
+        pixels = self.dataset is not None and per_pixel(self.dataset)
         self.target.setToolTip(
             "The class whose region is explained: the pixels the model predicts as that class"
-            if per_pixel
+            if pixels
             else "The tag explained (the predicted tags first, then the true ones the model missed)"
         )
 

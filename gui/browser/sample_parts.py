@@ -6,9 +6,8 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QWidget
 
-from core import tasks
 from core.datasets import Dataset
-from gui.browser.decoding import read_error
+from gui.browser.decoding import per_pixel, read_error
 from gui.browser.mask_info import PredictionSource, SampleMasks
 
 
@@ -16,7 +15,7 @@ def read_sample(dataset: Dataset, index: int, source: PredictionSource | None) -
     """The image and, for segmentation, the masks of one sample (runs on the worker thread)."""
     image = dataset.load_image(index)
     masks = SampleMasks()
-    if not tasks.of(dataset).per_pixel:
+    if not per_pixel(dataset):
         return image, masks
     try:
         masks.truth = dataset.load_mask(index)

@@ -14,14 +14,23 @@ from dataclasses import replace
 from PySide6.QtCore import QThreadPool, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from core import tasks
 from core.datasets import Dataset
+from core.evaluation.selection import TRUTH
 from core.inference import Predictions
 from core.labels.marks import label_text
 from core.masks.overlays import OverlayStyle
 from core.tasks.outcomes import segmentation_run
+from gui.browser.boxes import (
+    TRUTH_KIND,
+    DrawnBox,
+    SampleObjects,
+    detection_run,
+    image_boxes,
+    mask_overlay,
+    read_objects,
+)
 from gui.browser.compare import OVERLAY, SIDE_BY_SIDE, CompareCanvases
-from gui.browser.decoding import DecodeTask, ResultRelay
+from gui.browser.decoding import DecodeTask, ResultRelay, per_pixel
 from gui.browser.image_scores import ImageScores
 from gui.browser.mask_panel import MaskPanel, PredictionSource, SampleMasks
 from gui.browser.saliency import SaliencyPanel
@@ -29,6 +38,7 @@ from gui.browser.sample_info import classification_summary, meta_marks, meta_tex
 from gui.browser.sample_parts import Details, make_label, read_sample
 from gui.browser.score_bars import TagScores, TopKBars
 from gui.browser.suspect_pixels import SuspectPixels
+from gui.state import DEFAULT_SCORE_THRESHOLD
 
 
 class SampleView(QWidget):
@@ -44,6 +54,12 @@ class SampleView(QWidget):
         self._source: PredictionSource | None = None
         self._request = 0
         self._read_predicted = False  # the shown sample was read after the run predicted it
+        # The object tasks: the score below which detections hide, how masks are drawn, the object to highlight
+        # ((sample, (source, object)) until another sample is shown), and what the worker read of the objects.
+        self.score_threshold = DEFAULT_SCORE_THRESHOLD
+        self.mask_mode = "outlines"
+        self._highlight: tuple[int, tuple[int, int]] | None = None
+        self._objects: SampleObjects | None = None
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)
         self._relay = ResultRelay(self)
@@ -114,6 +130,11 @@ class SampleView(QWidget):
         self.dataset, self.predictions, self.threshold = dataset, None, None
         self.masks.set_dataset(dataset)
         self.saliency.set_dataset(dataset)
+        boxes = dataset is not None and dataset.has_boxes
+        if boxes and self.saliency.active:
+            self.saliency.action.setChecked(False)
+        self.saliency.setVisible(not boxes)  # the maps explain classifiers and segmenters, not detectors
+        self.saliency.action.setEnabled(not boxes)
         self._show_mask_panel()
         self.clear()
 
@@ -150,6 +171,9 @@ class SampleView(QWidget):
             return
         self.index = index
         self._request += 1
+        self._objects = None
+        if self._highlight is not None and self._highlight[0] != index:
+            self._highlight = None
         # Say "loading" only if the decode is slow: tiny images would just flicker.
         self._loading_timer.start()
         self.saliency.leave()  # the maps of the sample before are not this one's
@@ -158,7 +182,13 @@ class SampleView(QWidget):
         self._read_predicted = run is not None and bool(run.done[index])
         # Arrowing through the grid queues decodes: only the latest one is worth running.
         wanted = lambda: request == self._request  # noqa: E731
-        self.pool.start(DecodeTask(self._relay, request, index, lambda: read_sample(dataset, index, source), wanted))
+        if dataset.has_boxes:
+            boxes_run = detection_run(dataset, self.predictions)
+            self._read_predicted = boxes_run is not None and bool(boxes_run.done[index])
+            work = lambda: (*read_sample(dataset, index, source), read_objects(dataset, index, boxes_run))  # noqa: E731
+        else:
+            work = lambda: read_sample(dataset, index, source)  # noqa: E731
+        self.pool.start(DecodeTask(self._relay, request, index, work, wanted))
         self.title.setText(dataset.sample_ids[index])
         path = dataset.sample_path(index)
         self.path.setText(str(path) if path is not None else "")
@@ -177,12 +207,16 @@ class SampleView(QWidget):
         if dataset.tags is not None:
             self._show_tags(dataset, i)
             return
+        if dataset.has_boxes:
+            self._show_objects(dataset, i)
+            self._draw_objects()  # the run may have reached this image since it was drawn
+            return
         label = label_text(dataset, i)
         self.label.setText(f"Label: {label}" if label else "Label: none")
-        per_pixel = tasks.of(dataset).per_pixel
-        self.label.setVisible(not per_pixel)  # the legend names the mask's classes
+        pixels = per_pixel(dataset)
+        self.label.setVisible(not pixels)  # the legend names the mask's classes
         text, color, rows = "", "", []
-        if per_pixel:
+        if pixels:
             self._show_run(dataset, i)  # predicted masks come through the prediction source
         elif not usable(predictions, dataset):
             text = "Prediction: run a model to see one"
@@ -199,6 +233,27 @@ class SampleView(QWidget):
         """Put a panel (the labeling tools') under the sample's details, inside their scroll area."""
         self.details.widget().layout().addWidget(widget)
         self.details.refit()
+
+    def set_score_threshold(self, threshold: float) -> None:
+        """Hide detections scoring below ``threshold``; TP / FP / FN are matched again among those shown."""
+        self.score_threshold = threshold
+        if self.dataset is not None and self.dataset.has_boxes:
+            self.set_predictions(self.predictions)  # the words and the boxes
+
+    def set_mask_mode(self, mode: str) -> None:
+        """Instance masks as "outlines", "fills" or "off"."""
+        self.mask_mode = mode
+        self._draw_objects()
+
+    def set_highlight(self, index: int, source: int, object_index: int) -> None:
+        """Highlight one object of sample ``index`` (ObjectRefs' terms) when that sample is shown next or now."""
+        self._highlight = (index, (source, object_index))
+        if self.index == index and self._objects is not None:
+            self._draw_objects()
+
+    def drawn_objects(self) -> list:
+        """The boxes drawn over the shown image now (``gui.browser.boxes.DrawnBox``)."""
+        return list(self.canvas.objects)
 
     def set_threshold(self, threshold) -> None:
         self.threshold = threshold
@@ -222,6 +277,66 @@ class SampleView(QWidget):
         self.scores.show_image(run, i, list(dataset.classes), colours)
         if run.done[i] and not self._read_predicted and self._source is not None:
             self.show_sample(i)
+
+    def _boxes(self) -> list:
+        """The shown image's boxes at the score threshold (its truth alone before the worker read it)."""
+        if self._objects is None or self.index is None or self.dataset is None:
+            return []
+        run = detection_run(self.dataset, self.predictions)
+        return image_boxes(self.dataset.classes, self._objects.truth, run, self.index, self.score_threshold)
+
+    def _truth_box(self, highlight: tuple[int, int]):
+        """The highlighted true object as a plain truth box (None-safe: nothing for a detection or a bad index)."""
+        source, j = highlight
+        truth = self._objects.truth
+        if source != TRUTH or not 0 <= j < len(truth.classes):
+            return None
+        c = int(truth.classes[j])
+        name = self.dataset.classes[c] if 0 <= c < len(self.dataset.classes) else str(c)
+        return DrawnBox(tuple(float(v) for v in truth.boxes[j]), TRUTH_KIND, name, TRUTH, j, c)
+
+    def _show_objects(self, dataset: Dataset, i: int) -> None:
+        """The object tasks' lines: the objects by class, and the detections' TP / FP / FN at the threshold."""
+        self.label.setVisible(True)
+        self.topk.set_rows([])
+        if self._objects is None:
+            self.label.setText("Objects: reading…")
+        else:
+            classes = self._objects.truth.classes
+            names = [dataset.classes[c] if 0 <= c < len(dataset.classes) else str(c) for c in classes]
+            counted = ", ".join(f"{names.count(n)} {n}" for n in dict.fromkeys(names))
+            self.label.setText(f"Objects: {len(classes)}" + (f" ({counted})" if counted else ""))
+        run = detection_run(dataset, self.predictions)
+        if run is None:
+            self._set_prediction("Detections: run a model to see them", "")
+        elif i in run.errors:
+            self._set_prediction(f"Detections failed: {run.errors[i]}", "#da3633")
+        elif not run.done[i]:
+            self._set_prediction("Detections: not run yet", "")
+        else:
+            if self._read_predicted is False and self._objects is not None and run.masks is not None:
+                self.show_sample(i)  # the run reached this image: its predicted masks are read now
+                return
+            drawn = self._boxes()
+            kinds = [b.kind for b in drawn]
+            words = " · ".join(f"{kinds.count(k)} {k}" for k in ("TP", "FP", "FN")) if self._objects else "…"
+            shown = sum(1 for b in drawn if b.score is not None)
+            self._set_prediction(
+                f"Detections ≥ {self.score_threshold:.2f}: {shown} of {len(run.scores[i])} · {words}", ""
+            )
+
+    def _draw_objects(self) -> None:
+        """The boxes (and instance masks) over the shown image, as the threshold and the mask mode say."""
+        if self._objects is None or self.canvas.image is None or self.saliency.active:
+            return
+        drawn = self._boxes()
+        highlight = self._highlight[1] if self._highlight is not None and self._highlight[0] == self.index else None
+        if highlight is not None and highlight not in {(b.source, b.object) for b in drawn}:
+            extra = self._truth_box(highlight)  # a found object is drawn as its detection: show it itself
+            drawn += [extra] if extra is not None else []
+        self.canvases.set_mode(OVERLAY)
+        self.canvas.set_overlay(mask_overlay(self.canvas.image.shape[:2], drawn, self._objects, self.mask_mode))
+        self.canvas.set_objects(drawn, highlight)
 
     def _show_tags(self, dataset: Dataset, i: int) -> None:
         count = int(dataset.tags[i].sum())
@@ -248,18 +363,24 @@ class SampleView(QWidget):
             self.masks.set_masks(SampleMasks())
             self.saliency.show_sample(index, None)
             return
-        image, masks = result
+        image, masks, *objects = result
         self.canvases.show_image(image)
         self.canvas.setToolTip(f"{image.shape[1]} × {image.shape[0]} pixels")
         boxes, points = meta_marks(self.dataset.sample_meta(index), self.dataset.layout)
         self.canvases.set_marks(boxes, points)
         self.masks.set_masks(masks)
         self.saliency.show_sample(index, image, masks)
+        if objects:
+            self._objects = objects[0]
+            if self._objects.error:
+                self.canvas.setToolTip(f"{self.canvas.toolTip()}\nmasks: {self._objects.error}")
+            self._draw_objects()
+            self.set_predictions(self.predictions)
 
     def _show_mask_panel(self) -> None:
         """The mask controls for segmentation, hidden while the maps take the canvases (they would act on nothing)."""
-        per_pixel = self.dataset is not None and tasks.of(self.dataset).per_pixel
-        self.masks.setVisible(per_pixel and not self.saliency.active)
+        pixels = self.dataset is not None and per_pixel(self.dataset)
+        self.masks.setVisible(pixels and not self.saliency.active)
 
     def _draw_overlay(self) -> None:
         self._show_mask_panel()
@@ -267,6 +388,9 @@ class SampleView(QWidget):
             self._draw_saliency()
             return
         self.canvases.set_captions(None)
+        if self.dataset is not None and self.dataset.has_boxes:
+            self._draw_objects()
+            return
         mode = self.masks.compare_mode()
         self.canvases.set_mode(mode)
         if self.canvas.image is None:

@@ -15,10 +15,9 @@ import numpy as np
 from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QCheckBox, QLabel, QVBoxLayout, QWidget
 
-from core import tasks
 from core.analysis.mask_quality import image_suspects, image_thresholds, truth_lookup
 from core.masks.overlays import SUSPECT_FILL, suspect_colours
-from gui.browser.decoding import DecodeTask, ResultRelay
+from gui.browser.decoding import DecodeTask, ResultRelay, per_pixel
 from gui.browser.image_canvas import PixelImageItem
 
 TIP = (
@@ -76,7 +75,7 @@ class SuspectPixels(QWidget):
         self._masks = masks
         self._clear()
         dataset = self.view.dataset
-        usable = dataset is not None and tasks.of(dataset).per_pixel and self.view.predictions is not None
+        usable = dataset is not None and per_pixel(dataset) and self.view.predictions is not None
         self.setVisible(usable and masks.truth is not None and masks.probabilities is not None)
         if self.isVisible() and self.check.isChecked():
             self.refresh()

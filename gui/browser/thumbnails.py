@@ -22,15 +22,16 @@ import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPixmap
 
-from core import tasks
 from core.datasets import Dataset
 from core.masks.overlays import OverlayStyle, background_classes, palette_for
+from gui.browser.boxes import BoxThumb, ImageTruth, read_box_thumbnail
 from gui.browser.decoding import (  # noqa: F401  (re-exported: the browser's modules import them from here)
     THUMB_SIZE,
     DecodeTask,
     ResultRelay,
     fit_size,
     make_thumbnail,
+    per_pixel,
     read_error,
     thumbnail_array,
     to_qimage,
@@ -66,6 +67,8 @@ class ThumbnailLoader(QObject):
         self._predicted_pending: set[int] = set()
         self._run_epoch = 0  # bumped per run (or dataset): predicted masks of an older one are dropped
         self._cache: OrderedDict[int, QPixmap | Layers] = OrderedDict()
+        #: Box datasets: the true objects and the full image's (h, w) of each cached thumbnail.
+        self._truth: dict[int, tuple[ImageTruth, tuple[int, int]]] = {}
         self._composed: OrderedDict[int, QPixmap] = OrderedDict()
         self._pending: set[int] = set()
         self._dataset: Dataset | None = None
@@ -84,6 +87,7 @@ class ThumbnailLoader(QObject):
         self._epoch += 1
         self.drop_pending()
         self._cache.clear()
+        self._truth.clear()
         self._composed.clear()
         self._predicted.clear()
         self._predicted_pending.clear()
@@ -140,8 +144,10 @@ class ThumbnailLoader(QObject):
             return
         self._pending.add(index)
         dataset, box, generation = self._dataset, self.box, self._generation
-        if tasks.of(dataset).per_pixel:
+        if per_pixel(dataset):
             work = lambda: make_layers(dataset, index, box)  # noqa: E731
+        elif dataset.has_boxes:
+            work = lambda: read_box_thumbnail(dataset, index, box)  # noqa: E731
         else:
             work = lambda: make_thumbnail(dataset.load_image(index), box)  # noqa: E731
         self.pool.start(DecodeTask(self._relay, self._epoch, index, work, lambda: self._current(generation)))
@@ -151,6 +157,7 @@ class ThumbnailLoader(QObject):
         decoded again when next painted."""
         for index in (int(i) for i in indices):
             self._cache.pop(index, None)
+            self._truth.pop(index, None)
             self._composed.pop(index, None)
             self._predicted.pop(index, None)
             self.errors.pop(index, None)
@@ -162,6 +169,10 @@ class ThumbnailLoader(QObject):
         self._generation += 1
         self._pending.clear()
         self._predicted_pending.clear()
+
+    def truth(self, index: int) -> tuple[ImageTruth, tuple[int, int]] | None:
+        """(true objects, full image (h, w)) of a cached box thumbnail; None before it is read."""
+        return self._truth.get(index)
 
     def is_cached(self, index: int) -> bool:
         return index in self._cache
@@ -225,7 +236,10 @@ class ThumbnailLoader(QObject):
             self.errors[index] = error
             self.failed.emit(index, error)
             return
-        if isinstance(result, tuple):
+        if isinstance(result, BoxThumb):
+            self._cache[index] = QPixmap.fromImage(result.image)
+            self._truth[index] = (result.truth, result.size)
+        elif isinstance(result, tuple):
             layers, presence = result
             self._cache[index] = layers
             self.classes_found.emit(index, presence)
@@ -234,6 +248,7 @@ class ThumbnailLoader(QObject):
         self._cache.move_to_end(index)
         while len(self._cache) > self.capacity:
             dropped, _ = self._cache.popitem(last=False)
+            self._truth.pop(dropped, None)
             self._composed.pop(dropped, None)
             self._predicted.pop(dropped, None)
         self.thumbnail_ready.emit(index)

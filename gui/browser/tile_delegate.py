@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from core.evaluation.selection import RIGHT, WRONG
+from gui.browser.boxes import paint_boxes
 from gui.browser.colors import ERROR_FILL, LOADING_FILL, RIGHT_COLOR, WRONG_COLOR
 from gui.browser.grid_model import (
+    BoxesRole,
     EditedRole,
     ErrorRole,
     LabelRole,
@@ -63,6 +65,7 @@ class TileDelegate(QStyledItemDelegate):
             target = QRect(0, 0, size.width(), size.height())
             target.moveCenter(box.center())
             painter.drawPixmap(target, pixmap)
+            self._paint_boxes(painter, target, index.data(BoxesRole))
 
         outcome = index.data(OutcomeRole)
         if outcome in (RIGHT, WRONG):
@@ -91,6 +94,13 @@ class TileDelegate(QStyledItemDelegate):
             line = differences_line(tags or [], predicted_tags, text.width(), QFontMetrics(font))
             self._text(painter, text.translated(0, LINE), line, color, bold=wrong, elide=False)
         painter.restore()
+
+    def _paint_boxes(self, painter: QPainter, target: QRect, boxes) -> None:
+        """The objects over a box dataset's thumbnail; labels only over boxes wide enough for them."""
+        if boxes is None:
+            return
+        size, drawn = boxes
+        paint_boxes(painter, QRectF(target), size, drawn, labels=True, width=1.5)
 
     def _text(
         self, painter: QPainter, rect: QRect, text: str, color: QColor, bold: bool = False, elide: bool = True
