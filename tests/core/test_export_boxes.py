@@ -1,0 +1,161 @@
+"""Exports of the objects as edited: COCO, YOLO, VOC. The written files hold exactly the store's objects; a
+folder that holds anything is refused; nothing is written outside the chosen folder; images are copies."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from core.datasets import open_dataset
+from core.labels import ExportError, open_project
+from core.labels.export import export_labels, formats_for
+from tests.box_fakes import CLASSES, TinyBoxes, write_tiny_boxes
+from tests.core.test_labels_support import image_folder
+
+
+@pytest.fixture
+def project(tmp_path: Path):
+    """Edited objects: a.png gets a third box (a bird), b.png's crowd region becomes a dog; d.png (val) excluded."""
+    root = write_tiny_boxes(tmp_path / "data")
+    project = open_project(TinyBoxes(root))
+    boxes, classes = project.boxes(0)
+    project.set_boxes(0, [*boxes.tolist(), [5, 6, 25, 30]], [*classes.tolist(), 2], flags={"difficult": [0, 1, 0]})
+    project.set_boxes(1, [[0, 0, 16, 16]], ["dog"], flags={"iscrowd": [False]})
+    project.for_split("val").set_status(0, "excluded")
+    yield project
+    project.store.close()
+
+
+def expected(project) -> dict[str, tuple[list, list[str]]]:
+    """image file name -> (boxes, class names) of every image an export writes (not excluded)."""
+    out = {}
+    for split in ("train", "val"):
+        part = project.for_split(split)
+        for i, sample_id in enumerate(part.dataset.sample_ids):
+            if part.status()[i] != 3:
+                boxes, classes = part.boxes(i)
+                out[sample_id] = (boxes.tolist(), [CLASSES[c] for c in classes])
+    return out
+
+
+def files_of(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_the_formats_of_a_box_dataset(project) -> None:
+    assert formats_for(project) == ["coco", "yolo", "voc"]
+
+
+def test_coco_holds_the_edited_objects(project, tmp_path: Path) -> None:
+    result = export_labels(project, tmp_path / "out", "coco")
+    data = json.loads((result.path / "annotations" / "instances_train.json").read_text())
+    assert [c["name"] for c in data["categories"]] == CLASSES and [c["id"] for c in data["categories"]] == [1, 2, 3]
+    names = {img["id"]: img["file_name"] for img in data["images"]}
+    assert set(names.values()) == {"a.png", "b.png", "c.png"}
+    assert {img["height"] for img in data["images"]} == {32} and {img["width"] for img in data["images"]} == {40}
+    got: dict[str, tuple[list, list]] = {name: ([], []) for name in names.values()}
+    for ann in data["annotations"]:
+        x, y, w, h = ann["bbox"]
+        got[names[ann["image_id"]]][0].append([x, y, x + w, y + h])
+        got[names[ann["image_id"]]][1].append(CLASSES[ann["category_id"] - 1])
+        assert ann["iscrowd"] == 0 and "segmentation" not in ann  # no instance masks in a detection dataset
+    assert got == {k: v for k, v in expected(project).items() if k != "d.png"}
+    val = json.loads((result.path / "annotations" / "instances_val.json").read_text())
+    assert val["images"] == [] and val["annotations"] == []  # d.png is excluded
+    assert files_of(result.path) >= {"images/train/a.png", "images/train/b.png", "images/train/c.png"}
+    assert result.summary["objects_written"] == 4 and result.summary["images_with_edited_objects"] == 2
+    source = project.dataset.sample_path(0)
+    assert (result.path / "images/train/a.png").read_bytes() == source.read_bytes()
+    assert not (result.path / "images/train/a.png").is_symlink()
+
+
+@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # pycocotools' own, not ours
+def test_coco_of_instance_masks_writes_polygons_and_crowd_rles(tmp_path: Path) -> None:
+    root = write_tiny_boxes(tmp_path / "data")
+    project = open_project(TinyBoxes(root, task="instance_segmentation"))
+    result = export_labels(project, tmp_path / "out", "coco")
+    data = json.loads((result.path / "annotations" / "instances_train.json").read_text())
+    by_image = {img["file_name"]: img["id"] for img in data["images"]}
+    a = [ann for ann in data["annotations"] if ann["image_id"] == by_image["a.png"]]
+    # The fake's masks are the left half of each box: the polygon's x extent is half the box's.
+    xs = np.asarray(a[0]["segmentation"][0][0::2])
+    assert xs.min() == 2 and xs.max() == 10 and a[0]["area"] == int(project.dataset.load_instances(0)[0].sum())
+    crowd = next(ann for ann in data["annotations"] if ann["image_id"] == by_image["b.png"])
+    assert crowd["iscrowd"] == 1 and set(crowd["segmentation"]) == {"size", "counts"}
+    from pycocotools import mask as coco_mask
+
+    rle = {"size": crowd["segmentation"]["size"], "counts": crowd["segmentation"]["counts"].encode()}
+    assert np.array_equal(coco_mask.decode(rle).astype(bool), project.dataset.load_instances(1)[0])
+    project.store.close()
+
+
+def test_yolo_holds_the_edited_objects_normalised(project, tmp_path: Path) -> None:
+    result = export_labels(project, tmp_path / "out", "yolo")
+    data = yaml.safe_load((result.path / "data.yaml").read_text())
+    assert data["names"] == dict(enumerate(CLASSES)) and data["nc"] == 3
+    assert data["train"] == "images/train" and data["val"] == "images/val"
+    for name, (boxes, classes) in expected(project).items():
+        lines = (result.path / "labels" / "train" / name.replace(".png", ".txt")).read_text().splitlines()
+        got_boxes, got_classes = [], []
+        for line in lines:
+            c, xc, yc, w, h = line.split()
+            xc, yc, w, h = float(xc) * 40, float(yc) * 32, float(w) * 40, float(h) * 32
+            got_boxes.append([xc - w / 2, yc - h / 2, xc + w / 2, yc + h / 2])
+            got_classes.append(CLASSES[int(c)])
+        assert got_classes == classes
+        assert np.allclose(np.reshape(got_boxes, (-1, 4)), np.reshape(boxes, (-1, 4)), atol=1e-3)
+    assert not (result.path / "labels" / "val").exists() and "images/train/c.png" in files_of(result.path)
+
+
+def test_yolo_leaves_crowd_regions_out_and_says_so(tmp_path: Path) -> None:
+    project = open_project(TinyBoxes(write_tiny_boxes(tmp_path / "data")))
+    result = export_labels(project, tmp_path / "out", "yolo")
+    assert (result.path / "labels/train/b.txt").read_text() == ""
+    assert result.summary["crowd_regions_left_out"] == 1
+    project.store.close()
+
+
+def test_voc_holds_the_edited_objects(project, tmp_path: Path) -> None:
+    result = export_labels(project, tmp_path / "out", "voc")
+    assert (result.path / "ImageSets/Main/train.txt").read_text().split() == ["a", "b", "c"]
+    assert (result.path / "ImageSets/Main/val.txt").read_text() == ""
+    for name, (boxes, classes) in expected(project).items():
+        root = ET.parse(result.path / "Annotations" / name.replace(".png", ".xml")).getroot()
+        assert root.findtext("filename") == name and (result.path / "JPEGImages" / name).is_file()
+        assert root.findtext("size/width") == "40" and root.findtext("size/height") == "32"
+        objects = root.findall("object")
+        assert [o.findtext("name") for o in objects] == classes
+        got = [[int(o.findtext(f"bndbox/{k}")) for k in ("xmin", "ymin", "xmax", "ymax")] for o in objects]
+        assert [[x0 - 1, y0 - 1, x1, y1] for x0, y0, x1, y1 in got] == boxes
+    a = ET.parse(result.path / "Annotations/a.xml").getroot()
+    assert [o.findtext("difficult") for o in a.findall("object")] == ["0", "1", "0"]
+
+
+@pytest.mark.parametrize("format", ["coco", "yolo", "voc"])
+def test_a_folder_holding_anything_is_refused_and_nothing_is_written_outside(project, tmp_path, format) -> None:
+    out = tmp_path / "exports" / "mine"
+    out.mkdir(parents=True)
+    (out / "keep.txt").write_text("the user's")
+    with pytest.raises(ExportError, match="already exists and is not an empty folder"):
+        export_labels(project, out, format)
+    assert files_of(tmp_path / "exports") == {"mine/keep.txt"}
+    (out / "keep.txt").unlink()
+    result = export_labels(project, out, format)  # an empty folder (made in a folder dialog) is fine
+    assert result.path == out and sorted(p.name for p in (tmp_path / "exports").iterdir()) == ["mine"]
+    assert "summary.json" in files_of(out)
+
+
+def test_an_unreadable_image_is_an_error_and_a_dataset_without_boxes_is_refused(project, tmp_path: Path) -> None:
+    project.dataset.sample_path(2).unlink()  # c.png is gone: an error for it, the rest is written
+    result = export_labels(project, tmp_path / "out", "voc")
+    assert list(result.errors) == [("train", "c.png")] and not (result.path / "Annotations/c.xml").exists()
+    other = open_project(open_dataset(image_folder(tmp_path / "folder")))
+    with pytest.raises(ExportError, match="holds objects"):
+        export_labels(other, tmp_path / "out2", "coco")
+    other.store.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "folder", "out"]
