@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.datasets.base import Dataset
+from core.datasets.base import Dataset, SampleError
 
 CLASSES = ["cat", "dog", "bird"]
 
@@ -41,7 +41,10 @@ class TinyBoxes(Dataset):
         return self.root / self.split / self.sample_ids[index]
 
     def load_image(self, index: int) -> np.ndarray:
-        return cv2.imread(str(self.sample_path(index)))[:, :, ::-1].copy()
+        image = cv2.imread(str(self.sample_path(index)))
+        if image is None:  # as the real readers say it
+            raise SampleError(f"{self.sample_ids[index]}: image file is missing or unreadable")
+        return image[:, :, ::-1].copy()
 
     def load_boxes(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         boxes, classes, _, _ = self.objects[self.split][self.sample_ids[index]]

@@ -11,9 +11,11 @@ Samples marked excluded are left out (as the folder formats leave them out), unl
 - ``yolo``: ``images/<split>/<file>``, ``labels/<split>/<stem>.txt`` (one ``class xc yc w h`` line per object,
   normalised to the image's size) and ``data.yaml`` (``path``, one entry per split, ``nc``, ``names``).
   YOLO has no crowd flag: crowd regions are left out (counted in the summary), difficult objects kept.
-- ``voc``: ``JPEGImages/<file>``, ``Annotations/<id>.xml`` (``<filename>`` names the image as placed, whatever
-  its type; boxes in VOC's 1-based pixels: ``xmin = x0 + 1``, ``xmax = x1``, rounded; ``difficult`` and
-  ``truncated`` kept) and ``ImageSets/Main/<split>.txt`` listing the ids.
+- ``voc``: ``JPEGImages/<id>.jpg``, ``Annotations/<id>.xml`` (boxes in VOC's 1-based pixels:
+  ``xmin = x0 + 1``, ``xmax = x1``, rounded, as the VOC reader reads them back; ``difficult`` and ``truncated``
+  kept) and ``ImageSets/Main/<split>.txt`` listing the ids. VOC's images are JPEG files named ``<id>.jpg``: a
+  JPEG is copied (or linked), any other image is written as a JPEG of quality 95 (counted in the summary as
+  ``reencoded_as_jpeg``; the source is never changed).
 """
 
 from __future__ import annotations
@@ -41,12 +43,14 @@ def split_name(part: SplitLabels) -> str:
     return part.split or "all"
 
 
-def _images(temp: Path, splits: list[SplitLabels], result: ExportResult, link: str, progress, folder):
-    """(split, index, relative path, objects, (height, width)) of every written image, placed by ``folder(part)``."""
-    placer = Placer(temp, result, link, progress, total(splits))
+def _images(temp: Path, splits: list[SplitLabels], result: ExportResult, link: str, progress, folder, jpeg=False):
+    """(split, index, relative path, objects, (height, width)) of every written image, placed by ``folder(part)``
+    (``jpeg``: every image a ``.jpg``, see :class:`JpegPlacer`)."""
+    placer = (JpegPlacer if jpeg else Placer)(temp, result, link, progress, total(splits))
     for part in splits:
         for i in np.flatnonzero(part.keep).tolist():
-            relative = placer.put(part, i, folder(part), file_name(part.dataset, i))
+            name = file_name(part.dataset, i)
+            relative = placer.put(part, i, folder(part), f"{Path(name).stem}.jpg" if jpeg else name)
             if relative is None:
                 continue
             try:
@@ -57,6 +61,25 @@ def _images(temp: Path, splits: list[SplitLabels], result: ExportResult, link: s
                 del result.files[(part.split or "", part.dataset.sample_ids[i])]
                 continue
             yield part, i, relative, part.project.objects(i), size
+
+
+class JpegPlacer(Placer):
+    """Places JPEG files as they are, and writes any other image as a JPEG (quality 95): VOC's images are JPEGs."""
+
+    def _place(self, dataset, index: int, dest: Path) -> None:
+        source = dataset.sample_path(index)
+        if source is not None and Path(source).suffix.lower() in (".jpg", ".jpeg"):
+            super()._place(dataset, index, dest)
+            return
+        import cv2
+
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        rgb = np.ascontiguousarray(dataset.load_image(index)[:, :, ::-1])
+        ok, encoded = cv2.imencode(".jpg", rgb, [cv2.IMWRITE_JPEG_QUALITY, 95])
+        if not ok:
+            raise SampleError(f"{dest.name}: cannot encode as JPEG")
+        dest.write_bytes(encoded.tobytes())
+        self.result.objects["reencoded_as_jpeg"] += 1
 
 
 def _size(part: SplitLabels, index: int, placed: Path) -> tuple[int, int]:
@@ -170,7 +193,8 @@ def write_voc(temp: Path, splits: list[SplitLabels], result: ExportResult, *, li
     sets: dict[str, list[str]] = {split_name(p): [] for p in splits}
     stats = result.objects
     (temp / "Annotations").mkdir()
-    for part, _i, relative, objects, (h, w) in _images(temp, splits, result, link, progress, lambda p: "JPEGImages"):
+    images = _images(temp, splits, result, link, progress, lambda p: "JPEGImages", jpeg=True)
+    for part, _i, relative, objects, (h, w) in images:
         image = PurePosixPath(relative).name
         image_id = PurePosixPath(image).stem
         xml = _voc_xml(image, (h, w), objects, classes)

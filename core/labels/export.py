@@ -197,8 +197,14 @@ def _object_summary(splits: list[SplitLabels], result: ExportResult) -> dict[str
     if not splits[0].dataset.has_boxes:
         return {}
     edited = sum(len(p.project.edited_boxes()) for p in splits)
-    return {"objects_written": result.objects.get("objects", 0), "images_with_edited_objects": edited} | (
-        {"crowd_regions_left_out": result.objects["crowd_left_out"]} if result.objects.get("crowd_left_out") else {}
+    return (
+        {"objects_written": result.objects.get("objects", 0), "images_with_edited_objects": edited}
+        | ({"crowd_regions_left_out": result.objects["crowd_left_out"]} if result.objects.get("crowd_left_out") else {})
+        | (
+            {"reencoded_as_jpeg": result.objects["reencoded_as_jpeg"]}
+            if result.objects.get("reencoded_as_jpeg")
+            else {}
+        )
     )
 
 
