@@ -72,7 +72,8 @@ class TextTag(QGraphicsItem):
         fill = QColor(self.colour)
         fill.setAlpha(150 if self.dashed else 220)
         painter.fillRect(self.rect, fill)
-        light = self.colour.lightness() > 140
+        c = self.colour
+        light = 0.299 * c.red() + 0.587 * c.green() + 0.114 * c.blue() > 140  # perceived brightness
         painter.setPen(QColor(0, 0, 0) if light else QColor(255, 255, 255))
         painter.drawText(self.rect.adjusted(3, 0, -3, 0), Qt.AlignmentFlag.AlignVCenter, self.text)
 

@@ -152,7 +152,9 @@ class ExportDialog(QDialog):
     def start(self) -> None:
         out = Path(self.folder.text()).expanduser()
         if out.exists() and not empty_folder(out):
-            self.summary.setPlainText(f"{out} exists and is not empty; choose a new folder (nothing was written).")
+            self.summary.setPlainText(
+                f"{out} exists already and is not empty; choose a new folder (nothing was written)."
+            )
             return
         relay = ProgressRelay(self)
         relay.progress.connect(self._on_progress)
