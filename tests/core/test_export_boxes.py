@@ -69,6 +69,10 @@ def test_coco_holds_the_edited_objects(project, tmp_path: Path) -> None:
     assert val["images"] == [] and val["annotations"] == []  # d.png is excluded
     assert files_of(result.path) >= {"images/train/a.png", "images/train/b.png", "images/train/c.png"}
     assert result.summary["objects_written"] == 4 and result.summary["images_with_edited_objects"] == 2
+    assert (result.path / "changes.csv").read_text().splitlines()[1:] == [
+        "train,a.png,boxes,2 objects,3 objects",
+        "train,b.png,boxes,1 object,1 object",
+    ]
     source = project.dataset.sample_path(0)
     assert (result.path / "images/train/a.png").read_bytes() == source.read_bytes()
     assert not (result.path / "images/train/a.png").is_symlink()
