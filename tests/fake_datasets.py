@@ -248,8 +248,12 @@ CELEBA_LANDMARKS = [
 ]
 
 
-def write_celeba(parent: Path, n: int = 7, seed: int = 0) -> dict[str, np.ndarray]:
-    """``parent/celeba`` with images and the five list files, spaced as the originals are."""
+CELEBA_WILD_SIZE = (40, 50)  # (height, width) of the in-the-wild images write_celeba(wild=True) writes
+
+
+def write_celeba(parent: Path, n: int = 7, seed: int = 0, wild: bool = False) -> dict[str, np.ndarray]:
+    """``parent/celeba`` with images and the five list files, spaced as the originals are. ``wild``: the
+    in-the-wild images too (``img_celeba/``, CELEBA_WILD_SIZE), whose faces ``list_bbox_celeba.txt`` boxes."""
     rng = np.random.default_rng(seed)
     root = parent / "celeba"
     names = [f"{i:06d}.jpg" for i in range(1, n + 1)]
@@ -258,6 +262,10 @@ def write_celeba(parent: Path, n: int = 7, seed: int = 0) -> dict[str, np.ndarra
     partition = np.arange(n) % 3
     identity = rng.integers(1, 10178, size=n)
     bbox = rng.integers(0, 300, size=(n, 4))
+    if wild:
+        write_images(root / "img_celeba", names, seed=seed + 1, size=CELEBA_WILD_SIZE)
+        corner, size = rng.integers(0, 20, size=(n, 2)), rng.integers(5, 20, size=(n, 2))
+        bbox = np.concatenate([corner, size], axis=1)
     landmarks = rng.integers(0, 200, size=(n, 10))
 
     def table(rows: np.ndarray, width: int) -> str:
@@ -537,3 +545,56 @@ def write_flat_colour_folder(root: Path, classes=("a", "b"), per_class: int = 3)
         for i in range(per_class):
             cv2.imwrite(str(root / name / f"{i}.png"), np.full((20, 20, 3), 60 * i, np.uint8))
     return root
+
+
+# -- YOLO -------------------------------------------------------------------------------
+YOLO_NAMES = ["person", "car", "dog"]
+
+
+def _yolo_line(rng: np.random.Generator, polygon: bool) -> tuple[int, list[float]]:
+    """One object: a class and its normalised box (cx cy w h) or polygon (x1 y1 x2 y2 ...), 4 decimals as written."""
+    cls = int(rng.integers(0, len(YOLO_NAMES)))
+    cx, cy = rng.uniform(0.3, 0.7, size=2)
+    w, h = rng.uniform(0.1, 0.5, size=2)
+    if polygon:
+        values = [cx - w / 2, cy - h / 2, cx + w / 2, cy - h / 3, cx, cy + h / 2, cx - w / 3, cy + h / 4]
+    else:
+        values = [cx, cy, w, h]
+    return cls, [round(float(v), 4) for v in values]
+
+
+def write_yolo(
+    root: Path, roboflow: bool = False, polygons: bool = False, names_as_dict: bool = False, seed: int = 0
+) -> dict[str, dict[str, list[tuple[int, list[float]]]]]:
+    """An Ultralytics dataset: ``data.yaml``, ``images/<split>/*.jpg`` and ``labels/<split>/*.txt``; ``roboflow``:
+    Roboflow's export instead (``<split>/images``, ``<split>/labels``, ``train: ../train/images``, ``valid`` for val,
+    a ``test`` entry whose folder is absent). Images are 32 x 20 (w x h). In each split the first image has no label
+    file and the second an empty one. ``polygons``: every other object is a polygon (instance segmentation).
+    Returns split -> {sample id (the image's path under root): [(class, normalised values)]}."""
+    rng = np.random.default_rng(seed)
+    truth: dict[str, dict[str, list[tuple[int, list[float]]]]] = {}
+    for split, count in (("train", 4), ("val", 3)):
+        folder = ("valid" if split == "val" else split) if roboflow else split
+        images = f"{folder}/images" if roboflow else f"images/{folder}"
+        labels = root / (f"{folder}/labels" if roboflow else f"labels/{folder}")
+        names = [f"{split}_{i:03d}.jpg" for i in range(count)]
+        write_images(root / images, names, seed=seed, size=(20, 32))
+        labels.mkdir(parents=True, exist_ok=True)
+        truth[split] = {}
+        for i, name in enumerate(names):
+            objects = [_yolo_line(rng, polygons and k % 2 == 1) for k in range(0 if i < 2 else 1 + i)]
+            truth[split][f"{images}/{name}"] = objects
+            if i > 0:
+                lines = "".join(f"{c} " + " ".join(f"{v:.4f}" for v in values) + "\n" for c, values in objects)
+                (labels / name.replace(".jpg", ".txt")).write_text(lines)
+    if names_as_dict:
+        names_text = "names:\n" + "".join(f"  {i}: {n}\n" for i, n in enumerate(YOLO_NAMES))
+    else:
+        names_text = f"nc: {len(YOLO_NAMES)}\nnames: [{', '.join(repr(n) for n in YOLO_NAMES)}]\n"
+    if roboflow:
+        head = "train: ../train/images\nval: ../valid/images\ntest: ../test/images\n\n"
+        tail = "\nroboflow:\n  workspace: someone\n  project: things\n  version: 1\n"
+    else:
+        head, tail = "path: .\ntrain: images/train\nval: images/val\ntest:\n\n", ""
+    (root / "data.yaml").write_text(head + names_text + tail)
+    return truth

@@ -3,14 +3,16 @@ boxes outside the image are clipped, nothing hangs or crashes the dataset."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from core.datasets import SampleError, open_dataset
-from tests.fake_datasets import voc_xml, write_coco, write_voc_detection
+from core.datasets import DatasetError, SampleError, open_dataset
+from tests.fake_datasets import voc_xml, write_coco, write_voc_detection, write_yolo
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pycocotools")
 
@@ -107,3 +109,66 @@ def test_a_voc_box_outside_the_image_is_clipped(tmp_path: Path) -> None:
     ds = open_dataset(root, split="train")
     np.testing.assert_array_equal(ds[0].boxes()[0], [[0, 2, 12, 8]])
     assert ds[0].meta["boxes_clipped"] == 1
+
+
+# -- YOLO ------------------------------------------------------------------------------------------
+def _yolo_label(root: Path, text: str) -> Path:
+    write_yolo(root)
+    (root / "labels" / "val" / "val_001.txt").write_text(text)
+    return root
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("0 nan 0.5 0.2 0.2", "object 0 has a box coordinate that is not a number"),
+        ("0 0.5 0.5 inf 0.2", "object 0 has a box coordinate that is not a number"),
+        ("0 0.5 0.5 -0.2 0.2", "object 0 has a negative width or height"),
+        ("3 0.5 0.5 0.2 0.2", r"object 0 has class 3; the dataset has 3 classes \(0..2\)"),
+        ("-1 0.5 0.5 0.2 0.2", "object 0 has class -1"),
+        ("1.5 0.5 0.5 0.2 0.2", "line 1: class 1.5 is not a whole number"),
+        ("0 0.5 0.5 0.2 0.2 0.9", "line 1: 6 numbers; expected 'class cx cy w h'"),
+        ("0 0.5 0.5", "line 1: 3 numbers"),
+    ],
+)
+def test_a_broken_yolo_line_is_its_sample_error(tmp_path: Path, line: str, message: str) -> None:
+    ds = open_dataset(_yolo_label(tmp_path, line + "\n"))
+    with pytest.raises(SampleError, match=message):
+        ds[1].boxes()
+    assert "annotation_error" in ds[1].meta and ds[2].boxes() is not None
+
+
+def test_a_yolo_box_outside_the_image_is_clipped(tmp_path: Path) -> None:
+    ds = open_dataset(_yolo_label(tmp_path, "0 0.9 0.5 0.5 1.5\n"))  # the image is 32 x 20
+    np.testing.assert_allclose(ds[1].boxes()[0], [[20.8, 0, 32, 20]], atol=1e-4)
+    assert ds[1].meta["boxes_clipped"] == 1
+
+
+def test_a_million_line_label_file_is_refused_at_once(tmp_path: Path) -> None:
+    root = _yolo_label(tmp_path, "0 0.5 0.5 0.1 0.1\n" * 1_000_000)
+    start = time.perf_counter()
+    ds = open_dataset(root)
+    assert time.perf_counter() - start < 5
+    with pytest.raises(SampleError, match=r"val_001\.txt: the label file is larger than 1,048,576 bytes"):
+        ds[1].boxes()
+
+
+def test_a_huge_yaml_is_refused_unread(tmp_path: Path) -> None:
+    write_yolo(tmp_path)
+    with (tmp_path / "data.yaml").open("r+b") as file:
+        file.truncate(1 << 30)  # 1 GB (sparse: the disk is not filled)
+    start = time.perf_counter()
+    with pytest.raises(DatasetError, match=r"data\.yaml: the dataset yaml is larger than 1,048,576 bytes"):
+        open_dataset(tmp_path)
+    assert time.perf_counter() - start < 5
+
+
+def test_a_yaml_alias_bomb_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    write_yolo(tmp_path)
+    levels = "abcdefghi"
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{name}: &{name} [{', '.join([f'*{below}'] * 9)}]\n" for below, name in itertools.pairwise(levels)
+    )  # 9 ** 9 strings if expanded
+    (tmp_path / "data.yaml").write_text(bomb + "train: images/train\nnames: *i\n")
+    with pytest.raises(DatasetError, match="has no names"):
+        open_dataset(tmp_path)

@@ -38,7 +38,11 @@ from tests.fake_datasets import (
     write_images,
     write_mnist,
     write_voc,
+    write_yolo,
 )
+
+# pycocotools' own numpy-2 deprecation (np.array(copy=False) in its decode), met when COCO's instances are read.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pycocotools")
 
 
 def _segpairs(tmp: Path) -> Path:
@@ -89,6 +93,7 @@ CATALOGUE: dict[str, Callable[[Path], Path]] = {
     "COCO": lambda tmp: (write_coco(tmp / "coco"), tmp / "coco")[1],
     "Segmentation pairs": _segpairs,
     "Multilabel CSV": _multilabel,
+    "YOLO": lambda tmp: (write_yolo(tmp / "yolo", polygons=True), tmp / "yolo")[1],
 }
 
 
@@ -108,7 +113,7 @@ def _read_everything(root: Path) -> None:
         except DatasetError:
             continue
         for sample in part:
-            for read in (sample.image, sample.mask):
+            for read in (sample.image, sample.mask, sample.boxes, sample.instances):
                 with contextlib.suppress(SampleError):
                     read()
 
