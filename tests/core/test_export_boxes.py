@@ -219,3 +219,15 @@ def test_instance_masks_read_back_through_the_coco_reader(tmp_path: Path) -> Non
             assert (a & b).sum() / (a | b).sum() > 0.5 and (b & ~a).sum() == 0
     assert np.array_equal(exported.load_instances(1), project.dataset.load_instances(1))  # the crowd region
     project.store.close()
+
+
+def test_yolo_reads_back_equal_through_the_yolo_reader(project, tmp_path: Path) -> None:
+    project.set_boxes(2, [[1.25, 2.5, 10.75, 20.0]], ["cat"])
+    result = export_labels(project, tmp_path / "out", "yolo")
+    exported = open_dataset(result.path, split="train")
+    assert exported.task == "detection" and exported.classes == CLASSES
+    got, want = read_objects(exported), stored_objects(project, "none")
+    assert got.keys() == want.keys()
+    for name, (boxes, classes, _) in want.items():
+        assert got[name][1] == classes
+        assert np.allclose(np.reshape(got[name][0], (-1, 4)), np.reshape(boxes, (-1, 4)), atol=1e-3)
