@@ -168,3 +168,31 @@ def test_a_v4_store_with_data_is_migrated_and_backed_up(root: Path) -> None:
         indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"edits_sample", "edits_step"} <= indexes and "edits_v4" not in tables
+
+
+@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # pycocotools' own, not ours
+def test_a_real_coco_dataset_edited_then_exported_again_reads_back_edited(tmp_path: Path) -> None:
+    from core.datasets import open_dataset
+    from core.labels.export import export_labels
+    from tests.fake_datasets import write_coco
+
+    write_coco(tmp_path / "coco")
+    dataset = open_dataset(tmp_path / "coco")
+    assert dataset.task == "instance_segmentation"
+    project = open_project(dataset)
+    objects = project.objects(0)
+    # Drop the first object, give the second another class (it keeps its mask), add a box.
+    keep = np.arange(len(objects)) >= 1
+    boxes = [*objects.boxes[keep].tolist(), [1, 1, 6, 5]]
+    classes = [*objects.classes[keep].tolist(), 0]
+    classes[0] = (classes[0] + 1) % len(dataset.classes)
+    flags = {"iscrowd": [*objects.flag("iscrowd")[keep].tolist(), False]}
+    project.set_boxes(0, boxes, classes, flags=flags, instances=[*objects.instances[keep].tolist(), -1])
+    masks = project.label_dataset().load_instances(0)
+    assert np.array_equal(masks[0], dataset.load_instances(0)[1]) and masks[-1][1:5, 1:6].all()
+    result = export_labels(project, tmp_path / "out", "coco")
+    again = open_dataset(result.path)
+    assert again.classes == dataset.classes and again.sample_ids == dataset.sample_ids
+    got_boxes, got_classes = again.load_boxes(0)
+    assert got_classes.tolist() == classes and np.allclose(got_boxes, boxes, atol=1e-3)
+    project.store.close()
