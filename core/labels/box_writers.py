@@ -49,6 +49,12 @@ def _images(temp: Path, splits: list[SplitLabels], result: ExportResult, link: s
     placer = (JpegPlacer if jpeg else Placer)(temp, result, link, progress, total(splits))
     for part in splits:
         for i in np.flatnonzero(part.keep).tolist():
+            key = (part.split or "", part.dataset.sample_ids[i])
+            try:
+                objects = part.project.objects(i)
+            except SampleError as exc:  # its annotation cannot be read: the image is left out, and said
+                result.errors[key] = str(exc)
+                continue
             name = file_name(part.dataset, i)
             relative = placer.put(part, i, folder(part), f"{Path(name).stem}.jpg" if jpeg else name)
             if relative is None:
@@ -56,11 +62,11 @@ def _images(temp: Path, splits: list[SplitLabels], result: ExportResult, link: s
             try:
                 size = _size(part, i, temp / relative)
             except SampleError as exc:
-                result.errors[(part.split or "", part.dataset.sample_ids[i])] = str(exc)
+                result.errors[key] = str(exc)
                 (temp / relative).unlink(missing_ok=True)
-                del result.files[(part.split or "", part.dataset.sample_ids[i])]
+                del result.files[key]
                 continue
-            yield part, i, relative, part.project.objects(i), size
+            yield part, i, relative, objects, size
 
 
 class JpegPlacer(Placer):

@@ -269,8 +269,8 @@ class Project:
         index = int(self._indices(index)[0])
         if len(objects) and not (objects.boxes[:, 2:] > objects.boxes[:, :2]).all():
             raise ValueError("every box needs x0 < x1 and y0 < y1")
-        before = len(self._state.objects(index))
-        text = f"boxes of {self.dataset.sample_ids[index]}: {count_text(before)} → {count_text(len(objects))}"
+        before = self._state.objects_text(index)
+        text = f"boxes of {self.dataset.sample_ids[index]}: {before} → {count_text(len(objects))}"
         return self._commit(self._state.boxes_changes(index, objects), description or text)
 
     def boxes_dataset(self, original: bool = False) -> Dataset:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from core.datasets.base import Dataset
+from core.datasets.base import Dataset, SampleError
 from core.labels.boxes import Objects, count_text, dataset_objects
 from core.labels.codec import Codec
 from core.labels.values import STATUS_CODES, STATUSES, Change, decode
@@ -100,7 +100,14 @@ class LabelState:
     def _box_flags(self) -> tuple[str, ...]:
         """The flags the dataset's objects carry (edited objects carry the same, all False when not stored)."""
         if self._flags is None:
-            self._flags = tuple(dataset_objects(self.dataset, 0).flags) if len(self.dataset) else ()
+            named = getattr(self.dataset, "flag_names", None)  # the box readers say which they have
+            if named is not None:
+                self._flags = tuple(named)
+            else:
+                try:
+                    self._flags = tuple(dataset_objects(self.dataset, 0).flags) if len(self.dataset) else ()
+                except SampleError:  # the first image's annotation is broken: its flags are unknown
+                    self._flags = ()
         return self._flags
 
     def objects(self, index: int) -> Objects:
@@ -108,12 +115,25 @@ class LabelState:
         found = self.boxes.get(int(index))
         return found if found is not None else dataset_objects(self.dataset, int(index))
 
+    def objects_text(self, index: int) -> str:
+        """How many objects the image has now ("3 objects"), for a step's description."""
+        try:
+            return count_text(len(self.objects(index)))
+        except SampleError:
+            return "the dataset's objects"
+
     def boxes_changes(self, index: int, objects: Objects) -> list[Change]:
         """The change setting one sample's objects (None when they are the dataset's own again); [] if no change."""
-        if self.objects(index).same_as(objects):
-            return []
-        own = dataset_objects(self.dataset, index)
-        value = None if own.same_as(objects) else objects.stored(self.codec.classes)
+        try:
+            if self.objects(index).same_as(objects):
+                return []
+        except SampleError:  # the dataset's own objects cannot be read: whatever is given is a change
+            pass
+        try:
+            own = dataset_objects(self.dataset, index)
+        except SampleError:  # the dataset's own cannot be read: the edit is a difference anyway
+            own = None
+        value = None if own is not None and own.same_as(objects) else objects.stored(self.codec.classes)
         return [Change(self.split, self.dataset.sample_ids[index], "boxes", value)]
 
     def _apply_labels(self, idx: np.ndarray, items: Sequence[tuple[str, Any]]) -> None:
@@ -197,7 +217,10 @@ class LabelState:
             return f"saved mask #{value}" if value else "the dataset's mask"
         if field == "boxes":  # a list of coordinates neither: how many objects
             if value is None:
-                return count_text(len(dataset_objects(self.dataset, index)))
+                try:
+                    return count_text(len(dataset_objects(self.dataset, index)))
+                except SampleError:
+                    return "the dataset's objects"
             return count_text(len(value.get("objects", [])) if isinstance(value, dict) else 0)
         if value is not None:
             return value

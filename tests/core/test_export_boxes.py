@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
-from core.datasets import open_dataset
+from core.datasets import SampleError, open_dataset
 from core.labels import ExportError, open_project
 from core.labels.export import export_labels, formats_for
 from tests.box_fakes import CLASSES, TinyBoxes, write_tiny_boxes
@@ -231,3 +231,24 @@ def test_yolo_reads_back_equal_through_the_yolo_reader(project, tmp_path: Path) 
     for name, (boxes, classes, _) in want.items():
         assert got[name][1] == classes
         assert np.allclose(np.reshape(got[name][0], (-1, 4)), np.reshape(boxes, (-1, 4)), atol=1e-3)
+
+
+class BrokenB(TinyBoxes):
+    """b.png's annotation cannot be read (a malformed XML, say)."""
+
+    def load_boxes(self, index: int):
+        if self.sample_ids[index] == "b.png":
+            raise SampleError("b.png: Annotations/b.xml is not well-formed")
+        return super().load_boxes(index)
+
+
+def test_an_image_whose_annotation_is_broken_is_an_error_not_a_failed_export(tmp_path: Path) -> None:
+    project = open_project(BrokenB(write_tiny_boxes(tmp_path / "data")))
+    result = export_labels(project, tmp_path / "out", "coco")
+    assert list(result.errors) == [("train", "b.png")] and "not well-formed" in result.errors[("train", "b.png")]
+    data = json.loads((result.path / "annotations" / "instances_train.json").read_text())
+    assert [img["file_name"] for img in data["images"]] == ["a.png", "c.png"]
+    project.set_boxes(1, [[0, 0, 5, 5]], ["cat"])  # its objects can still be given by hand
+    assert project.boxes(1)[1].tolist() == [0]
+    assert [(e.old, e.new) for e in project.history(1)] == [("the dataset's objects", "1 object")]
+    project.store.close()
