@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QPoint, Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
+from PySide6.QtWidgets import QFileDialog, QMenu, QToolButton, QWidget
 from superqt.utils import create_worker
 
 from core.datasets import BOX_TASKS
@@ -40,6 +40,11 @@ class LabelingTools(QObject):
         self.actions = a = LabelingActions(browser, window, self)
         self.review.set_bar(ReviewBar([a.accept, a.take, a.skip, a.back, a.leave]))
         self.panel = SamplePanel(state, self.controller)
+        #: The sample view's way into the box editor (shown for datasets open for an object task).
+        self.boxes_button = QToolButton(self.panel)
+        a.edit_boxes.setIconText("Edit boxes… (B)")  # what the button says; the menu shows the full text
+        self.boxes_button.setDefaultAction(a.edit_boxes)
+        self.panel.layout().insertWidget(1, self.boxes_button)
         browser.sample_view.add_panel(self.panel)
         self.runs = RunsController(state, runner, window)
         self.export_action = QAction("&Export Labels…", window, triggered=self.export_labels)
@@ -211,7 +216,9 @@ class LabelingTools(QObject):
     # -- state -------------------------------------------------------------------------
     def _on_dataset(self, dataset) -> None:
         names = list(dataset.classes) if dataset is not None else []
-        self.actions.edit_boxes.setEnabled(dataset is not None and dataset.has_boxes)
+        boxes = dataset is not None and dataset.has_boxes
+        self.actions.edit_boxes.setEnabled(boxes)
+        self.boxes_button.setVisible(boxes)
         self.actions.set_classes(names, dataset is not None and dataset.tags is not None)
         has = dataset is not None and self.state.project is not None
         self.export_action.setEnabled(has)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPointF, Qt, QTimer
 from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMenu, QMessageBox
 
 from core.inference.detections import DetectionPredictions
 from core.labels import open_project
@@ -152,3 +152,16 @@ def test_unsaved_changes_ask_before_another_sample_opens(qtbot, editor, project)
     drag(editor, (32, 2), (38, 9))
     answer(QMessageBox.StandardButton.Save, seen)
     assert editor.open_sample(project, 2) and len(project.boxes(1)[0]) == 2
+
+
+def test_b_and_the_sample_views_button_are_for_datasets_open_for_an_object_task(qtbot, digits, open_window) -> None:
+    from tests.gui.test_labeling_support import press
+
+    window = open_window(digits)
+    tools = window.labeling
+    assert not tools.actions.edit_boxes.isEnabled() and tools.boxes_button.isHidden()
+    window.state.select_sample(0)
+    press(qtbot, window, Qt.Key.Key_B)
+    assert tools.box_editor is None  # a classification dataset has no boxes to edit
+    menus = window.menuBar().findChildren(QMenu)
+    assert any(tools.actions.edit_boxes in menu.actions() for menu in menus)  # Labels > Edit Boxes of This Sample…
