@@ -71,6 +71,15 @@ class TinyBoxes(Dataset):
         return self if task == self.task else TinyBoxes(self.root, self.split, task)
 
 
+class BrokenB(TinyBoxes):
+    """b.png's annotation cannot be read (a malformed XML, say)."""
+
+    def load_boxes(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.sample_ids[index] == "b.png":
+            raise SampleError("b.png: Annotations/b.xml is not well-formed")
+        return super().load_boxes(index)
+
+
 def write_tiny_boxes(root: Path) -> Path:
     """The dataset's files under ``root``; returns ``root``."""
     for split, images in OBJECTS.items():

@@ -69,8 +69,12 @@ def resized(box, handle: str, x: float, y: float) -> tuple[float, float, float, 
 class BoxEdit:
     """One image's objects as edited now; every change is an undo step until :meth:`mark_saved`."""
 
-    def __init__(self, objects: Objects, size: tuple[int, int], flags: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, objects: Objects, size: tuple[int, int], flags: tuple[str, ...] = (), *, single: bool = False
+    ) -> None:
         self.size = size  # (height, width)
+        #: Localization: one object an image, so a new box (drawn or accepted) replaces the one there.
+        self.single = single
         #: The flags the dataset's objects carry: saved for every object, False unless set.
         self.flag_names = tuple(name for name in FLAGS if name in flags or name in objects.flags)
         self.items: list[Item] = [
@@ -138,6 +142,8 @@ class BoxEdit:
             return None
         kept = tuple((n, True) for n, on in (flags or {}).items() if on and n in self.flag_names)
         self._push()
+        if self.single:
+            self.items.clear()
         self.items.append(Item(box, int(cls), kept))
         return len(self.items) - 1
 

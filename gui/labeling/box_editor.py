@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 from core.datasets import SampleError
 from core.labels import Project, Step, StoreError
 from core.labels.box_edit import BoxEdit, handle_points, resized
+from core.labels.boxes import Objects
 from core.labels.masks import next_step_saves
 from core.masks.overlays import palette_for
 from gui.labeling.actions import NUMBER_KEYS, key_class
@@ -189,16 +190,25 @@ class BoxEditorWidget(QWidget):
         dataset = project.dataset
         try:
             image = dataset.load_image(index)
-            objects = project.objects(index)
-            own = dataset.load_instances(index) if dataset.task == "instance_segmentation" else None
         except SampleError as exc:
             self.status.setText(f"<span style='color:#b00020'>Cannot edit {dataset.sample_ids[index]}: {exc}</span>")
             return False
+        try:
+            objects = project.objects(index)
+            own = dataset.load_instances(index) if dataset.task == "instance_segmentation" else None
+            note = HELP
+        except SampleError as exc:  # a broken annotation: the user can still give the image its objects
+            objects, own = Objects(np.zeros((0, 4), np.float32), np.zeros(0, np.int64)), None
+            note = (
+                f"<span style='color:#b00020'>The dataset's objects cannot be read ({exc}): starting from none.</span>"
+            )
         self.project, self.index, self.predictions = project, int(index), predictions
         self._follow_store(project)
         self.palette = palette_for(None, max(len(dataset.classes), 1))
         self._masks = own
-        self.edit = BoxEdit(objects, image.shape[:2], tuple(dataset.box_extras(index)) if len(dataset) else ())
+        flags = tuple(getattr(dataset, "flag_names", None) or objects.flags)
+        self.edit = BoxEdit(objects, image.shape[:2], flags, single=dataset.task == "localization")
+        self.status.setText(note)
         self.selected = self.selected_prediction = None
         self._fill_classes(dataset.classes)
         lut = np.zeros((256, 4), np.uint8)
@@ -514,6 +524,8 @@ class BoxEditorWidget(QWidget):
             text += " · <i>unsaved changes</i>"
         if self._masks is not None:
             text += " · a box drawn, moved or resized has its rectangle as its mask"
+        if self.edit.single:
+            text += " · one object an image (localization): a new box replaces it"
         self.origin.setText(text)
 
     def _update_buttons(self) -> None:

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import yaml
 
-from core.datasets import SampleError, open_dataset
+from core.datasets import open_dataset
 from core.labels import ExportError, open_project
 from core.labels.export import export_labels, formats_for
-from tests.box_fakes import CLASSES, TinyBoxes, write_tiny_boxes
+from tests.box_fakes import CLASSES, BrokenB, TinyBoxes, write_tiny_boxes
 from tests.core.test_labels_support import image_folder
 
 
@@ -231,15 +231,6 @@ def test_yolo_reads_back_equal_through_the_yolo_reader(project, tmp_path: Path) 
     for name, (boxes, classes, _) in want.items():
         assert got[name][1] == classes
         assert np.allclose(np.reshape(got[name][0], (-1, 4)), np.reshape(boxes, (-1, 4)), atol=1e-3)
-
-
-class BrokenB(TinyBoxes):
-    """b.png's annotation cannot be read (a malformed XML, say)."""
-
-    def load_boxes(self, index: int):
-        if self.sample_ids[index] == "b.png":
-            raise SampleError("b.png: Annotations/b.xml is not well-formed")
-        return super().load_boxes(index)
 
 
 def test_an_image_whose_annotation_is_broken_is_an_error_not_a_failed_export(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QMenu, QMessageBox
 from core.inference.detections import DetectionPredictions
 from core.labels import open_project
 from gui.labeling.box_editor import BoxEditorWidget
-from tests.box_fakes import CLASSES, TinyBoxes, write_tiny_boxes
+from tests.box_fakes import CLASSES, BrokenB, TinyBoxes, write_tiny_boxes
 
 
 @pytest.fixture
@@ -165,3 +165,17 @@ def test_b_and_the_sample_views_button_are_for_datasets_open_for_an_object_task(
     assert tools.box_editor is None  # a classification dataset has no boxes to edit
     menus = window.menuBar().findChildren(QMenu)
     assert any(tools.actions.edit_boxes in menu.actions() for menu in menus)  # Labels > Edit Boxes of This Sample…
+
+
+def test_an_image_whose_objects_cannot_be_read_starts_from_none_and_can_be_saved(qtbot, tmp_path) -> None:
+    project = open_project(BrokenB(write_tiny_boxes(tmp_path / "data")))
+    widget = BoxEditorWidget()
+    qtbot.addWidget(widget)
+    widget.resize(800, 650)
+    widget.show()
+    qtbot.waitExposed(widget)
+    assert widget.open_sample(project, 1) and widget.edit.items == []
+    assert "cannot be read" in widget.status.text() and "not well-formed" in widget.status.text()
+    drag(widget, (2, 2), (12, 12))
+    assert widget.save() and project.boxes(1)[1].tolist() == [0]
+    project.store.close()
