@@ -179,3 +179,25 @@ def test_an_image_whose_objects_cannot_be_read_starts_from_none_and_can_be_saved
     drag(widget, (2, 2), (12, 12))
     assert widget.save() and project.boxes(1)[1].tolist() == [0]
     project.store.close()
+
+
+def test_the_export_dialog_offers_the_box_formats_and_writes_the_edited_objects(qtbot, project, tmp_path) -> None:
+    from gui.labeling.export_dialog import ExportDialog
+    from gui.state import AppState
+
+    state = AppState()
+    state.set_dataset(project.dataset, project)
+    assert state.dataset.load_boxes(0)[1].tolist() == [0, 1]  # the panes' dataset reads the objects now
+    project.set_boxes(0, [[1, 1, 9, 9]], ["bird"])
+    assert state.dataset.load_boxes(0)[1].tolist() == [2]
+    dialog = ExportDialog(state)
+    qtbot.addWidget(dialog)
+    assert [dialog.format.itemData(k) for k in range(dialog.format.count())] == ["coco", "yolo", "voc"]
+    dialog.format.setCurrentIndex(1)
+    assert dialog.link.isEnabled() and dialog.link.currentText() == "copy"
+    dialog.folder.setText(str(tmp_path / "yolo"))
+    dialog.export_button.click()
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=30_000)
+    assert (tmp_path / "yolo" / "labels" / "train" / "a.txt").read_text().split()[0] == "2"
+    text = dialog.summary.toPlainText()  # a.png's bird and d.png's dog; b.png's crowd region left out
+    assert "objects written: 2 (images with edited objects: 1)" in text and "crowd regions left out: 1" in text
