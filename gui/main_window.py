@@ -330,6 +330,9 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
             self.mask_editor.close()
+        if not self.labeling.confirm_close():  # unsaved objects in the box editor, and the user chose Cancel
+            event.ignore()
+            return
         if self.remembers_layout:
             self.save_layout()
         self.runner.cancel()

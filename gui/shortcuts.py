@@ -1,5 +1,5 @@
 """Help > Keyboard Shortcuts (also "?" and F1): every key of the window, the browser, labeling, review,
-the label issues and the mask editor.
+the label issues, the mask editor and the box editor.
 
 The list is read from what is registered: the window's QActions (menus, the browser's key actions, the
 label issues' A / K / X) and the mask editor's QShortcuts, so it cannot drift from what the keys do.
@@ -50,6 +50,10 @@ HANDLED_KEYS = (
     Shortcut("Mask editor", "Left button", "Paint, fill, add a polygon corner or pick a class", "mask_editor"),
     Shortcut("Mask editor", "Double-click", "Close and fill the polygon", "mask_editor"),
     Shortcut("Mask editor", "Wheel, middle-button drag", "Zoom, pan", "mask_canvas"),
+    Shortcut("Box editor", "Drag on the image", "Draw a box of the current class", "box_editor"),
+    Shortcut("Box editor", "Drag inside a box, drag a handle", "Move it, resize it", "box_editor"),
+    Shortcut("Box editor", "Click a dashed box", "Select a predicted box (A or Enter takes it)", "box_editor"),
+    Shortcut("Box editor", "Wheel, middle-button drag", "Zoom, pan", "mask_canvas"),
 )
 
 
@@ -112,6 +116,12 @@ def registered_shortcuts(window) -> list[Shortcut]:
     rows += qshortcut_rows(editor, "Mask editor")
     if window.mask_editor is None:
         editor.deleteLater()
+    from gui.labeling.box_editor import BoxEditorWidget
+
+    boxes = window.labeling.box_editor or BoxEditorWidget()
+    rows += qshortcut_rows(boxes, "Box editor")
+    if window.labeling.box_editor is None:
+        boxes.deleteLater()
     return _unique(rows)
 
 
@@ -134,6 +144,7 @@ GROUP_ORDER = (
     "Class search",
     "Sample view",
     "Mask editor",
+    "Box editor",
     "Metrics",
     "Label issues",
 )

@@ -214,7 +214,10 @@ class _StepFollower:
 
 
 def labeled_view(dataset: Dataset | None, project: Project | None) -> Dataset | None:
-    """A shallow copy of ``dataset`` holding the project's edited labels (its own arrays, updated in place)."""
+    """A shallow copy of ``dataset`` holding the project's edited labels (its own arrays, updated in place);
+    of a box dataset, one whose ``load_boxes`` reads the project's edited objects live."""
+    if dataset is not None and project is not None and dataset.has_boxes:
+        return project.boxes_dataset()
     if dataset is None or project is None or (dataset.targets is None and dataset.tags is None):
         return dataset
     view = copy.copy(dataset)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from core import tasks
 from core.datasets.base import UNLABELED, Dataset
+from core.labels.boxes import boxes_view
 from core.labels.runs import Run, get_run, load_run
 from core.tasks.classification import RunComparison, correct
 from core.tasks.segmentation import SegmentationComparison
@@ -22,7 +23,12 @@ __all__ = ["RunComparison", "SegmentationComparison", "compare_runs", "correct",
 
 
 def edited_dataset(project: Project) -> Dataset:
-    """A shallow copy of the project's dataset holding the edited labels; ignored and excluded samples unlabeled."""
+    """A shallow copy of the project's dataset holding the edited labels; ignored and excluded samples unlabeled.
+
+    A box dataset's copy answers ``load_boxes`` with the edited objects (a snapshot of the edits now) and
+    names the excluded samples in ``view.excluded``."""
+    if project.dataset.has_boxes:
+        return boxes_view(project.dataset, project.edited_boxes(), project.excluded())
     view = copy.copy(project.dataset)
     targets = project.targets()
     if targets is not None:

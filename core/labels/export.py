@@ -6,13 +6,15 @@ sym-linked, or written as PNG for datasets held as arrays such as CIFAR and MNIS
 annotation format where CV Lens can write it: ``celeba`` (``list_attr_celeba.txt`` and
 ``list_eval_partition.txt``), ``food101`` (``meta/classes.txt``, ``meta/train.txt``, ``meta/test.txt``)
 and ``imagenet`` (synset folders and ``LOC_synset_mapping.txt``). CIFAR/MNIST files are not
-written back (their readers' formats are the originals'); they export to image folders.
+written back (their readers' formats are the originals'); they export to image folders. A dataset open for an
+object task (detection ...) exports its objects as edited to ``coco``, ``yolo`` or ``voc`` (``box_writers``).
 
 Every export covers all splits of the dataset. Samples labeled "ignore", marked excluded, or
 unlabeled are left out of folder formats (counted in the summary); the CSV lists every sample.
 Everything is written into a hidden temp folder beside the destination, which is renamed to the
 destination at the end: the destination either does not exist or is complete. An existing
-destination is refused. ``summary.json`` and ``changes.csv`` say what changed.
+destination is refused unless it is an empty folder (one just made in a folder dialog); nothing is ever
+written into a folder holding anything. ``summary.json`` and ``changes.csv`` say what changed.
 """
 
 from __future__ import annotations
@@ -31,13 +33,13 @@ from pathlib import Path
 from typing import Any
 
 from core.evaluation.classification import truth_is_tags
-from core.labels import native, writers
+from core.labels import box_writers, native, writers
 from core.labels.errors import ExportError
 from core.labels.history import current_user
 from core.labels.project import Project
 from core.labels.writers import SplitLabels
 
-FORMATS = ("image_folder", "csv", "celeba", "food101", "imagenet")
+FORMATS = ("image_folder", "csv", "celeba", "food101", "imagenet", *box_writers.BOX_FORMATS)
 LINKS = ("copy", "hardlink", "symlink")
 _NATIVE = {"Image folder": "image_folder", "CelebA": "celeba", "Food-101": "food101", "ImageNet": "imagenet"}
 _WRITERS: dict[str, Callable[..., None]] = {
@@ -46,6 +48,9 @@ _WRITERS: dict[str, Callable[..., None]] = {
     "celeba": native.write_celeba,
     "food101": native.write_food101,
     "imagenet": native.write_imagenet,
+    "coco": box_writers.write_coco,
+    "yolo": box_writers.write_yolo,
+    "voc": box_writers.write_voc,
 }
 Progress = Callable[[int, int], None]
 
@@ -59,6 +64,8 @@ class ExportResult:
     files: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
     #: Samples that could not be written (unreadable image ...): (split, sample id) -> message.
     errors: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: Object formats: objects written, and left out by kind ("crowd_left_out": YOLO has no crowd flag).
+    objects: Counter = field(default_factory=Counter)
 
 
 def native_format(layout: str) -> str | None:
@@ -68,6 +75,8 @@ def native_format(layout: str) -> str | None:
 
 def formats_for(project: Project) -> list[str]:
     """The formats this dataset can be exported to (for the export dialog)."""
+    if project.dataset.has_boxes:
+        return list(box_writers.BOX_FORMATS)
     if truth_is_tags(project.dataset):
         return ["csv", "celeba"]
     found = ["image_folder", "csv"]
@@ -91,8 +100,12 @@ def export_labels(
     if link not in LINKS:
         raise ExportError(f"unknown way to place images {link!r}; expected one of {LINKS}")
     out = Path(out).expanduser().absolute()
-    if out.exists():
-        raise ExportError(f"{out} already exists; exports go into a new folder, nothing there was changed")
+    if out.exists() and not empty_folder(out):
+        raise ExportError(
+            f"{out} already exists and is not an empty folder; exports go into a new folder, nothing there was changed"
+        )
+    if format in box_writers.BOX_FORMATS and not project.dataset.has_boxes:
+        raise ExportError(f"{format} holds objects (boxes); this dataset is open as {project.dataset.task}")
     splits = gather(project, include_excluded)
     result = ExportResult(out, format, {})
     temp = _make_temp(out)
@@ -101,8 +114,10 @@ def export_labels(
         result.summary = summarize_changes(project, splits, result, format)
         _write_text(temp / "summary.json", json.dumps(result.summary, indent=2, ensure_ascii=False) + "\n")
         _write_text(temp / "changes.csv", changes_csv(splits))
+        if out.exists() and not empty_folder(out):
+            raise ExportError(f"{out} was filled while exporting; the export was not moved there")
         if out.exists():
-            raise ExportError(f"{out} appeared while exporting; the export was not moved there")
+            out.rmdir()  # the empty folder the user chose (rename cannot replace a folder everywhere)
         os.rename(temp, out)
     except OSError as exc:
         shutil.rmtree(temp, ignore_errors=True)
@@ -113,6 +128,14 @@ def export_labels(
         shutil.rmtree(temp, ignore_errors=True)
         raise
     return result
+
+
+def empty_folder(path: Path) -> bool:
+    """``path`` is a folder holding nothing (not even hidden files)."""
+    try:
+        return path.is_dir() and not path.is_symlink() and next(path.iterdir(), None) is None
+    except OSError:
+        return False
 
 
 def gather(project: Project, include_excluded: bool = False) -> list[SplitLabels]:
@@ -165,7 +188,24 @@ def summarize_changes(project: Project, splits: list[SplitLabels], result: Expor
         "tag_changes": dict(tags.most_common()),
         "review_marks": dict(review),
         "unmatched_edits": sum(len(p.project.unmatched) for p in splits),
+        **_object_summary(splits, result),
     }
+
+
+def _object_summary(splits: list[SplitLabels], result: ExportResult) -> dict[str, Any]:
+    """Of a box dataset: objects written and left out, images whose objects the user edited."""
+    if not splits[0].dataset.has_boxes:
+        return {}
+    edited = sum(len(p.project.edited_boxes()) for p in splits)
+    return (
+        {"objects_written": result.objects.get("objects", 0), "images_with_edited_objects": edited}
+        | ({"crowd_regions_left_out": result.objects["crowd_left_out"]} if result.objects.get("crowd_left_out") else {})
+        | (
+            {"reencoded_as_jpeg": result.objects["reencoded_as_jpeg"]}
+            if result.objects.get("reencoded_as_jpeg")
+            else {}
+        )
+    )
 
 
 def changes_csv(splits: list[SplitLabels]) -> str:

@@ -69,7 +69,8 @@ def commit(conn: sqlite3.Connection, changes: Sequence[Change], description: str
     texts: dict[Any, str | None] = {}
     rows = []
     for c in changes:
-        key = tuple(c.new) if isinstance(c.new, list) else c.new
+        # A batch repeats few distinct values: encode each once. An object list (a dict) is its own text.
+        key = tuple(c.new) if isinstance(c.new, list) else encode(c.new) if isinstance(c.new, dict) else c.new
         if key not in texts:
             texts[key] = encode(c.new)
         rows.append((c.split, c.sample_id, c.field, texts[key]))

@@ -131,12 +131,15 @@ def read_version(store: ProjectStore, version: MaskVersion) -> np.ndarray:
     return mask
 
 
-def next_step_saves(store: ProjectStore, split: str, sample_id: str, *, redo: bool = False) -> bool:
-    """Whether Undo (``redo``: Redo) would now take back (bring back) a save of this sample's mask, and nothing else."""
+def next_step_saves(
+    store: ProjectStore, split: str, sample_id: str, *, redo: bool = False, field: str = "mask"
+) -> bool:
+    """Whether Undo (``redo``: Redo) would now take back (bring back) a save of this sample's mask (``field``:
+    or of its objects, "boxes"), and nothing else."""
     state, order = ("undone", "ASC") if redo else ("done", "DESC")
     with store.reading() as conn:
         step = conn.execute(f"SELECT id FROM steps WHERE state = ? ORDER BY id {order} LIMIT 1", (state,)).fetchone()
         if step is None:
             return False
         rows = conn.execute("SELECT DISTINCT split, sample_id, field FROM edits WHERE step = ?", (step[0],)).fetchall()
-    return rows == [(split, sample_id, "mask")]
+    return rows == [(split, sample_id, field)]

@@ -25,6 +25,7 @@ from core.datasets.base import Dataset
 from core.labels import compare
 from core.labels import masks as saved
 from core.labels import runs as model_runs
+from core.labels.boxes import Objects, boxes_view, count_text
 from core.labels.codec import Codec, sample_indices, status_code
 from core.labels.state import LabelState
 from core.labels.store import open_store
@@ -227,6 +228,57 @@ class Project:
     def mask_versions(self, index: int) -> list[saved.MaskVersion]:
         """Every mask saved for the sample, oldest first, including undone ones."""
         return saved.list_versions(self.store, self.split, self.dataset.sample_ids[int(index)])
+
+    # -- objects (box tasks; see core.labels.boxes) ----------------------------------------
+    def boxes(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """The image's objects now: (float32 N x 4 boxes x0, y0, x1, y1; int64 N classes), edited or the dataset's."""
+        objects = self._state.objects(index)
+        return objects.boxes.copy(), objects.classes.copy()
+
+    def objects(self, index: int) -> Objects:
+        """The image's objects now, with their flags and the dataset objects whose instance masks they keep."""
+        return self._state.objects(index)
+
+    def edited_boxes(self) -> dict[int, Objects]:
+        """index -> objects of every image whose objects the user edited."""
+        return dict(self._state.boxes)
+
+    def set_boxes(
+        self,
+        index: int,
+        boxes: np.ndarray | Sequence,
+        classes: Sequence[int | str] | np.ndarray,
+        *,
+        flags: dict[str, Sequence[bool]] | None = None,
+        instances: Sequence[int] | None = None,
+        description: str | None = None,
+    ) -> Step | None:
+        """Replace one image's whole object list (classes by index or name) in one undo step; None if unchanged.
+
+        ``instances``: per object, the dataset object whose instance mask it keeps (-1: none, the default)."""
+        codes = [self.codec.index[c] if isinstance(c, str) and c in self.codec.index else c for c in classes]
+        for c in codes:
+            if isinstance(c, str) or not 0 <= int(c) < len(self.codec.classes):
+                raise ValueError(f"{c!r} is not one of the dataset's classes")
+        boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+        objects = Objects(boxes, np.asarray(codes, np.int64), flags or {}, instances)
+        return self.set_objects(index, objects, description)
+
+    def set_objects(self, index: int, objects: Objects, description: str | None = None) -> Step | None:
+        """Replace one image's objects in one undo step ("boxes of a.jpg: 3 objects → 4 objects")."""
+        index = int(self._indices(index)[0])
+        if len(objects) and not (objects.boxes[:, 2:] > objects.boxes[:, :2]).all():
+            raise ValueError("every box needs x0 < x1 and y0 < y1")
+        before = self._state.objects_text(index)
+        text = f"boxes of {self.dataset.sample_ids[index]}: {before} → {count_text(len(objects))}"
+        return self._commit(self._state.boxes_changes(index, objects), description or text)
+
+    def boxes_dataset(self, original: bool = False) -> Dataset:
+        """The dataset whose ``load_boxes`` gives the edited objects (read live: later edits show), excluded
+        samples named by its ``excluded`` array; the dataset itself when ``original``."""
+        if original:
+            return self.dataset
+        return boxes_view(self.dataset, self._state.boxes, self.excluded())
 
     # -- building changes -------------------------------------------------------------
     def _commit(self, changes: list[Change], description: str) -> Step | None:

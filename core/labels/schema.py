@@ -13,6 +13,9 @@ Version history:
 4. A run may keep its embeddings: ``runs.embeddings`` names the N x D float16 ``.npy`` beside its
    predictions in ``runs/`` (NULL: none), ``runs.embeddings_samples`` the digest of the sample ids its
    rows follow (``core/labels/run_arrays.py``). Older rows get NULL: runs without embeddings.
+5. Edits may be of the field ``boxes``: one sample's whole object list (boxes, class names, flags) as one
+   JSON value (``core/labels/boxes.py``). SQLite cannot alter the ``edits.field`` CHECK, so the table is
+   copied into a new one, as the v2 -> v3 migration did.
 
 A store from an older version is migrated in one transaction, after a copy of it is kept as
 ``project.v<old>-backup-<time>.sqlite``; a store from a newer version is opened read-only.
@@ -31,7 +34,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 #: Version 2 as it was, for the v1 -> v2 migration (later versions migrate from it).
 _SCHEMA_V2 = """
@@ -110,6 +113,9 @@ CREATE TABLE mask_versions (
 CREATE INDEX mask_versions_sample ON mask_versions(split, sample_id, id);
 """
 
+#: Version 5's edits: the field 'boxes' is allowed too.
+_EDITS_V5 = _EDITS_V3.replace("'note', 'mask')", "'note', 'mask', 'boxes')")
+
 _SCHEMA_V3 = _SCHEMA_V2.replace("'status', 'note')", "'status', 'note', 'mask')") + _MASK_VERSIONS
 
 _RUN_EMBEDDINGS = """
@@ -117,8 +123,11 @@ ALTER TABLE runs ADD COLUMN embeddings TEXT;
 ALTER TABLE runs ADD COLUMN embeddings_samples TEXT;
 """
 
-#: A new store is version 3 with version 4's columns added, exactly as a migrated one.
-SCHEMA = _SCHEMA_V3 + _RUN_EMBEDDINGS
+#: Version 4 as it was (for tests of the v4 -> v5 migration).
+_SCHEMA_V4 = _SCHEMA_V3 + _RUN_EMBEDDINGS
+
+#: A new store is version 4 with version 5's field allowed, exactly as a migrated one.
+SCHEMA = _SCHEMA_V4.replace("'note', 'mask')", "'note', 'mask', 'boxes')")
 
 
 class UnknownDatabase(Exception):
@@ -187,18 +196,23 @@ def _v1_to_v2(conn: sqlite3.Connection) -> None:
     conn.execute("DROP TABLE edits_v1")
 
 
-def _v2_to_v3(conn: sqlite3.Connection) -> None:
-    """Edits may now be of the field 'mask' (SQLite cannot alter a CHECK: the table is copied); saved-mask versions."""
-    conn.execute("ALTER TABLE edits RENAME TO edits_v2")
-    for name in ("edits_sample", "edits_step"):  # v3 recreates them on the new table
+def _copy_edits(conn: sqlite3.Connection, old: int, new_tables: str) -> None:
+    """Move ``edits`` into the table ``new_tables`` creates (SQLite cannot alter a CHECK), ids and order kept."""
+    conn.execute(f"ALTER TABLE edits RENAME TO edits_v{old}")
+    for name in ("edits_sample", "edits_step"):  # the new table gets them again
         conn.execute(f'DROP INDEX IF EXISTS "{name}"')
-    for statement in _statements(_EDITS_V3 + _MASK_VERSIONS):
+    for statement in _statements(new_tables):
         conn.execute(statement)
     conn.execute(
         "INSERT INTO edits (id, step, split, sample_id, field, old, new) "
-        "SELECT id, step, split, sample_id, field, old, new FROM edits_v2 ORDER BY id"
+        f"SELECT id, step, split, sample_id, field, old, new FROM edits_v{old} ORDER BY id"
     )
-    conn.execute("DROP TABLE edits_v2")
+    conn.execute(f"DROP TABLE edits_v{old}")
+
+
+def _v2_to_v3(conn: sqlite3.Connection) -> None:
+    """Edits may now be of the field 'mask' (the table is copied); saved-mask versions."""
+    _copy_edits(conn, 2, _EDITS_V3 + _MASK_VERSIONS)
 
 
 def _v3_to_v4(conn: sqlite3.Connection) -> None:
@@ -207,4 +221,14 @@ def _v3_to_v4(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
+def _v4_to_v5(conn: sqlite3.Connection) -> None:
+    """Edits may now be of the field 'boxes' (a sample's object list; the table is copied)."""
+    _copy_edits(conn, 4, _EDITS_V5)
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _v1_to_v2,
+    2: _v2_to_v3,
+    3: _v3_to_v4,
+    4: _v4_to_v5,
+}

@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from core.datasets.base import Dataset
+from core.datasets.base import Dataset, SampleError
+from core.labels.boxes import Objects, count_text, dataset_objects
 from core.labels.codec import Codec
 from core.labels.values import STATUS_CODES, STATUSES, Change, decode
 
@@ -33,6 +34,9 @@ class LabelState:
         self.notes: dict[int, str] = {}
         #: index -> id of the sample's newest saved mask (``core.labels.masks``); absent: the dataset's own.
         self.masks: dict[int, int] = {}
+        #: index -> the sample's edited objects (``core.labels.boxes``); absent: the dataset's own.
+        self.boxes: dict[int, Objects] = {}
+        self._flags: tuple[str, ...] | None = None
         #: (sample_id, field) -> stored value of edits this dataset cannot show: a sample it no longer
         #: has, a class or tag it no longer lists. Kept in the store, counted for the user, never dropped.
         self.unmatched: dict[tuple[str, str], Any] = {}
@@ -76,6 +80,61 @@ class LabelState:
             _set_or_drop(self.notes, idx, items)
         elif field == "mask":
             _set_or_drop(self.masks, idx, items)
+        elif field == "boxes":
+            self._apply_boxes(idx, items)
+
+    def _apply_boxes(self, idx: np.ndarray, items: Sequence[tuple[str, Any]]) -> None:
+        """Decode each sample's stored objects; one naming a class the dataset lacks stays unmatched."""
+        flags = self._box_flags()
+        for i, (sample_id, value) in zip(idx.tolist(), items):
+            if i < 0:
+                continue
+            objects = None if value is None else Objects.from_stored(value, self.codec.index, flags)
+            if objects is None:
+                self.boxes.pop(i, None)
+                if value is not None:
+                    self.unmatched[(sample_id, "boxes")] = value
+            else:
+                self.boxes[i] = objects
+
+    def _box_flags(self) -> tuple[str, ...]:
+        """The flags the dataset's objects carry (edited objects carry the same, all False when not stored)."""
+        if self._flags is None:
+            named = getattr(self.dataset, "flag_names", None)  # the box readers say which they have
+            if named is not None:
+                self._flags = tuple(named)
+            else:
+                try:
+                    self._flags = tuple(dataset_objects(self.dataset, 0).flags) if len(self.dataset) else ()
+                except SampleError:  # the first image's annotation is broken: its flags are unknown
+                    self._flags = ()
+        return self._flags
+
+    def objects(self, index: int) -> Objects:
+        """The sample's objects now: edited, or the dataset's own."""
+        found = self.boxes.get(int(index))
+        return found if found is not None else dataset_objects(self.dataset, int(index))
+
+    def objects_text(self, index: int) -> str:
+        """How many objects the image has now ("3 objects"), for a step's description."""
+        try:
+            return count_text(len(self.objects(index)))
+        except SampleError:
+            return "the dataset's objects"
+
+    def boxes_changes(self, index: int, objects: Objects) -> list[Change]:
+        """The change setting one sample's objects (None when they are the dataset's own again); [] if no change."""
+        try:
+            if self.objects(index).same_as(objects):
+                return []
+        except SampleError:  # the dataset's own objects cannot be read: whatever is given is a change
+            pass
+        try:
+            own = dataset_objects(self.dataset, index)
+        except SampleError:  # the dataset's own cannot be read: the edit is a difference anyway
+            own = None
+        value = None if own is not None and own.same_as(objects) else objects.stored(self.codec.classes)
+        return [Change(self.split, self.dataset.sample_ids[index], "boxes", value)]
 
     def _apply_labels(self, idx: np.ndarray, items: Sequence[tuple[str, Any]]) -> None:
         if self.targets is None:
@@ -156,6 +215,13 @@ class LabelState:
         """A stored value with None (the dataset's own) replaced by what the dataset says."""
         if field == "mask":  # a version id says nothing to a person
             return f"saved mask #{value}" if value else "the dataset's mask"
+        if field == "boxes":  # a list of coordinates neither: how many objects
+            if value is None:
+                try:
+                    return count_text(len(dataset_objects(self.dataset, index)))
+                except SampleError:
+                    return "the dataset's objects"
+            return count_text(len(value.get("objects", [])) if isinstance(value, dict) else 0)
         if value is not None:
             return value
         if field == "label" and self.original_targets is not None:
@@ -174,6 +240,8 @@ class LabelState:
             out |= (self.tags != self.original_tags).any(axis=1)
         if self.masks:
             out[list(self.masks)] = True
+        if self.boxes:
+            out[list(self.boxes)] = True
         return out
 
 

@@ -11,6 +11,8 @@ tags      sorted list of tag names                                    N x L uint
 status    "reviewed", "flagged" or "excluded"                         int8 ``STATUS_CODES``
 note      free text                                                   ``Project.notes()``
 mask      id of the sample's newest saved mask (``mask_versions``)    ``Project.saved_masks()``
+boxes     {"objects": [{"box": [x0, y0, x1, y1], "class": name,      ``Project.boxes(i)``
+          flags...}]}: the sample's whole object list (``boxes.py``)
 ========  ==========================================================  ======================
 
 ``None`` (SQL NULL) always means "the dataset's own value": the original label and tags, no
@@ -29,7 +31,7 @@ from core.datasets.base import UNLABELED
 #: A sample the user chose to leave out of metrics and exports ("ignore" in the label menu).
 IGNORE = -2
 
-FIELDS = ("label", "tags", "status", "note", "mask")
+FIELDS = ("label", "tags", "status", "note", "mask", "boxes")
 
 #: Review marks; a mark's code in ``Project.status()`` is its index here (0 = no mark).
 STATUSES = ("", "reviewed", "flagged", "excluded")

@@ -15,6 +15,7 @@ import numpy as np
 
 from core.datasets.base import Dataset, SampleError
 from core.datasets.readers.imagefolder import SPLIT_NAMES
+from core.labels.boxes import count_text, dataset_objects
 from core.labels.errors import ExportError
 from core.labels.values import EXCLUDED, IGNORE, STATUSES, UNLABELED
 
@@ -67,6 +68,9 @@ class SplitLabels:
             if self.tags is not None:
                 old, new = codec.tags_stored(original_tags[i]), codec.tags_stored(self.tags[i])
                 yield ids[i], "tags", TAG_SEPARATOR.join(old), TAG_SEPARATOR.join(new)
+        for i in sorted(self.project.edited_boxes()):  # objects: how many before and after
+            before = len(dataset_objects(self.dataset, i))
+            yield ids[i], "boxes", count_text(before), count_text(len(self.project.objects(i)))
 
     def tag_changes(self) -> Iterator[str]:
         """A "+tag" or "-tag" for every tag switched on or off."""

@@ -77,6 +77,14 @@ class LabelingActions(QObject):
         )
         self.clear_mark = key_action(browser, "Clear Mark", [], "Remove the review mark", lambda: c.mark(None))
         self.note = key_action(browser, "Note…", ["N"], "Type a note on the sample", tools.edit_note)
+        self.edit_boxes = key_action(
+            browser,
+            "Edit &Boxes of This Sample…",
+            ["B"],
+            "Draw, move, resize and relabel the objects",
+            tools.edit_boxes,
+        )
+        self.edit_boxes.setEnabled(False)
         self._review_actions(browser, window, review)
         self.undo = window_action(window, "Undo", [QKeySequence.StandardKey.Undo], "Undo the last edit", c.undo)
         self.redo = window_action(window, "Redo", ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo the undone edit", c.redo)

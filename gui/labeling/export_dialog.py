@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 from superqt.utils import create_worker
 
-from core.labels.export import ExportResult, export_labels, formats_for
+from core.labels.export import ExportResult, empty_folder, export_labels, formats_for
 from gui.state import AppState
 
 FORMAT_NAMES = {
@@ -35,9 +35,12 @@ FORMAT_NAMES = {
     "celeba": "CelebA attribute list",
     "food101": "Food-101 meta lists",
     "imagenet": "ImageNet synset folders",
+    "coco": "COCO (annotations/instances_<split>.json + images)",
+    "yolo": "YOLO (labels/*.txt + data.yaml + images)",
+    "voc": "Pascal VOC (Annotations/*.xml + ImageSets/Main + JPEGImages)",
 }
 #: Formats that place image files (copied or linked).
-WITH_IMAGES = ("image_folder", "imagenet")
+WITH_IMAGES = ("image_folder", "imagenet", "coco", "yolo", "voc")
 
 
 class _Cancelled(Exception):
@@ -62,6 +65,13 @@ def summary_text(result: ExportResult) -> str:
     for reason, count in (s.get("left_out") or {}).items():
         lines.append(f"left out: {count:,} {reason}")
     lines.append(f"edited samples: {s.get('samples_edited', 0):,}")
+    if "objects_written" in s:
+        lines.append(
+            f"objects written: {s['objects_written']:,} (images with edited objects: "
+            f"{s.get('images_with_edited_objects', 0):,})"
+        )
+    if s.get("crowd_regions_left_out"):
+        lines.append(f"crowd regions left out: {s['crowd_regions_left_out']:,} (the format has no crowd flag)")
     for change, count in list((s.get("label_changes") or {}).items())[:10]:
         lines.append(f"  {change}: {count:,}")
     if s.get("review_marks"):
@@ -92,7 +102,7 @@ class ExportDialog(QDialog):
         self.link.setToolTip("Copy the images, or link them (saves space; links point at the dataset)")
         self.include_excluded = QCheckBox("Include samples marked excluded or labeled ignore", self)
         self.folder = QLineEdit(self)
-        self.folder.setToolTip("A new folder: exports never write into an existing one")
+        self.folder.setToolTip("A new (or empty) folder: exports never write into a folder holding anything")
         browse = QPushButton("Browse…", self)
         browse.clicked.connect(self._browse)
         self.progress = QProgressBar(self)
@@ -141,8 +151,10 @@ class ExportDialog(QDialog):
     # -- exporting ---------------------------------------------------------------------
     def start(self) -> None:
         out = Path(self.folder.text()).expanduser()
-        if out.exists():
-            self.summary.setPlainText(f"{out} exists already; choose a new folder (nothing was written).")
+        if out.exists() and not empty_folder(out):
+            self.summary.setPlainText(
+                f"{out} exists already and is not empty; choose a new folder (nothing was written)."
+            )
             return
         relay = ProgressRelay(self)
         relay.progress.connect(self._on_progress)

@@ -10,11 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QPoint
+from PySide6.QtCore import QObject, QPoint, Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
+from PySide6.QtWidgets import QFileDialog, QMenu, QToolButton, QWidget
 from superqt.utils import create_worker
 
+from core.datasets import BOX_TASKS
 from core.labels import IGNORE, UNLABELED
 from gui.labeling.actions import NUMBER_KEYS, LabelingActions, key_class
 from gui.labeling.browsing import Browser
@@ -39,6 +40,11 @@ class LabelingTools(QObject):
         self.actions = a = LabelingActions(browser, window, self)
         self.review.set_bar(ReviewBar([a.accept, a.take, a.skip, a.back, a.leave]))
         self.panel = SamplePanel(state, self.controller)
+        #: The sample view's way into the box editor (shown for datasets open for an object task).
+        self.boxes_button = QToolButton(self.panel)
+        a.edit_boxes.setIconText("Edit boxes… (B)")  # what the button says; the menu shows the full text
+        self.boxes_button.setDefaultAction(a.edit_boxes)
+        self.panel.layout().insertWidget(1, self.boxes_button)
         browser.sample_view.add_panel(self.panel)
         self.runs = RunsController(state, runner, window)
         self.export_action = QAction("&Export Labels…", window, triggered=self.export_labels)
@@ -47,6 +53,8 @@ class LabelingTools(QObject):
         self.import_action.setToolTip("Preview the changes a CSV of sample, label would make, then apply them")
         self.import_dialog = None
         self.export_dialog = None
+        self.box_editor = None  # gui.labeling.box_editor.BoxEditorWidget, made when first opened
+        state.sample_selected.connect(self._follow_sample)
         self.menu: QMenu | None = None  # the tiles' right-click menu, while it is open
         self._import_worker = None
         browser.context_menu_requested.connect(self.show_menu)
@@ -66,6 +74,7 @@ class LabelingTools(QObject):
         labels_menu.addActions([a.unlabeled, a.ignore, a.take])
         labels_menu.addSeparator()
         labels_menu.addActions([a.reviewed, a.flag, a.exclude, a.clear_mark, a.note])
+        labels_menu.addAction(a.edit_boxes)
         labels_menu.addSeparator()
         labels_menu.addActions([a.review, a.advance])
         runs_menu.aboutToShow.connect(lambda: self.runs.fill_menu(runs_menu))
@@ -122,6 +131,47 @@ class LabelingTools(QObject):
         if self.panel.isVisible():
             self.panel.note.setFocus()
 
+    # -- the box editor ------------------------------------------------------------------
+    def edit_boxes(self, index: int | None = None) -> bool:
+        """B: open the box editor on the sample shown (a dataset open for an object task); False if not opened."""
+        from gui.labeling.box_editor import BoxEditorWidget
+        from gui.widgets import place_on_screen
+
+        project, dataset = self.state.project, self.state.dataset
+        index = self.state.current if index is None else index
+        if project is None or dataset is None or not dataset.has_boxes or index is None:
+            self.state.message.emit("Open a detection dataset and pick a sample to edit its boxes (B).")
+            return False
+        if self.box_editor is None:
+            self.box_editor = BoxEditorWidget()
+            self.box_editor.setWindowFlag(Qt.WindowType.Window)
+            place_on_screen(self.box_editor, 1000, 760)
+            self.box_editor.saved.connect(
+                lambda i: self.state.message.emit(f"Saved the objects of {dataset.sample_ids[i]}")
+            )
+        editor = self.box_editor
+        opened = editor.open_sample(project, int(index), self._detections())
+        if opened:
+            editor.setWindowTitle(f"Box editor — {dataset.sample_ids[int(index)]}")
+        editor.show()
+        editor.raise_()
+        return opened
+
+    def _detections(self):
+        """The shown run's predictions when they are boxes (DetectionPredictions), else None."""
+        preds = self.state.predictions
+        return preds if preds is not None and getattr(preds, "task", None) in BOX_TASKS else None
+
+    def _follow_sample(self, index) -> None:
+        """The box editor, while open, follows the sample the browser shows (asking first over unsaved changes)."""
+        editor = self.box_editor
+        if editor is None or not editor.isVisible() or index is None or index == editor.index:
+            return
+        if self.state.project is not editor.project:
+            editor.close()
+            return
+        self.edit_boxes(int(index))
+
     def show_menu(self, at: QPoint, indices: np.ndarray) -> None:
         if self.state.project is None or not len(indices):
             return
@@ -166,6 +216,9 @@ class LabelingTools(QObject):
     # -- state -------------------------------------------------------------------------
     def _on_dataset(self, dataset) -> None:
         names = list(dataset.classes) if dataset is not None else []
+        boxes = dataset is not None and dataset.has_boxes
+        self.actions.edit_boxes.setEnabled(boxes)
+        self.boxes_button.setVisible(boxes)
         self.actions.set_classes(names, dataset is not None and dataset.tags is not None)
         has = dataset is not None and self.state.project is not None
         self.export_action.setEnabled(has)
@@ -173,6 +226,11 @@ class LabelingTools(QObject):
 
     def _on_project(self, project) -> None:
         previous, self._project = self._project, project
+        editor = self.box_editor
+        if editor is not None and editor.project is not None and editor.project is not project:
+            editor.confirm_unsaved()  # before the old store closes: Save still works (Cancel cannot keep it)
+            editor.edit = None
+            editor.close()
         if previous is not None and (project is None or previous.store is not project.store):
             previous.store.close()  # releases the lock; the same dataset opens it again when asked
         has = project is not None
@@ -185,6 +243,15 @@ class LabelingTools(QObject):
         self.actions.undo.setEnabled(undo is not None)
         self.actions.redo.setText(f"&Redo {redo}" if redo else "&Redo")
         self.actions.redo.setEnabled(redo is not None)
+
+    def confirm_close(self) -> bool:
+        """The window may close: no unsaved objects in the box editor, or the user chose Save or Discard."""
+        if self.box_editor is None:
+            return True
+        if not self.box_editor.confirm_unsaved():
+            return False
+        self.box_editor.close()
+        return True
 
     def close(self) -> None:
         """The window closes: save a note being typed, release the store."""

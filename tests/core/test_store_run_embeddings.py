@@ -248,7 +248,7 @@ def test_a_store_of_the_previous_schema_opens_and_keeps_its_runs(tmp_path: Path)
             + '\'{"task": "multiclass", "accuracy": 1.0}\')'
         )
     project = open_project(dataset)
-    assert project.store.migrated_from == 3 and not project.read_only and SCHEMA_VERSION == 4
+    assert project.store.migrated_from == 3 and not project.read_only and SCHEMA_VERSION == 5  # through v4
     assert len(list(folder.glob("project.v3-backup-*.sqlite"))) == 1
     (run,) = project.runs()
     assert run.name == "old net" and not run.has_embeddings and run.headline == "accuracy 100.0%"

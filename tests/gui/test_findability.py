@@ -173,7 +173,8 @@ def test_keyboard_shortcuts_list_every_registered_key_and_open_on_question_mark(
     assert ("B", "Brush: paint the chosen class") in dialog.listed()  # the mask editor's, before it is opened
     assert all(what for _keys, what in dialog.listed())  # every key says what it does
     groups = {dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())}
-    assert {"Browser", "Labels", "Review", "Mask editor"} <= groups
+    assert {"Browser", "Labels", "Review", "Mask editor", "Box editor"} <= groups
+    assert ("Del", "Delete the selected box") in dialog.listed()  # the box editor's, before it is opened
     assert {(k.keys, k.what) for k in HANDLED_KEYS} <= dialog.listed()
     dialog.close()
     qtbot.waitUntil(lambda: window.findChild(ShortcutsDialog) is None)

@@ -33,14 +33,20 @@ def test_export_to_image_folders_reads_back_with_the_edits(qtbot, digits, open_w
     dialog.close()
 
 
-def test_export_refuses_an_existing_folder(qtbot, digits, open_window, tmp_path):
+def test_export_refuses_a_folder_holding_anything_and_takes_an_empty_one(qtbot, digits, open_window, tmp_path):
     window = open_window(digits)
     window.labeling.export_action.trigger()
     dialog = window.labeling.export_dialog
     (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "mine.txt").write_text("the user's")
     dialog.folder.setText(str(tmp_path / "taken"))
     dialog.export_button.click()
     assert "exists already" in dialog.summary.toPlainText() and dialog.result is None
+    assert [p.name for p in (tmp_path / "taken").iterdir()] == ["mine.txt"]
+    (tmp_path / "taken" / "mine.txt").unlink()  # an empty folder (one just made in the folder dialog) is taken
+    dialog.export_button.click()
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=30_000)
+    assert (tmp_path / "taken" / "summary.json").is_file()
     dialog.close()
 
 
