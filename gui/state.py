@@ -53,6 +53,8 @@ class AppState(QObject):
     selection_changed = Signal(object)  # Selection | None (None = the whole dataset)
     sample_selected = Signal(object)  # dataset index of the sample the user is looking at; None: no sample
     threshold_changed = Signal(object)  # float | per-label array | None (binary and multilabel decisions)
+    #: The score a detection must reach to be drawn and counted (detection runs); None: the run's best-F1 score.
+    score_threshold_changed = Signal(object)  # float | None
     run_status_changed = Signal(object)  # RunStatus | None: a run started, ended or failed
     #: A label-quality pass over the shown segmentation run's masks (core.analysis.mask_quality.RunLabelQuality)
     #: finished, or was dropped with its run (None).
@@ -73,6 +75,8 @@ class AppState(QObject):
         #: Decision threshold for binary (score of class 1) and multilabel (per label) tasks;
         #: None = the default (argmax / 0.5). Decide through core.evaluation.decisions with it.
         self.threshold: float | np.ndarray | None = None
+        #: Detection runs: the score a detection must reach to be shown and counted (None: the run's best-F1 score).
+        self.score_threshold: float | None = None
         self.run_status: RunStatus | None = None
         #: The project-store run (core.labels.Run) that ``predictions`` were saved as; None: not saved.
         self.saved_run = None
@@ -126,6 +130,11 @@ class AppState(QObject):
     def set_threshold(self, threshold: float | np.ndarray | None) -> None:
         self.threshold = threshold
         self.threshold_changed.emit(threshold)
+
+    def set_score_threshold(self, value: float | None) -> None:
+        """Every view of a detection run shows and counts the detections scoring at least ``value``."""
+        self.score_threshold = None if value is None else float(value)
+        self.score_threshold_changed.emit(self.score_threshold)
 
     def set_selection(self, selection: Selection | None) -> None:
         self.selection = selection
