@@ -99,6 +99,7 @@ class DetectionErrors(QWidget):
         self.class_combo.currentIndexChanged.connect(lambda _i: self._show())
         self.counts = KindBars("Errors at the score threshold", BAR_COLOURS["count"], names=True)
         self.delta = KindBars("mAP@0.5 gained if fixed (all classes)", BAR_COLOURS["delta"], names=False)
+        self.plot = self.counts  # the export saves this
         for bars in (self.counts, self.delta):
             bars.kind_clicked.connect(lambda kind: self.kind_clicked.emit(kind, self.class_index()))
             bars.setToolTip(
