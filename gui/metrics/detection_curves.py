@@ -17,7 +17,7 @@ from gui.metrics.curve_plot import NEAR_PX
 #: Classes whose curves are drawn when a run is first shown (the most objects first).
 SHOWN_AT_FIRST = 3
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
-HINT = "hover a curve to read it; click a point to use its score as the threshold"
+HINT = "hover: read a point · click: use its score as the threshold"
 
 
 def _floats(values) -> np.ndarray:

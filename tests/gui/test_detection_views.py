@@ -128,13 +128,13 @@ def test_overview_shows_the_numbers_of_a_summary_and_a_dash_for_cocoevals_minus_
     cat, dog = rows["cat"], rows["dog"]
     cell = lambda row, name: view.table.item(row, header.index(name))  # noqa: E731
     assert cell(cat, "AP").text() == "0.600" and cell(cat, "AP@0.5").text() == "0.900"
-    assert cell(cat, "Objects").text() == "2" and cell(cat, "Detections").text() == "4"
-    assert cell(cat, "Best-F1 score").text() == "0.900" and cell(cat, "F1").text() == "0.667"
+    assert cell(cat, "Objects").text() == "2" and cell(cat, "Dets").text() == "4"
+    assert cell(cat, "Best F1 at").text() == "0.900" and cell(cat, "F1").text() == "0.667"
     assert cell(dog, "AP").text() == "—" and "no object of this class" in cell(dog, "AP").toolTip()
     view.table.sortItems(header.index("AP"), Qt.DescendingOrder)
     # the undefined AP sorts as the largest (NumberItem's rule), so descending it comes first
     assert [view.table.item(r, 0).text() for r in range(2)] == ["dog", "cat"]
-    view.table.sortItems(header.index("Detections"), Qt.AscendingOrder)
+    view.table.sortItems(header.index("Dets"), Qt.AscendingOrder)
     assert [view.table.item(r, 0).text() for r in range(2)] == ["dog", "cat"]
     assert view.class_at(1) == 0  # the row keeps its class's index whatever the order
 
@@ -284,7 +284,7 @@ def test_the_threshold_set_elsewhere_is_followed_and_best_f1_comes_back(qtbot, s
     header = [
         metrics.overview.table.horizontalHeaderItem(c).text() for c in range(metrics.overview.table.columnCount())
     ]
-    assert metrics.overview.table.item(cat, header.index("Detections")).text() == "2"  # 0.9 and 0.8
+    assert metrics.overview.table.item(cat, header.index("Dets")).text() == "2"  # 0.9 and 0.8
     metrics.operating.best_button.click()
     assert state.score_threshold is None
     wait_for_threshold(qtbot, metrics, 0.3)
