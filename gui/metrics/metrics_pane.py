@@ -2,6 +2,8 @@
 
 Binary and multiclass: Matrix, Classes, Confused pairs (multiclass), Curves, Calibration, Errors.
 Multilabel: Labels (per-label table, the label's 2 x 2 matrix, averages), Curves, Calibration, Errors.
+Object tasks: gui.metrics.detection_views (DETECTION_VIEWS: Detection, PR curves, Confusion, Error types, Per image)
+under a score / IoU threshold bar.
 Every chart and table maps back to samples: a click becomes a Selection in the AppState.
 """
 
@@ -33,6 +35,8 @@ from gui.metrics.analysis_view import AnalysisView
 from gui.metrics.classes_view import ClassesView, LabelsView
 from gui.metrics.controls import BetaControl, ExportButton, ThresholdControl, ZeroDivisionControl, fbeta_name
 from gui.metrics.curves_view import CurvesView
+from gui.metrics.detection_model import DETECTION_VIEWS
+from gui.metrics.detection_views import DetectionMetrics
 from gui.metrics.duplicates_view import DuplicatesView
 from gui.metrics.errors_view import ErrorAnalysisView
 from gui.metrics.export import PLOT_FORMATS, write_csv, write_plot
@@ -88,6 +92,7 @@ class MetricsPane(QGroupBox):
         controls = QHBoxLayout()
         controls.addWidget(self.beta)
         controls.addWidget(self.threshold, 1)
+        controls.addWidget(self.detection.operating, 1)
         controls.addStretch(0)
         controls.addWidget(self.original_check)
         controls.addWidget(self.export_button)
@@ -128,6 +133,9 @@ class MetricsPane(QGroupBox):
         self.errors = ErrorAnalysisView(model)
         self.segmentation = SegmentationMetrics(self.state)
         self.segmentation.refreshed.connect(self._show_summary)
+        self.detection = DetectionMetrics(self.state, self)
+        self.detection.refreshed.connect(self._show_summary)
+        self.detection.model.busy_changed.connect(lambda _busy: self._show_summary())
         self.analysis_model = AnalysisModel(self.state, self)
         self.analysis = AnalysisView(self.analysis_model)
         self.label_quality = PixelIssuesView(self.state)
@@ -153,6 +161,7 @@ class MetricsPane(QGroupBox):
             "Images": self.segmentation.images,
             "Label quality": self.label_quality,
             "Analysis": self.analysis,
+            **self.detection.views,
         }
         # The Matrix tab shows the per-class table under the matrix, so both are seen at once.
         self.matrix_classes = ClassesView(model)
@@ -183,6 +192,7 @@ class MetricsPane(QGroupBox):
             self.tabs.setCurrentIndex(list(self.views).index(shown[0]))
         self.body.setVisible(bool(shown))
         self.threshold.setVisible(self.model.has_threshold())
+        self.detection.operating.setVisible(self._detects())
         if kind is not None and kind.thresholded:
             self.threshold.label.setText(kind.threshold_label(self.model.classes))
         classifies = self.model.classifies()
@@ -191,6 +201,11 @@ class MetricsPane(QGroupBox):
         self.export_button.setVisible(classifies)
         self.threshold.set_value(self.model.base_threshold)
         self._show_summary()
+
+    def _detects(self) -> bool:
+        """The open dataset's task shows the views of a detection run (the object tasks)."""
+        kind = self.model.kind
+        return kind is not None and bool(set(kind.views) & set(DETECTION_VIEWS))
 
     def show_tab(self, title: str) -> QWidget:
         view = self.views[title]
@@ -209,7 +224,10 @@ class MetricsPane(QGroupBox):
         self.setTitle(f"Metrics · {preds.model}" if preds is not None and preds.model else "Metrics")
         self.threshold.set_value(model.base_threshold)
         segmentation = model.kind is not None and model.kind.per_pixel
-        numbers = bool(self.segmentation.summary_text) if segmentation else model.decisions is not None
+        if self._detects():
+            numbers = self.detection.results is not None or self.detection.model.busy  # busy: the numbers are coming
+        else:
+            numbers = bool(self.segmentation.summary_text) if segmentation else model.decisions is not None
         failed = shown_failure(self.state.run_status, preds)
         self.failure.show_text(failure_text(failed, preds, numbers) if failed else "")
         self.summary.setText(self._headline(numbers, failed))
@@ -222,7 +240,7 @@ class MetricsPane(QGroupBox):
     def _scorable(self) -> bool:
         """The open dataset is one this view scores (a labelled classification set, or segmentation)."""
         kind = self.model.kind
-        return kind is not None and (kind.per_pixel or self.model.has_labels())
+        return kind is not None and (kind.per_pixel or self._detects() or self.model.has_labels())
 
     def _headline(self, numbers: bool, failed) -> str:
         model, dataset = self.model, self.model.dataset
@@ -230,6 +248,8 @@ class MetricsPane(QGroupBox):
             return f"<span style='color:#b00020'><b>Run failed</b></span> · {escape(failed.model)}: no metrics"
         if model.kind is not None and model.kind.per_pixel:
             return self.segmentation.summary_text or "Run a segmentation model to see its IoU and Dice."
+        if self._detects():
+            return self._detection_headline()
         if dataset is not None and not model.classifies():
             return f"This view shows classification metrics; {dataset.name} is a {dataset.task} dataset."
         if dataset is not None and not model.has_labels():
@@ -237,6 +257,17 @@ class MetricsPane(QGroupBox):
         if model.decisions is None:
             return "Run a model to see its metrics." if model.predictions is None else "No metrics yet."
         return self._summary_text()
+
+    def _detection_headline(self) -> str:
+        detection = self.detection
+        if detection.model.failure:
+            return f"<span style='color:#b00020'>{detection.failure_text()}</span>"
+        if detection.results is None:
+            if detection.model.busy:
+                return "Computing the detection metrics…"
+            return "Run a detector to see its mAP." if self.model.predictions is None else "No metrics yet."
+        text = detection.summary_text()
+        return text + (" &nbsp;·&nbsp; <i>updating…</i>" if detection.model.busy else "")
 
     def _summary_text(self) -> str:
         model, report, preds = self.model, self.model.decisions["report"], self.model.predictions
@@ -263,7 +294,7 @@ class MetricsPane(QGroupBox):
         return " &nbsp;·&nbsp; ".join(parts)
 
     def jobs(self) -> tuple[BackgroundJob, ...]:
-        return (self.model.score_job, self.model.rank_job, self.errors.job, self.report_job)
+        return (self.model.score_job, self.model.rank_job, self.errors.job, self.report_job, self.detection.model.job)
 
     def is_busy(self) -> bool:
         return any(job.busy for job in self.jobs())
@@ -272,6 +303,7 @@ class MetricsPane(QGroupBox):
         """Drop pending computations and give running ones a moment to end (call before the window closes)."""
         for job in self.jobs():
             job.cancel()
+        self.detection.shutdown()
         self.analysis_model.cancel()
         self.label_quality.model.cancel()
         for view in (self.label_issues, self.duplicates, self.outliers, self.analysis_map):
