@@ -168,7 +168,7 @@ class ObjectTask(Task):
     scored_by = "predicted boxes and true boxes"
     outputs = ("detections.csv", "per_image.csv", "predictions.npz")
     run_format = "detections"
-    views = ("Detection", "PR curves", "Confusion", "Errors", "Images")
+    views = ("Detection", "PR curves", "Confusion", "Error types", "Per image")
 
     # -- models and data ------------------------------------------------------------------
     def fit(self, card: ModelCard, dataset: Dataset, class_map: Mapping[str, str] | None = None) -> Fit:

@@ -29,7 +29,7 @@ class Localization(ObjectTask):
     title = "classification + localization"
     accepts = ("localization",)
     scored_by = "a predicted box and class, and the true box"
-    views = ("Detection", "Images")
+    views = ("Detection", "Per image")
 
     def summarize(self, dataset: Dataset, predictions, **options: Any) -> dict[str, Any]:
         return summarize_localization(dataset, predictions, **options)

@@ -239,6 +239,11 @@ class DetectionModel(QObject):
         self.job.submit(evaluate_run, self.dataset, self.predictions, self.iou_threshold, self.score_threshold)
         self.busy_changed.emit(True)
 
+    def use_best_f1(self) -> None:
+        """Back to the run's best-F1 score: computed again, and the state's threshold moved there."""
+        self._defaulted_for = None
+        self.recompute()
+
     def _threshold_moved(self, _threshold) -> None:
         if not self._moving_slider:  # not the best-F1 default just computed: the user's threshold
             self.reoperate()

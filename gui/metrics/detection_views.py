@@ -78,7 +78,7 @@ class DetectionMetrics(QObject):
             zip(DETECTION_VIEWS, (self.overview, self.curves, self.confusion, self.errors, self.images))
         )
         self.operating = OperatingPoint()
-        self.operating.score_chosen.connect(state.set_score_threshold)
+        self.operating.score_chosen.connect(self._score_chosen)
         self.operating.iou_chosen.connect(model.set_iou_threshold)
         model.busy_changed.connect(self.operating.busy.setVisible)
         model.changed.connect(self.refresh)
@@ -93,6 +93,13 @@ class DetectionMetrics(QObject):
     @property
     def results(self):
         return self.model.results
+
+    def _score_chosen(self, value: float | None) -> None:
+        """A score typed or picked; None ("Best F1"): back to the run's best-F1 score."""
+        if value is None:
+            self.model.use_best_f1()
+        else:
+            self.state.set_score_threshold(value)
 
     def refresh(self) -> None:
         """Every view from the latest results."""

@@ -286,8 +286,8 @@ def test_the_threshold_set_elsewhere_is_followed_and_best_f1_comes_back(qtbot, s
     ]
     assert metrics.overview.table.item(cat, header.index("Dets")).text() == "2"  # 0.9 and 0.8
     metrics.operating.best_button.click()
-    assert state.score_threshold is None
     wait_for_threshold(qtbot, metrics, 0.3)
+    assert state.score_threshold == pytest.approx(0.3)  # the slider went back to the run's best F1
 
 
 def test_operating_point_numbers_equal_a_full_evaluation_at_that_point(shown):
