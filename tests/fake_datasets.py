@@ -248,8 +248,12 @@ CELEBA_LANDMARKS = [
 ]
 
 
-def write_celeba(parent: Path, n: int = 7, seed: int = 0) -> dict[str, np.ndarray]:
-    """``parent/celeba`` with images and the five list files, spaced as the originals are."""
+CELEBA_WILD_SIZE = (40, 50)  # (height, width) of the in-the-wild images write_celeba(wild=True) writes
+
+
+def write_celeba(parent: Path, n: int = 7, seed: int = 0, wild: bool = False) -> dict[str, np.ndarray]:
+    """``parent/celeba`` with images and the five list files, spaced as the originals are. ``wild``: the
+    in-the-wild images too (``img_celeba/``, CELEBA_WILD_SIZE), whose faces ``list_bbox_celeba.txt`` boxes."""
     rng = np.random.default_rng(seed)
     root = parent / "celeba"
     names = [f"{i:06d}.jpg" for i in range(1, n + 1)]
@@ -258,6 +262,10 @@ def write_celeba(parent: Path, n: int = 7, seed: int = 0) -> dict[str, np.ndarra
     partition = np.arange(n) % 3
     identity = rng.integers(1, 10178, size=n)
     bbox = rng.integers(0, 300, size=(n, 4))
+    if wild:
+        write_images(root / "img_celeba", names, seed=seed + 1, size=CELEBA_WILD_SIZE)
+        corner, size = rng.integers(0, 20, size=(n, 2)), rng.integers(5, 20, size=(n, 2))
+        bbox = np.concatenate([corner, size], axis=1)
     landmarks = rng.integers(0, 200, size=(n, 10))
 
     def table(rows: np.ndarray, width: int) -> str:
@@ -319,6 +327,68 @@ def write_voc(
     return root, splits, masks
 
 
+VOC_OBJECTS = (
+    *("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow", "diningtable"),
+    *("dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor"),
+)
+
+
+def voc_xml(filename: str, size: tuple[int, int], objects: list[dict]) -> str:
+    """An ``Annotations/<id>.xml`` as VOC writes it; objects are {name, bbox (xmin, ymin, xmax, ymax) 1-based,
+    difficult, truncated}."""
+    height, width = size
+    parts = [
+        f"<annotation>\n\t<folder>VOC</folder>\n\t<filename>{filename}</filename>\n"
+        f"\t<source><database>The VOC Database</database></source>\n"
+        f"\t<size>\n\t\t<width>{width}</width>\n\t\t<height>{height}</height>\n\t\t<depth>3</depth>\n\t</size>\n"
+        "\t<segmented>0</segmented>\n"
+    ]
+    for obj in objects:
+        xmin, ymin, xmax, ymax = obj["bbox"]
+        parts.append(
+            f"\t<object>\n\t\t<name>{obj['name']}</name>\n\t\t<pose>Unspecified</pose>\n"
+            f"\t\t<truncated>{int(obj['truncated'])}</truncated>\n\t\t<difficult>{int(obj['difficult'])}</difficult>\n"
+            f"\t\t<bndbox>\n\t\t\t<xmin>{xmin}</xmin>\n\t\t\t<ymin>{ymin}</ymin>\n"
+            f"\t\t\t<xmax>{xmax}</xmax>\n\t\t\t<ymax>{ymax}</ymax>\n\t\t</bndbox>\n\t</object>\n"
+        )
+    return "".join(parts) + "</annotation>\n"
+
+
+def write_voc_detection(
+    parent: Path, year: str = "2012", seed: int = 0, segmentation: bool = False
+) -> tuple[Path, dict[str, list[str]], dict[str, list[dict]]]:
+    """``parent/VOCdevkit/VOC<year>`` with Annotations/*.xml and ImageSets/Main (plain split lists and the
+    per-class ``<class>_<split>.txt`` lists beside them); ``segmentation``: SegmentationClass too (write_voc).
+    Images are 12 x 10; the last image has no objects. Returns (root, split -> ids, id -> objects as in voc_xml)."""
+    rng = np.random.default_rng(seed)
+    root = parent / "VOCdevkit" / f"VOC{year}"
+    ids = [f"{year}_{i:06d}" for i in range(1, 6)]
+    if segmentation:
+        write_voc(parent, year, seed)
+    else:
+        write_images(root / "JPEGImages", [f"{i}.jpg" for i in ids], seed=seed, size=(10, 12))
+    (root / "Annotations").mkdir(parents=True)
+    objects: dict[str, list[dict]] = {}
+    for n, image_id in enumerate(ids):
+        objects[image_id] = []
+        for _ in range(0 if n == len(ids) - 1 else int(rng.integers(1, 4))):
+            xmin, ymin = int(rng.integers(1, 8)), int(rng.integers(1, 6))
+            box = (xmin, ymin, xmin + int(rng.integers(0, 5)), ymin + int(rng.integers(0, 5)))
+            flags = rng.random(2) < 0.3
+            name = VOC_OBJECTS[int(rng.integers(0, 20))]
+            objects[image_id].append({"name": name, "bbox": box, "difficult": flags[0], "truncated": flags[1]})
+        (root / "Annotations" / f"{image_id}.xml").write_text(voc_xml(f"{image_id}.jpg", (10, 12), objects[image_id]))
+    sets = root / "ImageSets" / "Main"
+    sets.mkdir(parents=True)
+    splits = {"train": ids[:3], "val": ids[3:], "trainval": ids}
+    for split, names in splits.items():
+        (sets / f"{split}.txt").write_text("".join(f"{n}\n" for n in names))
+        for name in VOC_OBJECTS[:3]:
+            flags = [1 if any(o["name"] == name for o in objects[i]) else -1 for i in names]
+            (sets / f"{name}_{split}.txt").write_text("".join(f"{i} {f:2d}\n" for i, f in zip(names, flags)))
+    return root, splits, objects
+
+
 def write_cityscapes(root: Path, seed: int = 0) -> dict[str, dict[str, np.ndarray]]:
     """leftImg8bit/ and gtFine/ for train and val, two cities; returns split -> {id: label id mask}."""
     rng = np.random.default_rng(seed)
@@ -357,8 +427,12 @@ def _rle_counts(mask: np.ndarray) -> list[int]:
     return runs if flat[0] == 0 else [0, *runs]
 
 
-def coco_instances(n_images: int, size: tuple[int, int] = (12, 16), per_image: int = 3, seed: int = 0) -> dict:
-    """An instances json: rectangles as polygons, one crowd RLE per image, some overlapping."""
+def coco_instances(
+    n_images: int, size: tuple[int, int] = (12, 16), per_image: int = 3, seed: int = 0, segmentation: bool = True
+) -> dict:
+    """An instances json: rectangles as polygons, one crowd RLE per image, some overlapping.
+
+    ``segmentation=False``: a detection-only export (boxes, no ``segmentation`` keys)."""
     rng = np.random.default_rng(seed)
     height, width = size
     images, annotations = [], []
@@ -392,14 +466,24 @@ def coco_instances(n_images: int, size: tuple[int, int] = (12, 16), per_image: i
                 "bbox": [0, 9, 5, 3],
             }
         )
+    if not segmentation:
+        for annotation in annotations:
+            del annotation["segmentation"]
     return {"info": {}, "licenses": [], "images": images, "annotations": annotations, "categories": COCO_CATEGORIES}
 
 
 def write_coco(
-    root: Path, split: str = "val2017", n_images: int = 3, images_subfolder: bool = False, seed: int = 0
+    root: Path,
+    split: str = "val2017",
+    n_images: int = 3,
+    images_subfolder: bool = False,
+    seed: int = 0,
+    segmentation: bool = True,
 ) -> Path:
-    """``root/annotations/instances_<split>.json`` and the images in ``root/<split>/``; returns the json."""
-    data = coco_instances(n_images, seed=seed)
+    """``root/annotations/instances_<split>.json`` and the images in ``root/<split>/``; returns the json.
+
+    The COCO instances layout (polygons, crowd RLEs, bboxes); ``segmentation=False`` writes a detection-only one."""
+    data = coco_instances(n_images, seed=seed, segmentation=segmentation)
     folder = root / "images" / split if images_subfolder else root / split
     write_images(folder, [image["file_name"] for image in data["images"]], seed=seed, size=(12, 16))
     path = root / "annotations" / f"instances_{split}.json"
@@ -461,3 +545,56 @@ def write_flat_colour_folder(root: Path, classes=("a", "b"), per_class: int = 3)
         for i in range(per_class):
             cv2.imwrite(str(root / name / f"{i}.png"), np.full((20, 20, 3), 60 * i, np.uint8))
     return root
+
+
+# -- YOLO -------------------------------------------------------------------------------
+YOLO_NAMES = ["person", "car", "dog"]
+
+
+def _yolo_line(rng: np.random.Generator, polygon: bool) -> tuple[int, list[float]]:
+    """One object: a class and its normalised box (cx cy w h) or polygon (x1 y1 x2 y2 ...), 4 decimals as written."""
+    cls = int(rng.integers(0, len(YOLO_NAMES)))
+    cx, cy = rng.uniform(0.3, 0.7, size=2)
+    w, h = rng.uniform(0.1, 0.5, size=2)
+    if polygon:
+        values = [cx - w / 2, cy - h / 2, cx + w / 2, cy - h / 3, cx, cy + h / 2, cx - w / 3, cy + h / 4]
+    else:
+        values = [cx, cy, w, h]
+    return cls, [round(float(v), 4) for v in values]
+
+
+def write_yolo(
+    root: Path, roboflow: bool = False, polygons: bool = False, names_as_dict: bool = False, seed: int = 0
+) -> dict[str, dict[str, list[tuple[int, list[float]]]]]:
+    """An Ultralytics dataset: ``data.yaml``, ``images/<split>/*.jpg`` and ``labels/<split>/*.txt``; ``roboflow``:
+    Roboflow's export instead (``<split>/images``, ``<split>/labels``, ``train: ../train/images``, ``valid`` for val,
+    a ``test`` entry whose folder is absent). Images are 32 x 20 (w x h). In each split the first image has no label
+    file and the second an empty one. ``polygons``: every other object is a polygon (instance segmentation).
+    Returns split -> {sample id (the image's path under root): [(class, normalised values)]}."""
+    rng = np.random.default_rng(seed)
+    truth: dict[str, dict[str, list[tuple[int, list[float]]]]] = {}
+    for split, count in (("train", 4), ("val", 3)):
+        folder = ("valid" if split == "val" else split) if roboflow else split
+        images = f"{folder}/images" if roboflow else f"images/{folder}"
+        labels = root / (f"{folder}/labels" if roboflow else f"labels/{folder}")
+        names = [f"{split}_{i:03d}.jpg" for i in range(count)]
+        write_images(root / images, names, seed=seed, size=(20, 32))
+        labels.mkdir(parents=True, exist_ok=True)
+        truth[split] = {}
+        for i, name in enumerate(names):
+            objects = [_yolo_line(rng, polygons and k % 2 == 1) for k in range(0 if i < 2 else 1 + i)]
+            truth[split][f"{images}/{name}"] = objects
+            if i > 0:
+                lines = "".join(f"{c} " + " ".join(f"{v:.4f}" for v in values) + "\n" for c, values in objects)
+                (labels / name.replace(".jpg", ".txt")).write_text(lines)
+    if names_as_dict:
+        names_text = "names:\n" + "".join(f"  {i}: {n}\n" for i, n in enumerate(YOLO_NAMES))
+    else:
+        names_text = f"nc: {len(YOLO_NAMES)}\nnames: [{', '.join(repr(n) for n in YOLO_NAMES)}]\n"
+    if roboflow:
+        head = "train: ../train/images\nval: ../valid/images\ntest: ../test/images\n\n"
+        tail = "\nroboflow:\n  workspace: someone\n  project: things\n  version: 1\n"
+    else:
+        head, tail = "path: .\ntrain: images/train\nval: images/val\ntest:\n\n", ""
+    (root / "data.yaml").write_text(head + names_text + tail)
+    return truth

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.datasets import DatasetError, open_dataset
-from tests.fake_datasets import CELEBA_ATTRIBUTES, write_celeba
+from core.datasets import DatasetError, SampleError, open_dataset
+from tests.fake_datasets import CELEBA_ATTRIBUTES, CELEBA_WILD_SIZE, write_celeba
 
 
 def test_attributes_splits_and_meta(tmp_path: Path) -> None:
@@ -72,3 +72,67 @@ def test_attribute_list_without_images_is_reported(tmp_path: Path) -> None:
     (tmp_path / "celeba" / "img_align_celeba").rename(tmp_path / "elsewhere")
     with pytest.raises(DatasetError, match=r"CelebA: found list_attr_celeba.txt but no img_align_celeba/"):
         open_dataset(tmp_path / "celeba")
+
+
+# -- faces in the wild: localization ----------------------------------------------------------------
+def test_faces_match_torchvision_celeba_bbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """torchvision's CelebA checks the md5 of the real list files, which a fixture cannot have: its integrity
+    check is switched off, its parsing (the part compared) is its own."""
+    from torchvision.datasets import CelebA
+
+    truth = write_celeba(tmp_path, wild=True)
+    monkeypatch.setattr(CelebA, "_check_integrity", lambda self: True)
+    for split in ("train", "valid", "test"):
+        theirs = CelebA(str(tmp_path), split=split, target_type=["bbox", "attr"])
+        ours = open_dataset(tmp_path, split=split)
+        assert (ours.task, ours.tasks, ours.classes) == ("localization", ("localization", "multilabel"), ["face"])
+        assert ours.sample_ids == theirs.filename
+        for i, sample in enumerate(ours):
+            (x, y, w, h), attributes = (t.tolist() for t in theirs[i][1])
+            boxes, classes = sample.boxes()
+            np.testing.assert_array_equal(boxes, np.array([[x, y, x + w, y + h]], np.float32))
+            assert classes.tolist() == [0] and sample.labels == (0,)
+            assert sample.meta["attributes"] == [name for name, on in zip(theirs.attr_names, attributes) if on]
+            assert sample.image().shape == (*CELEBA_WILD_SIZE, 3)  # the in-the-wild image, not the aligned crop
+    assert len(truth["bbox"]) == 7
+
+
+def test_the_aligned_images_stay_multilabel(tmp_path: Path) -> None:
+    truth = write_celeba(tmp_path, wild=True)
+    faces = open_dataset(tmp_path)
+    aligned = faces.with_task("multilabel")
+    assert (aligned.task, aligned.split, aligned.classes) == ("multilabel", "test", CELEBA_ATTRIBUTES)
+    np.testing.assert_array_equal(aligned.tags, truth["attrs"][truth["partition"] == 2] == 1)
+    assert aligned[0].boxes() is None and aligned[0].image().shape == (6, 8, 3)
+    with pytest.raises(DatasetError, match="offers localization, multilabel, not detection"):
+        open_dataset(tmp_path, task="detection")
+
+
+def test_faces_without_the_aligned_set(tmp_path: Path) -> None:
+    write_celeba(tmp_path, wild=True)
+    root = tmp_path / "celeba"
+    for name in ("list_attr_celeba.txt", "list_eval_partition.txt"):
+        (root / name).unlink()
+    ds = open_dataset(root)
+    assert ds.tasks == ("localization",) and ds.splits == [] and len(ds) == 7 and "attributes" not in ds[0].meta
+    with pytest.raises(DatasetError, match="offers localization, not multilabel"):
+        ds.with_task("multilabel")
+
+
+def test_aligned_images_without_boxes_offer_multilabel_only(tmp_path: Path) -> None:
+    write_celeba(tmp_path)  # torchvision's download: no img_celeba/
+    assert open_dataset(tmp_path).tasks == ("multilabel",)
+
+
+def test_a_face_box_outside_its_image_is_clipped_and_a_negative_one_is_an_error(tmp_path: Path) -> None:
+    write_celeba(tmp_path, wild=True)
+    path = tmp_path / "celeba" / "list_bbox_celeba.txt"
+    lines = path.read_text().splitlines()
+    lines[2] = "000001.jpg   30   -5   40   20"  # the image is 50 x 40
+    lines[3] = "000002.jpg   30    5   -4   20"
+    path.write_text("\n".join(lines) + "\n")
+    ds = open_dataset(tmp_path, split="train")  # 000001 and 000004 and 000007
+    np.testing.assert_array_equal(ds[0].boxes()[0], [[30, 0, 50, 15]])
+    assert ds[0].meta["boxes_clipped"] == 1
+    with pytest.raises(SampleError, match=r"000002\.jpg: object 0 has a negative width or height"):
+        open_dataset(tmp_path, split="valid")[0].boxes()

@@ -36,7 +36,7 @@ def _expected_mask(annotation_file: Path, image_id: int) -> np.ndarray:
 def test_coco_masks_classes_and_tags(tmp_path: Path) -> None:
     path = write_coco(tmp_path, n_images=4)
     write_coco(tmp_path, split="train2017", n_images=2, seed=1)
-    ds = open_dataset(tmp_path)
+    ds = open_dataset(tmp_path, task="segmentation")
     assert ds.layout == "COCO" and ds.task == "segmentation"
     assert (ds.splits, ds.split) == (["train2017", "val2017"], "val2017")
     assert ds.classes == ["background", "person", "car", "dog"] and ds.palette.shape == (4, 3)
@@ -79,7 +79,7 @@ def test_bad_annotations_are_sample_errors(tmp_path: Path) -> None:
     data["annotations"][0]["segmentation"] = {"size": [3, 3], "counts": [9]}
     data["images"][1]["width"] = 99
     path.write_text(json.dumps(data))
-    ds = open_dataset(tmp_path)
+    ds = open_dataset(tmp_path, task="segmentation")
     with pytest.raises(SampleError, match="annotation 0 cannot be drawn"):
         ds[0].mask()
     with pytest.raises(SampleError, match="the json says 99x12 but the image is 16x12"):
@@ -140,10 +140,98 @@ def test_a_large_file_is_streamed_and_reads_the_same(tmp_path: Path, monkeypatch
     from core.datasets.readers import coco
 
     write_coco(tmp_path)
-    whole = open_dataset(tmp_path)
+    whole, objects = open_dataset(tmp_path, task="segmentation"), open_dataset(tmp_path)
     monkeypatch.setattr(coco, "STREAM_BYTES", 0)
-    streamed = open_dataset(tmp_path)
+    streamed = open_dataset(tmp_path, task="segmentation")
     assert streamed.sample_ids == whole.sample_ids and streamed.classes == whole.classes
     np.testing.assert_array_equal(streamed.tags, whole.tags)
     for i in range(len(whole)):
         np.testing.assert_array_equal(streamed.load_mask(i), whole.load_mask(i))
+    whole, streamed = objects, open_dataset(tmp_path)  # boxes, flags and areas are kept too
+    for i in range(len(whole)):
+        for ours, theirs in zip(whole.load_boxes(i), streamed.load_boxes(i)):
+            np.testing.assert_array_equal(ours, theirs)
+        np.testing.assert_array_equal(whole.load_instances(i), streamed.load_instances(i))
+        assert whole.sample_meta(i) == streamed.sample_meta(i) and streamed.sample_meta(i)["area"][0] == 1.0
+
+
+# -- the object tasks -------------------------------------------------------------------------
+def _torchvision_objects(root: Path, path: Path) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """(boxes x0 y0 x1 y1, class indices, crowd flags, masks) per image, from torchvision's CocoDetection targets
+    through the reader's documented conversion, masks by pycocotools' own annToMask."""
+    from torchvision.datasets import CocoDetection
+
+    theirs = CocoDetection(str(root / "val2017"), str(path))
+    index = {c["id"]: i for i, c in enumerate(sorted(theirs.coco.dataset["categories"], key=lambda c: c["id"]))}
+    out = []
+    for i in range(len(theirs)):
+        _, anns = theirs[i]
+        boxes = np.array([[x, y, x + w, y + h] for x, y, w, h in (a["bbox"] for a in anns)], np.float32)
+        classes = np.array([index[a["category_id"]] for a in anns], np.int64)
+        masks = np.stack([theirs.coco.annToMask(a).astype(bool) for a in anns])
+        out.append((boxes.reshape(-1, 4), classes, np.array([bool(a["iscrowd"]) for a in anns]), masks))
+    return out
+
+
+def test_instances_match_torchvision_coco_detection(tmp_path: Path) -> None:
+    path = write_coco(tmp_path, n_images=4)
+    ds = open_dataset(tmp_path)
+    assert ds.task == "instance_segmentation" and ds.tasks == ("instance_segmentation", "detection", "segmentation")
+    assert ds.classes == ["person", "car", "dog"]  # no background in a box task
+    for i, (boxes, classes, crowd, masks) in enumerate(_torchvision_objects(tmp_path, path)):
+        ours_boxes, ours_classes = ds[i].boxes()
+        assert ours_boxes.dtype == np.float32 and ours_classes.dtype == np.int64
+        np.testing.assert_array_equal(ours_boxes, boxes)
+        np.testing.assert_array_equal(ours_classes, classes)
+        np.testing.assert_array_equal(ds.box_extras(i)["iscrowd"], crowd)
+        np.testing.assert_array_equal(ds[i].instances(), masks)
+        assert ds[i].meta["iscrowd"] == crowd.tolist() and ds[i].meta["objects"] == len(classes)
+        assert ds[i].meta["object_classes"] == [ds.classes[c] for c in classes]
+        assert [ds.classes[j] for j in ds[i].labels] == [ds.classes[c] for c in sorted(set(classes))]
+    assert ds[0].mask() is None  # an instance dataset has no class mask
+
+
+def test_each_task_of_the_files(tmp_path: Path) -> None:
+    write_coco(tmp_path)
+    instances = open_dataset(tmp_path)
+    detection = instances.with_task("detection")
+    assert detection.task == "detection" and detection.classes == instances.classes
+    assert detection[0].instances() is None
+    np.testing.assert_array_equal(detection[0].boxes()[0], instances[0].boxes()[0])
+    segmentation = detection.with_task("segmentation")
+    assert segmentation.classes[0] == "background" and segmentation[0].boxes() is None
+    assert segmentation.box_extras(0) == {} and segmentation[0].mask().shape == (12, 16)
+    assert open_dataset(tmp_path, task="detection").task == "detection"
+    with pytest.raises(DatasetError, match="offers instance_segmentation, detection, segmentation, not localization"):
+        open_dataset(tmp_path, task="localization")
+    with pytest.raises(DatasetError, match="offers instance_segmentation, detection, segmentation, not multiclass"):
+        instances.with_task("multiclass")
+
+
+def test_a_detection_only_export_offers_detection(tmp_path: Path) -> None:
+    write_coco(tmp_path, segmentation=False)
+    ds = open_dataset(tmp_path)
+    assert ds.tasks == ("detection",) and ds.task == "detection"
+    assert len(ds[0].boxes()[0]) == 4
+    with pytest.raises(DatasetError, match=r"offers detection, not segmentation \(its annotations have no segm"):
+        open_dataset(tmp_path, task="segmentation")
+
+
+def test_an_annotation_without_bbox_gets_its_segmentation_extent(tmp_path: Path) -> None:
+    path = write_coco(tmp_path)
+    data = json.loads(path.read_text())
+    first = data["annotations"][0]
+    x, y, w, h = first.pop("bbox")
+    path.write_text(json.dumps(data))
+    np.testing.assert_array_equal(open_dataset(tmp_path)[0].boxes()[0][0], [x, y, x + w, y + h])
+
+
+def test_an_image_without_annotations_has_no_objects(tmp_path: Path) -> None:
+    path = write_coco(tmp_path)
+    data = json.loads(path.read_text())
+    data["annotations"] = [a for a in data["annotations"] if a["image_id"] != data["images"][1]["id"]]
+    path.write_text(json.dumps(data))
+    ds = open_dataset(tmp_path)
+    boxes, classes = ds[1].boxes()
+    assert boxes.shape == (0, 4) and boxes.dtype == np.float32 and classes.shape == (0,)
+    assert ds[1].instances().shape == (0, 12, 16) and ds.box_extras(1)["iscrowd"].shape == (0,)

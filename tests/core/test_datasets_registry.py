@@ -82,4 +82,5 @@ def test_every_layout_is_registered() -> None:
         "Segmentation pairs",
         "Image folder",
         "Unlabeled images",
+        "YOLO",
     }

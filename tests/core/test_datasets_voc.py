@@ -61,11 +61,15 @@ def test_mask_problems_are_sample_errors(tmp_path: Path) -> None:
     assert ds[0].image().shape == (10, 12, 3)  # the image itself still reads
 
 
-def test_detection_only_voc_says_what_is_missing(tmp_path: Path) -> None:
+def test_annotations_without_lists_say_what_is_missing(tmp_path: Path) -> None:
     root = tmp_path / "VOCdevkit" / "VOC2007"
     write_images(root / "JPEGImages", ["000001.jpg"])
     (root / "Annotations").mkdir()
-    with pytest.raises(DatasetError, match="Pascal VOC: found JPEGImages but no SegmentationClass"):
+    with pytest.raises(DatasetError, match="Pascal VOC: found JPEGImages, Annotations but no ImageSets/Main"):
+        open_dataset(root)
+    (root / "ImageSets" / "Main").mkdir(parents=True)
+    (root / "ImageSets" / "Main" / "cat_train.txt").write_text("000001  1\n")  # only per-class lists
+    with pytest.raises(DatasetError, match=r"Pascal VOC: found .* but no ImageSets/Main/<split>\.txt"):
         open_dataset(root)
 
 

@@ -219,7 +219,13 @@ def _category_id(data, index, value):
 def test_coco_entries_of_the_wrong_kind_are_dataset_errors(tmp_path: Path, edit, message: str) -> None:
     _edit_coco(tmp_path, edit)
     with pytest.raises(DatasetError, match=message):
-        open_dataset(tmp_path)
+        open_dataset(tmp_path, task="segmentation")
+
+
+def test_coco_with_more_categories_than_a_mask_holds_opens_for_its_objects(tmp_path: Path) -> None:
+    _edit_coco(tmp_path, lambda d: d["categories"].extend({"id": 1000 + i, "name": f"c{i}"} for i in range(300)))
+    ds = open_dataset(tmp_path)
+    assert ds.tasks == ("instance_segmentation", "detection") and len(ds.classes) == 303
 
 
 @pytest.mark.parametrize("name", ["../../outside/secret.png", "/dev/zero", "~/secret.png"])
@@ -232,7 +238,9 @@ def test_a_coco_file_name_outside_the_dataset_is_not_read(tmp_path: Path, name: 
     with pytest.raises(SampleError, match="outside its folder"):
         ds[0].image()
     with pytest.raises(SampleError, match="outside its folder"):
-        ds[0].mask()
+        ds[0].instances()
+    with pytest.raises(SampleError, match="outside its folder"):
+        ds.with_task("segmentation")[0].mask()
     assert ds[1].image().shape == (12, 16, 3)  # the rest of the dataset reads
 
 

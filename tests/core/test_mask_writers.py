@@ -81,7 +81,7 @@ def test_a_mask_is_never_written_outside_the_output_folder(tmp_path: Path, file_
     victim = tmp_path / "victim" / "owned.png"
     victim.parent.mkdir()
     victim.write_bytes(b"the user's own file")
-    dataset = open_dataset(tmp_path / "data" / "coco")
+    dataset = open_dataset(tmp_path / "data" / "coco", task="segmentation")
     out = tmp_path / "data" / "out" / "masks-edited"
     with pytest.raises(MaskWriteError, match="outside the output folder"):
         save_mask(dataset, 0, np.zeros((12, 16), np.uint8), out)

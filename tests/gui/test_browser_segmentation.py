@@ -202,7 +202,7 @@ def test_class_chart_counts_the_images_that_contain_each_class(qtbot, pane, open
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # pycocotools' numpy 2 warning, not ours
 def test_coco_classes_come_from_its_annotations_without_a_scan(qtbot, pane, tmp_path, app_state):
     write_coco(tmp_path / "coco")
-    dataset = open_dataset(tmp_path / "coco")
+    dataset = open_dataset(tmp_path / "coco", task="segmentation")
     app_state.set_dataset(dataset)
     assert pane.mask_classes.complete
     assert pane.chart.counts.tolist() == dataset.tags.sum(axis=0).tolist()

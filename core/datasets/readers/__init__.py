@@ -13,4 +13,5 @@ from core.datasets.readers import (  # noqa: F401
     multilabel_csv,
     segpairs,
     voc,
+    yolo,
 )

@@ -1,14 +1,24 @@
-"""COCO instances as semantic segmentation: ``annotations/instances_<split>.json`` + images.
+"""COCO instances: ``annotations/instances_<split>.json`` + images, for three tasks.
 
-Images lie in ``<split>/`` or ``images/<split>/`` next to ``annotations/``. Categories get
-contiguous indices in id order, after 0 = background (COCO's ids 1..90 have gaps). A
-sample's mask is rasterised on demand with pycocotools from its polygons and RLEs, crowd
-regions included; a pixel claimed by objects of two different classes is 255 (ignore).
-The categories present in each image are its tags (``Dataset.tags``) and meta.
+Images lie in ``<split>/`` or ``images/<split>/`` next to ``annotations/``. The files hold three tasks
+(``Dataset.tasks``); the richest, instance segmentation, opens unless another is asked for:
 
-Memory: only each annotation's segmentation is kept (grouped by image), polygons as float32
-arrays. A file over STREAM_BYTES is read with ijson one entry at a time (three passes: categories,
-images, annotations), so a 1 GB file never becomes a 5 GB tree of Python objects; a smaller one is
+- ``"instance_segmentation"`` / ``"detection"``: each annotation is an object. Its box is COCO's ``bbox``
+  ``[x, y, w, h]`` as ``(x, y, x + w, y + h)`` in pixels (no shift: COCO's coordinates are already 0-based and
+  continuous, as torchvision's detection references read them); an annotation without ``bbox`` gets its
+  segmentation's extent. Classes are the categories in id order (no background; COCO's ids 1..90 have gaps).
+  ``iscrowd`` is in ``box_extras`` and meta, ``area`` in meta. ``load_instances`` decodes each object's
+  polygons, RLE or uncompressed RLE (crowd) with pycocotools when asked, one mask per box, in their order.
+  Boxes reaching outside the image are clipped to it (see ``readers/boxes.py`` for the rules).
+- ``"segmentation"``: one class mask per image, 0 = background then the categories in id order; crowd regions
+  are drawn; a pixel claimed by objects of two different classes is 255 (ignore). At most 254 categories.
+
+A json whose annotations lack ``segmentation`` (a detection-only export) offers detection only. The categories
+present in each image are its tags (``Dataset.tags``).
+
+Memory: each annotation keeps its segmentation (polygons as float32 arrays), box, class, crowd flag and area in
+flat arrays sorted by image. A file over STREAM_BYTES is read with ijson one entry at a time (three passes:
+categories, images, annotations), so a 1 GB file never becomes a 5 GB tree of Python objects; a smaller one is
 parsed at once with json, whose errors name the line and column.
 """
 
@@ -17,17 +27,20 @@ from __future__ import annotations
 import itertools
 import json
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from core.datasets.base import IGNORE_INDEX, DatasetError, SampleError
-from core.datasets.layouts import Layout, Probe, register
-from core.datasets.readers.files import FileDataset
+from core.datasets.layouts import Layout, Probe, register, richest
+from core.datasets.readers.boxes import BoxDataset, Objects
 from core.datasets.readers.masks import bit_palette, image_size
 
-Annotation = tuple[int, Any]  # (class index, segmentation)
+#: What is kept of an annotation (the rest, captions and keypoints, is dropped while streaming).
+ANNOTATION_KEYS = ("id", "image_id", "category_id", "segmentation", "bbox", "iscrowd", "area")
+TASKS = ("instance_segmentation", "detection", "segmentation")
 #: Files larger than this are streamed (ijson) instead of parsed whole (json).
 STREAM_BYTES = 64 << 20
 
@@ -55,10 +68,10 @@ def _stream(path: Path) -> dict[str, Any]:
             with path.open("rb") as file:
                 entries = []
                 for entry in ijson.items(file, f"{key}.item", use_float=True):
-                    if key == "annotations" and isinstance(entry, dict) and "segmentation" in entry:
-                        entry = {k: entry.get(k) for k in ("id", "image_id", "category_id")} | {
-                            "segmentation": _compact(entry["segmentation"])
-                        }
+                    if key == "annotations" and isinstance(entry, dict):
+                        entry = {k: entry[k] for k in ANNOTATION_KEYS if k in entry}
+                        if "segmentation" in entry:
+                            entry["segmentation"] = _compact(entry["segmentation"])
                     elif key == "images" and isinstance(entry, dict):
                         entry = {k: entry[k] for k in ("id", "file_name", "height", "width") if k in entry}
                     entries.append(entry)
@@ -107,7 +120,7 @@ def _is_int(value: Any) -> bool:
 
 
 def _categories(data: dict[str, Any], path: Path) -> tuple[list[str], dict[int, int]]:
-    """(class names with background first, category id -> class index), categories in id order."""
+    """(object class names, category id -> class index from 0), categories in id order."""
     for i, category in enumerate(data["categories"]):
         if not _is_int(_field(category, "id", f"categories[{i}]", path)):
             raise DatasetError(f"COCO: {path.name} categories[{i}] has id {category['id']!r}; ids are integers")
@@ -115,13 +128,8 @@ def _categories(data: dict[str, Any], path: Path) -> tuple[list[str], dict[int, 
     for before, after in itertools.pairwise(categories):
         if before["id"] == after["id"]:
             raise DatasetError(f"COCO: {path.name} has two categories with id {after['id']}")
-    if len(categories) >= IGNORE_INDEX:
-        raise DatasetError(
-            f"COCO: {path.name} has {len(categories)} categories; CV Lens's masks hold at most "
-            f"{IGNORE_INDEX - 1} (255 is the ignore value)"
-        )
-    index = {c["id"]: i + 1 for i, c in enumerate(categories)}
-    return ["background"] + [str(_field(c, "name", f"category {c['id']}", path)) for c in categories], index
+    index = {c["id"]: i for i, c in enumerate(categories)}
+    return [str(_field(c, "name", f"category {c['id']}", path)) for c in categories], index
 
 
 def _image(entry: Any, i: int, path: Path) -> dict[str, Any]:
@@ -152,15 +160,33 @@ def _image_index(images: list[dict[str, Any]], path: Path) -> dict[Any, int]:
     return index
 
 
-def _index(
-    data: dict[str, Any], path: Path
-) -> tuple[list[str], list[dict[str, Any]], list[list[Annotation]], np.ndarray]:
-    """(class names, images, annotations per image, tags) from a parsed instances json."""
-    classes, category_index = _categories(data, path)
-    images = [_image(image, i, path) for i, image in enumerate(data["images"])]
-    image_index = _image_index(images, path)
-    per_image: list[list[Annotation]] = [[] for _ in images]
-    tags = np.zeros((len(images), len(classes)), dtype=np.uint8)
+def _bbox(value: Any) -> tuple[float, float, float, float]:
+    """COCO's [x, y, w, h] as (x0, y0, x1, y1); NaNs when it is not four numbers (an error of its sample)."""
+    try:
+        x, y, w, h = (float(v) for v in value)
+    except (TypeError, ValueError):
+        return (np.nan,) * 4
+    return x, y, x + w, y + h
+
+
+@dataclass
+class Annotations:
+    """Every annotation of one json, sorted by image: image ``i``'s are rows ``offsets[i]:offsets[i + 1]``."""
+
+    offsets: np.ndarray  # int64 images + 1
+    classes: np.ndarray  # int64 A, object class index (from 0)
+    boxes: np.ndarray  # float32 A x 4, x0 y0 x1 y1
+    derived: np.ndarray  # bool A: no bbox in the json, the box is the segmentation's extent
+    iscrowd: np.ndarray  # bool A
+    area: np.ndarray  # float32 A (NaN when absent)
+    segmentations: list[Any]  # A, None when absent
+
+    def rows(self, image: int) -> slice:
+        return slice(int(self.offsets[image]), int(self.offsets[image + 1]))
+
+
+def _annotations(data: dict[str, Any], path: Path, image_index: dict[Any, int], category_index: dict[int, int]):
+    rows, classes, boxes, derived, iscrowd, area, segmentations = [], [], [], [], [], [], []
     for i, ann in enumerate(data["annotations"]):
         where = f"annotations[{i}]"
         image_id, category_id = _field(ann, "image_id", where, path), _field(ann, "category_id", where, path)
@@ -170,10 +196,34 @@ def _index(
             raise DatasetError(
                 f"COCO: {path.name} {where} (id {ann.get('id')}): category_id {category_id!r} is not in categories"
             )
-        row, label = image_index[image_id], category_index[category_id]
-        per_image[row].append((label, _compact(_field(ann, "segmentation", where, path))))
-        tags[row, label] = 1
-    return classes, images, per_image, tags
+        segmentation = ann.get("segmentation")
+        if ann.get("bbox") is None and segmentation is None:
+            raise DatasetError(f"COCO: {path.name} {where} (id {ann.get('id')}) has neither a bbox nor a segmentation")
+        rows.append(image_index[image_id])
+        classes.append(category_index[category_id])
+        boxes.append(_bbox(ann["bbox"]) if ann.get("bbox") is not None else (np.nan,) * 4)
+        derived.append(ann.get("bbox") is None)
+        iscrowd.append(bool(ann.get("iscrowd")))
+        area.append(ann["area"] if isinstance(ann.get("area"), (int, float)) else np.nan)
+        segmentations.append(None if segmentation is None else _compact(segmentation))
+    order = np.argsort(np.asarray(rows, dtype=np.int64), kind="stable")
+    counts = np.bincount(np.asarray(rows, dtype=np.int64), minlength=len(image_index))
+    return Annotations(
+        offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        classes=np.asarray(classes, dtype=np.int64)[order],
+        boxes=np.asarray(boxes, dtype=np.float32).reshape(-1, 4)[order],
+        derived=np.asarray(derived, dtype=bool)[order],
+        iscrowd=np.asarray(iscrowd, dtype=bool)[order],
+        area=np.asarray(area, dtype=np.float32)[order],
+        segmentations=[segmentations[i] for i in order],
+    )
+
+
+def _index(data: dict[str, Any], path: Path) -> tuple[list[str], list[dict[str, Any]], Annotations]:
+    """(object class names, images, annotations) from a parsed instances json."""
+    classes, category_index = _categories(data, path)
+    images = [_image(image, i, path) for i, image in enumerate(data["images"])]
+    return classes, images, _annotations(data, path, _image_index(images, path), category_index)
 
 
 def rasterise(segmentation: Any, height: int, width: int) -> np.ndarray:
@@ -195,39 +245,91 @@ def rasterise(segmentation: Any, height: int, width: int) -> np.ndarray:
     return mask_utils.decode(rle)
 
 
-class CocoDataset(FileDataset):
+def _extent(mask: np.ndarray) -> tuple[float, float, float, float]:
+    """The (x0, y0, x1, y1) box around a mask's pixels (zeros when empty), as pycocotools' toBbox."""
+    ys, xs = np.nonzero(mask)
+    if not len(xs):
+        return 0.0, 0.0, 0.0, 0.0
+    return float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)
+
+
+class CocoDataset(BoxDataset):
     """Sample ids are the images' ``file_name``."""
 
-    def __init__(self, root: Path, *, images: list[dict[str, Any]], annotations: list[list[Annotation]], **kwargs: Any):
+    flag_names = ("iscrowd",)
+
+    def __init__(self, root: Path, *, images: list[dict[str, Any]], annotations: Annotations, **kwargs: Any):
         super().__init__(root, **kwargs)
         self.images = images
         self.annotations = annotations
 
-    def load_mask(self, index: int) -> np.ndarray:
+    def _size_checked(self, index: int) -> tuple[int, int]:
+        """The json's (height, width), or SampleError when the image file says otherwise."""
         info, name = self.images[index], self.sample_ids[index]
         height, width = info["height"], info["width"]
         actual = image_size(self.checked_path(index))
         if actual != (height, width):
             raise SampleError(f"{name}: the json says {width}x{height} but the image is {actual[1]}x{actual[0]}")
-        mask = np.zeros((height, width), dtype=np.uint8)
-        clash = np.zeros((height, width), dtype=bool)
-        for number, (label, segmentation) in enumerate(self.annotations[index]):
+        return height, width
+
+    def _regions(self, index: int, size: tuple[int, int]) -> list[np.ndarray]:
+        """Each annotation's H x W bool mask, in the order of the boxes."""
+        rows = self.annotations.rows(index)
+        regions = []
+        for number, segmentation in enumerate(self.annotations.segmentations[rows]):
             try:
-                region = rasterise(segmentation, height, width).astype(bool)
+                regions.append(rasterise(segmentation, *size).astype(bool))
             except Exception as exc:  # pycocotools raises bare Exceptions for bad polygons
-                raise SampleError(f"{name}: annotation {number} cannot be drawn ({exc})") from None
+                raise SampleError(f"{self.sample_ids[index]}: annotation {number} cannot be drawn ({exc})") from None
+        return regions
+
+    def load_mask(self, index: int) -> np.ndarray | None:
+        if self.task != "segmentation":
+            return None
+        size = self._size_checked(index)
+        mask = np.zeros(size, dtype=np.uint8)
+        clash = np.zeros(size, dtype=bool)
+        labels = self.annotations.classes[self.annotations.rows(index)] + 1  # 0 is the background
+        for label, region in zip(labels, self._regions(index, size)):
             clash |= region & (mask != 0) & (mask != label)
             mask[region] = label
         mask[clash] = IGNORE_INDEX
         return mask
 
+    def load_instances(self, index: int) -> np.ndarray | None:
+        if self.task != "instance_segmentation":
+            return None
+        size = self._size_checked(index)
+        regions = self._regions(index, size)
+        return np.stack(regions) if regions else np.zeros((0, *size), dtype=bool)
+
+    def objects(self, index: int) -> Objects:
+        rows, info = self.annotations.rows(index), self.images[index]
+        boxes = self.annotations.boxes[rows]
+        derived = np.flatnonzero(self.annotations.derived[rows])
+        if len(derived):  # no bbox in the json: the segmentation's extent, drawn on the json's size
+            boxes = boxes.copy()
+            segmentations = self.annotations.segmentations[rows]
+            for row in derived:
+                try:
+                    boxes[row] = _extent(rasterise(segmentations[row], info["height"], info["width"]))
+                except Exception as exc:
+                    return Objects.failed(f"annotation {row} has no bbox and its segmentation cannot be drawn ({exc})")
+        flags = {"iscrowd": self.annotations.iscrowd[rows]}
+        return Objects(boxes, self.annotations.classes[rows], flags)
+
+    def box_size(self, index: int) -> tuple[int, int]:
+        return self.images[index]["height"], self.images[index]["width"]
+
     def sample_meta(self, index: int) -> dict[str, Any]:
-        present = np.flatnonzero(self.tags[index])
-        return {
-            "coco_id": self.images[index]["id"],
-            "annotations": len(self.annotations[index]),
-            "categories": [self.classes[i] for i in present],
-        }
+        rows = self.annotations.rows(index)
+        present = sorted(set(self.annotations.classes[rows].tolist()))
+        names = [self.classes[i + (self.task == "segmentation")] for i in present]
+        meta = {"coco_id": self.images[index]["id"], "annotations": rows.stop - rows.start, "categories": names}
+        if self.task != "segmentation":
+            meta |= self.box_meta(index)
+            meta["area"] = [None if np.isnan(a) else float(a) for a in self.annotations.area[rows]]
+        return meta
 
 
 def _splits(root: Path) -> list[str]:
@@ -241,26 +343,57 @@ def _image_root(root: Path, split: str) -> Path:
     raise DatasetError(f"COCO: no images folder for {split} ({split}/ or images/{split}/ under {root})")
 
 
-def open_coco(root: Path, split: str | None = None) -> CocoDataset:
+def _tasks(classes: list[str], annotations: Annotations) -> tuple[str, ...]:
+    """The tasks the json holds: masks need every annotation's segmentation, class masks at most 254 classes."""
+    if any(segmentation is None for segmentation in annotations.segmentations):
+        return ("detection",)
+    if len(classes) >= IGNORE_INDEX:
+        return ("instance_segmentation", "detection")
+    return TASKS
+
+
+def _task(tasks: tuple[str, ...], task: str | None, classes: list[str], path: Path) -> str:
+    if task is None:
+        return richest(tasks)
+    if task == "segmentation" and len(classes) >= IGNORE_INDEX:
+        raise DatasetError(
+            f"COCO: {path.name} has {len(classes)} categories; CV Lens's masks hold at most "
+            f"{IGNORE_INDEX - 1} (255 is the ignore value); it opens for {', '.join(tasks)}"
+        )
+    if task not in tasks:
+        why = " (its annotations have no segmentation)" if tasks == ("detection",) else ""
+        raise DatasetError(f"COCO: {path.name} offers {', '.join(tasks)}, not {task}{why}")
+    return task
+
+
+def open_coco(root: Path, split: str | None = None, task: str | None = None) -> CocoDataset:
+    """The COCO dataset at ``root`` on ``split`` (default: the val split) for ``task`` (default: the richest)."""
     splits = _splits(root)
     split = split or next((s for s in reversed(splits) if s.startswith("val")), splits[-1] if splits else None)
     if split not in splits:
         raise DatasetError(f"COCO at {root} has no split {split!r}; it has {splits}")
     path = root / "annotations" / f"instances_{split}.json"
-    classes, images, annotations, tags = _index(_load(path), path)  # the parsed document is dropped here
+    names, images, annotations = _index(_load(path), path)  # the parsed document is dropped here
+    tasks = _tasks(names, annotations)
+    task = _task(tasks, task, names, path)
+    segmentation = task == "segmentation"
+    classes = ["background", *names] if segmentation else names
+    tags = np.zeros((len(images), len(classes)), np.uint8)
+    tags[np.repeat(np.arange(len(images)), np.diff(annotations.offsets)), annotations.classes + segmentation] = 1
     return CocoDataset(
         root,
         images=images,
         annotations=annotations,
         layout="COCO",
         image_root=_image_root(root, split),
-        task="segmentation",
+        task=task,
+        tasks=tasks,
         classes=classes,
         splits=splits,
         split=split,
         sample_ids=[str(image["file_name"]) for image in images],
         tags=tags,
-        palette=bit_palette(len(classes)),
+        palette=bit_palette(len(classes)) if segmentation else bit_palette(len(classes) + 1)[1:],  # no black box
     )
 
 
@@ -272,4 +405,4 @@ def probe_coco(path: Path) -> Probe:
     return Probe(None, "no annotations/instances_<split>.json")
 
 
-register(Layout("COCO", probe_coco, open_coco, priority=30))
+register(Layout("COCO", probe_coco, lambda root, split: open_coco(root, split), priority=30, open_task=open_coco))
