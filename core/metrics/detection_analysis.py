@@ -66,11 +66,14 @@ def detection_arrays(detections: Detections) -> tuple[np.ndarray, np.ndarray, np
     )
 
 
-def match(truth: Truth, detections: Detections, iou_threshold: float = 0.5) -> ImageMatch:
-    """:func:`match_image` of one image given as tuples."""
+def match(truth: Truth, detections: Detections, iou_threshold: float = 0.5, *, ious=None) -> ImageMatch:
+    """:func:`match_image` of one image given as tuples; ``ious``: the M x G IoU to match with (masks' IoU for
+    instance segmentation), the boxes' when None."""
     boxes, classes, crowd, ignore = truth_arrays(truth)
     pred_boxes, scores, pred_classes = detection_arrays(detections)
-    return match_image(boxes, classes, pred_boxes, scores, pred_classes, iou_threshold, iscrowd=crowd, ignore=ignore)
+    return match_image(
+        boxes, classes, pred_boxes, scores, pred_classes, iou_threshold, iscrowd=crowd, ignore=ignore, ious=ious
+    )
 
 
 def counted(truth: Truth) -> np.ndarray:
