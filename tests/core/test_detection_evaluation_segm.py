@@ -268,3 +268,39 @@ def test_fast_ap_50_per_class_and_undefined_classes():
     report = detection_report(truths, detections, 2)
     assert mean == report["map_50"] and per_class.tolist() == report["ap_50"]
     assert per_class[1] == -1  # no objects of class 1
+
+
+def test_a_tiny_mask_rcnn_end_to_end_writes_a_segm_evaluation(monkeypatch, tmp_path):
+    """A randomly initialised Mask R-CNN (no weights downloaded) through the instance segmentation task's job on a
+    COCO set, then its write_evaluation: metrics.json with iou_type segm, detections.csv and per_image.csv."""
+    import dataclasses
+
+    import torch
+    import torchvision.models as tvm
+
+    from core import tasks
+    from core.inference.progress import run_to_end
+    from core.models import zoo
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    write_instances(tmp_path / "coco", n_images=3)
+    dataset = open_dataset(tmp_path / "coco")
+    torch.manual_seed(0)
+    model = tvm.get_model_builder("maskrcnn_resnet50_fpn")(
+        weights=None, weights_backbone=None, num_classes=len(dataset.classes) + 1, min_size=64, max_size=96
+    ).eval()
+    card = zoo.zoo_card("maskrcnn_resnet50_fpn", None, num_classes=len(dataset.classes) + 1)
+    card = dataclasses.replace(card, classes=["__background__", *dataset.classes])
+    task = tasks.get("instance_segmentation")
+    run = run_to_end(task.job(card, dataset, model=model, device="cpu", max_detections=20))
+    assert run.done.all() and run.masks is not None and sum(len(m) for m in run.masks) > 0
+    out = tmp_path / "evaluation"
+    summary = task.write_evaluation(dataset, run, out)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert summary["iou_type"] == metrics["iou_type"] == "segm" and metrics["num_images"] == 3
+    assert metrics["num_detections"] == sum(len(m) for m in run.masks)
+    detections = (out / "detections.csv").read_text().splitlines()
+    assert detections[0] == "sample_id,x0,y0,x1,y1,score,class,match" and len(detections) > 1
+    per_image = (out / "per_image.csv").read_text().splitlines()
+    assert per_image[0].startswith("sample_id,tp,fp,fn") and len(per_image) == 4
+    assert (out / "predictions.npz").exists()
