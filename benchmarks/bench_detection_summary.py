@@ -124,7 +124,10 @@ def main() -> int:
     evaluate_s, evaluation = timed(lambda: ev.evaluate_detection(dataset, run, iou_type=iou_type), args.repeat)
     summary_s, summary = timed(lambda: ev.summary_of(dataset, run, evaluation), args.repeat)
     report_s, _ = timed(
-        lambda: detection_report(evaluation.truths, evaluation.detections, evaluation.num_classes), args.repeat
+        lambda: detection_report(
+            evaluation.truths, ev._report_detections(evaluation), evaluation.num_classes, iou_type=iou_type
+        ),
+        args.repeat,
     )
     wall = time.perf_counter()
     ev.write_detection_evaluation(dataset, run, Path(args.out), iou_type=iou_type) if args.out else None
