@@ -304,3 +304,40 @@ def test_a_tiny_mask_rcnn_end_to_end_writes_a_segm_evaluation(monkeypatch, tmp_p
     per_image = (out / "per_image.csv").read_text().splitlines()
     assert per_image[0].startswith("sample_id,tp,fp,fn") and len(per_image) == 4
     assert (out / "predictions.npz").exists()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_match_image_statuses_equal_cocoeval_at_one_iou(seed):
+    """Every detection's status of core.metrics.boxes.match_image (which the segm and fast paths build on) is
+    COCOeval's at IoU 0.5, crowd regions and ties of score and IoU included."""
+    from core.metrics.boxes import IGNORED, TP, match_image
+
+    truths, detections = random_run(seed, images=15)
+    images = [{"id": i + 1, "height": 100, "width": 100} for i in range(len(truths))]
+    gt, dt = [], []
+    for i, ((boxes, classes, extras), (found, scores, labels)) in enumerate(zip(truths, detections)):
+        for b, c, crowd in zip(boxes, classes, extras["iscrowd"]):
+            xywh = [float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])]
+            gt.append({"id": len(gt) + 1, "image_id": i + 1, "category_id": int(c) + 1, "bbox": xywh,
+                       "area": xywh[2] * xywh[3], "iscrowd": int(crowd)})  # fmt: skip
+        for b, s, c in zip(found, scores, labels):
+            dt.append({"image_id": i + 1, "category_id": int(c) + 1, "score": float(s),
+                       "bbox": [float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])]})  # fmt: skip
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco = COCO()
+        coco.dataset = {"images": images, "annotations": gt, "categories": [{"id": k + 1} for k in range(4)]}
+        coco.createIndex()
+        evaluation = COCOeval(coco, coco.loadRes(dt) if dt else COCO(), iouType="bbox")
+        evaluation.params.iouThrs = np.array([0.5])
+        evaluation.params.areaRng, evaluation.params.areaRngLbl = [[0, 1e10]], ["all"]
+        evaluation.evaluate()
+    expected = {}  # detection id -> "TP" / "FP" / "IGNORED"
+    for entry in filter(None, evaluation.evalImgs):
+        for d, matched, ignored in zip(entry["dtIds"], entry["dtMatches"][0], entry["dtIgnore"][0]):
+            expected[d] = "IGNORED" if ignored else "TP" if matched else "FP"
+    first_id = 1
+    for (boxes, classes, extras), (found, scores, labels) in zip(truths, detections):
+        m = match_image(boxes, classes, found, scores, labels, 0.5, iscrowd=extras["iscrowd"])
+        ours = ["IGNORED" if s == IGNORED else "TP" if s == TP else "FP" for s in m.pred_status]
+        assert ours == [expected[first_id + d] for d in range(len(found))]
+        first_id += len(found)
