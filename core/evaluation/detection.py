@@ -6,6 +6,11 @@ into the metrics.json of docs/detection-metrics.md (COCO's mAP family from
 :func:`core.metrics.detection.detection_report`, PR curves, the confusion matrix with background, TIDE's error
 kinds); :func:`write_detection_evaluation` writes metrics.json, detections.csv and per_image.csv, each atomically.
 
+``iou_type="segm"`` (instance segmentation: a run with masks on a dataset open for instance segmentation) scores
+every number with COCO's mask IoU: the mAP family (``detection_report(..., iou_type="segm")``), and the matching
+behind the PR curves, the confusion matrix, TIDE's kinds, the per-image counts and detections.csv. Masks stay
+run-length encoded (COCO RLE): the truth's are decoded one image at a time and encoded again.
+
 Two operating points: the AP numbers and the PR curves sweep every score; the confusion matrix, the error counts,
 the TP / FP / FN per image and detections.csv are at one score threshold (``score_threshold``; by default the
 score of the best F1 over all classes pooled at IoU 0.5, 0.5 when no detection is right) and one IoU
@@ -42,14 +47,22 @@ CONVENTION = (
     "2020), t_f = iou_threshold, t_b = 0.1, counts at score_threshold; delta_map = mAP@0.5 gained with TIDE's oracle "
     "fix, over every detection."
 )
+IOU_TYPES = ("bbox", "segm")
+SEGM_CONVENTION = (
+    " iou_type segm: every IoU (mAP family, matching, PR curves, confusion, errors, per image) is COCO's mask IoU "
+    "on run-length encodings (a crowd region's union is the detection's own area); object areas are the masks' "
+    "pixel counts unless the reader gives COCO's annotation area; boxes in detections.csv are the detections' "
+    "and the objects' boxes."
+)
 _REPORT_KEYS = (
     "map", "map_50", "map_75", "map_small", "map_medium", "map_large", "mar_1", "mar_10", "mar_100",
     "mar_small", "mar_medium", "mar_large",
 )  # fmt: skip
 
 
-def dataset_truth(dataset: Dataset, index: int) -> da.Truth | None:
-    """(boxes, classes, {"iscrowd", "ignore"}) of one image as the dataset gives it (VOC's difficult -> ignore)."""
+def dataset_truth(dataset: Dataset, index: int, iou_type: str = "bbox") -> da.Truth | None:
+    """(boxes, classes, {"iscrowd", "ignore"}) of one image as the dataset gives it (VOC's difficult -> ignore);
+    for ``iou_type="segm"`` also ``"masks"``: the instance masks as COCO RLEs, in the order of the boxes."""
     loaded = dataset.load_boxes(index)
     if loaded is None:
         return None
@@ -57,14 +70,65 @@ def dataset_truth(dataset: Dataset, index: int) -> da.Truth | None:
     out = {"iscrowd": extras.get("iscrowd"), "ignore": extras.get("difficult")}
     if extras.get("area") is not None:  # COCO's annotation area: what COCOeval sorts into small / medium / large
         out["area"] = extras["area"]
+    if iou_type == "segm":
+        out["masks"] = instance_rles(dataset, index, len(loaded[1]))
     return loaded[0], loaded[1], out
 
 
-def _truth_of(dataset: Dataset, index: int, truth) -> da.Truth | None:
+def instance_rles(dataset: Dataset, index: int, count: int) -> list[dict]:
+    """One image's true instance masks as COCO RLE dicts (decoded by the reader, encoded here: a few hundred bytes
+    an object instead of H x W). A ValueError (that image's failure) when they cannot be read or do not match the
+    boxes."""
+    instances = dataset.load_instances(index)
+    if instances is None:
+        raise ValueError(f"{dataset.sample_ids[index]}: no instance masks (open the dataset for instance segmentation)")
+    instances = np.asarray(instances, dtype=bool)
+    if instances.ndim != 3 or len(instances) != count:
+        raise ValueError(f"{dataset.sample_ids[index]}: {len(instances)} instance masks for {count} boxes")
+    return _encode(instances)
+
+
+def _encode(masks: np.ndarray) -> list[dict]:
+    """N x H x W bool -> COCO RLE dicts (pycocotools, Fortran order)."""
+    if not len(masks):
+        return []
+    from pycocotools import mask as mask_utils
+
+    return list(mask_utils.encode(np.asfortranarray(np.moveaxis(masks.astype(np.uint8), 0, -1))))
+
+
+def detection_rles(predictions, index: int) -> list[dict]:
+    """The RLE dicts of one image's detections in the order of ``predictions.image(index)`` (every score)."""
+    if predictions.masks is None:
+        raise ValueError("the run has no masks: a segm evaluation needs an instance segmentation run")
+    height, width = (int(v) for v in predictions.image_sizes[index])
+    keep = np.flatnonzero(predictions.scores[index] >= 0.0)  # as image(index) keeps them
+    return [{"size": [height, width], "counts": predictions.masks[index][k]} for k in keep]
+
+
+def mask_ious(truth: da.Truth, masks: list[dict]) -> np.ndarray:
+    """M x G mask IoU of detections (RLEs) with the objects of ``truth`` (its extras' "masks"), crowd-aware as
+    COCOeval: a crowd region's union is the detection's own area."""
+    _, classes, crowd, _ = da.truth_arrays(truth)
+    objects = truth[2].get("masks") if len(truth) > 2 and truth[2] else None
+    if objects is None or len(objects) != len(classes):
+        raise ValueError("a segm evaluation needs every object's mask (edited boxes have none)")
+    if not masks or not objects:
+        return np.zeros((len(masks), len(objects)), dtype=np.float64)
+    sizes = {tuple(int(v) for v in m["size"]) for m in [*masks, *objects]}
+    if len(sizes) > 1:
+        raise ValueError(f"the masks of the run and of the truth differ in size: {sorted(sizes)}")
+    from pycocotools import mask as mask_utils
+
+    ious = mask_utils.iou(list(masks), list(objects), crowd.astype(np.uint8).tolist())
+    return np.asarray(ious, dtype=np.float64).reshape(len(masks), len(objects))
+
+
+def _truth_of(dataset: Dataset, index: int, truth, iou_type: str = "bbox") -> da.Truth | None:
     """The override's truth of an image (``truth``: a mapping {index: truth} of the edited images, or a sequence
     over the dataset with None for the images left as they are), else the dataset's."""
     given = truth.get(index) if isinstance(truth, Mapping) else None if truth is None else truth[index]
-    return dataset_truth(dataset, index) if given is None else given
+    return dataset_truth(dataset, index, iou_type) if given is None else given
 
 
 @dataclass
@@ -88,14 +152,20 @@ class DetectionEvaluation:
     failures: dict[int, str] = field(default_factory=dict)
     #: Every detection matched at IoU 0.5 (the PR curves, the default threshold, TIDE's delta mAP).
     matches_50: list[ImageMatch] | None = None
+    #: "bbox" or "segm": which IoU every match and number uses.
+    iou_type: str = "bbox"
+    #: segm: per evaluated image the RLE dicts of every detection (in the order of ``detections``).
+    masks: list[list[dict]] | None = None
+    #: segm: per evaluated image the M x G mask IoU of every detection with every object (None: box IoU).
+    ious: list[np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         if self.matches_50 is None:
-            self.matches_50 = [da.match(t, d, da.FOREGROUND_IOU) for t, d in zip(self.truths, self.detections)]
-        for truth, detections in zip(self.truths, self.detections):
+            self.matches_50 = [self._match(k, da.FOREGROUND_IOU) for k in range(len(self.truths))]
+        for k, (truth, detections) in enumerate(zip(self.truths, self.detections)):
             keep = np.flatnonzero(np.asarray(detections[1]) >= self.score_threshold)
             kept = tuple(np.asarray(a)[keep] for a in detections)
-            matched = da.match(truth, kept, self.iou_threshold)
+            matched = self._match(k, self.iou_threshold, keep)
             self.kept.append(keep)
             self.errors.append(da.image_errors(truth, kept, foreground=self.iou_threshold, matched=matched))
             self.confusion.append(da.image_confusion(truth, kept, self.num_classes, self.iou_threshold, matched))
@@ -103,6 +173,21 @@ class DetectionEvaluation:
     @property
     def num_classes(self) -> int:
         return len(self.classes)
+
+    def _match(self, k: int, iou_threshold: float, keep: np.ndarray | None = None) -> ImageMatch:
+        """Image ``k``'s detections (those at ``keep``, default all) matched at ``iou_threshold`` with the
+        evaluation's IoU (the mask IoU of a segm evaluation).
+
+        The kept detections are the best scoring ones, and a detection's match depends only on the better ones:
+        at IoU 0.5 they keep their match of every detection (``matches_50``), only the objects' status changes."""
+        detections = self.detections[k]
+        if keep is None:
+            keep = np.arange(len(np.asarray(detections[1])))
+        if iou_threshold == da.FOREGROUND_IOU and self.matches_50 is not None and len(self.matches_50) > k:
+            return _restricted(self.matches_50[k], keep)
+        kept = tuple(np.asarray(a)[keep] for a in detections)
+        ious = None if self.ious is None else self.ious[k][keep]
+        return da.match(self.truths[k], kept, iou_threshold, ious=ious)
 
     def operating(self, k: int) -> da.Detections:
         """The kept detections of evaluated image ``k``."""
@@ -211,23 +296,49 @@ class DetectionEvaluation:
         return what if class_index is None else f"{what} · {self.classes[class_index]}"
 
 
+def _restricted(matched: ImageMatch, keep: np.ndarray) -> ImageMatch:
+    """The match of the best scoring detections ``keep`` out of ``matched`` (made at the same IoU over every
+    detection): their statuses stay, an object is found only if one of them took it."""
+    pred_status, pred_match = matched.pred_status[keep], matched.pred_match[keep]
+    truth_status = np.where(matched.truth_status == IGNORED, IGNORED, FN).astype(np.int8)
+    truth_status[pred_match[pred_status == TP]] = TP
+    return ImageMatch(pred_status, pred_match, matched.pred_iou[keep], truth_status, matched.ious[keep])
+
+
 def evaluate_detection(
-    dataset: Dataset, predictions, *, iou_threshold: float = 0.5, score_threshold: float | None = None, truth=None
+    dataset: Dataset,
+    predictions,
+    *,
+    iou_threshold: float = 0.5,
+    score_threshold: float | None = None,
+    truth=None,
+    iou_type: str = "bbox",
 ) -> DetectionEvaluation:
     """Match a :class:`DetectionPredictions` run with the dataset's boxes (or ``truth``'s: per image (boxes, classes,
     extras), a mapping of the edited images or a sequence over the dataset, None where not edited).
     ``score_threshold`` None: the score of the best F1 of every class pooled at IoU 0.5
-    (:func:`da.best_f1_threshold`), 0.5 when undefined."""
+    (:func:`da.best_f1_threshold`), 0.5 when undefined. ``iou_type="segm"``: every match with the mask IoU of the
+    run's masks and the dataset's instance masks (``dataset.load_instances``); an image whose masks cannot be read
+    is a failure of that image."""
+    if iou_type not in IOU_TYPES:
+        raise ValueError(f"iou_type must be one of {IOU_TYPES}, not {iou_type!r}")
     if len(predictions.classes) != len(dataset.classes):
         raise ValueError(
             f"the run has {len(predictions.classes)} classes, the dataset {len(dataset.classes)}: map the detector's "
             "classes onto the dataset's first"
         )
+    segm = iou_type == "segm"
+    if segm and predictions.masks is None:
+        raise ValueError("a segm evaluation needs a run with masks (an instance segmentation run)")
     predictions = predictions.aligned(list(dataset.sample_ids))
     images, truths, detections, failures = [], [], [], {}
+    masks, ious = ([], []) if segm else (None, None)
     for i in np.flatnonzero(predictions.done):
         try:
-            image_truth = _truth_of(dataset, int(i), truth)
+            image_truth = _truth_of(dataset, int(i), truth, iou_type)
+            if image_truth is not None and segm:
+                image_masks = detection_rles(predictions, int(i))
+                image_ious = mask_ious(image_truth, image_masks)
         except Exception as exc:  # an unreadable annotation is that image's failure, the evaluation goes on
             failures[int(i)] = str(exc)
             continue
@@ -236,7 +347,13 @@ def evaluate_detection(
         images.append(int(i))
         truths.append(image_truth)
         detections.append(predictions.image(int(i)))
-    matches_50 = [da.match(t, d, da.FOREGROUND_IOU) for t, d in zip(truths, detections)]
+        if segm:
+            masks.append(image_masks)
+            ious.append(image_ious)
+    matches_50 = [
+        da.match(t, d, da.FOREGROUND_IOU, ious=None if ious is None else ious[k])
+        for k, (t, d) in enumerate(zip(truths, detections))
+    ]
     if score_threshold is None:
         score_threshold = da.best_f1_threshold(truths, detections, da.FOREGROUND_IOU, matches_50)["score"]
         if not np.isfinite(score_threshold):
@@ -251,6 +368,9 @@ def evaluate_detection(
         score_threshold=float(score_threshold),
         failures=failures,
         matches_50=matches_50,
+        iou_type=iou_type,
+        masks=masks,
+        ious=ious,
     )
 
 
@@ -314,7 +434,9 @@ def _run_facts(dataset: Dataset, predictions, evaluation: DetectionEvaluation) -
 def summary_of(dataset: Dataset, predictions, evaluation: DetectionEvaluation) -> dict[str, Any]:
     """metrics.json of an evaluated run (see docs/detection-metrics.md), JSON-ready (NaN -> null)."""
     classes = evaluation.classes
-    report = detection_report(evaluation.truths, evaluation.detections, evaluation.num_classes)
+    report = detection_report(
+        evaluation.truths, _report_detections(evaluation), evaluation.num_classes, iou_type=evaluation.iou_type
+    )
     curves = da.class_pr_curves(
         evaluation.truths, evaluation.detections, evaluation.num_classes, da.FOREGROUND_IOU, evaluation.matches_50
     )
@@ -323,7 +445,7 @@ def summary_of(dataset: Dataset, predictions, evaluation: DetectionEvaluation) -
     summary: dict[str, Any] = {
         "task": "detection",
         "classes": classes,
-        "iou_type": "bbox",
+        "iou_type": evaluation.iou_type,
         **_run_facts(dataset, predictions, evaluation),
         "num_images": len(evaluation.images),
         "num_objects": counted,
@@ -342,21 +464,35 @@ def summary_of(dataset: Dataset, predictions, evaluation: DetectionEvaluation) -
             "matrix": matrix,
         },
         "errors": _error_numbers(evaluation, float(report["map_50"])),
-        "convention": CONVENTION,
+        "convention": CONVENTION + (SEGM_CONVENTION if evaluation.iou_type == "segm" else ""),
     }
     return report_to_json(summary)
 
 
+def _report_detections(evaluation: DetectionEvaluation) -> list[tuple]:
+    """detection_report's predictions: (boxes, scores, classes), and the masks' RLEs for segm."""
+    if evaluation.masks is None:
+        return evaluation.detections
+    return [(*detections, masks) for detections, masks in zip(evaluation.detections, evaluation.masks)]
+
+
 def summarize_detection(
-    dataset: Dataset, predictions, *, iou_threshold: float = 0.5, score_threshold: float | None = None, truth=None
+    dataset: Dataset,
+    predictions,
+    *,
+    iou_threshold: float = 0.5,
+    score_threshold: float | None = None,
+    truth=None,
+    iou_type: str = "bbox",
 ) -> dict[str, Any]:
     """Everything the metrics views show for a detection run: the metrics.json dict (docs/detection-metrics.md).
 
     ``score_threshold`` None takes the best-F1 score (every class pooled, IoU 0.5); ``truth`` overrides the
-    dataset's boxes (edited ones): see :func:`evaluate_detection`."""
+    dataset's boxes (edited ones); ``iou_type="segm"`` scores masks: see :func:`evaluate_detection`."""
     evaluation = evaluate_detection(
-        dataset, predictions, iou_threshold=iou_threshold, score_threshold=score_threshold, truth=truth
-    )
+        dataset, predictions, iou_threshold=iou_threshold, score_threshold=score_threshold, truth=truth,
+        iou_type=iou_type,
+    )  # fmt: skip
     return summary_of(dataset, predictions, evaluation)
 
 
@@ -430,11 +566,14 @@ def write_detection_evaluation(
     iou_threshold: float = 0.5,
     score_threshold: float | None = None,
     truth=None,
+    iou_type: str = "bbox",
 ) -> dict[str, Any]:
-    """Write metrics.json, detections.csv and per_image.csv into ``out_dir`` (each atomically); the summary."""
+    """Write metrics.json, detections.csv and per_image.csv into ``out_dir`` (each atomically); the summary.
+    ``iou_type="segm"``: every number with the mask IoU (see :func:`evaluate_detection`)."""
     evaluation = evaluate_detection(
-        dataset, predictions, iou_threshold=iou_threshold, score_threshold=score_threshold, truth=truth
-    )
+        dataset, predictions, iou_threshold=iou_threshold, score_threshold=score_threshold, truth=truth,
+        iou_type=iou_type,
+    )  # fmt: skip
     summary = summary_of(dataset, predictions, evaluation)
     write_evaluation_files(out_dir, summary, evaluation)
     return summary

@@ -112,10 +112,15 @@ def match_image(
     taken = np.zeros(g, dtype=bool)
     # Objects to count first, ignored ones after (COCOeval sorts its ground truth so).
     object_order = np.argsort(ignored, kind="stable")
-    for d in np.argsort(-scores, kind="stable"):
-        best, found = min(iou_threshold, 1 - 1e-10), -1
-        for j in object_order:
-            if pred_classes[d] != truth_classes[j] or (taken[j] and not crowd[j]):
+    lowest = min(iou_threshold, 1 - 1e-10)
+    # Only the objects of its class at the threshold can take a detection: the loops see those alone (the
+    # others would be skipped one by one; most detections of a run have none).
+    reach = ((pred_classes[:, None] == truth_classes[None, :]) & (ious >= lowest))[:, object_order]
+    ranked = np.argsort(-scores, kind="stable")
+    for d in ranked[reach.any(axis=1)[ranked]] if g else ():
+        best, found = lowest, -1
+        for j in object_order[reach[d]]:
+            if taken[j] and not crowd[j]:
                 continue
             if found > -1 and not ignored[found] and ignored[j]:
                 break  # a counted object is matched: ignored ones come only after
