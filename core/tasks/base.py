@@ -45,6 +45,9 @@ class Task:
     threshold_per_class: ClassVar[bool] = False
     #: Runs of this task are kept in the project store (and listed, reloaded, compared).
     keeps_runs: ClassVar[bool] = True
+    #: Why a run of this task cannot capture embeddings (the runner greys its Embeddings box out with it);
+    #: empty when it can.
+    no_embeddings: ClassVar[str] = ""
     #: How a run's predictions are stored: runs of the same format can be compared with each other.
     run_format: ClassVar[str] = ""
     #: The metrics pane's views (tab titles) for a run of this task, in order.

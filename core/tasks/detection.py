@@ -168,6 +168,7 @@ class ObjectTask(Task):
     scored_by = "predicted boxes and true boxes"
     outputs = ("detections.csv", "per_image.csv", "predictions.npz")
     run_format = "detections"
+    no_embeddings = "Detectors give no embeddings yet: the Analysis tab is for classifiers and segmenters"
     views = ("Detection", "PR curves", "Confusion", "Error types", "Per image")
 
     # -- models and data ------------------------------------------------------------------

@@ -288,6 +288,8 @@ class RunnerPane(QGroupBox):
         self.download_button.setVisible(offer is not None and offer.needs_download)
         self.map_button.setVisible(offer is not None and offer.needs_class_map)
         no_embeddings = self._no_embeddings.get(offer.card.name) if offer is not None else None
+        if offer is not None and no_embeddings is None:
+            no_embeddings = tasks.of(offer.card).no_embeddings or None
         self.embeddings_check.setEnabled(offer is not None and no_embeddings is None)
         self.embeddings_check.setToolTip(no_embeddings or EMBEDDINGS_TIP)
         if offer is None:
@@ -492,7 +494,7 @@ class RunnerPane(QGroupBox):
             self._fail(nothing_read(predictions, self._job.dataset.sample_ids), predictions)
             return
         self._on_worker_done()
-        self.state.set_predictions(predictions, self._job.embeddings)
+        self.state.set_predictions(predictions, getattr(self._job, "embeddings", None))
         self.progress.setFormat(f"done: {predictions.num_done:,} predicted in {predictions.seconds:.1f} s")
         self.progress.setValue(self.progress.maximum())
         self._show_failures()
