@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
-from superqt.utils import qdebounced
+from superqt.utils import qthrottled
 
 from core.evaluation.selection import ObjectRefs, Selection
 from gui.metrics.jobs import BackgroundJob
@@ -29,8 +29,8 @@ from gui.state import AppState
 DETECTION_VIEWS = ("Detection", "PR curves", "Confusion", "Error types", "Per image")
 #: A localization run (one box per image): the overview and the images.
 LOCALIZATION_VIEWS = ("Detection", "Per image")
-#: Many predictions_changed in a burst (a running detector) give one recomputation.
-RECOMPUTE_DELAY_MS = 300
+#: A running detector reports every batch: its numbers are recomputed at most this often (and once at its end).
+RECOMPUTE_EVERY_MS = 1000
 #: The IoU a detection needs with its object to count as right, until the user picks another.
 DEFAULT_IOU = 0.5
 
@@ -177,7 +177,8 @@ class DetectionModel(QObject):
         self.job.finished.connect(self._ready)
         self.job.failed.connect(self._failed)
         self._full_pending = False  # the job in flight recomputes everything (not only the operating point)
-        self._recompute_soon = qdebounced(self.recompute, timeout=RECOMPUTE_DELAY_MS)
+        # throttled, not debounced: a detector reporting a batch every 100 ms still shows its numbers as it goes
+        self._recompute_soon = qthrottled(self.recompute, timeout=RECOMPUTE_EVERY_MS)
         state.dataset_changed.connect(self._dataset_changed)
         state.predictions_changed.connect(lambda _p: self._recompute_soon())
         state.labels_changed.connect(lambda _i: self._recompute_soon())
