@@ -194,9 +194,10 @@ class DetectionModel(QObject):
     def dataset(self):
         return self.state.metrics_dataset()
 
-    def scorable(self) -> bool:
-        """A detection run on a dataset with boxes, the run's classes being the dataset's."""
-        dataset, predictions = self.dataset, self.predictions
+    def scorable(self, dataset=None) -> bool:
+        """A detection run on ``dataset`` (default: the state's, as scored), the run's classes being its classes."""
+        dataset = self.dataset if dataset is None else dataset
+        predictions = self.predictions
         return (
             dataset is not None
             and predictions is not None
@@ -218,31 +219,35 @@ class DetectionModel(QObject):
     def _dataset_changed(self, _dataset) -> None:
         self.job.cancel()
         self.results, self.failure, self._full_pending = None, "", False
+        self.busy_changed.emit(False)  # a computation dropped with its dataset never reports
         self.changed.emit()
         self._recompute_soon()
 
     def recompute(self) -> None:
         """Everything, in the background (the predictions or the labels changed)."""
-        if not self.scorable():
+        dataset = self.dataset  # with a project, a view of the edited boxes: made once per computation
+        if not self.scorable(dataset):
             self.job.cancel()
             self._full_pending = False
+            self.busy_changed.emit(False)
             if self.results is not None or self.failure:
                 self.results, self.failure = None, ""
                 self.changed.emit()
             return
         self._full_pending = True
-        self.job.submit(evaluate_run, self.dataset, self.predictions, self.iou_threshold, self.score_threshold)
+        self.job.submit(evaluate_run, dataset, self.predictions, self.iou_threshold, self.score_threshold)
         self.busy_changed.emit(True)
 
     def reoperate(self) -> None:
         """Only the numbers at the operating point (the score or IoU threshold changed), in the background."""
-        if self.results is None or not self.scorable():
+        dataset = self.dataset
+        if self.results is None or not self.scorable(dataset):
             return
         if self.job.busy and self._full_pending:
             # a full computation is on its way: let it start again at the new operating point
             self.recompute()
             return
-        arguments = (self.results, self.dataset, self.predictions, self.iou_threshold, self.score_threshold)
+        arguments = (self.results, dataset, self.predictions, self.iou_threshold, self.score_threshold)
         self.job.submit(reoperate, *arguments)
         self.busy_changed.emit(True)
 

@@ -336,3 +336,18 @@ def test_the_views_reread_a_filling_run(qtbot, app_state, tmp_path):
     app_state.set_predictions(None)
     qtbot.waitUntil(lambda: metrics.results is None, timeout=WAIT_MS)
     assert metrics.images.model.rowCount() == 0 and metrics.summary_text() == ""
+
+
+def test_a_computation_dropped_with_its_dataset_leaves_no_busy_sign(qtbot, app_state, tmp_path):
+    dataset = BoxDataset(tmp_path, IMAGES)
+    metrics = DetectionMetrics(app_state)
+    qtbot.addWidget(metrics.operating)
+    metrics.operating.show()
+    app_state.set_dataset(dataset)
+    app_state.set_predictions(run_of(dataset, IMAGES))
+    metrics.model.recompute()
+    assert metrics.model.busy and metrics.operating.busy.isVisible()
+    app_state.set_dataset(None)  # its result is dropped, so it never reports
+    assert not metrics.operating.busy.isVisible() and metrics.results is None
+    qtbot.waitUntil(lambda: not metrics.model.busy, timeout=WAIT_MS)
+    assert metrics.results is None
