@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
-from superqt.utils import qdebounced
+from superqt.utils import qthrottled
 
 from core.evaluation.selection import ObjectRefs, Selection
 from gui.metrics.jobs import BackgroundJob
@@ -29,8 +29,8 @@ from gui.state import AppState
 DETECTION_VIEWS = ("Detection", "PR curves", "Confusion", "Error types", "Per image")
 #: A localization run (one box per image): the overview and the images.
 LOCALIZATION_VIEWS = ("Detection", "Per image")
-#: Many predictions_changed in a burst (a running detector) give one recomputation.
-RECOMPUTE_DELAY_MS = 300
+#: A running detector reports every batch: its numbers are recomputed at most this often (and once at its end).
+RECOMPUTE_EVERY_MS = 1000
 #: The IoU a detection needs with its object to count as right, until the user picks another.
 DEFAULT_IOU = 0.5
 
@@ -182,7 +182,8 @@ class DetectionModel(QObject):
         self._defaulted_for = None
         self._computing_default = False
         self._moving_slider = False
-        self._recompute_soon = qdebounced(self.recompute, timeout=RECOMPUTE_DELAY_MS)
+        # throttled, not debounced: a detector reporting a batch every 100 ms still shows its numbers as it goes
+        self._recompute_soon = qthrottled(self.recompute, timeout=RECOMPUTE_EVERY_MS)
         state.dataset_changed.connect(self._dataset_changed)
         state.predictions_changed.connect(lambda _p: self._recompute_soon())
         state.labels_changed.connect(lambda _i: self._recompute_soon())
@@ -198,9 +199,10 @@ class DetectionModel(QObject):
     def dataset(self):
         return self.state.metrics_dataset()
 
-    def scorable(self) -> bool:
-        """A detection run on a dataset with boxes, the run's classes being the dataset's."""
-        dataset, predictions = self.dataset, self.predictions
+    def scorable(self, dataset=None) -> bool:
+        """A detection run on ``dataset`` (default: the state's, as scored), the run's classes being its classes."""
+        dataset = self.dataset if dataset is None else dataset
+        predictions = self.predictions
         return (
             dataset is not None
             and predictions is not None
@@ -222,21 +224,24 @@ class DetectionModel(QObject):
     def _dataset_changed(self, _dataset) -> None:
         self.job.cancel()
         self.results, self.failure, self._full_pending = None, "", False
+        self.busy_changed.emit(False)  # a computation dropped with its dataset never reports
         self.changed.emit()
         self._recompute_soon()
 
     def recompute(self) -> None:
         """Everything, in the background (the predictions or the labels changed)."""
-        if not self.scorable():
+        dataset = self.dataset  # with a project, a view of the edited boxes: made once per computation
+        if not self.scorable(dataset):
             self.job.cancel()
             self._full_pending = False
+            self.busy_changed.emit(False)
             if self.results is not None or self.failure:
                 self.results, self.failure = None, ""
                 self.changed.emit()
             return
         self._full_pending = True
         self._computing_default = self.score_threshold is None
-        self.job.submit(evaluate_run, self.dataset, self.predictions, self.iou_threshold, self.score_threshold)
+        self.job.submit(evaluate_run, dataset, self.predictions, self.iou_threshold, self.score_threshold)
         self.busy_changed.emit(True)
 
     def use_best_f1(self) -> None:
@@ -250,13 +255,14 @@ class DetectionModel(QObject):
 
     def reoperate(self) -> None:
         """Only the numbers at the operating point (the score or IoU threshold changed), in the background."""
-        if self.results is None or not self.scorable():
+        dataset = self.dataset
+        if self.results is None or not self.scorable(dataset):
             return
         if self.job.busy and self._full_pending:
             # a full computation is on its way: let it start again at the new operating point
             self.recompute()
             return
-        arguments = (self.results, self.dataset, self.predictions, self.iou_threshold, self.score_threshold)
+        arguments = (self.results, dataset, self.predictions, self.iou_threshold, self.score_threshold)
         self.job.submit(reoperate, *arguments)
         self.busy_changed.emit(True)
 

@@ -48,11 +48,14 @@ TIPS = {
 #: Column header: (key of the row's numbers, integer, tooltip).
 COLUMNS = {
     "AP": ("ap", False, "AP averaged over IoU .50:.95 (COCO)"),
-    "AP@0.5": ("ap_50", False, "AP at IoU 0.5"),
+    "AP50": ("ap_50", False, "AP at IoU 0.5"),
     "Objects": ("objects", True, "Objects of the class in the truth (crowd regions and difficult objects left out)"),
     "Dets": ("detections", True, "Detections of the class scoring at least the score threshold"),
-    "TP": ("tp", True, "Detections of the class matched to an object of the class, at the score threshold"),
-    "FP": ("fp", True, "Detections of the class not matched to an object of the class, at the score threshold"),
+    "FP": (
+        "fp",
+        True,
+        "Detections of the class not matched to an object of the class, at the score threshold (the others are TPs)",
+    ),
     "FN": ("fn", True, "Objects of the class no detection of the class found, at the score threshold"),
     "Best F1 at": ("best_score", False, "The score threshold at which this class's F1 is highest (IoU 0.5)"),
     "P": ("best_precision", False, "Precision at the class's best-F1 score threshold"),

@@ -127,7 +127,7 @@ def test_overview_shows_the_numbers_of_a_summary_and_a_dash_for_cocoevals_minus_
     rows = {view.table.item(r, 0).text(): r for r in range(view.table.rowCount())}
     cat, dog = rows["cat"], rows["dog"]
     cell = lambda row, name: view.table.item(row, header.index(name))  # noqa: E731
-    assert cell(cat, "AP").text() == "0.600" and cell(cat, "AP@0.5").text() == "0.900"
+    assert cell(cat, "AP").text() == "0.600" and cell(cat, "AP50").text() == "0.900"
     assert cell(cat, "Objects").text() == "2" and cell(cat, "Dets").text() == "4"
     assert cell(cat, "Best F1 at").text() == "0.900" and cell(cat, "F1").text() == "0.667"
     assert cell(dog, "AP").text() == "—" and "no object of this class" in cell(dog, "AP").toolTip()
@@ -192,9 +192,13 @@ def test_the_run_is_scored_at_the_best_f1_threshold_and_every_view_shows_it(show
     assert errors == [1, 0, 0, 0, 1, 1]  # classification, ..., background, missed
     assert metrics.operating.score.value() == pytest.approx(0.3)
     # per image: most FP + FN first (img1: 2), then most FN (img2's missed bird before img0's false cat)
-    ids = [metrics.images.table.item(r, 0).text() for r in range(4)]
+    ids = [metrics.images.text(r, 0) for r in range(4)]
     assert ids == ["img1.jpg", "img2.jpg", "img0.jpg", "img3.jpg"]
-    assert metrics.images.table.item(3, 1).text() == "2"  # img3: two TPs
+    assert metrics.images.text(3, 1) == "2"  # img3: two TPs
+    metrics.images.table.sortByColumn(3, Qt.DescendingOrder)  # most FN first; ties keep the worst-first order
+    assert [metrics.images.text(r, 0) for r in range(4)] == ["img1.jpg", "img2.jpg", "img0.jpg", "img3.jpg"]
+    metrics.images.table.sortByColumn(1, Qt.DescendingOrder)  # most TP first
+    assert [metrics.images.text(r, 0) for r in range(4)] == ["img3.jpg", "img0.jpg", "img1.jpg", "img2.jpg"]
 
 
 def test_a_class_row_selects_that_classs_objects(qtbot, shown):
@@ -244,7 +248,8 @@ def test_an_error_kind_selects_its_objects_of_all_classes_or_one(qtbot, shown):
 def test_an_image_row_opens_the_sample_and_the_button_lists_them_worst_first(qtbot, shown):
     state, metrics = shown
     with qtbot.waitSignal(state.sample_selected, timeout=2000) as signal:
-        metrics.images.table.cellClicked.emit(1, 0)
+        table = metrics.images.table
+        qtbot.mouseClick(table.viewport(), Qt.LeftButton, pos=table.visualRect(table.model().index(1, 0)).center())
     assert signal.args == [2] and state.current == 2  # the second worst is img2
     metrics.images.worst_button.click()
     assert list(state.selection.indices) == [1, 2, 0, 3] and state.selection.ordered
@@ -320,14 +325,29 @@ def test_the_views_reread_a_filling_run(qtbot, app_state, tmp_path):
     run = run_of(dataset, IMAGES, done={0})
     app_state.set_predictions(run)
     qtbot.waitUntil(lambda: metrics.results is not None and not metrics.model.busy, timeout=WAIT_MS)
-    assert metrics.results.summary["num_images"] == 1 and metrics.images.table.rowCount() == 1
+    assert metrics.results.summary["num_images"] == 1 and metrics.images.model.rowCount() == 1
     assert "running: 1 of 4" in metrics.summary_text()
     for i in (1, 2, 3):  # the run fills in place and says so
         boxes, scores, labels = IMAGES[i][1]
         run.set_image(i, np.asarray(boxes, np.float32).reshape(-1, 4), scores, labels, size=(100, 100))
     app_state.set_predictions(run)
     qtbot.waitUntil(lambda: metrics.results.summary["num_images"] == 4 and not metrics.model.busy, timeout=WAIT_MS)
-    assert metrics.images.table.rowCount() == 4 and "running" not in metrics.summary_text()
+    assert metrics.images.model.rowCount() == 4 and "running" not in metrics.summary_text()
     app_state.set_predictions(None)
     qtbot.waitUntil(lambda: metrics.results is None, timeout=WAIT_MS)
-    assert metrics.images.table.rowCount() == 0 and metrics.summary_text() == ""
+    assert metrics.images.model.rowCount() == 0 and metrics.summary_text() == ""
+
+
+def test_a_computation_dropped_with_its_dataset_leaves_no_busy_sign(qtbot, app_state, tmp_path):
+    dataset = BoxDataset(tmp_path, IMAGES)
+    metrics = DetectionMetrics(app_state)
+    qtbot.addWidget(metrics.operating)
+    metrics.operating.show()
+    app_state.set_dataset(dataset)
+    app_state.set_predictions(run_of(dataset, IMAGES))
+    metrics.model.recompute()
+    assert metrics.model.busy and metrics.operating.busy.isVisible()
+    app_state.set_dataset(None)  # its result is dropped, so it never reports
+    assert not metrics.operating.busy.isVisible() and metrics.results is None
+    qtbot.waitUntil(lambda: not metrics.model.busy, timeout=WAIT_MS)
+    assert metrics.results is None
