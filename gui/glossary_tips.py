@@ -76,6 +76,15 @@ class _Explainer(QObject):
         return False
 
 
+def with_glossary(tip: str, name: str) -> str:
+    """``tip`` (what a view says of its own number) followed by the glossary's entry for ``name``, if any."""
+    entry = text_tooltip(name)
+    if not entry:
+        return tip
+    own = tip if tip.lstrip().startswith("<") else f"<p>{html.escape(tip)}</p>"
+    return own + entry
+
+
 def explain_metrics(*widgets: QWidget) -> None:
     """Make the tooltip of labels, buttons and combo boxes explain the metrics their text names."""
     for widget in widgets:

@@ -12,6 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
+from gui.glossary_tips import text_tooltip
 from gui.metrics.curve_plot import NEAR_PX
 
 #: Classes whose curves are drawn when a run is first shown (the most objects first).
@@ -143,6 +144,7 @@ class DetectionCurves(QWidget):
     def set_title(self, text: str) -> None:
         self.readout = text
         self.plot.getPlotItem().setTitle(text, size="9pt", color="#333")
+        self.plot.setToolTip(text_tooltip(text))
 
     # -- reading and clicking ----------------------------------------------------------
     def nearest(self, scene_pos: QPointF) -> tuple[int, int] | None:

@@ -12,6 +12,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from gui.glossary_tips import text_tooltip
+
 KINDS = ("classification", "localization", "both", "duplicate", "background", "missed")
 WHAT = {
     "classification": "right place (IoU ≥ the threshold with an object of another class), wrong class",
@@ -39,6 +41,7 @@ class KindBars(pg.PlotWidget):
         plot = self.getPlotItem()
         plot.invertY(True)
         plot.setTitle(title, size="9pt", color="#333")
+        self.setToolTip(text_tooltip(title))
         plot.getViewBox().setMouseEnabled(x=False, y=False)
         if not names:
             axis.setWidth(4)
@@ -105,6 +108,7 @@ class DetectionErrors(QWidget):
             bars.setToolTip(
                 "<br>".join(f"<b>{kind}</b>: {what}" for kind, what in WHAT.items())
                 + "<br><i>Click a bar: its objects</i>"
+                + bars.toolTip()  # the glossary's entries of the metrics its title names
             )
         self.caption = QLabel(wordWrap=True)
         top = QHBoxLayout()

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.glossary_tips import with_glossary
 from gui.metrics.class_table import NumberItem
 from gui.metrics.detection_model import defined
 from gui.tables import setup_table
@@ -95,14 +96,14 @@ class DetectionOverview(QWidget):
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setHorizontalSpacing(14)
         for k, (key, (name, _why)) in enumerate(NUMBERS.items()):
-            label = QLabel(f"{name} —", toolTip=TIPS[key])
+            label = QLabel(f"{name} —", toolTip=with_glossary(TIPS[key], name))
             label.setTextInteractionFlags(Qt.TextSelectableByMouse)
             self.labels[key] = label
             grid.addWidget(label, k // 3, k % 3)
         self.table = QTableWidget(0, 1 + len(COLUMNS))
         self.table.setHorizontalHeaderLabels(["Class", *COLUMNS])
-        for col, (_key, _integer, tip) in enumerate(COLUMNS.values(), start=1):
-            self.table.horizontalHeaderItem(col).setToolTip(tip)
+        for col, (name, (_key, _integer, tip)) in enumerate(COLUMNS.items(), start=1):
+            self.table.horizontalHeaderItem(col).setToolTip(with_glossary(tip, name))
         self.fitter = setup_table(self.table)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SingleSelection)
@@ -119,9 +120,8 @@ class DetectionOverview(QWidget):
             name, why = NUMBERS[key]
             value = None if summary is None else summary.get(key)
             label.setText(f"{name} <b>{value:.3f}</b>" if defined(value) else f"{name} <b>—</b>")
-            label.setToolTip(
-                TIPS[key] if defined(value) or summary is None else f"{TIPS[key]}<br>—: COCOeval gives -1, {why}"
-            )
+            tip = TIPS[key] if defined(value) or summary is None else f"{TIPS[key]}<br>—: COCOeval gives -1, {why}"
+            label.setToolTip(with_glossary(tip if tip.startswith("<") else f"<p>{tip}</p>", name))
         self._fill_table([] if summary is None else class_rows(summary))
 
     def _fill_table(self, rows: list[dict]) -> None:

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, Signal
 from superqt.utils import create_worker
 
@@ -123,8 +124,10 @@ class StoppableRun(QObject):
 
     def _launch(self, work: Callable[[], Any], generation: int) -> None:
         worker = create_worker(work, _start_thread=False, _ignore_errors=True)
-        worker.returned.connect(lambda result, g=generation: self._returned(g, result))
-        worker.errored.connect(lambda exc, g=generation: self._errored(g, exc))
+        # Lambdas, unlike bound methods, are not disconnected when this object is deleted (its pane closed while
+        # the worker ran): they check that it still exists.
+        worker.returned.connect(lambda result, g=generation: shiboken6.isValid(self) and self._returned(g, result))
+        worker.errored.connect(lambda exc, g=generation: shiboken6.isValid(self) and self._errored(g, exc))
         worker.start()
 
     def _current(self, generation: int) -> bool:
