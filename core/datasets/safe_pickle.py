@@ -146,6 +146,29 @@ def load(file: BinaryIO, encoding: str = "latin1") -> Any:
     return loads(data, encoding=encoding)
 
 
+def read_path(path: str | Path) -> bytes:
+    """The bytes of a regular pickle file, at most :data:`MAX_PICKLE_BYTES` (a FIFO or device is refused)."""
+    with open_regular(path) as file:
+        data = file.read(MAX_PICKLE_BYTES + 1)
+    if len(data) > MAX_PICKLE_BYTES:
+        raise RefusedPickle(f"the pickle is larger than {MAX_PICKLE_BYTES >> 20} MiB")
+    return data
+
+
+def raw_block_offsets(data: bytes, nbytes: int) -> list[int]:
+    """Where in ``data`` the bytes-like arguments of exactly ``nbytes`` bytes start (a numpy array's pixels).
+
+    A pickled array stores its buffer as one string argument, copied byte for byte into the stream; its end
+    is where the next opcode starts. Candidates only: the caller compares the bytes with the array it loaded.
+    """
+    offsets, pending = [], False
+    for _opcode, arg, position in pickletools.genops(io.BytesIO(data)):
+        if pending:
+            offsets.append(position - nbytes)
+        pending = isinstance(arg, (bytes, bytearray, str)) and len(arg) == nbytes
+    return offsets
+
+
 def load_path(path: str | Path, encoding: str = "latin1") -> Any:
     """Unpickle a regular file (a FIFO or device is refused: it could block or never end)."""
     with open_regular(path) as file:
