@@ -64,9 +64,9 @@ def _read(path: Path, variant: _Variant) -> bytes:
         raise DatasetError(f"{variant.name}: cannot read {path} ({type(exc).__name__}: {exc})") from None
 
 
-def _parse(raw: bytes, path: Path, variant: _Variant) -> dict[str, Any]:
+def _parse(raw: bytes, path: Path, variant: _Variant, blocks: list[tuple[int, int]] | None = None) -> dict[str, Any]:
     try:
-        entry = safe_pickle.loads(raw)
+        entry = safe_pickle.loads(raw, blocks=blocks)
     except Exception as exc:  # a broken or hostile pickle can raise almost anything
         raise DatasetError(f"{variant.name}: cannot read {path} ({type(exc).__name__}: {exc})") from None
     if not isinstance(entry, dict):
@@ -90,15 +90,16 @@ def _read_batch(path: Path, variant: _Variant) -> cifar_cache.Batch:
     except OSError:
         key = None  # _read says why it cannot be read
     raw = _read(path, variant)
-    batch = _parse_batch(raw, path, variant)
+    blocks: list[tuple[int, int]] = []
+    batch = _parse_batch(raw, path, variant, blocks)
     if key is not None:
-        cifar_cache.store(path, raw, batch, key)
+        cifar_cache.store(path, raw, blocks, batch, key)
     return batch
 
 
-def _parse_batch(raw: bytes, path: Path, variant: _Variant) -> cifar_cache.Batch:
+def _parse_batch(raw: bytes, path: Path, variant: _Variant, blocks: list[tuple[int, int]]) -> cifar_cache.Batch:
     """(data N x 3072 uint8, labels N int64, the per-image columns) of one batch file's bytes."""
-    entry = _parse(raw, path, variant)
+    entry = _parse(raw, path, variant, blocks)
     data = _key(entry, "data", path, variant)
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != PIXELS:
         shape = getattr(data, "shape", type(data).__name__)

@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 
-from core.datasets import safe_pickle
 from core.system.files import open_regular, write_atomic
 from core.system.paths import data_dir
 
@@ -113,14 +112,15 @@ def _checked(path: Path, key: Any, expected: dict, arrays: dict[str, np.ndarray]
     return Batch(data, labels, extra)
 
 
-def store(path: Path, raw: bytes, batch: Batch, key: dict[str, Any]) -> None:
+def store(path: Path, raw: bytes, blocks: list[tuple[int, int]], batch: Batch, key: dict[str, Any]) -> None:
     """Record where ``batch.data`` lies in ``raw`` (the file's bytes), if it lies there as one block.
 
-    ``key`` is the file's :func:`fingerprint`, taken before it was read. Best effort: a data folder that
+    ``blocks`` are the (offset, length) candidates that ``safe_pickle.loads`` found. ``key`` is the file's
+    :func:`fingerprint`, taken before it was read. Best effort: a data folder that
     cannot be written only means the next open parses again.
     """
     path = path.resolve()
-    offset = _block_offset(raw, batch.data)
+    offset = _block_offset(raw, blocks, batch.data)
     if offset is None:
         return
     arrays: dict[str, np.ndarray] = {"labels": np.ascontiguousarray(batch.labels, dtype=np.int64)}
@@ -141,12 +141,16 @@ def store(path: Path, raw: bytes, batch: Batch, key: dict[str, Any]) -> None:
         pass
 
 
-def _block_offset(raw: bytes, data: np.ndarray) -> int | None:
+def _block_offset(raw: bytes, blocks: list[tuple[int, int]], data: np.ndarray) -> int | None:
     """The offset in ``raw`` where ``data``'s bytes are stored in C order, checked byte for byte."""
     if data.dtype != np.uint8 or not data.flags.c_contiguous or data.nbytes == 0:
         return None
-    for offset in safe_pickle.raw_block_offsets(raw, data.nbytes):
-        if offset >= 0 and np.array_equal(np.frombuffer(raw, np.uint8, data.nbytes, offset), data.reshape(-1)):
+    for offset, length in blocks:
+        if (
+            length == data.nbytes
+            and offset >= 0
+            and np.array_equal(np.frombuffer(raw, np.uint8, data.nbytes, offset), data.reshape(-1))
+        ):
             return offset
     return None
 
