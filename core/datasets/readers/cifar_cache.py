@@ -15,7 +15,6 @@ an ``.npz`` read with ``allow_pickle=False``, so reading it runs no code either.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from core.system.files import open_regular, write_atomic
+from core.system.files import atomic_writer, open_regular
 from core.system.paths import data_dir
 
 #: Bumped when the index format changes: older indexes are then ignored (and rewritten).
@@ -132,11 +131,11 @@ def store(path: Path, raw: bytes, blocks: list[tuple[int, int]], batch: Batch, k
             arrays[name] = column
     key = {**key, "offset": offset, "rows": len(batch.data)}
     arrays["key"] = np.frombuffer(json.dumps(key).encode(), dtype=np.uint8)
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
     try:
         folder().mkdir(parents=True, exist_ok=True)
-        write_atomic(index_path(path), buffer.getvalue())
+        # Not fsync-ed: an index a crash left empty is ignored like any other broken one.
+        with atomic_writer(index_path(path), durable=False) as handle:
+            np.savez(handle, **arrays)
     except OSError:
         pass
 
