@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.datasets.errors import DatasetError
+from core.datasets.scan import listing, one_listing
 
 if TYPE_CHECKING:
     from core.datasets.base import Dataset
@@ -78,12 +79,7 @@ def registered() -> list[Layout]:
 
 def _candidates(path: Path) -> list[Path]:
     """The folder itself, then its sub-folders (the user may pick the folder holding the dataset)."""
-    found = [path]
-    try:
-        children = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
-    except OSError:
-        children = []
-    return found + children
+    return [path] + [path / name for name in listing(path).folders]
 
 
 def _probe(layout: Layout, candidate: Path) -> Probe:
@@ -98,7 +94,8 @@ def _probe(layout: Layout, candidate: Path) -> Probe:
 def find_layout(path: str | Path) -> tuple[Layout, Path]:
     """The layout and dataset root for a folder, or DatasetError naming what was looked for."""
     try:
-        return _find_layout(Path(path).expanduser())
+        with one_listing():
+            return _find_layout(Path(path).expanduser())
     except OSError as exc:  # the folder itself cannot be looked into
         raise DatasetError(f"{path} cannot be read ({exc.strerror or exc})") from None
 
@@ -136,6 +133,11 @@ def open_dataset(path: str | Path, split: str | None = None, task: str | None = 
     ``Dataset.tasks`` (COCO instances: "instance_segmentation", "detection" or "segmentation"); by default
     the richest the files hold.
     """
+    with one_listing():  # the probes and the reader share each folder's one listing
+        return _open_dataset(path, split, task)
+
+
+def _open_dataset(path: str | Path, split: str | None, task: str | None) -> Dataset:
     layout, root = find_layout(path)
     try:
         if task is not None and layout.open_task is not None:

@@ -33,6 +33,8 @@ MAX_PICKLE_BYTES = 1 << 30
 _MAX_RECONSTRUCT_ITEMS = 1
 _LATIN1 = {"latin1", "latin-1", "iso-8859-1", "iso8859-1", "l1"}
 _MEMO_OPCODES = {"PUT", "BINPUT", "LONG_BINPUT"}
+#: String arguments this long are reported by :func:`loads` as blocks (a CIFAR image is 3 KiB, a batch 30 MB).
+BLOCK_BYTES = 1 << 10
 
 
 class ForbiddenGlobal(pickle.UnpicklingError):
@@ -125,16 +127,32 @@ class RestrictedUnpickler(pickle.Unpickler):
             raise ForbiddenGlobal(f"refused to load {module}.{name}: dataset pickles hold data, not code") from None
 
 
-def _check_memo(data: bytes) -> None:
-    """Refuse memo indices beyond the number of opcodes: a real pickle numbers its memo 0, 1, 2..."""
-    for count, (opcode, arg, _) in enumerate(pickletools.genops(io.BytesIO(data))):
+def _check_memo(data: bytes) -> list[tuple[int, int]]:
+    """Refuse memo indices beyond the number of opcodes: a real pickle numbers its memo 0, 1, 2...
+
+    Returns (offset, length) of the string arguments of at least :data:`BLOCK_BYTES` (a numpy array's
+    buffer is one, copied byte for byte into the stream, and ends where the next opcode starts), found in
+    the same pass so that a caller can map an array from the file instead of parsing it again.
+    """
+    blocks, pending = [], 0
+    for count, (opcode, arg, position) in enumerate(pickletools.genops(io.BytesIO(data))):
+        if pending:
+            blocks.append((position - pending, pending))
         if opcode.name in _MEMO_OPCODES and int(arg) > count:
             raise RefusedPickle(f"refused memo index {arg} at opcode {count}: it would allocate a table that large")
+        pending = len(arg) if isinstance(arg, (bytes, bytearray, str)) and len(arg) >= BLOCK_BYTES else 0
+    return blocks
 
 
-def loads(data: bytes, encoding: str = "latin1") -> Any:
-    """Unpickle bytes. ``latin1`` reads Python 2 pickles (CIFAR's) byte for byte."""
-    _check_memo(data)
+def loads(data: bytes, encoding: str = "latin1", blocks: list[tuple[int, int]] | None = None) -> Any:
+    """Unpickle bytes. ``latin1`` reads Python 2 pickles (CIFAR's) byte for byte.
+
+    ``blocks``, when given, receives the (offset, length) of the long string arguments: candidates for
+    where an array's bytes lie in ``data`` (the caller compares them with the array it got).
+    """
+    found = _check_memo(data)
+    if blocks is not None:
+        blocks.extend(found)
     return RestrictedUnpickler(io.BytesIO(data), encoding=encoding).load()
 
 
@@ -144,6 +162,15 @@ def load(file: BinaryIO, encoding: str = "latin1") -> Any:
     if len(data) > MAX_PICKLE_BYTES:
         raise RefusedPickle(f"the pickle is larger than {MAX_PICKLE_BYTES >> 20} MiB")
     return loads(data, encoding=encoding)
+
+
+def read_path(path: str | Path) -> bytes:
+    """The bytes of a regular pickle file, at most :data:`MAX_PICKLE_BYTES` (a FIFO or device is refused)."""
+    with open_regular(path) as file:
+        data = file.read(MAX_PICKLE_BYTES + 1)
+    if len(data) > MAX_PICKLE_BYTES:
+        raise RefusedPickle(f"the pickle is larger than {MAX_PICKLE_BYTES >> 20} MiB")
+    return data
 
 
 def load_path(path: str | Path, encoding: str = "latin1") -> Any:

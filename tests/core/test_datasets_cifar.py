@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 from pathlib import Path
@@ -138,3 +139,148 @@ def test_safe_pickle_refuses_other_globals(name: str) -> None:
     payload = b"\x80\x02c" + module.encode() + b"\n" + attr.encode() + b"\n."
     with pytest.raises(safe_pickle.ForbiddenGlobal, match=name):
         safe_pickle.loads(payload)
+
+
+# -- reopening from the index of each batch (core.datasets.readers.cifar_cache) ---------------------------
+from core.datasets.readers import cifar_cache  # noqa: E402
+
+
+@pytest.fixture
+def data_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A data folder of this test's own: the indexes it writes are looked at and damaged."""
+    folder = tmp_path / "data"
+    monkeypatch.setenv("CVLENS_DATA_DIR", str(folder))
+    return folder
+
+
+def _everything(ds) -> tuple:
+    """What a user sees of a dataset: ids, labels, pixels and meta of every sample."""
+    return (
+        list(ds.sample_ids),
+        ds.targets.tolist(),
+        np.stack([ds[i].image() for i in range(len(ds))]),
+        [ds[i].meta for i in range(len(ds))],
+    )
+
+
+def _assert_same(a: tuple, b: tuple) -> None:
+    assert a[0] == b[0] and a[1] == b[1] and a[3] == b[3]
+    np.testing.assert_array_equal(a[2], b[2])
+
+
+@pytest.mark.parametrize("py2", [True, False])
+def test_cifar10_reopen_maps_the_pickles_and_gives_the_same_samples(tmp_path: Path, data_folder: Path, py2) -> None:
+    expected = write_cifar10(tmp_path, per_batch=4, py2=py2)
+    first = open_dataset(tmp_path, split="train")
+    assert len(list((data_folder / "cache" / "cifar").glob("*.npz"))) == 5  # one index a batch
+    again = open_dataset(tmp_path, split="train")
+    assert all(isinstance(part, np.memmap) for part in again.images.parts)  # mapped, not parsed
+    _assert_same(_everything(first), _everything(again))
+    np.testing.assert_array_equal(again.targets, expected["train"][1])
+    np.testing.assert_array_equal(np.stack([again[i].image() for i in range(20)]), expected["train"][0])
+
+
+def test_cifar100_reopen_keeps_fine_and_coarse_labels(tmp_path: Path, data_folder: Path) -> None:
+    write_cifar100(tmp_path)
+    first = _everything(open_dataset(tmp_path / "cifar-100-python", split="train"))
+    again = open_dataset(tmp_path / "cifar-100-python", split="train")
+    assert isinstance(again.images.base, np.memmap) or isinstance(again.images, np.memmap)
+    _assert_same(first, _everything(again))
+    assert again[0].meta["coarse_class"].startswith("coarse_")
+
+
+def test_a_rewritten_batch_is_parsed_again(tmp_path: Path, data_folder: Path) -> None:
+    write_cifar10(tmp_path, per_batch=4, seed=0)
+    open_dataset(tmp_path, split="test")
+    expected = write_cifar10(tmp_path, per_batch=4, n_test=6, seed=1)  # new pixels and labels, one more row
+    ds = open_dataset(tmp_path, split="test")
+    assert len(ds) == 6
+    np.testing.assert_array_equal(ds.targets, expected["test"][1])
+    np.testing.assert_array_equal(ds[5].image(), expected["test"][0][5])
+
+
+def test_a_same_size_change_with_the_old_mtime_is_seen_in_the_hashed_ends(tmp_path: Path, data_folder: Path) -> None:
+    expected = write_cifar10(tmp_path, per_batch=4)
+    batch = tmp_path / "cifar-10-batches-py" / "test_batch"
+    open_dataset(tmp_path, split="test")
+    offset = cifar_cache.load(batch, 3072).data.offset
+    status = batch.stat()
+    data = bytearray(batch.read_bytes())
+    data[offset + 4 * 3072 - 1] ^= 0xFF  # the last byte of the last image: its blue channel's last pixel
+    batch.write_bytes(bytes(data))
+    os.utime(batch, ns=(status.st_atime_ns, status.st_mtime_ns))  # same size, same mtime
+    assert cifar_cache.load(batch, 3072) is None
+    image = open_dataset(tmp_path, split="test")[3].image()
+    assert image[31, 31, 2] == expected["test"][0][3][31, 31, 2] ^ 0xFF
+    np.testing.assert_array_equal(image[:31], expected["test"][0][3][:31])
+
+
+def test_a_truncated_batch_invalidates_its_index_and_says_why(tmp_path: Path, data_folder: Path) -> None:
+    write_cifar10(tmp_path, per_batch=4)
+    open_dataset(tmp_path, split="test")
+    batch = tmp_path / "cifar-10-batches-py" / "test_batch"
+    batch.write_bytes(batch.read_bytes()[:5000])
+    with pytest.raises(DatasetError, match="cannot read"):
+        open_dataset(tmp_path, split="test")
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda raw: raw[: len(raw) // 2],  # truncated index
+        lambda raw: b"not a zip file at all",
+        lambda raw: b"",
+    ],
+)
+def test_a_corrupt_index_is_ignored(tmp_path: Path, data_folder: Path, damage) -> None:
+    write_cifar10(tmp_path, per_batch=4)
+    first = _everything(open_dataset(tmp_path, split="test"))
+    (index,) = (data_folder / "cache" / "cifar").glob("*.npz")
+    index.write_bytes(damage(index.read_bytes()))
+    _assert_same(first, _everything(open_dataset(tmp_path, split="test")))
+
+
+def _rewrite_index(index: Path, **changes) -> None:
+    with np.load(index, allow_pickle=False) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    key = json.loads(bytes(arrays["key"]).decode())
+    key.update({k: v for k, v in changes.items() if k in key or k in ("offset", "rows")})
+    arrays["key"] = np.frombuffer(json.dumps(key).encode(), dtype=np.uint8)
+    for name in ("labels", "filenames"):
+        if name in changes:
+            arrays[name] = changes[name]
+    np.savez(index, **arrays)  # the name ends in .npz: written in place
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"offset": 10**9},  # past the end of the file
+        {"offset": -1},
+        {"rows": 10**6},  # more rows than the file holds
+        {"offset": 1.5},
+        {"labels": np.arange(3, dtype=np.int64)},  # fewer labels than rows
+        {"labels": np.zeros(4, dtype=np.float64)},
+        {"filenames": np.array([b"a"] * 9)},
+        {"path": "/elsewhere/test_batch"},
+        {"version": 0},
+    ],
+    ids=lambda c: next(iter(c)),
+)
+def test_a_tampered_index_is_never_trusted(tmp_path: Path, data_folder: Path, changes) -> None:
+    write_cifar10(tmp_path, per_batch=4)
+    first = _everything(open_dataset(tmp_path, split="test"))
+    (index,) = (data_folder / "cache" / "cifar").glob("*.npz")
+    _rewrite_index(index, **changes)
+    batch = (tmp_path / "cifar-10-batches-py" / "test_batch").resolve()
+    assert cifar_cache.load(batch, 3072) is None
+    _assert_same(first, _everything(open_dataset(tmp_path, split="test")))
+
+
+def test_a_data_folder_that_cannot_be_written_only_costs_the_index(tmp_path: Path, monkeypatch) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("CVLENS_DATA_DIR", str(blocker / "data"))  # a folder under a file: mkdir fails
+    expected = write_cifar10(tmp_path, per_batch=4)
+    for _ in range(2):
+        np.testing.assert_array_equal(open_dataset(tmp_path, split="test").targets, expected["test"][1])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -73,3 +75,59 @@ def test_a_broken_image_is_a_sample_error_not_an_open_error(tmp_path: Path) -> N
     with pytest.raises(SampleError, match=r"b.png"):
         ds[1].image()
     assert ds[0].image().shape == (6, 8, 3)
+
+
+# -- one listing a folder per open (core.datasets.scan) -------------------------------------------------
+@pytest.fixture
+def scans(monkeypatch: pytest.MonkeyPatch) -> Counter:
+    """How many times each folder is listed with os.scandir (the real one, counted)."""
+    counts: Counter = Counter()
+    real = os.scandir
+
+    def counting(path=".", *args):
+        counts[os.path.normpath(os.fspath(path))] += 1
+        return real(path, *args)
+
+    monkeypatch.setattr(os, "scandir", counting)
+    return counts
+
+
+def _empty_files(folder: Path, names: list[str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (folder / name).write_bytes(b"")
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        [f"{c}/{i}.png" for c in ("cat", "dog", "eel") for i in range(3)],  # root/<class>/*
+        [f"{s}/{c}/{i}.jpg" for s in ("train", "test") for c in ("cat", "dog") for i in range(2)],  # with splits
+        [f"{i}.png" for i in range(5)],  # flat
+    ],
+    ids=["classes", "splits", "flat"],
+)
+def test_each_folder_is_listed_once_per_open(tmp_path: Path, scans: Counter, files: list[str]) -> None:
+    for file in files:
+        _empty_files(tmp_path / Path(file).parent, [Path(file).name])
+    ds = open_dataset(tmp_path)
+    assert len(ds) == len([f for f in files if not f.startswith("train/")])
+    assert scans and max(scans.values()) == 1, scans
+
+
+def test_a_later_open_sees_files_added_meanwhile(tmp_path: Path, scans: Counter) -> None:
+    _empty_files(tmp_path / "cat", ["a.png"])
+    _empty_files(tmp_path / "dog", ["b.png"])
+    assert len(open_dataset(tmp_path)) == 2
+    _empty_files(tmp_path / "dog", ["c.png"])
+    ds = open_dataset(tmp_path)
+    assert ds.sample_ids == ["cat/a.png", "dog/b.png", "dog/c.png"]
+    assert scans[os.path.normpath(tmp_path / "dog")] == 2  # once per open
+
+
+def test_image_names_by_suffix_any_case_and_folders_named_like_images(tmp_path: Path) -> None:
+    _empty_files(tmp_path / "cat", ["A.PNG", "b.Jpeg", "c.tar.jpg", "d.png.txt", "png", "e.", ".f.png", "g.JFIF"])
+    _empty_files(tmp_path / "photos.jpg", ["h.webp"])  # a class folder whose name ends like an image
+    ds = open_dataset(tmp_path)
+    assert ds.classes == ["cat", "photos.jpg"]
+    assert ds.sample_ids == ["cat/A.PNG", "cat/b.Jpeg", "cat/c.tar.jpg", "cat/g.JFIF", "photos.jpg/h.webp"]

@@ -10,6 +10,7 @@ in channel-first order. The pickles are read with :mod:`core.datasets.safe_pickl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ import numpy as np
 from core.datasets import safe_pickle
 from core.datasets.base import DatasetError, default_split
 from core.datasets.layouts import Layout, Probe, register
-from core.datasets.readers.arrays import ArrayDataset
+from core.datasets.readers import cifar_cache
+from core.datasets.readers.arrays import ArrayDataset, StackedRows
 
 IMAGE_SIZE = 32
 PIXELS = 3 * IMAGE_SIZE * IMAGE_SIZE
@@ -50,10 +52,21 @@ CIFAR100 = _Variant(
 
 
 def _load(path: Path, variant: _Variant) -> dict[str, Any]:
+    return _parse(_read(path, variant), path, variant)
+
+
+def _read(path: Path, variant: _Variant) -> bytes:
     try:
-        entry = safe_pickle.load_path(path)
+        return safe_pickle.read_path(path)
     except FileNotFoundError:
         raise DatasetError(f"{variant.name}: {path.name} is missing from {path.parent}") from None
+    except Exception as exc:  # not a regular file, too large, unreadable
+        raise DatasetError(f"{variant.name}: cannot read {path} ({type(exc).__name__}: {exc})") from None
+
+
+def _parse(raw: bytes, path: Path, variant: _Variant, blocks: list[tuple[int, int]] | None = None) -> dict[str, Any]:
+    try:
+        entry = safe_pickle.loads(raw, blocks=blocks)
     except Exception as exc:  # a broken or hostile pickle can raise almost anything
         raise DatasetError(f"{variant.name}: cannot read {path} ({type(exc).__name__}: {exc})") from None
     if not isinstance(entry, dict):
@@ -67,9 +80,26 @@ def _key(entry: dict[str, Any], key: str, path: Path, variant: _Variant) -> Any:
     return entry[key]
 
 
-def _read_batch(path: Path, variant: _Variant) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """(data N x 3072 uint8, labels N int64, the whole entry) of one batch file."""
-    entry = _load(path, variant)
+def _read_batch(path: Path, variant: _Variant) -> cifar_cache.Batch:
+    """One batch file: from its index (pixels mapped from the file) when one matches it, else parsed and indexed."""
+    cached = cifar_cache.load(path, PIXELS)
+    if cached is not None:
+        return cached
+    try:
+        key = cifar_cache.fingerprint(path.resolve())  # before reading: a file changing meanwhile makes a stale key
+    except OSError:
+        key = None  # _read says why it cannot be read
+    raw = _read(path, variant)
+    blocks: list[tuple[int, int]] = []
+    batch = _parse_batch(raw, path, variant, blocks)
+    if key is not None:
+        cifar_cache.store(path, raw, blocks, batch, key)
+    return batch
+
+
+def _parse_batch(raw: bytes, path: Path, variant: _Variant, blocks: list[tuple[int, int]]) -> cifar_cache.Batch:
+    """(data N x 3072 uint8, labels N int64, the per-image columns) of one batch file's bytes."""
+    entry = _parse(raw, path, variant, blocks)
     data = _key(entry, "data", path, variant)
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != PIXELS:
         shape = getattr(data, "shape", type(data).__name__)
@@ -77,7 +107,15 @@ def _read_batch(path: Path, variant: _Variant) -> tuple[np.ndarray, np.ndarray, 
     labels = _integers(_key(entry, variant.label_key, path, variant), f"{path} '{variant.label_key}'", variant)
     if labels.shape != (len(data),):
         raise DatasetError(f"{variant.name}: {path} has {len(labels)} labels for {len(data)} images")
-    return data, labels, entry
+    extra = {}
+    for key in ("filenames", "coarse_labels"):
+        if key in entry:
+            if not isinstance(entry[key], (list, tuple, np.ndarray)) or len(entry[key]) != len(data):
+                raise DatasetError(f"{variant.name}: {path} '{key}' should hold one entry per image")
+            extra[key] = entry[key]
+    if "coarse_labels" in extra:
+        extra["coarse_labels"] = _integers(extra["coarse_labels"], "coarse_labels", variant)
+    return cifar_cache.Batch(data, labels, extra)
 
 
 def _integers(values: Any, what: str, variant: _Variant) -> np.ndarray:
@@ -100,6 +138,17 @@ def _names(entry: dict[str, Any], key: str, path: Path, variant: _Variant) -> li
         raise DatasetError(f"{variant.name}: {path} '{key}' holds a name that is not UTF-8 ({exc})") from None
 
 
+@cache
+def _row_numbers(count: int) -> list[str]:
+    return [f"{row:05d}" for row in range(count)]
+
+
+def _row_ids(file: str, count: int) -> list[str]:
+    """``file/00000`` ... : one string concatenation a sample (formatting 60,000 numbers takes longer)."""
+    prefix = f"{file}/"
+    return [prefix + row for row in _row_numbers(count)]
+
+
 def _open(variant: _Variant, root: Path, split: str | None) -> ArrayDataset:
     splits = [s for s, files in variant.files.items() if (root / files[0]).is_file()]
     split = split or default_split(splits)
@@ -112,15 +161,12 @@ def _open(variant: _Variant, root: Path, split: str | None) -> ArrayDataset:
 
     parts, labels, ids, extra = [], [], [], {}
     for file in variant.files[split]:
-        data, batch_labels, entry = _read_batch(root / file, variant)
-        parts.append(data)
-        labels.append(batch_labels)
-        ids.extend(f"{file}/{row:05d}" for row in range(len(data)))
-        for key in ("filenames", "coarse_labels"):
-            if key in entry:
-                if not isinstance(entry[key], (list, tuple, np.ndarray)) or len(entry[key]) != len(data):
-                    raise DatasetError(f"{variant.name}: {root / file} '{key}' should hold one entry per image")
-                extra.setdefault(key, []).extend(entry[key])
+        batch = _read_batch(root / file, variant)
+        parts.append(batch.data.reshape(-1, 3, IMAGE_SIZE, IMAGE_SIZE))
+        labels.append(batch.labels)
+        ids.extend(_row_ids(file, len(batch.data)))
+        for key, values in batch.extra.items():
+            extra.setdefault(key, []).append(values)
     targets = np.concatenate(labels)
     bad = np.flatnonzero((targets < 0) | (targets >= len(classes)))
     if len(bad):
@@ -128,14 +174,13 @@ def _open(variant: _Variant, root: Path, split: str | None) -> ArrayDataset:
             f"{variant.name}: label {targets[bad[0]]} of sample {ids[bad[0]]} is outside the "
             f"{len(classes)} classes of {meta_path.name}"
         )
-    images = parts[0] if len(parts) == 1 else np.concatenate(parts)
     return CifarDataset(
         root,
         layout=variant.name,
-        filenames=extra.get("filenames"),
-        coarse_labels=_integers(extra["coarse_labels"], "coarse_labels", variant) if "coarse_labels" in extra else None,
+        filenames=[name for names in extra["filenames"] for name in names] if "filenames" in extra else None,
+        coarse_labels=np.concatenate(extra["coarse_labels"]) if "coarse_labels" in extra else None,
         coarse_classes=coarse,
-        images=images.reshape(-1, 3, IMAGE_SIZE, IMAGE_SIZE),
+        images=parts[0] if len(parts) == 1 else StackedRows(parts),
         channels_first=True,
         task="multiclass",
         classes=classes,

@@ -2,7 +2,8 @@
 
 Classes are the sub-folder names in sorted order, as torchvision's ImageFolder numbers them.
 Two classes make a binary task, more a multiclass one. Listing uses ``os.scandir`` only (no
-``stat`` per file), so a folder of 100,000 images opens in well under a second.
+``stat`` per file), once a folder per open (:mod:`core.datasets.scan`, shared with the layout probes),
+so a folder of 60,000 images opens as fast as torchvision's ImageFolder.
 """
 
 from __future__ import annotations
@@ -59,11 +60,12 @@ class ImageFolderDataset(Dataset):
             classes = sorted(tree)
         prefix = f"{split}/" if split else ""
         ids: list[str] = []
-        targets: list[int] = []
-        for label, name in enumerate(classes):
-            for file in tree.get(name, []):
-                ids.append(f"{prefix}{name}/{file}")
-                targets.append(label)
+        counts: list[int] = []
+        for name in classes:
+            folder = f"{prefix}{name}/"
+            files = tree.get(name, [])
+            ids.extend([folder + file for file in files])
+            counts.append(len(files))
         if not ids:
             raise DatasetError(f"image folder {base} has no images in class folders")
         super().__init__(
@@ -73,7 +75,7 @@ class ImageFolderDataset(Dataset):
             splits=splits,
             split=split,
             sample_ids=ids,
-            targets=np.asarray(targets, dtype=np.int64),
+            targets=np.repeat(np.arange(len(classes), dtype=np.int64), counts),
         )
         self.notices = problems
 

@@ -1,0 +1,112 @@
+"""Opening full-size CIFAR-10 (and CIFAR-100) the first time and again, against torchvision in the same run.
+
+The first open parses the pickles (restricted unpickler) and writes an index of each batch to the data
+folder; a reopen reads the indexes and maps the pixels from the pickles. Target: a reopen (train + test)
+in under 100 ms. torchvision's ``CIFAR10``/``CIFAR100`` parse the pickles whole on every open: the ratio
+printed is ours / theirs. The data folder is a temporary one ($CVLENS_DATA_DIR), removed at the end.
+
+    python benchmarks/bench_open_cifar.py [--runs 5] [--only cifar10,cifar100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run as a plain script: core and tests.fake_datasets from the checkout
+
+from core.datasets import open_dataset  # noqa: E402
+from tests.fake_datasets import write_cifar10, write_cifar100  # noqa: E402
+
+TARGET_S = 0.100
+
+
+def timed(function: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    function()
+    return time.perf_counter() - started
+
+
+def median_time(function: Callable[[], object], runs: int) -> float:
+    return statistics.median(timed(function) for _ in range(runs))
+
+
+def bench(name: str, folder: Path, data: Path, runs: int, theirs: Callable[[], object]) -> None:
+    def ours() -> int:
+        return sum(len(open_dataset(folder, split=split)) for split in ("train", "test"))
+
+    cold_index = [timed(ours)]  # the first open writes the indexes
+    for _ in range(runs - 1):  # each first open again: no indexes
+        shutil.rmtree(data / "cache", ignore_errors=True)
+        cold_index.append(timed(ours))
+    first = statistics.median(cold_index)
+    again = median_time(ours, runs)
+    reference = median_time(theirs, runs)
+    verdict = "target met" if again < TARGET_S else "MISSED"
+    print(
+        f"{name:<10} {ours():>7,} {first * 1000:>9.0f} ms {again * 1000:>9.0f} ms  {reference * 1000:>9.0f} ms"
+        f"  {again / reference:>6.3f}x  {first / reference:>6.2f}x   < {TARGET_S * 1000:.0f} ms  {verdict}",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--only", default="", help="comma-separated: cifar10,cifar100")
+    args = parser.parse_args()
+    wanted = set(filter(None, args.only.split(","))) or {"cifar10", "cifar100"}
+    from torchvision.datasets import CIFAR10, CIFAR100
+
+    class Cifar10(CIFAR10):
+        meta = {**CIFAR10.meta, "md5": None}
+
+        def _check_integrity(self) -> bool:  # the written files have random pixels: not the real md5s
+            return True
+
+    class Cifar100(CIFAR100):
+        meta = {**CIFAR100.meta, "md5": None}
+
+        def _check_integrity(self) -> bool:
+            return True
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_open_cifar_"))
+    data = tmp / "data"
+    os.environ["CVLENS_DATA_DIR"] = str(data)  # read at each open: the indexes go to the temporary folder
+    print(
+        f"{'dataset':<10} {'samples':>7} {'first open':>12} {'reopen':>12}  {'torchvision':>12}  {'reopen/tv':>8}  "
+        f"{'first/tv':>8}  target"
+    )
+    try:
+        if "cifar10" in wanted:
+            write_cifar10(tmp, per_batch=10_000, n_test=10_000)
+            bench(
+                "CIFAR-10",
+                tmp / "cifar-10-batches-py",
+                data,
+                args.runs,
+                lambda: (Cifar10(str(tmp), train=True, download=False), Cifar10(str(tmp), train=False)),
+            )
+        if "cifar100" in wanted:
+            write_cifar100(tmp, n_train=50_000, n_test=10_000)
+            bench(
+                "CIFAR-100",
+                tmp / "cifar-100-python",
+                data,
+                args.runs,
+                lambda: (Cifar100(str(tmp), train=True, download=False), Cifar100(str(tmp), train=False)),
+            )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

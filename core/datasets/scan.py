@@ -1,0 +1,99 @@
+"""Listing a folder once per open: the layout probes and the reader share one ``os.scandir`` of it.
+
+Recognising a layout looks into the folder the user picked and its sub-folders (every layout's probe),
+and the reader then lists them again to build its samples: a 60,000-image folder was listed three
+times. Inside :func:`one_listing` (``open_dataset`` runs in one) each folder is scanned once and what
+the readers need of it (its image files, its sub-folders, or why it cannot be listed) is kept until the
+open ends, so the next open sees files added meanwhile. Outside it every call lists afresh.
+
+``os.scandir`` only: no ``stat`` per file. One bad entry never hides its folder: an image-named entry
+whose type cannot be read (a looping or dangling-by-permission symlink) is listed, so that reading it
+fails on its own tile with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.datasets.imageio import IMAGE_EXTENSIONS
+
+#: For ``str.endswith``: one C call a name, where ``os.path.splitext`` costs several Python ones.
+_SUFFIXES = tuple(sorted(IMAGE_EXTENSIONS))
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What one scan of a folder found; hidden entries (``.name``) are left out. Treat as read-only."""
+
+    #: Sorted names of the image files directly in the folder.
+    images: list[str]
+    #: Sorted names of the sub-folders.
+    folders: list[str]
+    #: Why the folder could not be listed ("" when it could): both lists are then empty.
+    error: str = ""
+
+
+_LISTINGS: ContextVar[dict[str, Listing] | None] = ContextVar("cvlens_listings", default=None)
+
+
+@contextmanager
+def one_listing() -> Iterator[None]:
+    """Within, each folder is scanned at most once (nested uses share the outermost one's listings)."""
+    if _LISTINGS.get() is not None:
+        yield
+        return
+    token = _LISTINGS.set({})
+    try:
+        yield
+    finally:
+        _LISTINGS.reset(token)
+
+
+def listing(folder: Path) -> Listing:
+    """The image files and sub-folders of ``folder``, scanned once per :func:`one_listing`."""
+    listings = _LISTINGS.get()
+    if listings is None:
+        return _scan(folder)
+    key = os.fspath(folder)
+    found = listings.get(key)
+    if found is None:
+        found = listings[key] = _scan(folder)
+    return found
+
+
+def _scan(folder: Path) -> Listing:
+    images, folders = [], []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                name = entry.name
+                if name.startswith("."):
+                    continue
+                if name.lower().endswith(_SUFFIXES) and _is_file(entry):
+                    images.append(name)
+                elif _is_dir(entry):  # a folder named like an image (photos.jpg/) is a folder
+                    folders.append(name)
+    except OSError as exc:
+        return Listing([], [], f"{folder}: cannot be listed ({exc.strerror or exc})")
+    images.sort()
+    folders.sort()
+    return Listing(images, folders)
+
+
+def _is_file(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:  # ELOOP, EACCES...: kept, so the read error names it on its tile
+        return True
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
