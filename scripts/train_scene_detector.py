@@ -50,8 +50,8 @@ EVAL_BATCH = 25
 
 @dataclass(frozen=True)
 class Recipe:
-    epochs: int = 30
-    lr: float = 2e-3
+    epochs: int = 16
+    lr: float = 4e-3
     batch_size: int = 8
     weight_decay: float = 1e-4
     max_scale: float = 0.15  # scale drawn from [1 - max_scale, 1 + max_scale]
@@ -301,8 +301,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=BUNDLED_MODELS, help="folder for scene_detector.{pt,json}")
     parser.add_argument("--arch", type=json.loads, default={}, help="arch_kwargs over the defaults, as JSON")
     parser.add_argument("--lr", type=float, default=RECIPE.lr, help="peak learning rate")
+    parser.add_argument("--batch-size", type=int, default=RECIPE.batch_size, help="scenes per step")
     args = parser.parse_args(argv)
-    recipe = Recipe(epochs=args.epochs, lr=args.lr, arch_kwargs=args.arch)
+    recipe = Recipe(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, arch_kwargs=args.arch)
     train(recipe, data=args.data, out=args.out, train_limit=args.train_limit)
     return 0
 

@@ -3,16 +3,18 @@
 A real torchvision detection architecture, sized for the 96 x 96 digit scenes of
 ``resources/demo/scene_detection`` so that it trains on two CPU cores in minutes:
 
-- backbone: three stages of two 3 x 3 convolutions (BatchNorm, ReLU), the first of each with stride 2
-  after a stride-1 stem, giving stride 4, 8 and 16 maps of ``width``, ``2 width`` and ``4 width``
-  channels; a feature pyramid (``torchvision.ops.FeaturePyramidNetwork``) merges them top-down and the
-  detector reads its finest level only (stride 4). Objects of 8 to 40 pixels all fall on that level under
-  torchvision's own level rule (``MultiScaleRoIAlign``), so coarser levels would only cost time;
+- backbone: a stride-2 stem and three stages of two 3 x 3 convolutions (BatchNorm, ReLU), the first of
+  each with stride 2, giving stride 4, 8 and 16 maps of ``width``, ``2 width`` and ``4 width`` channels; a
+  feature pyramid merges them top-down (1 x 1 laterals, nearest upsampling, FPN's rule) into one stride-4
+  map of ``fpn_channels``. Objects of 8 to 40 pixels all fall on the finest level under torchvision's own
+  level rule (``MultiScaleRoIAlign``), so the heads read that level only and coarser outputs would only
+  cost time;
 - RPN: anchors of ``anchor_sizes`` pixels (the square root of their area) and ``aspect_ratios`` (height /
   width: digits are upright, up to three times taller than wide) at every stride-4 cell;
-- box head: 7 x 7 RoIAlign, two fully connected layers of ``representation`` units, class scores and
-  per-class box deltas; masks (task ``instance_segmentation``): torchvision's Mask R-CNN head (14 x 14
-  RoIAlign, four convolutions, a 28 x 28 mask per class) at ``fpn_channels`` channels.
+- box head: ``roi_size`` x ``roi_size`` RoIAlign, two fully connected layers of ``representation`` units,
+  class scores and per-class box deltas; masks (task ``instance_segmentation``): torchvision's Mask R-CNN
+  head (RoIAlign at twice ``roi_size``, four convolutions, a mask of four times ``roi_size`` per class) at
+  ``fpn_channels`` channels.
 
 Labels: index ``i`` of the card's ``classes`` is label ``i``, and ``classes[0]`` is the background (the
 R-CNN convention: ``["__background__", "0", ..., "9"]``). The model normalises its input itself with the
@@ -40,7 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "aspect_ratios": [1.0, 1.7, 2.8],
     "rpn_pre_nms_top_n": 300,
     "rpn_post_nms_top_n": 100,
-    "box_batch_size_per_image": 64,
+    "box_batch_size_per_image": 32,
     "box_positive_fraction": 0.5,
     "box_score_thresh": 0.01,
     "box_detections_per_img": 100,
@@ -122,11 +124,11 @@ def build(card) -> Any:
         "image_mean": mean,
         "image_std": std,
         "rpn_anchor_generator": anchors,
-        "rpn_pre_nms_top_n_train": 2 * int(kw["rpn_pre_nms_top_n"]),
-        "rpn_post_nms_top_n_train": 2 * int(kw["rpn_post_nms_top_n"]),
+        "rpn_pre_nms_top_n_train": int(kw["rpn_pre_nms_top_n"]),
+        "rpn_post_nms_top_n_train": int(kw["rpn_post_nms_top_n"]),
         "rpn_pre_nms_top_n_test": int(kw["rpn_pre_nms_top_n"]),
         "rpn_post_nms_top_n_test": int(kw["rpn_post_nms_top_n"]),
-        "rpn_batch_size_per_image": 128,
+        "rpn_batch_size_per_image": 64,
         "box_roi_pool": MultiScaleRoIAlign([FEATURE], output_size=roi, sampling_ratio=int(kw["sampling_ratio"])),
         "box_head": TwoMLPHead(channels * roi * roi, representation),
         "box_predictor": FastRCNNPredictor(representation, card.num_classes),
