@@ -19,15 +19,18 @@ def names(listed) -> list[str]:
 def test_the_model_that_fits_comes_first_and_the_others_are_greyed_with_the_reason():
     digits = open_dataset(DEMO / "digits")
     listed = Catalogue().offers(digits)
-    assert names(listed) == ["digits-cnn", "digits-noisy-cnn", "faces-cnn", "scene-tags-cnn", "scenes-unet"]
+    assert names(listed) == [
+        "digits-cnn", "digits-noisy-cnn", "faces-cnn", "scene-detector", "scene-tags-cnn", "scenes-unet"
+    ]  # fmt: skip
     first, *others = listed
     assert first.enabled and first.fit.fits and first.reason == "" and not first.needs_class_map
     for offer in others:
         assert not offer.enabled and offer.reason == tasks.fit(offer.card, digits).reason
-    noisy, faces, tags, scenes = (offer.fit for offer in others)
+    noisy, faces, detector, tags, scenes = (offer.fit for offer in others)
     assert noisy.status is FitStatus.UNFIT and "(0 - zero, 1 - one" in noisy.reason  # the same digits, named apart
     assert faces.status is FitStatus.UNFIT and "but digits has 10" in faces.reason  # binary: no name in common
-    assert tags.status is scenes.status is FitStatus.WRONG_TASK and "multiclass dataset" in scenes.reason
+    assert tags.status is scenes.status is detector.status is FitStatus.WRONG_TASK
+    assert "multiclass dataset" in scenes.reason and "multiclass dataset" in detector.reason
 
 
 def test_every_demo_dataset_is_offered_its_own_model():
