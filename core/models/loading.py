@@ -49,11 +49,14 @@ def build_model(card: ModelCard):
             return load_onnx_objects(path, card.task)
         return load_onnx(path, batch=card.arch_kwargs.get("batch"))
     if card.architecture == "scene_detector":
-        _checked_weights(card)
+        path = _checked_weights(card)
         # deferred: the bundled detector's module builds on torchvision, which importing core.models must not load
         from core.models import scene_detector
 
-        return scene_detector.build(card)
+        model = scene_detector.build(card)
+        if path is not None:
+            fit_state_dict(model, load_state_dict(path), f"weights {path.name} of {card.architecture}")
+        return model.eval()
     return _build_registered(card)
 
 

@@ -235,3 +235,11 @@ def test_an_image_without_annotations_has_no_objects(tmp_path: Path) -> None:
     boxes, classes = ds[1].boxes()
     assert boxes.shape == (0, 4) and boxes.dtype == np.float32 and classes.shape == (0,)
     assert ds[1].instances().shape == (0, 12, 16) and ds.box_extras(1)["iscrowd"].shape == (0,)
+
+
+def test_without_a_val_split_the_test_split_opens_for_evaluation(tmp_path):
+    for split in ("train", "test"):
+        write_coco(tmp_path, split=split)
+    assert open_dataset(tmp_path).split == "test"
+    write_coco(tmp_path, split="val")
+    assert open_dataset(tmp_path).split == "val"  # COCO's own evaluation split first

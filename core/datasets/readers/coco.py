@@ -366,10 +366,20 @@ def _task(tasks: tuple[str, ...], task: str | None, classes: list[str], path: Pa
     return task
 
 
+def _evaluation_split(splits: list[str]) -> str | None:
+    """The newest val split (val2017), else the newest test split that has instances, else the last one."""
+    for prefix in ("val", "test"):
+        found = [s for s in splits if s.startswith(prefix)]
+        if found:
+            return found[-1]
+    return splits[-1] if splits else None
+
+
 def open_coco(root: Path, split: str | None = None, task: str | None = None) -> CocoDataset:
-    """The COCO dataset at ``root`` on ``split`` (default: the val split) for ``task`` (default: the richest)."""
+    """The COCO dataset at ``root`` on ``split`` (default: the val split, else test) for ``task`` (default:
+    the richest)."""
     splits = _splits(root)
-    split = split or next((s for s in reversed(splits) if s.startswith("val")), splits[-1] if splits else None)
+    split = split or _evaluation_split(splits)
     if split not in splits:
         raise DatasetError(f"COCO at {root} has no split {split!r}; it has {splits}")
     path = root / "annotations" / f"instances_{split}.json"
