@@ -25,7 +25,8 @@ BOX_IN_OTHER_FRAME = {"CelebA"}
 
 
 def usable(predictions: Predictions | None, dataset: Dataset | None) -> bool:
-    return predictions is not None and dataset is not None and len(predictions) == len(dataset)
+    """Class scores of every sample of ``dataset`` (a detector's boxes are drawn, not summarised here)."""
+    return isinstance(predictions, Predictions) and dataset is not None and len(predictions) == len(dataset)
 
 
 def classification_summary(

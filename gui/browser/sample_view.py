@@ -204,12 +204,12 @@ class SampleView(QWidget):
         i, dataset = self.index, self.dataset
         if i is None or dataset is None:
             return
-        if dataset.tags is not None:
-            self._show_tags(dataset, i)
-            return
-        if dataset.has_boxes:
+        if dataset.has_boxes:  # before tags: COCO's instances also tag each image with its categories
             self._show_objects(dataset, i)
             self._draw_objects()  # the run may have reached this image since it was drawn
+            return
+        if dataset.tags is not None:
+            self._show_tags(dataset, i)
             return
         label = label_text(dataset, i)
         self.label.setText(f"Label: {label}" if label else "Label: none")
