@@ -21,6 +21,8 @@ import contextlib
 from functools import cache
 from typing import Any
 
+from core.models.fitting import empty_weights
+
 OBJECT_TASKS = ("localization", "detection", "instance_segmentation")
 #: Label names that are never an object class: the background (label 0) and COCO's unused ids.
 NOT_OBJECTS = ("__background__", "N/A")
@@ -75,8 +77,6 @@ def object_classes(classes: list[str]) -> list[str]:
 def _inner_transform(name: str) -> dict[str, Any]:
     """What the detector does to an image inside: shorter side, longest side, mean and std."""
     import torchvision.models
-
-    from core.models.fitting import empty_weights
 
     try:
         with empty_weights():  # nothing allocated: only the transform's settings are read

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.models import networks, zoo
+from core.models import networks, scene_detector, zoo
 from core.models.cards import ModelCard, ModelError, find_card
 from core.models.checkpoints import load_onnx, load_onnx_objects, load_torchscript, open_checkpoint
 from core.models.detectors import OBJECT_TASKS
@@ -50,9 +50,6 @@ def build_model(card: ModelCard):
         return load_onnx(path, batch=card.arch_kwargs.get("batch"))
     if card.architecture == "scene_detector":
         path = _checked_weights(card)
-        # deferred: the bundled detector's module builds on torchvision, which importing core.models must not load
-        from core.models import scene_detector
-
         model = scene_detector.build(card)
         if path is not None:
             fit_state_dict(model, load_state_dict(path), f"weights {path.name} of {card.architecture}")

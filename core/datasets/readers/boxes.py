@@ -22,6 +22,7 @@ import numpy as np
 from core.datasets.base import BOX_TASKS, SampleError
 from core.datasets.readers.files import FileDataset
 from core.datasets.readers.masks import image_size
+from core.system.files import open_regular
 
 
 def no_boxes() -> tuple[np.ndarray, np.ndarray]:
@@ -152,7 +153,6 @@ class BoxDataset(FileDataset):
 
 def read_capped(path: Path, limit: int, what: str) -> bytes:
     """A label file's bytes, or SampleError when it is larger than ``limit`` (read no further than that)."""
-    from core.system.files import open_regular
 
     try:
         with open_regular(path) as file:
