@@ -150,6 +150,7 @@ class LabelingTools(QObject):
                 lambda i: self.state.message.emit(f"Saved the objects of {dataset.sample_ids[i]}")
             )
         editor = self.box_editor
+        editor.min_score.setValue(self.state.score_threshold)  # the predictions the browser shows, from there
         opened = editor.open_sample(project, int(index), self._detections())
         if opened:
             editor.setWindowTitle(f"Box editor — {dataset.sample_ids[int(index)]}")

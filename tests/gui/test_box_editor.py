@@ -3,6 +3,8 @@ predicted box; Save writes one store edit; Ctrl+Z undoes in the editor, then the
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPointF, Qt, QTimer
@@ -201,3 +203,22 @@ def test_the_export_dialog_offers_the_box_formats_and_writes_the_edited_objects(
     assert (tmp_path / "yolo" / "labels" / "train" / "a.txt").read_text().split()[0] == "2"
     text = dialog.summary.toPlainText()  # a.png's bird and d.png's dog; b.png's crowd region left out
     assert "objects written: 2 (images with edited objects: 1)" in text and "crowd regions left out: 1" in text
+
+
+def test_b_opens_the_editor_on_the_detection_demo_showing_the_predictions_the_browser_shows(
+    qtbot, open_window, tmp_path
+) -> None:
+    import shutil
+
+    from tests.gui.test_labeling_support import press
+
+    root = tmp_path / "scene_detection"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "resources/demo/scene_detection", root)
+    window = open_window(root)
+    window.state.set_score_threshold(0.72)
+    window.state.select_sample(0)
+    press(qtbot, window, Qt.Key.Key_B)
+    editor = window.labeling.box_editor
+    assert editor is not None and editor.index == 0
+    assert editor.min_score.value() == 0.72  # the browser's score slider, not a threshold of its own
+    editor.close()
