@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.datasets.base import Dataset
 from core.evaluation import detection as ev
+from core.evaluation import detection_files as files
 from core.inference.detection import encode_masks
 from core.inference.detections import DetectionPredictions
 from core.metrics.detection import detection_report
@@ -122,15 +123,15 @@ def main() -> int:
     what = f"{args.images} images x {args.detections} detections x {args.classes} classes, {iou_type}"
 
     evaluate_s, evaluation = timed(lambda: ev.evaluate_detection(dataset, run, iou_type=iou_type), args.repeat)
-    summary_s, summary = timed(lambda: ev.summary_of(dataset, run, evaluation), args.repeat)
+    summary_s, summary = timed(lambda: files.summary_of(dataset, run, evaluation), args.repeat)
     report_s, _ = timed(
         lambda: detection_report(
-            evaluation.truths, ev._report_detections(evaluation), evaluation.num_classes, iou_type=iou_type
+            evaluation.truths, files._report_detections(evaluation), evaluation.num_classes, iou_type=iou_type
         ),
         args.repeat,
     )
     wall = time.perf_counter()
-    ev.write_detection_evaluation(dataset, run, Path(args.out), iou_type=iou_type) if args.out else None
+    files.write_detection_evaluation(dataset, run, Path(args.out), iou_type=iou_type) if args.out else None
     wall = time.perf_counter() - wall
     total = evaluate_s + summary_s
     print(f"{what}: mAP {summary['map']:.4f}, mAP@0.5 {summary['map_50']:.4f}")

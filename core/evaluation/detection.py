@@ -1,10 +1,11 @@
-"""The outputs of a detection evaluation: what `python main.py evaluate` writes for a detector, and what the views
-of a detection run select.
+"""The evaluation of a detection run: its matching with the dataset's objects, and what the views of a detection
+run select.
 
-:func:`evaluate_detection` matches a run once (:class:`DetectionEvaluation`); :func:`summarize_detection` turns it
-into the metrics.json of docs/detection-metrics.md (COCO's mAP family from
-:func:`core.metrics.detection.detection_report`, PR curves, the confusion matrix with background, TIDE's error
-kinds); :func:`write_detection_evaluation` writes metrics.json, detections.csv and per_image.csv, each atomically.
+:func:`evaluate_detection` matches a run once (:class:`DetectionEvaluation`: per image the PR curves' matching at
+IoU 0.5, the operating point's TIDE kinds and confusion cells, and the :class:`Selection` of any of them).
+:mod:`core.evaluation.detection_files` turns it into the metrics.json of docs/detection-metrics.md (COCO's mAP
+family from :func:`core.metrics.detection.detection_report`, PR curves, the confusion matrix with background,
+TIDE's error kinds), detections.csv and per_image.csv.
 
 ``iou_type="segm"`` (instance segmentation: a run with masks on a dataset open for instance segmentation) scores
 every number with COCO's mask IoU: the mAP family (``detection_report(..., iou_type="segm")``), and the matching
@@ -19,45 +20,20 @@ score of the best F1 over all classes pooled at IoU 0.5, 0.5 when no detection i
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from core.datasets.base import Dataset
-from core.evaluation.classification import json_text, text_bytes
 from core.evaluation.selection import PREDICTION, TRUTH, ObjectRefs, Selection
 from core.metrics import detection_analysis as da
-from core.metrics import report_to_json
+from core.metrics import detection_errors as de
 from core.metrics.boxes import FN, FP, IGNORED, TP, ImageMatch
-from core.metrics.detection import detection_report
-from core.system.files import write_atomic
 
 #: The score threshold when the best F1 is undefined (no detection is right).
 FALLBACK_SCORE_THRESHOLD = 0.5
-CONVENTION = (
-    "Boxes x0,y0,x1,y1 in pixels; COCOeval's greedy matching (crowd regions and VOC's difficult objects ignored). "
-    "mAP family: COCO (101-point interpolation, IoU 0.5:0.95, 100 detections per image). pr_curves: IoU 0.5, every "
-    "score. confusion: rows truth, columns predicted; same-class matches first, then leftovers paired by IoU whatever "
-    "the class; last row = false detections on background, last column = missed objects. errors: TIDE (Bolya et al. "
-    "2020), t_f = iou_threshold, t_b = 0.1, counts at score_threshold; delta_map = mAP@0.5 gained with TIDE's oracle "
-    "fix, over every detection."
-)
 IOU_TYPES = ("bbox", "segm")
-SEGM_CONVENTION = (
-    " iou_type segm: every IoU (mAP family, matching, PR curves, confusion, errors, per image) is COCO's mask IoU "
-    "on run-length encodings (a crowd region's union is the detection's own area); object areas are the masks' "
-    "pixel counts unless the reader gives COCO's annotation area; boxes in detections.csv are the detections' "
-    "and the objects' boxes."
-)
-_REPORT_KEYS = (
-    "map", "map_50", "map_75", "map_small", "map_medium", "map_large", "mar_1", "mar_10", "mar_100",
-    "mar_small", "mar_medium", "mar_large",
-)  # fmt: skip
 
 
 def dataset_truth(dataset: Dataset, index: int, iou_type: str = "bbox") -> da.Truth | None:
@@ -147,7 +123,7 @@ class DetectionEvaluation:
     #: Per image: the indices (into ``detections``) of the detections scoring at least the threshold.
     kept: list[np.ndarray] = field(default_factory=list)
     #: TIDE's kinds of the kept detections at ``iou_threshold`` (their ``match`` gives TP / FP / FN).
-    errors: list[da.ImageErrors] = field(default_factory=list)
+    errors: list[de.ImageErrors] = field(default_factory=list)
     confusion: list[da.ImageConfusion] = field(default_factory=list)
     failures: dict[int, str] = field(default_factory=dict)
     #: Every detection matched at IoU 0.5 (the PR curves, the default threshold, TIDE's delta mAP).
@@ -161,13 +137,13 @@ class DetectionEvaluation:
 
     def __post_init__(self) -> None:
         if self.matches_50 is None:
-            self.matches_50 = [self._match(k, da.FOREGROUND_IOU) for k in range(len(self.truths))]
+            self.matches_50 = [self._match(k, de.FOREGROUND_IOU) for k in range(len(self.truths))]
         for k, (truth, detections) in enumerate(zip(self.truths, self.detections)):
             keep = np.flatnonzero(np.asarray(detections[1]) >= self.score_threshold)
             kept = tuple(np.asarray(a)[keep] for a in detections)
             matched = self._match(k, self.iou_threshold, keep)
             self.kept.append(keep)
-            self.errors.append(da.image_errors(truth, kept, foreground=self.iou_threshold, matched=matched))
+            self.errors.append(de.image_errors(truth, kept, foreground=self.iou_threshold, matched=matched))
             self.confusion.append(da.image_confusion(truth, kept, self.num_classes, self.iou_threshold, matched))
 
     @property
@@ -183,7 +159,7 @@ class DetectionEvaluation:
         detections = self.detections[k]
         if keep is None:
             keep = np.arange(len(np.asarray(detections[1])))
-        if iou_threshold == da.FOREGROUND_IOU and self.matches_50 is not None and len(self.matches_50) > k:
+        if iou_threshold == de.FOREGROUND_IOU and self.matches_50 is not None and len(self.matches_50) > k:
             return _restricted(self.matches_50[k], keep)
         kept = tuple(np.asarray(a)[keep] for a in detections)
         ious = None if self.ious is None else self.ious[k][keep]
@@ -198,9 +174,9 @@ class DetectionEvaluation:
         out = {
             key: np.array([getattr(e.match, key) for e in self.errors], dtype=np.int64) for key in ("tp", "fp", "fn")
         }
-        for code, kind in enumerate(da.ERROR_KINDS):
+        for code, kind in enumerate(de.ERROR_KINDS):
             out[kind] = np.array(
-                [int(e.missed.sum()) if code == da.MISSED else int((e.pred_error == code).sum()) for e in self.errors],
+                [int(e.missed.sum()) if code == de.MISSED else int((e.pred_error == code).sum()) for e in self.errors],
                 dtype=np.int64,
             )
         return out
@@ -219,7 +195,7 @@ class DetectionEvaluation:
     def detection_kind(self, k: int, d: int) -> str:
         """In words, what kept detection ``d`` of image ``k`` is: "TP", "FP · duplicate", "ignored"."""
         status, code = self.errors[k].match.pred_status[d], self.errors[k].pred_error[d]
-        return "TP" if status == TP else "ignored" if status == IGNORED else f"FP · {da.ERROR_KINDS[code]}"
+        return "TP" if status == TP else "ignored" if status == IGNORED else f"FP · {de.ERROR_KINDS[code]}"
 
     def object_kind(self, k: int, j: int) -> str:
         status = self.errors[k].match.truth_status[j]
@@ -251,9 +227,9 @@ class DetectionEvaluation:
 
     def error_selection(self, kind: str, class_index: int | None = None) -> Selection:
         """The detections of one TIDE kind (the objects, for "missed"), of one predicted (true) class or all."""
-        code, picks = da.ERROR_KINDS.index(kind), []
+        code, picks = de.ERROR_KINDS.index(kind), []
         for k, (truth, image) in enumerate(zip(self.truths, self.errors)):
-            if code == da.MISSED:
+            if code == de.MISSED:
                 mine = image.missed & self._of_class(da.truth_arrays(truth)[1], class_index)
                 picks += [(k, TRUTH, j) for j in np.flatnonzero(mine)]
             else:
@@ -351,11 +327,11 @@ def evaluate_detection(
             masks.append(image_masks)
             ious.append(image_ious)
     matches_50 = [
-        da.match(t, d, da.FOREGROUND_IOU, ious=None if ious is None else ious[k])
+        da.match(t, d, de.FOREGROUND_IOU, ious=None if ious is None else ious[k])
         for k, (t, d) in enumerate(zip(truths, detections))
     ]
     if score_threshold is None:
-        score_threshold = da.best_f1_threshold(truths, detections, da.FOREGROUND_IOU, matches_50)["score"]
+        score_threshold = da.best_f1_threshold(truths, detections, de.FOREGROUND_IOU, matches_50)["score"]
         if not np.isfinite(score_threshold):
             score_threshold = FALLBACK_SCORE_THRESHOLD
     return DetectionEvaluation(
@@ -372,208 +348,3 @@ def evaluate_detection(
         masks=masks,
         ious=ious,
     )
-
-
-# -- metrics.json -----------------------------------------------------------------------------------------------
-def _per_class(values, classes: list[str]) -> dict[str, float]:
-    """A per-class value of the report as {class: value} (a report may give a sequence or a dict)."""
-    if isinstance(values, Mapping):
-        return {str(classes[k]) if isinstance(k, (int, np.integer)) else str(k): v for k, v in values.items()}
-    return dict(zip(classes, np.asarray(values, dtype=np.float64).tolist()))
-
-
-def _class_numbers(classes: list[str], matrix: np.ndarray) -> dict[str, dict[str, Any]]:
-    """Per class at the operating point (from the confusion ``matrix``): objects, detections, TP, FP, FN,
-    precision, recall, F1."""
-    out = {}
-    for c, name in enumerate(classes):
-        tp, objects, detections = int(matrix[c, c]), int(matrix[c].sum()), int(matrix[:, c].sum())
-        precision = tp / detections if detections else float("nan")
-        recall = tp / objects if objects else float("nan")
-        f1 = 2 * tp / (objects + detections) if objects + detections else float("nan")
-        out[name] = {"objects": objects, "detections": detections, "tp": tp, "fp": detections - tp}
-        out[name].update({"fn": objects - tp, "precision": precision, "recall": recall, "f1": f1})
-    return out
-
-
-def _error_numbers(evaluation: DetectionEvaluation, base_map_50: float) -> dict[str, Any]:
-    counts = evaluation.counts()
-    all_scores = [
-        da.image_errors(t, d, matched=m)
-        for t, d, m in zip(evaluation.truths, evaluation.detections, evaluation.matches_50)
-    ]
-    deltas = da.error_delta_map(
-        evaluation.truths, evaluation.detections, all_scores, evaluation.num_classes, base=base_map_50
-    )
-    return {
-        "iou_threshold": evaluation.iou_threshold,
-        "background_iou": da.BACKGROUND_IOU,
-        "score_threshold": evaluation.score_threshold,
-        "counts": {kind: int(counts[kind].sum()) for kind in da.ERROR_KINDS},
-        "delta_map_iou": da.FOREGROUND_IOU,
-        "delta_map": deltas,
-    }
-
-
-def _run_facts(dataset: Dataset, predictions, evaluation: DetectionEvaluation) -> dict[str, Any]:
-    failures = {**predictions.aligned(list(dataset.sample_ids)).errors, **evaluation.failures}
-    return {
-        "dataset": str(dataset.root),
-        "layout": dataset.layout,
-        "split": dataset.split,
-        "model": predictions.model,
-        "device": predictions.device,
-        "samples": len(dataset),
-        "predicted": int(np.sum(predictions.done)),
-        "evaluated": len(evaluation.images),
-        "failed": len(failures),
-        "failures": [{"sample_id": dataset.sample_ids[i], "error": e} for i, e in sorted(failures.items())],
-    }
-
-
-def summary_of(dataset: Dataset, predictions, evaluation: DetectionEvaluation) -> dict[str, Any]:
-    """metrics.json of an evaluated run (see docs/detection-metrics.md), JSON-ready (NaN -> null)."""
-    classes = evaluation.classes
-    report = detection_report(
-        evaluation.truths, _report_detections(evaluation), evaluation.num_classes, iou_type=evaluation.iou_type
-    )
-    curves = da.class_pr_curves(
-        evaluation.truths, evaluation.detections, evaluation.num_classes, da.FOREGROUND_IOU, evaluation.matches_50
-    )
-    counted = sum(int(da.counted(t).sum()) for t in evaluation.truths)
-    matrix = evaluation.confusion_matrix()
-    summary: dict[str, Any] = {
-        "task": "detection",
-        "classes": classes,
-        "iou_type": evaluation.iou_type,
-        **_run_facts(dataset, predictions, evaluation),
-        "num_images": len(evaluation.images),
-        "num_objects": counted,
-        "num_detections": int(sum(len(d[1]) for d in evaluation.detections)),
-        **{key: report[key] for key in _REPORT_KEYS if key in report},
-        "ap": _per_class(report["ap"], classes),
-        "ap_50": _per_class(report["ap_50"], classes),
-        "pr_curves": {name: da.thin_curve(curve) for name, curve in zip(classes, curves)},
-        "iou_threshold": evaluation.iou_threshold,
-        "score_threshold": evaluation.score_threshold,
-        "per_class": _class_numbers(classes, matrix),
-        "confusion": {
-            "iou_threshold": evaluation.iou_threshold,
-            "score_threshold": evaluation.score_threshold,
-            "labels": [*classes, "background"],
-            "matrix": matrix,
-        },
-        "errors": _error_numbers(evaluation, float(report["map_50"])),
-        "convention": CONVENTION + (SEGM_CONVENTION if evaluation.iou_type == "segm" else ""),
-    }
-    return report_to_json(summary)
-
-
-def _report_detections(evaluation: DetectionEvaluation) -> list[tuple]:
-    """detection_report's predictions: (boxes, scores, classes), and the masks' RLEs for segm."""
-    if evaluation.masks is None:
-        return evaluation.detections
-    return [(*detections, masks) for detections, masks in zip(evaluation.detections, evaluation.masks)]
-
-
-def summarize_detection(
-    dataset: Dataset,
-    predictions,
-    *,
-    iou_threshold: float = 0.5,
-    score_threshold: float | None = None,
-    truth=None,
-    iou_type: str = "bbox",
-) -> dict[str, Any]:
-    """Everything the metrics views show for a detection run: the metrics.json dict (docs/detection-metrics.md).
-
-    ``score_threshold`` None takes the best-F1 score (every class pooled, IoU 0.5); ``truth`` overrides the
-    dataset's boxes (edited ones); ``iou_type="segm"`` scores masks: see :func:`evaluate_detection`."""
-    evaluation = evaluate_detection(
-        dataset, predictions, iou_threshold=iou_threshold, score_threshold=score_threshold, truth=truth,
-        iou_type=iou_type,
-    )  # fmt: skip
-    return summary_of(dataset, predictions, evaluation)
-
-
-# -- the CSV files ------------------------------------------------------------------------------------------------
-DETECTIONS_HEADER = ["sample_id", "x0", "y0", "x1", "y1", "score", "class", "match"]
-PER_IMAGE_HEADER = ["sample_id", "tp", "fp", "fn", "objects", "detections", *da.ERROR_KINDS]
-
-
-def _number(value: float) -> str:
-    """Nine significant digits: a float32 reads back exactly."""
-    return f"{float(value):.9g}"
-
-
-def detection_rows(evaluation: DetectionEvaluation) -> list[list[str]]:
-    """detections.csv: per evaluated image (dataset order) its detections at the operating point (match TP,
-    FP:<kind> or IGNORED: matched to a crowd region or an ignored object), then its missed objects (FN, the
-    object's box and class, no score)."""
-    rows = [DETECTIONS_HEADER]
-    for k, sample in enumerate(evaluation.images):
-        sid, image = evaluation.sample_ids[sample], evaluation.errors[k]
-        boxes, scores, classes = evaluation.operating(k)
-        for d in range(len(scores)):
-            status = image.match.pred_status[d]
-            match = (
-                "TP"
-                if status == TP
-                else "IGNORED"
-                if status == IGNORED
-                else f"FP:{da.ERROR_KINDS[image.pred_error[d]]}"
-            )
-            rows.append([sid, *map(_number, boxes[d]), _number(scores[d]), evaluation.classes[classes[d]], match])
-        truth_boxes, truth_classes = da.truth_arrays(evaluation.truths[k])[:2]
-        for j in np.flatnonzero(image.match.truth_status == FN):
-            rows.append([sid, *map(_number, truth_boxes[j]), "", evaluation.classes[truth_classes[j]], "FN"])
-    return rows
-
-
-def per_image(evaluation: DetectionEvaluation) -> list[list[Any]]:
-    """per_image.csv: one row per evaluated image, most FP + FN first, then most FN: TP, FP, FN, the counted
-    objects and detections at the operating point, and each TIDE kind."""
-    counts = evaluation.counts()
-    rows: list[list[Any]] = [PER_IMAGE_HEADER]
-    for k in evaluation.worst_order():
-        tp, fp, fn = (int(counts[key][k]) for key in ("tp", "fp", "fn"))
-        kinds = [int(counts[kind][k]) for kind in da.ERROR_KINDS]
-        rows.append([evaluation.sample_ids[evaluation.images[k]], tp, fp, fn, tp + fn, tp + fp, *kinds])
-    return rows
-
-
-def _csv_bytes(rows: list[list[Any]]) -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    return text_bytes(buffer.getvalue())
-
-
-def write_evaluation_files(out_dir: str | Path, summary: dict, evaluation: DetectionEvaluation) -> None:
-    """metrics.json, detections.csv and per_image.csv into ``out_dir``, each atomically."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    write_atomic(out / "detections.csv", _csv_bytes(detection_rows(evaluation)))
-    write_atomic(out / "per_image.csv", _csv_bytes(per_image(evaluation)))
-    # Last: a folder with this metrics.json holds the CSV files of the same evaluation.
-    write_atomic(out / "metrics.json", text_bytes(json_text(summary, allow_nan=False)))
-
-
-def write_detection_evaluation(
-    dataset: Dataset,
-    predictions,
-    out_dir: str | Path,
-    *,
-    iou_threshold: float = 0.5,
-    score_threshold: float | None = None,
-    truth=None,
-    iou_type: str = "bbox",
-) -> dict[str, Any]:
-    """Write metrics.json, detections.csv and per_image.csv into ``out_dir`` (each atomically); the summary.
-    ``iou_type="segm"``: every number with the mask IoU (see :func:`evaluate_detection`)."""
-    evaluation = evaluate_detection(
-        dataset, predictions, iou_threshold=iou_threshold, score_threshold=score_threshold, truth=truth,
-        iou_type=iou_type,
-    )  # fmt: skip
-    summary = summary_of(dataset, predictions, evaluation)
-    write_evaluation_files(out_dir, summary, evaluation)
-    return summary

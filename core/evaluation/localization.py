@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from core.datasets.base import Dataset
-from core.evaluation.detection import DetectionEvaluation, evaluate_detection, summary_of, write_evaluation_files
+from core.evaluation.detection import DetectionEvaluation, evaluate_detection
+from core.evaluation.detection_files import summary_of, write_evaluation_files
 from core.metrics import detection_analysis as da
 from core.metrics import report_to_json
 from core.metrics.boxes import box_iou

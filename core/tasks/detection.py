@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from core.datasets.base import Dataset
-from core.evaluation.detection import evaluate_detection, summarize_detection, write_detection_evaluation
+from core.evaluation.detection import evaluate_detection
+from core.evaluation.detection_files import summarize_detection, write_detection_evaluation
 from core.evaluation.selection import Selection
 from core.inference.class_map import detector_fit
 from core.inference.detection import DetectionJob

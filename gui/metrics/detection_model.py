@@ -1,6 +1,6 @@
 """What the metrics views of a detection run show, computed in the background from the AppState.
 
-One :class:`DetectionResults` holds the run's metrics.json dict (``core.evaluation.detection.summary_of``, what
+One :class:`DetectionResults` holds the run's metrics.json dict (``core.evaluation.detection_files.summary_of``, what
 `python main.py evaluate` writes) and the :class:`~core.evaluation.detection.DetectionEvaluation` behind it, which
 turns any number on screen back into its objects (a Selection carrying ObjectRefs).
 
@@ -73,7 +73,8 @@ class DetectionResults:
 
 def evaluate_run(dataset, predictions, iou_threshold: float, score_threshold: float | None) -> DetectionResults:
     """Everything, as `evaluate` computes it (worker thread). ``score_threshold`` None: the best-F1 score."""
-    from core.evaluation.detection import evaluate_detection, summary_of
+    from core.evaluation.detection import evaluate_detection
+    from core.evaluation.detection_files import summary_of
 
     evaluation = evaluate_detection(dataset, predictions, iou_threshold=iou_threshold, score_threshold=score_threshold)
     summary = summary_of(dataset, predictions, evaluation)
@@ -105,15 +106,16 @@ def reoperate(
 def errors_by_class(evaluation) -> np.ndarray:
     """C x 6 counts of TIDE's kinds (``ERROR_KINDS`` order) per class, at the evaluation's operating point."""
     from core.metrics import detection_analysis as da
+    from core.metrics import detection_errors as de
 
-    num_classes, missed = evaluation.num_classes, da.ERROR_KINDS.index("missed")
+    num_classes, missed = evaluation.num_classes, de.ERROR_KINDS.index("missed")
     codes, pred_classes, missed_classes = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     for k, (truth, image) in enumerate(zip(evaluation.truths, evaluation.errors)):
         codes.append(np.asarray(image.pred_error, dtype=np.int64))
         pred_classes.append(np.asarray(evaluation.detections[k][2], dtype=np.int64)[evaluation.kept[k]])
         missed_classes.append(np.asarray(da.truth_arrays(truth)[1], dtype=np.int64)[image.missed])
     codes, pred_classes, missed_classes = (np.concatenate(a) for a in (codes, pred_classes, missed_classes))
-    out = np.zeros((num_classes, len(da.ERROR_KINDS)), dtype=np.int64)
+    out = np.zeros((num_classes, len(de.ERROR_KINDS)), dtype=np.int64)
     errors = (codes >= 0) & (codes != missed)
     np.add.at(out, (pred_classes[errors], codes[errors]), 1)
     out[:, missed] = np.bincount(missed_classes, minlength=num_classes)[:num_classes]

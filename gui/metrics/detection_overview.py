@@ -1,6 +1,6 @@
 """The "Detection" tab: COCO's mAP family of a detection run and its per-class table.
 
-The numbers are the metrics.json of the run (``core.evaluation.detection.summary_of``): COCOeval's -1 (no object
+The numbers are the metrics.json of the run (``core.evaluation.detection_files.summary_of``): COCOeval's -1 (no object
 of that size, or of that class, in the truth) shows as "—" with the reason in its tooltip. A class row's click
 selects that class's objects at the score threshold: its TPs, its false detections and its missed objects.
 """

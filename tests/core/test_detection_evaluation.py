@@ -7,11 +7,8 @@ import numpy as np
 import pytest
 
 from core.datasets.base import Dataset
-from core.evaluation.detection import (
-    evaluate_detection,
-    summarize_detection,
-    write_detection_evaluation,
-)
+from core.evaluation.detection import evaluate_detection
+from core.evaluation.detection_files import summarize_detection, write_detection_evaluation
 from core.evaluation.localization import summarize_localization
 from core.evaluation.selection import PREDICTION, TRUTH
 from core.inference.detections import DetectionPredictions

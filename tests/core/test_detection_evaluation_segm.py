@@ -13,10 +13,11 @@ from pycocotools.cocoeval import COCOeval
 
 from core.datasets.base import Dataset
 from core.datasets.layouts import open_dataset
-from core.evaluation.detection import evaluate_detection, summarize_detection, write_detection_evaluation
+from core.evaluation.detection import evaluate_detection
+from core.evaluation.detection_files import summarize_detection, write_detection_evaluation
 from core.inference.detection import encode_masks
 from core.inference.detections import DetectionPredictions
-from core.metrics import detection_analysis as da
+from core.metrics import detection_errors as de
 from core.metrics.detection import detection_report
 from tests.fake_datasets import COCO_CATEGORIES, _rle_counts, write_images
 
@@ -250,21 +251,21 @@ def random_run(seed: int, images: int = 25, classes: int = 4, many: bool = False
 @pytest.mark.parametrize("seed", range(12))
 def test_fast_ap_50_equals_detection_report_and_its_oracle_fixes(seed):
     truths, detections = random_run(seed, many=seed % 4 == 3)
-    errors = [da.image_errors(t, d) for t, d in zip(truths, detections)]
-    base, fixed = da.fast_delta_map(truths, detections, errors, 4)
+    errors = [de.image_errors(t, d) for t, d in zip(truths, detections)]
+    base, fixed = de.fast_delta_map(truths, detections, errors, 4)
     assert base == detection_report(truths, detections, 4)["map_50"]
-    for kind in da.ERROR_KINDS:
-        assert fixed[kind] == da.map_50(*da.fixed_inputs(truths, detections, errors, kind), 4), kind
-    slow = da.error_delta_map(truths, detections, errors, 4, map_at_50=da.map_50)
-    assert da.error_delta_map(truths, detections, errors, 4) == slow
+    for kind in de.ERROR_KINDS:
+        assert fixed[kind] == de.map_50(*de.fixed_inputs(truths, detections, errors, kind), 4), kind
+    slow = de.error_delta_map(truths, detections, errors, 4, map_at_50=de.map_50)
+    assert de.error_delta_map(truths, detections, errors, 4) == slow
 
 
 def test_fast_ap_50_per_class_and_undefined_classes():
     truths = [(np.array([[0, 0, 10, 10]]), np.array([0]))]
     detections = [(np.array([[0, 0, 10, 10], [50, 50, 60, 60]]), np.array([0.5, 0.9]), np.array([0, 0]))]
-    errors = [da.image_errors(t, d) for t, d in zip(truths, detections)]
-    r = da._ranked(truths, detections, errors)
-    mean, per_class = da.coco_ap_50(r.scores, r.classes, r.images, r.order, r.status, r.objects, 2)
+    errors = [de.image_errors(t, d) for t, d in zip(truths, detections)]
+    r = de._ranked(truths, detections, errors)
+    mean, per_class = de.coco_ap_50(r.scores, r.classes, r.images, r.order, r.status, r.objects, 2)
     report = detection_report(truths, detections, 2)
     assert mean == report["map_50"] and per_class.tolist() == report["ap_50"]
     assert per_class[1] == -1  # no objects of class 1

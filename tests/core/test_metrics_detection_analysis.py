@@ -1,10 +1,11 @@
-"""core.metrics.detection_analysis: PR curves, the confusion matrix with background, TIDE's error kinds."""
+"""core.metrics.detection_analysis / detection_errors: PR curves, the confusion matrix with background, TIDE's kinds."""
 
 import numpy as np
 import pytest
 from sklearn.metrics import precision_recall_curve
 
 from core.metrics import detection_analysis as da
+from core.metrics import detection_errors as de
 
 CAT, DOG, BIRD = 0, 1, 2
 BOX = [0, 0, 10, 10]
@@ -146,73 +147,73 @@ def one_of_each_kind():
 
 
 def test_each_error_kind_by_hand():
-    image = da.image_errors(*one_of_each_kind())
-    none = da.NO_ERROR
-    assert list(image.pred_error) == [none, da.DUPLICATE, da.CLASSIFICATION, da.LOCALIZATION, da.BOTH, da.BACKGROUND]
+    image = de.image_errors(*one_of_each_kind())
+    none = de.NO_ERROR
+    assert list(image.pred_error) == [none, de.DUPLICATE, de.CLASSIFICATION, de.LOCALIZATION, de.BOTH, de.BACKGROUND]
     assert list(image.pred_object) == [-1, 0, 1, 2, 3, -1]
     # B and C have fixable errors on them: not missed; a "both" error does not explain a miss (TIDE).
     assert list(image.missed) == [False, False, False, True, True]
     assert list(image.fixable) == [False, False, True, True, False, False]
-    assert da.error_counts([image]) == {**dict.fromkeys(da.ERROR_KINDS, 1), "missed": 2}
+    assert de.error_counts([image]) == {**dict.fromkeys(de.ERROR_KINDS, 1), "missed": 2}
 
 
 def test_error_counts_of_one_class():
     gt, pred = one_of_each_kind()
-    image = da.image_errors(gt, pred)
-    counts = da.error_counts([image], [gt[1]], [pred[2]], class_index=BIRD)
-    assert counts == {**dict.fromkeys(da.ERROR_KINDS, 0), "background": 1, "missed": 1}
+    image = de.image_errors(gt, pred)
+    counts = de.error_counts([image], [gt[1]], [pred[2]], class_index=BIRD)
+    assert counts == {**dict.fromkeys(de.ERROR_KINDS, 0), "background": 1, "missed": 1}
 
 
 def test_a_localization_error_on_a_found_object_is_not_fixable():
     gts = truth(BOX, [CAT])
-    image = da.image_errors(gts, dets([BOX, [0, 0, 10, 4]], [0.9, 0.8], [CAT, CAT]))
-    assert list(image.pred_error) == [da.NO_ERROR, da.LOCALIZATION]
+    image = de.image_errors(gts, dets([BOX, [0, 0, 10, 4]], [0.9, 0.8], [CAT, CAT]))
+    assert list(image.pred_error) == [de.NO_ERROR, de.LOCALIZATION]
     assert list(image.fixable) == [False, False]
 
 
 def test_the_best_scoring_error_on_an_object_is_the_one_fixed():
     # Two errors on one unfound cat: a "dog" (classification, 0.6) and a loose cat (localization, 0.8).
-    image = da.image_errors(truth(BOX, [CAT]), dets([BOX, [0, 0, 10, 4]], [0.6, 0.8], [DOG, CAT]))
-    assert list(image.pred_error) == [da.CLASSIFICATION, da.LOCALIZATION]
+    image = de.image_errors(truth(BOX, [CAT]), dets([BOX, [0, 0, 10, 4]], [0.6, 0.8], [DOG, CAT]))
+    assert list(image.pred_error) == [de.CLASSIFICATION, de.LOCALIZATION]
     assert list(image.fixable) == [False, True]
 
 
 def test_an_image_without_objects_has_only_background_errors():
-    image = da.image_errors(truth(np.zeros((0, 4)), []), dets([BOX], [0.5], [CAT]))
-    assert list(image.pred_error) == [da.BACKGROUND]
+    image = de.image_errors(truth(np.zeros((0, 4)), []), dets([BOX], [0.5], [CAT]))
+    assert list(image.pred_error) == [de.BACKGROUND]
 
 
 def test_crowd_regions_take_no_errors():
     # A detection on a crowd region is ignored (no error); one half on it is measured against counted objects only.
     gts = truth([BOX, [50, 50, 90, 90]], [CAT, DOG], iscrowd=[False, True])
-    image = da.image_errors(gts, dets([[55, 55, 60, 60], [60, 0, 70, 10]], [0.9, 0.8], [DOG, CAT]))
-    assert list(image.pred_error) == [da.NO_ERROR, da.BACKGROUND]
+    image = de.image_errors(gts, dets([[55, 55, 60, 60], [60, 0, 70, 10]], [0.9, 0.8], [DOG, CAT]))
+    assert list(image.pred_error) == [de.NO_ERROR, de.BACKGROUND]
     assert list(image.missed) == [True, False]
 
 
 def test_fixes_follow_tide():
     gt, pred = one_of_each_kind()
-    errors = [da.image_errors(gt, pred)]
-    (fixed_truth,), (fixed,) = da.fixed_inputs([gt], [pred], errors, "classification")
+    errors = [de.image_errors(gt, pred)]
+    (fixed_truth,), (fixed,) = de.fixed_inputs([gt], [pred], errors, "classification")
     assert len(fixed[0]) == 6 and fixed[2][2] == CAT  # the dog on cat B became a cat
     np.testing.assert_array_equal(fixed[0][2], gt[0][1])
-    (fixed_truth,), (fixed,) = da.fixed_inputs([gt], [pred], errors, "localization")
+    (fixed_truth,), (fixed,) = de.fixed_inputs([gt], [pred], errors, "localization")
     np.testing.assert_array_equal(fixed[0][3], gt[0][2])  # the loose cat takes C's box
     for kind, gone in (("duplicate", 1), ("both", 4), ("background", 5)):
-        (fixed_truth,), (fixed,) = da.fixed_inputs([gt], [pred], errors, kind)
+        (fixed_truth,), (fixed,) = de.fixed_inputs([gt], [pred], errors, kind)
         np.testing.assert_array_equal(fixed[1], np.delete(pred[1], gone), err_msg=kind)
-    (fixed_truth,), (fixed,) = da.fixed_inputs([gt], [pred], errors, "missed")
+    (fixed_truth,), (fixed,) = de.fixed_inputs([gt], [pred], errors, "missed")
     assert list(fixed_truth[1]) == [CAT, CAT, CAT] and len(fixed[0]) == 6
 
 
 def test_a_fixed_error_becomes_a_true_positive_and_changes_no_other_match():
     for seed in range(3):
         gts, preds = random_run(seed)
-        errors = [da.image_errors(g, p) for g, p in zip(gts, preds)]
+        errors = [de.image_errors(g, p) for g, p in zip(gts, preds)]
         before = [da.match(g, p) for g, p in zip(gts, preds)]
         for kind in ("classification", "localization"):
-            fixed_truth, fixed = da.fixed_inputs(gts, preds, errors, kind)
-            code = da.ERROR_KINDS.index(kind)
+            fixed_truth, fixed = de.fixed_inputs(gts, preds, errors, kind)
+            code = de.ERROR_KINDS.index(kind)
             for g, p, image, old in zip(fixed_truth, fixed, errors, before):
                 new = da.match(g, p)
                 kept = (image.pred_error != code) | image.fixable
