@@ -19,8 +19,11 @@ import numpy as np
 from core.datasets.base import TASKS
 from core.models.preprocess import preprocess_image
 from core.system.files import write_atomic
+from core.system.resources import resources_dir
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+# A checkout's resources/ or the installed package's (core.system.resources); a card's ``dataset`` is
+# relative to its parent ("resources/demo/digits"), which holds in both.
+RESOURCES = resources_dir()
 BUNDLED_MODELS = RESOURCES / "models"
 INTERPOLATIONS = ("auto", "bilinear", "bicubic", "nearest")
 
@@ -163,7 +166,7 @@ def card_problem(card: ModelCard) -> str | None:
 
 
 def bundled_cards() -> list[ModelCard]:
-    """The models shipped in resources/models, in name order."""
+    """The models shipped in resources/models (a checkout's, or the installed package's), in name order."""
     if not BUNDLED_MODELS.is_dir():
         return []
     return [load_card(p) for p in sorted(BUNDLED_MODELS.glob("*.json"))]
