@@ -7,8 +7,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent
-DEMO_DATASET = ROOT / "resources" / "demo" / "digits"
+from core.system.resources import ResourcesMissing, bundled, resources_dir
+
+DEMO_DATASET = resources_dir() / "demo" / "digits"
 
 EPILOG = """\
 headless evaluation:
@@ -40,7 +41,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="open the dataset, run the selected model, render the window to PNG and exit",
     )
     parser.add_argument("--size", default="1500x950", help="window size for --screenshot (default 1500x950)")
+    parser.add_argument("--version", action=_Version, help="print CV Lens's version and exit")
     return parser
+
+
+class _Version(argparse.Action):
+    """--version: the installed package's version (a checkout's pyproject.toml's), read only when asked."""
+
+    def __init__(self, option_strings, dest, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from core.system.about import app_version
+
+        print(f"CV Lens {app_version()}")  # on stdout, as argparse's own version action prints
+        parser.exit()
 
 
 def _batch_size(text: str) -> int | str:
@@ -501,15 +516,30 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "analyze":
         return analyze(argv[1:])
     args = build_parser().parse_args(argv)
+    dataset = args.dataset or _demo_dataset(args.screenshot)
+    if dataset is None and args.screenshot:
+        return 2
     from gui.app import run_app
 
     return run_app(
-        dataset=args.dataset or str(DEMO_DATASET),
+        dataset=dataset,
         split=args.split,
         model=args.model,
         screenshot=args.screenshot,
         size=args.size,
     )
+
+
+def _demo_dataset(screenshot: str | None) -> str | None:
+    """The bundled digits demo, opened when no dataset is named; None (having said why) when it is not
+    installed: the window then opens empty, --screenshot has nothing to show."""
+    try:
+        return str(bundled("demo", "digits"))
+    except ResourcesMissing as exc:
+        what = "error" if screenshot else "note"
+        after = "name a dataset folder to screenshot" if screenshot else "the window opens empty (File > Open)"
+        print(f"{what}: {exc}; {after}", file=sys.stderr)
+        return None
 
 
 if __name__ == "__main__":
