@@ -10,6 +10,8 @@ from pathlib import Path
 from core.system.resources import ResourcesMissing, bundled, resources_dir
 
 DEMO_DATASET = resources_dir() / "demo" / "digits"
+# The command as the user typed it, for the usage lines: `cvlens` installed, `python main.py` in a checkout.
+PROG = {"main.py": "python main.py", "__main__.py": "python -m cvlens"}.get(Path(sys.argv[0]).name, "cvlens")
 
 EPILOG = """\
 headless evaluation:
@@ -27,7 +29,7 @@ examples:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python main.py",
+        prog=PROG,
         description="CV Lens: browse computer-vision datasets, run models on them, see where they fail.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -69,7 +71,7 @@ def _batch_size(text: str) -> int | str:
 
 def build_evaluate_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python main.py evaluate",
+        prog=f"{PROG} evaluate",
         description="Run a model over a dataset headless and write metrics.json, predictions.csv, predictions.npz.",
         epilog="Under torchrun (torchrun --nproc_per_node=N main.py evaluate ...) each process evaluates a share "
         "of the dataset and rank 0 writes the same files a single process writes.",
@@ -147,7 +149,7 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_analyze_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python main.py analyze",
+        prog=f"{PROG} analyze",
         description="Why the model fails: run a classifier or a segmenter with embeddings over a dataset's splits "
         "and write label_issues.csv, duplicates.csv, outliers.csv, embedding_map.csv, embeddings.npy and "
         "analysis.json. A segmenter's label issues are images whose mask has a suspect region.",
