@@ -107,3 +107,18 @@ def test_cvlens_screenshot_opens_the_digits_demo_with_its_model(installed):
     right, left = image[:, 600:].astype(int), image[:, :600].astype(int)
     assert ((abs(right[:, :, 0] - 107) < 12) & (abs(right[:, :, 2] - 8) < 12)).sum() > 500
     assert ((left[:, :, 1] > 120) & (left[:, :, 0] < 90) & (left[:, :, 2] < 90)).sum() > 200
+
+
+def test_cvlens_without_the_demo_says_so_instead_of_exiting_silently(installed):
+    bin_dir, cwd, env = installed
+    code = "from core.system.resources import bundled; print(bundled('demo', 'digits'))"
+    demo = Path(_run([bin_dir / "python", "-c", code], cwd, env).stdout.strip())
+    aside = demo.with_name("digits-aside")
+    demo.rename(aside)  # an install that lost its demo (the venv is this test's own)
+    try:
+        args, offscreen = [bin_dir / "cvlens", "--screenshot", cwd / "none.png"], dict(env, QT_QPA_PLATFORM="offscreen")
+        result = subprocess.run(args, cwd=cwd, env=offscreen, capture_output=True, text=True, timeout=300)
+    finally:
+        aside.rename(demo)
+    assert result.returncode == 2 and not (cwd / "none.png").exists()
+    assert f"the bundled demo/digits is not installed (looked in {demo})" in result.stderr
