@@ -7,8 +7,11 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent
-DEMO_DATASET = ROOT / "resources" / "demo" / "digits"
+from core.system.resources import ResourcesMissing, bundled, resources_dir
+
+DEMO_DATASET = resources_dir() / "demo" / "digits"
+# The command as the user typed it, for the usage lines: `cvlens` installed, `python main.py` in a checkout.
+PROG = {"main.py": "python main.py", "__main__.py": "python -m cvlens"}.get(Path(sys.argv[0]).name, "cvlens")
 
 EPILOG = """\
 headless evaluation:
@@ -26,7 +29,7 @@ examples:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python main.py",
+        prog=PROG,
         description="CV Lens: browse computer-vision datasets, run models on them, see where they fail.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -40,7 +43,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="open the dataset, run the selected model, render the window to PNG and exit",
     )
     parser.add_argument("--size", default="1500x950", help="window size for --screenshot (default 1500x950)")
+    parser.add_argument("--version", action=_Version, help="print CV Lens's version and exit")
     return parser
+
+
+class _Version(argparse.Action):
+    """--version: the installed package's version (a checkout's pyproject.toml's), read only when asked."""
+
+    def __init__(self, option_strings, dest, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from core.system.about import app_version
+
+        print(f"CV Lens {app_version()}")  # on stdout, as argparse's own version action prints
+        parser.exit()
 
 
 def _batch_size(text: str) -> int | str:
@@ -54,7 +71,7 @@ def _batch_size(text: str) -> int | str:
 
 def build_evaluate_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python main.py evaluate",
+        prog=f"{PROG} evaluate",
         description="Run a model over a dataset headless and write metrics.json, predictions.csv, predictions.npz.",
         epilog="Under torchrun (torchrun --nproc_per_node=N main.py evaluate ...) each process evaluates a share "
         "of the dataset and rank 0 writes the same files a single process writes.",
@@ -132,7 +149,7 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_analyze_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python main.py analyze",
+        prog=f"{PROG} analyze",
         description="Why the model fails: run a classifier or a segmenter with embeddings over a dataset's splits "
         "and write label_issues.csv, duplicates.csv, outliers.csv, embedding_map.csv, embeddings.npy and "
         "analysis.json. A segmenter's label issues are images whose mask has a suspect region.",
@@ -501,15 +518,30 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "analyze":
         return analyze(argv[1:])
     args = build_parser().parse_args(argv)
+    dataset = args.dataset or _demo_dataset(args.screenshot)
+    if dataset is None and args.screenshot:
+        return 2
     from gui.app import run_app
 
     return run_app(
-        dataset=args.dataset or str(DEMO_DATASET),
+        dataset=dataset,
         split=args.split,
         model=args.model,
         screenshot=args.screenshot,
         size=args.size,
     )
+
+
+def _demo_dataset(screenshot: str | None) -> str | None:
+    """The bundled digits demo, opened when no dataset is named; None (having said why) when it is not
+    installed: the window then opens empty, --screenshot has nothing to show."""
+    try:
+        return str(bundled("demo", "digits"))
+    except ResourcesMissing as exc:
+        what = "error" if screenshot else "note"
+        after = "name a dataset folder to screenshot" if screenshot else "the window opens empty (File > Open)"
+        print(f"{what}: {exc}; {after}", file=sys.stderr)
+        return None
 
 
 if __name__ == "__main__":

@@ -3,8 +3,9 @@
 Next to the dataset, in ``<dataset root>/.cvlens/<layout>/``, when the dataset's folder is
 writable: the store then travels with the dataset when it is moved or copied. Otherwise in
 the user's data folder, in ``projects/<layout>-<key>/``, where ``key`` hashes the resolved
-root path and the layout (:func:`dataset_key`). An existing store is preferred wherever it
-is, so a dataset that became read-only (or writable) finds its labels again.
+root path and the layout (:func:`dataset_key`); so are the stores of an installed CV Lens's
+bundled demos. An existing store is preferred wherever it is, so a dataset that became
+read-only (or writable) finds its labels again.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from core.system.paths import data_dir
+from core.system.resources import is_installed_data
 
 DB_NAME = "project.sqlite"
 LOCK_NAME = "project.lock"
@@ -59,9 +61,12 @@ def can_write(folder: Path) -> bool:
 
 
 def store_folder(root: str | Path, layout: str) -> Path:
-    """The folder holding the dataset's store: an existing one, else beside the dataset if writable."""
+    """The folder holding the dataset's store: an existing one, else beside the dataset if writable and not a
+    demo of an installed CV Lens (written into, it would be left behind by pip uninstall)."""
     beside, central = beside_folder(root, layout), central_folder(root, layout)
     for folder in (beside, central):
         if (folder / DB_NAME).exists():
             return folder
+    if is_installed_data(root):
+        return central
     return beside if Path(root).is_dir() and can_write(beside) else central

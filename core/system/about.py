@@ -21,7 +21,7 @@ def app_version() -> str:
     try:
         return metadata.version(PACKAGE)
     except metadata.PackageNotFoundError:
-        pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+        pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
         found = re.search(r'^version\s*=\s*"([^"]+)"', _read(pyproject), re.MULTILINE)
         return found.group(1) if found else "unknown"
 

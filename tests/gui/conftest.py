@@ -13,10 +13,10 @@ import pytest
 import shiboken6
 
 from core.datasets import open_dataset
+from cvlens.cli import DEMO_DATASET
 from gui.main_window import MainWindow
 from gui.runner import RunnerPane
 from gui.state import AppState
-from main import DEMO_DATASET
 
 #: Samples per class of the "test" split that ``image_folder`` writes (train has one more each).
 FOLDER_CLASSES = {"cat": 4, "dog": 3, "fox": 2}

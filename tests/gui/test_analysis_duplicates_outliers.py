@@ -31,7 +31,7 @@ EXCLUDED = STATUSES.index("excluded")
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory):
     """(root, predictions, embeddings, names) of digits-cnn over a copy of the digits with planted faults."""
-    from main import DEMO_DATASET
+    from cvlens.cli import DEMO_DATASET
 
     root = tmp_path_factory.mktemp("dups") / "digits"
     shutil.copytree(DEMO_DATASET, root, ignore=shutil.ignore_patterns(".*"))

@@ -23,7 +23,7 @@ def digits_run(tmp_path_factory):
     """(dataset root, predictions, embeddings) of digits-cnn over the demo's test split, made once."""
     import shutil
 
-    from main import DEMO_DATASET
+    from cvlens.cli import DEMO_DATASET
 
     root = tmp_path_factory.mktemp("analysis") / "digits"
     shutil.copytree(DEMO_DATASET / "test", root / "test")
@@ -133,7 +133,7 @@ def test_a_kept_run_of_another_split_finds_a_leak(qtbot, app_state, tmp_path):
     with its embeddings) joins the analysis."""
     import shutil
 
-    from main import DEMO_DATASET
+    from cvlens.cli import DEMO_DATASET
 
     root = tmp_path / "digits"
     shutil.copytree(DEMO_DATASET, root)

@@ -11,8 +11,8 @@ import pytest
 from core import tasks
 from core.datasets import open_dataset
 from core.models.cards import load_card
+from cvlens.cli import DEMO_DATASET
 from gui.metrics.metrics_pane import MetricsPane
-from main import DEMO_DATASET
 
 SCENES = DEMO_DATASET.parent / "scenes"
 IMAGES = 30

@@ -18,12 +18,12 @@ from core.datasets import open_dataset
 from core.labels import open_project
 from core.labels.values import EXCLUDED, REVIEWED
 from core.models.loading import resolve_model
+from cvlens.cli import DEMO_DATASET
 from gui.metrics.analysis_model import TRAINED_NO
 from gui.metrics.label_issues_table import GIVEN, STATE, SUGGESTED, THUMBNAIL, IndexRole
 from gui.metrics.label_issues_view import NO_STORE
 from gui.metrics.metrics_pane import MetricsPane
 from gui.state import labeled_view
-from main import DEMO_DATASET
 
 #: Samples whose labels the test sets wrong (one class up), by index.
 PLANTED = np.arange(5, 360, 36)

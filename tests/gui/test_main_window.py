@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from core.metrics import cell_indices, confusion_matrix
-from main import DEMO_DATASET
+from cvlens.cli import DEMO_DATASET
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,9 @@ from core.datasets import open_dataset
 from core.explain.runs import NO_RUN, PREDICTED, PREDICTED_AND_TRUE, REGION, TAG, TRUE
 from core.inference.progress import run_to_end
 from core.models.loading import resolve_model
+from cvlens.cli import DEMO_DATASET
 from gui.browser.compare import OVERLAY, SIDE_BY_SIDE
 from gui.state import RunStatus
-from main import DEMO_DATASET
 from tests.core.demo_copies import DEMO
 from tests.gui.helpers import browser_pane
 

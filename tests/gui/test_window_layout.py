@@ -13,8 +13,8 @@ from PySide6.QtCore import Qt, QThreadPool
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit, QStyle, QTableView, QWidget
 
+from cvlens.cli import DEMO_DATASET
 from gui.main_window import MainWindow
-from main import DEMO_DATASET
 
 DEMOS = ("digits", "faces", "scene_tags", "scenes")
 SIZES = ((1280, 720), (1366, 768), (1920, 1080))
