@@ -133,11 +133,11 @@ def check(run: RunFolder, dataset: Dataset) -> None:
         raise RunImportError(f"the run in {run.folder} was not made on {dataset.name}'s samples: {why}")
 
 
-def import_run(project: Project, folder: str | Path) -> Run:
-    """Check the run in ``folder`` against the project's split and keep it as a run (its metrics as computed
-    where it ran). StoreReadOnlyError when the store cannot be written; RunImportError as :func:`check`.
-    Writing a large run takes seconds: call it on a worker thread."""
-    run = read_run_folder(folder)
+def import_run(project: Project, folder: str | Path | RunFolder) -> Run:
+    """Check the run in ``folder`` (or the one already read from it) against the project's split and keep it
+    as a run (its metrics as computed where it ran). StoreReadOnlyError when the store cannot be written;
+    RunImportError as :func:`check`. Writing a large run takes seconds: call it on a worker thread."""
+    run = folder if isinstance(folder, RunFolder) else read_run_folder(folder)
     check(run, project.dataset)
     metrics = {**run.metrics, "task": run.task}
     settings = {
