@@ -494,12 +494,52 @@ def analyze(argv: list[str]) -> int:
     return 0
 
 
+def build_import_run_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python main.py import-run",
+        description="Record a run made elsewhere (a cluster's `evaluate --out DIR`) in the dataset's project, where "
+        "the window lists it under Runs. Its sample ids must be those of the dataset's split here.",
+    )
+    parser.add_argument("dataset", help="dataset folder (this machine's copy of the data the run was made on)")
+    parser.add_argument("folder", help="the folder `evaluate --out` wrote (metrics.json and the predictions)")
+    parser.add_argument("--split", help="split to check the run against (default: the split the run records)")
+    parser.add_argument("--task", help="the task to open the dataset for when its files hold several")
+    return parser
+
+
+def import_run(argv: list[str]) -> int:
+    """``python main.py import-run DATASET DIR``: 0 when the run is recorded, 2 when it is not (and why)."""
+    args = build_import_run_parser().parse_args(argv)
+    from core.datasets import DatasetError, open_dataset
+    from core.labels import StoreError, open_project
+    from core.labels.run_import import RunImportError, check, read_run_folder
+    from core.labels.run_import import import_run as keep
+
+    try:
+        run = read_run_folder(args.folder)
+        dataset = open_dataset(args.dataset, split=args.split or run.split, task=args.task)
+        check(run, dataset)
+        project = open_project(dataset)
+        try:
+            saved = keep(project, run)
+            folder = project.store.folder
+        finally:
+            project.store.close()
+    except (RunImportError, DatasetError, StoreError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"imported {args.folder} as run #{saved.id} ({saved.headline or saved.name}) in the project at {folder}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "evaluate":
         return evaluate(argv[1:])
     if argv and argv[0] == "analyze":
         return analyze(argv[1:])
+    if argv and argv[0] == "import-run":
+        return import_run(argv[1:])
     args = build_parser().parse_args(argv)
     from gui.app import run_app
 
