@@ -241,13 +241,11 @@ def _segmentation_batch(batch_size) -> int:
     return 8 if batch_size in (None, "auto") else int(batch_size)
 
 
-def _evaluate_job(args, device: str, rank):
-    """The dataset, the model's card and the job of the model's task (``core.tasks``), the model loaded."""
+def _evaluate_job(args, dataset, device: str, rank):
+    """The model's card and the job of the model's task (``core.tasks``) on ``dataset``, the model loaded."""
     from core import tasks
-    from core.datasets import open_dataset
     from core.models import ModelError
 
-    dataset = open_dataset(args.dataset, split=args.split, task=args.task)
     card = _evaluate_card(args, dataset, rank)
     task = tasks.of(card)
     if task.per_pixel and rank is not None:
@@ -260,7 +258,7 @@ def _evaluate_job(args, device: str, rank):
         jpeg_decode=args.jpeg_decode, embeddings=args.embeddings, embeddings_path=Path(args.out) / "embeddings.npy",
     )  # fmt: skip
     job.prepare()  # missing weights, a file that is code: said now, not after the first batch
-    return dataset, card, job
+    return card, job
 
 
 def _save_run(args, dataset, card, predictions, embeddings=None) -> None:
@@ -326,9 +324,10 @@ def evaluate(argv: list[str]) -> int:
     try:
         if distributed.launched_by_torchrun():
             rank, device = distributed.start(args.device)
-        if rank is None or rank.is_main:
+        dataset = distributed.open_dataset(rank, args.dataset, split=args.split, task=args.task)  # listed once
+        if rank is None or rank.is_main:  # after the open, which every rank must reach (rank 0 lists for all)
             _check_out(args.out)
-        dataset, card, job = _evaluate_job(args, device, rank)
+        card, job = _evaluate_job(args, dataset, device, rank)
     except (DatasetError, ModelError, OSError) as exc:
         error = str(exc)
     if _refused(rank, error):
@@ -411,12 +410,13 @@ def _analysis_runs(args, first, card, task, splits, rank, device: str):
 
     from core import tasks
     from core.analysis.collect import run_split
+    from core.inference import distributed
 
     show = _progress_bar if (rank is None or rank.is_main) and not args.quiet else None
     batch_size = _segmentation_batch(args.batch_size) if task.per_pixel else args.batch_size
     runs = []
     for split in splits:
-        dataset = first.with_split(split)
+        dataset = first if split == first.split else distributed.open_dataset(rank, first.root, split, first.task)
         if rank is None or rank.is_main:
             print(f"{dataset!r}: {card.display_name}", file=sys.stderr)
         with tempfile.TemporaryDirectory(prefix="cvlens-analyze-") as scratch:  # masks, embeddings: gone after
@@ -441,7 +441,7 @@ def analyze(argv: list[str]) -> int:
     from core.analysis.collect import analysis_input
     from core.analysis.report import write_reports
     from core.analysis.session import analyze as find
-    from core.datasets import DatasetError, open_dataset
+    from core.datasets import DatasetError
     from core.inference import distributed
     from core.models import ModelError, trained_split
 
@@ -449,9 +449,9 @@ def analyze(argv: list[str]) -> int:
     try:
         if distributed.launched_by_torchrun():
             rank, device = distributed.start(args.device)
+        first = distributed.open_dataset(rank, args.dataset)  # listed once; every rank must reach it
         if rank is None or rank.is_main:
             _check_out(args.out)
-        first = open_dataset(args.dataset)
         splits = args.split or list(first.splits) or [first.split]
         unknown = [s for s in splits if s not in first.splits]
         if unknown:
