@@ -115,3 +115,14 @@ def test_a_run_made_elsewhere_is_imported_into_the_project_and_a_changed_dataset
     loaded = project.load_run(run)
     np.testing.assert_array_equal(loaded.scores, np.stack([by_id[i] for i in loaded.sample_ids]))
     project.store.close()
+
+
+def test_a_dataset_rank_0_cannot_open_ends_every_rank_with_rank_0s_reason(tmp_path):
+    """Rank 0 lists for all: when it cannot, the other ranks must not wait for its listing."""
+    (tmp_path / "empty").mkdir()
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "main.py",
+                "evaluate", str(tmp_path / "empty"), *OPTIONS, "--out", str(tmp_path / "out")]  # fmt: skip
+    result = subprocess.run(torchrun, cwd=ROOT, env=environment(tmp_path), capture_output=True, text=True,
+                            timeout=TIMEOUT)  # fmt: skip
+    assert result.returncode != 0 and result.stderr.count("is not a dataset CV Lens knows") == 1
+    assert "rank 0 could not open" not in result.stderr  # rank 0's own reason comes first
