@@ -126,3 +126,30 @@ def test_a_dataset_rank_0_cannot_open_ends_every_rank_with_rank_0s_reason(tmp_pa
                             timeout=TIMEOUT)  # fmt: skip
     assert result.returncode != 0 and result.stderr.count("is not a dataset CV Lens knows") == 1
     assert "rank 0 could not open" not in result.stderr  # rank 0's own reason comes first
+
+
+def test_a_segmenters_run_comes_back_with_its_masks(tmp_path):
+    from core.inference.mask_store import SegmentationPredictions
+    from tests.fake_datasets import tiny_unet_card, write_voc
+
+    root, _, _ = write_voc(tmp_path / "data")
+    dataset = open_dataset(root, split="val")
+    tiny_unet_card(tmp_path, dataset.classes, sharpen=True, name="unet")
+    out = tmp_path / "cluster"
+    made = subprocess.run(
+        [sys.executable, "main.py", "evaluate", str(root), "--split", "val", "--model", str(tmp_path / "unet.json"),
+         "--device", "cpu", "--quiet", "--no-save-run", "--out", str(out)],
+        cwd=ROOT, env=environment(tmp_path), capture_output=True, text=True, timeout=TIMEOUT,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    result = subprocess.run([sys.executable, "main.py", "import-run", str(root), str(out)], cwd=ROOT,
+                            env=environment(tmp_path), capture_output=True, text=True, timeout=TIMEOUT)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "mean IoU" in result.stdout  # the run's headline
+    project = open_project(dataset)
+    (run,) = project.runs()
+    assert run.task == "segmentation" and run.split == "val"
+    loaded, written = project.load_run(run), SegmentationPredictions.load(out / "masks")
+    for i in range(len(dataset)):
+        np.testing.assert_array_equal(loaded.mask(i), written.mask(i))
+    project.store.close()
