@@ -258,13 +258,11 @@ def _segmentation_batch(batch_size) -> int:
     return 8 if batch_size in (None, "auto") else int(batch_size)
 
 
-def _evaluate_job(args, device: str, rank):
-    """The dataset, the model's card and the job of the model's task (``core.tasks``), the model loaded."""
+def _evaluate_job(args, dataset, device: str, rank):
+    """The model's card and the job of the model's task (``core.tasks``) on ``dataset``, the model loaded."""
     from core import tasks
-    from core.datasets import open_dataset
     from core.models import ModelError
 
-    dataset = open_dataset(args.dataset, split=args.split, task=args.task)
     card = _evaluate_card(args, dataset, rank)
     task = tasks.of(card)
     if task.per_pixel and rank is not None:
@@ -277,7 +275,7 @@ def _evaluate_job(args, device: str, rank):
         jpeg_decode=args.jpeg_decode, embeddings=args.embeddings, embeddings_path=Path(args.out) / "embeddings.npy",
     )  # fmt: skip
     job.prepare()  # missing weights, a file that is code: said now, not after the first batch
-    return dataset, card, job
+    return card, job
 
 
 def _save_run(args, dataset, card, predictions, embeddings=None) -> None:
@@ -343,9 +341,10 @@ def evaluate(argv: list[str]) -> int:
     try:
         if distributed.launched_by_torchrun():
             rank, device = distributed.start(args.device)
-        if rank is None or rank.is_main:
+        dataset = distributed.open_dataset(rank, args.dataset, split=args.split, task=args.task)  # listed once
+        if rank is None or rank.is_main:  # after the open, which every rank must reach (rank 0 lists for all)
             _check_out(args.out)
-        dataset, card, job = _evaluate_job(args, device, rank)
+        card, job = _evaluate_job(args, dataset, device, rank)
     except (DatasetError, ModelError, OSError) as exc:
         error = str(exc)
     if _refused(rank, error):
@@ -428,12 +427,13 @@ def _analysis_runs(args, first, card, task, splits, rank, device: str):
 
     from core import tasks
     from core.analysis.collect import run_split
+    from core.inference import distributed
 
     show = _progress_bar if (rank is None or rank.is_main) and not args.quiet else None
     batch_size = _segmentation_batch(args.batch_size) if task.per_pixel else args.batch_size
     runs = []
     for split in splits:
-        dataset = first.with_split(split)
+        dataset = first if split == first.split else distributed.open_dataset(rank, first.root, split, first.task)
         if rank is None or rank.is_main:
             print(f"{dataset!r}: {card.display_name}", file=sys.stderr)
         with tempfile.TemporaryDirectory(prefix="cvlens-analyze-") as scratch:  # masks, embeddings: gone after
@@ -458,7 +458,7 @@ def analyze(argv: list[str]) -> int:
     from core.analysis.collect import analysis_input
     from core.analysis.report import write_reports
     from core.analysis.session import analyze as find
-    from core.datasets import DatasetError, open_dataset
+    from core.datasets import DatasetError
     from core.inference import distributed
     from core.models import ModelError, trained_split
 
@@ -466,9 +466,9 @@ def analyze(argv: list[str]) -> int:
     try:
         if distributed.launched_by_torchrun():
             rank, device = distributed.start(args.device)
+        first = distributed.open_dataset(rank, args.dataset)  # listed once; every rank must reach it
         if rank is None or rank.is_main:
             _check_out(args.out)
-        first = open_dataset(args.dataset)
         splits = args.split or list(first.splits) or [first.split]
         unknown = [s for s in splits if s not in first.splits]
         if unknown:
@@ -511,12 +511,52 @@ def analyze(argv: list[str]) -> int:
     return 0
 
 
+def build_import_run_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python main.py import-run",
+        description="Record a run made elsewhere (a cluster's `evaluate --out DIR`) in the dataset's project, where "
+        "the window lists it under Runs. Its sample ids must be those of the dataset's split here.",
+    )
+    parser.add_argument("dataset", help="dataset folder (this machine's copy of the data the run was made on)")
+    parser.add_argument("folder", help="the folder `evaluate --out` wrote (metrics.json and the predictions)")
+    parser.add_argument("--split", help="split to check the run against (default: the split the run records)")
+    parser.add_argument("--task", help="the task to open the dataset for when its files hold several")
+    return parser
+
+
+def import_run(argv: list[str]) -> int:
+    """``python main.py import-run DATASET DIR``: 0 when the run is recorded, 2 when it is not (and why)."""
+    args = build_import_run_parser().parse_args(argv)
+    from core.datasets import DatasetError, open_dataset
+    from core.labels import StoreError, open_project
+    from core.labels.run_import import RunImportError, check, read_run_folder
+    from core.labels.run_import import import_run as keep
+
+    try:
+        run = read_run_folder(args.folder)
+        dataset = open_dataset(args.dataset, split=args.split or run.split, task=args.task)
+        check(run, dataset)
+        project = open_project(dataset)
+        try:
+            saved = keep(project, run)
+            folder = project.store.folder
+        finally:
+            project.store.close()
+    except (RunImportError, DatasetError, StoreError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"imported {args.folder} as run #{saved.id} ({saved.headline or saved.name}) in the project at {folder}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "evaluate":
         return evaluate(argv[1:])
     if argv and argv[0] == "analyze":
         return analyze(argv[1:])
+    if argv and argv[0] == "import-run":
+        return import_run(argv[1:])
     args = build_parser().parse_args(argv)
     dataset = args.dataset or _demo_dataset(args.screenshot)
     if dataset is None and args.screenshot:

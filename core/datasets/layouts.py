@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.datasets.errors import DatasetError
-from core.datasets.scan import listing, one_listing
+from core.datasets.scan import listing, one_listing, pack, recording, unpack
 
 if TYPE_CHECKING:
     from core.datasets.base import Dataset
@@ -134,6 +134,21 @@ def open_dataset(path: str | Path, split: str | None = None, task: str | None = 
     the richest the files hold.
     """
     with one_listing():  # the probes and the reader share each folder's one listing
+        return _open_dataset(path, split, task)
+
+
+def open_dataset_listed(path: str | Path, split: str | None = None, task: str | None = None) -> tuple[Dataset, bytes]:
+    """:func:`open_dataset`, and every folder listing it made packed into one buffer (``scan.pack``) for
+    :func:`open_dataset_from`: under torchrun rank 0 lists the tree, the other ranks reuse its listing."""
+    with recording() as listings:
+        dataset = _open_dataset(path, split, task)
+    return dataset, pack(listings)
+
+
+def open_dataset_from(listed: bytes, path: str | Path, split: str | None = None, task: str | None = None) -> Dataset:
+    """:func:`open_dataset` with the folders another process listed (``listed``, from
+    :func:`open_dataset_listed`): those are not listed again; any other folder is."""
+    with one_listing(known=unpack(listed)):
         return _open_dataset(path, split, task)
 
 

@@ -6,6 +6,11 @@ times. Inside :func:`one_listing` (``open_dataset`` runs in one) each folder is 
 the readers need of it (its image files, its sub-folders, or why it cannot be listed) is kept until the
 open ends, so the next open sees files added meanwhile. Outside it every call lists afresh.
 
+Under torchrun the ranks share one listing: rank 0 opens the dataset inside :func:`recording`, sends what it
+listed as one compact buffer (:func:`pack`), and the other ranks open it inside ``one_listing(known=...)``,
+so a 1.28M-image tree is listed once per job, not once per rank, and every rank sees the same samples even
+if files are added meanwhile (``core.inference.distributed.open_dataset``).
+
 ``os.scandir`` only: no ``stat`` per file. One bad entry never hides its folder: an image-named entry
 whose type cannot be read (a looping or dangling-by-permission symlink) is listed, so that reading it
 fails on its own tile with the reason.
@@ -13,7 +18,9 @@ fails on its own tile with the reason.
 
 from __future__ import annotations
 
+import json
 import os
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -42,16 +49,42 @@ _LISTINGS: ContextVar[dict[str, Listing] | None] = ContextVar("cvlens_listings",
 
 
 @contextmanager
-def one_listing() -> Iterator[None]:
-    """Within, each folder is scanned at most once (nested uses share the outermost one's listings)."""
+def one_listing(known: dict[str, Listing] | None = None) -> Iterator[None]:
+    """Within, each folder is scanned at most once (nested uses share the outermost one's listings).
+    ``known``: listings made elsewhere (another rank's), used instead of scanning those folders."""
     if _LISTINGS.get() is not None:
         yield
         return
-    token = _LISTINGS.set({})
+    token = _LISTINGS.set(dict(known or {}))
     try:
         yield
     finally:
         _LISTINGS.reset(token)
+
+
+@contextmanager
+def recording() -> Iterator[dict[str, Listing]]:
+    """:func:`one_listing` that hands out its listings (folder -> Listing), to be sent to other processes."""
+    if _LISTINGS.get() is not None:
+        raise RuntimeError("recording() cannot run inside another one_listing()")
+    listings: dict[str, Listing] = {}
+    token = _LISTINGS.set(listings)
+    try:
+        yield listings
+    finally:
+        _LISTINGS.reset(token)
+
+
+def pack(listings: dict[str, Listing]) -> bytes:
+    """``listings`` as one compressed buffer (JSON: names only, a few bytes an image after zlib)."""
+    rows = {folder: [found.images, found.folders, found.error] for folder, found in listings.items()}
+    return zlib.compress(json.dumps(rows, separators=(",", ":")).encode("utf-8"), 1)
+
+
+def unpack(buffer: bytes) -> dict[str, Listing]:
+    """The listings :func:`pack` packed."""
+    rows = json.loads(zlib.decompress(buffer).decode("utf-8"))
+    return {folder: Listing(images, folders, error) for folder, (images, folders, error) in rows.items()}
 
 
 def listing(folder: Path) -> Listing:

@@ -4,6 +4,8 @@ Each rank runs its share of the dataset and rank 0 gathers the predictions. The 
 batches dealt round-robin: every batch a rank runs is exactly a batch a single process would run,
 so the numbers, and the files ``evaluate`` writes, are the same as a single-process run's (only
 the measured time differs). gloo on the CPU, nccl on CUDA; ``torch.distributed`` does the rest.
+The dataset is listed once per job, not once per rank: rank 0 opens it and sends the folder listings it
+made as one compressed buffer; the others open it from that (:func:`open_dataset`).
 A job's embeddings travel with its predictions: each rank sends the rows of its share, rank 0 writes them into
 its store and puts it in place; the other ranks drop theirs.
 """
@@ -16,6 +18,8 @@ from datetime import timedelta
 
 import numpy as np
 
+from core.datasets.base import Dataset
+from core.datasets.errors import DatasetError
 from core.inference.predictions import Predictions
 from core.inference.runner import InferenceJob
 from core.models.cards import ModelError
@@ -76,6 +80,48 @@ def agree(rank: Rank, error: str | None) -> str | None:
     errors: list[str | None] = [None] * rank.world_size
     dist.all_gather_object(errors, error)
     return next((f"rank {r}: {e}" if rank.world_size > 1 else e for r, e in enumerate(errors) if e), None)
+
+
+def open_dataset(rank: Rank | None, path, split: str | None = None, task: str | None = None) -> Dataset:
+    """The dataset at ``path``, listed by rank 0 only: the others open it from rank 0's listings (sent as one
+    uint8 buffer), so a tree of a million images costs one listing per job, and every rank shares rank 0's
+    samples (the shares are cut by index). Without torchrun (``rank`` None) plain ``open_dataset``.
+    Every rank calls this; when rank 0 cannot open the dataset the others raise a DatasetError too."""
+    from core.datasets.layouts import open_dataset as open_here
+    from core.datasets.layouts import open_dataset_from, open_dataset_listed
+
+    if rank is None or rank.world_size == 1:
+        return open_here(path, split=split, task=task)
+    if rank.is_main:
+        try:
+            dataset, listed = open_dataset_listed(path, split=split, task=task)
+        except Exception:
+            _broadcast_bytes(rank, None)  # the others stop waiting and learn it from agree()
+            raise
+        _broadcast_bytes(rank, listed)
+        return dataset
+    listed = _broadcast_bytes(rank, None)
+    if listed is None:
+        raise DatasetError("rank 0 could not open the dataset (it says why)")
+    return open_dataset_from(listed, path, split=split, task=task)
+
+
+def _broadcast_bytes(rank: Rank, data: bytes | None) -> bytes | None:
+    """Rank 0's ``data`` on every rank (None stays None): a length, then the bytes as one uint8 tensor."""
+    import torch
+    import torch.distributed as dist
+
+    device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else "cpu"
+    size = torch.tensor([-1 if data is None else len(data)], dtype=torch.int64, device=device)
+    dist.broadcast(size, src=0)
+    if int(size.item()) < 0:
+        return None
+    if rank.is_main:
+        buffer = torch.frombuffer(bytearray(data), dtype=torch.uint8).to(device)
+    else:
+        buffer = torch.empty(int(size.item()), dtype=torch.uint8, device=device)
+    dist.broadcast(buffer, src=0)
+    return buffer.cpu().numpy().tobytes()
 
 
 def barrier() -> None:

@@ -98,6 +98,12 @@ class Task:
     def write_run(self, path: Path, predictions) -> Path:
         raise NotImplementedError
 
+    def read_evaluation(self, out_dir: Path):
+        """The predictions ``evaluate --out out_dir`` wrote (its :attr:`outputs`), as they were written: not
+        aligned to any dataset (``core.labels.run_import`` checks their sample ids first). OSError, ValueError
+        or ModelError when they cannot be read."""
+        raise NotImplementedError
+
     def load_run(self, path: Path, dataset: Dataset):
         """A saved run aligned to ``dataset``'s samples (and, where the task needs it, its classes now)."""
         raise NotImplementedError

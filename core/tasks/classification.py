@@ -216,6 +216,9 @@ class Classification(Task):
     def write_run(self, path: Path, predictions) -> Path:
         return write(path, predictions)
 
+    def read_evaluation(self, out_dir: Path):
+        return Predictions.load(Path(out_dir) / "predictions.npz")
+
     def load_run(self, path: Path, dataset: Dataset):
         return load(path, dataset.sample_ids, dataset.classes)
 

@@ -205,6 +205,9 @@ class ObjectTask(Task):
     def write_run(self, path: Path, predictions) -> Path:
         return predictions.save(path)
 
+    def read_evaluation(self, out_dir: Path):
+        return DetectionPredictions.load(Path(out_dir) / "predictions.npz")
+
     def load_run(self, path: Path, dataset: Dataset):
         return load(path, dataset)
 

@@ -19,6 +19,7 @@ from core.evaluation.segmentation import summarize_segmentation, write_segmentat
 from core.evaluation.selection import Selection
 from core.inference.class_map import segmenter_fit
 from core.inference.mask_archive import load_archive, save_archive
+from core.inference.mask_store import SegmentationPredictions
 from core.inference.segmentation import SegmentationJob
 from core.models.cards import ModelCard, ModelError
 from core.tasks.base import Fit, Task, wrong_task
@@ -177,6 +178,9 @@ class Segmentation(Task):
     # -- runs in the project store ----------------------------------------------------------
     def write_run(self, path: Path, predictions) -> Path:
         return write(path, predictions)
+
+    def read_evaluation(self, out_dir: Path):
+        return SegmentationPredictions.load(Path(out_dir) / "masks")  # the run folder evaluate fills
 
     def load_run(self, path: Path, dataset: Dataset):
         return load(path, dataset.sample_ids)  # a segmentation run keeps its own classes and truth

@@ -1,6 +1,7 @@
 """Model runs kept in the project store: saved when a run finishes, the latest one shown again when the
 dataset is reopened, any other picked from the Runs menu, two compared side by side. Classifier and
-segmenter runs alike (what differs between them is in ``core/tasks``).
+segmenter runs alike (what differs between them is in ``core/tasks``). A run made elsewhere (a cluster's
+``evaluate --out DIR``) is brought in with Runs > Import Run from Folder… (``core.labels.run_import``).
 
 Saving hashes the weights, computes the metrics, (for a segmenter) packs every mask into one file and
 keeps the run's embeddings when it computed them; loading reads a predictions file and maps the run's
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import QMenu, QWidget
+from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 from superqt.utils import create_worker
 
 from core import tasks
@@ -42,6 +43,7 @@ def load_with_embeddings(project, run: Run) -> tuple:
 class RunsController(QObject):
     runs_changed = Signal()  # a run was saved, or another one is shown
     saved = Signal(object)  # Run
+    imported = Signal(object)  # Run: a run made elsewhere, now kept in the project
 
     def __init__(self, state: AppState, runner, window: QWidget) -> None:
         super().__init__(window)
@@ -52,6 +54,11 @@ class RunsController(QObject):
         self.compare_action = QAction("&Compare Runs…", window, triggered=self.compare)
         self.compare_action.setToolTip(
             "Both runs' metrics side by side, and the samples one gets right and the other not"
+        )
+        self.import_action = QAction("&Import Run from Folder…", window, triggered=self.ask_import)
+        self.import_action.setToolTip(
+            "A run made on another machine (python main.py evaluate --out DIR, e.g. under torchrun on a cluster): "
+            "its sample ids are checked against this split, then it is kept and listed here"
         )
         runner.run_finished.connect(self.save_finished)
         state.project_changed.connect(lambda _p: self._forget())
@@ -100,6 +107,30 @@ class RunsController(QObject):
         self.runs_changed.emit()
         self.saved.emit(run)
 
+    # -- importing ---------------------------------------------------------------------
+    def ask_import(self) -> None:
+        """Ask for the folder ``evaluate --out`` wrote, then import it."""
+        folder = QFileDialog.getExistingDirectory(self.window, "Import Run from Folder (an evaluate --out folder)")
+        if folder:
+            self.import_folder(folder)
+
+    def import_folder(self, folder: str | Path) -> None:
+        """Check the run in ``folder`` against the open split and keep it (on a worker); then show it."""
+        from core.labels.run_import import import_run
+
+        project = self.state.project
+        if project is None:
+            self.state.message.emit("Open a dataset first: a run is imported into its project")
+            return
+        self.state.message.emit(f"Importing the run in {folder}…")
+        self._start(lambda: import_run(project, folder), self._on_imported, "The run was not imported")
+
+    def _on_imported(self, run: Run) -> None:
+        self.state.message.emit(f"Imported {run_title(run)}")
+        self.runs_changed.emit()
+        self.imported.emit(run)
+        self.show_run(run)
+
     # -- showing -----------------------------------------------------------------------
     def set_shown(self, run: Run | None) -> None:
         """The run whose predictions the state holds (after opening a dataset)."""
@@ -130,6 +161,9 @@ class RunsController(QObject):
         menu.clear()
         menu.setToolTipsVisible(True)  # a run's weights, their hash and whether it kept its embeddings
         menu.addAction(self.compare_action)
+        menu.addAction(self.import_action)
+        project = self.state.project
+        self.import_action.setEnabled(project is not None and not project.read_only)
         runs = self.runs()
         self.compare_action.setEnabled(len(runs) >= 2)
         menu.addSeparator()

@@ -110,3 +110,50 @@ def test_two_unet_runs_are_kept_shown_again_and_compared_image_by_image(qtbot, t
     np.testing.assert_array_equal(again.browser.visible_indices(), comparison.worse_in_a)
     assert again.state.selection.name.startswith("worse in #1 than #2")
     dialog.close()
+
+
+def evaluated_elsewhere(dataset, predicted, out) -> None:
+    """What `evaluate --out out` writes on another machine for ``predicted`` on ``dataset``."""
+    from core import tasks
+
+    preds = predictions_for(dataset, predicted)
+    tasks.of(preds).write_evaluation(dataset, preds, out)
+
+
+def test_a_run_made_elsewhere_is_imported_from_the_runs_menu_and_shown(qtbot, digits, open_window, tmp_path,
+                                                                       monkeypatch):  # fmt: skip
+    from PySide6.QtWidgets import QFileDialog
+
+    dataset = open_dataset(digits)
+    predicted = dataset.targets.copy()
+    predicted[:36] = (predicted[:36] + 1) % 10  # 90% right
+    evaluated_elsewhere(dataset, predicted, tmp_path / "cluster")
+    window = open_window(digits)
+    runs = window.labeling.runs
+    window.runs_menu.aboutToShow.emit()
+    action = next(a for a in window.runs_menu.actions() if a.text() == "&Import Run from Folder…")
+    assert action.isEnabled()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path / "cluster"))
+    with qtbot.waitSignal(runs.imported, timeout=60_000) as imported:
+        action.trigger()
+    run = imported.args[0]
+    assert run.name == "test model (imported)" and run.metrics["accuracy"] == 0.9
+    qtbot.waitUntil(lambda: runs.shown is not None and runs.shown.id == run.id, timeout=30_000)
+    np.testing.assert_array_equal(window.state.predictions.predicted, predicted)
+    window.runs_menu.aboutToShow.emit()
+    checked = [a.text() for a in window.runs_menu.actions() if a.isChecked()]
+    assert checked == [f"#{run.id} test model (imported) · " + checked[0].split(" · ", 1)[1]]
+    assert "accuracy 90.0%" in checked[0]
+
+
+def test_a_run_of_other_samples_is_refused_with_the_counts(qtbot, digits, open_window, tmp_path):
+    dataset = open_dataset(digits)
+    evaluated_elsewhere(dataset, dataset.targets, tmp_path / "cluster")
+    for gone in sorted((digits / "test" / "2").iterdir())[:3]:
+        gone.unlink()  # this copy lost three images since the run
+    window = open_window(digits)
+    with qtbot.waitSignal(window.state.error, timeout=60_000) as error:
+        window.labeling.runs.import_folder(tmp_path / "cluster")
+    title, text = error.args
+    assert title == "The run was not imported" and "3 of the run's 360 samples are not in the split" in text
+    assert window.labeling.runs.runs() == []
