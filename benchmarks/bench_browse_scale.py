@@ -29,9 +29,9 @@ import numpy as np
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_browser_scroll import heartbeat_gaps
 from PySide6.QtWidgets import QApplication
 
-from bench_browser_scroll import heartbeat_gaps
 from core.datasets.base import Dataset
 from core.evaluation import ranking
 from core.evaluation.selection import Selection
@@ -176,7 +176,6 @@ def main() -> None:
     results = filters(app, state, pane, dataset)
     pane.shutdown()
     pane.close()
-    del state, pane, predictions, dataset
     tagged = SyntheticImages(task="multilabel")
     _state, tag_pane, _ = open_pane(app, tagged)
     results += tag_filters(app, tag_pane)
