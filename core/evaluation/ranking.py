@@ -136,7 +136,9 @@ def stable_argsort(key: np.ndarray) -> np.ndarray:
     tied = np.flatnonzero(ordered[1:] == ordered[:-1])
     if not len(tied):
         return order
-    members = np.unique(np.concatenate([tied, tied + 1]))  # every position in a run of equal keys
+    in_run = np.zeros(len(order), dtype=bool)
+    in_run[tied] = in_run[tied + 1] = True
+    members = np.flatnonzero(in_run)  # every position in a run of equal keys
     runs = np.cumsum(np.r_[True, ordered[members][1:] != ordered[members][:-1]])
     # Runs are contiguous and already in key order: sorting (run, original position) keeps them in place.
     order[members] = order[members][np.lexsort((order[members], runs))]

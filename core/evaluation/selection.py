@@ -150,8 +150,12 @@ class IdSearch:
     SEPARATOR = "\0"  # never in a file name, so never in an id
 
     def __init__(self, sample_ids) -> None:
-        ids = [str(i) for i in sample_ids]
-        lowered = self.SEPARATOR.join(ids).lower().split(self.SEPARATOR) if ids else []
+        ids = sample_ids if isinstance(sample_ids, list) else [str(i) for i in sample_ids]
+        try:
+            lowered = self.SEPARATOR.join(ids).lower().split(self.SEPARATOR) if ids else []
+        except TypeError:  # ids that are not all strings
+            ids = [str(i) for i in ids]
+            lowered = self.SEPARATOR.join(ids).lower().split(self.SEPARATOR) if ids else []
         if len(lowered) != len(ids):  # an id held the separator: lowercase them one by one
             lowered = [i.lower() for i in ids]
         self.lowered = np.asarray(lowered, dtype=str)
