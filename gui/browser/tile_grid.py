@@ -175,25 +175,32 @@ class TileGrid(QAbstractItemView):
         return range(min(first * columns, self._count), min((last + 1) * columns, self._count))
 
     def paintEvent(self, event) -> None:
+        # Geometry read once per paint, not per tile: a scroll step repaints ~50 new tiles.
         painter = QPainter(self.viewport())
         option = QStyleOptionViewItem()
         self.initViewItemOption(option)
         model, root, delegate = self.model(), self.rootIndex(), self.itemDelegate()
-        selection, current = self.selectionModel(), self.currentIndex()
-        hover = self.indexAt(self.viewport().mapFromGlobal(self.cursor().pos())) if self.underMouse() else None
+        selection, current = self.selectionModel(), self.currentIndex().row()
+        selected = selection is not None and selection.hasSelection()
+        hover = self._row_at(self.viewport().mapFromGlobal(self.cursor().pos())) if self.underMouse() else -1
+        focus = self.hasFocus()
+        columns, width, height, offset = self.columns(), self.tile.width(), self.tile.height(), self.verticalOffset()
+        exposed = event.rect()
+        enabled, State = QStyle.StateFlag.State_Enabled, QStyle.StateFlag
         for row in self._shown_rows():
-            rect = self._rect_of(row)
-            if not rect.intersects(event.rect()):
+            rect = QRect((row % columns) * width, (row // columns) * height - offset, width, height)
+            if not rect.intersects(exposed):
                 continue
             index = model.index(row, 0, root)
             option.rect = rect
-            option.state = QStyle.StateFlag.State_Enabled
-            if selection.isSelected(index):
-                option.state |= QStyle.StateFlag.State_Selected
-            if index == current and self.hasFocus():
-                option.state |= QStyle.StateFlag.State_HasFocus
-            if hover is not None and index == hover:
-                option.state |= QStyle.StateFlag.State_MouseOver
+            state = enabled
+            if selected and selection.isSelected(index):
+                state |= State.State_Selected
+            if focus and row == current:
+                state |= State.State_HasFocus
+            if row == hover:
+                state |= State.State_MouseOver
+            option.state = state
             delegate.paint(painter, option, index)
         painter.end()
 
