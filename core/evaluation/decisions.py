@@ -26,6 +26,17 @@ def predicted_classes(predictions: Predictions, threshold: Threshold = None) -> 
     return out
 
 
+def predicted_class(predictions: Predictions, index: int, threshold: Threshold = None) -> int:
+    """Sample ``index``'s row of :func:`predicted_classes`, deciding that sample alone (the browser's
+    sample view: deciding a million samples to show one took seconds)."""
+    if not predictions.done[index] or not predictions.scores.shape[1]:
+        return NOT_PREDICTED
+    scores = predictions.scores[index]
+    if predictions.task == "binary" and threshold is not None and len(scores) == 2:
+        return int(scores[1] >= float(threshold))
+    return int(np.argmax(scores))
+
+
 def predicted_tags(predictions: Predictions, threshold: Threshold = 0.5) -> np.ndarray:
     """N x L uint8 predicted labels of a multilabel model; rows without a prediction are all 0.
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from core.datasets import Dataset
 from core.evaluation.selection import (
+    IdSearch,
     Selection,
     counts_by_class,
     matching_ids,
@@ -47,10 +48,12 @@ def visible_rows(
     *,
     tags: np.ndarray | None,
     outcome: np.ndarray | None,
-    ids: np.ndarray | None,
+    ids: np.ndarray | IdSearch | None,
     marks: UserMarks | None,
 ) -> np.ndarray:
-    """The dataset indices to show, in the selection's order when it has one."""
+    """The dataset indices to show, in the selection's order when it has one.
+
+    ``ids``: the sample ids to search, best as an :class:`IdSearch` kept between calls (lowercased once)."""
     rows = narrow(
         shown_indices(len(dataset), selection),
         targets=dataset.targets,

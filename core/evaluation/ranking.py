@@ -123,7 +123,26 @@ def worst_first(values: np.ndarray, higher_is_worse: bool = True, indices: np.nd
     indices = np.arange(len(values)) if indices is None else np.asarray(indices, dtype=np.int64)
     indices = indices[~np.isnan(values[indices])]
     key = -values[indices] if higher_is_worse else values[indices]
-    return indices[np.argsort(key, kind="stable")]
+    return indices[stable_argsort(key)]
+
+
+def stable_argsort(key: np.ndarray) -> np.ndarray:
+    """``np.argsort(key, kind="stable")`` at about half the cost for a million floats: an unstable
+    (introsort) pass, then only the runs of equal keys put back in position order."""
+    order = np.argsort(key)
+    if len(order) < 2:
+        return order
+    ordered = key[order]
+    tied = np.flatnonzero(ordered[1:] == ordered[:-1])
+    if not len(tied):
+        return order
+    in_run = np.zeros(len(order), dtype=bool)
+    in_run[tied] = in_run[tied + 1] = True
+    members = np.flatnonzero(in_run)  # every position in a run of equal keys
+    runs = np.cumsum(np.r_[True, ordered[members][1:] != ordered[members][:-1]])
+    # Runs are contiguous and already in key order: sorting (run, original position) keeps them in place.
+    order[members] = order[members][np.lexsort((order[members], runs))]
+    return order
 
 
 def rank(name: str, dataset: Dataset, predictions: Predictions, indices: np.ndarray | None = None) -> np.ndarray:

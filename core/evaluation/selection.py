@@ -133,12 +133,45 @@ def narrow(
     return indices[keep]
 
 
-def matching_ids(sample_ids: np.ndarray, indices: np.ndarray, text: str) -> np.ndarray:
-    """The ``indices`` whose sample id contains ``text`` (case-insensitive), order kept."""
-    if not text:
-        return np.asarray(indices, dtype=np.int64)
-    found = np.char.find(np.char.lower(sample_ids[indices]), text.lower()) >= 0
-    return np.asarray(indices, dtype=np.int64)[found]
+def matching_ids(sample_ids, indices: np.ndarray, text: str) -> np.ndarray:
+    """The ``indices`` whose sample id contains ``text`` (case-insensitive), order kept.
+
+    ``sample_ids``: the ids, or an :class:`IdSearch` of them (built once: a million ids lowercase in seconds)."""
+    search = sample_ids if isinstance(sample_ids, IdSearch) else IdSearch(sample_ids)
+    return search.matching(indices, text)
+
+
+class IdSearch:
+    """Case-insensitive substring search over every sample id, the ids lowercased once.
+
+    One ``str.lower`` of the joined ids (C speed, where ``np.char.lower`` goes id by id), then each search is a
+    vectorised ``np.char.find`` over the whole array (cheaper than gathering the shown rows' strings first)."""
+
+    SEPARATOR = "\0"  # never in a file name, so never in an id
+
+    def __init__(self, sample_ids) -> None:
+        ids = sample_ids if isinstance(sample_ids, list) else [str(i) for i in sample_ids]
+        try:
+            lowered = self.SEPARATOR.join(ids).lower().split(self.SEPARATOR) if ids else []
+        except TypeError:  # ids that are not all strings
+            ids = [str(i) for i in ids]
+            lowered = self.SEPARATOR.join(ids).lower().split(self.SEPARATOR) if ids else []
+        if len(lowered) != len(ids):  # an id held the separator: lowercase them one by one
+            lowered = [i.lower() for i in ids]
+        self.lowered = np.asarray(lowered, dtype=str)
+
+    def __len__(self) -> int:
+        return len(self.lowered)
+
+    def matching(self, indices: np.ndarray, text: str) -> np.ndarray:
+        """The ``indices`` whose id contains ``text``, order kept."""
+        indices = np.asarray(indices, dtype=np.int64)
+        if not text:
+            return indices
+        needle = text.lower()
+        if len(indices) * 4 < len(self.lowered):  # a small subset: search its ids only
+            return indices[np.char.find(self.lowered[indices], needle) >= 0]
+        return indices[(np.char.find(self.lowered, needle) >= 0)[indices]]
 
 
 def counts_by_class(

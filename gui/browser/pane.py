@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QSplitter, QStackedWidget, QTabWidget, QVBoxLayout
 from superqt.utils import qdebounced, qthrottled
 
 from core.evaluation.filtering import Filters, visible_rows
-from core.evaluation.selection import step_in
+from core.evaluation.selection import IdSearch, step_in
 from core.labels.marks import LabelMarks
 from core.masks.overlays import OverlayStyle
 from gui.browser.box_bar import BoxBar
@@ -49,7 +49,7 @@ class BrowserPane(PaneEvents, QWidget):
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
-        self._ids: np.ndarray | None = None  # sample ids as an array, built on the first search
+        self._ids: IdSearch | None = None  # the sample ids lowercased, built on the first search
         self._failed = 0
         self._run = None  # the segmentation run shown (SegmentationPredictions), None without one
         self._run_source = False  # the sample view's prediction source reads that run
@@ -258,7 +258,7 @@ class BrowserPane(PaneEvents, QWidget):
             self.filters.set_counts(0, 0)
             return
         if self.filters.search_text and self._ids is None:
-            self._ids = np.asarray(dataset.sample_ids, dtype=str)
+            self._ids = IdSearch(dataset.sample_ids)
         filters = Filters(
             self.filters.class_index,
             self.filters.wrong_only.isChecked(),

@@ -12,7 +12,7 @@ import numpy as np
 
 from core import tasks
 from core.datasets import Dataset
-from core.evaluation.decisions import predicted_classes, predicted_tags
+from core.evaluation.decisions import predicted_class, predicted_tags
 from core.evaluation.selection import tag_differences
 from core.inference import Predictions
 from gui.browser.colors import RIGHT_COLOR, WRONG_COLOR
@@ -39,7 +39,7 @@ def classification_summary(
     if not top:
         return "Prediction: not run yet", "", []
     labels = set(dataset[index].labels)
-    best = int(predicted_classes(predictions, threshold)[index])
+    best = predicted_class(predictions, index, threshold)
     score = float(predictions.scores[index, best])
     name = predictions.classes[best] if best < len(predictions.classes) else str(best)
     color = "" if not labels else RIGHT_COLOR.name() if best in labels else WRONG_COLOR.name()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from core.evaluation.selection import RIGHT, WRONG
 from gui.browser.boxes import paint_boxes
@@ -23,6 +23,7 @@ from gui.browser.grid_model import (
     TagsRole,
 )
 from gui.browser.thumbnails import THUMB_SIZE
+from gui.browser.tile_grid import TileGrid
 from gui.browser.tile_marks import paint_marks
 
 PAD = 4
@@ -164,7 +165,7 @@ def differences_line(truth: list[str], predicted: list[str], width: int, metrics
     return text if metrics.horizontalAdvance(text) <= width else f"−{len(missed)} +{len(extra)}"
 
 
-class GridView(QListView):
+class GridView(TileGrid):
     def keyboardSearch(self, search: str) -> None:
         """No jumping to a tile by typing its label: letters are labeling keys here."""
 
@@ -178,25 +179,15 @@ class GridView(QListView):
             self.viewport().update(rect)
 
 
-def make_grid_view(model: QAbstractItemModel, parent: QWidget | None = None) -> QListView:
-    """The thumbnail grid: a wrapping list of fixed-size tiles painted by :class:`TileDelegate`."""
-    # IconMode: a scroll step costs work for the visible tiles only (a wrapping ListMode list does
-    # work for every row on each step: 58,000 rowCount calls per step at 60,000 samples, 77 ms).
-    # IconMode would measure every row again on dataChanged, so the model never sends it for
-    # thumbnails, predictions or labels: it asks the view to repaint (repaint_requested) and
-    # data() reads the current values as the tiles paint.
-    view = GridView(parent)
-    view.setViewMode(QListView.ViewMode.IconMode)
-    view.setFlow(QListView.Flow.LeftToRight)
-    view.setWrapping(True)
-    view.setMovement(QListView.Movement.Static)
-    view.setResizeMode(QListView.ResizeMode.Adjust)
-    view.setLayoutMode(QListView.LayoutMode.SinglePass)
-    view.setUniformItemSizes(True)
-    view.setGridSize(TILE_SIZE)
+def make_grid_view(model: QAbstractItemModel, parent: QWidget | None = None) -> GridView:
+    """The thumbnail grid: a wrapping grid of fixed-size tiles painted by :class:`TileDelegate`."""
+    # TileGrid places a tile by arithmetic on its row: a model reset, a scroll step or a selection
+    # costs the tiles on screen only (QListView's IconMode built an item per row on every reset:
+    # seconds at 1.28M rows). The model never sends dataChanged for thumbnails, predictions or
+    # labels: it asks the view to repaint (repaint_requested) and data() reads the current values.
+    view = GridView(TILE_SIZE, parent)
     view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)  # label many at once
     view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-    view.verticalScrollBar().setSingleStep(TILE_SIZE.height() // 3)
     view.setMouseTracking(True)
     view.setItemDelegate(TileDelegate(view))
     view.setModel(model)

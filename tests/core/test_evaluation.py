@@ -10,7 +10,7 @@ import pytest
 
 from core.datasets.base import Dataset
 from core.evaluation import classification
-from core.evaluation.decisions import predicted_classes, predicted_tags
+from core.evaluation.decisions import predicted_class, predicted_classes, predicted_tags
 from core.inference.predictions import Predictions
 from core.metrics import (
     best_fbeta_threshold,
@@ -224,3 +224,16 @@ def test_file_names_that_are_not_utf8_round_trip_through_the_outputs(tmp_path):
     assert all((root / sample_id).is_file() for sample_id in ids)
     written = json.loads((tmp_path / "out" / "metrics.json").read_text(encoding="utf-8"))
     assert written == summary and written["failures"][0]["sample_id"] == f"cat/{odd}"
+
+
+def test_one_samples_decision_is_its_row_of_every_samples_decision():
+    """predicted_class (the sample view's) decides as predicted_classes, for every task, threshold and gap."""
+    rng = np.random.default_rng(0)
+    for task, k in (("multiclass", 5), ("binary", 2)):
+        scores = rng.random((20, k), dtype=np.float32)
+        done = rng.random(20) < 0.7
+        predictions = Predictions(task=task, classes=[str(c) for c in range(k)], sample_ids=[str(i) for i in range(20)],
+                                  scores=scores, done=done)  # fmt: skip
+        for threshold in (None, 0.3, 0.9):
+            every = predicted_classes(predictions, threshold)
+            assert [predicted_class(predictions, i, threshold) for i in range(20)] == every.tolist()

@@ -71,3 +71,18 @@ def test_class_counts_of_the_selection_with_its_unlabeled_samples():
     counts, total, unlabeled = class_counts(data, Selection.of("some", np.array([0, 4])), None)
     assert counts.tolist() == [1, 0, 0] and total == 2 and unlabeled == 1
     assert class_counts(None, None, None)[1:] == (0, 0)
+
+
+def test_id_search_gives_the_rows_of_a_plain_case_insensitive_search():
+    """The lowercased index (IdSearch) finds the same rows, in the same order, as lowering each id does."""
+    from core.evaluation.selection import IdSearch, matching_ids
+
+    ids = np.array(["Cat_1.JPG", "dog_1.jpg", "CAT_2.png", "ΟΔΟΣ_3", "bird\0odd", "x"])
+    search = IdSearch(ids)
+    for text in ["cat", "JPG", "_1", "οδος", "odd", "zz", "", "x"]:
+        for indices in [np.arange(6), np.array([5, 2, 0]), np.array([3]), np.zeros(0, np.int64)]:
+            plain = indices[np.char.find(np.char.lower(ids[indices]), text.lower()) >= 0] if text else indices
+            assert search.matching(indices, text).tolist() == plain.tolist(), (text, indices)
+            assert matching_ids(ids, indices, text).tolist() == plain.tolist()
+    assert rows(multiclass(), Filters(search="CAT"), ids=IdSearch(IDS)) == [0, 2, 4]
+    assert len(IdSearch([])) == 0

@@ -148,3 +148,12 @@ def test_a_histogram_on_a_scores_known_range():
     np.testing.assert_array_equal(edges, [0.0, 0.25, 0.5, 0.75, 1.0])
     assert counts.tolist() == [1, 2, 1, 1]  # 1.0 in the last, closed bar
     assert [ranking.in_bin(values, edges, b).tolist() for b in range(4)] == [[5], [0, 1], [3], [4]]
+
+
+def test_stable_argsort_equals_numpy_stable_sort_with_ties():
+    from core.evaluation.ranking import stable_argsort
+
+    rng = np.random.default_rng(0)
+    for n in (0, 1, 2, 7, 1000):
+        for key in (rng.random(n), rng.integers(0, 3, n).astype(float), rng.random(n).round(1), -np.zeros(n)):
+            assert stable_argsort(key).tolist() == np.argsort(key, kind="stable").tolist()
