@@ -254,7 +254,7 @@ class MetricsPane(QGroupBox):
             return f"This view shows classification metrics; {dataset.name} is a {dataset.task} dataset."
         if dataset is not None and not model.has_labels():
             return f"{dataset.name} has no labels here: nothing to compare the predictions with."
-        if model.decisions is None:
+        if model.decisions is None or model.predictions is None:  # decisions of a run just dropped: not yet cleared
             return "Run a model to see its metrics." if model.predictions is None else "No metrics yet."
         return self._summary_text()
 
