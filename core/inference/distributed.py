@@ -20,6 +20,8 @@ import numpy as np
 
 from core.datasets.base import Dataset
 from core.datasets.errors import DatasetError
+from core.datasets.layouts import open_dataset as open_here
+from core.datasets.layouts import open_dataset_from, open_dataset_listed
 from core.inference.predictions import Predictions
 from core.inference.runner import InferenceJob
 from core.models.cards import ModelError
@@ -87,8 +89,6 @@ def open_dataset(rank: Rank | None, path, split: str | None = None, task: str | 
     uint8 buffer), so a tree of a million images costs one listing per job, and every rank shares rank 0's
     samples (the shares are cut by index). Without torchrun (``rank`` None) plain ``open_dataset``.
     Every rank calls this; when rank 0 cannot open the dataset the others raise a DatasetError too."""
-    from core.datasets.layouts import open_dataset as open_here
-    from core.datasets.layouts import open_dataset_from, open_dataset_listed
 
     if rank is None or rank.world_size == 1:
         return open_here(path, split=split, task=task)
