@@ -1,24 +1,25 @@
-"""The main window: wiring of the three panes, the menu and the status bar. No logic of its own."""
+"""The main window: wiring of the three panes, the menu and the status bar. No logic of its own.
+
+Start-up: the module imports Qt and the light widgets only. ``MainWindow(build_panes=False)`` (the app's
+launch) is a frame of the window (title, menus, dataset bar, status bar) that is on screen at once; its panes,
+which import numpy, pyqtgraph, OpenCV and most of ``core``, are built on the first event-loop turn after the
+frame's first paint (``build_panes``). Built at once, as the tests and --screenshot make it, it is the same window.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QSizePolicy, QSplitter, QVBoxLayout, QWidget
-from superqt.utils import create_worker
 
-from core.masks.writers import WithSavedMasks
-from gui.browser import BrowserPane
-from gui.browser.decoding import per_pixel
-from gui.labeling import LabelingTools, MaskEditorWidget
-from gui.labeling.saved_masks import SavedMasks
-from gui.metrics import MetricsPane
-from gui.runner import RunnerPane
-from gui.shortcuts import HELP_KEYS
-from gui.state import AppState
 from gui.widgets import DatasetBar, ErrorBanner, place_on_screen
+
+if TYPE_CHECKING:
+    from gui.labeling import MaskEditorWidget
+    from gui.state import AppState
 
 MAX_RECENT = 10
 #: Below this the panes cannot show their controls whole; the layout may ask for more.
@@ -28,18 +29,54 @@ DEFAULT_WIDTH, DEFAULT_HEIGHT = 1500, 950
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, state: AppState | None = None) -> None:
+    #: The panes are built: at once in the constructor, or after the frame's first paint (``build_panes``).
+    panes_built = Signal()
+
+    def __init__(self, state: AppState | None = None, *, build_panes: bool = True) -> None:
         super().__init__()
         self.setWindowTitle("CV Lens")
         self.setMinimumSize(MIN_WIDTH, MIN_HEIGHT)
         self.remembers_layout = True  # off for --screenshot: a scripted size is not the user's
-        self.state = state or AppState()
+        self.state = state  # made with the panes when None: AppState imports core
         self.settings = QSettings()
         self._opening = None  # the worker opening a dataset, if any
         self.mask_editor: MaskEditorWidget | None = None
+        self.built = False
+        self._restore_panes = False  # restore_layout ran before the panes existed: their sizes wait for them
 
         self.banner = ErrorBanner()
         self.dataset_bar = DatasetBar()
+        # Where the panes go; until then the frame says what is coming.
+        self._placeholder = QLabel("Starting CV Lens…", alignment=Qt.AlignCenter)
+        self._placeholder.setStyleSheet("color: #777")
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.dataset_bar)
+        layout.addWidget(self._placeholder, 1)
+        self._layout = layout
+        self.setCentralWidget(central)
+
+        self.status_label = QLabel()
+        self.statusBar().addPermanentWidget(self.status_label)
+        self._add_menus()
+        if build_panes:
+            self.build_panes()
+
+    def build_panes(self) -> None:
+        """Build the panes, fill the menus and wire them (once; the imports below are deferred for start-up)."""
+        if self.built:
+            return
+        from gui.browser import BrowserPane
+        from gui.labeling import LabelingTools
+        from gui.labeling.saved_masks import SavedMasks
+        from gui.metrics import MetricsPane
+        from gui.runner import RunnerPane
+        from gui.state import AppState
+
+        self.built = True
+        self.state = self.state or AppState()
         self.browser = BrowserPane(self.state)
         self.runner = RunnerPane(self.state)
         self.metrics = MetricsPane(self.state)
@@ -60,23 +97,37 @@ class MainWindow(QMainWindow):
         panes.setStretchFactor(0, 11)
         panes.setStretchFactor(1, 9)
         self.panes = panes
-
-        central = QWidget()
-        layout = QVBoxLayout(central)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.banner)
-        layout.addWidget(self.dataset_bar)
-        layout.addWidget(panes, 1)
-        self.setCentralWidget(central)
-
-        self.status_label = QLabel()
-        self.statusBar().addPermanentWidget(self.status_label)
+        self._layout.replaceWidget(self._placeholder, panes)
+        self._placeholder.deleteLater()
+        panes.show()  # now, not on the layout's queued call: the window is whole when this returns
         self._build_menu()
         self._connect()
+        if self._restore_panes:
+            self._restore_splitters()
+        if self.isVisible():
+            self._size_panes()
+        self.panes_built.emit()
+
+    def when_built(self, callback) -> None:
+        """``callback()`` once the panes are built: now if they are."""
+        if self.built:
+            callback()
+        else:
+            self.panes_built.connect(callback)
 
     # -- construction -----------------------------------------------------------
+    def _add_menus(self) -> None:
+        """The menu bar's menus, in the frame; their actions come with the panes (``_build_menu``)."""
+        bar = self.menuBar()
+        titles = ("&File", "&Edit", "&Labels", "&Runs", "&View", "&Help")
+        self.file_menu, self.edit_menu, self.labels_menu, self.runs_menu, self.view_menu, self.help_menu = (
+            bar.addMenu(title) for title in titles
+        )
+
     def _build_menu(self) -> None:
-        menu = self.menuBar().addMenu("&File")
+        from gui.shortcuts import HELP_KEYS
+
+        menu = self.file_menu
         open_action = QAction("&Open Dataset…", self, shortcut=QKeySequence.Open, triggered=self.ask_open_dataset)
         menu.addAction(open_action)
         self.open_model_action = QAction(
@@ -88,8 +139,8 @@ class MainWindow(QMainWindow):
         self._fill_recent_menu()
         menu.addSeparator()
         file_menu = menu
-        edit_menu = self.menuBar().addMenu("&Edit")
-        labels = self.menuBar().addMenu("&Labels")
+        edit_menu = self.edit_menu
+        labels = self.labels_menu
         self.edit_mask_action = QAction(
             "Edit &Mask of This Sample…", self, shortcut=QKeySequence("Ctrl+M"), triggered=self.edit_mask
         )
@@ -105,11 +156,10 @@ class MainWindow(QMainWindow):
         self.saved_masks_action.setEnabled(False)
         labels.addAction(self.saved_masks_action)
         labels.addSeparator()
-        self.runs_menu = self.menuBar().addMenu("&Runs")
         self.labeling.fill_menus(file_menu, edit_menu, labels, self.runs_menu)
         file_menu.addSeparator()
         file_menu.addAction(QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close))
-        view_menu = self.menuBar().addMenu("&View")
+        view_menu = self.view_menu
         self.runner_action = QAction(
             "Model &Runner", self, checkable=True, checked=True, shortcut=QKeySequence("Ctrl+Shift+R"),
             toggled=self.show_runner,
@@ -118,7 +168,7 @@ class MainWindow(QMainWindow):
             "Hide the model runner to give the metrics the whole height (the Analysis tab, the map, long tables)"
         )
         view_menu.addAction(self.runner_action)
-        help_menu = self.menuBar().addMenu("&Help")
+        help_menu = self.help_menu
         self.shortcuts_action = QAction("&Keyboard Shortcuts", self, triggered=self.show_shortcuts)
         self.shortcuts_action.setShortcuts([QKeySequence(key) for key in HELP_KEYS])
         help_menu.addAction(self.shortcuts_action)
@@ -159,6 +209,8 @@ class MainWindow(QMainWindow):
 
     def _open(self, path: str, function, *args, model: str | None = None) -> None:
         """Run ``function(*args)`` (which returns core.masks.opening.Opened) on a worker, then show what it opened."""
+        from superqt.utils import create_worker
+
         self.statusBar().showMessage(f"Opening {path}…")
         worker = create_worker(function, *args, _start_thread=False, _ignore_errors=True)
         worker.returned.connect(lambda opened: self._dataset_opened(opened, model))
@@ -214,6 +266,9 @@ class MainWindow(QMainWindow):
 
     # -- mask editing -------------------------------------------------------------
     def _enable_mask_actions(self, dataset) -> None:
+        from core.masks.writers import WithSavedMasks
+        from gui.browser.decoding import per_pixel
+
         segmentation = dataset is not None and per_pixel(dataset)
         self.edit_mask_action.setEnabled(segmentation and self.state.current is not None)
         self.saved_masks_action.setEnabled(segmentation)
@@ -221,6 +276,9 @@ class MainWindow(QMainWindow):
 
     def edit_mask(self) -> None:
         """Open the mask editor on the sample shown in the sample view."""
+        from gui.browser.decoding import per_pixel
+        from gui.labeling import MaskEditorWidget
+
         dataset, index = self.state.dataset, self.state.current
         if dataset is None or index is None or not per_pixel(dataset):
             return
@@ -271,6 +329,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"{title}: {text.splitlines()[0] if text else ''}", 10000)
 
     def is_busy(self) -> bool:
+        if not self.built:
+            return False
         busy = self.runner.is_running() or self.labeling.runs.busy() or self.saved_masks.busy()
         return self._opening is not None or busy
 
@@ -296,14 +356,20 @@ class MainWindow(QMainWindow):
         geometry = self.settings.value("window/geometry")
         if not isinstance(geometry, QByteArray) or not self.restoreGeometry(geometry):
             return False
+        if self.built:
+            self._restore_splitters()
+        else:
+            self._restore_panes = True
+        self._sized = True  # the remembered pane sizes, not the first-show defaults
+        return True
+
+    def _restore_splitters(self) -> None:
         for key, splitter in self._splitters().items():
             state = self.settings.value(f"window/{key}")
             if isinstance(state, QByteArray):
                 splitter.restoreState(state)
         if str(self.settings.value("window/runner_shown", "true")).lower() == "false":
             self.show_runner(False)
-        self._sized = True  # the remembered pane sizes, not the first-show defaults
-        return True
 
     def show_runner(self, shown: bool) -> None:
         """Show or hide the model runner (remembered); hidden, the metrics take the right side's whole height."""
@@ -314,17 +380,29 @@ class MainWindow(QMainWindow):
 
     def save_layout(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
+        if not self.built:  # closed before its panes were built: their remembered sizes stay
+            return
         for key, splitter in self._splitters().items():
             self.settings.setValue(f"window/{key}", splitter.saveState())
 
     def showEvent(self, event) -> None:
+        if self.built:
+            self._size_panes()
+        super().showEvent(event)
+
+    def _size_panes(self) -> None:
+        """The first-show split of the width, unless remembered sizes were restored."""
         if not getattr(self, "_sized", False):
             self._sized = True
             width = max(self.width(), 800)
             self.panes.setSizes([int(width * 0.52), int(width * 0.48)])
-        super().showEvent(event)
 
     def closeEvent(self, event) -> None:
+        if not self.built:
+            if self.remembers_layout:
+                self.save_layout()
+            super().closeEvent(event)
+            return
         if self.mask_editor is not None:
             if not self.mask_editor.confirm_unsaved():  # Cancel, or a save that failed: the app stays open
                 event.ignore()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 
-from PySide6.QtCore import QRect, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -202,3 +202,19 @@ def place_on_screen(window: QWidget, width: int, height: int) -> None:
     """Give a new top-level window ``width`` x ``height``, or all its screen has when that is less."""
     free = window.screen().availableGeometry()
     window.setGeometry(first_geometry(free.x(), free.y(), free.width(), free.height(), (width, height)))
+
+
+class FirstPaint(QObject):
+    """Calls ``callback`` once, on the event-loop turn after ``widget`` was first painted (so after the
+    frame holding that paint reached the screen, not before it)."""
+
+    def __init__(self, widget: QWidget, callback) -> None:
+        super().__init__(widget)
+        self._callback = callback
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            watched.removeEventFilter(self)
+            QTimer.singleShot(0, self._callback)
+        return False

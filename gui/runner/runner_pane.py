@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 import shiboken6
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -37,6 +37,7 @@ from core.tasks.run_settings import RunPlan, RunSettings
 from gui.runner.class_map_dialog import CLASSIFIER_NOTE, SEGMENTATION_NOTE, ClassMapDialog
 from gui.runner.model_sources import ModelOpener, WeightsDownload
 from gui.state import AppState, RunStatus
+from gui.widgets import FirstPaint
 from gui.workers import ready_device, with_torch
 
 #: predictions_changed is emitted at most this often while a run fills them (seconds).
@@ -181,10 +182,11 @@ class RunnerPane(QGroupBox):
         self._devices_listed = False
 
     def showEvent(self, event) -> None:
-        # Listing devices imports torch (seconds): start it once the window is on screen.
+        # Listing devices imports torch (seconds, and its import holds the GIL for long stretches): start it
+        # once the pane is on screen.
         if not self._devices_listed:
             self._devices_listed = True
-            QTimer.singleShot(0, self._list_devices)
+            FirstPaint(self, self._list_devices)
         super().showEvent(event)
 
     # -- models and devices -----------------------------------------------------

@@ -1,0 +1,124 @@
+"""Start-up: the window's frame is on screen before numpy, pyqtgraph, OpenCV, core or torch are imported, and
+its panes, built after that first paint, make the same window as one built at once."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from PySide6.QtWidgets import QMenu
+
+from gui.main_window import MainWindow
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("torch", "torchvision", "numpy", "pyqtgraph", "cv2", "scipy", "superqt", "core")
+
+FRAME = """
+import sys
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from gui.main_window import MainWindow
+window = MainWindow(build_panes=False)
+window.show()
+app.processEvents()
+print(" ".join(name for name in {heavy!r} if name in sys.modules) or "none")
+"""
+
+
+def _run(code: str, **env: str) -> subprocess.CompletedProcess:
+    environ = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT), **env)
+    return subprocess.run([sys.executable, *code], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300)
+
+
+def test_the_window_frame_is_shown_without_the_heavy_imports():
+    out = _run(["-c", FRAME.format(heavy=HEAVY)])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["none"], f"imported before the first paint: {out.stdout}"
+
+
+def test_the_launch_paints_the_window_before_torch_then_its_panes(tmp_path):
+    """`python main.py` as a user runs it (the bench hook reports the paints, then quits)."""
+    out = _run(["main.py"], CVLENS_BENCH_STARTUP="1", XDG_CONFIG_HOME=str(tmp_path), HOME=str(tmp_path))
+    lines = dict(line.split(" ", 1) for line in out.stdout.splitlines() if " " in line)
+    assert "painted" in lines and "ready" in lines, out.stdout + out.stderr[-2000:]
+    assert lines["painted"].endswith("torch_imported=False")
+    painted, ready = (float(lines[key].split()[0]) for key in ("painted", "ready"))
+    assert painted < ready
+
+
+def _menus(window: MainWindow) -> list[tuple[str, list]]:
+    """The menu bar's menus, each with its actions' texts (a submenu's as a nested pair)."""
+
+    def entries(menu: QMenu) -> list:
+        return [entries_of(action) for action in menu.actions()]
+
+    def entries_of(action):
+        return (action.text(), entries(action.menu())) if action.menu() else action.text()
+
+    return [entries_of(action) for action in window.menuBar().actions()]
+
+
+def test_panes_built_after_the_first_paint_make_the_same_window(qtbot):
+    whole = MainWindow()
+    qtbot.addWidget(whole)
+    window = MainWindow(build_panes=False)
+    qtbot.addWidget(window)
+    assert not window.built and all(not actions for _title, actions in _menus(window))  # there, empty
+    window.show()
+    qtbot.waitExposed(window)
+    with qtbot.waitSignal(window.panes_built):
+        window.build_panes()
+    assert window.built and window.panes.isVisible() and window.runner.isVisible()
+    assert _menus(window) == _menus(whole)
+    assert len(_menus(window)) == 6
+    assert window.panes.sizes()[0] > 0  # the first-show split of the width was made
+    _wait_for_devices(qtbot, window)
+
+
+def _wait_for_devices(qtbot, window: MainWindow) -> None:
+    """The shown runner lists the devices (importing torch) on a worker: let it answer before the window goes."""
+    qtbot.waitUntil(lambda: window.runner.device_combo.count() > 1, timeout=60_000)
+
+
+def test_the_remembered_pane_sizes_wait_for_the_panes(qtbot):
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.resize(1200, 800)
+    first.show()
+    qtbot.waitExposed(first)
+    first.panes.setSizes([300, 900])
+    _wait_for_devices(qtbot, first)
+    first.show_runner(False)
+    sizes = first.panes.sizes()
+    first.close()
+    window = MainWindow(build_panes=False)
+    qtbot.addWidget(window)
+    assert window.restore_layout()
+    window.show()
+    qtbot.waitExposed(window)
+    window.build_panes()
+    qtbot.wait(50)
+    assert window.panes.sizes() == sizes
+    assert not window.runner.isVisible() and not window.runner_action.isChecked()
+    window.show_runner(True)
+    _wait_for_devices(qtbot, window)
+
+
+def test_a_window_closed_before_its_panes_keeps_the_remembered_pane_sizes(qtbot):
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.show()
+    qtbot.waitExposed(first)
+    first.panes.setSizes([300, 900])
+    _wait_for_devices(qtbot, first)
+    first.close()
+    remembered = {key: first.settings.value(key) for key in ("window/panes", "window/right")}
+    early = MainWindow(build_panes=False)
+    qtbot.addWidget(early)
+    early.show()
+    qtbot.waitExposed(early)
+    early.close()
+    assert {key: early.settings.value(key) for key in remembered} == remembered
+    assert not early.built  # closing did not build the panes to save them
