@@ -274,9 +274,11 @@ class SegmentationPredictions(RunBookkeeping):
             self._flat, self._flat_version = flat, version
         return flat
 
-    def _chosen(self, indices) -> np.ndarray:
-        """Boolean selection of the table's rows that belong to ``indices`` (all rows for None)."""
-        images = self._table()[0]
+    @staticmethod
+    def _chosen(images: np.ndarray, indices) -> np.ndarray:
+        """Boolean selection of the table rows (their sample ``images``) that belong to ``indices`` (all for None).
+
+        Given the table's own column: a run still being written may add images between two reads of the table."""
         if indices is None:
             return np.ones(len(images), dtype=bool)
         return np.isin(images, np.asarray(indices, dtype=np.int64).reshape(-1))
@@ -306,8 +308,8 @@ class SegmentationPredictions(RunBookkeeping):
 
     def confusion(self, indices=None) -> np.ndarray:
         """The summed C x C pixel confusion matrix over the given samples (default: all with a true mask)."""
-        _, cells, counts = self._table()
-        keep = self._chosen(indices)
+        images, cells, counts = self._table()
+        keep = self._chosen(images, indices)
         c = self.num_classes
         return np.bincount(cells[keep], weights=counts[keep], minlength=c * c).round().astype(np.int64).reshape(c, c)
 

@@ -132,3 +132,34 @@ def test_saving_a_segmentation_run_on_a_full_disk_leaves_nothing(tmp_path: Path,
         project.save_run(run)
     assert project.runs() == [] and list(project.store.runs_folder.iterdir()) == []
     project.store.close()
+
+
+def test_the_confusion_of_a_run_still_being_written_is_one_consistent_table(tmp_path: Path) -> None:
+    """The metrics pane sums a run while the runner's worker records more images: every read of the run's
+    table inside one ``confusion`` call must be the same table (it raised IndexError on mismatched lengths)."""
+    root, _, _ = write_voc(tmp_path / "data")
+    dataset = open_dataset(root, split="trainval")
+    c = len(dataset.classes)
+    preds = SegmentationPredictions.empty(
+        dataset.classes, dataset.sample_ids, tmp_path / "run", model="m", device="cpu"
+    )
+    per_image = []
+    for i in range(len(dataset)):
+        truth = dataset.load_mask(i)
+        mask = np.where(truth == 255, 0, truth).astype(np.uint8)
+        probs = np.zeros((c, *mask.shape), dtype=np.uint8)
+        per_image.append((mask, probs, pixel_confusion_matrix(truth, mask, c, 255)))
+    preds.record(0, *per_image[0])
+    pending = iter(range(1, len(dataset)))
+    snapshot = preds._snapshot
+
+    def snapshot_then_the_writer_records_one_more():  # a worker thread's record, deterministically placed
+        taken = snapshot()
+        index = next(pending, None)
+        if index is not None:
+            preds.record(index, *per_image[index])
+        return taken
+
+    preds._snapshot = snapshot_then_the_writer_records_one_more
+    first = preds.confusion()
+    np.testing.assert_array_equal(first, per_image[0][2])
