@@ -33,7 +33,8 @@ from core.inference.batch_sizes import BatchFit, cache_key
 from core.inference.batches import default_workers
 from core.inference.class_map import detector_fit, detector_labels, map_classes
 from core.inference.detections import OBJECT_TASKS, DetectionPredictions
-from core.inference.devices import device_failed, is_out_of_memory, pick_device
+from core.inference.devices import is_out_of_memory, pick_device
+from core.inference.model_job import ModelJob
 from core.inference.outputs import class_scores
 from core.inference.progress import Progress
 from core.inference.rescoring import sample_message
@@ -78,12 +79,14 @@ def encode_masks(masks: np.ndarray) -> list[bytes]:
     return [item["counts"] for item in encoded]
 
 
-class DetectionJob:
+class DetectionJob(ModelJob):
     """A detector or localizer run over (part of) an object dataset. See the module docstring.
 
     ``batch_size``: images per forward pass (an int, or "auto": 8 on CUDA, 2 elsewhere; halved on out of
     memory). ``task``: the run's task (default the card's; a Mask R-CNN run as "detection" keeps no masks).
     """
+
+    counted = "images"
 
     def __init__(
         self,
@@ -127,21 +130,7 @@ class DetectionJob:
             self.task, dataset.classes, dataset.sample_ids, model=card.name, device=self.device
         )
 
-    @property
-    def batch_size(self) -> int:
-        """Images per forward pass now: the size asked for, or less after an out-of-memory error."""
-        return self._fit.size
-
-    @property
-    def notes(self) -> list[str]:
-        """What the user should know about how the run went (smaller batches)."""
-        return self._fit.notes
-
     # -- the model --------------------------------------------------------------------------
-    def prepare(self) -> None:
-        """Build the model and put it on the device now, so that a model that cannot load fails before the run."""
-        self._load_model()
-
     def _load_model(self):
         if not self._loaded:
             if self._model is None:
@@ -150,15 +139,6 @@ class DetectionJob:
             set_limits(self._model, self.score_threshold, self.max_detections)
             self._loaded = True
         return self._model
-
-    def _failure(self, exc: Exception) -> ModelError:
-        kept = f"the {self.predictions.num_done} images done before are kept"
-        first = (str(exc).splitlines() or [type(exc).__name__])[0]
-        if is_out_of_memory(exc):
-            return ModelError(f"{self.device} ran out of memory even with one image per batch ({first}); {kept}")
-        if device_failed(exc):
-            return ModelError(f"the GPU failed during the run ({first}); {kept}. Run again, or on another device")
-        return ModelError(f"{self.card.display_name} failed on a batch: {first} ({kept})")
 
     def _forward(self, images: list[np.ndarray]):
         """The model's output for some decoded images: a dict per image, or a localizer's (boxes, scores)."""
@@ -196,9 +176,7 @@ class DetectionJob:
                 raise
             except Exception as exc:  # out of memory, a broken model, a GPU that went away
                 if is_out_of_memory(exc) and size > 1:
-                    self._fit.shrink(size)
-                    if self.device.startswith("cuda"):
-                        torch.cuda.empty_cache()
+                    self._shrink(size)
                     continue
                 raise self._failure(exc) from exc
             failed += self._record_chunk(chunk, output)

@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from core.datasets.base import IGNORE_INDEX, Dataset
+from core.inference.batch_sizes import BatchFit, cache_key
 from core.inference.batches import ThreadedBatches
 from core.inference.class_map import class_lookup
 from core.inference.devices import pick_device
@@ -53,6 +54,7 @@ from core.inference.mask_store import (
     quantise,
     resize_nearest,
 )
+from core.inference.model_job import ModelJob
 from core.inference.progress import Progress
 from core.inference.rescoring import sample_message
 from core.metrics import pixel_confusion_matrix
@@ -117,7 +119,7 @@ def _collate(items):
     return items
 
 
-class SegmentationJob:
+class SegmentationJob(ModelJob):
     """A segmenter run over (part of) a segmentation dataset. See the module docstring.
 
     ``tile``: None (resize to the card's input size) or the tile size (an int or (height, width)) to run the
@@ -147,7 +149,8 @@ class SegmentationJob:
         self.lookup = class_lookup(card, dataset, class_map)
         self.card, self.dataset = card, dataset
         self.device = pick_device(device)
-        self.batch_size = max(1, int(batch_size))
+        # A fixed size (a segmenter's batch is not halved on out-of-memory): the base's batch_size and notes.
+        self._fit = BatchFit(max(1, int(batch_size)), auto=False, key=cache_key(card, self.device, False))
         self.tile = None if tile is None else _as_pair(tile)
         self.overlap = (min(self.tile) // 4 if overlap is None else int(overlap)) if self.tile else 0
         if self.tile and not 0 <= self.overlap < min(self.tile):
@@ -184,17 +187,13 @@ class SegmentationJob:
         return self.embedding_run.path if self.embedding_run is not None else None
 
     # -- the model --------------------------------------------------------------------------
-    def prepare(self) -> None:
-        """Build the model and put it on the device now, so that a model that cannot load fails before the run."""
-        self._model = self._load_model()
-
     def _load_model(self):
         if self._model is None:
             self._model = build_model(self.card)
-        model = self._model.to(self.device).eval()
+        self._model = self._model.to(self.device).eval()
         if self.embedding_run is not None:  # before the first pass; once, the hook stays for resumed runs
-            self.embedding_run.attach(model)
-        return model
+            self.embedding_run.attach(self._model)
+        return self._model
 
     def _probabilities(self, model, batch):
         """N x C x h x w float32 probabilities of a normalised N x c x h x w batch (on the device)."""
@@ -204,10 +203,7 @@ class SegmentationJob:
         try:
             out = model(batch.to(self.device, non_blocking=True))
         except RuntimeError as exc:  # shape mismatch, out of memory, a broken model
-            raise ModelError(
-                f"{self.card.display_name} failed on a batch: {str(exc).splitlines()[0]} "
-                f"(the {self.predictions.num_done} samples done before are kept)"
-            ) from exc
+            raise self._failure(exc) from exc
         if isinstance(out, dict):  # torchvision's segmentation models return {"out": logits, "aux": ...}
             out = out["out"]
         if out.ndim != 4:
