@@ -34,39 +34,14 @@ from core.inference.batches import default_workers
 from core.inference.class_map import detector_fit, detector_labels, map_classes
 from core.inference.detections import OBJECT_TASKS, DetectionPredictions
 from core.inference.devices import is_out_of_memory, pick_device
-from core.inference.model_job import ModelJob
+from core.inference.model_job import DecodedSamples, ModelJob, as_list
 from core.inference.outputs import class_scores
 from core.inference.progress import Progress
-from core.inference.rescoring import sample_message
 from core.models.cards import ModelCard, ModelError
 from core.models.detectors import as_detections, as_localization, set_limits
 from core.models.loading import build_model
 
 __all__ = ["DetectionJob", "encode_masks"]
-
-
-class _Images:
-    """torch Dataset view: index -> (index, H x W x 3 uint8 image or None, error message)."""
-
-    def __init__(self, dataset: Dataset, indices: np.ndarray) -> None:
-        self.dataset, self.indices = dataset, indices
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __getitem__(self, k: int):
-        index = int(self.indices[k])
-        try:
-            image = self.dataset.load_image(index)
-        except Exception as exc:  # SampleError, or a reader bug: recorded on the sample, never fatal
-            return index, None, sample_message(exc)
-        if image.ndim == 2:  # a gray image: the detectors take RGB
-            image = np.repeat(image[:, :, None], 3, axis=2)
-        return index, image, ""
-
-
-def _collate(items):
-    return items
 
 
 def encode_masks(masks: np.ndarray) -> list[bytes]:
@@ -171,7 +146,7 @@ class DetectionJob(ModelJob):
             chunk = items[start : start + size]
             try:
                 with torch.inference_mode():
-                    output = self._forward([image for _, image, _ in chunk])
+                    output = self._forward([item.image for item in chunk])
             except ModelError:
                 raise
             except Exception as exc:  # out of memory, a broken model, a GPU that went away
@@ -194,10 +169,10 @@ class DetectionJob(ModelJob):
         if len(results) != len(chunk):
             raise ModelError(f"{self.card.display_name} gave {len(results)} results for {len(chunk)} images")
         failed = 0
-        for (index, image, _), result in zip(chunk, results):
+        for item, result in zip(chunk, results):
             record = self._record_localization if self.task == "localization" else self._record_detections
-            if not record(index, image.shape[:2], result):
-                self.predictions.errors[index] = f"{self.card.display_name} gave outputs that are not finite"
+            if not record(item.index, item.image.shape[:2], result):
+                self.predictions.errors[item.index] = f"{self.card.display_name} gave outputs that are not finite"
                 failed += 1
         return failed
 
@@ -246,10 +221,10 @@ class DetectionJob(ModelJob):
 
         workers = default_workers(len(todo)) if self.num_workers is None else self.num_workers
         return DataLoader(
-            _Images(self.dataset, todo),
+            DecodedSamples(self.dataset, todo, rgb=True),  # the detectors take RGB
             batch_size=self._fit.size,
             num_workers=workers,
-            collate_fn=_collate,
+            collate_fn=as_list,
             multiprocessing_context=self.mp_context if workers else None,
         )
 
@@ -262,10 +237,10 @@ class DetectionJob(ModelJob):
         handled = failed = 0
         try:
             for items in self._loader(todo):
-                good = [item for item in items if item[1] is not None]
-                for index, image, error in items:
-                    if image is None:
-                        preds.errors[index] = error
+                good = [item for item in items if item.image is not None]
+                for item in items:
+                    if item.image is None:
+                        preds.errors[item.index] = item.error
                 failed += len(items) - len(good) + self._predict(good)
                 handled += len(items)
                 elapsed = time.perf_counter() - start

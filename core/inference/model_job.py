@@ -6,13 +6,20 @@
 ``predictions`` (anything with ``num_done``) and ``_fit`` (a :class:`BatchFit`) in its constructor and
 builds its model in ``_load_model()``; it gets the public ``batch_size``, ``notes`` and ``prepare()``, and the
 two steps of an out-of-memory retry: ``_shrink`` (halve the batch, say so, free the cache) and ``_failure``
-(the error the user sees when no retry is left).
+(the error the user sees when no retry is left). :class:`DecodedSamples` is what their loaders read: each
+sample's image (and true mask, for a segmenter), or the error that is that sample's, never the run's end.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+import numpy as np
+
+from core.datasets.base import Dataset
 from core.inference.batch_sizes import BatchFit
 from core.inference.devices import device_failed, is_out_of_memory
+from core.inference.rescoring import sample_message
 from core.models.cards import ModelCard, ModelError
 
 
@@ -63,3 +70,51 @@ class ModelJob:
         if device_failed(exc):
             return ModelError(f"the GPU failed during the run ({first}); {kept}. Run again, or on another device")
         return ModelError(f"{self.card.display_name} failed on a batch: {first} ({kept})")
+
+
+class Decoded(NamedTuple):
+    """One sample as a loader gives it: the image (None when it cannot be read, ``error`` says why) and the
+    true mask (None when not asked for, absent, or unreadable: ``mask_error`` says why)."""
+
+    index: int
+    image: np.ndarray | None
+    mask: np.ndarray | None = None
+    error: str = ""
+    mask_error: str = ""
+
+
+class DecodedSamples:
+    """torch Dataset view: position -> :class:`Decoded`. ``masks``: read the true masks too (a mask whose size
+    is not the image's is that sample's mask error). ``rgb``: a gray image becomes three equal channels."""
+
+    def __init__(self, dataset: Dataset, indices: np.ndarray, *, masks: bool = False, rgb: bool = False) -> None:
+        self.dataset, self.indices = dataset, indices
+        self.masks, self.rgb = masks, rgb
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, k: int) -> Decoded:
+        index = int(self.indices[k])
+        try:
+            image = self.dataset.load_image(index)
+        except Exception as exc:  # SampleError, or a reader bug: recorded on the sample, never fatal
+            return Decoded(index, None, error=sample_message(exc))
+        if self.rgb and image.ndim == 2:
+            image = np.repeat(image[:, :, None], 3, axis=2)
+        return self._with_mask(index, image) if self.masks else Decoded(index, image)
+
+    def _with_mask(self, index: int, image: np.ndarray) -> Decoded:
+        try:
+            mask = self.dataset.load_mask(index)
+        except Exception as exc:
+            return Decoded(index, image, mask_error=sample_message(exc))
+        if mask is not None and mask.shape != image.shape[:2]:
+            h, w = image.shape[:2]
+            return Decoded(index, image, mask_error=f"mask is {mask.shape[1]}x{mask.shape[0]} but the image is {w}x{h}")
+        return Decoded(index, image, mask)
+
+
+def as_list(items: list) -> list:
+    """A loader's collate function that keeps a batch's samples as they are (images of several sizes)."""
+    return items

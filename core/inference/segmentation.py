@@ -54,9 +54,8 @@ from core.inference.mask_store import (
     quantise,
     resize_nearest,
 )
-from core.inference.model_job import ModelJob
+from core.inference.model_job import DecodedSamples, ModelJob, as_list
 from core.inference.progress import Progress
-from core.inference.rescoring import sample_message
 from core.metrics import pixel_confusion_matrix
 from core.models.cards import ModelCard, ModelError
 from core.models.loading import build_model
@@ -88,35 +87,6 @@ def _as_pair(value: int | Sequence[int]) -> tuple[int, int]:
     if len(pair) != 2 or min(pair) < 1:
         raise ValueError(f"a tile size is one or two positive integers, got {value!r}")
     return pair  # type: ignore[return-value]
-
-
-class _Samples:
-    """torch Dataset view: index -> (index, H x W x 3 uint8 image or None, true mask or None, errors)."""
-
-    def __init__(self, dataset: Dataset, indices: np.ndarray) -> None:
-        self.dataset, self.indices = dataset, indices
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __getitem__(self, k: int):
-        index = int(self.indices[k])
-        try:
-            image = self.dataset.load_image(index)
-        except Exception as exc:  # SampleError, or a reader bug: recorded on the sample, never fatal
-            return index, None, None, sample_message(exc), ""
-        try:
-            mask = self.dataset.load_mask(index)
-        except Exception as exc:
-            return index, image, None, "", sample_message(exc)
-        if mask is not None and mask.shape != image.shape[:2]:
-            h, w = image.shape[:2]
-            return index, image, None, "", f"mask is {mask.shape[1]}x{mask.shape[0]} but the image is {w}x{h}"
-        return index, image, mask, "", ""
-
-
-def _collate(items):
-    return items
 
 
 class SegmentationJob(ModelJob):
@@ -347,18 +317,17 @@ class SegmentationJob(ModelJob):
             todo = np.union1d(todo, self.embedding_run.missing(preds.done))
         model = self._load_model()
         per_batch = 1 if self.tile else self.batch_size
+        samples = DecodedSamples(self.dataset, todo, masks=True)
         if self.num_workers is None:  # decoding threads (OpenCV releases the GIL), no processes to start
-            loader = ThreadedBatches(_Samples(self.dataset, todo), per_batch, _collate)
+            loader = ThreadedBatches(samples, per_batch, as_list)
         else:
-            loader = DataLoader(
-                _Samples(self.dataset, todo), batch_size=per_batch, num_workers=self.num_workers, collate_fn=_collate
-            )
+            loader = DataLoader(samples, batch_size=per_batch, num_workers=self.num_workers, collate_fn=as_list)
         start = time.perf_counter()
         handled = failed = 0
         writes = RecordWriter()
         try:
             for items in loader:
-                good = [item for item in items if item[1] is not None]
+                good = [item for item in items if item.image is not None]
                 for index, _, _, error, _ in items:
                     if error:
                         preds.errors[index] = error

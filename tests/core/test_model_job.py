@@ -1,12 +1,14 @@
-"""ModelJob, the base of the three model runs: one batch size, notes and prepare(), one wording of a failure."""
+"""ModelJob, the base of the three model runs: one batch size, notes and prepare(), one wording of a failure;
+DecodedSamples, what their loaders read."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from torch import nn
 
 from core.inference import run_to_end
-from core.inference.model_job import ModelJob
+from core.inference.model_job import DecodedSamples, ModelJob
 from core.inference.segmentation import SegmentationJob
 from core.models.cards import ModelError
 from tests.core.test_segmentation_inference import Shapes, card_for, local_model
@@ -54,3 +56,16 @@ def test_a_gpu_that_fails_under_a_segmenter_is_told_apart_from_the_model(tmp_pat
     job = SegmentationJob(card_for(), shapes(), device="cpu", batch_size=2, run_dir=tmp_path, model=GpuFails())
     with pytest.raises(ModelError, match=r"the GPU failed during the run .*Run again, or on another device"):
         run_to_end(job)
+
+
+def test_decoded_samples_give_images_masks_and_each_samples_own_errors():
+    dataset = Shapes([(8, 8), (6, 5), (7, 9)], broken=1, bad_mask=2)
+    dataset.images[0] = dataset.images[0][:, :, 0]  # a gray image
+    samples = DecodedSamples(dataset, np.array([0, 1, 2]), masks=True, rgb=True)
+    gray, broken, bad_mask = (samples[k] for k in range(len(samples)))
+    assert gray.image.shape == (8, 8, 3) and (gray.image[:, :, 2] == dataset.images[0]).all()
+    assert (gray.mask == dataset.masks[0]).all() and gray.error == gray.mask_error == ""
+    assert broken.image is None and "cannot decode (truncated file)" in broken.error
+    assert bad_mask.mask is None and bad_mask.mask_error == "mask is 9x6 but the image is 9x7"
+    images_only = DecodedSamples(dataset, np.array([0, 2]))
+    assert images_only[0].image.ndim == 2 and images_only[1].mask is None and images_only[1].mask_error == ""
