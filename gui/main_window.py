@@ -267,7 +267,7 @@ class MainWindow(QMainWindow):
     # -- mask editing -------------------------------------------------------------
     def _enable_mask_actions(self, dataset) -> None:
         from core.masks.writers import WithSavedMasks
-        from gui.browser.decoding import per_pixel
+        from gui.decoding import per_pixel
 
         segmentation = dataset is not None and per_pixel(dataset)
         self.edit_mask_action.setEnabled(segmentation and self.state.current is not None)
@@ -276,7 +276,7 @@ class MainWindow(QMainWindow):
 
     def edit_mask(self) -> None:
         """Open the mask editor on the sample shown in the sample view."""
-        from gui.browser.decoding import per_pixel
+        from gui.decoding import per_pixel
         from gui.labeling import MaskEditorWidget
 
         dataset, index = self.state.dataset, self.state.current

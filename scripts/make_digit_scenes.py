@@ -34,7 +34,6 @@ import argparse
 import csv
 import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +44,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a plain script from anywhere
 
-from scripts.make_demo_data import digits, split_indices  # noqa: E402  (the digits demo's exact split)
+from scripts.make_demo_data import digits, replacing, split_indices  # noqa: E402  (the digits demo's exact split)
 
 DEMO = ROOT / "resources" / "demo"
 SEED = 0
@@ -151,15 +150,38 @@ def _free(box: tuple[int, int, int, int], taken: list[tuple[int, int, int, int]]
     return all(x + w + gap <= a or a + c + gap <= x or y + h + gap <= b or b + d + gap <= y for a, b, c, d in taken)
 
 
-def place(rng: np.random.Generator, taken: list[tuple[int, int, int, int]], tries: int = 50):
-    """A random box (x, y, width, height) inside the canvas that keeps clear of ``taken``, or None."""
+def place(
+    rng: np.random.Generator,
+    taken: list[tuple[int, int, int, int]],
+    canvas: int = CANVAS,
+    heights: tuple[int, int] = DIGIT_HEIGHT,
+    tries: int = 50,
+):
+    """A random box (x, y, width, height) inside a ``canvas`` square that keeps clear of ``taken``, or None;
+    a digit is ``heights`` (an inclusive range) pixels high. The detection demo's scenes are placed so too."""
     for _ in range(tries):
-        height = int(rng.integers(DIGIT_HEIGHT[0], DIGIT_HEIGHT[1] + 1))
-        width = int(np.clip(round(height * rng.uniform(0.7, 1.0)), 8, CANVAS))
-        box = (int(rng.integers(0, CANVAS - width + 1)), int(rng.integers(0, CANVAS - height + 1)), width, height)
+        height = int(rng.integers(heights[0], heights[1] + 1))
+        width = int(np.clip(round(height * rng.uniform(0.7, 1.0)), 8, canvas))
+        box = (int(rng.integers(0, canvas - width + 1)), int(rng.integers(0, canvas - height + 1)), width, height)
         if _free(box, taken):
             return box
     return None
+
+
+def draw_digit(rng: np.random.Generator, canvas: np.ndarray, box: tuple[int, int, int, int], image8: np.ndarray):
+    """Blend one digit into ``canvas`` (in place) at ``box`` in a colour that stands out from what is under it;
+    returns its ink (alpha in 0..1, box-sized): the digit's pixels are where it is at least ``INK_THRESHOLD``."""
+    x, y, w, h = box
+    ink = digit_ink(image8, h, w)
+    region = canvas[y : y + h, x : x + w]
+    colour = digit_colour(rng, region)
+    canvas[y : y + h, x : x + w] = region * (1 - ink[..., None]) + colour * ink[..., None]
+    return ink
+
+
+def quantised(canvas: np.ndarray) -> np.ndarray:
+    """The finished float canvas as uint8, each channel at the centre of its ``COLOUR_STEP`` (smaller PNGs)."""
+    return (np.floor(canvas.clip(0, 255) / COLOUR_STEP) * COLOUR_STEP + COLOUR_STEP // 2).astype(np.uint8)
 
 
 def scene(
@@ -175,14 +197,10 @@ def scene(
             break
         source = next(pool)
         x, y, w, h = box
-        ink = digit_ink(images[source], h, w)
-        region = canvas[y : y + h, x : x + w]
-        colour = digit_colour(rng, region)
-        canvas[y : y + h, x : x + w] = region * (1 - ink[..., None]) + colour * ink[..., None]
+        ink = draw_digit(rng, canvas, box, images[source])
         mask[y : y + h, x : x + w][ink >= INK_THRESHOLD] = labels[source] + 1
         placed.append(Placed(int(source), int(labels[source]), box))
-    image = np.floor(canvas.clip(0, 255) / COLOUR_STEP) * COLOUR_STEP + COLOUR_STEP // 2
-    return image.astype(np.uint8), mask, placed
+    return quantised(canvas), mask, placed
 
 
 def digit_stream(indices: np.ndarray, rng: np.random.Generator) -> Iterator[int]:
@@ -207,29 +225,13 @@ def _write_png(path: Path, array: np.ndarray) -> None:
         raise OSError(f"cannot write {path}")
 
 
-def _replace(staging: Path, target: Path) -> None:
-    """Swap a finished staging folder in for ``target``; the old folder goes only once the new one is there."""
-    staging.chmod(0o755)  # mkdtemp makes it private; the dataset should read like any other folder
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        target.rename(old)
-    staging.rename(target)
-    if old is not None:
-        shutil.rmtree(old)
-
-
 def write_demos(counts: dict[str, int], demo: Path = DEMO) -> dict[str, dict[str, int]]:
     """Write ``scenes`` and ``scene_tags`` under ``demo``; returns per split the scene and digit counts."""
     images, _, labels = digits()
     splits = split_indices(labels)
-    demo.mkdir(parents=True, exist_ok=True)
-    # Staging folders start with a dot: should the script die half-way, dataset probing ignores them.
-    scenes = Path(tempfile.mkdtemp(prefix=".scenes.", dir=demo))
-    tags = Path(tempfile.mkdtemp(prefix=".scene_tags.", dir=demo))
     summary: dict[str, dict[str, int]] = {}
-    try:
+    # Both datasets are written beside the old ones and swapped in once both are complete.
+    with replacing(demo / "scenes") as scenes, replacing(demo / "scene_tags") as tags:
         lines = [f"{name} {r} {g} {b}" for name, (r, g, b) in zip(CLASSES, PALETTE)]
         (scenes / "classes.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
         (tags / "classes.txt").write_text("\n".join(CLASSES[1:]) + "\n", encoding="utf-8")
@@ -238,12 +240,6 @@ def write_demos(counts: dict[str, int], demo: Path = DEMO) -> dict[str, dict[str
             source_rows.writerow(["split", "image", "digit_index", "class", "x", "y", "width", "height"])
             for split, count in counts.items():
                 summary[split] = _write_split(split, count, splits[split], images, labels, scenes, tags, source_rows)
-        _replace(scenes, demo / "scenes")
-        _replace(tags, demo / "scene_tags")
-    except BaseException:
-        shutil.rmtree(scenes, ignore_errors=True)
-        shutil.rmtree(tags, ignore_errors=True)
-        raise
     return summary
 
 

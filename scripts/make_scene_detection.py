@@ -45,15 +45,14 @@ sys.path.insert(0, str(ROOT))  # run as a plain script from anywhere
 
 from scripts.make_demo_data import DEMO, digits, replacing, split_indices  # noqa: E402
 from scripts.make_digit_scenes import (  # noqa: E402  (the digit scenes' drawing, reused as is)
-    COLOUR_STEP,
     INK_THRESHOLD,
     SEED,
-    _free,
     _write_png,
     background,
-    digit_colour,
-    digit_ink,
     digit_stream,
+    draw_digit,
+    place,
+    quantised,
 )
 
 TARGET = DEMO / "scene_detection"
@@ -73,17 +72,6 @@ class Instance:
     mask: np.ndarray
 
 
-def place(rng: np.random.Generator, taken: list[tuple[int, int, int, int]], tries: int = 50):
-    """A random box (x, y, width, height) inside the canvas that keeps clear of ``taken``, or None."""
-    for _ in range(tries):
-        height = int(rng.integers(DIGIT_HEIGHT[0], DIGIT_HEIGHT[1] + 1))
-        width = int(np.clip(round(height * rng.uniform(0.7, 1.0)), 8, CANVAS))
-        box = (int(rng.integers(0, CANVAS - width + 1)), int(rng.integers(0, CANVAS - height + 1)), width, height)
-        if _free(box, taken):
-            return box
-    return None
-
-
 def scene(
     rng: np.random.Generator, pool: Iterator[int], images: np.ndarray, labels: np.ndarray
 ) -> tuple[np.ndarray, list[Instance]]:
@@ -92,22 +80,18 @@ def scene(
     taken: list[tuple[int, int, int, int]] = []
     instances: list[Instance] = []
     for _ in range(int(rng.integers(1, MAX_DIGITS + 1))):
-        box = place(rng, taken)
+        box = place(rng, taken, CANVAS, DIGIT_HEIGHT)
         if box is None:
             break
         source = next(pool)
         x, y, w, h = box
-        ink = digit_ink(images[source], h, w)
-        region = canvas[y : y + h, x : x + w]
-        colour = digit_colour(rng, region)
-        canvas[y : y + h, x : x + w] = region * (1 - ink[..., None]) + colour * ink[..., None]
+        ink = draw_digit(rng, canvas, box, images[source])
         taken.append(box)
         mask = np.zeros((CANVAS, CANVAS), dtype=bool)
         mask[y : y + h, x : x + w] = ink >= INK_THRESHOLD
         if mask.any():  # an upscaled digit always has ink; guarded so no annotation is ever empty
             instances.append(Instance(int(source), int(labels[source]), mask))
-    image = np.floor(canvas.clip(0, 255) / COLOUR_STEP) * COLOUR_STEP + COLOUR_STEP // 2
-    return image.astype(np.uint8), instances
+    return quantised(canvas), instances
 
 
 def annotation(instance: Instance, ann_id: int, image_id: int) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import os
 import random
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,50 @@ def seed_everything(seed: int) -> None:
     torch.use_deterministic_algorithms(True)
 
 
+# -- what every training script here shares (train_scene_models.py, train_scene_detector.py) ------------------
+def one_cycle(model, recipe, epochs: int, samples: int, pct_start: float):
+    """AdamW (``recipe.lr``, ``recipe.weight_decay``) and its one-cycle learning-rate schedule over ``epochs`` of
+    ``samples`` in batches of ``recipe.batch_size`` (one scheduler step per batch)."""
+    import torch
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+    steps = -(-samples // recipe.batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=recipe.lr, epochs=epochs, steps_per_epoch=steps, pct_start=pct_start
+    )
+    return optimizer, schedule
+
+
+def shuffled_batches(rng: np.random.Generator, count: int, batch_size: int) -> Iterator[np.ndarray]:
+    """One epoch's batches of sample indices, in a new random order; a last batch of one sample is skipped
+    (BatchNorm cannot train on a single sample)."""
+    order = rng.permutation(count)
+    for start in range(0, len(order), batch_size):
+        chosen = order[start : start + batch_size]
+        if len(chosen) >= 2:
+            yield chosen
+
+
+def optimise(optimizer, schedule, loss) -> float:
+    """One step down ``loss`` (a scalar tensor) and one step of the schedule; the loss's value."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    schedule.step()
+    return loss.item()
+
+
+def save_weights(model, path: Path) -> str:
+    """The model's state_dict at ``path``, written whole or not at all; its sha256 (for the card)."""
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".pt.tmp")
+    torch.save(model.state_dict(), tmp)
+    tmp.replace(path)
+    return file_sha256(path)
+
+
 def load_images(dataset: Dataset) -> tuple[list[np.ndarray], np.ndarray]:
     """All images of a (small) dataset, decoded once, with their labels."""
     images = [sample.image() for sample in dataset]
@@ -224,42 +269,25 @@ def train(key: str, epochs: int | None = None) -> ModelCard:
     card.mean, card.std = [mean], [std]
 
     model = SmallCNN(in_channels=1, num_classes=card.num_classes, **recipe.arch_kwargs)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
-    steps_per_epoch = -(-len(train_images) // recipe.batch_size)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=recipe.lr, epochs=epochs, steps_per_epoch=steps_per_epoch, pct_start=0.2
-    )
+    optimizer, schedule = one_cycle(model, recipe, epochs, len(train_images), pct_start=0.2)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
     rng = np.random.default_rng(SEED)
 
     started = time.perf_counter()
     for epoch in range(1, epochs + 1):
         model.train()
-        order = rng.permutation(len(train_images))
         total_loss = 0.0
-        for start in range(0, len(order), recipe.batch_size):
-            chosen = order[start : start + recipe.batch_size]
-            if len(chosen) < 2:
-                continue  # BatchNorm cannot train on a single sample
+        for chosen in shuffled_batches(rng, len(train_images), recipe.batch_size):
             batch = np.stack([card.preprocess(augment(train_images[i], card, recipe, rng)) for i in chosen])
             target = torch.from_numpy(train_labels[chosen])
-            loss = loss_fn(model(torch.from_numpy(batch)), target)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            total_loss += loss.item() * len(chosen)
+            total_loss += optimise(optimizer, schedule, loss_fn(model(torch.from_numpy(batch)), target)) * len(chosen)
         if epoch == 1 or epoch % 10 == 0 or epoch == epochs:
-            print(f"  {key} epoch {epoch:3d}/{epochs}: train loss {total_loss / len(order):.4f}", flush=True)
+            print(f"  {key} epoch {epoch:3d}/{epochs}: train loss {total_loss / len(train_images):.4f}", flush=True)
     train_seconds = time.perf_counter() - started
 
     test_accuracy = accuracy(model, test_images, test_labels, card)
-    BUNDLED_MODELS.mkdir(parents=True, exist_ok=True)
     weights_path = BUNDLED_MODELS / card.weights
-    tmp = weights_path.with_suffix(".pt.tmp")
-    torch.save(model.state_dict(), tmp)
-    tmp.replace(weights_path)
-    card.sha256 = file_sha256(weights_path)
+    card.sha256 = save_weights(model, weights_path)
     card.metrics = {"test_accuracy": test_accuracy, "test_samples": len(test_images), "split": "test"}
     card.training = {
         "seed": SEED,

@@ -39,8 +39,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a plain script from anywhere
 
 from core.models.cards import BUNDLED_MODELS, ModelCard  # noqa: E402
-from core.models.weights import file_sha256  # noqa: E402
-from scripts.train_demo_models import SEED, THREADS, seed_everything  # noqa: E402
+from scripts.train_demo_models import (  # noqa: E402
+    SEED,
+    THREADS,
+    one_cycle,
+    optimise,
+    save_weights,
+    seed_everything,
+    shuffled_batches,
+)
 from scripts.train_scene_models import measure_mean_std  # noqa: E402
 
 DATASET = "resources/demo/scene_detection"
@@ -171,25 +178,16 @@ def train_epoch(model, optimizer, schedule, images, targets, recipe: Recipe, rng
     import torch
 
     model.train()
-    order = rng.permutation(len(images))
     total = 0.0
-    for start in range(0, len(order), recipe.batch_size):
-        chosen = order[start : start + recipe.batch_size]
-        if len(chosen) < 2:
-            continue  # BatchNorm cannot train on a single sample
+    for chosen in shuffled_batches(rng, len(images), recipe.batch_size):
         xs, ys = [], []
         for i in chosen:
             image, boxes, labels = augment(images[i], *targets[i], recipe, rng)
             xs.append(to_tensor(image))
             ys.append({"boxes": torch.from_numpy(boxes).reshape(-1, 4), "labels": torch.from_numpy(labels)})
         losses = model(xs, ys)
-        value = sum(losses.values())
-        optimizer.zero_grad(set_to_none=True)
-        value.backward()
-        optimizer.step()
-        schedule.step()
-        total += value.item() * len(chosen)
-    return total / len(order)
+        total += optimise(optimizer, schedule, sum(losses.values())) * len(chosen)
+    return total / len(images)
 
 
 def make_card(mean: list[float], std: list[float], recipe: Recipe, size: tuple[int, int]) -> ModelCard:
@@ -222,7 +220,6 @@ def train(
     recipe: Recipe = RECIPE, *, data: Path = ROOT / DATASET, out: Path = BUNDLED_MODELS, train_limit: int | None = None
 ) -> ModelCard:
     """Train the detector, write its weights and card under ``out``, and return the card."""
-    import torch
 
     from core.models.scene_detector import build
 
@@ -232,11 +229,7 @@ def train(
     mean, std = measure_mean_std(train_images)
     card = make_card(mean, std, recipe, tuple(int(v) for v in train_images[0].shape[:2]))
     model = build(card)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
-    steps = len(range(0, len(train_images), recipe.batch_size))
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=recipe.lr, epochs=recipe.epochs, steps_per_epoch=steps, pct_start=0.15
-    )
+    optimizer, schedule = one_cycle(model, recipe, recipe.epochs, len(train_images), pct_start=0.15)
     rng = np.random.default_rng(SEED)
     started = time.perf_counter()
     for epoch in range(1, recipe.epochs + 1):
@@ -276,14 +269,9 @@ def training_details(recipe: Recipe, n_train: int, seconds: float) -> dict[str, 
 
 def save(model, card: ModelCard, out: Path) -> None:
     """The state_dict and its card, each written whole or not at all."""
-    import torch
 
-    out.mkdir(parents=True, exist_ok=True)
     weights_path = out / card.weights
-    tmp = weights_path.with_suffix(".pt.tmp")
-    torch.save(model.state_dict(), tmp)
-    tmp.replace(weights_path)
-    card.sha256 = file_sha256(weights_path)
+    card.sha256 = save_weights(model, weights_path)
     card.save(out / "scene_detector.json")
     m = card.metrics
     print(

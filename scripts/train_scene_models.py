@@ -39,8 +39,15 @@ sys.path.insert(0, str(ROOT))  # run as a plain script from anywhere
 from core.datasets import Dataset, open_dataset  # noqa: E402
 from core.metrics import multilabel_report, pixel_confusion_matrix, segmentation_report  # noqa: E402
 from core.models.cards import BUNDLED_MODELS, ModelCard  # noqa: E402
-from core.models.weights import file_sha256  # noqa: E402
-from scripts.train_demo_models import SEED, THREADS, seed_everything  # noqa: E402
+from scripts.train_demo_models import (  # noqa: E402
+    SEED,
+    THREADS,
+    one_cycle,
+    optimise,
+    save_weights,
+    seed_everything,
+    shuffled_batches,
+)
 
 EVAL_BATCH = 50  # the batch size of the test-set figure; tests/core/test_scene_demos.py uses the same
 THRESHOLD = 0.5  # multilabel decision threshold of the card's figure
@@ -227,12 +234,8 @@ def train_epoch(model, optimizer, schedule, loss, images, targets, card, recipe,
     import torch
 
     model.train()
-    order = rng.permutation(len(images))
     total = 0.0
-    for start in range(0, len(order), recipe.batch_size):
-        chosen = order[start : start + recipe.batch_size]
-        if len(chosen) < 2:
-            continue  # BatchNorm cannot train on a single sample
+    for chosen in shuffled_batches(rng, len(images), recipe.batch_size):
         xs, ys = [], []
         for i in chosen:
             mask = targets[i] if card.task == "segmentation" else None
@@ -241,18 +244,12 @@ def train_epoch(model, optimizer, schedule, loss, images, targets, card, recipe,
             ys.append(mask if mask is not None else targets[i])
         target = torch.from_numpy(np.stack(ys))
         target = target.long() if card.task == "segmentation" else target.float()
-        value = loss(model(torch.from_numpy(np.stack(xs))), target)
-        optimizer.zero_grad(set_to_none=True)
-        value.backward()
-        optimizer.step()
-        schedule.step()
-        total += value.item() * len(chosen)
-    return total / len(order)
+        total += optimise(optimizer, schedule, loss(model(torch.from_numpy(np.stack(xs))), target)) * len(chosen)
+    return total / len(images)
 
 
 def train(key: str, epochs: int | None = None) -> ModelCard:
     """Train one model, write its weights and card, and return the card."""
-    import torch
 
     recipe = RECIPES[key]
     epochs = recipe.epochs if epochs is None else epochs
@@ -280,11 +277,7 @@ def train(key: str, epochs: int | None = None) -> ModelCard:
         script="scripts/train_scene_models.py",
     )
     model = build(recipe, card)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
-    steps = -(-len(train_images) // recipe.batch_size)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=recipe.lr, epochs=epochs, steps_per_epoch=steps, pct_start=0.2
-    )
+    optimizer, schedule = one_cycle(model, recipe, epochs, len(train_images), pct_start=0.2)
     loss, rng = loss_fn(card), np.random.default_rng(SEED)
     started = time.perf_counter()
     for epoch in range(1, epochs + 1):
@@ -303,14 +296,9 @@ def train(key: str, epochs: int | None = None) -> ModelCard:
 
 
 def save(model, card: ModelCard, key: str, recipe: Recipe, epochs: int, n_train: int, seconds: float) -> None:
-    import torch
 
-    BUNDLED_MODELS.mkdir(parents=True, exist_ok=True)
     weights_path = BUNDLED_MODELS / card.weights
-    tmp = weights_path.with_suffix(".pt.tmp")
-    torch.save(model.state_dict(), tmp)
-    tmp.replace(weights_path)
-    card.sha256 = file_sha256(weights_path)
+    card.sha256 = save_weights(model, weights_path)
     card.training = {
         "seed": SEED,
         "epochs": epochs,

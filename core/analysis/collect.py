@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from core.analysis.duplicates import hash_dataset
-from core.analysis.mask_issues import MaskIssues, find_mask_issues, pooled_thresholds, stored_images
+from core.analysis.mask_issues import SIZE, MaskIssues, find_mask_issues, pooled_thresholds
+from core.analysis.mask_quality import RunMasks
 from core.analysis.report import AnalysisInput
 from core.inference import distributed
 from core.models.cards import ModelError
@@ -71,8 +72,8 @@ def _split_run(job, split: str, issues: MaskIssues | None) -> SplitRun:
 
 
 def _mask_issues(job, indices: np.ndarray, pool=None) -> MaskIssues:
-    dataset, preds, lookup = job.dataset, job.predictions, job.lookup
-    return find_mask_issues(lambda: stored_images(dataset, preds, indices, lookup), indices, pool=pool)
+    masks = RunMasks(job.predictions, job.dataset, size=SIZE, lookup=job.lookup)
+    return find_mask_issues(lambda: masks.pairs(indices), indices, pool=pool)
 
 
 def _agree(rank, failure: str | None) -> None:

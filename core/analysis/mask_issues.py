@@ -4,7 +4,8 @@ Pass one is cleanlab's per-image score (``segmentation_label_quality``: the soft
 self-confidence) and the per-class confident thresholds; pass two counts each image's suspect pixels
 (``suspect_pixels``: the given class under its threshold while another class reaches its own, and the
 model's most probable class is not the given one, as cleanlab's ``segmentation.filter`` keeps only those).
-Both read one image at a time, reduced to at most :data:`SIZE` pixels on its long side.
+Both read one image at a time, reduced to at most :data:`SIZE` pixels on its long side (every s-th pixel of
+the image: ``RunMasks(..., size=SIZE).pairs``, the reader the Label quality view uses on the stored grid).
 
 **The flag.** cleanlab flags pixels, not images, and a few suspect pixels lie on the border of almost every
 object. An image is flagged when its suspect pixels make up a *region*: the suspect pixels the mask gives
@@ -29,7 +30,7 @@ import numpy as np
 from core.analysis.pixel_issues import segmentation_label_quality, suspect_pixels
 from core.analysis.progress import ProgressFn, StopFn, step
 
-#: The long side images are reduced to for scoring (every s-th pixel of mask and probabilities alike).
+#: The long side images are reduced to for scoring (``RunMasks``' stride: every s-th pixel of both).
 SIZE = 128
 #: A suspect group covers at least this share of its class's pixels in the image (as labeled or as predicted).
 REGION_SHARE = 0.5
@@ -63,25 +64,6 @@ class MaskIssues:
         """The parts one after the other (the caller's rows already in ``indices``)."""
         fields = ("indices", "score", "suspect", "given", "suggested", "flagged", "uncertainty")
         return cls(*(np.concatenate([getattr(p, name) for p in parts]) for name in fields))
-
-
-def stored_images(dataset, predictions, indices, lookup: np.ndarray | None = None) -> Iterator:
-    """(true mask, K x h x w probabilities) of each index, on every s-th pixel of the image (long side <=
-    :data:`SIZE`): the stored probability grid read at the pixels' cells (``PixelProbabilities``), never
-    K x H x W at the image's size. ``lookup`` maps dataset class values to the model's (a class map)."""
-    nothing = (np.full((1, 1), 255, np.uint8), np.full((len(predictions.classes), 1, 1), 1.0, np.float32))
-    for index in indices:
-        try:
-            truth = np.asarray(dataset.load_mask(int(index)))
-            pixels = predictions.pixels(int(index), truth.shape)
-        except Exception:  # a file gone since the run (SampleError, OSError): no labeled pixel, no score
-            yield nothing
-            continue
-        if lookup is not None:
-            truth = lookup[np.clip(truth, 0, 255).astype(np.uint8)]
-        s = max(1, int(np.ceil(max(truth.shape) / SIZE)))
-        rows, cols = pixels.rows[::s], pixels.cols[::s]
-        yield truth[::s, ::s], pixels.probabilities[:, rows[:, None], cols[None, :]]
 
 
 def find_mask_issues(
@@ -150,4 +132,4 @@ def _normalized_entropy(probs: np.ndarray) -> float:
     return float((-(p * np.log(p)).sum(axis=0) / np.log(k)).mean())
 
 
-__all__ = ["MIN_SHARE", "REGION_SHARE", "SIZE", "MaskIssues", "find_mask_issues", "image_summary", "stored_images"]
+__all__ = ["MIN_SHARE", "REGION_SHARE", "SIZE", "MaskIssues", "find_mask_issues", "image_summary"]

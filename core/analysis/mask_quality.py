@@ -5,8 +5,11 @@
 the image grid) and the masks the dataset reads now (edits included), one image at a time:
 
 - :class:`RunMasks` reads, per image, the true mask in the model's classes (through the run's class map) and
-  the stored probabilities; :meth:`RunMasks.pairs` brings the truth to the probability grid by the store's own
-  nearest-neighbour rule (``nearest_indices``), so no C x H x W array at the image's size is ever made;
+  the stored probabilities. :meth:`RunMasks.pairs` gives them on one grid, so no C x H x W array at the
+  image's size is ever made: by default the stored probability grid (the truth brought to it by the store's own
+  nearest-neighbour rule, ``nearest_indices``: the Label quality view); with ``size`` every s-th pixel of the
+  image, its long side at most ``size``, each read from its grid cell as the hover reads it (``analyze``'s
+  mask issues, ``core/analysis/mask_issues.py``). The two agree in method, and rank a run's images alike;
 - :func:`run_label_quality` runs ``segmentation_label_quality`` over a run (progress, stop, bounded memory);
 - :meth:`RunMasks.suspects` is the overlay of one image at full resolution: ``suspect_pixels`` in strips of
   rows (each C x rows x W), with the class most of them are labeled and the class the model sees there.
@@ -98,9 +101,11 @@ class RunLabelQuality:
 class RunMasks:
     """A segmentation run's probabilities beside the dataset's true masks (in the run's classes)."""
 
-    def __init__(self, predictions, dataset: Dataset) -> None:
-        self.predictions, self.dataset = predictions, dataset
-        self.lookup = truth_lookup(predictions, dataset)
+    def __init__(self, predictions, dataset: Dataset, *, size: int | None = None, lookup=None) -> None:
+        """``size``: None for the stored grid, else the long side the image is strided to (see the module
+        docstring). ``lookup``: the run's truth table when the caller has it (the job's), else read from the run."""
+        self.predictions, self.dataset, self.size = predictions, dataset, size
+        self.lookup = truth_lookup(predictions, dataset) if lookup is None else lookup
         self.num_classes = len(predictions.classes)
 
     def check(self) -> None:
@@ -124,14 +129,20 @@ class RunMasks:
         return mask
 
     def pair(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        """(true mask on the probability grid, C x h x w float32 probabilities) of image ``index``."""
-        probs = self.predictions.probabilities(int(index))
-        return on_grid(self.truth(index), probs.shape[1:]), probs
+        """(true mask, C x h x w probabilities) of image ``index`` on the grid ``size`` chooses."""
+        truth, probs = self.truth(index), self.predictions.probabilities(int(index))
+        if self.size is None:
+            return on_grid(truth, probs.shape[1:]), probs
+        s = max(1, int(np.ceil(max(truth.shape) / self.size)))
+        pixels = PixelProbabilities(probs, truth.shape)
+        return truth[::s, ::s], probs[:, pixels.rows[::s, None], pixels.cols[None, ::s]]
 
-    def pairs(self, indices, errors: dict[int, str]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """One pair per index, in order; an image that cannot be read gives an all-ignored 1 x 1 pair (scored
-        NaN) and its reason in ``errors``, so positions stay those of ``indices``."""
-        blank = (np.full((1, 1), IGNORE_INDEX, np.uint8), np.zeros((self.num_classes, 1, 1), np.float32))
+    def pairs(self, indices, errors: dict[int, str] | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """One pair per index, in order; an image that cannot be read (a file gone or broken since the run) gives
+        an all-ignored 1 x 1 pair (scored NaN) and its reason in ``errors``, so positions stay those of
+        ``indices``."""
+        errors = {} if errors is None else errors
+        blank = (np.full((1, 1), IGNORE_INDEX, np.uint8), np.ones((self.num_classes, 1, 1), np.float32))
         for index in indices:
             try:
                 yield self.pair(int(index))

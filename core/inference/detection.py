@@ -33,39 +33,15 @@ from core.inference.batch_sizes import BatchFit, cache_key
 from core.inference.batches import default_workers
 from core.inference.class_map import detector_fit, detector_labels, map_classes
 from core.inference.detections import OBJECT_TASKS, DetectionPredictions
-from core.inference.devices import device_failed, is_out_of_memory, pick_device
+from core.inference.devices import is_out_of_memory, pick_device
+from core.inference.model_job import DecodedSamples, ModelJob, as_list
 from core.inference.outputs import class_scores
 from core.inference.progress import Progress
-from core.inference.rescoring import sample_message
 from core.models.cards import ModelCard, ModelError
 from core.models.detectors import as_detections, as_localization, set_limits
 from core.models.loading import build_model
 
 __all__ = ["DetectionJob", "encode_masks"]
-
-
-class _Images:
-    """torch Dataset view: index -> (index, H x W x 3 uint8 image or None, error message)."""
-
-    def __init__(self, dataset: Dataset, indices: np.ndarray) -> None:
-        self.dataset, self.indices = dataset, indices
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __getitem__(self, k: int):
-        index = int(self.indices[k])
-        try:
-            image = self.dataset.load_image(index)
-        except Exception as exc:  # SampleError, or a reader bug: recorded on the sample, never fatal
-            return index, None, sample_message(exc)
-        if image.ndim == 2:  # a gray image: the detectors take RGB
-            image = np.repeat(image[:, :, None], 3, axis=2)
-        return index, image, ""
-
-
-def _collate(items):
-    return items
 
 
 def encode_masks(masks: np.ndarray) -> list[bytes]:
@@ -78,12 +54,14 @@ def encode_masks(masks: np.ndarray) -> list[bytes]:
     return [item["counts"] for item in encoded]
 
 
-class DetectionJob:
+class DetectionJob(ModelJob):
     """A detector or localizer run over (part of) an object dataset. See the module docstring.
 
     ``batch_size``: images per forward pass (an int, or "auto": 8 on CUDA, 2 elsewhere; halved on out of
     memory). ``task``: the run's task (default the card's; a Mask R-CNN run as "detection" keeps no masks).
     """
+
+    counted = "images"
 
     def __init__(
         self,
@@ -127,21 +105,7 @@ class DetectionJob:
             self.task, dataset.classes, dataset.sample_ids, model=card.name, device=self.device
         )
 
-    @property
-    def batch_size(self) -> int:
-        """Images per forward pass now: the size asked for, or less after an out-of-memory error."""
-        return self._fit.size
-
-    @property
-    def notes(self) -> list[str]:
-        """What the user should know about how the run went (smaller batches)."""
-        return self._fit.notes
-
     # -- the model --------------------------------------------------------------------------
-    def prepare(self) -> None:
-        """Build the model and put it on the device now, so that a model that cannot load fails before the run."""
-        self._load_model()
-
     def _load_model(self):
         if not self._loaded:
             if self._model is None:
@@ -150,15 +114,6 @@ class DetectionJob:
             set_limits(self._model, self.score_threshold, self.max_detections)
             self._loaded = True
         return self._model
-
-    def _failure(self, exc: Exception) -> ModelError:
-        kept = f"the {self.predictions.num_done} images done before are kept"
-        first = (str(exc).splitlines() or [type(exc).__name__])[0]
-        if is_out_of_memory(exc):
-            return ModelError(f"{self.device} ran out of memory even with one image per batch ({first}); {kept}")
-        if device_failed(exc):
-            return ModelError(f"the GPU failed during the run ({first}); {kept}. Run again, or on another device")
-        return ModelError(f"{self.card.display_name} failed on a batch: {first} ({kept})")
 
     def _forward(self, images: list[np.ndarray]):
         """The model's output for some decoded images: a dict per image, or a localizer's (boxes, scores)."""
@@ -191,14 +146,12 @@ class DetectionJob:
             chunk = items[start : start + size]
             try:
                 with torch.inference_mode():
-                    output = self._forward([image for _, image, _ in chunk])
+                    output = self._forward([item.image for item in chunk])
             except ModelError:
                 raise
             except Exception as exc:  # out of memory, a broken model, a GPU that went away
                 if is_out_of_memory(exc) and size > 1:
-                    self._fit.shrink(size)
-                    if self.device.startswith("cuda"):
-                        torch.cuda.empty_cache()
+                    self._shrink(size)
                     continue
                 raise self._failure(exc) from exc
             failed += self._record_chunk(chunk, output)
@@ -216,10 +169,10 @@ class DetectionJob:
         if len(results) != len(chunk):
             raise ModelError(f"{self.card.display_name} gave {len(results)} results for {len(chunk)} images")
         failed = 0
-        for (index, image, _), result in zip(chunk, results):
+        for item, result in zip(chunk, results):
             record = self._record_localization if self.task == "localization" else self._record_detections
-            if not record(index, image.shape[:2], result):
-                self.predictions.errors[index] = f"{self.card.display_name} gave outputs that are not finite"
+            if not record(item.index, item.image.shape[:2], result):
+                self.predictions.errors[item.index] = f"{self.card.display_name} gave outputs that are not finite"
                 failed += 1
         return failed
 
@@ -268,10 +221,10 @@ class DetectionJob:
 
         workers = default_workers(len(todo)) if self.num_workers is None else self.num_workers
         return DataLoader(
-            _Images(self.dataset, todo),
+            DecodedSamples(self.dataset, todo, rgb=True),  # the detectors take RGB
             batch_size=self._fit.size,
             num_workers=workers,
-            collate_fn=_collate,
+            collate_fn=as_list,
             multiprocessing_context=self.mp_context if workers else None,
         )
 
@@ -284,10 +237,10 @@ class DetectionJob:
         handled = failed = 0
         try:
             for items in self._loader(todo):
-                good = [item for item in items if item[1] is not None]
-                for index, image, error in items:
-                    if image is None:
-                        preds.errors[index] = error
+                good = [item for item in items if item.image is not None]
+                for item in items:
+                    if item.image is None:
+                        preds.errors[item.index] = item.error
                 failed += len(items) - len(good) + self._predict(good)
                 handled += len(items)
                 elapsed = time.perf_counter() - start

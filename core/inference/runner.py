@@ -42,9 +42,10 @@ from core.inference.acceleration import autocast_for, fast_model
 from core.inference.batch_sizes import BatchFit, cache_key
 from core.inference.batches import FileBytes, ThreadedBatches, batches_of, collate_bytes, default_workers, make_loader
 from core.inference.class_map import ClassMapping, check_fit
-from core.inference.devices import device_failed, is_out_of_memory, pick_device
+from core.inference.devices import is_out_of_memory, pick_device
 from core.inference.embeddings import RunEmbeddings
 from core.inference.jpeg import decode_on_device, jpeg_files
+from core.inference.model_job import ModelJob
 from core.inference.outputs import as_logits, class_scores
 from core.inference.predictions import Predictions
 from core.inference.progress import Progress
@@ -63,7 +64,7 @@ def temporary_folder(prefix: str) -> Path:
     return folder
 
 
-class InferenceJob:
+class InferenceJob(ModelJob):
     """A model run over (part of) a dataset. See the module docstring.
 
     ``batch_size``: an int, or "auto" (start from the size remembered for this model and device, else
@@ -140,21 +141,7 @@ class InferenceJob:
         """Where the embeddings are written (None when not asked for); the file exists once they are complete."""
         return self.embedding_run.path if self.embedding_run is not None else None
 
-    @property
-    def batch_size(self) -> int:
-        """Images per forward pass now: the size asked for, or less after an out-of-memory error."""
-        return self._fit.size
-
-    @property
-    def notes(self) -> list[str]:
-        """What the user should know about how the run went (smaller batches, a compile that failed)."""
-        return self._fit.notes
-
     # -- the model ------------------------------------------------------------------------
-    def prepare(self) -> None:
-        """Build the model and put it on the device now, so that a model that cannot load fails before the run."""
-        self._load_model()
-
     def _load_model(self):
         if self._runnable is not None:
             return self._runnable
@@ -171,22 +158,6 @@ class InferenceJob:
         return autocast_for(self._model, self.device, self.amp)
 
     # -- one batch ------------------------------------------------------------------------
-    def _failure(self, exc: Exception) -> ModelError:
-        kept = f"the {self.predictions.num_done} samples done before are kept"
-        first = (str(exc).splitlines() or [type(exc).__name__])[0]
-        if is_out_of_memory(exc):
-            return ModelError(f"{self.device} ran out of memory even with one image per batch ({first}); {kept}")
-        if device_failed(exc):
-            return ModelError(f"the GPU failed during the run ({first}); {kept}. Run again, or on another device")
-        return ModelError(f"{self.card.display_name} failed on a batch: {first} ({kept})")
-
-    def _shrink(self, size: int) -> None:
-        import torch
-
-        self._fit.shrink(size)
-        if self.device.startswith("cuda"):
-            torch.cuda.empty_cache()
-
     def _forward(self, x):
         return as_logits(self._runnable(x)).float()
 

@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from core.datasets.base import IGNORE_INDEX, Dataset
+from core.inference.batch_sizes import BatchFit, cache_key
 from core.inference.batches import ThreadedBatches
 from core.inference.class_map import class_lookup
 from core.inference.devices import pick_device
@@ -53,8 +54,8 @@ from core.inference.mask_store import (
     quantise,
     resize_nearest,
 )
+from core.inference.model_job import DecodedSamples, ModelJob, as_list
 from core.inference.progress import Progress
-from core.inference.rescoring import sample_message
 from core.metrics import pixel_confusion_matrix
 from core.models.cards import ModelCard, ModelError
 from core.models.loading import build_model
@@ -88,36 +89,7 @@ def _as_pair(value: int | Sequence[int]) -> tuple[int, int]:
     return pair  # type: ignore[return-value]
 
 
-class _Samples:
-    """torch Dataset view: index -> (index, H x W x 3 uint8 image or None, true mask or None, errors)."""
-
-    def __init__(self, dataset: Dataset, indices: np.ndarray) -> None:
-        self.dataset, self.indices = dataset, indices
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __getitem__(self, k: int):
-        index = int(self.indices[k])
-        try:
-            image = self.dataset.load_image(index)
-        except Exception as exc:  # SampleError, or a reader bug: recorded on the sample, never fatal
-            return index, None, None, sample_message(exc), ""
-        try:
-            mask = self.dataset.load_mask(index)
-        except Exception as exc:
-            return index, image, None, "", sample_message(exc)
-        if mask is not None and mask.shape != image.shape[:2]:
-            h, w = image.shape[:2]
-            return index, image, None, "", f"mask is {mask.shape[1]}x{mask.shape[0]} but the image is {w}x{h}"
-        return index, image, mask, "", ""
-
-
-def _collate(items):
-    return items
-
-
-class SegmentationJob:
+class SegmentationJob(ModelJob):
     """A segmenter run over (part of) a segmentation dataset. See the module docstring.
 
     ``tile``: None (resize to the card's input size) or the tile size (an int or (height, width)) to run the
@@ -147,7 +119,8 @@ class SegmentationJob:
         self.lookup = class_lookup(card, dataset, class_map)
         self.card, self.dataset = card, dataset
         self.device = pick_device(device)
-        self.batch_size = max(1, int(batch_size))
+        # A fixed size (a segmenter's batch is not halved on out-of-memory): the base's batch_size and notes.
+        self._fit = BatchFit(max(1, int(batch_size)), auto=False, key=cache_key(card, self.device, False))
         self.tile = None if tile is None else _as_pair(tile)
         self.overlap = (min(self.tile) // 4 if overlap is None else int(overlap)) if self.tile else 0
         if self.tile and not 0 <= self.overlap < min(self.tile):
@@ -184,17 +157,13 @@ class SegmentationJob:
         return self.embedding_run.path if self.embedding_run is not None else None
 
     # -- the model --------------------------------------------------------------------------
-    def prepare(self) -> None:
-        """Build the model and put it on the device now, so that a model that cannot load fails before the run."""
-        self._model = self._load_model()
-
     def _load_model(self):
         if self._model is None:
             self._model = build_model(self.card)
-        model = self._model.to(self.device).eval()
+        self._model = self._model.to(self.device).eval()
         if self.embedding_run is not None:  # before the first pass; once, the hook stays for resumed runs
-            self.embedding_run.attach(model)
-        return model
+            self.embedding_run.attach(self._model)
+        return self._model
 
     def _probabilities(self, model, batch):
         """N x C x h x w float32 probabilities of a normalised N x c x h x w batch (on the device)."""
@@ -204,10 +173,7 @@ class SegmentationJob:
         try:
             out = model(batch.to(self.device, non_blocking=True))
         except RuntimeError as exc:  # shape mismatch, out of memory, a broken model
-            raise ModelError(
-                f"{self.card.display_name} failed on a batch: {str(exc).splitlines()[0]} "
-                f"(the {self.predictions.num_done} samples done before are kept)"
-            ) from exc
+            raise self._failure(exc) from exc
         if isinstance(out, dict):  # torchvision's segmentation models return {"out": logits, "aux": ...}
             out = out["out"]
         if out.ndim != 4:
@@ -351,18 +317,17 @@ class SegmentationJob:
             todo = np.union1d(todo, self.embedding_run.missing(preds.done))
         model = self._load_model()
         per_batch = 1 if self.tile else self.batch_size
+        samples = DecodedSamples(self.dataset, todo, masks=True)
         if self.num_workers is None:  # decoding threads (OpenCV releases the GIL), no processes to start
-            loader = ThreadedBatches(_Samples(self.dataset, todo), per_batch, _collate)
+            loader = ThreadedBatches(samples, per_batch, as_list)
         else:
-            loader = DataLoader(
-                _Samples(self.dataset, todo), batch_size=per_batch, num_workers=self.num_workers, collate_fn=_collate
-            )
+            loader = DataLoader(samples, batch_size=per_batch, num_workers=self.num_workers, collate_fn=as_list)
         start = time.perf_counter()
         handled = failed = 0
         writes = RecordWriter()
         try:
             for items in loader:
-                good = [item for item in items if item[1] is not None]
+                good = [item for item in items if item.image is not None]
                 for index, _, _, error, _ in items:
                     if error:
                         preds.errors[index] = error

@@ -17,7 +17,7 @@ from core.evaluation.selection import RIGHT, UNKNOWN, WRONG
 from core.inference.detections import DetectionPredictions
 from core.metrics.boxes import match_image
 from gui.browser.boxes import IOU_THRESHOLD, truth_boxes
-from gui.browser.decoding import DecodeTask, ResultRelay
+from gui.decoding import DecodeTask, ResultRelay
 
 
 def image_outcomes(

@@ -228,7 +228,7 @@ class BoxThumb:
 
 def read_box_thumbnail(dataset: Dataset, index: int, box: int) -> BoxThumb:
     """The thumbnail and the true objects of image ``index`` (on a pool thread)."""
-    from gui.browser.decoding import make_thumbnail
+    from gui.decoding import make_thumbnail
 
     image = dataset.load_image(index)
     return BoxThumb(make_thumbnail(image, box), truth_boxes(dataset, index), image.shape[:2])
@@ -246,7 +246,7 @@ class SampleObjects:
 
 def read_objects(dataset: Dataset, index: int, run: DetectionPredictions | None) -> SampleObjects:
     """The truth of image ``index`` and, for instance segmentation, the true and predicted masks (pool thread)."""
-    from gui.browser.decoding import read_error
+    from gui.decoding import read_error
 
     truth = truth_boxes(dataset, index)
     instances = predicted = None

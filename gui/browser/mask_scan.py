@@ -14,7 +14,7 @@ from superqt.utils import qthrottled
 
 from core.datasets import Dataset
 from core.evaluation.selection import scan_mask_classes
-from gui.browser.decoding import ResultRelay, per_pixel
+from gui.decoding import ResultRelay, per_pixel
 
 CHUNK = 16
 

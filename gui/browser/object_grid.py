@@ -9,7 +9,6 @@ Enter opens the object's image in the sample view with the object highlighted (:
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -56,7 +55,8 @@ from gui.browser.boxes import (
     object_pen,
     truth_boxes,
 )
-from gui.browser.decoding import DecodeTask, ResultRelay, to_qimage
+from gui.decoding import DecodeTask, ResultRelay, to_qimage
+from gui.thumbnails import PooledPixmaps, rgb
 
 CROP = 112  # the crops' square, in pixels
 MARGIN = 0.25  # context around the box, a fraction of its longer side on each side
@@ -157,7 +157,7 @@ def cut_crop(
     scale = CROP / max(crop.shape[0], crop.shape[1])
     size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
     crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    out = to_qimage(np.ascontiguousarray(crop[..., :3]))
+    out = to_qimage(rgb(crop))
     style = style_of(kind, source)
     painter = QPainter(out)
     rect = QRectF((x0 - left) * scale, (y0 - top) * scale, (x1 - x0) * scale, (y1 - y0) * scale)
@@ -179,70 +179,35 @@ def style_of(kind: str, source: int) -> str:
     return TRUTH_KIND if source == TRUTH else PREDICTED_KIND
 
 
-class CropLoader(QObject):
-    """Crops of the listed objects, cut on demand on a thread pool into a bounded cache."""
-
-    crop_ready = Signal(int)  # key (position in the object list) now in the cache
+class CropLoader(PooledPixmaps):
+    """Crops of the listed objects, cut on demand on a thread pool into a bounded cache (``gui/thumbnails.py``);
+    ``ready(key)``: the crop of object ``key`` (its position in the object list) is there, or ``errors[key]``."""
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(max(1, min(4, QThreadPool.globalInstance().maxThreadCount())))
-        self.errors: dict[int, str] = {}
+        threads = max(1, min(4, QThreadPool.globalInstance().maxThreadCount()))
+        super().__init__(parent, capacity=CACHE, threads=threads)
         self.texts: dict[int, str] = {}
-        self._cache: OrderedDict[int, QPixmap] = OrderedDict()
-        self._pending: set[int] = set()
-        self._epoch = 0
-        self._generation = 0
         self._dataset: Dataset | None = None
         self._run: DetectionPredictions | None = None
         self._rows: ObjectRows | None = None
-        self._relay = ResultRelay(self)
-        self._relay.done.connect(self._on_done)
 
     def set_rows(self, dataset: Dataset | None, run: DetectionPredictions | None, rows: ObjectRows | None) -> None:
         self._dataset, self._run, self._rows = dataset, run, rows
-        self._epoch += 1
-        self.drop_pending()
-        self._cache.clear()
-        self.errors.clear()
+        self.clear()
         self.texts.clear()
 
     def crop(self, key: int) -> QPixmap | None:
         """The cached crop of object ``key``, or None after scheduling its cut."""
-        pixmap = self._cache.get(key)
-        if pixmap is not None:
-            self._cache.move_to_end(key)
-            return pixmap
-        if key not in self.errors and key not in self._pending and self._rows is not None:
-            self._pending.add(key)
-            refs, dataset, run, generation = self._rows.refs, self._dataset, self._run, self._generation
-            sample, source, obj = int(refs.samples[key]), int(refs.sources[key]), int(refs.objects[key])
-            kind = refs.kinds[key] if refs.kinds else ""
-            work = lambda: cut_crop(dataset, run, sample, source, obj, kind)  # noqa: E731
-            self.pool.start(DecodeTask(self._relay, self._epoch, key, work, lambda: generation == self._generation))
-        return None
+        if self._rows is None:
+            return None
+        refs, dataset, run = self._rows.refs, self._dataset, self._run
+        sample, source, obj = int(refs.samples[key]), int(refs.sources[key]), int(refs.objects[key])
+        kind = refs.kinds[key] if refs.kinds else ""
+        return self.pixmap(key, lambda: cut_crop(dataset, run, sample, source, obj, kind))
 
-    def drop_pending(self) -> None:
-        self._generation += 1
-        self._pending.clear()
-
-    def shutdown(self) -> None:
-        self.drop_pending()
-        self.pool.waitForDone()
-
-    def _on_done(self, epoch: int, key: int, result, error: str) -> None:
-        if epoch != self._epoch:
-            return
-        self._pending.discard(key)
-        if error:
-            self.errors[key] = error
-        else:
-            image, self.texts[key] = result
-            self._cache[key] = QPixmap.fromImage(image)
-            while len(self._cache) > CACHE:
-                self._cache.popitem(last=False)
-        self.crop_ready.emit(key)
+    def _keep(self, key: int, result) -> QImage:
+        image, self.texts[key] = result
+        return image
 
 
 ObjectKeyRole = Qt.ItemDataRole.UserRole + 1  # the object's position in the list (the loader's key)
@@ -261,7 +226,7 @@ class ObjectGridModel(QAbstractListModel):
         self.dataset: Dataset | None = None
         self.objects: ObjectRows | None = None
         self._keys = np.zeros(0, np.int64)
-        loader.crop_ready.connect(self._on_crop)
+        loader.ready.connect(self._on_crop)
 
     def set_objects(self, dataset, run, objects: ObjectRows | None, keys: np.ndarray) -> None:
         self.beginResetModel()

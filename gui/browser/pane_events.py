@@ -17,10 +17,10 @@ from core.labels.marks import LabelMarks
 from core.masks.overlays import OverlayStyle, background_classes
 from core.tasks.outcomes import segmentation_run
 from gui.browser.boxes import detection_run
-from gui.browser.decoding import per_pixel
 from gui.browser.grid_model import IndexRole
 from gui.browser.seg_run import RunSource, worst_first_selection
 from gui.browser.tile_layers import TRUTH
+from gui.decoding import per_pixel
 
 
 class PaneEvents:

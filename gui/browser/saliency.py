@@ -31,8 +31,8 @@ from core.explain.runs import (
     tag_specs,
 )
 from core.masks.overlays import background_classes
-from gui.browser.decoding import DecodeTask, ResultRelay, per_pixel
 from gui.browser.mask_info import SampleMasks
+from gui.decoding import DecodeTask, ResultRelay, per_pixel
 from gui.flow_layout import FlowLayout
 from gui.workers import import_torch
 

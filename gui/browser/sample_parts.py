@@ -7,8 +7,8 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QWidget
 
 from core.datasets import Dataset
-from gui.browser.decoding import per_pixel, read_error
 from gui.browser.mask_info import PredictionSource, SampleMasks
+from gui.decoding import per_pixel, read_error
 
 
 def read_sample(dataset: Dataset, index: int, source: PredictionSource | None) -> tuple[np.ndarray, SampleMasks]:

@@ -30,7 +30,6 @@ from gui.browser.boxes import (
     read_objects,
 )
 from gui.browser.compare import OVERLAY, SIDE_BY_SIDE, CompareCanvases
-from gui.browser.decoding import DecodeTask, ResultRelay, per_pixel
 from gui.browser.image_scores import ImageScores
 from gui.browser.mask_panel import MaskPanel, PredictionSource, SampleMasks
 from gui.browser.saliency import SaliencyPanel
@@ -38,6 +37,7 @@ from gui.browser.sample_info import classification_summary, meta_marks, meta_tex
 from gui.browser.sample_parts import Details, make_label, read_sample
 from gui.browser.score_bars import TagScores, TopKBars
 from gui.browser.suspect_pixels import SuspectPixels
+from gui.decoding import DecodeTask, ResultRelay, per_pixel
 from gui.state import DEFAULT_SCORE_THRESHOLD
 
 

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import QCheckBox, QLabel, QVBoxLayout, QWidget
 
 from core.analysis.mask_quality import image_suspects, image_thresholds, truth_lookup
 from core.masks.overlays import SUSPECT_FILL, suspect_colours
-from gui.browser.decoding import DecodeTask, ResultRelay, per_pixel
 from gui.browser.image_canvas import PixelImageItem
+from gui.decoding import DecodeTask, ResultRelay, per_pixel
 
 TIP = (
     "Paint the pixels whose true class looks wrong to the model: its probability of the true class is under\n"

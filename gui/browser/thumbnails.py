@@ -25,7 +25,8 @@ from PySide6.QtGui import QImage, QPixmap
 from core.datasets import Dataset
 from core.masks.overlays import OverlayStyle, background_classes, palette_for
 from gui.browser.boxes import BoxThumb, ImageTruth, read_box_thumbnail
-from gui.browser.decoding import (  # noqa: F401  (re-exported: the browser's modules import them from here)
+from gui.browser.tile_layers import TRUTH, Layers, compose_tile, make_layers
+from gui.decoding import (  # noqa: F401  (re-exported: the browser's modules import them from here)
     THUMB_SIZE,
     DecodeTask,
     ResultRelay,
@@ -36,7 +37,6 @@ from gui.browser.decoding import (  # noqa: F401  (re-exported: the browser's mo
     thumbnail_array,
     to_qimage,
 )
-from gui.browser.tile_layers import TRUTH, Layers, compose_tile, make_layers
 
 #: (index, width, height) -> the predicted mask at that size, None when the sample is not predicted (yet).
 PredictedReader = Callable[[int, int, int], "np.ndarray | None"]

@@ -20,7 +20,7 @@ from core.masks.overlays import (
     render,
     resize_mask,
 )
-from gui.browser.decoding import THUMB_SIZE, thumbnail_array
+from gui.decoding import THUMB_SIZE, thumbnail_array
 
 TRUTH, PREDICTION, ERRORS = "truth", "prediction", "errors"
 #: What segmentation tiles can show: value -> the toolbar's words.

@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QGraphicsRectItem,
     QHBoxLayout,
     QLabel,
-    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -43,6 +42,7 @@ from core.masks.overlays import palette_for
 from gui.labeling.actions import NUMBER_KEYS, key_class
 from gui.labeling.class_picker import ClassPicker
 from gui.labeling.mask_canvas import MaskCanvas
+from gui.labeling.unsaved import ConfirmsUnsaved, UnsavedPrompt
 
 #: Handle squares and the distance that grabs them, in screen pixels (the same at every zoom).
 HANDLE_PX = 9
@@ -89,7 +89,7 @@ def _handle_item(x: float, y: float) -> QGraphicsRectItem:
     return item
 
 
-class BoxEditorWidget(QWidget):
+class BoxEditorWidget(ConfirmsUnsaved, QWidget):
     """One image's objects; :meth:`open_sample` loads them, Save writes one store edit."""
 
     saved = Signal(int)  # dataset index
@@ -557,28 +557,19 @@ class BoxEditorWidget(QWidget):
         self.saved.emit(self.index)
         return True
 
-    def confirm_unsaved(self) -> bool:
-        """True when going on loses nothing: no unsaved changes, or Save (and it worked) or Discard. False for
-        Cancel, or when the save failed (the changes stay)."""
+    # -- unsaved changes (the prompt: gui/labeling/unsaved.py) -----------------------------
+    def _unsaved_prompt(self) -> UnsavedPrompt | None:
         if self.edit is None or not self.edit.modified:
-            return True
-        buttons = QMessageBox.StandardButton
-        box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved objects", "", buttons.NoButton, self)
-        box.setObjectName("unsaved_boxes")
-        box.setText(f"The objects of {self.project.dataset.sample_ids[self.index]} have changes that are not saved.")
-        box.setInformativeText("Save them as one edit, or discard them?")
-        box.setStandardButtons(buttons.Save | buttons.Discard | buttons.Cancel)
-        box.setDefaultButton(buttons.Save)
-        answer = box.exec()
-        if answer == buttons.Save:
-            return self.save()
-        if answer == buttons.Discard:
-            self.edit.mark_saved()
-            return True
-        return False
+            return None
+        return UnsavedPrompt(
+            "unsaved_boxes",
+            "Unsaved objects",
+            f"The objects of {self.project.dataset.sample_ids[self.index]} have changes that are not saved.",
+            "Save them as one edit, or discard them?",
+        )
 
-    def closeEvent(self, event) -> None:
-        if self.confirm_unsaved():
-            event.accept()
-        else:
-            event.ignore()
+    def _save_unsaved(self) -> bool:
+        return self.save()
+
+    def _discard_unsaved(self) -> None:
+        self.edit.mark_saved()

@@ -1,5 +1,6 @@
 """The mask editor's saving side: versions in the project store, the output folder, undo of a save,
-and the Save / Discard / Cancel prompt over unsaved strokes (a mixin of :class:`MaskEditorWidget`).
+and what the Save / Discard / Cancel prompt (``gui/labeling/unsaved.py``) says of unsaved strokes (a mixin
+of :class:`MaskEditorWidget`).
 
 Saving keeps the mask as a new version in the project store (``core.labels.masks``: earlier saves
 stay, with who and when) and also writes it in the dataset's own format into an output folder.
@@ -18,9 +19,10 @@ from core.datasets import SampleError
 from core.labels import Project, Step, StoreError
 from core.labels.masks import next_step_saves
 from core.masks.writers import MASK_FOLDER, MaskExistsError, MaskWriteError, newest_mask, save_mask
+from gui.labeling.unsaved import ConfirmsUnsaved, UnsavedPrompt
 
 
-class MaskSaving:
+class MaskSaving(ConfirmsUnsaved):
     """Saving, store undo/redo and the unsaved-strokes prompt; reads the editor widget's attributes."""
 
     def _store_step(self, redo: bool) -> bool:
@@ -121,32 +123,22 @@ class MaskSaving:
         except SampleError as exc:
             return str(exc)
 
-    # -- unsaved strokes ------------------------------------------------------------
-    def confirm_unsaved(self) -> bool:
-        """True when going on loses nothing: no unsaved strokes, or the user chose Save (and it worked) or
-        Discard. False for Cancel, or when the save failed (the strokes stay)."""
+    # -- unsaved strokes (the prompt: gui/labeling/unsaved.py) ---------------------------
+    def _unsaved_prompt(self) -> UnsavedPrompt | None:
         if self.editor is None or not self.editor.modified:
-            return True
-        buttons = QMessageBox.StandardButton
-        box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved mask", "", buttons.NoButton, self)
-        box.setObjectName("unsaved_mask")
-        box.setText(f"The mask of {self.dataset.sample_ids[self.index]} has strokes that are not saved.")
-        box.setInformativeText("Save them as the sample's newest mask, or discard them?")
-        box.setStandardButtons(buttons.Save | buttons.Discard | buttons.Cancel)
-        box.setDefaultButton(buttons.Save)
-        answer = box.exec()
-        if answer == buttons.Save:
-            return self.save() is not None
-        if answer == buttons.Discard:
-            self.editor.mark_saved()
-            return True
-        return False
+            return None
+        return UnsavedPrompt(
+            "unsaved_mask",
+            "Unsaved mask",
+            f"The mask of {self.dataset.sample_ids[self.index]} has strokes that are not saved.",
+            "Save them as the sample's newest mask, or discard them?",
+        )
 
-    def closeEvent(self, event) -> None:
-        if self.confirm_unsaved():
-            event.accept()
-        else:
-            event.ignore()
+    def _save_unsaved(self) -> bool:
+        return self.save() is not None
+
+    def _discard_unsaved(self) -> None:
+        self.editor.mark_saved()
 
     def _write(self, overwrite: bool, confirm_replace) -> Path:
         args = (self.dataset, self.index, self.editor.mask, self.out_root)

@@ -9,11 +9,12 @@ import csv
 import cv2
 import numpy as np
 
-from core.analysis.mask_issues import MaskIssues, find_mask_issues, image_summary, pooled_thresholds, stored_images
+from core.analysis.mask_issues import SIZE, MaskIssues, find_mask_issues, image_summary, pooled_thresholds
+from core.analysis.mask_quality import RunMasks, run_label_quality
 from core.analysis.pixel_issues import segmentation_label_quality
 from core.analysis.report import HELD_OUT, IN_SAMPLE, AnalysisInput, write_reports
 from core.analysis.session import analyze
-from core.inference.mask_store import SegmentationPredictions
+from core.inference.mask_store import SegmentationPredictions, quantise
 
 H, W, K = 48, 64, 4
 CLASSES = ["background", "square", "disc", "bar"]
@@ -116,7 +117,7 @@ def test_concat_keeps_each_parts_rows():
 
 
 class Masks:
-    """A dataset's side of stored_images: its true masks (None for a sample whose mask is gone)."""
+    """A dataset's side of RunMasks: its true masks (None for a sample whose mask is gone)."""
 
     def __init__(self, masks):
         self.masks = masks
@@ -127,7 +128,7 @@ class Masks:
         return self.masks[index]
 
 
-def test_stored_images_read_the_probability_grid_at_every_sth_pixel(tmp_path):
+def test_strided_pairs_read_the_probability_grid_at_every_sth_pixel(tmp_path):
     """A 300 x 500 image whose probabilities were kept on a 64 x 64 grid is read at 75 x 125 pixels (every 4th:
     the long side <= 128), each pixel from its grid cell as the hover reads it; never K x 300 x 500."""
     rng = np.random.default_rng(0)
@@ -137,9 +138,32 @@ def test_stored_images_read_the_probability_grid_at_every_sth_pixel(tmp_path):
     preds.record(0, truth, probs, None)
     lookup = np.arange(256, dtype=np.uint8)
     lookup[1] = 2  # a class map: dataset class 1 is the model's class 2
-    (mask, p), (lost_mask, lost_p) = stored_images(Masks([truth, None]), preds, [0, 1], lookup)
+    (mask, p), (lost_mask, lost_p) = RunMasks(preds, Masks([truth, None]), size=SIZE, lookup=lookup).pairs([0, 1])
     assert mask.shape == (75, 125) and p.shape == (K, 75, 125)
     assert (mask == np.where(truth == 1, 2, truth)[::4, ::4]).all()
     pixels = preds.pixels(0, truth.shape)
     np.testing.assert_array_equal(p[:, 10, 20], pixels.at(40, 80))
     assert (lost_mask == 255).all() and lost_p.shape == (K, 1, 1)  # a mask gone since the run: no score
+
+
+def test_the_strided_image_and_the_stored_grid_rank_a_run_alike(tmp_path):
+    """Images 5x the size of their stored 48 x 64 probabilities (240 x 320): ``analyze`` reads every 3rd pixel
+    of the image, the Label quality view the grid; the painted and missing masks rank first, in the same order,
+    and the scores of the clean ones follow each other (their order among themselves is border noise)."""
+    images, painted, missing = dataset()
+    preds = SegmentationPredictions.empty(CLASSES, [f"{i}.png" for i in range(len(images))], tmp_path)
+    masks = []
+    for i, (mask, probs) in enumerate(images):
+        masks.append(np.repeat(np.repeat(mask, 5, axis=0), 5, axis=1))
+        preds.record(
+            i, np.repeat(np.repeat(probs.argmax(0).astype(np.uint8), 5, axis=0), 5, axis=1), quantise(probs), None
+        )
+    run = Masks(masks)
+    run.classes = CLASSES
+    grid = run_label_quality(preds, run)
+    indices = np.arange(len(images))
+    strided = find_mask_issues(lambda: RunMasks(preds, run, size=SIZE).pairs(indices), indices)
+    by_stride = np.argsort(strided.score, kind="stable")
+    bad = len(painted + missing)
+    assert by_stride[:bad].tolist() == grid.ranked[:bad].tolist() and set(by_stride[:bad]) == {*painted, *missing}
+    assert np.corrcoef(strided.score, grid.score)[0, 1] > 0.95

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from core.analysis import Cancelled
+from core.analysis.mask_issues import SIZE, find_mask_issues
 from core.analysis.mask_quality import (
     NoProbabilities,
     RunMasks,
@@ -82,6 +83,17 @@ def test_strips_give_the_same_pixels_as_one_piece(scenes, quality, monkeypatch):
     strips = image_suspects(truth, pixels, quality.thresholds)
     np.testing.assert_array_equal(whole.mask, strips.mask)
     np.testing.assert_array_equal(whole.by_class, strips.by_class)
+
+
+def test_the_command_lines_mask_issues_rank_the_run_as_the_label_quality_view(scenes, quality):
+    """One reader, two grids: ``analyze`` strides the image to SIZE px, the view reads the stored grid; on the
+    demo run (64 x 64 images, probabilities kept at 64 x 64) both are every pixel, so every score is the same."""
+    dataset, predictions, regions = scenes
+    images = np.flatnonzero(predictions.done)
+    issues = find_mask_issues(lambda: RunMasks(predictions, dataset, size=SIZE).pairs(images), images)
+    assert issues.indices[np.argsort(issues.score, kind="stable")].tolist() == quality.ranked.tolist()
+    np.testing.assert_array_equal(issues.score, quality.score)
+    assert sorted(issues.indices[issues.ranked()][: len(regions)].tolist()) == sorted(regions)
 
 
 def test_stop_cancels_between_images(scenes):

@@ -12,8 +12,8 @@ from core.datasets import open_dataset
 from core.datasets.readers.masks import bit_palette
 from core.masks.overlays import IGNORE_DARK, IGNORE_LIGHT, OverlayStyle
 from gui.browser import BrowserPane
-from gui.browser.decoding import thumbnail_array
 from gui.browser.grid_model import ErrorRole, TagsRole
+from gui.decoding import thumbnail_array
 from tests.fake_datasets import palette_png, write_coco
 from tests.gui.helpers import browser_pane, qimage_array
 

@@ -11,9 +11,9 @@ import pytest
 from core.masks.overlays import blend, colourise, error_colours, error_map, render, resize_mask
 from core.metrics import segmentation_report
 from gui.browser import BrowserPane
-from gui.browser.decoding import thumbnail_array
 from gui.browser.mask_info import percent
 from gui.browser.tile_layers import grey
+from gui.decoding import thumbnail_array
 from gui.metrics.segmentation_view import ImagesView
 from gui.state import AppState
 from tests.fake_datasets import tiny_segmentation_run
