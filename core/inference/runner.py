@@ -32,6 +32,7 @@ The parts live beside this module: device choice and failures (``devices``), cla
 from __future__ import annotations
 
 import atexit
+import contextlib
 import shutil
 import tempfile
 import time
@@ -343,8 +344,9 @@ class InferenceJob:
 
         handled = failed = 0
         feed = DeviceFeed(batches_of(loader, preds), lambda loaded: self._ready(loaded, on_device), self.device)
-        with torch.inference_mode():
-            for batch_indices, batch, batch_failed in feed:
+        # closed explicitly: on a cancel or an error the feed's thread has ended before the run returns
+        with torch.inference_mode(), contextlib.closing(iter(feed)) as ready:
+            for batch_indices, batch, batch_failed in ready:
                 for index, message in batch_failed:
                     preds.errors[index] = message
                 not_finite = self._predict(batch_indices, batch) if batch is not None else 0
