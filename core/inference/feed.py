@@ -59,18 +59,17 @@ class DeviceFeed:
     def _fill(self, ready: queue.Queue, stop: threading.Event) -> None:
         import torch
 
-        batches = iter(self.batches)
-        stream = _side_stream(self.device)
-        try:
+        batches = None
+        try:  # whatever fails here reaches the consumer, which would otherwise wait for ever
+            batches = iter(self.batches)
+            stream = _side_stream(self.device)
             with torch.inference_mode(), _on_stream(stream):  # both are per thread: this thread's own
                 for batch in batches:
                     prepared = self.prepare(batch)
-                    if not _put(ready, stop, (prepared, _event_after(stream))):
-                        return
-                    if stop.is_set():
+                    if not _put(ready, stop, (prepared, _event_after(stream))) or stop.is_set():
                         return
             _put(ready, stop, _END)
-        except Exception as exc:  # a loader that failed, a GPU that went away: the consumer raises it
+        except BaseException as exc:  # a loader that failed, a GPU that went away: the consumer raises it
             _put(ready, stop, _Failed(exc))
         finally:
             close = getattr(batches, "close", None)

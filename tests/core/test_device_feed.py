@@ -125,3 +125,13 @@ def test_the_runner_decodes_the_next_batch_while_the_model_runs_and_predicts_the
     with torch.inference_mode():
         expected = net(torch.from_numpy(np.stack(plain))).softmax(1).numpy()
     assert preds.complete and np.allclose(preds.scores, expected, atol=1e-6)
+
+
+def test_a_loader_that_cannot_even_start_is_an_error_of_the_run_not_a_wait_for_ever():
+    class Unreadable:
+        def __iter__(self):
+            raise ModelError("decoding failed (the workers could not start)")
+
+    with pytest.raises(ModelError, match="could not start"):
+        list(DeviceFeed(Unreadable(), _prepared, "cpu"))
+    assert not _feed_threads()
