@@ -11,9 +11,8 @@ started); on CUDA batches go through pinned memory with non-blocking copies, in 
 under autocast (bfloat16 where the GPU has it, else float16), and JPEG files are decoded on the
 GPU itself (nvJPEG through TorchCodec, else torchvision; workers only read the bytes). A thread prepares the
 next batch (decoding on the device, the copy from pinned memory, on a CUDA stream of its own) while the model
-runs the current one (``feed``). The batch
-size may be "auto": on out-of-memory it is halved and the batch retried, and the size that fits
-is remembered per model and device. ``torch.compile`` is optional.
+runs the current one (``feed``). The batch size may be "auto": on out-of-memory it is halved and the batch
+retried, and the size that fits is remembered per model and device. ``torch.compile`` is optional.
 
 Embeddings (``embeddings=True``): the input of the model's last linear layer per sample, captured by a hook in
 the same forward pass as the scores (``core/inference/embeddings.py``), written as float16 rows into an
@@ -23,10 +22,9 @@ handled; ``job.embeddings`` is then that array, memory-mapped read-only, its fil
 
 The parts live beside this module: device choice and failures (``devices``), class maps and fit checks
 (``class_map``), DataLoader workers (``batches``), the batches made ready ahead (``feed``), GPU JPEG decoding
-(``jpeg``), the batch-size cache
-(``batch_sizes``), channels_last / compile / autocast (``acceleration``), outputs to class scores
-(``outputs``), Progress and ``run_to_end`` (``progress``). Preprocessing, for images and for tensors, is
-``core/models/preprocess.py``.
+(``jpeg``), the batch-size cache (``batch_sizes``), channels_last / compile / autocast (``acceleration``),
+outputs to class scores (``outputs``), Progress and ``run_to_end`` (``progress``). Preprocessing, for images
+and for tensors, is ``core/models/preprocess.py``.
 """
 
 from __future__ import annotations
