@@ -4,7 +4,10 @@ ResNet-50 (random weights; timing does not depend on them) at 224 x 224, torchvi
 (resize 232, centre crop 224), over a folder of generated 256 x 256 JPEGs:
 
 - decode: every image decoded and preprocessed as the runner's CPU path does it (one process);
-  on a GPU also the GPU decoder (``decode_jpeg(device="cuda")`` + preprocessing on the GPU);
+  on a GPU also the GPU decoder (nvJPEG through TorchCodec's ``decode_jpeg(device="cuda")``, batched, + preprocessing
+  on the GPU);
+- JPEG decoding alone, the files' bytes already in memory: the CPU decoder (OpenCV, one thread) against the GPU's
+  (batches of nvJPEG), images/s and their ratio; on a machine without CUDA it says so;
 - bare loop: the same model over the already decoded tensors, already on the device, same batches
   (on CUDA with the runner's own settings: autocast and channels_last), softmax copied back;
 - runner: ``InferenceJob`` from the files to the filled Predictions.
@@ -37,8 +40,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.datasets import open_dataset
+from core.datasets.imageio import decode_image
 from core.inference import InferenceJob, run_to_end
 from core.inference.devices import pick_device
+from core.inference.jpeg import decode_jpegs, pick_jpeg_library
 from core.models import cards_for
 from core.models.loading import build_model
 from core.models.preprocess import preprocess_tensors
@@ -111,14 +116,34 @@ def measure(card, dataset, model, device: str, batch: int, runs: int, workers: i
 
 def gpu_decode(card, dataset, device: str, batch: int) -> None:
     """Read the files, decode on the GPU in batches and preprocess there, as the runner's GPU path does."""
-    from torchvision.io import ImageReadMode, decode_jpeg
-
     paths = [dataset.sample_path(i) for i in range(len(dataset))]
     for s in range(0, len(paths), batch):
         blobs = [torch.from_numpy(np.fromfile(p, dtype=np.uint8)) for p in paths[s : s + batch]]
-        images = decode_jpeg(blobs, mode=ImageReadMode.RGB, device=device)
-        preprocess_tensors(card, images)
+        preprocess_tensors(card, decode_jpegs(blobs, device))
     sync(device)
+
+
+def jpeg_decoding(dataset, device: str, batch: int, runs: int) -> None:
+    """Print JPEG decoding alone, CPU (OpenCV, as the browser and the CPU path decode) against GPU (nvJPEG)."""
+    if not device.startswith("cuda"):
+        print("GPU JPEG decoding vs CPU decoding: not measured: no CUDA device")
+        return
+    files = [dataset.sample_path(i).read_bytes() for i in range(len(dataset))]
+    blobs = [torch.frombuffer(bytearray(data), dtype=torch.uint8) for data in files]
+    cv2.setNumThreads(1)
+
+    def on_gpu():
+        decoded = [decode_jpegs(blobs[s : s + batch], device) for s in range(0, len(blobs), batch)]
+        sync(device)
+        return decoded
+
+    on_gpu()  # warm-up: the decoder's state, the allocator
+    cpu = median_time(lambda: [decode_image(data) for data in files], runs)
+    gpu = median_time(on_gpu, runs)
+    n, library = len(files), pick_jpeg_library()
+    print(f"{'JPEG decoding alone, CPU (OpenCV, 1 thread):':44} {n / cpu:9,.1f} images/s ({cpu * 1e3:,.0f} ms)")
+    print(f"{f'JPEG decoding alone, GPU ({library}):':44} {n / gpu:9,.1f} images/s ({gpu * 1e3:,.0f} ms)")
+    print(f"GPU JPEG decoding / CPU decoding: {cpu / gpu:.1f}x the images/s")
 
 
 def report(times: dict[str, float], n: int, device: str) -> None:
@@ -155,7 +180,8 @@ def resnet50_benchmark(args) -> None:
         print(f"ResNet-50 (random weights) at 224 x 224, {n} JPEGs of {args.side} x {args.side}, batch {batch}, "
               f"median of {args.runs} runs")  # fmt: skip
         times = measure(card, dataset, model, device, batch, args.runs, args.workers)
-    report(times, n, device)
+        report(times, n, device)
+        jpeg_decoding(dataset, device, batch, args.runs)
 
 
 def digits_benchmark(args) -> None:
@@ -232,7 +258,8 @@ def unet_benchmark(args) -> None:
         times["runner"] = median_time(runner, args.runs)
         if on_gpu:
             times["gpu_decode"] = median_time(lambda: gpu_decode(card, dataset, device, batch), args.runs)
-    report(times, n, device)
+        report(times, n, device)
+        jpeg_decoding(dataset, device, batch, args.runs)
 
 
 def main() -> None:

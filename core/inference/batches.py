@@ -37,7 +37,8 @@ class DecodedImages:
 class FileBytes(DecodedImages):
     """index -> (index, the file's bytes as a uint8 tensor, error): decoding happens on the GPU.
 
-    nvJPEG ignores EXIF orientation: a rotated photo is decoded here instead, as the CPU path does it
+    torchvision's GPU decoder ignores EXIF orientation (the fallback; TorchCodec's applies it): a rotated photo
+    is decoded here instead, as the CPU path does it, whichever library decodes the others
     (the item is then a preprocessed array, like :class:`DecodedImages` gives).
     """
 

@@ -9,9 +9,10 @@ The job starts no threads of its own: the GUI runs the generator in a worker, th
 Speed: images are decoded in DataLoader worker processes (spawned, so it is safe after CUDA
 started); on CUDA batches go through pinned memory with non-blocking copies, in channels_last,
 under autocast (bfloat16 where the GPU has it, else float16), and JPEG files are decoded on the
-GPU itself (``torchvision.io.decode_jpeg(device="cuda")``, workers only read the bytes). The batch
-size may be "auto": on out-of-memory it is halved and the batch retried, and the size that fits
-is remembered per model and device. ``torch.compile`` is optional.
+GPU itself (nvJPEG through TorchCodec, else torchvision; workers only read the bytes). A thread prepares the
+next batch (decoding on the device, the copy from pinned memory, on a CUDA stream of its own) while the model
+runs the current one (``feed``). The batch size may be "auto": on out-of-memory it is halved and the batch
+retried, and the size that fits is remembered per model and device. ``torch.compile`` is optional.
 
 Embeddings (``embeddings=True``): the input of the model's last linear layer per sample, captured by a hook in
 the same forward pass as the scores (``core/inference/embeddings.py``), written as float16 rows into an
@@ -20,15 +21,16 @@ handled; ``job.embeddings`` is then that array, memory-mapped read-only, its fil
 ``done``.
 
 The parts live beside this module: device choice and failures (``devices``), class maps and fit checks
-(``class_map``), DataLoader workers (``batches``), GPU JPEG decoding (``jpeg``), the batch-size cache
-(``batch_sizes``), channels_last / compile / autocast (``acceleration``), outputs to class scores
-(``outputs``), Progress and ``run_to_end`` (``progress``). Preprocessing, for images and for tensors, is
-``core/models/preprocess.py``.
+(``class_map``), DataLoader workers (``batches``), the batches made ready ahead (``feed``), GPU JPEG decoding
+(``jpeg``), the batch-size cache (``batch_sizes``), channels_last / compile / autocast (``acceleration``),
+outputs to class scores (``outputs``), Progress and ``run_to_end`` (``progress``). Preprocessing, for images
+and for tensors, is ``core/models/preprocess.py``.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import shutil
 import tempfile
 import time
@@ -44,7 +46,8 @@ from core.inference.batches import FileBytes, ThreadedBatches, batches_of, colla
 from core.inference.class_map import ClassMapping, check_fit
 from core.inference.devices import is_out_of_memory, pick_device
 from core.inference.embeddings import RunEmbeddings
-from core.inference.jpeg import decode_on_device, jpeg_files
+from core.inference.feed import DeviceFeed, to_device
+from core.inference.jpeg import decode_on_device, jpeg_files, pick_jpeg_library
 from core.inference.model_job import ModelJob
 from core.inference.outputs import as_logits, class_scores
 from core.inference.predictions import Predictions
@@ -71,7 +74,8 @@ class InferenceJob(ModelJob):
     256 on CUDA / 64 elsewhere). ``amp``: autocast on CUDA (bfloat16 where supported, else float16).
     ``channels_last``: None = on CUDA only. ``compile``: False, True, or a torch.compile backend name.
     ``jpeg_decode``: "auto" (on the GPU when the device is CUDA and the images are JPEG files),
-    "opencv" (always in the workers), "device" (torchvision's decoder on the run device, whatever it is).
+    "opencv" (always in the workers), "device" (decoded on the run device, whatever it is). ``jpeg_library``:
+    which decodes on the device, "auto" (TorchCodec where it imports, else torchvision), "torchcodec", "torchvision".
     ``class_map``: run a model whose classes only overlap the dataset's (see :func:`map_classes`).
     ``embeddings``: capture each sample's embedding too (ModelError at the first step for a model that gives
     none, with the reason); ``embeddings_path``: where the N x D float16 ``.npy`` goes (default: a new
@@ -91,6 +95,7 @@ class InferenceJob(ModelJob):
         channels_last: bool | None = None,
         compile: bool | str = False,
         jpeg_decode: str = "auto",
+        jpeg_library: str = "auto",
         class_map: ClassMapping | None = None,
         mp_context: str = "spawn",
         task: str | None = None,
@@ -108,6 +113,7 @@ class InferenceJob(ModelJob):
         self.channels_last = self.device.startswith("cuda") if channels_last is None else channels_last
         self.compile = compile
         self.jpeg_decode = jpeg_decode
+        self.jpeg_library = pick_jpeg_library(jpeg_library)  # ModelError now for a library that cannot be used
         self.class_map = class_map
         self.mp_context = mp_context
         self._model = model
@@ -253,7 +259,26 @@ class InferenceJob(ModelJob):
 
     def _decode_on_device(self, indices: list[int], items) -> tuple[list[int], object, list[tuple[int, str]]]:
         """JPEG bytes (and arrays a worker decoded itself) -> a preprocessed batch on the run device."""
-        return decode_on_device(self.card, self.dataset, self.device, indices, items)
+        return decode_on_device(self.card, self.dataset, self.device, indices, items, self.jpeg_library)
+
+    def _ready(self, loaded, on_device: bool):
+        """A loaded batch made ready on the device (in the feed's thread, see ``feed``): decoded there when
+        ``on_device``, copied there (pinned, non-blocking on CUDA) in the layout the model runs in."""
+        import torch
+
+        indices, batch, failed = loaded
+        if batch is None:
+            return loaded
+        try:
+            if on_device:
+                indices, batch, more = self._decode_on_device(indices, batch)
+                failed = failed + more
+            if batch is not None:
+                layout = torch.channels_last if self.channels_last and batch.ndim == 4 else torch.contiguous_format
+                batch = to_device(batch, self.device, layout)
+        except Exception as exc:  # the GPU went away between two batches
+            raise self._failure(exc) from exc
+        return indices, batch, failed
 
     # -- the run --------------------------------------------------------------------------
     def run(self, indices: Sequence[int] | np.ndarray | None = None) -> Generator[Progress, None, Predictions]:
@@ -287,14 +312,10 @@ class InferenceJob(ModelJob):
         import torch
 
         handled = failed = 0
-        with torch.inference_mode():
-            for batch_indices, batch, batch_failed in batches_of(loader, preds):
-                if on_device and batch is not None:
-                    try:
-                        batch_indices, batch, more = self._decode_on_device(batch_indices, batch)
-                    except Exception as exc:  # the GPU went away between two batches
-                        raise self._failure(exc) from exc
-                    batch_failed = batch_failed + more
+        feed = DeviceFeed(batches_of(loader, preds), lambda loaded: self._ready(loaded, on_device), self.device)
+        # closed explicitly: on a cancel or an error the feed's thread has ended before the run returns
+        with torch.inference_mode(), contextlib.closing(iter(feed)) as ready:
+            for batch_indices, batch, batch_failed in ready:
                 for index, message in batch_failed:
                     preds.errors[index] = message
                 not_finite = self._predict(batch_indices, batch) if batch is not None else 0

@@ -31,7 +31,6 @@ says which model class each dataset class is; dataset classes left out of the ma
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from collections.abc import Generator, Sequence
@@ -46,6 +45,7 @@ from core.inference.batches import ThreadedBatches
 from core.inference.class_map import class_lookup
 from core.inference.devices import pick_device
 from core.inference.embeddings import RunEmbeddings
+from core.inference.feed import DeviceFeed, to_device
 from core.inference.mask_store import (
     MaskStore,
     SegmentationPredictions,
@@ -56,6 +56,7 @@ from core.inference.mask_store import (
 )
 from core.inference.model_job import DecodedSamples, ModelJob, as_list
 from core.inference.progress import Progress
+from core.inference.record_writer import RecordWriter
 from core.metrics import pixel_confusion_matrix
 from core.models.cards import ModelCard, ModelError
 from core.models.loading import build_model
@@ -193,11 +194,12 @@ class SegmentationJob(ModelJob):
         return torch.softmax(out, dim=1)
 
     # -- the two ways to run an image ------------------------------------------------------------
-    def _predict_resized(self, model, images: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(mask at image size, uint8 probabilities at the model's size) per image."""
+    def _predict_resized(self, model, images: list[np.ndarray], batch=None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(mask at image size, uint8 probabilities at the model's size) per image (``batch``: them preprocessed)."""
         import torch
 
-        batch = torch.from_numpy(np.stack([self.card.preprocess(image) for image in images]))
+        if batch is None:
+            batch = torch.from_numpy(np.stack([self.card.preprocess(image) for image in images]))
         probs = self._probabilities(model, batch)
         # On the device: which images are finite, their argmax and the uint8 probabilities (round half to even,
         # as quantise does), so that a GPU sends a quarter of the bytes and the CPU does no per-pixel work.
@@ -252,9 +254,26 @@ class SegmentationJob(ModelJob):
                     probs[:, rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] = quantise(cell)
         return mask, probs
 
-    def _predict(self, model, items) -> tuple[list[tuple[np.ndarray, np.ndarray] | None], np.ndarray | None]:
-        """(mask, uint8 probabilities) for the decoded images of a batch, None where the model's output is not
-        finite; and the images' embedding rows (None when not asked for)."""
+    def _ready(self, items):
+        """A loaded batch and, when resizing, its images preprocessed and on the device, in the feed's thread
+        (``feed``): (items, N x C x H x W or None, [])."""
+        import torch
+
+        images = [image for _, image, *_ in items if image is not None]
+        if self.tile or not images:
+            return items, None, []
+        batch = torch.from_numpy(np.stack([self.card.preprocess(image) for image in images]))
+        try:
+            return items, to_device(batch, self.device), []
+        except RuntimeError as exc:  # out of memory, a GPU that went away
+            raise ModelError(f"{self.card.display_name} failed on a batch: {str(exc).splitlines()[0]}") from exc
+
+    def _predict(
+        self, model, items, batch=None
+    ) -> tuple[list[tuple[np.ndarray, np.ndarray] | None], np.ndarray | None]:
+        """(mask, uint8 probabilities) for the decoded images of a batch (``batch``: those images preprocessed,
+        when resizing), None where the model's output is not finite; and the images' embedding rows (None when
+        not asked for)."""
         images = [image for _, image, *_ in items]
         if not images:
             return [], None
@@ -262,11 +281,11 @@ class SegmentationJob(ModelJob):
             return (
                 [self._predict_tiled(model, image) for image in images]
                 if self.tile
-                else self._predict_resized(model, images)
+                else self._predict_resized(model, images, batch)
             ), None
         if not self.tile:
             self.embedding_run.clear()
-            results = self._predict_resized(model, images)
+            results = self._predict_resized(model, images, batch)
             return results, self.embedding_run.take()
         results, rows = [], []
         for image in images:
@@ -325,14 +344,15 @@ class SegmentationJob(ModelJob):
         start = time.perf_counter()
         handled = failed = 0
         writes = RecordWriter()
+        batches = iter(DeviceFeed(loader, self._ready, self.device))  # batch k+1 made ready while k runs
         try:
-            for items in loader:
+            for items, batch, _ in batches:
                 good = [item for item in items if item.image is not None]
                 for index, _, _, error, _ in items:
                     if error:
                         preds.errors[index] = error
                 with torch.inference_mode():  # not held across the yield: the caller's thread is left as it was
-                    results, rows = self._predict(model, good)
+                    results, rows = self._predict(model, good, batch)
                 for (index, _, truth, _, mask_error), result in zip(good, results):
                     if result is None:
                         preds.errors[index] = f"{self.card.display_name} gave probabilities that are not finite"
@@ -353,6 +373,7 @@ class SegmentationJob(ModelJob):
                 self.embedding_run.abort()
             raise
         finally:
+            batches.close()  # the feed's thread ends here, on cancel and on error too
             try:
                 writes.close()  # every image recorded before the index is saved, on cancel and on error too
             finally:
@@ -371,43 +392,6 @@ class SegmentationJob(ModelJob):
             )
         keep = [k for k, result in enumerate(results) if result is not None]
         self.embedding_run.write([items[k][0] for k in keep], rows[keep])
-
-
-class RecordWriter:
-    """Stores images on a few threads while the next batch runs: zlib releases the GIL, and compressing each
-    image's probabilities is most of a segmentation run's time once a GPU does the model. At most two batches
-    are in flight; a failed write is raised in the job's thread at the next batch or at :meth:`close`."""
-
-    def __init__(self, threads: int | None = None) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        self.pool = ThreadPoolExecutor(max_workers=threads or max(1, min(8, os.cpu_count() or 1)))
-        self.current: list = []
-        self.previous: list = []
-
-    def submit(self, fn, *args) -> None:
-        self.current.append(self.pool.submit(fn, *args))
-
-    def batch_done(self) -> None:
-        _wait(self.previous)
-        self.previous, self.current = self.current, []
-
-    def close(self) -> None:
-        try:
-            _wait(self.previous + self.current)
-        finally:
-            self.pool.shutdown(wait=True)
-            self.previous, self.current = [], []
-
-
-def _wait(futures: list) -> None:
-    """Every write done; the first failure raised once all have ended (none is left running)."""
-    failure = None
-    for future in futures:
-        exc = future.exception()
-        failure = failure or exc
-    if failure is not None:
-        raise failure
 
 
 def load_run(folder: str | Path) -> SegmentationPredictions:

@@ -3,6 +3,7 @@ against torchmetrics, masks on disk read back, cancel/resume, per-sample errors,
 
 from __future__ import annotations
 
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -378,3 +379,45 @@ def test_a_write_that_fails_on_a_writer_thread_ends_the_run_with_its_error_and_k
     saved = load_run(tmp_path / "a")  # saved as it stood, every write that ended recorded
     assert 3 not in np.flatnonzero(saved.done) and saved.done[[0, 1, 2]].all()
     assert len(list((tmp_path / "a" / "samples").glob("*.npz"))) == saved.num_done
+
+
+class ReadRecorded(Shapes):
+    """Shapes that records which images were asked for."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.asked: list[int] = []
+
+    def load_image(self, index: int) -> np.ndarray:
+        self.asked.append(index)
+        return super().load_image(index)
+
+
+class WaitsForTheNextBatch(nn.Module):
+    """A model whose first pass waits (at most 10 s) until the dataset was asked for an image of the next batch."""
+
+    def __init__(self, inner: nn.Module, asked: list, first_of_next: int) -> None:
+        super().__init__()
+        self.inner, self.asked, self.first_of_next, self.overlapped = inner, asked, first_of_next, None
+
+    def forward(self, x):
+        if self.overlapped is None:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and max(self.asked) < self.first_of_next:
+                time.sleep(0.02)
+            self.overlapped = max(self.asked) >= self.first_of_next
+        return self.inner(x)
+
+
+def test_the_next_batch_is_read_and_preprocessed_while_the_model_runs_the_current_one(shapes, tmp_path):
+    recorded = ReadRecorded([(32, 32), (40, 27), (19, 61), (32, 32), (50, 45)])
+    model = WaitsForTheNextBatch(local_model(), recorded.asked, first_of_next=2)
+    job = SegmentationJob(
+        card_for(), recorded, device="cpu", batch_size=2, model=model, run_dir=tmp_path / "run", num_workers=0
+    )  # num_workers=0: the images are read in the loader's loop itself, no reading threads ahead
+    preds = run_to_end(job)
+    assert model.overlapped
+    plain = run_job(shapes, local_model(), tmp_path / "plain", batch_size=2)
+    for index in range(len(shapes)):
+        np.testing.assert_array_equal(preds.mask(index), plain.mask(index))
+        np.testing.assert_array_equal(preds.probabilities(index), plain.probabilities(index))
