@@ -216,6 +216,14 @@ def earlier_import(project: Project, run: RunFolder) -> Earlier | None:
     return None
 
 
+def plan_import(project: Project, folder: str | Path) -> tuple[RunFolder, Earlier | None]:
+    """Read and check the run in ``folder`` and say whether it was imported before, so that the user can be
+    asked before anything is written: (the run, :func:`earlier_import`). RunImportError as :func:`check`."""
+    run = read_run_folder(folder)
+    check(run, project.dataset)
+    return run, earlier_import(project, run)
+
+
 def import_run(project: Project, folder: str | Path | RunFolder, *, replace: bool = False) -> Run:
     """Check the run in ``folder`` (or the one already read from it) against the project's split and keep it
     as a run (its metrics as computed where it ran). The same run imported before: AlreadyImported, nothing
