@@ -521,15 +521,22 @@ def build_import_run_parser() -> argparse.ArgumentParser:
     parser.add_argument("folder", help="the folder `evaluate --out` wrote (metrics.json and the predictions)")
     parser.add_argument("--split", help="split to check the run against (default: the split the run records)")
     parser.add_argument("--task", help="the task to open the dataset for when its files hold several")
+    parser.add_argument(
+        "--replace",
+        action="store_true",
+        help="when a folder of this name was imported before and its files have changed since, replace that run "
+        "(default: keep it, and record this one beside it under a new name)",
+    )
     return parser
 
 
 def import_run(argv: list[str]) -> int:
-    """``python main.py import-run DATASET DIR``: 0 when the run is recorded, 2 when it is not (and why)."""
+    """``python main.py import-run DATASET DIR``: 0 when the run is recorded or was already (the same files),
+    2 when it is not (and why)."""
     args = build_import_run_parser().parse_args(argv)
     from core.datasets import DatasetError, open_dataset
     from core.labels import StoreError, open_project
-    from core.labels.run_import import RunImportError, check, read_run_folder
+    from core.labels.run_import import AlreadyImported, RunImportError, check, earlier_import, read_run_folder
     from core.labels.run_import import import_run as keep
 
     try:
@@ -538,13 +545,23 @@ def import_run(argv: list[str]) -> int:
         check(run, dataset)
         project = open_project(dataset)
         try:
-            saved = keep(project, run)
+            earlier = earlier_import(project, run)
+            saved = keep(project, run, replace=args.replace)
             folder = project.store.folder
         finally:
             project.store.close()
+    except AlreadyImported as exc:
+        print(f"{exc}: nothing recorded")
+        return 0
     except (RunImportError, DatasetError, StoreError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if earlier is not None and args.replace:
+        print(f"the run in {args.folder} changed since it was imported as #{earlier.run.id} {earlier.run.name}: "
+              "replaced it")  # fmt: skip
+    elif earlier is not None:
+        print(f"the run in {args.folder} changed since it was imported as #{earlier.run.id} {earlier.run.name}: "
+              f"kept that one, recorded this one as {saved.name} (--replace replaces it instead)")  # fmt: skip
     print(f"imported {args.folder} as run #{saved.id} ({saved.headline or saved.name}) in the project at {folder}")
     return 0
 

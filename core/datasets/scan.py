@@ -11,6 +11,10 @@ listed as one compact buffer (:func:`pack`), and the other ranks open it inside 
 so a 1.28M-image tree is listed once per job, not once per rank, and every rank sees the same samples even
 if files are added meanwhile (``core.inference.distributed.open_dataset``).
 
+Every reader lists through here, those that look for other files too (COCO's ``instances_*.json``, VOC's split
+lists, YOLO's and the CSV layout's nested image folders): a Listing keeps a folder's other files beside its
+images and sub-folders, so that no reader scans a folder itself and each folder is listed once per job.
+
 ``os.scandir`` only: no ``stat`` per file. One bad entry never hides its folder: an image-named entry
 whose type cannot be read (a looping or dangling-by-permission symlink) is listed, so that reading it
 fails on its own tile with the reason.
@@ -24,7 +28,7 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.datasets.imageio import IMAGE_EXTENSIONS
@@ -41,8 +45,10 @@ class Listing:
     images: list[str]
     #: Sorted names of the sub-folders.
     folders: list[str]
-    #: Why the folder could not be listed ("" when it could): both lists are then empty.
+    #: Why the folder could not be listed ("" when it could): every list is then empty.
     error: str = ""
+    #: Sorted names of the other entries (files that are not images: label lists, JSON, CSV...).
+    others: list[str] = field(default_factory=list)
 
 
 _LISTINGS: ContextVar[dict[str, Listing] | None] = ContextVar("cvlens_listings", default=None)
@@ -77,14 +83,14 @@ def recording() -> Iterator[dict[str, Listing]]:
 
 def pack(listings: dict[str, Listing]) -> bytes:
     """``listings`` as one compressed buffer (JSON: names only, a few bytes an image after zlib)."""
-    rows = {folder: [found.images, found.folders, found.error] for folder, found in listings.items()}
+    rows = {folder: [found.images, found.folders, found.error, found.others] for folder, found in listings.items()}
     return zlib.compress(json.dumps(rows, separators=(",", ":")).encode("utf-8"), 1)
 
 
 def unpack(buffer: bytes) -> dict[str, Listing]:
     """The listings :func:`pack` packed."""
     rows = json.loads(zlib.decompress(buffer).decode("utf-8"))
-    return {folder: Listing(images, folders, error) for folder, (images, folders, error) in rows.items()}
+    return {folder: Listing(*row) for folder, row in rows.items()}
 
 
 def listing(folder: Path) -> Listing:
@@ -100,7 +106,7 @@ def listing(folder: Path) -> Listing:
 
 
 def _scan(folder: Path) -> Listing:
-    images, folders = [], []
+    images, folders, others = [], [], []
     try:
         with os.scandir(folder) as entries:
             for entry in entries:
@@ -111,11 +117,14 @@ def _scan(folder: Path) -> Listing:
                     images.append(name)
                 elif _is_dir(entry):  # a folder named like an image (photos.jpg/) is a folder
                     folders.append(name)
+                else:
+                    others.append(name)
     except OSError as exc:
         return Listing([], [], f"{folder}: cannot be listed ({exc.strerror or exc})")
     images.sort()
     folders.sort()
-    return Listing(images, folders)
+    others.sort()
+    return Listing(images, folders, "", others)
 
 
 def _is_file(entry: os.DirEntry) -> bool:

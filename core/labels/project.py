@@ -327,10 +327,12 @@ class Project:
         metrics: dict[str, Any] | None = None,
         name: str | None = None,
         embeddings: np.ndarray | None = None,
+        replacing: model_runs.Run | None = None,
     ) -> model_runs.Run:
         """Keep a model run (weights hashed; metrics default to ``summarize`` on the current labels) and, when
-        given, its ``embeddings`` (N x D, a row per sample of ``predictions``; kept as float16 beside it)."""
-        info = {"weights": weights, "settings": settings, "metrics": metrics, "name": name}
+        given, its ``embeddings`` (N x D, a row per sample of ``predictions``; kept as float16 beside it).
+        ``replacing``: a kept run this one replaces (same id), when the user chose to."""
+        info = {"weights": weights, "settings": settings, "metrics": metrics, "name": name, "replacing": replacing}
         return model_runs.save_run(self, predictions, embeddings=embeddings, **info)
 
     def runs(self) -> list[model_runs.Run]:

@@ -100,11 +100,13 @@ def save_run(
     metrics: dict[str, Any] | None = None,
     name: str | None = None,
     embeddings: np.ndarray | None = None,
+    replacing: Run | None = None,
 ) -> Run:
     """Store a run (classification ``Predictions`` or ``SegmentationPredictions``); ``metrics`` default to
     ``project.summarize(predictions)`` on the current labels; ``embeddings``: the run's N x D rows (one per
-    sample of ``predictions``, in its order; kept as float16). Writing a large run takes seconds: call it on a
-    worker thread."""
+    sample of ``predictions``, in its order; kept as float16). ``replacing``: a kept run this one takes the place
+    of (its id, in the same transaction; its files are removed after): only when the user asked for it. Writing
+    a large run takes seconds: call it on a worker thread."""
     store = project.store
     if store.read_only:
         raise StoreReadOnlyError(f"Cannot save the run: {store.notice}")
@@ -136,12 +138,38 @@ def save_run(
     )
     try:
         with store.writing("save the run") as conn:
-            cursor = conn.execute(f"INSERT INTO runs ({_INSERT}) VALUES ({', '.join('?' * len(row))})", row)
+            run_id = _write_row(conn, row, replacing)
     except StoreError:
         for file in written:
             file.unlink(missing_ok=True)
         raise
-    return get_run(store, int(cursor.lastrowid))
+    if replacing is not None and run_id == replacing.id:
+        _remove_files(store.folder, replacing)
+    return get_run(store, run_id)
+
+
+def _write_row(conn, row: tuple, replacing: Run | None) -> int:
+    """The run's row: in place of ``replacing``'s (same id) when it is still there, else a new one; its id."""
+    if replacing is not None:
+        assignments = ", ".join(f"{column.strip()} = ?" for column in _INSERT.split(","))
+        if conn.execute(f"UPDATE runs SET {assignments} WHERE id = ?", (*row, replacing.id)).rowcount:
+            return replacing.id
+    cursor = conn.execute(f"INSERT INTO runs ({_INSERT}) VALUES ({', '.join('?' * len(row))})", row)
+    return int(cursor.lastrowid)
+
+
+def _remove_files(folder: Path, run: Run) -> None:
+    """A replaced run's files (predictions, embeddings, their maps): no row names them any more. One that cannot
+    be removed (or a name that leads out of the store) is left: an unreferenced file harms nothing."""
+    names = [run.predictions_file, run.embeddings_file]
+    for name in filter(None, names):
+        try:
+            path = run_arrays.inside(folder, name)
+            maps = [run_arrays.map_path(folder, name, m) for m in run_arrays.METHODS] if name == names[1] else []
+            for file in (path, *maps):
+                file.unlink(missing_ok=True)
+        except (OSError, StoreError):
+            continue
 
 
 def _weights_hash(weights: str | Path | None) -> str | None:

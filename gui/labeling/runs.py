@@ -1,7 +1,9 @@
 """Model runs kept in the project store: saved when a run finishes, the latest one shown again when the
 dataset is reopened, any other picked from the Runs menu, two compared side by side. Classifier and
 segmenter runs alike (what differs between them is in ``core/tasks``). A run made elsewhere (a cluster's
-``evaluate --out DIR``) is brought in with Runs > Import Run from Folder… (``core.labels.run_import``).
+``evaluate --out DIR``) is brought in with Runs > Import Run from Folder… (``core.labels.run_import``): the
+same run twice is shown, not kept twice; a changed folder of the same name asks whether to replace the earlier
+import or keep both.
 
 Saving hashes the weights, computes the metrics, (for a segmenter) packs every mask into one file and
 keeps the run's embeddings when it computed them; loading reads a predictions file and maps the run's
@@ -15,13 +17,15 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
 from superqt.utils import create_worker
 
 from core import tasks
 from core.labels import Run, StoreError, StoreReadOnlyError
 from gui.state import AppState
 from gui.workers import with_torch
+
+_NOT_IMPORTED = "The run was not imported"
 
 
 def run_title(run: Run) -> str:
@@ -51,6 +55,7 @@ class RunsController(QObject):
         self.shown: Run | None = None
         self.compare_dialog = None
         self._workers: set = set()
+        self.notice: QMessageBox | None = None  # the last "already imported" message
         self.compare_action = QAction("&Compare Runs…", window, triggered=self.compare)
         self.compare_action.setToolTip(
             "Both runs' metrics side by side, and the samples one gets right and the other not"
@@ -115,15 +120,56 @@ class RunsController(QObject):
             self.import_folder(folder)
 
     def import_folder(self, folder: str | Path) -> None:
-        """Check the run in ``folder`` against the open split and keep it (on a worker); then show it."""
-        from core.labels.run_import import import_run
+        """Check the run in ``folder`` against the open split (on a worker), then keep it and show it. The same
+        run imported before is only shown again (and said so); a changed folder of that name asks first."""
+        from core.labels.run_import import plan_import
 
         project = self.state.project
         if project is None:
             self.state.message.emit("Open a dataset first: a run is imported into its project")
             return
-        self.state.message.emit(f"Importing the run in {folder}…")
-        self._start(lambda: import_run(project, folder), self._on_imported, "The run was not imported")
+        self.state.message.emit(f"Reading the run in {folder}…")
+        self._start(lambda: plan_import(project, folder), lambda plan: self._planned(project, plan), _NOT_IMPORTED)
+
+    def _planned(self, project, plan) -> None:
+        from core.labels.run_import import import_run
+
+        run, earlier = plan
+        if project is not self.state.project:
+            return  # another dataset was opened meanwhile
+        if earlier is not None and not earlier.changed:
+            self._already_imported(run.folder, earlier.run)
+            return
+        replace = self._ask_replace(run.folder, earlier.run) if earlier is not None else False
+        if replace is None:
+            self.state.message.emit("The run was not imported")
+            return
+        self.state.message.emit(f"Importing the run in {run.folder}…")
+        self._start(lambda: import_run(project, run, replace=replace), self._on_imported, _NOT_IMPORTED)
+
+    def _already_imported(self, folder: Path, run: Run) -> None:
+        """Say so (a message box that does not block, and the status bar), and show that run."""
+        text = f"The run in {folder} is already imported as {run_title(run)}."
+        self.notice = QMessageBox(QMessageBox.Icon.Information, "Run already imported", text, parent=self.window)
+        self.notice.setInformativeText("Nothing was recorded again; that run is shown.")
+        self.notice.open()
+        self.state.message.emit(f"Already imported as {run_title(run)}: nothing recorded")
+        self.show_run(run)
+
+    def _ask_replace(self, folder: Path, earlier: Run) -> bool | None:
+        """A folder of this name was imported before and has changed since: replace that run (True), keep both
+        (False, the default) or import nothing (None)."""
+        box = QMessageBox(QMessageBox.Icon.Question, "The run has changed", "", parent=self.window)
+        box.setObjectName("import_changed")
+        box.setText(f"A run from a folder named {folder.name} was imported before as {run_title(earlier)}, and "
+                    "the run in it has changed since.")  # fmt: skip
+        box.setInformativeText(f"Replace #{earlier.id} with this run, or keep both (this one under a new name)?")
+        replace = box.addButton(f"Replace #{earlier.id}", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("Keep Both", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(keep)
+        box.exec()
+        return {replace: True, keep: False}.get(box.clickedButton())
 
     def _on_imported(self, run: Run) -> None:
         self.state.message.emit(f"Imported {run_title(run)}")

@@ -106,6 +106,8 @@ def test_a_run_made_elsewhere_is_imported_into_the_project_and_a_changed_dataset
     result = import_run(str(digits), str(tmp_path / "cluster"))
     assert result.returncode == 0, result.stderr
     assert "imported" in result.stdout and "run #1 (accuracy 99.7%)" in result.stdout
+    again = import_run(str(digits), str(tmp_path / "cluster"))  # the same run: said, not recorded twice
+    assert again.returncode == 0 and "already imported as #1 digits-cnn (imported)" in again.stdout
     project = open_project(open_dataset(digits, split="test"))
     (run,) = project.runs()
     metrics = json.loads((tmp_path / "cluster" / "metrics.json").read_text())

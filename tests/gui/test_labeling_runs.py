@@ -157,3 +157,74 @@ def test_a_run_of_other_samples_is_refused_with_the_counts(qtbot, digits, open_w
     title, text = error.args
     assert title == "The run was not imported" and "3 of the run's 360 samples are not in the split" in text
     assert window.labeling.runs.runs() == []
+
+
+def answer_when_asked(qtbot, button_text: str, seen: list[str]) -> None:
+    """Click ``button_text`` in the question box the window asks once the run has been read (on a worker)."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    timer = QTimer()
+
+    def press() -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox) and box.objectName() == "import_changed":
+            timer.stop()
+            seen.append(box.text())
+            next(b for b in box.buttons() if b.text() == button_text).click()
+
+    timer.timeout.connect(press)
+    timer.start(20)
+    seen.append(timer)  # kept alive until the test ends
+
+
+def test_importing_the_same_run_again_shows_it_and_records_nothing(qtbot, digits, open_window, tmp_path):
+    dataset = open_dataset(digits)
+    evaluated_elsewhere(dataset, dataset.targets, tmp_path / "cluster")
+    window = open_window(digits)
+    runs = window.labeling.runs
+    with qtbot.waitSignal(runs.imported, timeout=60_000) as imported:
+        runs.import_folder(tmp_path / "cluster")
+    first = imported.args[0]
+    qtbot.waitUntil(lambda: runs.shown is not None and not runs.busy(), timeout=30_000)
+    messages: list[str] = []
+    window.state.message.connect(messages.append)
+    runs.import_folder(tmp_path / "cluster")
+    qtbot.waitUntil(lambda: runs.notice is not None and runs.notice.isVisible(), timeout=60_000)
+    assert f"already imported as #{first.id} test model (imported)" in runs.notice.text()
+    assert any(m.startswith(f"Already imported as #{first.id} ") for m in messages)
+    assert [r.id for r in runs.runs()] == [first.id]
+    runs.notice.close()
+
+
+def test_a_changed_run_asks_keep_both_or_replace_and_never_replaces_unasked(qtbot, digits, open_window, tmp_path):
+    dataset = open_dataset(digits)
+    evaluated_elsewhere(dataset, dataset.targets, tmp_path / "cluster")
+    window = open_window(digits)
+    runs = window.labeling.runs
+    with qtbot.waitSignal(runs.imported, timeout=60_000):
+        runs.import_folder(tmp_path / "cluster")
+    changed = dataset.targets.copy()
+    changed[:18] = (changed[:18] + 1) % 10  # evaluate ran again into the same folder: 95% right now
+    evaluated_elsewhere(dataset, changed, tmp_path / "cluster")
+    seen: list = []
+    answer_when_asked(qtbot, "Cancel", seen)
+    runs.import_folder(tmp_path / "cluster")
+    qtbot.waitUntil(lambda: len(seen) == 2, timeout=60_000)
+    assert "was imported before as #1 test model (imported)" in seen[1]
+    qtbot.waitUntil(lambda: not runs.busy(), timeout=30_000)
+    assert len(runs.runs()) == 1
+    answer_when_asked(qtbot, "Keep Both", seen)
+    with qtbot.waitSignal(runs.imported, timeout=60_000) as imported:
+        runs.import_folder(tmp_path / "cluster")
+    assert imported.args[0].name == "test model (imported 2)" and imported.args[0].metrics["accuracy"] == 0.95
+    assert [r.metrics["accuracy"] for r in runs.runs()] == [1.0, 0.95]
+    changed[:36] = (dataset.targets[:36] + 1) % 10  # and again: 90%
+    evaluated_elsewhere(dataset, changed, tmp_path / "cluster")
+    answer_when_asked(qtbot, "Replace #2", seen)
+    with qtbot.waitSignal(runs.imported, timeout=60_000) as imported:
+        runs.import_folder(tmp_path / "cluster")
+    assert imported.args[0].id == 2 and imported.args[0].name == "test model (imported 2)"
+    assert [r.metrics["accuracy"] for r in runs.runs()] == [1.0, 0.9]
+    qtbot.waitUntil(lambda: runs.shown is not None and runs.shown.id == 2 and not runs.busy(), timeout=30_000)
+    np.testing.assert_array_equal(window.state.predictions.predicted, changed)

@@ -9,7 +9,6 @@ public ``test`` labels are blank.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import numpy as np
 from core.datasets.base import IGNORE_INDEX, DatasetError, SampleError
 from core.datasets.layouts import Layout, Probe, register
 from core.datasets.readers.files import FileDataset
-from core.datasets.readers.listing import subdirs
+from core.datasets.readers.listing import image_names, subdirs
 from core.datasets.readers.masks import checked_mask, image_size, read_label_image
 from core.datasets.readers.torchvision_names import torchvision_literal
 
@@ -65,11 +64,11 @@ class CityscapesDataset(FileDataset):
         return checked_mask(self.lookup[label_ids], image_size(self.checked_path(index)), len(self.classes), path.name)
 
 
-def _frames(folder: Path) -> list[str]:
+def _frames(folder: Path, problems: list[str]) -> list[str]:
+    """``<city>/<frame>`` of every image of the split's city folders (a city that cannot be listed: a problem)."""
     ids = []
-    for city in subdirs(folder):
-        with os.scandir(folder / city) as entries:
-            names = sorted(e.name for e in entries if e.name.endswith(IMAGE_SUFFIX))
+    for city in subdirs(folder, problems):
+        names = [name for name in image_names(folder / city, problems) if name.endswith(IMAGE_SUFFIX)]
         ids.extend(f"{city}/{name[: -len(IMAGE_SUFFIX)]}" for name in names)
     return ids
 
@@ -82,7 +81,8 @@ def open_cityscapes(root: Path, split: str | None = None) -> CityscapesDataset:
             f"Cityscapes at {root} has no split {split!r} in both leftImg8bit/ and gtFine/; it has {splits}"
         )
     names, colours, lookup = train_id_table()
-    return CityscapesDataset(
+    problems: list[str] = []
+    dataset = CityscapesDataset(
         root,
         lookup=lookup,
         layout="Cityscapes",
@@ -90,9 +90,11 @@ def open_cityscapes(root: Path, split: str | None = None) -> CityscapesDataset:
         classes=names,
         splits=splits,
         split=split,
-        sample_ids=_frames(root / "leftImg8bit" / split),
+        sample_ids=_frames(root / "leftImg8bit" / split, problems),
         palette=colours,
     )
+    dataset.notices += problems
+    return dataset
 
 
 def probe_cityscapes(path: Path) -> Probe:

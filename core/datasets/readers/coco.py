@@ -36,6 +36,7 @@ import numpy as np
 from core.datasets.base import IGNORE_INDEX, DatasetError, SampleError
 from core.datasets.layouts import Layout, Probe, register, richest
 from core.datasets.readers.boxes import BoxDataset, Objects
+from core.datasets.readers.listing import file_names
 from core.datasets.readers.masks import bit_palette, image_size
 
 #: What is kept of an annotation (the rest, captions and keypoints, is dropped while streaming).
@@ -333,7 +334,8 @@ class CocoDataset(BoxDataset):
 
 
 def _splits(root: Path) -> list[str]:
-    return sorted(p.stem[len("instances_") :] for p in (root / "annotations").glob("instances_*.json"))
+    names = file_names(root / "annotations", prefix="instances_", suffix=".json")
+    return [name[len("instances_") : -len(".json")] for name in names]
 
 
 def _image_root(root: Path, split: str) -> Path:
@@ -410,7 +412,7 @@ def open_coco(root: Path, split: str | None = None, task: str | None = None) -> 
 def probe_coco(path: Path) -> Probe:
     if _splits(path):
         return Probe(path)
-    if (path / "annotations").is_dir() and any((path / "annotations").glob("*.json")):
+    if file_names(path / "annotations", suffix=".json"):
         return Probe(None, "found annotations/ but no annotations/instances_<split>.json", partial=True)
     return Probe(None, "no annotations/instances_<split>.json")
 

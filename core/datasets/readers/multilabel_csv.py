@@ -31,7 +31,7 @@ from core.datasets.base import DatasetError, default_split
 from core.datasets.imageio import IMAGE_EXTENSIONS
 from core.datasets.layouts import Layout, Probe, register
 from core.datasets.readers.files import FileDataset
-from core.datasets.readers.listing import subdirs
+from core.datasets.readers.listing import subdirs, walk_images
 
 LABELS = "labels.csv"
 IMAGES = "images"
@@ -103,13 +103,8 @@ def _with_extensions(folder: Path, names: list[str]) -> list[str]:
     if all(os.path.splitext(n)[1].lower() in IMAGE_EXTENSIONS for n in names):
         return names
     by_stem: dict[str, str] = {}
-    for dirpath, _, files in os.walk(folder):
-        relative = os.path.relpath(dirpath, folder)
-        for file in files:
-            stem, ext = os.path.splitext(file)
-            if ext.lower() in IMAGE_EXTENSIONS:
-                key = stem if relative == "." else f"{relative}/{stem}".replace(os.sep, "/")
-                by_stem.setdefault(key, key + ext)
+    for relative in walk_images(folder):
+        by_stem.setdefault(os.path.splitext(relative)[0], relative)
     return [n if os.path.splitext(n)[1].lower() in IMAGE_EXTENSIONS else by_stem.get(n, n) for n in names]
 
 

@@ -37,7 +37,7 @@ from core.datasets.base import DatasetError, SampleError, default_split
 from core.datasets.layouts import Layout, Probe, register
 from core.datasets.readers.boxes import BoxDataset, Objects, presence, read_capped
 from core.datasets.readers.files import FileDataset
-from core.datasets.readers.listing import subdirs
+from core.datasets.readers.listing import file_names, subdirs
 from core.datasets.readers.masks import bit_palette, checked_mask, colours_to_indices, image_size, read_label_image
 
 NUM_CLASSES = 21
@@ -108,7 +108,7 @@ def _read_ids(path: Path, flags: bool = False) -> list[str]:
 
 
 def _segmentation(root: Path, split: str | None, tasks: tuple[str, ...]) -> VOCDataset:
-    splits = sorted(p.stem for p in (root / SETS).glob("*.txt"))
+    splits = [name[: -len(".txt")] for name in file_names(root / SETS, suffix=".txt")]
     split = split or default_split(splits)
     if split not in splits:
         raise DatasetError(f"VOC at {root} has no split {split!r}; it has {splits} in {SETS}")
@@ -128,7 +128,7 @@ def _segmentation(root: Path, split: str | None, tasks: tuple[str, ...]) -> VOCD
 
 def main_splits(root: Path) -> list[str]:
     """The plain split lists of ``ImageSets/Main``: not the per-class ``<class>_<split>.txt`` beside them."""
-    stems = sorted(p.stem for p in (root / MAIN).glob("*.txt"))
+    stems = [name[: -len(".txt")] for name in file_names(root / MAIN, suffix=".txt")]
 
     def per_class(stem: str) -> bool:
         return stem.split("_", 1)[0] in VOC_OBJECTS or any(stem.endswith("_" + other) for other in stems)

@@ -36,11 +36,11 @@ from typing import Any
 import numpy as np
 
 from core.datasets.base import DatasetError, SampleError, default_split
-from core.datasets.imageio import IMAGE_EXTENSIONS
 from core.datasets.layouts import Layout, Probe, register
 from core.datasets.readers.boxes import BoxDataset, Objects, presence, read_capped
 from core.datasets.readers.coco import rasterise
 from core.datasets.readers.files import is_inside
+from core.datasets.readers.listing import walk_images
 from core.datasets.readers.masks import bit_palette
 
 YAML_NAMES = ("data.yaml", "data.yml", "dataset.yaml", "dataset.yml")
@@ -131,15 +131,9 @@ def _resolve(root: Path, value: str, where: str) -> Path | None:
 
 def _walk(folder: Path, root: Path) -> list[str]:
     """Image files under ``folder`` (all depths), as sorted paths relative to ``root``."""
-    found = []
-    for parent, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found += [
-            os.path.join(parent, f)
-            for f in files
-            if not f.startswith(".") and os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS
-        ]
-    return sorted(Path(p).relative_to(root).as_posix() for p in found)
+    prefix = folder.relative_to(root).as_posix()
+    prefix = "" if prefix == "." else prefix + "/"
+    return [prefix + name for name in walk_images(folder)]
 
 
 def _listed(path: Path, root: Path, where: str) -> list[str]:
