@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from core.datasets import Dataset
 from core.evaluation.filtering import Filters, class_counts, visible_rows
@@ -86,3 +87,22 @@ def test_id_search_gives_the_rows_of_a_plain_case_insensitive_search():
             assert matching_ids(ids, indices, text).tolist() == plain.tolist()
     assert rows(multiclass(), Filters(search="CAT"), ids=IdSearch(IDS)) == [0, 2, 4]
     assert len(IdSearch([])) == 0
+
+
+@pytest.mark.parametrize("ragged", [0, 100])  # 0: the ids stay one string (binary search), 100: rows
+def test_id_search_in_both_layouts_matches_within_one_id_only(ragged, monkeypatch):
+    """A query never matches across two ids (whatever their layout), at an id's start or end, non-ASCII too."""
+    from core.evaluation.selection import IdSearch
+
+    monkeypatch.setattr(IdSearch, "RAGGED", ragged)
+    ids = ["ab", "cd", "", "Ünïcode_É", "abcd", "x" * 40, 7]
+    search = IdSearch(ids)
+    assert (search.starts is None) == (ragged == 100) and len(search) == len(ids)
+    every = np.arange(len(ids))
+    assert search.matching(every, "bc").tolist() == [4]  # not "ab" + "cd"
+    assert search.matching(every, "AB").tolist() == [0, 4]
+    assert search.matching(every, "cd").tolist() == [1, 4]
+    assert search.matching(every, "ünïcode_é").tolist() == [3]
+    assert search.matching(every, "x" * 40).tolist() == [5] and search.matching(every, "x" * 41).tolist() == []
+    assert search.matching(every, "7").tolist() == [6]
+    assert search.matching(np.array([4, 0]), "b").tolist() == [4, 0]
