@@ -88,7 +88,10 @@ class TileDelegate(QStyledItemDelegate):
         color = WRONG_COLOR if wrong else RIGHT_COLOR if outcome == RIGHT else text_color
         prediction, predicted_tags = index.data(PredictionRole), index.data(PredictedTagsRole)
         if prediction is not None:
-            self._text(painter, text.translated(0, LINE), f"pred: {prediction}", color, bold=wrong)
+            font = QFont(painter.font())
+            font.setBold(wrong)
+            line = prediction_line(str(prediction), text.width(), QFontMetrics(font))
+            self._text(painter, text.translated(0, LINE), line, color, bold=wrong, elide=False)
         elif predicted_tags is not None:
             font = QFont(painter.font())
             font.setBold(wrong)
@@ -148,6 +151,15 @@ def fit_names(names: list[str], width: int, metrics: QFontMetrics, prefix: str =
     suffix = f" +{len(names) - 1}" if len(names) > 1 else ""
     room = width - metrics.horizontalAdvance(prefix + suffix)
     return prefix + metrics.elidedText(names[0], Qt.TextElideMode.ElideRight, max(room, 0)) + suffix
+
+
+def prediction_line(prediction: str, width: int, metrics: QFontMetrics) -> str:
+    """The tile's prediction in ``width`` pixels: "pred: 2 TP · 1 FN" when it fits, else without "pred: ", else
+    cut at its end ("2 TP · 1 F…"): the start says most (the class, the true positives), never "pred: …· 1 FN"."""
+    for text in (f"pred: {prediction}", prediction):
+        if metrics.horizontalAdvance(text) <= width:
+            return text
+    return metrics.elidedText(prediction, Qt.TextElideMode.ElideRight, width)
 
 
 def differences_line(truth: list[str], predicted: list[str], width: int, metrics: QFontMetrics) -> str:
