@@ -152,7 +152,7 @@ class IdSearch:
     Built chunk by chunk: on a worker thread no single step holds the GIL long enough to stall the GUI thread."""
 
     PAD = 0xFF  # never a byte of UTF-8 text: separates the ids
-    CHUNK = 20_000  # ids lowercased per step (a few ms each)
+    CHUNK = 2_000  # ids lowercased per step: well under a ms holding the GIL
     RAGGED = 2  # rows of one width while they take at most this many times the ids' bytes
 
     def __init__(self, sample_ids) -> None:
