@@ -120,17 +120,28 @@ def narrow(
     when it carries that label. ``outcome`` is the per-sample array of :func:`outcomes`.
     """
     indices = np.asarray(indices, dtype=np.int64)
+    if class_index is None and not wrong_only:
+        return indices
+    count = len(targets) if targets is not None else len(tags) if tags is not None else None
+    everything = count is not None and _is_every(indices, count)
+    pick = (lambda values: values) if everything else (lambda values: values[indices])
     keep = np.ones(len(indices), dtype=bool)
     if class_index is not None:
         if tags is not None and class_index >= 0:
-            keep &= tags[indices, class_index] > 0
+            keep &= pick(tags[:, class_index]) > 0
         elif targets is not None:
-            keep &= targets[indices] == class_index
+            keep &= pick(targets) == class_index
         else:
             keep[:] = False
     if wrong_only:
-        keep &= outcome[indices] == WRONG if outcome is not None else False
-    return indices[keep]
+        keep &= pick(outcome) == WRONG if outcome is not None else False
+    return np.flatnonzero(keep) if everything else indices[keep]
+
+
+def _is_every(indices: np.ndarray, count: int) -> bool:
+    """Whether ``indices`` is 0, 1, ..., count - 1 (the whole dataset in its order): masks apply as they are,
+    with no gather of a million values by index first."""
+    return len(indices) == count and (count == 0 or (indices[0] == 0 and bool(np.all(np.diff(indices) == 1))))
 
 
 def matching_ids(sample_ids, indices: np.ndarray, text: str) -> np.ndarray:
@@ -232,13 +243,12 @@ def counts_by_class(
 def with_tags(indices: np.ndarray, tags: np.ndarray, has: Sequence[int] = (), lacks: Sequence[int] = ()) -> np.ndarray:
     """The ``indices`` (order kept) whose samples carry every label in ``has`` and none in ``lacks``."""
     indices = np.asarray(indices, dtype=np.int64)
-    rows = tags[indices]
+    everything = _is_every(indices, len(tags))
     keep = np.ones(len(indices), dtype=bool)
-    for label in has:
-        keep &= rows[:, label] > 0
-    for label in lacks:
-        keep &= rows[:, label] == 0
-    return indices[keep]
+    for label, present in [(label, True) for label in has] + [(label, False) for label in lacks]:
+        column = tags[:, label] if everything else tags[indices, label]  # one column, not every row's tags
+        keep &= (column > 0) == present
+    return np.flatnonzero(keep) if everything else indices[keep]
 
 
 def multilabel_outcomes(tags: np.ndarray, predicted: np.ndarray, done: np.ndarray) -> np.ndarray:

@@ -144,7 +144,7 @@ class SampleGridModel(QAbstractListModel):
         if np.array_equal(rows, self._rows):
             return
         self.beginResetModel()
-        self._row_of[self._rows] = -1
+        self._row_of.fill(-1)  # a fill, not a scatter of a million old rows
         self._rows = rows
         self._row_of[rows] = np.arange(len(rows))
         self.loader.drop_pending()

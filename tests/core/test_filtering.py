@@ -106,3 +106,27 @@ def test_id_search_in_both_layouts_matches_within_one_id_only(ragged, monkeypatc
     assert search.matching(every, "x" * 40).tolist() == [5] and search.matching(every, "x" * 41).tolist() == []
     assert search.matching(every, "7").tolist() == [6]
     assert search.matching(np.array([4, 0]), "b").tolist() == [4, 0]
+
+
+def test_filters_over_the_whole_dataset_equal_those_over_a_shuffled_selection():
+    """The whole dataset in order takes the masks as they are (no gather): same rows as any other order."""
+    from core.evaluation.selection import narrow, with_tags
+
+    rng = np.random.default_rng(3)
+    n = 1000
+    targets, outcome = rng.integers(-1, 4, n), rng.integers(-1, 2, n).astype(np.int8)
+    tags = (rng.random((n, 5)) < 0.3).astype(np.uint8)
+    every, shuffled = np.arange(n), rng.permutation(n)
+    for indices in (every, shuffled, every[::2]):
+        for class_index, wrong in [(2, False), (-1, False), (None, True), (1, True), (None, False)]:
+            got = narrow(indices, targets=targets, class_index=class_index, outcome=outcome, wrong_only=wrong)
+            keep = np.ones(len(indices), bool)
+            if class_index is not None:
+                keep &= targets[indices] == class_index
+            if wrong:
+                keep &= outcome[indices] == 0
+            assert got.tolist() == indices[keep].tolist()
+        got = with_tags(indices, tags, has=(1, 3), lacks=(0,))
+        expected = indices[(tags[indices, 1] > 0) & (tags[indices, 3] > 0) & (tags[indices, 0] == 0)]
+        assert got.tolist() == expected.tolist()
+        assert narrow(indices, tags=tags, class_index=4).tolist() == indices[tags[indices, 4] > 0].tolist()
