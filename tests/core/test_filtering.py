@@ -130,3 +130,15 @@ def test_filters_over_the_whole_dataset_equal_those_over_a_shuffled_selection():
         expected = indices[(tags[indices, 1] > 0) & (tags[indices, 3] > 0) & (tags[indices, 0] == 0)]
         assert got.tolist() == expected.tolist()
         assert narrow(indices, tags=tags, class_index=4).tolist() == indices[tags[indices, 4] > 0].tolist()
+
+
+def test_class_counts_in_one_pass_leave_out_ignored_and_odd_negative_labels():
+    from core.evaluation.selection import counts_by_class
+
+    data = multiclass()
+    data.targets[:3] = [-2, -1, -7]  # ignored, unlabeled, a negative of no meaning: none is a class
+    counts, total, unlabeled = class_counts(data, Selection.of("sorted", np.arange(6)[::-1], ordered=True), None)
+    expected = np.bincount(data.targets[data.targets >= 0], minlength=3)
+    assert counts.tolist() == expected.tolist() == [0, 1, 1] and total == 6 and unlabeled == 2
+    assert counts_by_class(np.array([5, 4]), 3, targets=data.targets).tolist() == np.bincount(
+        data.targets[[5, 4]][data.targets[[5, 4]] >= 0], minlength=3).tolist()  # fmt: skip
