@@ -58,7 +58,8 @@ class ThumbnailLoader(QObject):
         self.capacity = capacity
         self.box = box
         self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(max(1, min(4, QThreadPool.globalInstance().maxThreadCount())))
+        # A core left to the GUI thread: decode threads running Python make it wait for the GIL as it paints.
+        self.pool.setMaxThreadCount(max(1, min(4, QThreadPool.globalInstance().maxThreadCount() - 1)))
         self.errors: dict[int, str] = {}
         self.style = OverlayStyle()
         self.show = TRUTH  # what segmentation tiles draw: tile_layers.TILE_SHOWS
