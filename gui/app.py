@@ -15,6 +15,10 @@ APP_NAME = "CV Lens"
 SCREENSHOT_TIMEOUT_MS = 120_000
 #: The panes are built after the window's first paint, or this long after the start, whichever comes first.
 PANES_LATEST_MS = 3000
+#: How long (s) a thread waits for the GIL before asking its holder to hand it over. Every Qt call releases
+#: the GIL: while a worker thread runs Python (decodes, the id index) the GUI thread waited up to Python's
+#: default 5 ms after each one, and a grid paint makes hundreds of them.
+GIL_SWITCH_S = 0.0005
 
 
 def _install_excepthook(window) -> None:
@@ -34,6 +38,7 @@ def _install_excepthook(window) -> None:
 
 def make_application(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance() or QApplication(argv or [sys.argv[0]])
+    sys.setswitchinterval(GIL_SWITCH_S)
     app.setApplicationName(APP_NAME)
     app.setOrganizationName("CV Lens")
     return app

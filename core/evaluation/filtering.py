@@ -12,6 +12,7 @@ from core.evaluation.selection import (
     IdSearch,
     Selection,
     counts_by_class,
+    labels_by_class,
     matching_ids,
     narrow,
     shown_indices,
@@ -78,8 +79,11 @@ def class_counts(
     if dataset is None:
         return np.zeros(0, dtype=np.int64), 0, 0
     base = shown_indices(len(dataset), selection)
+    if tags is None and dataset.tags is None and dataset.targets is not None and dataset.classes:
+        counts = labels_by_class(base, len(dataset.classes), dataset.targets)
+        return counts[2:], len(base), int(counts[1])  # unlabeled (-1), not "ignore" (-2)
     counts = counts_by_class(base, len(dataset.classes), targets=dataset.targets, tags=tags)
     unlabeled = 0
     if dataset.tags is None and dataset.targets is not None and dataset.classes:
-        unlabeled = int(np.count_nonzero(dataset.targets[base] == -1))  # not "ignore" (-2)
+        unlabeled = int(np.count_nonzero(dataset.targets[base] == -1))
     return counts, len(base), unlabeled

@@ -127,8 +127,13 @@ def worst_first(values: np.ndarray, higher_is_worse: bool = True, indices: np.nd
 
 
 def stable_argsort(key: np.ndarray) -> np.ndarray:
-    """``np.argsort(key, kind="stable")`` at about half the cost for a million floats: an unstable
-    (introsort) pass, then only the runs of equal keys put back in position order."""
+    """``np.argsort(key, kind="stable")``, five times faster for a million floats that float32 holds exactly
+    (scores of a run, their losses mostly not): see :func:`_packed_argsort`. Other keys: an unstable (introsort)
+    pass, then only the runs of equal keys put back in position order (half the cost of a stable sort)."""
+    if key.dtype.kind == "f" and len(key) < 2**32:
+        narrow = key.astype(np.float32)
+        if np.array_equal(narrow, key):  # no NaN, nothing lost
+            return _packed_argsort(narrow)
     order = np.argsort(key)
     if len(order) < 2:
         return order
@@ -143,6 +148,17 @@ def stable_argsort(key: np.ndarray) -> np.ndarray:
     # Runs are contiguous and already in key order: sorting (run, original position) keeps them in place.
     order[members] = order[members][np.lexsort((order[members], runs))]
     return order
+
+
+def _packed_argsort(key: np.ndarray) -> np.ndarray:
+    """The stable argsort of float32 ``key`` (no NaN) by one sort of uint64 (value's bits << 32 | position): every
+    packed key is distinct, so the fast unstable sort keeps ties in position order."""
+    bits = (key + np.float32(0)).view(np.uint32)  # -0.0 + 0 is 0.0: equal zeros, equal bits
+    # IEEE floats sort as their bits once negatives have every bit flipped and positives their sign bit set.
+    bits = np.where(bits >> 31, ~bits, bits | np.uint32(0x80000000)).astype(np.uint64)
+    packed = (bits << np.uint64(32)) | np.arange(len(key), dtype=np.uint64)
+    packed.sort()
+    return (packed & np.uint64(0xFFFFFFFF)).astype(np.int64)
 
 
 def rank(name: str, dataset: Dataset, predictions: Predictions, indices: np.ndarray | None = None) -> np.ndarray:

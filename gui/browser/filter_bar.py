@@ -240,6 +240,10 @@ class FilterBar(QWidget):
     def set_counts(self, shown: int, total: int) -> None:
         self.count.setText(f"{shown:,} of {total:,}")
 
+    def set_searching(self) -> None:
+        """The search waits for the ids' index: the count says so until the grid answers."""
+        self.count.setText("Indexing ids…")
+
     def set_failed(self, failed: int) -> None:
         self.failed.setVisible(failed > 0)
         self.failed.setText(f"⚠ {failed:,} unreadable")

@@ -28,6 +28,7 @@ from gui.browser.box_outcomes import BoxOutcomes
 from gui.browser.class_chart import ClassChartWidget
 from gui.browser.filter_bar import FilterBar
 from gui.browser.grid_model import SampleGridModel
+from gui.browser.id_index import IdIndex
 from gui.browser.mask_panel import PredictionSource
 from gui.browser.mask_scan import MaskClassIndex
 from gui.browser.object_grid import ObjectGrid
@@ -49,7 +50,7 @@ class BrowserPane(PaneEvents, QWidget):
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
-        self._ids: IdSearch | None = None  # the sample ids lowercased, built on the first search
+        self.ids = IdIndex(self)  # the sample ids' search index, built on a worker when a dataset opens
         self._failed = 0
         self._run = None  # the segmentation run shown (SegmentationPredictions), None without one
         self._run_source = False  # the sample view's prediction source reads that run
@@ -87,6 +88,7 @@ class BrowserPane(PaneEvents, QWidget):
         self._recount_soon = qdebounced(self._recount, timeout=150)
 
         self.filters.filters_changed.connect(self.refilter)
+        self.ids.ready.connect(self._on_ids_ready)
         self.filters.overlay_changed.connect(self._on_overlay)
         self.run_bar.show_changed.connect(self.loader.set_show)
         self.run_bar.order_changed.connect(self._on_order)
@@ -242,6 +244,7 @@ class BrowserPane(PaneEvents, QWidget):
     def shutdown(self) -> None:
         """Wait for the decode threads (before the pane goes away)."""
         self.loader.shutdown()
+        self.ids.shutdown()
         self.object_grid.shutdown()
         self.box_outcomes.shutdown()
         self.sample_view.shutdown()
@@ -251,24 +254,32 @@ class BrowserPane(PaneEvents, QWidget):
         self.shutdown()
         super().closeEvent(event)
 
+    def _on_ids_ready(self) -> None:
+        if self.filters.search_text:  # a query typed while the index was built: answer it now
+            self.refilter()
+
     def refilter(self) -> None:
         dataset = self.state.dataset
         if dataset is None:
             self.model.set_rows(np.zeros(0, dtype=np.int64))
             self.filters.set_counts(0, 0)
             return
-        if self.filters.search_text and self._ids is None:
-            self._ids = IdSearch(dataset.sample_ids)
+        search = self.filters.search_text
+        if search and self.ids.search is None:
+            if self.ids.building:  # the grid stays as it is until the index lands (_on_ids_ready)
+                self.filters.set_searching()
+                return
+            self.ids.search = IdSearch(dataset.sample_ids)  # the worker failed: correct, if slow
         filters = Filters(
             self.filters.class_index,
             self.filters.wrong_only.isChecked(),
             tuple(self.tag_filter.has),
             tuple(self.tag_filter.lacks),
-            self.filters.search_text,
+            search,
             self.filters.mark,
         )
         model = self.model
-        shown = {"tags": model.tags, "outcome": model.outcome, "ids": self._ids, "marks": model.label_marks}
+        shown = {"tags": model.tags, "outcome": model.outcome, "ids": self.ids.search, "marks": model.label_marks}
         rows = visible_rows(dataset, self.state.selection, filters, **shown)
         class_index = filters.class_index
         self.chart.set_active(class_index if class_index is not None and class_index >= 0 else None)

@@ -26,7 +26,7 @@ from gui.decoding import per_pixel
 class PaneEvents:
     # -- state changes --------------------------------------------------------------
     def _on_dataset(self, dataset: Dataset | None) -> None:
-        self._ids = None
+        self.ids.set_dataset(dataset)
         self.box_outcomes.forget()
         self.model.set_dataset(dataset)
         self.mask_classes.set_dataset(dataset)

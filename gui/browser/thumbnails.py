@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QObject, QThreadPool, Signal
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from core.datasets import Dataset
@@ -58,7 +58,8 @@ class ThumbnailLoader(QObject):
         self.capacity = capacity
         self.box = box
         self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(max(1, min(4, QThreadPool.globalInstance().maxThreadCount())))
+        # A core left to the GUI thread: decode threads running Python make it wait for the GIL as it paints.
+        self.pool.setMaxThreadCount(max(1, min(4, QThreadPool.globalInstance().maxThreadCount() - 1)))
         self.errors: dict[int, str] = {}
         self.style = OverlayStyle()
         self.show = TRUTH  # what segmentation tiles draw: tile_layers.TILE_SHOWS
@@ -71,6 +72,10 @@ class ThumbnailLoader(QObject):
         self._truth: dict[int, tuple[ImageTruth, tuple[int, int]]] = {}
         self._composed: OrderedDict[int, QPixmap] = OrderedDict()
         self._pending: set[int] = set()
+        #: Requests made during a paint, started once it ends (_start_requested): QThreadPool.start hands the
+        #: GIL to the decode threads, and a paint that started 50 of them waited on them 50 times.
+        self._requested: list[int] = []
+        self._start_soon = QTimer(self, singleShot=True, interval=0, timeout=self._start_requested)
         self._dataset: Dataset | None = None
         self._palette = np.zeros((0, 3), np.uint8)
         self._transparent: tuple[int, ...] = ()
@@ -140,9 +145,20 @@ class ThumbnailLoader(QObject):
         return entry if isinstance(entry, QPixmap) else self._compose(index, entry)
 
     def request(self, index: int) -> None:
+        """Decode sample ``index`` (started when control returns to the event loop, with the others asked for)."""
         if index in self._pending or self._dataset is None:
             return
         self._pending.add(index)
+        self._requested.append(index)
+        self._start_soon.start()
+
+    def _start_requested(self) -> None:
+        requested, self._requested = self._requested, []
+        for index in requested:
+            if index in self._pending:  # not dropped by a scroll meanwhile
+                self._start(index)
+
+    def _start(self, index: int) -> None:
         dataset, box, generation = self._dataset, self.box, self._generation
         if per_pixel(dataset):
             work = lambda: make_layers(dataset, index, box)  # noqa: E731
@@ -168,6 +184,7 @@ class ThumbnailLoader(QObject):
         """Forget queued requests: the tiles still on screen ask again when they repaint."""
         self._generation += 1
         self._pending.clear()
+        self._requested.clear()
         self._predicted_pending.clear()
 
     def truth(self, index: int) -> tuple[ImageTruth, tuple[int, int]] | None:
@@ -181,7 +198,8 @@ class ThumbnailLoader(QObject):
         return len(self._cache)
 
     def wait(self, msecs: int = -1) -> bool:
-        """Block until every started decode finished (teardown; never on a user action)."""
+        """Block until every requested decode finished (teardown; never on a user action)."""
+        self._start_requested()
         return self.pool.waitForDone(msecs)
 
     def shutdown(self) -> None:

@@ -9,19 +9,7 @@ from PySide6.QtWidgets import QAbstractItemView, QStyle, QStyledItemDelegate, QS
 from core.evaluation.selection import RIGHT, WRONG
 from gui.browser.boxes import paint_boxes
 from gui.browser.colors import ERROR_FILL, LOADING_FILL, RIGHT_COLOR, WRONG_COLOR
-from gui.browser.grid_model import (
-    BoxesRole,
-    EditedRole,
-    ErrorRole,
-    LabelRole,
-    LoadingRole,
-    NoteRole,
-    OutcomeRole,
-    PredictedTagsRole,
-    PredictionRole,
-    StatusRole,
-    TagsRole,
-)
+from gui.browser.grid_model import Tile, TileRole
 from gui.browser.thumbnails import THUMB_SIZE
 from gui.browser.tile_grid import TileGrid
 from gui.browser.tile_marks import paint_marks
@@ -55,20 +43,22 @@ class TileDelegate(QStyledItemDelegate):
             painter.fillRect(tile, palette.alternateBase())
 
         box = QRect(tile.center().x() - THUMB_SIZE // 2, tile.top() + PAD, THUMB_SIZE, THUMB_SIZE)
-        pixmap = index.data(Qt.ItemDataRole.DecorationRole)  # a cache miss schedules the decode
-        error = index.data(ErrorRole)
-        if error:
-            self._paint_error(painter, box, error)
-        elif index.data(LoadingRole):
+        shown: Tile | None = index.data(TileRole)  # one call for every field (a cache miss schedules the decode)
+        if shown is None:  # no dataset
+            painter.restore()
+            return
+        if shown.error:
+            self._paint_error(painter, box, shown.error)
+        elif shown.loading:
             painter.fillRect(box, LOADING_FILL)
-        elif isinstance(pixmap, QPixmap):
-            size = pixmap.deviceIndependentSize().toSize()
+        elif isinstance(shown.pixmap, QPixmap):
+            size = shown.pixmap.deviceIndependentSize().toSize()
             target = QRect(0, 0, size.width(), size.height())
             target.moveCenter(box.center())
-            painter.drawPixmap(target, pixmap)
-            self._paint_boxes(painter, target, index.data(BoxesRole))
+            painter.drawPixmap(target, shown.pixmap)
+            self._paint_boxes(painter, target, shown.boxes)
 
-        outcome = index.data(OutcomeRole)
+        outcome = shown.outcome
         if outcome in (RIGHT, WRONG):
             wrong = outcome == WRONG
             pen = QPen(WRONG_COLOR if wrong else RIGHT_COLOR, 3 if wrong else 1.5)
@@ -76,19 +66,23 @@ class TileDelegate(QStyledItemDelegate):
             painter.setPen(pen)
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(box.adjusted(-2, -2, 1, 1))
-        paint_marks(painter, box, index.data(EditedRole), index.data(StatusRole), bool(index.data(NoteRole)))
+        if shown.edited or shown.status or shown.note:
+            paint_marks(painter, box, shown.edited, shown.status, bool(shown.note))
 
         text = QRect(tile.left() + 2, box.bottom() + 4, tile.width() - 4, LINE)
-        tags = index.data(TagsRole)
+        tags = shown.tags
         if tags is not None:
             self._text(painter, text, fit_names(tags, text.width(), painter.fontMetrics()), text_color, elide=False)
         else:
-            self._text(painter, text, index.data(LabelRole) or "", text_color)
+            self._text(painter, text, shown.label, text_color)
         wrong = outcome == WRONG
         color = WRONG_COLOR if wrong else RIGHT_COLOR if outcome == RIGHT else text_color
-        prediction, predicted_tags = index.data(PredictionRole), index.data(PredictedTagsRole)
+        prediction, predicted_tags = shown.prediction, shown.predicted_tags
         if prediction is not None:
-            self._text(painter, text.translated(0, LINE), f"pred: {prediction}", color, bold=wrong)
+            font = QFont(painter.font())
+            font.setBold(wrong)
+            line = prediction_line(str(prediction), text.width(), QFontMetrics(font))
+            self._text(painter, text.translated(0, LINE), line, color, bold=wrong, elide=False)
         elif predicted_tags is not None:
             font = QFont(painter.font())
             font.setBold(wrong)
@@ -148,6 +142,15 @@ def fit_names(names: list[str], width: int, metrics: QFontMetrics, prefix: str =
     suffix = f" +{len(names) - 1}" if len(names) > 1 else ""
     room = width - metrics.horizontalAdvance(prefix + suffix)
     return prefix + metrics.elidedText(names[0], Qt.TextElideMode.ElideRight, max(room, 0)) + suffix
+
+
+def prediction_line(prediction: str, width: int, metrics: QFontMetrics) -> str:
+    """The tile's prediction in ``width`` pixels: "pred: 2 TP · 1 FN" when it fits, else without "pred: ", else
+    cut at its end ("2 TP · 1 F…"): the start says most (the class, the true positives), never "pred: …· 1 FN"."""
+    for text in (f"pred: {prediction}", prediction):
+        if metrics.horizontalAdvance(text) <= width:
+            return text
+    return metrics.elidedText(prediction, Qt.TextElideMode.ElideRight, width)
 
 
 def differences_line(truth: list[str], predicted: list[str], width: int, metrics: QFontMetrics) -> str:

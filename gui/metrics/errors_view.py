@@ -18,8 +18,16 @@ from gui.metrics.model import MetricsModel
 BINS = 30
 
 
-def _compute(name: str, dataset, predictions) -> tuple[str, np.ndarray]:
-    return name, ranking.sample_scores(name, dataset, predictions)
+def _compute(name: str, dataset, predictions) -> tuple[str, np.ndarray, np.ndarray]:
+    """(name, the score of every sample, the samples worst first): the order too is sorted on the worker, so
+    "Worst first" over a million samples answers at once."""
+    values = ranking.sample_scores(name, dataset, predictions)
+    return name, values, ranking.worst_first(values, ranking.higher_is_worse(dataset.task, name))
+
+
+def _same(key: tuple, other: tuple) -> bool:
+    """Whether two (dataset, predictions, samples done, score) keys name the same scores: objects by identity."""
+    return key[0] is other[0] and key[1] is other[1] and key[2:] == other[2:]
 
 
 class ErrorAnalysisView(QWidget):
@@ -54,6 +62,7 @@ class ErrorAnalysisView(QWidget):
         layout.addWidget(self.info)
         layout.addWidget(self.plot, 1)
         self.values: np.ndarray | None = None
+        self.order: np.ndarray | None = None  # the scored samples worst first, computed with ``values``
         self.name = ""
         self._key = None
         model.task_changed.connect(self._fill_scores)
@@ -64,7 +73,7 @@ class ErrorAnalysisView(QWidget):
         self.score_combo.clear()
         self.score_combo.addItems(ranking.scores_for(self.model.task or ""))
         self.score_combo.blockSignals(False)
-        self.values, self._key = None, None
+        self.values, self.order, self._key = None, None, None
 
     def showEvent(self, event) -> None:  # Qt's name; scores are computed when first seen
         super().showEvent(event)
@@ -74,14 +83,15 @@ class ErrorAnalysisView(QWidget):
         model, name = self.model, self.score_combo.currentText()
         if not (model.has_numbers() and name and self.isVisible()):
             return
-        key = (id(model.predictions), model.predictions.num_done, name)
-        if key != self._key:
+        # The dataset as scored is a new object once labels change (an edit): the scores and order are redone.
+        key = (model.dataset, model.predictions, model.predictions.num_done, name)
+        if self._key is None or not _same(key, self._key):
             self._key = key
             self.info.setText(f"Computing {name}…")
             self.job.submit(_compute, name, model.dataset, model.predictions)
 
-    def _computed(self, result: tuple[str, np.ndarray]) -> None:
-        self.name, self.values = result
+    def _computed(self, result: tuple[str, np.ndarray, np.ndarray]) -> None:
+        self.name, self.values, self.order = result
         counts, edges = ranking.histogram(self.values, BINS)
         worst_high = ranking.higher_is_worse(self.model.task, self.name)
         self.plot.set_histogram(counts, edges, self.name, worst_high)
@@ -106,10 +116,9 @@ class ErrorAnalysisView(QWidget):
         self.model.select(f"{self.name} {lo:.3g}–{hi:.3g}", indices)
 
     def worst_first(self) -> None:
-        if self.values is None:
+        if self.order is None:
             return
-        order = ranking.worst_first(self.values, ranking.higher_is_worse(self.model.task, self.name))
-        self.model.select(f"worst first by {self.name}", order, ordered=True)
+        self.model.select(f"worst first by {self.name}", self.order, ordered=True)
 
     def csv_rows(self) -> list[list]:
         edges, counts = self.plot.edges, self.plot.counts

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from core.datasets import Dataset
 from core.evaluation.filtering import Filters, class_counts, visible_rows
@@ -86,3 +87,58 @@ def test_id_search_gives_the_rows_of_a_plain_case_insensitive_search():
             assert matching_ids(ids, indices, text).tolist() == plain.tolist()
     assert rows(multiclass(), Filters(search="CAT"), ids=IdSearch(IDS)) == [0, 2, 4]
     assert len(IdSearch([])) == 0
+
+
+@pytest.mark.parametrize("ragged", [0, 100])  # 0: the ids stay one string (binary search), 100: rows
+def test_id_search_in_both_layouts_matches_within_one_id_only(ragged, monkeypatch):
+    """A query never matches across two ids (whatever their layout), at an id's start or end, non-ASCII too."""
+    from core.evaluation.selection import IdSearch
+
+    monkeypatch.setattr(IdSearch, "RAGGED", ragged)
+    ids = ["ab", "cd", "", "Ünïcode_É", "abcd", "x" * 40, 7]
+    search = IdSearch(ids)
+    assert (search.starts is None) == (ragged == 100) and len(search) == len(ids)
+    every = np.arange(len(ids))
+    assert search.matching(every, "bc").tolist() == [4]  # not "ab" + "cd"
+    assert search.matching(every, "AB").tolist() == [0, 4]
+    assert search.matching(every, "cd").tolist() == [1, 4]
+    assert search.matching(every, "ünïcode_é").tolist() == [3]
+    assert search.matching(every, "x" * 40).tolist() == [5] and search.matching(every, "x" * 41).tolist() == []
+    assert search.matching(every, "7").tolist() == [6]
+    assert search.matching(np.array([4, 0]), "b").tolist() == [4, 0]
+
+
+def test_filters_over_the_whole_dataset_equal_those_over_a_shuffled_selection():
+    """The whole dataset in order takes the masks as they are (no gather): same rows as any other order."""
+    from core.evaluation.selection import narrow, with_tags
+
+    rng = np.random.default_rng(3)
+    n = 1000
+    targets, outcome = rng.integers(-1, 4, n), rng.integers(-1, 2, n).astype(np.int8)
+    tags = (rng.random((n, 5)) < 0.3).astype(np.uint8)
+    every, shuffled = np.arange(n), rng.permutation(n)
+    for indices in (every, shuffled, every[::2]):
+        for class_index, wrong in [(2, False), (-1, False), (None, True), (1, True), (None, False)]:
+            got = narrow(indices, targets=targets, class_index=class_index, outcome=outcome, wrong_only=wrong)
+            keep = np.ones(len(indices), bool)
+            if class_index is not None:
+                keep &= targets[indices] == class_index
+            if wrong:
+                keep &= outcome[indices] == 0
+            assert got.tolist() == indices[keep].tolist()
+        got = with_tags(indices, tags, has=(1, 3), lacks=(0,))
+        expected = indices[(tags[indices, 1] > 0) & (tags[indices, 3] > 0) & (tags[indices, 0] == 0)]
+        assert got.tolist() == expected.tolist()
+        assert narrow(indices, tags=tags, class_index=4).tolist() == indices[tags[indices, 4] > 0].tolist()
+
+
+def test_class_counts_in_one_pass_leave_out_ignored_and_odd_negative_labels():
+    from core.evaluation.selection import counts_by_class
+
+    data = multiclass()
+    data.targets[:3] = [-2, -1, -7]  # ignored, unlabeled, a negative of no meaning: none is a class
+    counts, total, unlabeled = class_counts(data, Selection.of("sorted", np.arange(6)[::-1], ordered=True), None)
+    expected = np.bincount(data.targets[data.targets >= 0], minlength=3)
+    assert counts.tolist() == expected.tolist() == [0, 1, 1] and total == 6 and unlabeled == 2
+    assert counts_by_class(np.array([5, 4]), 3, targets=data.targets).tolist() == np.bincount(
+        data.targets[[5, 4]][data.targets[[5, 4]] >= 0], minlength=3).tolist()  # fmt: skip

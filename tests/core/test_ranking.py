@@ -157,3 +157,18 @@ def test_stable_argsort_equals_numpy_stable_sort_with_ties():
     for n in (0, 1, 2, 7, 1000):
         for key in (rng.random(n), rng.integers(0, 3, n).astype(float), rng.random(n).round(1), -np.zeros(n)):
             assert stable_argsort(key).tolist() == np.argsort(key, kind="stable").tolist()
+
+
+def test_stable_argsort_of_float32_exact_keys_equals_numpy_stable_sort():
+    """Keys that float32 holds exactly (a run's confidences) go through the packed sort: same order, ties in
+    position order, negatives, zeros of both signs and infinities in place."""
+    from core.evaluation.ranking import stable_argsort
+
+    rng = np.random.default_rng(1)
+    scores = rng.random(5000, dtype=np.float32).round(2)  # many ties
+    special = np.array([0.0, -0.0, np.inf, -np.inf, -1.5, 1e-40, -1e-40, 3.0], dtype=np.float32)
+    for key in (scores, -scores, np.concatenate([special, scores, special]), scores.astype(np.float64)):
+        assert stable_argsort(key).tolist() == np.argsort(key, kind="stable").tolist()
+    worst = ranking.worst_first(np.where(scores > 0.9, np.nan, scores).astype(np.float64), higher_is_worse=False)
+    kept = np.flatnonzero(scores <= 0.9)
+    assert worst.tolist() == kept[np.argsort(scores[kept], kind="stable")].tolist()

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 
 from core.evaluation.selection import RIGHT, UNKNOWN, WRONG, Selection
 from core.inference import Predictions
-from gui.browser import BrowserPane
+from gui.browser import BrowserPane, id_index
 from gui.browser.grid_model import ErrorRole, IndexRole, LabelRole, OutcomeRole, PredictionRole
 from gui.browser.tile_delegate import short_reason
 from tests.gui.helpers import browser_pane
@@ -195,6 +195,36 @@ def test_search_narrows_to_matching_ids(pane, image_folder, open_folder):
     dataset = open_folder(image_folder)
     pane.set_search("DOG/")
     np.testing.assert_array_equal(pane.visible_indices(), np.flatnonzero(dataset.targets == 1))
+
+
+def test_a_search_typed_while_the_ids_are_indexed_is_answered_when_the_index_lands(
+    qtbot, pane, image_folder, open_folder, monkeypatch
+):
+    """A large dataset's ids are indexed on a worker: a query typed before the index is ready leaves the grid
+    as it was (the count says why), then shows exactly the matching samples; the GUI thread never builds it."""
+    monkeypatch.setattr(id_index, "IN_PLACE", 0)  # this small folder is indexed as a large one would be
+    dataset = open_folder(image_folder)
+    assert pane.ids.building and pane.ids.search is None  # the index lands through the event loop only
+    pane.set_class_filter(None)
+    pane.set_search("DOG/")
+    assert len(pane.visible_indices()) == len(dataset) and pane.filters.count.text() == "Indexing ids…"
+    qtbot.waitUntil(lambda: pane.ids.search is not None, timeout=5_000)
+    np.testing.assert_array_equal(pane.visible_indices(), np.flatnonzero(dataset.targets == 1))
+    assert pane.filters.count.text() == f"{np.count_nonzero(dataset.targets == 1)} of {len(dataset)}"
+    pane.set_search("cat/")  # later queries answer at once
+    np.testing.assert_array_equal(pane.visible_indices(), np.flatnonzero(dataset.targets == 0))
+
+
+def test_an_index_built_for_a_dataset_no_longer_open_is_dropped(qtbot, pane, image_folder, make_image_folder,
+                                                                open_folder, monkeypatch):  # fmt: skip
+    monkeypatch.setattr(id_index, "IN_PLACE", 0)
+    open_folder(image_folder)
+    other = open_folder(make_image_folder("other", {"a": 2, "b": 5}))
+    pane.set_search("b/")
+    qtbot.waitUntil(lambda: pane.ids.search is not None, timeout=5_000)
+    qtbot.wait(100)  # the first dataset's index lands too, and is dropped
+    assert len(pane.ids.search) == len(other)
+    np.testing.assert_array_equal(pane.visible_indices(), np.flatnonzero(other.targets == 1))
 
 
 def test_typing_a_search_filters_once_when_typing_pauses(qtbot, pane, image_folder, open_folder):

@@ -140,3 +140,55 @@ def test_a_hundred_thousand_samples_decode_only_what_is_on_screen(qtbot, app_sta
         assert blocker.args == [99_999]
     finally:
         pane.shutdown()
+
+
+def test_decodes_asked_for_during_a_paint_start_after_it_and_a_scroll_meanwhile_drops_them(qtbot, loader):
+    """A paint starts no decode thread (handing the GIL to one per tile stalled the paint): the misses start
+    when control is back in the event loop, and those a scroll made stale never start."""
+    dataset = SyntheticDataset(20)
+    loader.set_dataset(dataset)
+    for i in range(5):
+        assert loader.thumbnail(i) is None  # a miss, as a tile's paint asks
+    assert loader.pool.activeThreadCount() == 0 and dataset.decoded == []
+    qtbot.waitUntil(lambda: all(loader.is_cached(i) for i in range(5)))
+    for i in range(5, 10):
+        loader.thumbnail(i)
+    loader.drop_pending()  # scrolled away before the paint's turn ended
+    for i in range(10, 12):
+        loader.thumbnail(i)
+    qtbot.waitUntil(lambda: loader.is_cached(10) and loader.is_cached(11))
+    loader.wait()
+    assert sorted(i for i, _ in dataset.decoded) == [0, 1, 2, 3, 4, 10, 11]
+
+
+def test_a_tile_is_read_in_one_call_that_agrees_with_every_role(qtbot, app_state):
+    from gui.browser.grid_model import (
+        BoxesRole,
+        EditedRole,
+        ErrorRole,
+        LabelRole,
+        NoteRole,
+        OutcomeRole,
+        PredictedTagsRole,
+        PredictionRole,
+        StatusRole,
+        TagsRole,
+        TileRole,
+    )
+
+    pane = BrowserPane(app_state)
+    qtbot.addWidget(pane)
+    try:
+        app_state.set_dataset(SyntheticDataset(30))
+        index = pane.model.index(3)
+        qtbot.waitUntil(lambda: pane.loader.is_cached(3) or index.data(Qt.ItemDataRole.DecorationRole) is None)
+        qtbot.waitUntil(lambda: pane.loader.is_cached(3))
+        tile = index.data(TileRole)
+        roles = (ErrorRole, LabelRole, TagsRole, PredictionRole, PredictedTagsRole, OutcomeRole, EditedRole,
+                 StatusRole, NoteRole, BoxesRole)  # fmt: skip
+        fields = (tile.error, tile.label, tile.tags, tile.prediction, tile.predicted_tags, tile.outcome, tile.edited,
+                  tile.status, tile.note, tile.boxes)  # fmt: skip
+        assert fields == tuple(index.data(role) for role in roles)
+        assert tile.label == "3" and not tile.loading and tile.pixmap.width() == 96
+    finally:
+        pane.shutdown()

@@ -93,3 +93,15 @@ def test_multilabel_scores_use_the_sigmoid_cross_entropy(qtbot, pane):
     done = preds.done
     np.testing.assert_allclose(view.values[done], losses.sigmoid_cross_entropy(dataset.tags[done], preds.scores[done]))
     assert np.isnan(view.values[~done]).all()
+
+
+def test_the_worst_first_order_is_sorted_on_the_worker_with_the_scores(qtbot, pane):
+    """ "Worst first" over a million samples must not sort on the GUI thread: the order arrives with the values."""
+    dataset, preds = labelled("multiclass", 300, 4)
+    load(qtbot, pane, dataset, preds)
+    view = errors_tab(qtbot, pane, "margin")
+    np.testing.assert_array_equal(view.order, ranking.worst_first(view.values, higher_is_worse=False))
+    view.worst_button.click()
+    assert pane.state.selection.indices is view.order or np.array_equal(pane.state.selection.indices, view.order)
+    view = errors_tab(qtbot, pane, "cross-entropy")  # another score: its own order
+    np.testing.assert_array_equal(view.order, ranking.worst_first(view.values, higher_is_worse=True))

@@ -71,3 +71,21 @@ def test_scrolling_to_a_tile_brings_it_on_screen(qtbot):
     view.scrollTo(model.index(999))
     rect = view.visualRect(model.index(999))
     assert view.viewport().rect().contains(rect.center())
+
+
+def test_a_tiles_prediction_keeps_its_start_and_drops_the_prefix_before_cutting(qapp):
+    """ "pred: 2 TP · 1 FN" on a wide tile; without "pred: " when only that fits; cut at the end past that,
+    never "pred: …· 1 FN" (the middle elided, its start lost)."""
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from gui.browser.tile_delegate import TILE_SIZE, prediction_line
+
+    font = QFont()
+    font.setBold(True)
+    metrics = QFontMetrics(font)
+    full, counts = "pred: 2 TP · 1 FN", "2 TP · 1 FN"
+    assert prediction_line(counts, metrics.horizontalAdvance(full), metrics) == full
+    assert prediction_line(counts, metrics.horizontalAdvance(full) - 1, metrics) == counts
+    cut = prediction_line(counts, metrics.horizontalAdvance(counts) - 4, metrics)
+    assert cut.endswith("…") and counts.startswith(cut[:-1]) and len(cut) > 2
+    assert prediction_line("cat", TILE_SIZE.width() - 8, metrics) == "pred: cat"
