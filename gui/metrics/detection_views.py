@@ -13,6 +13,7 @@ from html import escape
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QWidget
+from shiboken6 import isValid
 
 from gui.metrics.detection_model import DETECTION_VIEWS, DetectionModel, defined
 from gui.state import AppState
@@ -207,6 +208,8 @@ class DetectionMetrics(QObject):
     def _show_operating_point(self) -> None:
         """The thresholds of the numbers shown; while a run's best-F1 score is computed (a run reloaded, a new
         run), "…": its score is not known yet, and the previous run's (or the box's 0) would be false."""
+        if not isValid(self.operating):  # the bar went with its window, before this object and its model
+            return
         model, results = self.model, self.model.results
         if model.finding_best_score:
             self.operating.show_values(None, model.iou_threshold)
