@@ -67,10 +67,8 @@ def run_app(
         from gui.widgets import place_on_screen
 
         place_on_screen(window, DEFAULT_WIDTH, DEFAULT_HEIGHT)
-    if dataset:
-        _after_first_paint(app, window, lambda: window.open_dataset(dataset, split=split, model=model))
-    else:
-        _after_first_paint(app, window, lambda: None)
+    opening = (lambda: window.open_dataset(dataset, split=split, model=model)) if dataset else None
+    _after_first_paint(app, window, opening)
     window.show()
     code = app.exec()
     QThreadPool.globalInstance().waitForDone(5000)
@@ -78,38 +76,59 @@ def run_app(
 
 
 def _after_first_paint(app: QApplication, window, open_dataset) -> None:
-    """The panes on the turn after the window's first paint, then ``open_dataset()``; with
-    CVLENS_BENCH_STARTUP, the bench's report of both paints instead of the dataset."""
+    """The panes on the turn after the window's first paint, then ``open_dataset()`` (if not None); with
+    CVLENS_BENCH_STARTUP, the bench's report of the paints on the way as well ("panes": without the dataset)."""
     from gui.widgets import FirstPaint
 
-    if os.environ.get("CVLENS_BENCH_STARTUP"):
-        after_paint = _report_start(app, window)
-    else:
-        after_paint = window.build_panes
+    bench = os.environ.get("CVLENS_BENCH_STARTUP")
+    if bench == "panes":
+        open_dataset = None
+    after_paint = _report_start(window, open_dataset is not None) if bench else window.build_panes
+    if open_dataset is not None:
         window.when_built(lambda: QTimer.singleShot(0, open_dataset))
-        if not window.built:  # a window never exposed (minimised, another desktop) builds them anyway
-            QTimer.singleShot(PANES_LATEST_MS, window.build_panes)
     if not window.built:
+        if not bench:  # a window never exposed (minimised, another desktop) builds them anyway
+            QTimer.singleShot(PANES_LATEST_MS, window.build_panes)
         FirstPaint(window.centralWidget(), after_paint)
 
 
-def _report_start(app: QApplication, window):
-    """benchmarks/bench_startup.py: print when the window was first on screen (and whether torch was imported by
-    then), build the panes, print when they were on screen, and quit. Returns what follows the first paint."""
+def _report_start(window, opens: bool):
+    """benchmarks/bench_startup.py: print when the window's frame was first on screen ("painted"), when its panes
+    were ("ready"), each with whether torch was imported by then, and when the dataset's first thumbnails were
+    ("shown"; at once when no dataset opens), then quit. Returns what follows the frame's first paint."""
     from gui.widgets import FirstPaint
 
     def report(what: str) -> None:
         print(f"{what} {time.time():.6f} torch_imported={'torch' in sys.modules}", flush=True)
 
-    def ready() -> None:
-        report("ready")
-        app.quit()
-
     def painted() -> None:
         report("painted")
         window.build_panes()
 
-    window.when_built(lambda: FirstPaint(window.panes, ready))
+    def built() -> None:
+        FirstPaint(window.panes, ready)
+        if opens:
+            window.browser.loader.thumbnail_ready.connect(thumbnail_ready)
+            window.state.error.connect(failed)
+
+    def ready() -> None:
+        report("ready")
+        if not opens:
+            shown()
+
+    def thumbnail_ready(_index: int) -> None:  # the first one: the grid's next paint shows it
+        window.browser.loader.thumbnail_ready.disconnect(thumbnail_ready)
+        FirstPaint(window.browser.view.viewport(), shown)
+
+    def shown() -> None:
+        report("shown")
+        window.close()  # as a user closes it: the runner's and the browser's workers are stopped, then the app quits
+
+    def failed(*_args) -> None:  # a dataset that does not open ends the report too
+        report("failed")
+        window.close()
+
+    window.when_built(built)
     return painted
 
 

@@ -79,7 +79,7 @@ class AnalysisView(QWidget):
         model.failed.connect(self._on_failed)
         model.cancelled.connect(self._on_cancelled)
         model.availability_changed.connect(lambda _ok: self._show_availability())
-        self._show_availability()
+        self._on_reset()  # made while an analysis starts (the tab is made then): it says so
 
     def add_view(self, title: str, view: QWidget) -> None:
         self.tabs.addTab(view, title)

@@ -86,6 +86,10 @@ class ClassesView(QWidget):
         model.decisions_changed.connect(self.refresh)
         model.scores_changed.connect(self.refresh)
 
+    def catch_up(self) -> None:
+        """Show what the model holds now (a view made after the model changed: the tab's first show)."""
+        self.refresh()
+
     def refresh(self) -> None:
         decisions = self.model.decisions
         if decisions is None or "counts" not in decisions:
@@ -138,6 +142,10 @@ class LabelsView(QWidget):
         layout.addLayout(bottom, 2)
         model.decisions_changed.connect(self.refresh)
         model.scores_changed.connect(self.refresh)
+
+    def catch_up(self) -> None:
+        """Show what the model holds now (a view made after the model changed: the tab's first show)."""
+        self.refresh()
 
     def _refused(self, _label: int, sentence: str) -> None:
         self.refresh()  # the cell shows the threshold in force again

@@ -78,6 +78,12 @@ class CurvesView(QWidget):
         model.decisions_changed.connect(self.refresh)
         model.scores_changed.connect(self._show_info)
 
+    def catch_up(self) -> None:
+        """Show what the model holds now (a view made after the model changed: the tab's first show)."""
+        self._fill_classes()
+        self.refresh()
+        self._show_info()
+
     def current_plot(self) -> CurvePlot:
         return self.stack.currentWidget()
 

@@ -222,6 +222,11 @@ class DetectionModel(QObject):
         """The state's score threshold; None (the run's best-F1 score) for a run not yet defaulted."""
         return None if self.predictions is not self._defaulted_for else self.state.score_threshold
 
+    @property
+    def finding_best_score(self) -> bool:
+        """A computation is on its way that will set the score threshold to the run's best-F1 score."""
+        return self.job.busy and self._computing_default
+
     # -- computing -----------------------------------------------------------------
     def _dataset_changed(self, _dataset) -> None:
         self.job.cancel()

@@ -68,6 +68,11 @@ class ErrorAnalysisView(QWidget):
         model.task_changed.connect(self._fill_scores)
         model.scores_changed.connect(self.refresh)  # emitted whenever the predictions changed
 
+    def catch_up(self) -> None:
+        """Show what the model holds now (a view made after the model changed: the tab's first show)."""
+        self._fill_scores()
+        self.refresh()
+
     def _fill_scores(self) -> None:
         self.score_combo.blockSignals(True)
         self.score_combo.clear()

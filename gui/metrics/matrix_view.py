@@ -105,6 +105,10 @@ class ConfusedPairsView(QWidget):
         layout.addWidget(self.table)
         model.decisions_changed.connect(self.refresh)
 
+    def catch_up(self) -> None:
+        """Show what the model holds now (a view made after the model changed: the tab's first show)."""
+        self.refresh()
+
     def refresh(self) -> None:
         decisions = self.model.decisions
         if decisions is not None and "counts" in decisions:

@@ -5,12 +5,17 @@ Multilabel: Labels (per-label table, the label's 2 x 2 matrix, averages), Curves
 Object tasks: gui.metrics.detection_views (DETECTION_VIEWS: Detection, PR curves, Confusion, Error types, Per image)
 under a score / IoU threshold bar.
 Every chart and table maps back to samples: a click becomes a Selection in the AppState.
+
+Start-up: the tabs are all in the tab bar at once, but only the Matrix tab's view is made with the pane; the
+others (gui.lazy_tab.LazyTab) are made, and their modules imported, when first shown or first asked for
+(``pane.curves``, ``show_tab``): a dataset shows a few of them, and the window appears without the rest.
 """
 
 from __future__ import annotations
 
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QEvent, QEventLoop, Qt, Signal
 from PySide6.QtWidgets import (
@@ -29,27 +34,22 @@ from PySide6.QtWidgets import (
 from core import tasks
 from core.evaluation.classification import summarize, write_report
 from gui.glossary_tips import explain_metrics
-from gui.metrics.analysis_map import AnalysisMap
+from gui.lazy_tab import LazyTab, page_view
 from gui.metrics.analysis_model import AnalysisModel
-from gui.metrics.analysis_view import AnalysisView
-from gui.metrics.classes_view import ClassesView, LabelsView
+from gui.metrics.classes_view import ClassesView
 from gui.metrics.controls import BetaControl, ExportButton, ThresholdControl, ZeroDivisionControl, fbeta_name
-from gui.metrics.curves_view import CurvesView
 from gui.metrics.detection_model import DETECTION_VIEWS
 from gui.metrics.detection_views import DetectionMetrics
-from gui.metrics.duplicates_view import DuplicatesView
-from gui.metrics.errors_view import ErrorAnalysisView
 from gui.metrics.export import PLOT_FORMATS, write_csv, write_plot
 from gui.metrics.jobs import BackgroundJob
-from gui.metrics.label_issues_view import LabelIssuesView
-from gui.metrics.matrix_view import ConfusedPairsView, MatrixView
+from gui.metrics.matrix_view import MatrixView
 from gui.metrics.model import MetricsModel
-from gui.metrics.outliers_view import OutliersView
-from gui.metrics.pixel_issues_view import PixelIssuesView
-from gui.metrics.reliability_view import ReliabilityView
 from gui.metrics.run_problem import FailureBanner, failure_text, no_numbers_text, shown_failure
 from gui.metrics.segmentation_view import SegmentationMetrics
 from gui.state import AppState
+
+if TYPE_CHECKING:
+    from gui.metrics.label_issues_view import LabelIssuesView
 
 #: The matrix keeps at least this height (a 10-class matrix named whole, and the window fits 1024x700).
 MATRIX_MIN_HEIGHT = 160
@@ -57,6 +57,13 @@ MATRIX_MIN_HEIGHT = 160
 SLIDER_MIN_WIDTH = 100
 #: Under this height the Matrix tab leaves the averages to the Classes tab: the matrix and its rows come first.
 AVERAGES_UNDER_MATRIX_MIN_HEIGHT = 560
+#: The tabs of the tab bar, in order (the task shows some of them: core.tasks' ``views``).
+TAB_TITLES = (
+    "Matrix", "Classes", "Confused pairs", "Labels", "Curves", "Calibration", "Errors", "Pixels", "Images",
+    "Label quality", "Analysis", *DETECTION_VIEWS,
+)  # fmt: skip
+#: The tabs whose view is made when first shown or asked for (the detection views too, by DetectionMetrics).
+LAZY_VIEWS = ("Classes", "Confused pairs", "Labels", "Curves", "Calibration", "Errors", "Label quality", "Analysis")
 
 
 def _write_summary(path: str, *arguments) -> str:
@@ -121,48 +128,18 @@ class MetricsPane(QGroupBox):
         self._task_changed()
 
     def _build_tabs(self) -> None:
+        """The tab bar with every title; the Matrix tab's view now, the others' when first needed (LazyTab)."""
         model = self.model
         self.matrix_view = MatrixView(model)
         self.matrix = self.matrix_view.matrix
-        self.pairs_view = ConfusedPairsView(model, self.matrix)
-        self.classes_view = ClassesView(model)
-        self.table, self.averages = self.classes_view.table, self.classes_view.averages
-        self.labels_view = LabelsView(model)
-        self.curves = CurvesView(model)
-        self.reliability = ReliabilityView(model)
-        self.errors = ErrorAnalysisView(model)
-        self.segmentation = SegmentationMetrics(self.state)
+        self.matrix_view.label_issues_requested.connect(self.show_label_issues)
+        self.segmentation = SegmentationMetrics(self.state)  # its summary is the headline of a segmentation run
         self.segmentation.refreshed.connect(self._show_summary)
-        self.detection = DetectionMetrics(self.state, self)
+        self.detection = DetectionMetrics(self.state, self)  # the operating-point bar and the headline's numbers
         self.detection.refreshed.connect(self._show_summary)
         self.detection.model.busy_changed.connect(lambda _busy: self._show_summary())
         self.analysis_model = AnalysisModel(self.state, self)
-        self.analysis = AnalysisView(self.analysis_model)
-        self.label_quality = PixelIssuesView(self.state)
-        self.label_issues = LabelIssuesView(self.analysis_model)
-        self.analysis.add_view("Label issues", self.label_issues)
-        self.matrix_view.label_issues_requested.connect(self.show_label_issues)
-        self.duplicates = DuplicatesView(self.analysis_model)
-        self.analysis.add_view("Duplicates", self.duplicates)
-        self.outliers = OutliersView(self.analysis_model)
-        self.analysis.add_view("Outliers", self.outliers)
-        self.analysis_map = AnalysisMap(self.analysis_model)
-        self.analysis.add_view("Map", self.analysis_map)
-        self.tabs = QTabWidget()
-        self.views = {
-            "Matrix": self.matrix_view,
-            "Classes": self.classes_view,
-            "Confused pairs": self.pairs_view,
-            "Labels": self.labels_view,
-            "Curves": self.curves,
-            "Calibration": self.reliability,
-            "Errors": self.errors,
-            "Pixels": self.segmentation.pixels,
-            "Images": self.segmentation.images,
-            "Label quality": self.label_quality,
-            "Analysis": self.analysis,
-            **self.detection.views,
-        }
+        self.analysis_model.reset.connect(self._analysis_reset)
         # The Matrix tab shows the per-class table under the matrix, so both are seen at once.
         self.matrix_classes = ClassesView(model)
         self.matrix_tab = QSplitter(Qt.Vertical)
@@ -174,8 +151,109 @@ class MetricsPane(QGroupBox):
         self.matrix_view.setMinimumHeight(MATRIX_MIN_HEIGHT)
         self.matrix_classes.averages.hide()  # until the tab is tall enough (eventFilter): the window's minimum
         self.matrix_tab.installEventFilter(self)
-        for title, view in self.views.items():
-            self.tabs.addTab(self.matrix_tab if view is self.matrix_view else view, title)
+        made_later = (*LAZY_VIEWS, *DETECTION_VIEWS)
+        self.pages: dict[str, QWidget] = {"Matrix": self.matrix_tab}  # tab title -> the tab's page
+        for title in TAB_TITLES[1:]:
+            if title in ("Pixels", "Images"):
+                self.pages[title] = getattr(self.segmentation, title.lower())
+            else:
+                assert title in made_later, title
+                self.pages[title] = LazyTab(lambda title=title: self._make_view(title))
+        self.tabs = QTabWidget()
+        for title, page in self.pages.items():
+            self.tabs.addTab(page, title)
+
+    def _make_view(self, title: str) -> QWidget:
+        """The view of a LazyTab, made now and shown what the models hold (modules imported here: start-up)."""
+        model = self.model
+        if title in DETECTION_VIEWS:
+            return self.detection.view(title)
+        if title == "Analysis":
+            return self._make_analysis()
+        if title == "Label quality":
+            from gui.metrics.pixel_issues_view import PixelIssuesView
+
+            return PixelIssuesView(self.state)
+        if title == "Classes":
+            view = ClassesView(model)
+        elif title == "Confused pairs":
+            from gui.metrics.matrix_view import ConfusedPairsView
+
+            view = ConfusedPairsView(model, self.matrix)
+        elif title == "Labels":
+            from gui.metrics.classes_view import LabelsView
+
+            view = LabelsView(model)
+        elif title == "Curves":
+            from gui.metrics.curves_view import CurvesView
+
+            view = CurvesView(model)
+        elif title == "Calibration":
+            from gui.metrics.reliability_view import ReliabilityView
+
+            view = ReliabilityView(model)
+        else:
+            from gui.metrics.errors_view import ErrorAnalysisView
+
+            view = ErrorAnalysisView(model)
+        view.catch_up()
+        return view
+
+    def _make_analysis(self) -> QWidget:
+        """The Analysis tab: its bar and its four views, all following the analysis model."""
+        from gui.metrics.analysis_map import AnalysisMap
+        from gui.metrics.analysis_view import AnalysisView
+        from gui.metrics.duplicates_view import DuplicatesView
+        from gui.metrics.label_issues_view import LabelIssuesView
+        from gui.metrics.outliers_view import OutliersView
+
+        analysis_model = self.analysis_model
+        analysis = AnalysisView(analysis_model)
+        self._analysis_parts = {
+            "Label issues": LabelIssuesView(analysis_model),
+            "Duplicates": DuplicatesView(analysis_model),
+            "Outliers": OutliersView(analysis_model),
+            "Map": AnalysisMap(analysis_model),
+        }
+        for title, view in self._analysis_parts.items():
+            analysis.add_view(title, view)
+        return analysis
+
+    def _analysis_reset(self) -> None:
+        """An analysis starts (Analyse, or a start from elsewhere): its views are made now, before its findings."""
+        if self.analysis_model.running:
+            self.pages["Analysis"].view()
+
+    def made_view(self, title: str) -> QWidget | None:
+        """The view of a tab if it was made (None, without making it, if it was not)."""
+        page = self.pages[title]
+        if page is self.matrix_tab:
+            return self.matrix_view
+        return page.made_view() if isinstance(page, LazyTab) else page
+
+    def _view(self, title: str) -> QWidget:
+        return self.matrix_view if title == "Matrix" else page_view(self.pages[title])
+
+    # The views of the tabs, made on first access as on the tab's first show.
+    classes_view = property(lambda self: self._view("Classes"))
+    pairs_view = property(lambda self: self._view("Confused pairs"))
+    labels_view = property(lambda self: self._view("Labels"))
+    curves = property(lambda self: self._view("Curves"))
+    reliability = property(lambda self: self._view("Calibration"))
+    errors = property(lambda self: self._view("Errors"))
+    label_quality = property(lambda self: self._view("Label quality"))
+    analysis = property(lambda self: self._view("Analysis"))
+    table = property(lambda self: self.classes_view.table)
+    averages = property(lambda self: self.classes_view.averages)
+
+    def _analysis_part(self, title: str) -> QWidget:
+        self._view("Analysis")
+        return self._analysis_parts[title]
+
+    label_issues = property(lambda self: self._analysis_part("Label issues"))
+    duplicates = property(lambda self: self._analysis_part("Duplicates"))
+    outliers = property(lambda self: self._analysis_part("Outliers"))
+    analysis_map = property(lambda self: self._analysis_part("Map"))
 
     def eventFilter(self, watched, event) -> bool:
         if watched is self.matrix_tab and event.type() == QEvent.Type.Resize:
@@ -186,10 +264,10 @@ class MetricsPane(QGroupBox):
     def _task_changed(self) -> None:
         kind = self.model.kind  # the task decides the views (core.tasks), and which controls apply
         shown = kind.views if kind is not None else ()
-        for i, title in enumerate(self.views):
+        for i, title in enumerate(self.pages):
             self.tabs.setTabVisible(i, title in shown)
         if shown:
-            self.tabs.setCurrentIndex(list(self.views).index(shown[0]))
+            self.tabs.setCurrentIndex(list(self.pages).index(shown[0]))
         self.body.setVisible(bool(shown))
         self.threshold.setVisible(self.model.has_threshold())
         self.detection.operating.setVisible(self._detects())
@@ -208,9 +286,9 @@ class MetricsPane(QGroupBox):
         return kind is not None and bool(set(kind.views) & set(DETECTION_VIEWS))
 
     def show_tab(self, title: str) -> QWidget:
-        view = self.views[title]
-        self.tabs.setCurrentWidget(self.matrix_tab if view is self.matrix_view else view)
-        return view
+        """Bring a tab to the front; its view (made if need be)."""
+        self.tabs.setCurrentWidget(self.pages[title])
+        return self._view(title)
 
     def show_label_issues(self, true_class: int, pred_class: int) -> LabelIssuesView:
         """Analysis > Label issues, filtered to one cell of the matrix (given = true, suggested = predicted)."""
@@ -294,7 +372,9 @@ class MetricsPane(QGroupBox):
         return " &nbsp;·&nbsp; ".join(parts)
 
     def jobs(self) -> tuple[BackgroundJob, ...]:
-        return (self.model.score_job, self.model.rank_job, self.errors.job, self.report_job, self.detection.model.job)
+        errors = self.made_view("Errors")
+        jobs = (self.model.score_job, self.model.rank_job, self.report_job, self.detection.model.job)
+        return jobs if errors is None else (*jobs, errors.job)
 
     def is_busy(self) -> bool:
         return any(job.busy for job in self.jobs())
@@ -305,9 +385,12 @@ class MetricsPane(QGroupBox):
             job.cancel()
         self.detection.shutdown()
         self.analysis_model.cancel()
-        self.label_quality.model.cancel()
-        for view in (self.label_issues, self.duplicates, self.outliers, self.analysis_map):
-            view.shutdown()
+        label_quality = self.made_view("Label quality")
+        if label_quality is not None:
+            label_quality.model.cancel()
+        if self.made_view("Analysis") is not None:
+            for view in self._analysis_parts.values():
+                view.shutdown()
         deadline = QDeadlineTimer(timeout_ms)
         while self.is_busy() and not deadline.hasExpired():
             QCoreApplication.processEvents(QEventLoop.AllEvents, 20)
@@ -339,15 +422,16 @@ class MetricsPane(QGroupBox):
 
     def current_view(self) -> QWidget:
         widget = self.tabs.currentWidget()
-        return self.matrix_view if widget is self.matrix_tab else widget
+        return self.matrix_view if widget is self.matrix_tab else page_view(widget)
 
     def current_plot(self):
         view = self.current_view()
-        plots = {self.matrix_view: self.matrix, self.labels_view: self.labels_view.matrix}
-        if view in plots:
-            return plots[view]
-        if view is self.curves:
-            return self.curves.current_plot()
+        if view is self.matrix_view:
+            return self.matrix
+        if view is self.made_view("Labels"):
+            return view.matrix
+        if view is self.made_view("Curves"):
+            return view.current_plot()
         return getattr(view, "plot", None)
 
     def export_table(self, path: str) -> None:

@@ -117,6 +117,11 @@ class ReliabilityView(QWidget):
         model.task_changed.connect(self._fill_labels)
         model.scores_changed.connect(self.refresh)
 
+    def catch_up(self) -> None:
+        """Show what the model holds now (a view made after the model changed: the tab's first show)."""
+        self._fill_labels()
+        self.refresh()
+
     def _fill_labels(self) -> None:
         self.label_combo.blockSignals(True)
         self.label_combo.clear()

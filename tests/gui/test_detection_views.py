@@ -14,7 +14,7 @@ from core.inference.detections import DetectionPredictions
 from core.tasks.base import Task
 from gui.metrics.detection_model import DETECTION_VIEWS, reoperate
 from gui.metrics.detection_overview import DetectionOverview
-from gui.metrics.detection_views import DetectionMetrics
+from gui.metrics.detection_views import DetectionMetrics, ScoreBox
 from gui.metrics.metrics_pane import MetricsPane
 
 CLASSES = ["cat", "dog", "bird"]
@@ -351,3 +351,40 @@ def test_a_computation_dropped_with_its_dataset_leaves_no_busy_sign(qtbot, app_s
     assert not metrics.operating.busy.isVisible() and metrics.results is None
     qtbot.waitUntil(lambda: not metrics.model.busy, timeout=WAIT_MS)
     assert metrics.results is None
+
+
+def test_the_score_box_says_its_value_is_coming_while_a_reloaded_run_is_first_computed(qtbot, app_state, tmp_path):
+    """A run shown at once (reopened with its dataset) is scored at its best-F1 score, unknown until the first
+    computation ends: the box reads "…" meanwhile, not a false 0.000, then the run's score."""
+    dataset = BoxDataset(tmp_path, IMAGES)
+    metrics = DetectionMetrics(app_state)
+    box = metrics.operating.score
+    qtbot.addWidget(metrics.operating)
+    metrics.operating.show()
+    app_state.set_dataset(dataset)
+    assert box.text() == ""  # no run: no threshold to show
+    while_busy = []
+    metrics.model.busy_changed.connect(lambda busy: busy and while_busy.append(box.text()))
+    app_state.set_predictions(run_of(dataset, IMAGES))
+    qtbot.waitUntil(lambda: metrics.results is not None and not metrics.model.busy, timeout=WAIT_MS)
+    assert while_busy and set(while_busy) == {"…"}
+    assert box.text() == f"{metrics.results.score_threshold:.3f}" and not box.is_unknown()
+
+
+def test_a_score_typed_over_the_dots_is_taken_and_shown(qtbot):
+    box = ScoreBox(decimals=3, minimum=0.0, maximum=1.0, singleStep=0.05, keyboardTracking=False)
+    qtbot.addWidget(box)
+    box.show()
+    box.show_unknown("…")
+    assert box.text() == "…"
+    with qtbot.waitSignal(box.valueChanged):
+        box.lineEdit().setText("0.4")
+        qtbot.keyClick(box, Qt.Key_Return)
+    assert box.value() == pytest.approx(0.4) and box.text() == "0.400"
+    box.show_unknown("…")
+    box.lineEdit().setText("0.4")  # the value behind the dots, typed: shown, though it is no change
+    qtbot.keyClick(box, Qt.Key_Return)
+    assert box.text() == "0.400" and not box.is_unknown()
+    box.show_unknown("…")
+    box.stepBy(1)
+    assert box.text() == "0.450" and not box.is_unknown()

@@ -216,3 +216,21 @@ def test_averages_follow_sklearn_and_the_undefined_values_control(qtbot, pane, t
     written = json.loads((tmp_path / "report.json").read_text())
     assert written["zero_division"] == "nan" and written["macro"]["precision"] == pytest.approx(left_out[0])
     assert written == classification.summarize(dataset, preds, zero_division="nan")
+
+
+def test_the_tabs_views_are_made_when_first_shown_and_show_what_is_known_then(qtbot, pane):
+    """Start-up: every title is in the tab bar at once, only the Matrix's view is made with the pane; a view made
+    after the numbers came (its first show, or code asking for it) shows them as one made before would."""
+    titles = [pane.tabs.tabText(i) for i in range(pane.tabs.count())]
+    assert titles[:7] == ["Matrix", "Classes", "Confused pairs", "Labels", "Curves", "Calibration", "Errors"]
+    made = [title for title in pane.pages if pane.made_view(title) is not None]
+    assert made == ["Matrix", "Pixels", "Images"]  # the segmentation views make the segmentation headline
+    dataset, preds = faces()
+    load(qtbot, pane, dataset, preds)
+    assert pane.made_view("Classes") is None and pane.made_view("Calibration") is None
+    pane.tabs.setCurrentWidget(pane.pages["Classes"])  # a click on the tab
+    assert pane.made_view("Classes") is pane.classes_view
+    report = classification_report(pane.counts)
+    assert pane.table.values(1)[1] == report["precision"][1]  # caught up with the numbers already there
+    assert pane.made_view("Calibration") is None
+    assert "Expected calibration error" in pane.reliability.info.text()  # made on access, caught up too
