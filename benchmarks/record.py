@@ -103,11 +103,14 @@ def record(
 
 
 def _commit() -> str | None:
-    """The checkout's commit, ``+dirty`` when files differ from it; None outside a git checkout."""
+    """The checkout's commit, ``+dirty`` when tracked files differ from it; None outside a git checkout.
+
+    The table's own files do not count: they change with every benchmark recorded."""
+    outputs = [f":!{path.relative_to(ROOT)}" for path in (RESULTS, README)]
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
-                               text=True, timeout=10)  # fmt: skip
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *outputs],
+                               cwd=ROOT, capture_output=True, text=True, timeout=10)  # fmt: skip
     except (OSError, subprocess.SubprocessError):
         return None
     if head.returncode != 0:
