@@ -25,6 +25,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from record import record
+
 from core.analysis import (
     compute_map,
     find_duplicates,
@@ -82,7 +84,7 @@ def naive_issues(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
     return suspect[np.argsort(probs[suspect, labels[suspect]])]
 
 
-def bench_label_issues(data: dict, repeat: int) -> None:
+def bench_label_issues(data: dict, repeat: int) -> tuple[float, float]:
     labels, probs = data["labels"], data["probs"]
     find_label_issues(labels[:2000] % 10, probs[:2000, :10])  # warm up: cleanlab's imports are not its speed
     ours, issues = median_seconds(lambda: find_label_issues(labels, probs), repeat)
@@ -90,9 +92,10 @@ def bench_label_issues(data: dict, repeat: int) -> None:
     hits = len(np.intersect1d(issues.indices, data["flipped"]))
     extra = f" | precision {hits / max(len(issues), 1):.3f}, recall {hits / len(data['flipped']):.3f}"
     line("label issues (given probabilities)", ours, ref, "naive", 5, extra)
+    return ours, ref
 
 
-def bench_duplicates(data: dict, repeat: int, exact_n: int) -> None:
+def bench_duplicates(data: dict, repeat: int, exact_n: int) -> tuple[float, float]:
     x, splits = data["x"], data["splits"]
 
     def ours():
@@ -110,9 +113,10 @@ def bench_duplicates(data: dict, repeat: int, exact_n: int) -> None:
     start = time.perf_counter()
     rank_outliers(knn=knn_scores(neighbours))
     print(f"{'outliers from the same neighbours':<34} ours {time.perf_counter() - start:7.2f} s", flush=True)
+    return seconds, ref
 
 
-def bench_map(data: dict, with_umap: bool) -> None:
+def bench_map(data: dict, with_umap: bool) -> tuple[float, float, str, str]:
     x = data["x"]
     start = time.perf_counter()
     _, method = compute_map(x, method="auto")
@@ -127,6 +131,7 @@ def bench_map(data: dict, with_umap: bool) -> None:
         compute_map(x, method="pca")
         ref, ref_name = time.perf_counter() - start, "pca"
     line(f"the map ({method}, from 512-d)", ours, ref, ref_name, 60)
+    return ours, ref, method, ref_name
 
 
 def bench_cross_validation(data: dict) -> None:
@@ -154,12 +159,37 @@ def main() -> None:
     repeat = 1 if args.quick else 3
     data = synthetic(n)
     print(f"{n} samples x 512-d, 100 classes", flush=True)
-    bench_label_issues(data, repeat)
-    bench_duplicates(data, repeat, exact_n=min(n, 10_000))
+    issues = bench_label_issues(data, repeat)
+    duplicates = bench_duplicates(data, repeat, exact_n=min(n, 10_000))
     compute_map(data["x"][:500], method="auto")  # numba compiles PaCMAP's functions once, outside the timing
-    bench_map(data, args.umap)
+    the_map = bench_map(data, args.umap)
     if args.cv:
         bench_cross_validation(data)
+    if args.quick:
+        print("--quick: not recorded in benchmarks/results.json")
+    else:
+        record_row(n, issues, duplicates, the_map)
+
+
+def record_row(n: int, issues: tuple, duplicates: tuple, the_map: tuple) -> None:
+    """The README's row: each time, and its ratio against its reference from this run."""
+    (issues_s, naive_s), (dup_s, exact_s), (map_s, ref_s, method, ref_name) = issues, duplicates, the_map
+    names = {"pacmap": "PaCMAP", "umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}
+    method, reference = names.get(method, method), names.get(ref_name, ref_name)
+    figure = (
+        f"{issues_s:.2f} s ({issues_s / naive_s:.0f}× the naive ranking) / {dup_s:.1f} s, "
+        f"{dup_s / exact_s:.2f}× an exact blocked search / {map_s:.1f} s with {method} "
+        f"({map_s / ref_s:.0f}× {reference})"
+    )
+    record(
+        "analysis",
+        f"Analysis of {n:,} samples × 512-d embeddings, 100 classes: label issues given the probabilities / "
+        "duplicates and leaks / the 2-D map",
+        figure,
+        "< 5 s / < 30 s / < 60 s",
+        issues_s < 5 and dup_s < 30 and map_s < 60,
+        "python benchmarks/bench_analysis.py",
+    )
 
 
 if __name__ == "__main__":

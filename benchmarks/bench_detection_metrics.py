@@ -24,6 +24,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from record import record
+
 from core.metrics import detection_report
 
 STATS = [
@@ -125,10 +127,31 @@ def main() -> None:
         refs.append(("faster-coco-eval COCOeval_faster", FastCOCO, COCOeval_faster))
     except ImportError:
         print("faster-coco-eval is not installed: no comparison with it")
+    theirs = {}
     for name, coco_cls, eval_cls in refs:
         seconds, stats = median_seconds(reference(coco_cls, eval_cls, data, dets), max(1, repeat // 2))
         same = np.allclose([report[k] for k in STATS], stats, rtol=0, atol=1e-9)
+        theirs[name] = (seconds, same)
         print(f"{name:<34} {seconds:8.3f} s | ours/theirs {ours / seconds:5.3f} | same twelve numbers: {same}")
+    if args.quick:
+        print("--quick: not recorded in benchmarks/results.json")
+        return
+    coco_s, coco_same = theirs["pycocotools COCOeval"]
+    fast = theirs.get("faster-coco-eval COCOeval_faster")
+    figure = (
+        f"{ours:.1f} s, {'the same' if coco_same else 'NOT the same'} twelve numbers as pycocotools' COCOeval "
+        f"({coco_s:.0f} s, {ours / coco_s:.3f}×)"
+        + (f" and faster-coco-eval ({fast[0]:.1f} s, {ours / fast[0]:.2f}×)" if fast else "")
+        + " in the same run"
+    )
+    record(
+        "detection_report",
+        f"`detection_report` on {num_images:,} images, 80 classes, {len(dets):,} detections",
+        figure,
+        "the twelve numbers of COCOeval, exactly",
+        all(same for _, same in theirs.values()),
+        "python benchmarks/bench_detection_metrics.py",
+    )
 
 
 if __name__ == "__main__":

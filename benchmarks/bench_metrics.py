@@ -19,6 +19,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from record import record
+
 from core.metrics import (
     SegmentationConfusion,
     classification_report,
@@ -68,18 +70,36 @@ def sklearn_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: int) -> tup
     )
 
 
-def bench_classification(repeat: int) -> None:
+def bench_classification(repeat: int, save: bool) -> None:
     n, classes = 1_000_000, 1_000
     y_true, y_pred = predictions(n, classes)
     ours = median_seconds(lambda: all_metrics(y_true, y_pred, classes), repeat)
     ref = median_seconds(lambda: sklearn_metrics(y_true, y_pred, classes), max(repeat // 2, 1))
     ok = ours < 0.100 and ref / ours >= 5
     line("confusion + report, 1M preds, 1000 classes", ours, ref, "sklearn", ok, "<100 ms and >=5x faster")
+    if save:
+        record(
+            "metrics_classification",
+            f"Confusion matrix + full report, {n:,} predictions, {classes:,} classes",
+            f"{ours * 1e3:.0f} ms, {ref / ours:.0f}× faster than scikit-learn in the same run ({ref * 1e3:.0f} ms)",
+            "< 100 ms, ≥ 5× faster",
+            ok,
+            "python benchmarks/bench_metrics.py",
+        )
 
     subset = np.sort(np.random.default_rng(1).choice(n, 100_000, replace=False))
     ours = median_seconds(lambda: all_metrics(y_true[subset], y_pred[subset], classes), repeat)
     ref = median_seconds(lambda: sklearn_metrics(y_true[subset], y_pred[subset], classes), max(repeat // 2, 1))
     line("all metrics again for a 100k filtered subset", ours, ref, "sklearn", ours < 0.030, "<30 ms")
+    if save:
+        record(
+            "metrics_subset",
+            f"All metrics for a filtered subset of {len(subset):,} samples",
+            f"{ours * 1e3:.0f} ms, {ours / ref:.2f}× scikit-learn's time in the same run",
+            "< 30 ms",
+            ours < 0.030,
+            "python benchmarks/bench_metrics.py",
+        )
 
 
 def masks(count: int, shape: tuple[int, int], classes: int, seed: int = 2) -> tuple[list, list]:
@@ -117,7 +137,7 @@ def accumulate(targets: list, preds: list, classes: int) -> SegmentationConfusio
     return acc
 
 
-def bench_segmentation(count: int, repeat: int) -> None:
+def bench_segmentation(count: int, repeat: int, save: bool) -> None:
     classes = 19
     targets, preds = masks(count, (1024, 2048), classes)
     acc = accumulate(targets, preds, classes)
@@ -130,6 +150,16 @@ def bench_segmentation(count: int, repeat: int) -> None:
     line(
         "  same, against one unmasked bincount/mask", ours, lower, "numpy", ours <= 1.5 * lower, "<=1.5x (lower bound)"
     )
+    if save:
+        record(
+            "metrics_pixels",
+            f"Pixel confusion, {count} masks of 1024×2048, {classes} classes + ignore",
+            f"{ours / ref:.2f}× a masked numpy bincount ({ours * 1e3:.0f} ms / {ref * 1e3:.0f} ms), "
+            f"{ours / lower:.2f}× one unmasked bincount a mask",
+            "≤ 1.5× a masked numpy bincount",
+            ours <= 1.5 * ref,
+            "python benchmarks/bench_metrics.py",
+        )
 
 
 def main() -> None:
@@ -138,8 +168,10 @@ def main() -> None:
     args = parser.parse_args()
     repeat = 3 if args.quick else 7
     print(f"numpy {np.__version__}; median of {repeat} runs (sklearn: {max(repeat // 2, 1)})")
-    bench_classification(repeat)
-    bench_segmentation(20 if args.quick else 100, 3)
+    bench_classification(repeat, save=not args.quick)
+    bench_segmentation(20 if args.quick else 100, 3, save=not args.quick)
+    if args.quick:
+        print("--quick: not recorded in benchmarks/results.json")
 
 
 if __name__ == "__main__":

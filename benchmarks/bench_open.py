@@ -2,7 +2,10 @@
 
 Writes each dataset into a temporary folder in its real layout and size (random pixels),
 opens it several times and prints the median. Opening reads indexes and labels only, so
-these are the times a user waits before the browser shows the first thumbnails.
+these are the times a user waits before the browser shows the first thumbnails. The floor,
+timed the same way in the same run, is the least any reader does with those files: reading
+the pickles' bytes, reading and gunzipping the .gz files, a bare ``os.scandir`` walk of the
+folder tree, a plain ``json.load`` of the COCO file.
 
     python benchmarks/bench_open.py [--runs 5] [--only cifar10,fashion,folder,coco]
 """
@@ -22,6 +25,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a plain script: core and tests.fake_datasets from the checkout
 
+from record import record  # noqa: E402
+
 from core.datasets import open_dataset  # noqa: E402
 from tests.fake_datasets import coco_instances, png_bytes, write_cifar10, write_mnist  # noqa: E402
 
@@ -33,10 +38,47 @@ class Case:
     target_s: float
     write: Callable[[Path], Path]  # writes the data under a folder, returns what the user picks
     open: Callable[[Path], int]  # opens it, returns the number of samples
+    floor: Callable[[Path], object]  # the least any reader does with those files
+    floor_name: str
 
 
 def _open_splits(*splits: str) -> Callable[[Path], int]:
     return lambda path: sum(len(open_dataset(path, split=s)) for s in splits)
+
+
+def read_files(path: Path) -> int:
+    """Every file's bytes under ``path``: the floor of a reader that parses them all."""
+    return sum(len(f.read_bytes()) for f in sorted(path.rglob("*")) if f.is_file())
+
+
+def gunzip_files(path: Path) -> int:
+    """Every .gz file under ``path`` read and decompressed."""
+    import gzip
+
+    return sum(len(gzip.decompress(f.read_bytes())) for f in sorted(path.rglob("*.gz")))
+
+
+def scandir_walk(path: Path) -> int:
+    """The names of every file in the tree, by a bare ``os.scandir`` walk (no stat, no sorting)."""
+    import os
+
+    count, stack = 0, [str(path)]
+    while stack:
+        with os.scandir(stack.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir():
+                    stack.append(entry.path)
+                else:
+                    count += 1
+    return count
+
+
+def json_load(path: Path) -> object:
+    """The instances file parsed by ``json.load``, nothing built from it."""
+    import json
+
+    with open(path / "annotations" / "instances_val2017.json", "rb") as handle:
+        return json.load(handle)
 
 
 def write_cifar(folder: Path) -> Path:
@@ -89,26 +131,38 @@ def write_coco_val(folder: Path, n: int = 5_000, per_image: int = 7) -> Path:
 
 
 CASES = [
-    Case("cifar10", "CIFAR-10 pickles, train + test (60,000)", 1.0, write_cifar, _open_splits("train", "test")),
-    Case("fashion", "Fashion-MNIST .gz, train + test (70,000)", 1.0, write_fashion, _open_splits("train", "test")),
-    Case("folder", "Image folder, 10 classes (100,000 PNGs)", 3.0, write_folder, lambda p: len(open_dataset(p))),
-    Case("coco", "COCO instances json (5,000 images)", 5.0, write_coco_val, lambda p: len(open_dataset(p))),
-]
+    Case("cifar10", "CIFAR-10 pickles, train + test (60,000)", 1.0, write_cifar, _open_splits("train", "test"),
+         read_files, "reading the pickles"),
+    Case("fashion", "Fashion-MNIST .gz, train + test (70,000)", 1.0, write_fashion, _open_splits("train", "test"),
+         gunzip_files, "reading and gunzipping the files"),
+    Case("folder", "Image folder, 10 classes (100,000 PNGs)", 3.0, write_folder, lambda p: len(open_dataset(p)),
+         scandir_walk, "a bare os.scandir walk"),
+    Case("coco", "COCO instances json (5,000 images)", 5.0, write_coco_val, lambda p: len(open_dataset(p)),
+         json_load, "a plain json.load"),
+]  # fmt: skip
 
 
-def run(case: Case, runs: int) -> tuple[float, int]:
+def median_seconds(function: Callable[[], object], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def run(case: Case, runs: int) -> tuple[float, int, float]:
+    """(median seconds of opening, samples, median seconds of the floor)."""
     with tempfile.TemporaryDirectory(prefix=f"bench_{case.key}_") as tmp:
         started = time.perf_counter()
         path = case.write(Path(tmp))
         print(f"  wrote {case.key} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-        case.open(path)  # once untimed: later runs measure a warm file cache, as a second look would
-        times, count = [], 0
-        for _ in range(runs):
-            started = time.perf_counter()
-            count = case.open(path)
-            times.append(time.perf_counter() - started)
+        count = case.open(path)  # once untimed: later runs measure a warm file cache, as a second look would
+        median = median_seconds(lambda: case.open(path), runs)
+        case.floor(path)
+        floor = median_seconds(lambda: case.floor(path), runs)
         shutil.rmtree(tmp, ignore_errors=True)
-    return statistics.median(times), count
+    return median, count, floor
 
 
 def main() -> None:
@@ -117,13 +171,40 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated case keys: " + ",".join(c.key for c in CASES))
     args = parser.parse_args()
     wanted = set(filter(None, args.only.split(",")))
-    print(f"{'dataset':<46} {'samples':>8} {'median':>9} {'target':>8}  verdict")
+    print(f"{'dataset':<46} {'samples':>8} {'median':>9} {'target':>8}  verdict      floor")
+    times = {}
     for case in CASES:
         if wanted and case.key not in wanted:
             continue
-        median, count = run(case, args.runs)
+        median, count, floor = run(case, args.runs)
+        times[case.key] = (case, median, floor)
         verdict = "target met" if median < case.target_s else "MISSED"
-        print(f"{case.title:<46} {count:>8,} {median:>8.3f}s {case.target_s:>7.1f}s  {verdict}", flush=True)
+        print(
+            f"{case.title:<46} {count:>8,} {median:>8.3f}s {case.target_s:>7.1f}s  {verdict:<11}  "
+            f"{median / floor:.2f}x {case.floor_name} ({floor:.3f} s)",
+            flush=True,
+        )
+    rows = [
+        ("open_cifar10_fashion", "Opening CIFAR-10 (60,000) / Fashion-MNIST (70,000)", "cifar10", "fashion"),
+        ("open_folder_coco", "Opening a folder of 100,000 images / a COCO file of 5,000 images", "folder", "coco"),
+    ]
+    for key, what, first, second in rows:
+        if first in times and second in times:
+            record_row(key, what, times[first], times[second])
+        else:
+            print(f"--only: {key} not recorded in benchmarks/results.json")
+
+
+def record_row(key: str, what: str, first: tuple, second: tuple) -> None:
+    """One README row of two cases: each median, its ratio against its floor, each target."""
+    (case_a, a, floor_a), (case_b, b, floor_b) = first, second
+    figure = f"{a:.2f} s ({a / floor_a:.2f}× {case_a.floor_name}) / {b:.2f} s ({b / floor_b:.2f}× {case_b.floor_name})"
+    target = (
+        f"< {case_a.target_s:g} s" if case_a.target_s == case_b.target_s
+        else f"< {case_a.target_s:g} s / < {case_b.target_s:g} s"
+    )  # fmt: skip
+    met = a < case_a.target_s and b < case_b.target_s
+    record(key, what, figure, target, met, "python benchmarks/bench_open.py")
 
 
 if __name__ == "__main__":
