@@ -33,6 +33,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a plain script: core from the checkout
+from record import record  # noqa: E402
 
 
 def counting_listings() -> tuple[list[int], list[str]]:
@@ -144,8 +145,9 @@ def launch(root: Path, mode: str, ranks: int) -> list[dict]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def report(layout: str, mode: str, ranks: list[dict], one_listing: int) -> None:
-    """One line: the listings over all ranks, the folders listed more than once in the job, each rank's part."""
+def report(layout: str, mode: str, ranks: list[dict], one_listing: int) -> tuple[int, int]:
+    """One line: the listings over all ranks, the folders listed more than once in the job, each rank's part.
+    Returns (entries listed over all ranks, folders listed more than once)."""
     calls = sum(r["calls"] for r in ranks)
     entries = sum(r["entries"] for r in ranks)
     twice = sum(1 for n in Counter(f for r in ranks for f in r["folders"]).values() if n > 1)
@@ -153,6 +155,7 @@ def report(layout: str, mode: str, ranks: list[dict], one_listing: int) -> None:
     each = ", ".join(f"rank {i}: {r['calls']} calls, {r['entries']:,} entries" for i, r in enumerate(ranks))
     print(f"{layout:15s} {mode:6s}: {calls:3d} listings, {twice:2d} folders listed twice or more, {entries:,} entries "
           f"(ratio to one listing {entries / one_listing:.2f}); slowest rank {slowest:.3f}s  [{each}]")  # fmt: skip
+    return entries, twice
 
 
 def main() -> None:
@@ -166,7 +169,9 @@ def main() -> None:
         worker(*args.worker)
         return
     print(f"{args.ranks} ranks (torchrun --standalone, gloo); image-folder: {args.files:,} files in 10 class folders")
-    for layout in args.layouts.split(","):
+    layouts = args.layouts.split(",")
+    seen: dict[tuple[str, str], tuple[int, int, int]] = {}  # (layout, mode) -> entries, twice, one listing
+    for layout in layouts:
         scratch = Path(tempfile.mkdtemp(prefix="cvlens-bench-listing-"))
         try:
             root = make_layout(layout, scratch, args.files)
@@ -174,10 +179,26 @@ def main() -> None:
             for mode in ("before", "after"):
                 ranks = launch(root, mode, args.ranks)
                 one_listing = one_listing or ranks[0]["entries"]
-                report(layout, mode, ranks, one_listing)
+                seen[layout, mode] = (*report(layout, mode, ranks, one_listing), one_listing)
                 assert len({r["samples"] for r in ranks}) == 1
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+    if set(layouts) != set(LAYOUTS) or "image-folder" not in layouts:
+        print("not recorded: --layouts measures part of the row")
+        return
+    entries, _, one = seen["image-folder", "after"]
+    before = seen["image-folder", "before"][0]
+    repeated = sum(seen[layout, "after"][1] for layout in LAYOUTS)
+    record(
+        "distributed_listing",
+        f"Listing the dataset under torchrun, {args.ranks} ranks: {args.files:,} files in class folders, and "
+        f"{len(LAYOUTS) - 1} other layouts",
+        f"{entries:,} entries listed in the job ({entries / one:.2f}× one listing; {before:,} when every rank "
+        f"listed); folders listed more than once, over the {len(LAYOUTS)} layouts: {repeated}",
+        "each folder listed once per job",
+        repeated == 0 and entries <= one * 1.01,
+        "python benchmarks/bench_distributed_listing.py",
+    )
 
 
 if __name__ == "__main__":

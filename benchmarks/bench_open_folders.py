@@ -30,6 +30,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a plain script: core from the checkout
 
+from record import record  # noqa: E402
+
 from core.datasets import open_dataset  # noqa: E402
 
 
@@ -85,7 +87,8 @@ def row(name: str, count: int, ours: float, floor_name: str, floor: float, targe
     )
 
 
-def bench_folder(tmp: Path, runs: int, n: int = 60_000, classes: int = 10) -> None:
+def bench_folder(tmp: Path, runs: int, n: int = 60_000, classes: int = 10) -> tuple[float, float]:
+    """Times a class tree against ImageFolder and a flat folder; returns (ours, ImageFolder) of the tree."""
     from torchvision.datasets import ImageFolder
 
     tree, flat = tmp / "classes", tmp / "flat"
@@ -95,12 +98,14 @@ def bench_folder(tmp: Path, runs: int, n: int = 60_000, classes: int = 10) -> No
     ours = median_time(lambda: open_dataset(tree), runs)
     theirs = median_time(lambda: ImageFolder(tree, loader=lambda p: p), runs)
     row(f"Image folder, {classes} classes", len(open_dataset(tree)), ours, "torchvision ImageFolder", theirs, 1.0)
-    ours = median_time(lambda: open_dataset(flat), runs)
+    flat_ours = median_time(lambda: open_dataset(flat), runs)
     floor = median_time(lambda: os.listdir(flat), runs)
-    row("Unlabeled flat folder", len(open_dataset(flat)), ours, "os.listdir", floor, None)
+    row("Unlabeled flat folder", len(open_dataset(flat)), flat_ours, "os.listdir", floor, None)
+    return ours, theirs
 
 
-def bench_imagenet(tmp: Path, runs: int, files: int, synsets: int = 1000) -> None:
+def bench_imagenet(tmp: Path, runs: int, files: int, synsets: int = 1000) -> tuple[float, float, int]:
+    """Times an ImageNet-train-like tree against a bare walk; returns (ours, walk, bytes the dataset holds)."""
     root = tmp / "imagenet"
     started = time.perf_counter()
     per, extra = divmod(files, synsets)
@@ -114,6 +119,7 @@ def bench_imagenet(tmp: Path, runs: int, files: int, synsets: int = 1000) -> Non
     row(f"ImageNet-like train, {synsets:,} synsets", len(dataset), ours, "os.scandir walk", floor, 3.1)
     verdict = "target met" if held < 1 << 30 else "MISSED"
     print(f"{'  dataset object (tracemalloc)':<44} {held / (1 << 20):>9,.0f} MiB  (target < 1024 MiB)  {verdict}")
+    return ours, floor, held
 
 
 def main() -> None:
@@ -127,11 +133,24 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench_open_folders_", dir="/tmp" if os.path.isdir("/tmp") else None))
     try:
         if "folder" in wanted:
-            bench_folder(tmp, args.runs)
+            folder = bench_folder(tmp, args.runs)
         if "imagenet" in wanted:
-            bench_imagenet(tmp, args.runs, args.imagenet_files)
+            imagenet = bench_imagenet(tmp, args.runs, args.imagenet_files)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    if wanted != {"folder", "imagenet"}:
+        print("not recorded: --only measures part of the row")
+        return
+    (f_ours, f_floor), (i_ours, i_floor, held) = folder, imagenet
+    record(
+        "open_folders",
+        f"Opening a 60,000-image class-folder tree / an ImageNet-train-like tree of {args.imagenet_files:,} files",
+        f"{f_ours:.2f} s, {f_ours / f_floor:.2f}× torchvision's `ImageFolder` / {i_ours:.2f} s, "
+        f"{i_ours / i_floor:.2f}× a bare `os.scandir` walk, the dataset object {held / (1 << 20):.0f} MiB",
+        "≤ 1× / ≤ 3.1×, < 1 GB",
+        f_ours <= f_floor and i_ours <= 3.1 * i_floor and held < 1 << 30,
+        f"python benchmarks/bench_open_folders.py --imagenet-files {args.imagenet_files}",
+    )
 
 
 if __name__ == "__main__":

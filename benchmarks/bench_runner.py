@@ -39,6 +39,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from record import record
+
 from core.datasets import open_dataset
 from core.datasets.imageio import decode_image
 from core.inference import InferenceJob, run_to_end
@@ -146,7 +148,9 @@ def jpeg_decoding(dataset, device: str, batch: int, runs: int) -> None:
     print(f"GPU JPEG decoding / CPU decoding: {cpu / gpu:.1f}x the images/s")
 
 
-def report(times: dict[str, float], n: int, device: str) -> None:
+def report(times: dict[str, float], n: int, device: str) -> float:
+    """Print the throughputs and ratios; return the ratio the device's target is on (GPU: runner throughput /
+    bare loop throughput; CPU: runner time / (decode + bare loop))."""
     lines = {
         "decode": "decode + preprocess alone (CPU, 1 process)",
         "gpu_decode": "decode + preprocess alone (GPU)",
@@ -157,12 +161,24 @@ def report(times: dict[str, float], n: int, device: str) -> None:
         if key in times:
             print(f"{label + ':':44} {n / times[key]:9,.1f} images/s ({times[key] * 1e3:,.0f} ms)")
     if device.startswith("cuda"):
-        ratio = times["model"] / times["runner"]
-        verdict = "target met" if ratio >= 0.9 else "MISSED"
-        print(f"runner throughput / bare loop throughput: {ratio:.2f} (target >= 0.9): {verdict}")
+        throughput = times["model"] / times["runner"]
+        verdict = "target met" if throughput >= 0.9 else "MISSED"
+        print(f"runner throughput / bare loop throughput: {throughput:.2f} (target >= 0.9): {verdict}")
     ratio = times["runner"] / (times["decode"] + times["model"])
     verdict = "target met" if ratio <= 1.1 else "MISSED"
     print(f"runner time / (decode time + model time): {ratio:.2f} (target <= 1.1 on a CPU): {verdict}")
+    return throughput if device.startswith("cuda") else ratio
+
+
+def record_ratio(key: str, what: str, ratio: float, n: int, device: str, times: dict[str, float], command: str) -> None:
+    """The README row of one runner benchmark: on a CPU against decode + bare loop, on a GPU against the bare loop."""
+    if device.startswith("cuda"):
+        record(f"{key}_gpu", f"{what}, {device_name(device)}",
+               f"runner {n / times['runner']:,.0f} images/s = {ratio:.2f} of a bare model loop on pre-decoded tensors "
+               f"({n / times['model']:,.0f} images/s)", "≥ 0.9", ratio >= 0.9, f"{command} --device cuda")  # fmt: skip
+        return
+    record(key, f"{what}, CPU ({n:,} images)", f"runner time / (decode + bare model loop) = {ratio:.2f}", "≤ 1.1",
+           ratio <= 1.1, command)  # fmt: skip
 
 
 def resnet50_benchmark(args) -> None:
@@ -180,8 +196,10 @@ def resnet50_benchmark(args) -> None:
         print(f"ResNet-50 (random weights) at 224 x 224, {n} JPEGs of {args.side} x {args.side}, batch {batch}, "
               f"median of {args.runs} runs")  # fmt: skip
         times = measure(card, dataset, model, device, batch, args.runs, args.workers)
-        report(times, n, device)
+        ratio = report(times, n, device)
         jpeg_decoding(dataset, device, batch, args.runs)
+    record_ratio("runner_resnet50", "Runner vs. its parts: ResNet-50, 224×224 JPEGs", ratio, n, device, times,
+                 "python benchmarks/bench_runner.py")  # fmt: skip
 
 
 def digits_benchmark(args) -> None:
@@ -190,7 +208,9 @@ def digits_benchmark(args) -> None:
     device = pick_device(args.device)
     print(f"device: {device_name(device)}\ndigits demo (train split), {len(dataset)} images, model {card.name}")
     times = measure(card, dataset, build_model(card), device, args.batch_size or 64, args.runs, 0)
-    report(times, len(dataset), device)
+    ratio = report(times, len(dataset), device)
+    record_ratio("runner_digits", "Runner vs. its parts: the digits train split", ratio, len(dataset), device, times,
+                 "python benchmarks/bench_runner.py --digits")  # fmt: skip
 
 
 def make_pairs(folder: Path, n: int, side: int, classes: list[str]) -> None:
@@ -258,8 +278,10 @@ def unet_benchmark(args) -> None:
         times["runner"] = median_time(runner, args.runs)
         if on_gpu:
             times["gpu_decode"] = median_time(lambda: gpu_decode(card, dataset, device, batch), args.runs)
-        report(times, n, device)
+        ratio = report(times, n, device)
         jpeg_decoding(dataset, device, batch, args.runs)
+    record_ratio("runner_unet", f"Runner vs. its parts: U-Net at {side}×{side}", ratio, n, device, times,
+                 f"python benchmarks/bench_runner.py --unet --unet-side {side}")  # fmt: skip
 
 
 def main() -> None:

@@ -30,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from record import record
+
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = 7
 TARGET_S = 0.58  # half of napari's fastest window (1.17 s), issue 15
@@ -121,6 +123,17 @@ def main() -> None:
     for what, name in zip(STAGES, ("frame", "panes", "demo shown")):
         print(_line(name, measured[what], qt))
     print(f"torch imported before the panes were painted: {any(torch_at_panes)}")
+    frame, panes, shown = (statistics.median(measured[what]) for what in STAGES)
+    record(
+        "startup",
+        "`python main.py` to the window on screen: its frame / its panes / the demo's thumbnails",
+        f"{frame:.2f} s / {panes:.2f} s / {shown:.2f} s (medians of {runs}); {frame / qt:.2f}× / {panes / qt:.2f}× "
+        f"Qt alone (an empty QMainWindow, {qt:.2f} s); torch "
+        f"{'imported' if any(torch_at_panes) else 'not imported'} before the panes are painted",
+        f"< {TARGET_S:g} s to the panes (half of napari's 1.17 s), torch not imported",
+        panes < TARGET_S and not any(torch_at_panes),
+        "python benchmarks/bench_startup.py",
+    )
     if any(torch_at_panes):
         raise SystemExit("MISSED: the window waited for torch")
 

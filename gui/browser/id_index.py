@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from core.datasets import Dataset
 from core.evaluation.selection import IdSearch
-from gui.browser.decoding import DecodeTask, ResultRelay
+from gui.decoding import DecodeTask, ResultRelay
 
 #: Datasets with at most this many samples are indexed on the GUI thread (under ~20 ms).
 IN_PLACE = 50_000
