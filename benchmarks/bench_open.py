@@ -25,6 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a plain script: core and tests.fake_datasets from the checkout
 
+from floors import scandir_walk  # noqa: E402
 from record import record  # noqa: E402
 
 from core.datasets import open_dataset  # noqa: E402
@@ -56,21 +57,6 @@ def gunzip_files(path: Path) -> int:
     import gzip
 
     return sum(len(gzip.decompress(f.read_bytes())) for f in sorted(path.rglob("*.gz")))
-
-
-def scandir_walk(path: Path) -> int:
-    """The names of every file in the tree, by a bare ``os.scandir`` walk (no stat, no sorting)."""
-    import os
-
-    count, stack = 0, [str(path)]
-    while stack:
-        with os.scandir(stack.pop()) as entries:
-            for entry in entries:
-                if entry.is_dir():
-                    stack.append(entry.path)
-                else:
-                    count += 1
-    return count
 
 
 def json_load(path: Path) -> object:

@@ -30,6 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a plain script: core from the checkout
 
+from floors import scandir_walk  # noqa: E402
 from record import record  # noqa: E402
 
 from core.datasets import open_dataset  # noqa: E402
@@ -49,19 +50,6 @@ def write_empty(folder: Path, names: list[str]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for name in names:
         os.close(os.open(folder / name, os.O_CREAT | os.O_WRONLY, 0o644))
-
-
-def scandir_walk(root: Path) -> int:
-    """The floor: every entry of every folder under ``root``, listed once, nothing else."""
-    count, stack = 0, [os.fspath(root)]
-    while stack:
-        with os.scandir(stack.pop()) as entries:
-            for entry in entries:
-                if entry.is_dir():
-                    stack.append(entry.path)
-                else:
-                    count += 1
-    return count
 
 
 def retained_bytes(function: Callable[[], object]) -> tuple[object, int]:
