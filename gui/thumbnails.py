@@ -2,7 +2,7 @@
 
 :class:`PooledPixmaps` is the loader behind the Analysis tab's thumbnails (``gui/metrics/analysis_samples.py``)
 and the object grid's crops (``gui/browser/object_grid.py``): a view asks for a key on every paint; a miss
-starts one decode on the loader's own QThreadPool and the view paints a placeholder until ``ready(key)`` says the
+starts one decode on the loader's own thread pool and the view paints a placeholder until ``ready(key)`` says the
 pixmap (or the key's error) is there. :meth:`PooledPixmaps.drop_pending` (a scroll) makes decodes still queued
 no-ops, :meth:`PooledPixmaps.clear` (other rows) drops what an older set of rows sends back. The browser's own
 ThumbnailLoader does more (masks composed on the tiles, predicted masks read beside) and is not one of these.
@@ -14,10 +14,10 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QObject, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage, QPixmap
 
-from gui.decoding import DecodeTask, ResultRelay, make_thumbnail
+from gui.decoding import DecodeTask, DrainingPool, ResultRelay, make_thumbnail
 
 
 def rgb(image: np.ndarray) -> np.ndarray:
@@ -45,7 +45,7 @@ class PooledPixmaps(QObject):
     def __init__(self, parent: QObject | None = None, *, capacity: int = 600, threads: int = 2) -> None:
         super().__init__(parent)
         self.capacity = capacity
-        self.pool = QThreadPool(self)
+        self.pool = DrainingPool(self)
         self.pool.setMaxThreadCount(threads)
         self.errors: dict[int, str] = {}
         self._cache: OrderedDict[int, QPixmap] = OrderedDict()
@@ -65,7 +65,7 @@ class PooledPixmaps(QObject):
             self._pending.add(key)
             generation = self._generation
             wanted = lambda: generation == self._generation  # noqa: E731  (read on a pool thread: an int, atomic)
-            self.pool.start(DecodeTask(self._relay, self._epoch, key, work, wanted))
+            self.pool.submit(DecodeTask(self._relay, self._epoch, key, work, wanted))
         return None
 
     def clear(self) -> None:
@@ -78,6 +78,7 @@ class PooledPixmaps(QObject):
     def drop_pending(self) -> None:
         """Forget queued decodes (the list scrolled): keys still shown ask again when they repaint."""
         self._generation += 1
+        self.pool.discard_queued()
         self._pending.clear()
 
     def shutdown(self) -> None:

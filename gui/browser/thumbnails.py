@@ -29,6 +29,7 @@ from gui.browser.tile_layers import TRUTH, Layers, compose_tile, make_layers
 from gui.decoding import (  # noqa: F401  (re-exported: the browser's modules import them from here)
     THUMB_SIZE,
     DecodeTask,
+    DrainingPool,
     ResultRelay,
     fit_size,
     make_thumbnail,
@@ -57,7 +58,7 @@ class ThumbnailLoader(QObject):
         super().__init__(parent)
         self.capacity = capacity
         self.box = box
-        self.pool = QThreadPool(self)
+        self.pool = DrainingPool(self)
         # A core left to the GUI thread: decode threads running Python make it wait for the GIL as it paints.
         self.pool.setMaxThreadCount(max(1, min(4, QThreadPool.globalInstance().maxThreadCount() - 1)))
         self.errors: dict[int, str] = {}
@@ -72,8 +73,8 @@ class ThumbnailLoader(QObject):
         self._truth: dict[int, tuple[ImageTruth, tuple[int, int]]] = {}
         self._composed: OrderedDict[int, QPixmap] = OrderedDict()
         self._pending: set[int] = set()
-        #: Requests made during a paint, started once it ends (_start_requested): QThreadPool.start hands the
-        #: GIL to the decode threads, and a paint that started 50 of them waited on them 50 times.
+        #: Requests made during a paint, submitted once it ends (_start_requested): a decode thread that wakes
+        #: takes the GIL, and a paint should not wait on it.
         self._requested: list[int] = []
         self._start_soon = QTimer(self, singleShot=True, interval=0, timeout=self._start_requested)
         self._dataset: Dataset | None = None
@@ -166,7 +167,7 @@ class ThumbnailLoader(QObject):
             work = lambda: read_box_thumbnail(dataset, index, box)  # noqa: E731
         else:
             work = lambda: make_thumbnail(dataset.load_image(index), box)  # noqa: E731
-        self.pool.start(DecodeTask(self._relay, self._epoch, index, work, lambda: self._current(generation)))
+        self.pool.submit(DecodeTask(self._relay, self._epoch, index, work, lambda: self._current(generation)))
 
     def forget(self, indices) -> None:
         """These samples changed on disk or in the store (a saved mask, an undo of one): their tiles are
@@ -183,6 +184,7 @@ class ThumbnailLoader(QObject):
     def drop_pending(self) -> None:
         """Forget queued requests: the tiles still on screen ask again when they repaint."""
         self._generation += 1
+        self.pool.discard_queued()
         self._pending.clear()
         self._requested.clear()
         self._predicted_pending.clear()
@@ -230,7 +232,7 @@ class ThumbnailLoader(QObject):
         reader, generation = self._reader, self._generation
         work = lambda: reader(index, width, height)  # noqa: E731
         task = DecodeTask(self._predicted_relay, self._run_epoch, index, work, lambda: self._current(generation))
-        self.pool.start(task)
+        self.pool.submit(task)
 
     def _on_predicted(self, epoch: int, index: int, mask: np.ndarray | None, _error: str) -> None:
         # An unreadable prediction shows as none: the sample view says why.
