@@ -162,7 +162,7 @@ class SampleGridModel(QAbstractListModel):
             self._drawn.clear()
             self._repaint(_PREDICTION_ROLES)
             return
-        self.marks = marks_for(self.dataset, predictions, self.threshold)
+        self.marks = marks_for(self.dataset, predictions, self.threshold, previous=self.marks)
         self.predictions = predictions if self.marks is not None else None
         self._repaint(_PREDICTION_ROLES)
 
@@ -209,7 +209,7 @@ class SampleGridModel(QAbstractListModel):
         if self.dataset is not None and self.dataset.has_boxes:
             self._drawn.clear()  # edited boxes are matched again as the tiles repaint
         elif self.predictions is not None:
-            self.marks = marks_for(self.dataset, self.predictions, self.threshold)
+            self.marks = marks_for(self.dataset, self.predictions, self.threshold, previous=self.marks)
 
     def _repaint(self, roles: list[int]) -> None:
         # data() reads everything live: the view repaints what is on screen (repaint_requested), and no

@@ -27,6 +27,11 @@ def predictions(task: str, scores) -> Predictions:
     return preds
 
 
+def binary(scores) -> Predictions:
+    done = np.ones(len(IDS), dtype=bool)
+    return Predictions("binary", ["no", "yes"], IDS, np.asarray(scores, dtype=np.float32), done)
+
+
 def test_single_label_marks_are_the_argmax_against_the_label_with_its_confidence():
     data = dataset("multiclass", targets=[0, 1, 2, -1])
     preds = predictions("multiclass", [[0.7, 0.2, 0.1], [0.6, 0.3, 0.1], [0.1, 0.1, 0.8], [0.2, 0.5, 0.3]])
@@ -36,6 +41,43 @@ def test_single_label_marks_are_the_argmax_against_the_label_with_its_confidence
     assert marks.outcome.tolist() == [RIGHT, WRONG, UNKNOWN, UNKNOWN]  # not predicted; unlabeled
     np.testing.assert_allclose(marks.confidence, [0.7, 0.6, np.nan, 0.5])
     assert marks.tags is None
+
+
+def test_marks_of_a_progressing_run_decide_only_the_samples_predicted_since():
+    data = dataset("multiclass", targets=[0, 1, 2, 1])
+    preds = Predictions.empty("multiclass", ["a", "b", "c"], IDS)
+    preds.scores[:2] = [[0.7, 0.2, 0.1], [0.6, 0.3, 0.1]]
+    preds.done[:2] = True
+    first = marks_for(data, preds)
+    assert first.predicted.tolist() == [0, 0, -1, -1]
+    preds.scores[2:] = [[0.1, 0.1, 0.8], [0.2, 0.5, 0.3]]
+    preds.done[2:] = True
+    preds.scores[0] = [0.0, 0.0, 1.0]  # a decided row is not decided again: the proof that only new rows were
+    later = marks_for(data, preds, previous=first)
+    assert later.predicted.tolist() == [0, 0, 2, 1] and later.outcome.tolist() == [RIGHT, WRONG, RIGHT, RIGHT]
+    np.testing.assert_allclose(later.confidence, [0.7, 0.6, 0.8, 0.5])
+    assert first.predicted.tolist() == [0, 0, -1, -1]  # the previous marks are not changed in place
+    assert marks_for(data, preds).predicted.tolist() == [2, 0, 2, 1]  # without previous marks: every row again
+
+
+def test_marks_are_decided_again_for_other_predictions_another_threshold_or_undone_rows():
+    data = dataset("binary", targets=[0, 1, 1, 0])
+    preds = binary([[0.6, 0.4], [0.3, 0.7], [0.45, 0.55], [0.9, 0.1]])
+    first = marks_for(data, preds)
+    assert first.predicted.tolist() == [0, 1, 1, 0]
+    assert marks_for(data, preds, 0.6, previous=first).predicted.tolist() == [0, 1, 0, 0]  # another threshold
+    other = binary([[0.1, 0.9]] * 4)
+    assert marks_for(data, other, previous=first).predicted.tolist() == [1, 1, 1, 1]  # other predictions
+    preds.done[1] = False  # restarted in place: undone rows are not taken from the previous marks
+    assert marks_for(data, preds, previous=first).predicted.tolist() == [0, -1, 1, 0]
+
+
+def test_edited_labels_give_new_outcomes_over_the_same_decisions():
+    data = dataset("multiclass", targets=[0, 1, 2, 1])
+    preds = predictions("multiclass", [[0.7, 0.2, 0.1], [0.6, 0.3, 0.1], [0.1, 0.1, 0.8], [0.2, 0.5, 0.3]])
+    first = marks_for(data, preds)
+    data.targets[1] = 0  # the user fixed the label
+    assert marks_for(data, preds, previous=first).outcome.tolist() == [RIGHT, RIGHT, RIGHT, RIGHT]
 
 
 def test_multilabel_marks_follow_the_threshold_and_need_a_multilabel_run():
