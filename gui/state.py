@@ -23,6 +23,7 @@ from core.datasets import Dataset
 from core.evaluation.selection import Selection
 from core.inference import Predictions
 from core.labels import Project, Step
+from gui import heap
 
 #: The score threshold of the object tasks until the user moves the slider (a run's best-F1 threshold is not known
 #: before its metrics are computed; 0.5 is torchvision's and most tools' default display cut).
@@ -105,15 +106,19 @@ class AppState(QObject):
         self.project_changed.emit(project)
         self.predictions_changed.emit(None)
         self.selection_changed.emit(None)
+        heap.settle()  # the dataset's lists, out of the collections that scrolling would otherwise pause for
 
     def set_predictions(self, predictions: Predictions | None, embeddings: np.ndarray | None = None) -> None:
         """Show ``predictions``; ``embeddings``: its run's rows, when it has them (other predictions drop them)."""
-        if predictions is not self.predictions:  # the kept run and the label quality were of the run shown before
+        new = predictions is not self.predictions
+        if new:  # the kept run and the label quality were of the run shown before
             self.saved_run = None
             self.set_label_quality(None)
         self.predictions = predictions
         self.embeddings = embeddings
         self.predictions_changed.emit(predictions)
+        if new and predictions is not None:
+            heap.settle()  # a run's lists (its sample ids), as for a dataset
 
     def set_saved_run(self, run, predictions) -> None:
         """``run`` (a core.labels.Run) keeps ``predictions``; ignored when other predictions are shown by now."""
