@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPixmap
+from typing import NamedTuple
+
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, QPointF, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPixmap, QStaticText, QTransform
 from PySide6.QtWidgets import QAbstractItemView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from core.evaluation.selection import RIGHT, WRONG
@@ -15,38 +17,99 @@ from gui.browser.tile_grid import TileGrid
 from gui.browser.tile_marks import paint_marks
 
 PAD = 4
+STATIC_TEXTS = 4096  # lines kept laid out (a few screens of distinct labels and predictions)
 LINE = 15
 TILE_SIZE = QSize(THUMB_SIZE + 2 * PAD + 8, THUMB_SIZE + 2 * PAD + 2 * LINE + 4)
 
 
+class TileStyle(NamedTuple):
+    """What every tile of one paint shares, read from the view's option once per paint rather than per tile
+    (a palette's colours, fonts and metrics read per tile were a fifth of a scroll step's paint)."""
+
+    text: QColor
+    base: QColor
+    hover: QColor  # the tile's background under the mouse
+    highlight: QColor  # the selected tile's outline
+    tint: QColor  # the selected tile's (translucent) background
+    loading: dict  # the tile's background's rgba -> the opaque colour of a decoding thumbnail's box over it
+    font: QFont
+    metrics: QFontMetrics
+    bold: QFont
+    bold_metrics: QFontMetrics
+    font_key: str  # QFont.key() of font and bold: a laid-out line is kept per text and font
+    bold_key: str
+
+
+def tile_style(option: QStyleOptionViewItem) -> TileStyle:
+    palette = option.palette
+    tint = QColor(palette.highlight().color())
+    tint.setAlpha(60)
+    bold = QFont(option.font)
+    bold.setBold(True)
+    return TileStyle(
+        palette.text().color(),
+        palette.base().color(),
+        palette.alternateBase().color(),
+        palette.highlight().color(),
+        tint,
+        {},
+        option.font,
+        option.fontMetrics,
+        bold,
+        QFontMetrics(bold),
+        option.font.key(),
+        bold.key(),
+    )
+
+
 class TileDelegate(QStyledItemDelegate):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        #: (text, font key) -> (its laid-out QStaticText, width, height): the tiles' lines, bounded.
+        self._static: dict[tuple[str, str], tuple[QStaticText, int, int]] = {}
+        self._elisions: dict[tuple[str, int, str], str] = {}  # (label, width, font key) -> the line shown
+
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         return TILE_SIZE
 
     def paint(
         self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
     ) -> None:
+        State = QStyle.StateFlag
+        selected, hover = bool(option.state & State.State_Selected), bool(option.state & State.State_MouseOver)
+        self.paint_tile(painter, option.rect, index, tile_style(option), selected, hover)
+
+    #: The style of a whole paint (TileGrid reads it once per paint event).
+    tile_style = staticmethod(tile_style)
+
+    def paint_tile(
+        self,
+        painter: QPainter,
+        rect: QRect,
+        index: QModelIndex | QPersistentModelIndex,
+        style: TileStyle,
+        selected: bool,
+        hover: bool,
+    ) -> None:
+        """One tile in ``rect``: what :meth:`paint` draws, with the style read once for the whole grid
+        (:class:`~gui.browser.tile_grid.TileGrid` calls this directly)."""
+        shown: Tile | None = index.data(TileRole)  # one call for every field (a cache miss schedules the decode)
         painter.save()
         # Nearest-neighbour when the painter scales (HiDPI): small images stay sharp.
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-        palette = option.palette
-        tile = option.rect.adjusted(2, 2, -2, -2)
-        text_color = palette.text().color()
-        background = palette.base().color()
-        if option.state & QStyle.StateFlag.State_Selected:
+        tile = rect.adjusted(2, 2, -2, -2)
+        background = style.base
+        if selected:
             # A tinted tile with a strong outline: the green/red prediction text stays readable.
-            highlight = QColor(palette.highlight().color())
-            highlight.setAlpha(60)
-            painter.fillRect(tile, highlight)
-            background = blend(highlight, background)
-            painter.setPen(QPen(palette.highlight().color(), 2))
+            painter.fillRect(tile, style.tint)
+            background = blend(style.tint, background)
+            painter.setPen(QPen(style.highlight, 2))
             painter.drawRect(tile.adjusted(1, 1, -1, -1))
-        elif option.state & QStyle.StateFlag.State_MouseOver:
-            background = palette.alternateBase().color()
+        elif hover:
+            background = style.hover
             painter.fillRect(tile, background)
 
         box = QRect(tile.center().x() - THUMB_SIZE // 2, tile.top() + PAD, THUMB_SIZE, THUMB_SIZE)
-        shown: Tile | None = index.data(TileRole)  # one call for every field (a cache miss schedules the decode)
         if shown is None:  # no dataset
             painter.restore()
             return
@@ -54,7 +117,11 @@ class TileDelegate(QStyledItemDelegate):
             self._paint_error(painter, box, shown.error)
         elif shown.loading:
             # Opaque: a translucent fill costs ten times as much, and a scroll step paints ~50 of them.
-            painter.fillRect(box, blend(LOADING_FILL, background))
+            key = background.rgba()
+            fill = style.loading.get(key)
+            if fill is None:
+                fill = style.loading[key] = blend(LOADING_FILL, background)
+            painter.fillRect(box, fill)
         elif isinstance(shown.pixmap, QPixmap):
             size = shown.pixmap.deviceIndependentSize().toSize()
             target = QRect(0, 0, size.width(), size.height())
@@ -74,29 +141,26 @@ class TileDelegate(QStyledItemDelegate):
             paint_marks(painter, box, shown.edited, shown.status, bool(shown.note))
 
         text = QRect(tile.left() + 2, box.bottom() + 4, tile.width() - 4, LINE)
-        # The view's font and metrics from the option, a bold copy only for a wrong prediction: a QFont and a
-        # QFontMetrics made per line were a sixth of a tile's paint.
-        plain, metrics = option.font, option.fontMetrics
         tags = shown.tags
         if tags is not None:
-            line = fit_names(tags, text.width(), metrics)
+            line = fit_names(tags, text.width(), style.metrics)
         else:
-            line = metrics.elidedText(shown.label, Qt.TextElideMode.ElideMiddle, text.width())
-        self._text(painter, text, line, text_color, plain)
+            line = self._elided(shown.label, text.width(), style)
+        self._text(painter, text, line, style.text, style.font, style.metrics, style.font_key)
         wrong = outcome == WRONG
-        color = WRONG_COLOR if wrong else RIGHT_COLOR if outcome == RIGHT else text_color
+        color = WRONG_COLOR if wrong else RIGHT_COLOR if outcome == RIGHT else style.text
         prediction, predicted_tags = shown.prediction, shown.predicted_tags
         if prediction is not None or predicted_tags is not None:
-            font = plain
-            if wrong:
-                font = QFont(plain)
-                font.setBold(True)
-                metrics = QFontMetrics(font)
+            font, metrics, key = (
+                (style.bold, style.bold_metrics, style.bold_key)
+                if wrong
+                else (style.font, style.metrics, style.font_key)
+            )
             if prediction is not None:
                 line = prediction_line(str(prediction), text.width(), metrics)
             else:
                 line = differences_line(tags or [], predicted_tags, text.width(), metrics)
-            self._text(painter, text.translated(0, LINE), line, color, font)
+            self._text(painter, text.translated(0, LINE), line, color, font, metrics, key)
         painter.restore()
 
     def _paint_boxes(self, painter: QPainter, target: QRect, boxes) -> None:
@@ -106,10 +170,42 @@ class TileDelegate(QStyledItemDelegate):
         size, drawn = boxes
         paint_boxes(painter, QRectF(target), size, drawn, labels=True, width=1.5)
 
-    def _text(self, painter: QPainter, rect: QRect, text: str, color: QColor, font: QFont) -> None:
+    def _elided(self, label: str, width: int, style: TileStyle) -> str:
+        """``label`` elided in its middle to ``width`` pixels, kept per label (they recur on every screen)."""
+        key = (label, width, style.font_key)
+        line = self._elisions.get(key)
+        if line is None:
+            if len(self._elisions) >= STATIC_TEXTS:
+                self._elisions.clear()
+            line = self._elisions[key] = style.metrics.elidedText(label, Qt.TextElideMode.ElideMiddle, width)
+        return line
+
+    def _text(
+        self,
+        painter: QPainter,
+        rect: QRect,
+        text: str,
+        color: QColor,
+        font: QFont,
+        metrics: QFontMetrics,
+        font_key: str,
+    ) -> None:
+        """``text`` centred in ``rect``: a QStaticText per line and font, laid out once (drawText laid the line
+        out on every paint, a fifth of a tile's time), as the same few class names recur on every screen."""
+        key = (text, font_key)
+        static = self._static.get(key)
+        if static is None:
+            if len(self._static) >= STATIC_TEXTS:
+                self._static.clear()
+            laid_out = QStaticText(text)
+            laid_out.setTextFormat(Qt.TextFormat.PlainText)  # a label such as "<b>" is text, not markup
+            laid_out.prepare(QTransform(), font)
+            static = self._static[key] = (laid_out, metrics.horizontalAdvance(text), metrics.height())
+        line, width, height = static
         painter.setFont(font)
         painter.setPen(color)
-        painter.drawText(rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter, text)
+        x, y = rect.left() + (rect.width() - width) / 2, rect.top() + (rect.height() - height) / 2
+        painter.drawStaticText(QPointF(x, y), line)
 
     def _paint_error(self, painter: QPainter, box: QRect, error: str) -> None:
         painter.save()

@@ -175,11 +175,14 @@ class TileGrid(QAbstractItemView):
         return range(min(first * columns, self._count), min((last + 1) * columns, self._count))
 
     def paintEvent(self, event) -> None:
-        # Geometry read once per paint, not per tile: a scroll step repaints ~50 new tiles.
+        # Geometry and style read once per paint, not per tile: a scroll step repaints ~50 new tiles. A delegate
+        # with paint_tile (TileDelegate) is given the tile's data and states directly, its style read once.
         painter = QPainter(self.viewport())
         option = QStyleOptionViewItem()
         self.initViewItemOption(option)
         model, root, delegate = self.model(), self.rootIndex(), self.itemDelegate()
+        fast = getattr(delegate, "paint_tile", None)
+        style = delegate.tile_style(option) if fast is not None else None
         selection, current = self.selectionModel(), self.currentIndex().row()
         selected = selection is not None and selection.hasSelection()
         hover = self._row_at(self.viewport().mapFromGlobal(self.cursor().pos())) if self.underMouse() else -1
@@ -192,9 +195,13 @@ class TileGrid(QAbstractItemView):
             if not rect.intersects(exposed):
                 continue
             index = model.index(row, 0, root)
+            is_selected = selected and selection.isSelected(index)
+            if fast is not None:
+                fast(painter, rect, index, style, is_selected, row == hover)
+                continue
             option.rect = rect
             state = enabled
-            if selected and selection.isSelected(index):
+            if is_selected:
                 state |= State.State_Selected
             if focus and row == current:
                 state |= State.State_HasFocus
