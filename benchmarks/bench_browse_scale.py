@@ -36,7 +36,7 @@ import numpy as np
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from PySide6.QtCore import QTimer
+from heartbeat import heartbeat
 from PySide6.QtWidgets import QApplication
 from record import record
 
@@ -112,23 +112,7 @@ def timed(app: QApplication, action) -> tuple[float, float]:
 def beats(app: QApplication, work, seconds_after: float = 0.3) -> tuple[float, float]:
     """(longest wall gap, longest GUI-thread CPU time between two beats) in ms, of a 5 ms heartbeat timer on the
     GUI thread while ``work()`` drives it."""
-    wall, cpu = [], []
-    last = [time.perf_counter(), time.thread_time()]
-
-    def beat() -> None:
-        now = time.perf_counter(), time.thread_time()
-        wall.append((now[0] - last[0]) * 1000)
-        cpu.append((now[1] - last[1]) * 1000)
-        last[:] = now
-
-    timer = QTimer(interval=5, timeout=beat)
-    timer.start()
-    work()
-    end = time.perf_counter() + seconds_after
-    while time.perf_counter() < end:
-        app.processEvents()
-        time.sleep(0.002)
-    timer.stop()
+    wall, cpu = heartbeat(app, work, seconds_after)
     return max(wall, default=0.0), max(cpu, default=0.0)
 
 

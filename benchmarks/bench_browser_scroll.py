@@ -22,7 +22,7 @@ import numpy as np
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from PySide6.QtCore import QElapsedTimer, QTimer
+from heartbeat import heartbeat
 from PySide6.QtWidgets import QApplication
 from record import record
 
@@ -66,25 +66,7 @@ def image_folder(root: Path, n: int = 100_000) -> Path:
 
 def heartbeat_gaps(app: QApplication, work, seconds_after: float = 0.3) -> list[float]:
     """Gaps between 5 ms heartbeats on the GUI thread while ``work()`` drives it, in ms."""
-    gaps: list[float] = []
-    clock = QElapsedTimer()
-    clock.start()
-    last = [clock.elapsed()]
-
-    def beat() -> None:
-        now = clock.elapsed()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    timer = QTimer(interval=5, timeout=beat)
-    timer.start()
-    work()
-    end = time.perf_counter() + seconds_after
-    while time.perf_counter() < end:
-        app.processEvents()
-        time.sleep(0.002)
-    timer.stop()
-    return gaps
+    return heartbeat(app, work, seconds_after)[0]
 
 
 def scroll_through(app: QApplication, pane: BrowserPane) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a plain script: core and tests.fake_datasets from the checkout
 
-from floors import scandir_walk  # noqa: E402
+from floors import median_seconds, scandir_walk  # noqa: E402
 from record import record  # noqa: E402
 
 from core.datasets import open_dataset  # noqa: E402
@@ -128,15 +127,6 @@ CASES = [
 ]  # fmt: skip
 
 
-def median_seconds(function: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
 def run(case: Case, runs: int) -> tuple[float, int, float]:
     """(median seconds of opening, samples, median seconds of the floor)."""
     with tempfile.TemporaryDirectory(prefix=f"bench_{case.key}_") as tmp:
@@ -144,9 +134,8 @@ def run(case: Case, runs: int) -> tuple[float, int, float]:
         path = case.write(Path(tmp))
         print(f"  wrote {case.key} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         count = case.open(path)  # once untimed: later runs measure a warm file cache, as a second look would
-        median = median_seconds(lambda: case.open(path), runs)
-        case.floor(path)
-        floor = median_seconds(lambda: case.floor(path), runs)
+        median = median_seconds(lambda: case.open(path), runs, warm_up=False)  # warmed by the count's open
+        floor = median_seconds(lambda: case.floor(path), runs, warm_up=True)
         shutil.rmtree(tmp, ignore_errors=True)
     return median, count, floor
 

@@ -19,7 +19,6 @@ import argparse
 import gc
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -30,20 +29,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a plain script: core from the checkout
 
-from floors import scandir_walk  # noqa: E402
+from floors import median_seconds, scandir_walk  # noqa: E402
 from record import record  # noqa: E402
 
 from core.datasets import open_dataset  # noqa: E402
-
-
-def median_time(function: Callable[[], object], runs: int) -> float:
-    function()  # untimed: warms the file cache and imports
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def write_empty(folder: Path, names: list[str]) -> None:
@@ -83,11 +72,11 @@ def bench_folder(tmp: Path, runs: int, n: int = 60_000, classes: int = 10) -> tu
     for c in range(classes):
         write_empty(tree / f"class_{c:02d}", [f"img_{i:06d}.png" for i in range(n // classes)])
     write_empty(flat, [f"img_{i:06d}.png" for i in range(n)])
-    ours = median_time(lambda: open_dataset(tree), runs)
-    theirs = median_time(lambda: ImageFolder(tree, loader=lambda p: p), runs)
+    ours = median_seconds(lambda: open_dataset(tree), runs, warm_up=True)
+    theirs = median_seconds(lambda: ImageFolder(tree, loader=lambda p: p), runs, warm_up=True)
     row(f"Image folder, {classes} classes", len(open_dataset(tree)), ours, "torchvision ImageFolder", theirs, 1.0)
-    flat_ours = median_time(lambda: open_dataset(flat), runs)
-    floor = median_time(lambda: os.listdir(flat), runs)
+    flat_ours = median_seconds(lambda: open_dataset(flat), runs, warm_up=True)
+    floor = median_seconds(lambda: os.listdir(flat), runs, warm_up=True)
     row("Unlabeled flat folder", len(open_dataset(flat)), flat_ours, "os.listdir", floor, None)
     return ours, theirs
 
@@ -101,8 +90,8 @@ def bench_imagenet(tmp: Path, runs: int, files: int, synsets: int = 1000) -> tup
         wnid = f"n{1440764 + s:08d}"
         write_empty(root / "train" / wnid, [f"{wnid}_{i}.JPEG" for i in range(per + (s < extra))])
     print(f"  wrote {files:,} files in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    ours = median_time(lambda: open_dataset(root, split="train"), runs)
-    floor = median_time(lambda: scandir_walk(root), runs)
+    ours = median_seconds(lambda: open_dataset(root, split="train"), runs, warm_up=True)
+    floor = median_seconds(lambda: scandir_walk(root), runs, warm_up=True)
     dataset, held = retained_bytes(lambda: open_dataset(root, split="train"))
     row(f"ImageNet-like train, {synsets:,} synsets", len(dataset), ours, "os.scandir walk", floor, 3.1)
     verdict = "target met" if held < 1 << 30 else "MISSED"

@@ -280,14 +280,18 @@ def _evaluate_job(args, dataset, device: str, rank):
 
 def _save_run(args, dataset, card, predictions, embeddings=None) -> None:
     """Record the finished run (with its ``embeddings`` when it computed them) in the dataset's project, where
-    the window lists it under Runs (rank 0 only)."""
+    the window lists it under Runs (rank 0 only). Its settings name the output folder and the digest of its files,
+    so that ``import-run`` of that folder later finds this run instead of recording it again."""
+    from core import tasks
     from core.labels import StoreError
     from core.labels.project import record_run
+    from core.labels.run_import import evaluate_identity
 
     weights = card.weights_path if card.weights_path is not None and card.weights_path.is_file() else None
     settings = {**(getattr(predictions, "settings", None) or {}), "card": card.name, "batch_size": args.batch_size}
     settings.update(device_asked=args.device, command="evaluate")
     try:
+        settings.update(evaluate_identity(args.out, tasks.of(predictions).name))  # the outputs are written by now
         info = {"weights": weights, "settings": settings, "name": card.display_name, "embeddings": embeddings}
         run, folder = record_run(dataset, predictions, **info)
     except (StoreError, OSError) as exc:
@@ -538,6 +542,7 @@ def import_run(argv: list[str]) -> int:
     from core.labels import StoreError, open_project
     from core.labels.run_import import AlreadyImported, RunImportError, check, earlier_import, read_run_folder
     from core.labels.run_import import import_run as keep
+    from core.labels.run_import import recorded_how as how
 
     try:
         run = read_run_folder(args.folder)
@@ -556,12 +561,11 @@ def import_run(argv: list[str]) -> int:
     except (RunImportError, DatasetError, StoreError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if earlier is not None and args.replace:
-        print(f"the run in {args.folder} changed since it was imported as #{earlier.run.id} {earlier.run.name}: "
-              "replaced it")  # fmt: skip
-    elif earlier is not None:
-        print(f"the run in {args.folder} changed since it was imported as #{earlier.run.id} {earlier.run.name}: "
-              f"kept that one, recorded this one as {saved.name} (--replace replaces it instead)")  # fmt: skip
+    if earlier is not None:
+        then = f"changed since it was {how(earlier.run)} as #{earlier.run.id} {earlier.run.name}"
+        now = "replaced it" if args.replace else f"kept that one, recorded this one as {saved.name} (--replace " \
+            "replaces it instead)"  # fmt: skip
+        print(f"the run in {args.folder} {then}: {now}")
     print(f"imported {args.folder} as run #{saved.id} ({saved.headline or saved.name}) in the project at {folder}")
     return 0
 

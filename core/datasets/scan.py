@@ -25,16 +25,26 @@ from __future__ import annotations
 import json
 import os
 import zlib
+from bisect import bisect_left
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from itertools import compress, islice, repeat
+from operator import attrgetter
 from pathlib import Path
 
 from core.datasets.imageio import IMAGE_EXTENSIONS
 
 #: For ``str.endswith``: one C call a name, where ``os.path.splitext`` costs several Python ones.
 _SUFFIXES = tuple(sorted(IMAGE_EXTENSIONS))
+#: The suffixes as most names spell them, lower or upper case, the commonest first (``endswith`` tries them in
+#: order), so that most names need no lowercased copy.
+_COMMON = (".jpg", ".JPEG", ".png", ".JPG", ".jpeg", ".PNG")
+_CASED = (*_COMMON, *sorted({spelt for suffix in _SUFFIXES for spelt in (suffix, suffix.upper())} - set(_COMMON)))
+#: Entries sorted out per batch: a folder of millions of files never holds all its ``DirEntry`` objects at once.
+_CHUNK = 4096
+_NAME = attrgetter("name")
 
 
 @dataclass(frozen=True)
@@ -106,25 +116,50 @@ def listing(folder: Path) -> Listing:
 
 
 def _scan(folder: Path) -> Listing:
-    images, folders, others = [], [], []
+    images: list[str] = []
+    folders: list[str] = []
+    others: list[str] = []
     try:
         with os.scandir(folder) as entries:
-            for entry in entries:
-                name = entry.name
-                if name.startswith("."):
-                    continue
-                if name.lower().endswith(_SUFFIXES) and _is_file(entry):
-                    images.append(name)
-                elif _is_dir(entry):  # a folder named like an image (photos.jpg/) is a folder
-                    folders.append(name)
-                else:
-                    others.append(name)
+            while chunk := list(islice(entries, _CHUNK)):
+                _sort_out(chunk, images, folders, others)
     except OSError as exc:
         return Listing([], [], f"{folder}: cannot be listed ({exc.strerror or exc})")
-    images.sort()
-    folders.sort()
-    others.sort()
+    for names in (images, folders, others):
+        names.sort()
+        _drop_hidden(names)
     return Listing(images, folders, "", others)
+
+
+def _sort_out(chunk: list[os.DirEntry], images: list[str], folders: list[str], others: list[str]) -> None:
+    """Adds each entry's name to the list of its kind. The common case, a chunk of image files only, runs as a few
+    C-level ``map`` calls: a Python statement per entry cost as much as the ``scandir`` itself at 1.28M files."""
+    names = list(map(_NAME, chunk))
+    named = list(map(str.endswith, names, repeat(_CASED)))
+    if not all(named):  # ".Jpg" and the like, and the files that are not images
+        named = [hit or name.lower().endswith(_SUFFIXES) for hit, name in zip(named, names)]
+    candidates = list(compress(chunk, named))
+    try:
+        files = list(map(os.DirEntry.is_file, candidates))
+    except OSError:  # a looping or unreadable link among them: each asked on its own
+        files = [_is_file(entry) for entry in candidates]
+    if len(candidates) == len(chunk) and all(files):
+        images += names
+        return
+    kinds = iter(files)
+    for entry, name, hit in zip(chunk, names, named):
+        if hit and next(kinds):
+            images.append(name)
+        elif _is_dir(entry):  # a folder named like an image (photos.jpg/) is a folder
+            folders.append(name)
+        else:
+            others.append(name)
+
+
+def _drop_hidden(names: list[str]) -> None:
+    """Removes the hidden names (".name") from the sorted ``names``: they sort together, before "/"."""
+    start = bisect_left(names, ".")
+    del names[start : bisect_left(names, "/", start)]
 
 
 def _is_file(entry: os.DirEntry) -> bool:

@@ -12,6 +12,10 @@ settings (``imported_digest``). The same run imported again is not recorded twic
 names the run it already is). A folder of the same name whose files have changed since (``evaluate`` ran again
 into it) is another run: it is recorded beside the earlier one under a new name, or in its place when the user
 asks (``replace``); the user's run is never replaced silently.
+
+``evaluate`` saves its run into the project itself, and keeps the same identity of the folder it wrote
+(:func:`evaluate_identity`: ``out`` and ``outputs_digest`` in the run's settings): importing that folder later finds
+the run evaluate saved (AlreadyImported) instead of recording it a second time.
 """
 
 from __future__ import annotations
@@ -195,17 +199,42 @@ def check(run: RunFolder, dataset: Dataset) -> None:
         raise RunImportError(f"the run in {run.folder} was not made on {dataset.name}'s samples: {why}")
 
 
+def evaluate_identity(folder: str | Path, task_name: str) -> dict[str, str]:
+    """What ``evaluate`` keeps in the settings of the run it saves, once it wrote its outputs into ``folder``: the
+    folder and :func:`run_digest` of its files, the identity an import of that folder finds the run by."""
+    folder = Path(folder).resolve()
+    return {"out": str(folder), "outputs_digest": run_digest(folder, tasks.get(task_name).outputs)}
+
+
+def _identity(kept: Run) -> tuple[str | None, str] | None:
+    """(digest, folder) of the run folder ``kept`` was recorded from: the one an import read or the one
+    ``evaluate`` wrote; None for a run that came from no folder (the window's own runs)."""
+    settings = kept.settings
+    if settings.get("command") == "import-run":
+        return settings.get("imported_digest"), str(settings.get("imported_from", ""))
+    if settings.get("outputs_digest"):
+        return settings["outputs_digest"], str(settings.get("out", ""))
+    return None
+
+
+def recorded_how(kept: Run) -> str:
+    """How ``kept`` came into the project, for the messages about it: "imported" or "saved by evaluate"."""
+    return "imported" if kept.settings.get("command") == "import-run" else "saved by evaluate"
+
+
 def earlier_import(project: Project, run: RunFolder) -> Earlier | None:
-    """The kept run of this split that ``run`` was imported as before (see :class:`Earlier`), or None."""
-    imported = [r for r in reversed(project.runs()) if r.settings.get("command") == "import-run"]  # newest first
-    for earlier in imported:
-        if earlier.settings.get("imported_digest") == run.digest:
+    """The kept run of this split that ``run`` was imported as before, or that ``evaluate`` saved when it wrote
+    the folder (see :class:`Earlier`), or None."""
+    known = [(r, _identity(r)) for r in reversed(project.runs())]  # newest first
+    known = [(r, identity) for r, identity in known if identity is not None]
+    for earlier, (digest, _) in known:
+        if digest == run.digest:
             return Earlier(earlier, changed=False)
     name = run.folder.resolve().name
-    for earlier in imported:
-        if Path(str(earlier.settings.get("imported_from", ""))).name == name:
+    for earlier, (digest, folder) in known:
+        if Path(folder).name == name:
             # An import recorded before digests were kept: the same run when its metrics are the same.
-            legacy = "imported_digest" not in earlier.settings and earlier.metrics == _metrics_kept(run)
+            legacy = digest is None and earlier.metrics == _metrics_kept(run)
             return Earlier(earlier, changed=not legacy)
     return None
 

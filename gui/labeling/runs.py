@@ -159,10 +159,12 @@ class RunsController(QObject):
     def _ask_replace(self, folder: Path, earlier: Run) -> bool | None:
         """A folder of this name was imported before and has changed since: replace that run (True), keep both
         (False, the default) or import nothing (None)."""
+        from core.labels.run_import import recorded_how
+
         box = QMessageBox(QMessageBox.Icon.Question, "The run has changed", "", parent=self.window)
         box.setObjectName("import_changed")
-        box.setText(f"A run from a folder named {folder.name} was imported before as {run_title(earlier)}, and "
-                    "the run in it has changed since.")  # fmt: skip
+        box.setText(f"A run from a folder named {folder.name} was {recorded_how(earlier)} before as "
+                    f"{run_title(earlier)}, and the run in it has changed since.")  # fmt: skip
         box.setInformativeText(f"Replace #{earlier.id} with this run, or keep both (this one under a new name)?")
         replace = box.addButton(f"Replace #{earlier.id}", QMessageBox.ButtonRole.DestructiveRole)
         keep = box.addButton("Keep Both", QMessageBox.ButtonRole.AcceptRole)

@@ -228,3 +228,34 @@ def test_a_changed_run_asks_keep_both_or_replace_and_never_replaces_unasked(qtbo
     assert [r.metrics["accuracy"] for r in runs.runs()] == [1.0, 0.9]
     qtbot.waitUntil(lambda: runs.shown is not None and runs.shown.id == 2 and not runs.busy(), timeout=30_000)
     np.testing.assert_array_equal(window.state.predictions.predicted, changed)
+
+
+def test_a_run_evaluate_saved_is_found_by_importing_its_folder_and_a_changed_one_asks(qtbot, digits, open_window,
+                                                                                      tmp_path):  # fmt: skip
+    """`evaluate` saved its run and wrote its folder: importing that folder shows that run, records nothing; once
+    evaluate wrote into it again, Keep Both keeps the saved run untouched beside the new one."""
+    from core.labels.run_import import evaluate_identity, read_run_folder
+
+    dataset = open_dataset(digits)
+    evaluated_elsewhere(dataset, dataset.targets, tmp_path / "eval")
+    project = open_project(dataset)  # as `evaluate` saves its run, once its outputs are written
+    settings = {"command": "evaluate", **evaluate_identity(tmp_path / "eval", "multiclass")}
+    saved = project.save_run(read_run_folder(tmp_path / "eval").predictions, settings=settings, name="digits CNN")
+    project.store.close()
+    window = open_window(digits)
+    runs = window.labeling.runs
+    runs.import_folder(tmp_path / "eval")
+    qtbot.waitUntil(lambda: runs.notice is not None and runs.notice.isVisible(), timeout=60_000)
+    assert f"already imported as #{saved.id} digits CNN" in runs.notice.text()
+    assert [r.id for r in runs.runs()] == [saved.id]
+    runs.notice.close()
+    changed = dataset.targets.copy()
+    changed[:18] = (changed[:18] + 1) % 10
+    evaluated_elsewhere(dataset, changed, tmp_path / "eval")
+    seen: list = []
+    answer_when_asked(qtbot, "Keep Both", seen)
+    with qtbot.waitSignal(runs.imported, timeout=60_000) as imported:
+        runs.import_folder(tmp_path / "eval")
+    assert f"was saved by evaluate before as #{saved.id} digits CNN" in seen[1]
+    assert imported.args[0].id != saved.id and imported.args[0].metrics["accuracy"] == 0.95
+    assert [r.name for r in runs.runs()] == ["digits CNN", "test model (imported 2)"]

@@ -113,14 +113,16 @@ def open_imagenet(root: Path, split: str | None = None) -> FileDataset:
     synsets, names = _classes(root, splits, solution)
     index = {wnid: i for i, wnid in enumerate(synsets)}
     ids: list[str] = []
-    targets: list[int] = []
+    targets: list[int] | np.ndarray = []
     if splits[split]:
+        counts = []
         for wnid in splits[split]:
             if wnid not in index:
                 raise DatasetError(f"ImageNet: folder {split}/{wnid} is not a synset of {MAPPING}")
             files = image_names(image_root / split / wnid)
-            ids.extend(f"{split}/{wnid}/{name}" for name in files)
-            targets.extend([index[wnid]] * len(files))
+            ids += map(f"{split}/{wnid}/".__add__, files)  # C-level: 1.28M f-strings in a generator cost 0.2 s more
+            counts.append(len(files))
+        targets = np.repeat([index[wnid] for wnid in splits[split]], counts)
     else:
         for name in image_names(image_root / split):
             wnid = solution.get(name.rsplit(".", 1)[0])
