@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt.utils import qdebounced
 
 from core import tasks
 from core.evaluation import ranking
@@ -38,6 +37,7 @@ from gui.metrics.histogram_plot import HistogramPlot, log_check
 from gui.metrics.jobs import BackgroundJob
 from gui.state import AppState
 from gui.tables import setup_table
+from gui.throttle import debounced
 
 PER_IMAGE = {  # name: key of per_image_scores (lower is worse)
     "mean IoU": "mean_iou",
@@ -287,7 +287,7 @@ class SegmentationMetrics(QWidget):
         self.pixels = PixelsView(state)
         self.images = ImagesView(state)
         self.summary_text = ""
-        self._refresh_soon = qdebounced(self.refresh, timeout=100)  # once a dataset and its run have both arrived
+        self._refresh_soon = debounced(self.refresh, timeout=100)  # once a dataset and its run have both arrived
         state.predictions_changed.connect(lambda _p: self._refresh_soon())
         state.dataset_changed.connect(lambda _d: self._refresh_soon())
 
