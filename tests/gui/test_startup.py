@@ -63,12 +63,14 @@ app.processEvents()
 print(" ".join(name for name in {modules!r} if name in sys.modules) or "none")
 """
 #: What the panes' first paint does without: torch, scipy (the analysis map's KD-tree), superqt (its import brings
-#: qtpy's Qt modules: a worker's first start imports it, gui.workers), the modules of the tabs that are not shown
-#: (each tab's view is made when first shown: gui.lazy_tab).
+#: qtpy's Qt modules: a worker's first start imports it, gui.workers), pyqtgraph (the canvases, the class chart and
+#: the confusion matrices make their plots with their first image, show or matrix), the modules of the tabs that
+#: are not shown (each tab's view is made when first shown: gui.lazy_tab).
 NOT_FOR_THE_PANES = (
     "torch",
     "scipy",
     "superqt",
+    "pyqtgraph",
     "gui.metrics.curves_view",
     "gui.metrics.reliability_view",
     "gui.metrics.analysis_view",
