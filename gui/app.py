@@ -76,20 +76,38 @@ def run_app(
 
 
 def _after_first_paint(app: QApplication, window, open_dataset) -> None:
-    """The panes on the turn after the window's first paint, then ``open_dataset()`` (if not None); with
-    CVLENS_BENCH_STARTUP, the bench's report of the paints on the way as well ("panes": without the dataset)."""
+    """The panes on the turn after the window's first paint, then ``open_dataset()`` (if not None) on the turn
+    after theirs; with CVLENS_BENCH_STARTUP, the bench's report of the paints on the way as well ("panes": without
+    the dataset)."""
     from gui.widgets import FirstPaint
 
     bench = os.environ.get("CVLENS_BENCH_STARTUP")
     if bench == "panes":
         open_dataset = None
+    if open_dataset is not None:  # before the report's: of two filters on the panes, Qt runs the last one first
+        window.when_built(lambda: _after_panes_paint(window, open_dataset))
     after_paint = _report_start(window, open_dataset is not None) if bench else window.build_panes
-    if open_dataset is not None:
-        window.when_built(lambda: QTimer.singleShot(0, open_dataset))
     if not window.built:
         if not bench:  # a window never exposed (minimised, another desktop) builds them anyway
             QTimer.singleShot(PANES_LATEST_MS, window.build_panes)
         FirstPaint(window.centralWidget(), after_paint)
+
+
+def _after_panes_paint(window, callback) -> None:
+    """``callback()`` once: on the turn after the panes' first paint (opening a dataset starts a worker, whose
+    first start imports superqt: the panes' paint need not wait for it), or PANES_LATEST_MS after they were built
+    if they are not painted by then (a minimised window)."""
+    from gui.widgets import FirstPaint
+
+    done = []
+
+    def once() -> None:
+        if not done:
+            done.append(True)
+            callback()
+
+    FirstPaint(window.panes, once)
+    QTimer.singleShot(PANES_LATEST_MS, once)
 
 
 def _report_start(window, opens: bool):

@@ -209,7 +209,7 @@ class MainWindow(QMainWindow):
 
     def _open(self, path: str, function, *args, model: str | None = None) -> None:
         """Run ``function(*args)`` (which returns core.masks.opening.Opened) on a worker, then show what it opened."""
-        from superqt.utils import create_worker
+        from gui.workers import create_worker
 
         self.statusBar().showMessage(f"Opening {path}…")
         worker = create_worker(function, *args, _start_thread=False, _ignore_errors=True)

@@ -13,7 +13,8 @@ from collections.abc import Iterable
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
-from superqt.utils import qdebounced
+
+from gui.throttle import debounced
 
 ROW_HEIGHT = 22
 #: Rows measured per column (the visible ones first): numbers of one format have one width, and a
@@ -49,7 +50,7 @@ class ColumnFitter(QObject):
         header.setResizeContentsPrecision(MEASURED_ROWS)
         # One fit per burst of changes: filling a table sets thousands of items (fit when the event loop is
         # back, after the burst).
-        self.schedule = qdebounced(self.fit, timeout=0)
+        self.schedule = debounced(self.fit, timeout=0)
         table.viewport().installEventFilter(self)
         model = table.model()
         for signal in (

@@ -1,4 +1,4 @@
-"""Importing torch from worker threads, one thread at a time.
+"""Workers: superqt's, made through :func:`create_worker`; importing torch from worker threads, one at a time.
 
 Two threads that import torch at the same moment can see it half-initialised (Python's import
 deadlock avoidance hands the second thread the partial module: "'prims' object has no attribute
@@ -11,6 +11,14 @@ from __future__ import annotations
 import threading
 
 _lock = threading.Lock()
+
+
+def create_worker(function, *args, **kwargs):
+    """superqt's ``create_worker(function, *args, **kwargs)``, superqt imported on the first one: it imports qtpy
+    and its Qt modules (OpenGL among them), a third of a second that no pane's first paint needs to wait for."""
+    from superqt.utils import create_worker as make
+
+    return make(function, *args, **kwargs)
 
 
 def import_torch() -> None:

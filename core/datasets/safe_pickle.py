@@ -19,7 +19,6 @@ from __future__ import annotations
 import codecs
 import io
 import pickle
-import pickletools
 from collections import OrderedDict
 from functools import cache
 from pathlib import Path
@@ -134,6 +133,8 @@ def _check_memo(data: bytes) -> list[tuple[int, int]]:
     buffer is one, copied byte for byte into the stream, and ends where the next opcode starts), found in
     the same pass so that a caller can map an array from the file instead of parsing it again.
     """
+    import pickletools  # only where a pickle is read: not with every import of core.datasets
+
     blocks, pending = [], 0
     for count, (opcode, arg, position) in enumerate(pickletools.genops(io.BytesIO(data))):
         if pending:

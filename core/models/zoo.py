@@ -14,8 +14,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -333,6 +331,10 @@ def download_weights(
 
 def fetch(url: str, target: Path, progress: ProgressCallback | None = None, chunk: int = 1 << 20) -> Path:
     """Download ``url`` to ``target`` atomically, verifying torch.hub's hash prefix in the file name."""
+    # Here, not with the module: urllib.request brings http and email, and the panes import this module.
+    import urllib.error
+    import urllib.request
+
     from torch.hub import HASH_REGEX
 
     target.parent.mkdir(parents=True, exist_ok=True)

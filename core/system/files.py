@@ -16,7 +16,6 @@ umask takes off what the user wants taken off (0644 under the usual 022), exactl
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,7 +34,7 @@ def create_temp_beside(path: str | Path, suffix: str = "") -> tuple[int, Path]:
     path = Path(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}{suffix}")
+        tmp = path.with_name(f".{path.name}.{os.urandom(4).hex()}{suffix}")
         try:
             return os.open(tmp, flags, MODE), tmp
         except FileExistsError:  # another writer picked the same name: draw again

@@ -2,18 +2,22 @@
 
 For segmentation the bars count the images that contain each class (at least one pixel of it);
 the tooltip adds the class's share of all labelled pixels.
+
+The chart is a tab behind the sample view: its plot (pyqtgraph, :mod:`gui.browser.class_bars`, a quarter of a
+second to import) is made when the chart is first shown or its plot first asked for, so the browser's first
+paint does not wait for it. Until then the widget keeps the counts, and the plot draws them when it comes.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-BAR_COLOR = (90, 120, 200)
-ACTIVE_COLOR = (240, 160, 40)
-MAX_NAMED_TICKS = 40
+if TYPE_CHECKING:
+    from gui.browser.class_bars import ClassBarsPlot
 
 
 class ClassChartWidget(QWidget):
@@ -23,24 +27,32 @@ class ClassChartWidget(QWidget):
         super().__init__(parent)
         self.classes: list[str] = []
         self.counts = np.zeros(0, dtype=np.int64)
+        self.title = ""
         self.unit = "samples"
         self.pixels: np.ndarray | None = None  # pixels per class (segmentation), for the tooltip
         self.active: int | None = None
-        self._count_texts: list[pg.TextItem] = []
-        self.plot = pg.PlotWidget(self, background=None)
-        self.plot.setMenuEnabled(False)
-        self.plot.setMouseEnabled(x=False, y=False)
-        self.plot.hideButtons()
-        self.plot.getViewBox().invertY(True)  # first class on top, as in the class filter
-        self.plot.setLabel("bottom", "samples")
-        self.bars = pg.BarGraphItem(x0=[], y=[], height=0.8, width=[])
-        self.plot.addItem(self.bars)
-        self.plot.scene().sigMouseClicked.connect(self._on_click)
-        self.plot.scene().sigMouseMoved.connect(self._on_hover)
+        self._plot: ClassBarsPlot | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.plot)
         self.setToolTip("Samples per class in this split; click a bar to show only that class")
+
+    @property
+    def plot(self) -> ClassBarsPlot:
+        """The bars' plot, made (and given the counts) now if it was not."""
+        if self._plot is None:
+            from gui.browser.class_bars import ClassBarsPlot  # pyqtgraph: with the chart, not the browser
+
+            self._plot = ClassBarsPlot(self)
+            self._plot.scene().sigMouseClicked.connect(self._on_click)
+            self._plot.scene().sigMouseMoved.connect(self._on_hover)
+            self.layout().addWidget(self._plot)
+            self._plot.draw(self.classes, self.counts, self.title, self.unit)
+            self._plot.highlight(self.counts, self.active)
+        return self._plot
+
+    def showEvent(self, event) -> None:  # Qt's name
+        self.plot  # noqa: B018 (made on the first show)
+        super().showEvent(event)
 
     def show_counts(self, dataset, mask_classes) -> None:
         """The open dataset's counts: samples per class, or images per class from ``mask_classes``
@@ -60,35 +72,18 @@ class ClassChartWidget(QWidget):
     def set_counts(
         self, classes: list[str], counts: np.ndarray, title: str = "", unit: str = "samples", pixels=None
     ) -> None:
-        self.plot.setTitle(title, size="9pt")
         self.classes, self.counts = list(classes), np.asarray(counts, dtype=np.int64)
-        self.unit, self.pixels = unit, pixels
-        self.plot.setLabel("bottom", unit)
+        self.title, self.unit, self.pixels = title, unit, pixels
         self.active = None
-        n = len(self.classes)
-        axis = self.plot.getAxis("left")
-        if n <= MAX_NAMED_TICKS:
-            axis.setTicks([[(i, name) for i, name in enumerate(self.classes)]])
-        else:
-            axis.setTicks(None)
-        self._redraw()
-        for text in self._count_texts:
-            self.plot.removeItem(text)
-        self._count_texts = []
-        if n <= MAX_NAMED_TICKS:
-            for i, count in enumerate(self.counts):
-                text = pg.TextItem(f"{count:,}", color=(60, 60, 60), anchor=(0, 0.5))
-                text.setPos(float(count), i)
-                self.plot.addItem(text)
-                self._count_texts.append(text)
-        self.plot.setYRange(-0.6, max(n, 1) - 0.4, padding=0)
-        # Room on the right for the count printed after the longest bar.
-        self.plot.setXRange(0, max(1, int(self.counts.max(initial=0))) * 1.15, padding=0)
+        if self._plot is not None:  # else the plot draws them when it is made
+            self._plot.draw(self.classes, self.counts, title, unit)
+            self._plot.highlight(self.counts, None)
 
     def set_active(self, class_index: int | None) -> None:
         """Highlight the class the browser is filtered to (None: no class filter)."""
         self.active = class_index
-        self._redraw()
+        if self._plot is not None:
+            self._plot.highlight(self.counts, class_index)
 
     def bar_center(self, class_index: int) -> QPointF:
         """The scene position of a bar's middle (for tests and tooltips)."""
@@ -96,16 +91,7 @@ class ClassChartWidget(QWidget):
         return self.plot.getViewBox().mapViewToScene(view)
 
     def class_at(self, scene_pos: QPointF) -> int | None:
-        view_box = self.plot.getViewBox()
-        if not view_box.sceneBoundingRect().contains(scene_pos):
-            return None
-        row = round(view_box.mapSceneToView(scene_pos).y())
-        return row if 0 <= row < len(self.classes) else None
-
-    def _redraw(self) -> None:
-        n = len(self.classes)
-        brushes = [pg.mkBrush(ACTIVE_COLOR if i == self.active else BAR_COLOR) for i in range(n)]
-        self.bars.setOpts(x0=np.zeros(n), y=np.arange(n), height=0.8, width=self.counts, brushes=brushes)
+        return self.plot.row_at(scene_pos, len(self.classes))
 
     def _on_click(self, event) -> None:
         row = self.class_at(event.scenePos())

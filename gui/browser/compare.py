@@ -12,7 +12,6 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from gui.browser.image_canvas import ImageCanvas
-from gui.browser.swipe import SwipeLayers
 
 OVERLAY, SIDE_BY_SIDE, SWIPE = range(3)
 COMPARE_MODES = {OVERLAY: "Overlay", SIDE_BY_SIDE: "Side by side", SWIPE: "Swipe"}
@@ -34,7 +33,8 @@ class CompareCanvases(QWidget):
         self.mode = OVERLAY
         self.canvas = ImageCanvas(self)
         self.second = ImageCanvas(self)
-        self.swipe = SwipeLayers(self.canvas)
+        self._swipe = None  # SwipeLayers, made with the canvas's view (it holds pyqtgraph items)
+        self.canvas.when_view_made(self._make_swipe)
         self._syncing = False
         self._captions: list[str] | None = None
         self.titles = [QLabel(text, self) for text in TITLES]
@@ -55,8 +55,19 @@ class CompareCanvases(QWidget):
             self.columns.append(column)
             canvas.hovered.connect(self.hovered)
         for source, target in ((self.canvas, self.second), (self.second, self.canvas)):
-            source.box.sigRangeChanged.connect(lambda *_, s=source, t=target: self._follow(s, t))
+            source.when_view_made(lambda s=source, t=target: self._follow_from(s, t))
         self.set_mode(OVERLAY)
+
+    @property
+    def swipe(self):
+        """The swipe's layers and line on :attr:`canvas` (gui.browser.swipe.SwipeLayers; made now if need be)."""
+        self.canvas.view  # noqa: B018 (making the view makes the swipe)
+        return self._swipe
+
+    def _make_swipe(self) -> None:
+        from gui.browser.swipe import SwipeLayers  # pyqtgraph: imported with the canvas's view
+
+        self._swipe = SwipeLayers(self.canvas)
 
     # -- what the sample view calls ---------------------------------------------------
     def set_mode(self, mode: int) -> None:
@@ -67,7 +78,7 @@ class CompareCanvases(QWidget):
         self.columns[1].setVisible(side)
         self._show_titles()
         if mode != SWIPE:
-            self.swipe.hide()
+            self._hide_swipe()
         if not side:
             self.second.set_overlay(None)
         if entering and self.canvas.image is not None:
@@ -81,7 +92,7 @@ class CompareCanvases(QWidget):
 
     def show_image(self, image: np.ndarray | None, text: str = "") -> None:
         """Both canvases show ``image`` (or ``text``), fit to the view; overlays and marks cleared."""
-        self.swipe.hide()
+        self._hide_swipe()
         self.second.show_image(image, text)
         self.canvas.show_image(image, text)
 
@@ -91,7 +102,7 @@ class CompareCanvases(QWidget):
 
     def set_overlay(self, rgba: np.ndarray | None, opacity: float) -> None:
         """The overlay mode's one layer."""
-        self.swipe.hide()
+        self._hide_swipe()
         self.second.set_overlay(None)
         self.canvas.set_overlay(rgba, opacity)
 
@@ -107,11 +118,13 @@ class CompareCanvases(QWidget):
     def set_opacity(self, opacity: float) -> None:
         """Fade every layer already drawn (nothing is rebuilt)."""
         for canvas in (self.canvas, self.second):
-            canvas.layer.setOpacity(opacity)
-        self.swipe.set_opacity(opacity)
+            canvas.set_overlay_opacity(opacity)
+        if self._swipe is not None:
+            self._swipe.set_opacity(opacity)
 
     def has_overlay(self) -> bool:
-        return self.canvas.overlay is not None or any(o is not None for o in self.swipe.overlays)
+        swiped = self._swipe is not None and any(o is not None for o in self._swipe.overlays)
+        return self.canvas.overlay is not None or swiped
 
     # -- internals ---------------------------------------------------------------------
     def _show_titles(self) -> None:
@@ -121,6 +134,13 @@ class CompareCanvases(QWidget):
         for k, title in enumerate(self.titles):
             title.setText(texts[k] if k < len(texts) else "")
             title.setVisible(k < shown and (k == 0 or side))
+
+    def _hide_swipe(self) -> None:
+        if self._swipe is not None:  # else there is none to hide
+            self._swipe.hide()
+
+    def _follow_from(self, source: ImageCanvas, target: ImageCanvas) -> None:
+        source.box.sigRangeChanged.connect(lambda *_: self._follow(source, target))
 
     def _follow(self, source: ImageCanvas, target: ImageCanvas) -> None:
         """Side by side: ``target`` shows what ``source`` shows (the guard stops the echo back)."""

@@ -15,12 +15,12 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt.utils import qdebounced
 
 from core.evaluation.selection import Selection
 from core.masks.overlays import OverlayStyle
 from gui.browser.colors import WRONG_COLOR
 from gui.flow_layout import FlowLayout
+from gui.throttle import debounced
 from gui.widgets import ElidedLabel
 
 #: The opacity slider never gets narrower than this (pixels).
@@ -81,7 +81,7 @@ class FilterBar(QWidget):
         self.search.setToolTip("Show only the samples whose id (file name) contains this text")
         self.search.setMaximumWidth(220)
         # Filter once typing pauses, not per key.
-        self._search_paused = qdebounced(self.filters_changed.emit, timeout=200, parent=self)
+        self._search_paused = debounced(self.filters_changed.emit, timeout=200, parent=self)
         self.search.textChanged.connect(lambda _: self._search_paused())
 
         self.count = QLabel(self)

@@ -3,35 +3,35 @@
 pyqtgraph's ViewBox does the zoom and pan; two ImageItems hold the image and an RGBA overlay
 (a mask, its outlines, an error map), drawn without smoothing so that at 20x a pixel is a
 crisp square. View coordinates are image pixels: pixel (x, y) covers [x, x+1) x [y, y+1).
+
+Start-up: the canvas is on screen from the browser's first paint, with a message and no image. Its pyqtgraph
+view (:mod:`gui.browser.canvas_view`: pyqtgraph's import is a third of a second) is made when the first image
+comes or when code asks for it (:attr:`ImageCanvas.view`, :attr:`ImageCanvas.box`...); what draws on it
+waits for that with :meth:`ImageCanvas.when_view_made`.
 """
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QLineF, QObject, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QSizePolicy, QStackedLayout, QWidget
+
+if TYPE_CHECKING:
+    from gui.browser.canvas_view import CanvasView
 
 MARK_COLOR = QColor(255, 220, 0)
 MIN_VISIBLE_PIXELS = 4  # the deepest zoom still shows this many pixels across
-
-
-class PixelImageItem(pg.ImageItem):
-    """Nearest-neighbour when enlarged (a pixel is a crisp square), smooth when shrunk (no aliasing)."""
-
-    def paint(self, painter: QPainter, *args) -> None:
-        scale = abs(painter.transform().map(QLineF(0, 0, 1, 0)).length())
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, scale < 1)
-        super().paint(painter, *args)
 
 
 class ImageCanvas(QWidget):
     """Shows one RGB image (fit to view on load) with an optional RGBA overlay, boxes and points."""
 
     hovered = Signal(int, int)  # image pixel under the cursor; (-1, -1) when off the image
+    view_made = Signal()  # the pyqtgraph view was just made: what draws on it can add its items
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -41,38 +41,70 @@ class ImageCanvas(QWidget):
         self.setMinimumSize(160, 160)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
-        self.view = pg.GraphicsView(self, background=None)
-        self.box = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False, defaultPadding=0.02)
-        self.view.setCentralItem(self.box)
-        # autoDownsample: shrunk images are averaged down first (no moiré), enlarged ones are not.
-        self.base = PixelImageItem(axisOrder="row-major", autoDownsample=True)
-        self.layer = PixelImageItem(axisOrder="row-major", autoDownsample=True)
-        self.layer.setZValue(1)
-        self.points = pg.ScatterPlotItem(
-            symbol="+", size=12, pen=pg.mkPen(MARK_COLOR, width=2), brush=None, pxMode=True
-        )
-        self.points.setZValue(3)
-        for item in (self.base, self.layer, self.points):
-            self.box.addItem(item)
+        self._parts: CanvasView | None = None  # the pyqtgraph view and its items, made on first need
         self._boxes: list[QGraphicsRectItem] = []
         self._objects: list = []  # the object tasks' boxes and labels (set_objects)
         #: The boxes drawn by :meth:`set_objects` (gui.browser.boxes.DrawnBox), for tests and tooltips.
         self.objects: list = []
         self._zoomed_to: tuple[int, int] | None = None  # the highlighted object the view was zoomed onto
-        # Hover from the viewport's own events: the scene's sigMouseMoved is rate-limited and can
-        # drop the last move, leaving the hover line on a pixel the cursor already left.
-        self.view.viewport().installEventFilter(self)
-        self.view.scene().sigMouseClicked.connect(self._on_click)
-
         self.message = QLabel(self)
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.message.setWordWrap(True)
         self.stack = QStackedLayout(self)
         self.stack.setContentsMargins(0, 0, 0, 0)
         self.stack.addWidget(self.message)
-        self.stack.addWidget(self.view)
-        self.view.setToolTip("Wheel: zoom · drag: pan · double-click: fit the image to the view")
         self.show_image(None)
+
+    # -- the pyqtgraph view, made on first need -----------------------------------------
+    def _made(self) -> CanvasView:
+        if self._parts is None:
+            from gui.browser.canvas_view import CanvasView
+
+            self._parts = CanvasView(self)
+            # Hover from the viewport's own events: the scene's sigMouseMoved is rate-limited and can
+            # drop the last move, leaving the hover line on a pixel the cursor already left.
+            self._parts.view.viewport().installEventFilter(self)
+            self._parts.view.scene().sigMouseClicked.connect(self._on_click)
+            self.stack.addWidget(self._parts.view)
+            self.view_made.emit()
+        return self._parts
+
+    @property
+    def is_made(self) -> bool:
+        """Whether the pyqtgraph view exists (it is made with the first image, or on first use)."""
+        return self._parts is not None
+
+    def when_view_made(self, callback) -> None:
+        """``callback()`` once the view exists: now if it does."""
+        if self._parts is not None:
+            callback()
+        else:
+            self.view_made.connect(callback)
+
+    @property
+    def view(self):
+        """The pyqtgraph GraphicsView (made now if it was not)."""
+        return self._made().view
+
+    @property
+    def box(self):
+        """The ViewBox: view coordinates are image pixels."""
+        return self._made().box
+
+    @property
+    def base(self):
+        """The image's item."""
+        return self._made().base
+
+    @property
+    def layer(self):
+        """The overlay's item."""
+        return self._made().layer
+
+    @property
+    def points(self):
+        """The marked points' scatter item."""
+        return self._made().points
 
     # -- what the sample view calls ----------------------------------------------------
     def show_image(self, image: np.ndarray | None, text: str = "") -> None:
@@ -83,7 +115,8 @@ class ImageCanvas(QWidget):
         self.set_objects([])
         self._zoomed_to = None
         if image is None:
-            self.base.clear()
+            if self.is_made:
+                self.base.clear()
             color = "#da3633" if text.startswith("⚠") else self.palette().placeholderText().color().name()
             self.message.setStyleSheet(f"color: {color}")
             self.message.setText(text)
@@ -101,8 +134,9 @@ class ImageCanvas(QWidget):
         """Lay an H x W x 4 RGBA array over the image at ``opacity`` (None removes it)."""
         self.overlay = rgba
         if rgba is None or self.image is None:
-            self.layer.clear()
-            self.layer.setVisible(False)
+            if self.is_made:
+                self.layer.clear()
+                self.layer.setVisible(False)
             return
         if rgba.shape[:2] != self.image.shape[:2]:
             raise ValueError(f"overlay of {rgba.shape[:2]} for an image of {self.image.shape[:2]}")
@@ -112,6 +146,8 @@ class ImageCanvas(QWidget):
 
     def set_marks(self, boxes: list[tuple[float, float, float, float]] = (), points: list[tuple[float, float]] = ()):
         """Draw rectangles (x, y, width, height) and points (x, y) in image pixel coordinates."""
+        if not self.is_made and not boxes and not points:
+            return  # nothing drawn yet, nothing to draw
         for item in self._boxes:
             self.box.removeItem(item)
         self._boxes = []
@@ -129,6 +165,11 @@ class ImageCanvas(QWidget):
         """Draw the object tasks' boxes (``gui.browser.boxes.DrawnBox``), each in its kind's colour and line
         style with its class (and score) on a tag; ``highlight`` (source, object): that one thicker, on a white
         halo, the view zoomed onto it."""
+        if not self.is_made and not drawn:
+            self._objects, self.objects = [], []
+            return
+        import pyqtgraph as pg  # with the view: imported by now
+
         from core.evaluation.selection import TRUTH
         from gui.browser.boxes import BOX_STYLES, PAINT_ORDER, object_pen
 
@@ -163,6 +204,11 @@ class ImageCanvas(QWidget):
             x0, y0, x1, y1 = chosen[0].box
             margin = max(x1 - x0, y1 - y0, 16) / 2  # the object and half as much again on each side
             self.box.setRange(QRectF(x0 - margin, y0 - margin, x1 - x0 + 2 * margin, y1 - y0 + 2 * margin))
+
+    def set_overlay_opacity(self, opacity: float) -> None:
+        """Fade the overlay already drawn (none before the view is made)."""
+        if self.is_made:
+            self.layer.setOpacity(opacity)
 
     def fit(self) -> None:
         """Zoom so the whole image fills the view."""

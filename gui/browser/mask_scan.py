@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
-from superqt.utils import qthrottled
 
 from core.datasets import Dataset
 from core.evaluation.selection import scan_mask_classes
 from gui.decoding import ResultRelay, per_pixel
+from gui.throttle import throttled
 
 CHUNK = 16
 
@@ -50,7 +50,7 @@ class MaskClassIndex(QObject):
         self._relay = ResultRelay(self)
         self._relay.done.connect(self._on_chunk)
         # Chunks arrive every few milliseconds: the chart and the filters hear of them at most every 250 ms.
-        self._announce = qthrottled(self.changed.emit, timeout=250, leading=False, parent=self)
+        self._announce = throttled(self.changed.emit, timeout=250, leading=False, parent=self)
 
     def set_dataset(self, dataset: Dataset | None) -> None:
         self.epoch += 1

@@ -17,7 +17,6 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtWidgets import QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
-from superqt.utils import qdebounced, qthrottled
 
 from core.evaluation.filtering import Filters, visible_rows
 from core.evaluation.selection import IdSearch, step_in
@@ -39,6 +38,7 @@ from gui.browser.tag_filter import TagFilter
 from gui.browser.thumbnails import ThumbnailLoader
 from gui.browser.tile_delegate import make_grid_view
 from gui.state import AppState
+from gui.throttle import debounced, throttled
 
 
 class BrowserPane(PaneEvents, QWidget):
@@ -79,13 +79,13 @@ class BrowserPane(PaneEvents, QWidget):
         self._lay_out()
 
         # A run emits predictions per batch: "Wrong only" re-filters at most this often.
-        self._refilter_soon = qthrottled(self.refilter, timeout=300, leading=False)
+        self._refilter_soon = throttled(self.refilter, timeout=300, leading=False)
         # The failed count changes per batch: the status bar tells it once it settles.
-        self._report_failed_soon = qdebounced(self._report_failed, timeout=300)
+        self._report_failed_soon = debounced(self._report_failed, timeout=300)
         # A detection run emits per batch, the slider per step: right / wrong per image is redone at most this often.
-        self._rescore_boxes_soon = qthrottled(self._rescore_boxes, timeout=500, leading=False)
+        self._rescore_boxes_soon = throttled(self._rescore_boxes, timeout=500, leading=False)
         # A burst of edits (labeling at a few samples per second) recounts the classes once.
-        self._recount_soon = qdebounced(self._recount, timeout=150)
+        self._recount_soon = debounced(self._recount, timeout=150)
 
         self.filters.filters_changed.connect(self.refilter)
         self.ids.ready.connect(self._on_ids_ready)

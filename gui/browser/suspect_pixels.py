@@ -17,7 +17,6 @@ from PySide6.QtWidgets import QCheckBox, QLabel, QVBoxLayout, QWidget
 
 from core.analysis.mask_quality import image_suspects, image_thresholds, truth_lookup
 from core.masks.overlays import SUSPECT_FILL, suspect_colours
-from gui.browser.image_canvas import PixelImageItem
 from gui.decoding import DecodeTask, ResultRelay, per_pixel
 
 TIP = (
@@ -50,10 +49,8 @@ class SuspectPixels(QWidget):
         layout.setSpacing(0)
         layout.addWidget(self.check)
         layout.addWidget(self.note)
-        self.layer = PixelImageItem(axisOrder="row-major", autoDownsample=True)
-        self.layer.setZValue(LAYER_Z)
-        self.layer.setVisible(False)
-        view.canvas.box.addItem(self.layer)
+        self.layer = None  # the canvas's view makes it (it is made with the first image)
+        view.canvas.when_view_made(self._add_layer)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)
         self._relay = ResultRelay(self)
@@ -62,6 +59,14 @@ class SuspectPixels(QWidget):
         self.hide()
 
     # -- inputs ------------------------------------------------------------------------------
+    def _add_layer(self) -> None:
+        from gui.browser.canvas_view import PixelImageItem  # with the canvas's view: pyqtgraph is imported
+
+        self.layer = PixelImageItem(axisOrder="row-major", autoDownsample=True)
+        self.layer.setZValue(LAYER_Z)
+        self.layer.setVisible(False)
+        self.view.canvas.box.addItem(self.layer)
+
     def set_quality(self, quality) -> None:
         """The run's label-quality pass (None: none made, or it was of another run)."""
         self.quality = quality
@@ -101,8 +106,9 @@ class SuspectPixels(QWidget):
     # -- internals -----------------------------------------------------------------------------
     def _clear(self) -> None:
         self.found = None
-        self.layer.clear()
-        self.layer.setVisible(False)
+        if self.layer is not None:
+            self.layer.clear()
+            self.layer.setVisible(False)
         self.note.clear()
 
     def _on_done(self, request: int, _key: int, result, error: str) -> None:

@@ -12,7 +12,8 @@ from PySide6.QtCore import QObject, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem
 
-from gui.browser.image_canvas import ImageCanvas, PixelImageItem
+from gui.browser.canvas_view import PixelImageItem
+from gui.browser.image_canvas import ImageCanvas
 
 HANDLE_COLOR = QColor(255, 255, 255)
 HANDLE_HOVER = QColor(255, 220, 0)

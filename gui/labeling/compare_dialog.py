@@ -17,13 +17,13 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt.utils import create_worker
 
 from core.labels import Run
 from core.labels.compare import RunComparison, SegmentationComparison
 from gui.labeling.runs import run_title
 from gui.state import AppState
 from gui.tables import setup_table
+from gui.workers import create_worker
 
 
 def number(value: float | None) -> str:

@@ -24,10 +24,10 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt.utils import create_worker
 
 from core.labels.export import ExportResult, empty_folder, export_labels, formats_for
 from gui.state import AppState
+from gui.workers import create_worker
 
 FORMAT_NAMES = {
     "image_folder": "Image folders (split/class/image)",

@@ -18,12 +18,11 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
-from superqt.utils import create_worker
 
 from core import tasks
 from core.labels import Run, StoreError, StoreReadOnlyError
 from gui.state import AppState
-from gui.workers import with_torch
+from gui.workers import create_worker, with_torch
 
 _NOT_IMPORTED = "The run was not imported"
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
-from superqt.utils import create_worker
 
 from core.datasets import SampleError
 from core.inference.rescoring import rescore
@@ -31,6 +30,7 @@ from core.masks.writers import (
 )
 from core.tasks.outcomes import segmentation_run
 from gui.state import AppState
+from gui.workers import create_worker
 
 #: Up to this many samples are re-scored on the GUI thread; more in a worker.
 INLINE = 8

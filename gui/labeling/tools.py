@@ -13,7 +13,6 @@ import numpy as np
 from PySide6.QtCore import QObject, QPoint, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMenu, QToolButton, QWidget
-from superqt.utils import create_worker
 
 from core.datasets import BOX_TASKS
 from core.labels import IGNORE, UNLABELED
@@ -26,6 +25,7 @@ from gui.labeling.runs import RunsController
 from gui.labeling.sample_panel import SamplePanel
 from gui.labeling.tile_menu import tile_menu
 from gui.state import AppState
+from gui.workers import create_worker
 
 
 class LabelingTools(QObject):

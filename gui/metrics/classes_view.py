@@ -11,8 +11,8 @@ from core.evaluation import classification
 from core.metrics import multilabel_cell_indices
 from gui.glossary_tips import explain_metrics, metric_tooltip
 from gui.metrics.class_table import AveragesTable, ClassTable, Column, NumberItem
-from gui.metrics.confusion_widget import ConfusionMatrixWidget
 from gui.metrics.controls import fbeta_name
+from gui.metrics.lazy_matrix import LazyConfusionMatrix
 from gui.metrics.model import MetricsModel
 
 PRESENCE = ["absent", "present"]
@@ -118,7 +118,7 @@ class LabelsView(QWidget):
         self.table.hardest_requested.connect(model.select_hardest)
         self.table.threshold_edited.connect(lambda j, value: model.set_threshold(value, label=j))
         self.table.threshold_refused.connect(self._refused)
-        self.matrix = ConfusionMatrixWidget()
+        self.matrix = LazyConfusionMatrix()
         self.matrix.setToolTip("Click a cell to show its samples in the browser")
         self.matrix.cell_clicked.connect(self.select_cell)
         self.matrix.setMinimumSize(180, 160)

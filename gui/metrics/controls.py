@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QMenu, QSlider, QToolButton, QWidget
-from superqt.utils import qthrottled
 
 from gui.metrics.threshold_box import UnitBox
+from gui.throttle import throttled
 
 #: Slider positions per unit of threshold.
 STEPS = 1000
@@ -87,7 +87,7 @@ class ThresholdControl(QWidget):
         self.spin.valueChanged.connect(lambda v: self._changed(v, self.slider))
         self.spin.refused.connect(self._refuse)
         # A drag emits at most every THRESHOLD_DEBOUNCE_MS; ``_waiting``: the user's change is not sent yet.
-        self._emit_soon = qthrottled(self._emit, timeout=THRESHOLD_DEBOUNCE_MS, leading=False)
+        self._emit_soon = throttled(self._emit, timeout=THRESHOLD_DEBOUNCE_MS, leading=False)
         self._waiting = False
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

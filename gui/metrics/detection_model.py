@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
-from superqt.utils import qthrottled
 
 from core.evaluation.selection import ObjectRefs, Selection
 from gui.metrics.jobs import BackgroundJob
 from gui.state import AppState
+from gui.throttle import throttled
 
 #: The metrics pane's tab titles for the views of a detection run (``core.tasks`` ``views``), in order.
 DETECTION_VIEWS = ("Detection", "PR curves", "Confusion", "Error types", "Per image")
@@ -185,7 +185,7 @@ class DetectionModel(QObject):
         self._computing_default = False
         self._moving_slider = False
         # throttled, not debounced: a detector reporting a batch every 100 ms still shows its numbers as it goes
-        self._recompute_soon = qthrottled(self.recompute, timeout=RECOMPUTE_EVERY_MS)
+        self._recompute_soon = throttled(self.recompute, timeout=RECOMPUTE_EVERY_MS)
         state.dataset_changed.connect(self._dataset_changed)
         state.predictions_changed.connect(lambda _p: self._recompute_soon())
         state.labels_changed.connect(lambda _i: self._recompute_soon())

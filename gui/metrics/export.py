@@ -7,13 +7,15 @@ import importlib
 import io
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyqtgraph as pg
-import pyqtgraph.exporters  # registers pg.exporters
 from PySide6.QtCore import QBuffer, QIODevice
 from PySide6.QtGui import QImage
 
 from core.system.files import write_atomic
+
+if TYPE_CHECKING:
+    import pyqtgraph as pg
 
 PLOT_FORMATS = {".png": "PNG image (*.png)", ".svg": "SVG drawing (*.svg)"}
 
@@ -34,9 +36,16 @@ def write_plot(path: str | Path, plot: pg.PlotWidget, width: int = 1200) -> Path
         raise ValueError(f"plots are saved as PNG or SVG, not {path.suffix or 'a file without suffix'}")
     if suffix == ".svg":
         return _write(path, _svg_bytes(plot))
-    exporter = pg.exporters.ImageExporter(plot.getPlotItem())
+    exporter = _exporters().ImageExporter(plot.getPlotItem())
     exporter.parameters()["width"] = width
     return _write(path, _png_bytes(exporter.export(toBytes=True)))
+
+
+def _exporters():
+    """pyqtgraph's exporters, imported with the first export, not with the metrics pane (start-up)."""
+    import pyqtgraph.exporters
+
+    return pyqtgraph.exporters
 
 
 def _write(path: Path, data: bytes) -> Path:
@@ -55,7 +64,7 @@ def _png_bytes(image: QImage) -> bytes:
 
 def _svg_bytes(plot: pg.PlotWidget) -> bytes:
     with _closed_paths_tolerated():
-        data = pg.exporters.SVGExporter(plot.getPlotItem()).export(toBytes=True)
+        data = _exporters().SVGExporter(plot.getPlotItem()).export(toBytes=True)
     # a heatmap is a small image scaled up: its cells must stay sharp squares, not blur into each other
     return data.replace(b"<image ", b'<image style="image-rendering:pixelated" ')
 

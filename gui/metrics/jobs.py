@@ -10,10 +10,9 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QObject, Signal
-from superqt.utils import create_worker
 
 from core.analysis import Cancelled
-from gui.workers import import_torch
+from gui.workers import create_worker, import_torch
 
 
 def _tagged(generation: int, function: Callable, args: tuple) -> tuple[int, Any]:

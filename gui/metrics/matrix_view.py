@@ -9,7 +9,7 @@ from core.evaluation import classification
 from core.metrics import cell_indices, normalize_confusion_matrix
 from gui.glossary_tips import explain_metrics
 from gui.metrics.confused_pairs import ConfusedPairsTable
-from gui.metrics.confusion_widget import ConfusionMatrixWidget
+from gui.metrics.lazy_matrix import LazyConfusionMatrix
 from gui.metrics.model import MetricsModel
 
 VIEWS = {
@@ -44,7 +44,7 @@ class MatrixView(QWidget):
         self.view_combo.currentIndexChanged.connect(self.refresh)
         explain_metrics(self.view_combo)
         fit = QToolButton(text="Fit", toolTip="Show the whole matrix (the wheel zooms, a drag pans)")
-        self.matrix = ConfusionMatrixWidget()
+        self.matrix = LazyConfusionMatrix()
         self.matrix.setToolTip("Click a cell to show its samples in the browser; right-click it for its label issues")
         self.matrix.cell_clicked.connect(lambda t, p: select_cell(model, t, p))
         self.matrix.cell_menu_requested.connect(lambda t, p, at: self.cell_menu(t, p).exec(at))
@@ -94,7 +94,7 @@ class MatrixView(QWidget):
 class ConfusedPairsView(QWidget):
     """The largest confusions of the matrix; a click selects them and zooms the matrix onto the cell."""
 
-    def __init__(self, model: MetricsModel, matrix: ConfusionMatrixWidget, parent: QWidget | None = None) -> None:
+    def __init__(self, model: MetricsModel, matrix: LazyConfusionMatrix, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
         self.table = ConfusedPairsTable()

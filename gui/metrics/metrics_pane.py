@@ -154,8 +154,10 @@ class MetricsPane(QGroupBox):
         made_later = (*LAZY_VIEWS, *DETECTION_VIEWS)
         self.pages: dict[str, QWidget] = {"Matrix": self.matrix_tab}  # tab title -> the tab's page
         for title in TAB_TITLES[1:]:
-            if title in ("Pixels", "Images"):
-                self.pages[title] = getattr(self.segmentation, title.lower())
+            if title == "Pixels":
+                self.pages[title] = self.segmentation.pixels
+            elif title == "Images":  # its histogram is a pyqtgraph plot: made when shown, or with a run
+                self.pages[title] = LazyTab(lambda: self.segmentation.images)
             else:
                 assert title in made_later, title
                 self.pages[title] = LazyTab(lambda title=title: self._make_view(title))

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
-from superqt.utils import qdebounced
 
 from core import tasks
 from core.evaluation import classification
 from core.evaluation.selection import Selection
 from gui.metrics.jobs import BackgroundJob
 from gui.state import AppState
+from gui.throttle import debounced
 
 #: Many predictions_changed in a burst (a running model) give one recomputation.
 RECOMPUTE_DELAY_MS = 50
@@ -45,7 +45,7 @@ class MetricsModel(QObject):
         self.rank_job = BackgroundJob(self)  # selections that need losses computed first
         self.rank_job.finished.connect(lambda result: self.select(*result))
         self.rank_job.failed.connect(lambda text: state.error.emit("Cannot rank the samples", text))
-        self._recompute_soon = qdebounced(self.recompute, timeout=RECOMPUTE_DELAY_MS)
+        self._recompute_soon = debounced(self.recompute, timeout=RECOMPUTE_DELAY_MS)
         state.dataset_changed.connect(self._dataset_changed)
         state.labels_changed.connect(self._labels_changed)
         state.predictions_changed.connect(lambda _p: self._recompute_soon())

@@ -11,11 +11,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
-from superqt.utils import create_worker
 
 from core.models import ModelCard, ModelError
 from gui.runner.card_dialog import CardDialog
-from gui.workers import with_torch
+from gui.workers import create_worker, with_torch
 
 MODEL_FILES = "Models (*.pt *.pth *.ckpt *.bin *.safetensors *.onnx *.torchscript *.ts *.json);;All files (*)"
 MAX_RECENT_MODELS = 10

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt.utils import create_worker
 
 from core import tasks
 from core.inference import Progress
@@ -38,7 +37,7 @@ from gui.runner.class_map_dialog import CLASSIFIER_NOTE, SEGMENTATION_NOTE, Clas
 from gui.runner.model_sources import ModelOpener, WeightsDownload
 from gui.state import AppState, RunStatus
 from gui.widgets import FirstPaint
-from gui.workers import ready_device, with_torch
+from gui.workers import create_worker, ready_device, with_torch
 
 #: predictions_changed is emitted at most this often while a run fills them (seconds).
 LIVE_UPDATE_INTERVAL = 0.25

@@ -120,3 +120,21 @@ def test_a_large_image_shrunk_to_fit_is_smoothed_not_aliased(canvas):
     centre = canvas.widget_pos(400, 300).toPoint()
     patch = grab(canvas)[centre.y() - 20 : centre.y() + 20, centre.x() - 20 : centre.x() + 20, 0].astype(int)
     assert np.abs(patch - 128).max() < 40
+
+
+def test_the_pyqtgraph_view_is_made_with_the_first_image(canvas, qtbot):
+    """Shown without an image (the browser's first paint), the canvas is a message; its view, and what draws on
+    it (when_view_made), come with the first image."""
+    canvas.show_image(None, "Select a sample")
+    canvas.set_overlay(None)
+    canvas.set_marks()
+    canvas.set_objects([])
+    assert not canvas.is_made and canvas.message.isVisible()
+    added = []
+    canvas.when_view_made(lambda: added.append(canvas.box))
+    canvas.show_image(checkerboard())
+    assert canvas.is_made and added == [canvas.box]
+    qtbot.waitUntil(lambda: canvas.view.isVisible())
+    assert grab(canvas)[..., 0].max() == 255  # the image is drawn
+    canvas.when_view_made(lambda: added.append("now"))  # made already: called at once
+    assert added[-1] == "now"

@@ -224,7 +224,7 @@ def test_the_tabs_views_are_made_when_first_shown_and_show_what_is_known_then(qt
     titles = [pane.tabs.tabText(i) for i in range(pane.tabs.count())]
     assert titles[:7] == ["Matrix", "Classes", "Confused pairs", "Labels", "Curves", "Calibration", "Errors"]
     made = [title for title in pane.pages if pane.made_view(title) is not None]
-    assert made == ["Matrix", "Pixels", "Images"]  # the segmentation views make the segmentation headline
+    assert made == ["Matrix", "Pixels"]  # the pixel view makes the segmentation headline; Images has a plot
     dataset, preds = faces()
     load(qtbot, pane, dataset, preds)
     assert pane.made_view("Classes") is None and pane.made_view("Calibration") is None

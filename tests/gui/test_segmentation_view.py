@@ -14,7 +14,7 @@ from gui.browser import BrowserPane
 from gui.browser.mask_info import percent
 from gui.browser.tile_layers import grey
 from gui.decoding import thumbnail_array
-from gui.metrics.segmentation_view import ImagesView
+from gui.metrics.segmentation_images import ImagesView
 from gui.state import AppState
 from tests.fake_datasets import tiny_segmentation_run
 from tests.gui.helpers import qimage_array

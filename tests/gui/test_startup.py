@@ -62,11 +62,15 @@ window.build_panes()
 app.processEvents()
 print(" ".join(name for name in {modules!r} if name in sys.modules) or "none")
 """
-#: What the panes' first paint does without: torch, scipy (the analysis map's KD-tree), the modules of the tabs
-#: that are not shown (each tab's view is made when first shown: gui.lazy_tab).
+#: What the panes' first paint does without: torch, scipy (the analysis map's KD-tree), superqt (its import brings
+#: qtpy's Qt modules: a worker's first start imports it, gui.workers), pyqtgraph (the canvases, the class chart and
+#: the confusion matrices make their plots with their first image, show or matrix), the modules of the tabs that
+#: are not shown (each tab's view is made when first shown: gui.lazy_tab).
 NOT_FOR_THE_PANES = (
     "torch",
     "scipy",
+    "superqt",
+    "pyqtgraph",
     "gui.metrics.curves_view",
     "gui.metrics.reliability_view",
     "gui.metrics.analysis_view",
@@ -156,3 +160,29 @@ def test_a_window_closed_before_its_panes_keeps_the_remembered_pane_sizes(qtbot)
     early.close()
     assert {key: early.settings.value(key) for key in remembered} == remembered
     assert not early.built  # closing did not build the panes to save them
+
+
+def test_the_dataset_opens_after_the_panes_are_painted(qtbot):
+    """Opening starts a worker (whose first start imports superqt): the panes are on screen before it starts."""
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QApplication
+
+    from gui.app import _after_first_paint
+
+    painted, opened = [], []
+
+    class Paints(QObject):
+        def eventFilter(self, watched, event) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                painted.append(True)
+            return False
+
+    paints = Paints()
+    window = MainWindow(build_panes=False)
+    qtbot.addWidget(window)
+    window.when_built(lambda: window.panes.installEventFilter(paints))
+    _after_first_paint(QApplication.instance(), window, lambda: opened.append(bool(painted)))
+    window.show()
+    qtbot.waitUntil(lambda: bool(opened), timeout=10_000)
+    assert opened == [True]  # the panes had been painted when the opening started
+    _wait_for_devices(qtbot, window)
