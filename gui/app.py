@@ -11,6 +11,8 @@ from pathlib import Path
 from PySide6.QtCore import QThreadPool, QTimer
 from PySide6.QtWidgets import QApplication
 
+from gui.workers import torch_import_under_way
+
 APP_NAME = "CV Lens"
 SCREENSHOT_TIMEOUT_MS = 120_000
 #: The panes are built after the window's first paint, or this long after the start, whichever comes first.
@@ -19,6 +21,9 @@ PANES_LATEST_MS = 3000
 #: the GIL: while a worker thread runs Python (decodes, the id index) the GUI thread waited up to Python's
 #: default 5 ms after each one, and a grid paint makes hundreds of them.
 GIL_SWITCH_S = 0.0005
+#: At quit, how long the workers still running get to stop, and how long more an import of torch under way on
+#: one of them gets to finish (it takes ~5 s on 2 cores, cold).
+QUIT_WAIT_S, TORCH_IMPORT_WAIT_S = 5.0, 60.0
 
 
 def _install_excepthook(window) -> None:
@@ -71,8 +76,19 @@ def run_app(
     _after_first_paint(app, window, opening)
     window.show()
     code = app.exec()
-    QThreadPool.globalInstance().waitForDone(5000)
+    _wait_for_workers(QThreadPool.globalInstance())
     return code
+
+
+def _wait_for_workers(pool: QThreadPool) -> None:
+    """As the app quits: no queued worker starts, the running ones get QUIT_WAIT_S to finish, and an import of
+    torch under way gets TORCH_IMPORT_WAIT_S more (cut short by the interpreter's exit, it prints a traceback)."""
+    pool.clear()
+    start = time.monotonic()
+    while not pool.waitForDone(100):
+        waited = time.monotonic() - start
+        if waited > QUIT_WAIT_S + TORCH_IMPORT_WAIT_S or (waited > QUIT_WAIT_S and not torch_import_under_way()):
+            break
 
 
 def _after_first_paint(app: QApplication, window, open_dataset) -> None:

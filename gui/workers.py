@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 
 _lock = threading.Lock()
+_importing = threading.Event()
 
 
 def create_worker(function, *args, **kwargs):
@@ -24,8 +25,18 @@ def create_worker(function, *args, **kwargs):
 def import_torch() -> None:
     """Import torch and torchvision, serialised across threads (instant once done)."""
     with _lock:
-        import torch  # noqa: F401
-        import torchvision  # noqa: F401
+        _importing.set()
+        try:
+            import torch  # noqa: F401
+            import torchvision  # noqa: F401
+        finally:
+            _importing.clear()
+
+
+def torch_import_under_way() -> bool:
+    """Whether a worker is importing torch right now (the app waits for it as it quits: Python cannot stop an
+    import, and one that the interpreter's exit cuts short ends in a traceback of half-torn-down modules)."""
+    return _importing.is_set()
 
 
 def with_torch(function):

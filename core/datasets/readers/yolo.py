@@ -64,7 +64,9 @@ class Labels:
     error: str | None = None
 
 
-NO_LABELS = Labels(np.zeros(0, np.int64), np.zeros((0, 4), np.float32), [])
+def no_labels(error: str | None = None) -> Labels:
+    """An image without objects (a new one each time: its arrays are the caller's)."""
+    return Labels(np.zeros(0, np.int64), np.zeros((0, 4), np.float32), [], error)
 
 
 def _yaml(path: Path) -> dict[str, Any]:
@@ -212,19 +214,19 @@ def parse_labels(text: str) -> Labels:
 
 def _read_labels(root: Path, sample_id: str) -> Labels:
     if not is_inside(sample_id):  # a list file may name any path; its labels are not looked for there
-        return Labels(NO_LABELS.classes, NO_LABELS.boxes, [], "the image is outside the dataset's folder")
+        return no_labels("the image is outside the dataset's folder")
     path = root / label_path(sample_id)
     if not path.is_file():
-        return NO_LABELS
+        return no_labels()
     try:
         data = read_capped(path, MAX_LABEL_BYTES, "the label file")
         return parse_labels(data.decode("utf-8"))
     except UnicodeDecodeError:
-        return Labels(NO_LABELS.classes, NO_LABELS.boxes, [], f"{label_path(sample_id)} is not text")
+        return no_labels(f"{label_path(sample_id)} is not text")
     except SampleError as exc:
         message = str(exc)
         where = message if message.startswith(path.name) else f"{label_path(sample_id)} {message}"
-        return Labels(NO_LABELS.classes, NO_LABELS.boxes, [], where)
+        return no_labels(where)
 
 
 class YoloDataset(BoxDataset):
