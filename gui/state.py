@@ -185,7 +185,8 @@ class AppState(QObject):
         if view is not project.dataset:
             if "label" in fields and view.targets is not None:
                 view.targets[:] = project.targets()
-            if "tags" in fields and view.tags is not None:
+            # an object dataset's tags are the classes of its objects: a box edit changes them too
+            if ("tags" in fields or (view.has_boxes and "boxes" in fields)) and view.tags is not None:
                 view.tags[:] = project.tags()
         self.labels_changed.emit(indices)
 

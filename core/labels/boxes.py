@@ -192,15 +192,21 @@ def _rebuild(base: type, state: dict[str, Any]) -> Dataset:
     return view
 
 
-def boxes_view(dataset: Dataset, edits: dict[int, Objects], excluded: np.ndarray | None = None) -> Dataset:
+def boxes_view(
+    dataset: Dataset, edits: dict[int, Objects], excluded: np.ndarray | None = None, tags: np.ndarray | None = None
+) -> Dataset:
     """A shallow copy of ``dataset`` whose objects are the edited ones (``edits`` is read live, not copied).
 
     ``excluded`` (bool N, a snapshot): the samples the user left out of metrics and exports; the view keeps
     it as ``view.excluded`` for the metrics (an image has no "unlabeled" value to carry it as classes have).
+    ``tags``: the view's own array of the classes each image has (they follow its edited objects); without it the
+    view shares the dataset's, which must then not be written.
     """
     source = dataset._box_source if isinstance(dataset, EditedBoxes) else dataset
     state = dict(source.__dict__)
     state.update(_box_edits=edits, _box_base=type(source), _box_source=source)
     if excluded is not None:
         state["excluded"] = np.asarray(excluded, dtype=bool).copy()
+    if tags is not None:
+        state["tags"] = tags
     return _rebuild(type(source), state)

@@ -278,7 +278,7 @@ class Project:
         samples named by its ``excluded`` array; the dataset itself when ``original``."""
         if original:
             return self.dataset
-        return boxes_view(self.dataset, self._state.boxes, self.excluded())
+        return boxes_view(self.dataset, self._state.boxes, self.excluded(), tags=self.tags())
 
     # -- building changes -------------------------------------------------------------
     def _commit(self, changes: list[Change], description: str) -> Step | None:

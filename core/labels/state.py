@@ -84,8 +84,10 @@ class LabelState:
             self._apply_boxes(idx, items)
 
     def _apply_boxes(self, idx: np.ndarray, items: Sequence[tuple[str, Any]]) -> None:
-        """Decode each sample's stored objects; one naming a class the dataset lacks stays unmatched."""
+        """Decode each sample's stored objects; one naming a class the dataset lacks stays unmatched. An object
+        dataset's tags (the classes each image has, COCO's and YOLO's) follow its edited objects."""
         flags = self._box_flags()
+        derived = self.tags is not None and self.dataset.has_boxes
         for i, (sample_id, value) in zip(idx.tolist(), items):
             if i < 0:
                 continue
@@ -94,8 +96,13 @@ class LabelState:
                 self.boxes.pop(i, None)
                 if value is not None:
                     self.unmatched[(sample_id, "boxes")] = value
+                if derived:
+                    self.tags[i] = self.original_tags[i]
             else:
                 self.boxes[i] = objects
+                if derived:
+                    self.tags[i] = 0
+                    self.tags[i, objects.classes] = 1
 
     def _box_flags(self) -> tuple[str, ...]:
         """The flags the dataset's objects carry (edited objects carry the same, all False when not stored)."""

@@ -226,8 +226,12 @@ class SampleView(QWidget):
         self.topk.set_rows(rows)
 
     def refresh_labels(self) -> None:
-        """The shown sample's label was edited: say it again."""
-        self.set_predictions(self.predictions)
+        """The shown sample's label was edited: say it again; an image's edited objects are read again (its boxes
+        were drawn from the objects read before the save)."""
+        if self.dataset is not None and self.dataset.has_boxes and self.index is not None:
+            self.show_sample(self.index)
+        else:
+            self.set_predictions(self.predictions)
 
     def add_panel(self, widget: QWidget) -> None:
         """Put a panel (the labeling tools') under the sample's details, inside their scroll area."""
@@ -304,7 +308,8 @@ class SampleView(QWidget):
         else:
             classes = self._objects.truth.classes
             names = [dataset.classes[c] if 0 <= c < len(dataset.classes) else str(c) for c in classes]
-            counted = ", ".join(f"{names.count(n)} {n}" for n in dict.fromkeys(names))
+            # "2× cat, 1× dog": a count beside a digit class's name ("3 8") read as two numbers
+            counted = ", ".join(f"{names.count(n)}× {n}" for n in dict.fromkeys(names))
             self.label.setText(f"Objects: {len(classes)}" + (f" ({counted})" if counted else ""))
         run = detection_run(dataset, self.predictions)
         if run is None:

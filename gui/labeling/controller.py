@@ -23,6 +23,9 @@ from gui.state import AppState
 ADVANCE_KEY = "labeling/advance"
 
 
+#: Why an object dataset's image takes no class or tag key: its classes are those of its objects.
+OBJECT_CLASSES = "The classes of an image with objects are its objects' classes: edit its boxes (B) to change them."
+
 class LabelingController(QObject):
     history_changed = Signal()  # an edit, undo or redo happened (the Undo/Redo texts change)
 
@@ -51,7 +54,12 @@ class LabelingController(QObject):
         return list(self.state.dataset.classes) if self.state.dataset is not None else []
 
     def multilabel(self) -> bool:
-        return self.state.dataset is not None and self.state.dataset.tags is not None
+        """Whether the samples' tags are labels of their own (an object dataset's are the classes of its objects)."""
+        dataset = self.state.dataset
+        return dataset is not None and dataset.tags is not None and not dataset.has_boxes
+
+    def has_objects(self) -> bool:
+        return self.state.dataset is not None and self.state.dataset.has_boxes
 
     def has_classes(self) -> bool:
         return self.state.dataset is not None and self.state.dataset.targets is not None
@@ -65,6 +73,8 @@ class LabelingController(QObject):
         c = key_class(self.classes(), k)
         if c is None:
             return False
+        if self.has_objects():
+            return self._refuse(OBJECT_CLASSES)
         return self.toggle_tag(c) if self.multilabel() else self.assign(c)
 
     def assign(self, label: int, indices: np.ndarray | None = None, advance: bool = True) -> bool:
@@ -77,6 +87,8 @@ class LabelingController(QObject):
 
     def toggle_tag(self, tag: int, indices: np.ndarray | None = None, advance: bool = True) -> bool:
         """Switch a tag on for every sample (off when all have it)."""
+        if self.has_objects():
+            return self._refuse(OBJECT_CLASSES)
         if not self.multilabel():
             return self._refuse("This dataset has no tags (it is not multilabel).")
         idx = self.targets() if indices is None else indices
@@ -106,6 +118,8 @@ class LabelingController(QObject):
         """Give the samples the model's predicted class (multilabel: its predicted tags)."""
         idx = np.asarray(self.targets() if indices is None else indices, dtype=np.int64)
         preds = self.state.predictions
+        if self.has_objects():
+            return self._refuse("Accept a model's boxes one by one in the box editor (B, then A or Enter on a box).")
         if preds is None or len(preds) != len(self.state.dataset or []):
             return self._refuse("Run a model (or pick a run in the Runs menu) to take its predictions.")
         idx = idx[preds.done[idx]]

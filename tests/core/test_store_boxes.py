@@ -196,3 +196,42 @@ def test_a_real_coco_dataset_edited_then_exported_again_reads_back_edited(tmp_pa
     got_boxes, got_classes = again.load_boxes(0)
     assert got_classes.tolist() == classes and np.allclose(got_boxes, boxes, atol=1e-3)
     project.store.close()
+
+
+def test_an_object_datasets_tags_follow_its_edited_objects(tmp_path: Path) -> None:
+    """COCO's tags (the classes each image has) are those of its objects: a box edit changes them, its undo and a
+    restart too, and the app's dataset view (the class filter, the tiles, the chart) follows."""
+    from core.datasets import open_dataset
+    from tests.fake_datasets import write_coco
+
+    write_coco(tmp_path / "coco")
+    dataset = open_dataset(tmp_path / "coco")
+    assert dataset.has_boxes and dataset.tags is not None
+    project = open_project(dataset)
+    view = labeled_view(project.dataset, project)
+    own = dataset.tags[0].copy()
+    absent = int(np.flatnonzero(own == 0)[0])
+    objects = project.objects(0)
+    project.set_boxes(0, [*objects.boxes.tolist(), [1, 1, 6, 5]], [*objects.classes.tolist(), absent])
+    expected = own.copy()
+    expected[absent] = 1
+    assert project.tags()[0].tolist() == expected.tolist()
+    assert project.tags(original=True)[0].tolist() == own.tolist()
+    project.set_boxes(0, [[1, 1, 6, 5]], [absent])  # only the new object left
+    only = np.zeros_like(own)
+    only[absent] = 1
+    assert project.tags()[0].tolist() == only.tolist()
+    project = reopen_real(project, tmp_path / "coco")
+    assert project.tags()[0].tolist() == only.tolist()
+    project.undo()
+    project.undo()
+    assert project.tags()[0].tolist() == own.tolist()
+    project.store.close()
+    assert view.tags is not None  # the first view was made before the restart: still its own array
+
+
+def reopen_real(project, root: Path):
+    from core.datasets import open_dataset
+
+    project.store.close()
+    return open_project(open_dataset(root))

@@ -222,3 +222,38 @@ def test_b_opens_the_editor_on_the_detection_demo_showing_the_predictions_the_br
     assert editor is not None and editor.index == 0
     assert editor.min_score.value() == 0.72  # the browser's score slider, not a threshold of its own
     editor.close()
+
+
+def test_an_images_classes_follow_its_saved_boxes_and_take_no_tag_keys(qtbot, open_window, tmp_path) -> None:
+    """The detection demo's tags are the classes of each image's objects: a number key on a tile edits nothing
+    (it says to edit the boxes), and a box saved with a new class shows at once in the tile's classes and in the
+    sample view (both had kept the objects read before, while the metrics counted the new one)."""
+    import shutil
+
+    from gui.browser.grid_model import TagsRole
+    from tests.gui.test_labeling_support import press
+
+    root = tmp_path / "scene_detection"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "resources/demo/scene_detection", root)
+    window = open_window(root)
+    state, browser = window.state, window.browser
+    state.select_sample(0)
+    browser.view.setCurrentIndex(browser.model.index(0, 0))
+    before = state.dataset.tags[0].copy()
+    messages = []
+    state.message.connect(messages.append)
+    press(qtbot, window, Qt.Key.Key_1)
+    assert state.dataset.tags[0].tolist() == before.tolist() and state.project.store.undo_description is None
+    assert messages and "edit its boxes (B)" in messages[-1]
+    absent = int(np.flatnonzero(before == 0)[0])
+    objects = state.project.objects(0)
+    state.project.set_boxes(0, [*objects.boxes.tolist(), [1, 1, 20, 20]], [*objects.classes.tolist(), absent])
+    qtbot.waitUntil(lambda: state.dataset.tags[0, absent] == 1, timeout=5000)
+    # the sample view shown reads the image's objects again: it drew those read before the save
+    count = f"Objects: {len(objects) + 1} ("
+    qtbot.waitUntil(lambda: browser.sample_view.label.text().startswith(count), timeout=10_000)
+    assert f"1× {state.dataset.classes[absent]}" in browser.sample_view.label.text()
+    names = browser.model.data(browser.model.index(0, 0), TagsRole)
+    assert state.dataset.classes[absent] in names
+    state.project.undo()
+    qtbot.waitUntil(lambda: state.dataset.tags[0].tolist() == before.tolist(), timeout=5000)
