@@ -26,6 +26,7 @@ ADVANCE_KEY = "labeling/advance"
 #: Why an object dataset's image takes no class or tag key: its classes are those of its objects.
 OBJECT_CLASSES = "The classes of an image with objects are its objects' classes: edit its boxes (B) to change them."
 
+
 class LabelingController(QObject):
     history_changed = Signal()  # an edit, undo or redo happened (the Undo/Redo texts change)
 
