@@ -30,8 +30,9 @@ def tile_menu(controller: LabelingController, indices: np.ndarray, parent: QWidg
         have = {int(k) for k in np.flatnonzero(state.dataset.tags[indices].all(axis=0))}
         tags = SearchMenu("Tags", classes, lambda k: c.toggle_tag(k, indices, False), menu, checked=have, hints=hints)
         menu.addMenu(tags)
-    take = menu.addAction("Take the Model's Prediction\tP", lambda: c.take_prediction(indices))
-    take.setEnabled(state.predictions is not None)
+    if not c.has_objects():  # an image's predicted boxes are accepted one by one in the box editor
+        take = menu.addAction("Take the Model's Prediction\tP", lambda: c.take_prediction(indices))
+        take.setEnabled(state.predictions is not None)
     menu.addSeparator()
     status = state.project.status()[indices] if state.project is not None else np.zeros(0)
     for name, text, key in MARKS:
