@@ -284,3 +284,37 @@ def test_a_data_folder_that_cannot_be_written_only_costs_the_index(tmp_path: Pat
     expected = write_cifar10(tmp_path, per_batch=4)
     for _ in range(2):
         np.testing.assert_array_equal(open_dataset(tmp_path, split="test").targets, expected["test"][1])
+
+
+def test_the_index_folder_drops_indexes_of_gone_batches_and_keeps_the_most_recently_opened(
+    tmp_path: Path, data_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    indexes = data_folder / "cache" / "cifar"
+    write_cifar10(tmp_path / "a", per_batch=2)
+    write_cifar10(tmp_path / "b", per_batch=2)
+    open_dataset(tmp_path / "a", split="test")
+    open_dataset(tmp_path / "b", split="test")
+    assert len(list(indexes.glob("*.npz"))) == 2
+    shutil.rmtree(tmp_path / "a")  # a dataset deleted: its index goes when the next one is written
+    write_cifar10(tmp_path / "c", per_batch=2)
+    open_dataset(tmp_path / "c", split="test")
+    survivors = {cifar_cache._source(path) for path in indexes.glob("*.npz")}
+    assert survivors == {_batch(tmp_path / "b"), _batch(tmp_path / "c")}
+
+    (indexes / "foreign.npz").write_bytes(b"not an index")  # unreadable: kept, it says nothing of a batch
+    monkeypatch.setattr(cifar_cache, "MAX_INDEXES", 2)
+    os.utime(indexes / "foreign.npz", ns=(1, 1))  # the oldest
+    open_dataset(tmp_path / "b", split="test")  # an open touches its index: b is the most recent now
+    write_cifar10(tmp_path / "d", per_batch=2)
+    open_dataset(tmp_path / "d", split="test")  # a write prunes: 3 readable + 1 foreign > 2
+    names = sorted(p.name for p in indexes.glob("*.npz"))
+    assert len(names) == 2 and "foreign.npz" not in names
+    assert {cifar_cache._source(indexes / n) for n in names} == {_batch(tmp_path / "b"), _batch(tmp_path / "d")}
+    again = open_dataset(tmp_path / "b", split="test")
+    assert isinstance(again.images, np.memmap) or all(isinstance(p, np.memmap) for p in again.images.parts)
+
+
+def _batch(parent: Path) -> str:
+    return str((parent / "cifar-10-batches-py" / "test_batch").resolve())

@@ -7,13 +7,16 @@ per batch file, where that block starts and the labels and file names around it,
 ``np.memmap``): no second copy of the pixels, and the pages are read when a sample is looked at.
 
 The index is keyed by the file's resolved path, size, modification time and a hash of its first and last
-64 KiB, so a file that changed is parsed again. An index that cannot be read, does not match its file, or
+64 KiB, so a file that changed is parsed again. The folder does not grow without end: writing an index drops
+those whose batch file is gone (a dataset deleted or moved) and, past ``MAX_INDEXES``, the least recently
+opened (an open touches its index). An index that cannot be read, does not match its file, or
 describes rows the file cannot hold is ignored: it is a hint, never trusted to index out of bounds. It is
 an ``.npz`` read with ``allow_pickle=False``, so reading it runs no code either.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -30,6 +33,8 @@ from core.system.paths import data_dir
 VERSION = 1
 #: Bytes hashed at each end of the file: a same-size rewrite within the mtime resolution still differs there.
 EDGE_BYTES = 1 << 16
+#: Indexes kept at most: 8 datasets of each CIFAR (6 batches for CIFAR-10, 2 for CIFAR-100) many times over.
+MAX_INDEXES = 256
 #: Per-sample columns that a batch may carry besides its labels (file names, CIFAR-100's coarse labels).
 _COLUMNS = ("filenames", "coarse_labels")
 
@@ -80,9 +85,18 @@ def load(path: Path, row_bytes: int) -> Batch | None:
         with np.load(index, allow_pickle=False) as stored:
             arrays = {name: stored[name] for name in stored.files}
         key = json.loads(bytes(arrays.pop("key")).decode())
-        return _checked(path, key, expected, arrays, row_bytes)
+        batch = _checked(path, key, expected, arrays, row_bytes)
     except Exception:  # a truncated, foreign or hostile index: parse the pickle instead
         return None
+    if batch is not None:
+        _touch(index)
+    return batch
+
+
+def _touch(index: Path) -> None:
+    """Mark the index as just used (the pruning keeps the most recently opened)."""
+    with contextlib.suppress(OSError):  # a read-only data folder: the index still works
+        os.utime(index)
 
 
 def _checked(path: Path, key: Any, expected: dict, arrays: dict[str, np.ndarray], row_bytes: int) -> Batch | None:
@@ -137,7 +151,53 @@ def store(path: Path, raw: bytes, blocks: list[tuple[int, int]], batch: Batch, k
         with atomic_writer(index_path(path), durable=False) as handle:
             np.savez(handle, **arrays)
     except OSError:
-        pass
+        return
+    prune()
+
+
+def prune(keep: int | None = None) -> int:
+    """Drop the indexes whose batch file is gone, then all but the ``keep`` most recently opened; how many went.
+
+    Only ``*.npz`` files directly in the folder are looked at (the folder is CV Lens's own); one that cannot be
+    read says nothing of its batch and is kept unless it is among the oldest past ``keep`` (default
+    ``MAX_INDEXES``)."""
+    keep = MAX_INDEXES if keep is None else keep
+    try:
+        entries = [entry for entry in os.scandir(folder()) if entry.name.endswith(".npz") and entry.is_file()]
+    except OSError:
+        return 0
+    gone, kept = [], []
+    for entry in entries:
+        source = _source(Path(entry.path))
+        (gone if source is not None and not os.path.exists(source) else kept).append(entry)
+    if len(kept) > keep:
+        kept.sort(key=_opened, reverse=True)
+        gone += kept[keep:]
+    removed = 0
+    for entry in gone:
+        try:
+            os.unlink(entry.path)
+            removed += 1
+        except OSError:
+            pass
+    return removed
+
+
+def _opened(entry: os.DirEntry) -> int:
+    try:
+        return entry.stat().st_mtime_ns
+    except OSError:  # gone meanwhile: the oldest, so dropped (its unlink then fails quietly)
+        return -1
+
+
+def _source(index: Path) -> str | None:
+    """The batch file an index was made from (None when the index cannot be read)."""
+    try:
+        with np.load(index, allow_pickle=False) as stored:
+            key = json.loads(bytes(stored["key"]).decode())
+        return key["path"] if isinstance(key, dict) and isinstance(key.get("path"), str) else None
+    except Exception:
+        return None
 
 
 def _block_offset(raw: bytes, blocks: list[tuple[int, int]], data: np.ndarray) -> int | None:
