@@ -22,6 +22,7 @@ from core.labels.errors import StoreError
 from core.labels.project import Project, open_project
 from core.labels.runs import Run
 from core.masks.writers import truth_dataset
+from core.tasks import shown_on
 from core.tasks.outcomes import segmentation_run
 
 
@@ -67,7 +68,8 @@ def attach_project(dataset: Dataset) -> Opened:
     opened.notice = store_notice(opened.project)
     opened.dataset = truth_dataset(dataset, opened.project)  # saved masks as labels, if the project says so
     try:
-        runs = opened.project.runs()
+        # the latest run scored on the dataset as it is open: a detector's run is not the segmentation task's
+        runs = [run for run in opened.project.runs() if shown_on(run, opened.dataset)]
         if runs:
             opened.run = runs[-1]
             opened.predictions = opened.project.load_run(runs[-1])

@@ -42,6 +42,7 @@ __all__ = [
     "job_for",
     "known",
     "of",
+    "shown_on",
 ]
 
 TASKS: dict[str, Task] = {
@@ -90,6 +91,13 @@ def job_for(card, dataset, *, class_map: Mapping[str, str] | None = None, **sett
 # -- runs kept in the project store ------------------------------------------------------------
 def keeps_runs(task: str) -> bool:
     return task in TASKS and TASKS[task].keeps_runs
+
+
+def shown_on(run, dataset) -> bool:
+    """Whether a saved ``run`` (anything with a ``task`` name: a core.labels Run) is scored on ``dataset`` as it
+    is open: a detector's run is not the segmentation task's. A run whose task is not recorded is tried."""
+    task = TASKS.get(getattr(run, "task", "") or "")
+    return task is None or task.runs_on(dataset.task)
 
 
 def for_file(path: str | Path) -> Task:

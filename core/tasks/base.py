@@ -65,6 +65,11 @@ class Task:
         """Whether ``card`` runs on ``dataset`` (through ``class_map``, dataset class -> model class, if given)."""
         raise NotImplementedError
 
+    def runs_on(self, dataset_task: str) -> bool:
+        """Whether a run of this task's model is scored on a dataset opened for ``dataset_task`` (a saved run of
+        another task is not shown when the dataset opens, nor offered in the Runs menu)."""
+        return dataset_task == self.name
+
     def for_dataset(self, dataset: Dataset) -> Task:
         """The task of a run of this task's model on ``dataset``: this one, unless a dataset's task refines it."""
         return self

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from core.datasets.base import Dataset
 from core.tasks.classification import Classification
 
 
@@ -13,9 +12,9 @@ class Binary(Classification):
     positive_class = 1
     views = ("Matrix", "Classes", "Curves", "Calibration", "Errors", "Analysis")
 
-    def accepts(self, dataset: Dataset) -> bool:
+    def runs_on(self, dataset_task: str) -> bool:
         # A two-class multiclass set is a binary task, and a binary set can be scored by a 2-class softmax model.
-        return dataset.task in ("binary", "multiclass")
+        return dataset_task in ("binary", "multiclass")
 
     def threshold_label(self, classes: list[str]) -> str:
         return f"Threshold on p({classes[1]})" if len(classes) > 1 else "Threshold"

@@ -178,7 +178,7 @@ class Classification(Task):
 
     def accepts(self, dataset: Dataset) -> bool:
         """Whether a model of this task runs on a dataset of ``dataset.task`` (binary and multiclass mix)."""
-        return dataset.task == self.name
+        return self.runs_on(dataset.task)
 
     def for_dataset(self, dataset: Dataset) -> Task:
         """The task of a run of this task's model on ``dataset`` (it accepts): binary and multiclass mix."""

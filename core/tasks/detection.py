@@ -170,6 +170,10 @@ class ObjectTask(Task):
     outputs = ("detections.csv", "per_image.csv", "predictions.npz")
     run_format = "detections"
     no_embeddings = "Detectors give no embeddings yet: the Analysis tab is for classifiers and segmenters"
+
+    def runs_on(self, dataset_task: str) -> bool:
+        return dataset_task in self.accepts
+
     views = ("Detection", "PR curves", "Confusion", "Error types", "Per image")
 
     # -- models and data ------------------------------------------------------------------

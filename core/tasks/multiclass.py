@@ -12,8 +12,8 @@ class Multiclass(Classification):
     title = "multiclass classification"
     views = ("Matrix", "Classes", "Confused pairs", "Curves", "Calibration", "Errors", "Analysis")
 
-    def accepts(self, dataset: Dataset) -> bool:
-        return dataset.task in ("binary", "multiclass")
+    def runs_on(self, dataset_task: str) -> bool:
+        return dataset_task in ("binary", "multiclass")
 
     def for_dataset(self, dataset: Dataset) -> Classification:
         # a two-class softmax model on a binary set decides by a threshold, as a binary model does

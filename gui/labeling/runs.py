@@ -219,14 +219,17 @@ class RunsController(QObject):
             empty.setEnabled(False)
             return
         group = QActionGroup(menu)
+        dataset = self.state.dataset
         for run in reversed(runs):
             action = menu.addAction(run_title(run).replace("&", "&&"))
             action.setCheckable(True)
             action.setChecked(self.shown is not None and run.id == self.shown.id)
             kept = "kept (the map uses them)" if run.has_embeddings else "none (tick Embeddings in the runner)"
-            action.setToolTip(
-                f"weights: {run.weights_path or '—'}\nsha256: {run.weights_sha256 or '—'}\nembeddings: {kept}"
-            )
+            tip = f"weights: {run.weights_path or '—'}\nsha256: {run.weights_sha256 or '—'}\nembeddings: {kept}"
+            if dataset is not None and not tasks.shown_on(run, dataset):  # made for the dataset's other task
+                action.setEnabled(False)
+                tip = f"a {run.task} run: open the dataset for that task (Task above the panes) to see it\n" + tip
+            action.setToolTip(tip)
             action.triggered.connect(lambda _=False, r=run: self.show_run(r))
             group.addAction(action)
 

@@ -63,3 +63,39 @@ def test_a_damaged_store_or_run_is_reported_and_the_dataset_opens(voc, tmp_path)
     assert len(opened.dataset) == len(first.dataset) and opened.project.runs() == []
     assert "a new, empty store was started" in opened.notice and opened.problem == ""
     opened.project.store.close()
+
+
+def test_the_latest_run_shown_is_one_made_for_the_task_the_dataset_is_open_for(tmp_path):
+    """A detector's run kept on COCO opened for instance segmentation is not loaded (and is no error) when the
+    same dataset opens for semantic segmentation; opened for detection again, it is."""
+    from types import SimpleNamespace
+
+    from core.datasets import open_dataset
+    from core.inference.detections import DetectionPredictions
+    from core.masks.opening import attach_project
+    from core.tasks import shown_on
+    from tests.fake_datasets import write_coco
+
+    write_coco(tmp_path / "coco")
+    dataset = open_dataset(tmp_path / "coco")
+    assert dataset.task == "instance_segmentation" and "segmentation" in dataset.tasks
+    opened = attach_project(dataset)
+    run = DetectionPredictions.empty("detection", dataset.classes, dataset.sample_ids, model="toy")
+    run.done[:] = True
+    opened.project.save_run(run, name="detector")
+    opened.project.store.close()
+
+    as_segmentation = attach_project(dataset.with_task("segmentation"))
+    assert as_segmentation.problem == "" and as_segmentation.predictions is None and as_segmentation.run is None
+    as_segmentation.project.store.close()
+    again = attach_project(dataset.with_task("detection"))
+    assert again.problem == "" and again.run is not None and again.run.name == "detector"
+    again.project.store.close()
+
+    def on(task: str, dataset_task: str) -> bool:
+        return shown_on(SimpleNamespace(task=task), SimpleNamespace(task=dataset_task))
+
+    assert on("multiclass", "binary") and on("binary", "multiclass") and not on("multiclass", "multilabel")
+    assert on("detection", "instance_segmentation") and not on("detection", "segmentation")
+    assert on("segmentation", "segmentation") and not on("segmentation", "instance_segmentation")
+    assert on("", "segmentation")  # a run whose task was not recorded is tried, as before
