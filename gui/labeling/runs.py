@@ -78,6 +78,11 @@ class RunsController(QObject):
         except StoreError:
             return []
 
+    def comparable(self) -> list[Run]:
+        """The saved runs made for the task the dataset is open for (the others cannot be scored on it)."""
+        dataset = self.state.dataset
+        return [run for run in self.runs() if dataset is None or tasks.shown_on(run, dataset)]
+
     # -- saving ------------------------------------------------------------------------
     def save_finished(self) -> None:
         """Keep the run that just finished (model card, weights and their hash, settings, device, metrics)."""
@@ -212,7 +217,7 @@ class RunsController(QObject):
         project = self.state.project
         self.import_action.setEnabled(project is not None and not project.read_only)
         runs = self.runs()
-        self.compare_action.setEnabled(len(runs) >= 2)
+        self.compare_action.setEnabled(len(self.comparable()) >= 2)
         menu.addSeparator()
         if not runs:
             empty = menu.addAction("No saved runs: run a model, it is kept here")
@@ -236,9 +241,9 @@ class RunsController(QObject):
     def compare(self) -> None:
         from gui.labeling.compare_dialog import CompareDialog
 
-        runs = self.runs()
+        runs = self.comparable()
         if len(runs) < 2:
-            self.state.message.emit("Compare needs two saved runs of this split")
+            self.state.message.emit("Compare needs two saved runs of this split made for this task")
             return
         self.compare_dialog = CompareDialog(self.state, runs, self.window)
         self.compare_dialog.show()
