@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -63,10 +64,45 @@ class _Version(argparse.Action):
 def _batch_size(text: str) -> int | str:
     if text == "auto":
         return text
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("the batch size is a positive number or 'auto'")
-    return value
+    return _count("the batch size is a positive whole number or 'auto'", 1)(text)
+
+
+def _count(why: str, least: int):
+    """An argparse type: a whole number of at least ``least``; else ``why`` (not argparse's "invalid int value")."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{why}, not {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"{why}, not {value}")
+        return value
+
+    return parse
+
+
+def _number(why: str, low: float, high: float = float("inf"), *, low_open: bool = False):
+    """An argparse type: a finite number in [low, high] ((low, high] with ``low_open``); else ``why``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text.replace(",", "."))  # 0,5 typed on a German keyboard is 0.5, as the window reads it
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{why}, not {text!r}") from None
+        if not math.isfinite(value) or value < low or (low_open and value == low) or value > high:
+            raise argparse.ArgumentTypeError(f"{why}, not {text}")
+        return value
+
+    return parse
+
+
+#: The numbers the options take, checked before a model is loaded (a wrong one ended in a traceback after the run).
+BETA = _number("beta is a number of at least 0 (1: F1, 2: recall weighed more)", 0.0)
+THRESHOLD = _number("the threshold is a number between 0 and 1", 0.0, 1.0)
+IOU = _number("the IoU threshold is a number above 0 and at most 1", 0.0, 1.0, low_open=True)
+TILE = _count("the tile is a whole number of pixels, at least 32", 32)
+WORKERS = _count("the number of decoding processes is a whole number, 0 or more", 0)
 
 
 def build_evaluate_parser() -> argparse.ArgumentParser:
@@ -90,13 +126,13 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
         "--jpeg-decode", choices=("auto", "opencv", "device"), default="auto",
         help="where JPEGs are decoded: auto (on the GPU when there is one), opencv (CPU workers), device",
     )  # fmt: skip
-    parser.add_argument("--beta", type=float, default=1.0, help="beta of the F-beta score (default 1)")
+    parser.add_argument("--beta", type=BETA, default=1.0, help="beta of the F-beta score (default 1)")
     parser.add_argument(
-        "--tile", type=int, default=None, help="segmentation: run in overlapping tiles of this size (default: resize)"
+        "--tile", type=TILE, default=None, help="segmentation: run in overlapping tiles of this size (default: resize)"
     )
     parser.add_argument(
         "--threshold",
-        type=float,
+        type=THRESHOLD,
         default=None,
         help="decision threshold for binary (score of the second class) and multilabel tasks (default: argmax / 0.5); "
         "for detectors the score threshold of the confusion matrix, the error breakdown and the per-image counts "
@@ -104,7 +140,7 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--iou-threshold",
-        type=float,
+        type=IOU,
         default=0.5,
         help="detection: the IoU at which a detection matches an object in the confusion matrix, the error "
         "breakdown and the per-image counts (default 0.5; mAP itself averages IoU 0.50:0.95 as COCO does)",
@@ -144,7 +180,7 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--download", action="store_true", help="download a torchvision network's weights if missing")
     parser.add_argument("--device", default="auto", help="cuda, cuda:N, mps, cpu or auto (default)")
     parser.add_argument("--batch-size", type=_batch_size, default=64, help="images per batch, or auto (default 64)")
-    parser.add_argument("--workers", type=int, default=None, help="decoding processes (default: automatic)")
+    parser.add_argument("--workers", type=WORKERS, default=None, help="decoding processes (default: automatic)")
 
 
 def build_analyze_parser() -> argparse.ArgumentParser:
