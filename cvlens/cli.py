@@ -43,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PNG",
         help="open the dataset, run the selected model, render the window to PNG and exit",
     )
-    parser.add_argument("--size", default="1500x950", help="window size for --screenshot (default 1500x950)")
+    parser.add_argument(
+        "--size", type=_window_size, default="1500x950", help="window size for --screenshot (default 1500x950)"
+    )
     parser.add_argument("--version", action=_Version, help="print CV Lens's version and exit")
     return parser
 
@@ -95,6 +97,24 @@ def _number(why: str, low: float, high: float = float("inf"), *, low_open: bool 
         return value
 
     return parse
+
+
+#: The sizes --screenshot renders: the window's least (its panes need it) up to 8K.
+SCREENSHOT_SIZES = ((960, 600), (7680, 4320))
+
+
+def _window_size(text: str) -> str:
+    """WIDTHxHEIGHT in pixels within SCREENSHOT_SIZES, as "1366x768"."""
+    (low_w, low_h), (high_w, high_h) = SCREENSHOT_SIZES
+    why = f"the size is WIDTHxHEIGHT in pixels, from {low_w}x{low_h} to {high_w}x{high_h}"
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        width, height = (int(part) for part in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{why}, not {text!r}") from None
+    if not (low_w <= width <= high_w and low_h <= height <= high_h):
+        raise argparse.ArgumentTypeError(f"{why}, not {text}")
+    return f"{width}x{height}"
 
 
 #: The numbers the options take, checked before a model is loaded (a wrong one ended in a traceback after the run).

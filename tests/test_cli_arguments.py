@@ -42,3 +42,19 @@ def test_good_numbers_are_taken_as_typed():
     assert (args.beta, args.threshold, args.iou_threshold, args.tile, args.workers) == (0.0, 0.25, 1.0, 32, 0)
     assert build_evaluate_parser().parse_args(["data", "--batch-size", "auto"]).batch_size == "auto"
     assert build_analyze_parser().parse_args(["data", "--batch-size", "8", "--workers", "2"]).workers == 2
+
+
+@pytest.mark.parametrize("size", ["abc", "0x0", "800x-5", "100000x100000", "1366"])
+def test_a_screenshot_size_out_of_reach_is_a_usage_error(capsys, size):
+    from cvlens.cli import build_parser
+
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args(["data", "--screenshot", "x.png", "--size", size])
+    assert exit_.value.code == 2 and "argument --size: the size is WIDTHxHEIGHT" in capsys.readouterr().err
+
+
+def test_a_screenshot_size_is_taken_with_either_x():
+    from cvlens.cli import build_parser
+
+    assert build_parser().parse_args(["--size", "1366×768"]).size == "1366x768"
+    assert build_parser().parse_args(["--size", "1920X1080"]).size == "1920x1080"
