@@ -258,6 +258,26 @@ class BrowserPane(PaneEvents, QWidget):
         if self.filters.search_text:  # a query typed while the index was built: answer it now
             self.refilter()
 
+    def _nothing_matches(self, dataset, filters: Filters) -> str:
+        """Why the grid is empty, in the words of the filters that emptied it."""
+        parts = []
+        if self.state.selection is not None:
+            parts.append(f"the selection “{self.state.selection.name}”")
+        if filters.class_index is not None:
+            name = self.filters.class_combo.currentText().rsplit(" (", 1)[0]
+            parts.append(f"the class filter “{name}”")
+        if filters.mark:
+            parts.append(f"the marks filter “{self.filters.mark_combo.currentText()}”")
+        if filters.wrong_only:
+            parts.append("“Wrong only”")
+        if filters.has or filters.lacks:
+            parts.append("the tag filter")
+        if filters.search:
+            parts.append(f"the search “{filters.search}”")
+        if not parts:
+            return "This split has no samples." if not len(dataset) else ""
+        return f"No sample matches {', '.join(parts[:-1]) + ' and ' if len(parts) > 1 else ''}{parts[-1]}."
+
     def refilter(self) -> None:
         dataset = self.state.dataset
         if dataset is None:
@@ -286,6 +306,7 @@ class BrowserPane(PaneEvents, QWidget):
         before = self.model.rows
         self.model.set_rows(rows)
         self.filters.set_counts(len(rows), len(dataset))
+        self.view.set_empty_text("" if len(rows) else self._nothing_matches(dataset, filters))
         if not np.array_equal(before, rows):
             self._restore_current()
             self.visible_changed.emit()

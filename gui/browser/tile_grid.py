@@ -9,7 +9,7 @@ a scroll step or a selection costs the tiles on screen only, whatever the number
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelection, QModelIndex, QPoint, QRect, QSize, Qt
-from PySide6.QtGui import QPainter, QRegion
+from PySide6.QtGui import QPainter, QPalette, QRegion
 from PySide6.QtWidgets import QAbstractItemView, QStyle, QStyleOptionViewItem, QWidget
 
 _Move = QAbstractItemView.CursorAction
@@ -22,8 +22,19 @@ class TileGrid(QAbstractItemView):
         super().__init__(parent)
         self.tile = QSize(tile)
         self._count = 0  # model rows, read once per reset / insert / remove, never per tile
+        self._empty_text = ""  # said across an empty grid: why no tile is shown
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.verticalScrollBar().setSingleStep(max(1, tile.height() // 3))
+
+    def set_empty_text(self, text: str) -> None:
+        """What an empty grid says ("No sample matches the search “x”"); "" says nothing."""
+        if text != self._empty_text:
+            self._empty_text = text
+            self.viewport().update()
+
+    @property
+    def empty_text(self) -> str:
+        return self._empty_text
 
     # -- the model's shape ----------------------------------------------------------
     def setModel(self, model) -> None:
@@ -178,6 +189,12 @@ class TileGrid(QAbstractItemView):
         # Geometry and style read once per paint, not per tile: a scroll step repaints ~50 new tiles. A delegate
         # with paint_tile (TileDelegate) is given the tile's data and states directly, its style read once.
         painter = QPainter(self.viewport())
+        if not self._count and self._empty_text:
+            painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+            flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+            painter.drawText(self.viewport().rect().adjusted(16, 16, -16, -16), flags, self._empty_text)
+            painter.end()
+            return
         option = QStyleOptionViewItem()
         self.initViewItemOption(option)
         model, root, delegate = self.model(), self.rootIndex(), self.itemDelegate()

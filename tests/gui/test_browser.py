@@ -197,6 +197,21 @@ def test_search_narrows_to_matching_ids(pane, image_folder, open_folder):
     np.testing.assert_array_equal(pane.visible_indices(), np.flatnonzero(dataset.targets == 1))
 
 
+def test_an_empty_grid_says_which_filters_emptied_it(qtbot, pane, image_folder, open_folder):
+    dataset = open_folder(image_folder)
+    assert pane.view.empty_text == ""
+    pane.set_search("[(*?\\")  # typed text is a substring, not a pattern: nothing matches, nothing breaks
+    assert len(pane.visible_indices()) == 0
+    assert pane.view.empty_text == "No sample matches the search “[(*?\\”."
+    pane.filters.class_combo.setCurrentIndex(pane.filters.class_combo.findData(1))
+    pane.refilter()
+    name = dataset.classes[1]
+    assert pane.view.empty_text == f"No sample matches the class filter “{name}” and the search “[(*?\\”."
+    assert not pane.view.grab().isNull()  # the text painted across the empty grid
+    pane.set_search("")
+    assert len(pane.visible_indices()) > 0 and pane.view.empty_text == ""
+
+
 def test_a_search_typed_while_the_ids_are_indexed_is_answered_when_the_index_lands(
     qtbot, pane, image_folder, open_folder, monkeypatch
 ):
