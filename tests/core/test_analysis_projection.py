@@ -42,7 +42,8 @@ def test_the_pca_comes_first_then_progress_then_the_map(blobs):
     steps = list(embedding_map(x, method="pacmap"))
     first, last = steps[0], steps[-1]
     assert first.method == "pca" and not first.final and first.coords.shape == (1200, 2)
-    assert np.allclose(first.coords, pca_2d(x))
+    # the same axes; the 2- and 100-column products may round the last float32 bit apart
+    assert np.allclose(first.coords, pca_2d(x), atol=1e-6)
     assert last.final and last.method == "pacmap" and last.done == last.total
     assert all(s.coords is None for s in steps[1:-1]) and len(steps) > 20
     done = [s.done for s in steps]
