@@ -331,7 +331,9 @@ class MainWindow(QMainWindow):
     def is_busy(self) -> bool:
         if not self.built:
             return False
-        busy = self.runner.is_running() or self.labeling.runs.busy() or self.saved_masks.busy()
+        busy = (
+            self.runner.is_running() or self.labeling.runs.busy() or self.saved_masks.busy() or self.metrics.is_busy()
+        )
         return self._opening is not None or busy
 
     def show_shortcuts(self):

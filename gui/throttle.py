@@ -60,6 +60,11 @@ class Throttled(QObject):
         elif self._restart or not running:
             self._timer.start()
 
+    @property
+    def pending(self) -> bool:
+        """A call is held back, to be made when the interval ends."""
+        return self._pending
+
     def cancel(self) -> None:
         """Drop the held call, if any."""
         self._pending = False

@@ -218,6 +218,11 @@ class DetectionModel(QObject):
         return self.job.busy
 
     @property
+    def recompute_pending(self) -> bool:
+        """A change (a run's batch, a box) is waiting for the next computation (at most a second)."""
+        return self._recompute_soon.pending
+
+    @property
     def score_threshold(self) -> float | None:
         """The state's score threshold; None (the run's best-F1 score) for a run not yet defaulted."""
         return None if self.predictions is not self._defaulted_for else self.state.score_threshold

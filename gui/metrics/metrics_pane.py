@@ -379,7 +379,9 @@ class MetricsPane(QGroupBox):
         return jobs if errors is None else (*jobs, errors.job)
 
     def is_busy(self) -> bool:
-        return any(job.busy for job in self.jobs())
+        """A computation runs or waits, or a change waits to be scored: the numbers shown may be stale."""
+        pending = self.model.recompute_pending or self.detection.model.recompute_pending
+        return pending or any(job.busy for job in self.jobs())
 
     def shutdown(self, timeout_ms: int = 3000) -> None:
         """Drop pending computations and give running ones a moment to end (call before the window closes)."""

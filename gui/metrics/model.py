@@ -66,6 +66,11 @@ class MetricsModel(QObject):
         self._scored = None
         self.recompute()
 
+    @property
+    def recompute_pending(self) -> bool:
+        """A change (a run's batch, a label) is waiting to be scored."""
+        return self._recompute_soon.pending
+
     def _labels_changed(self, _indices) -> None:
         self._scored = None
         if not self.original:  # the original labels do not move with edits

@@ -338,6 +338,26 @@ def test_the_views_reread_a_filling_run(qtbot, app_state, tmp_path):
     assert metrics.images.model.rowCount() == 0 and metrics.summary_text() == ""
 
 
+def test_the_pane_is_busy_until_the_last_batch_of_a_run_is_scored(qtbot, app_state, tmp_path, detection_task):
+    """A run's batches are scored at most once a second: the batch that ends the run waits for the interval,
+    and the pane says it is busy until then (--screenshot grabbed the window with the numbers of 192 images of
+    200 when it did not)."""
+    pane = MetricsPane(app_state)
+    qtbot.addWidget(pane)
+    dataset = BoxDataset(tmp_path, IMAGES)
+    app_state.set_dataset(dataset)
+    run = run_of(dataset, IMAGES, done={0})
+    app_state.set_predictions(run)  # scored at once (the interval starts)
+    for i in (1, 2, 3):
+        boxes, scores, labels = IMAGES[i][1]
+        run.set_image(i, np.asarray(boxes, np.float32).reshape(-1, 4), scores, labels, size=(100, 100))
+    app_state.set_predictions(run)  # held back: the interval runs
+    assert pane.detection.model.recompute_pending and pane.is_busy()
+    qtbot.waitUntil(lambda: not pane.is_busy(), timeout=WAIT_MS)
+    assert pane.detection.results.summary["num_images"] == 4 and "4 images" in pane.summary.text()
+    pane.shutdown()
+
+
 def test_a_computation_dropped_with_its_dataset_leaves_no_busy_sign(qtbot, app_state, tmp_path):
     dataset = BoxDataset(tmp_path, IMAGES)
     metrics = DetectionMetrics(app_state)
