@@ -222,6 +222,10 @@ class DetectionModel(QObject):
         """A change (a run's batch, a box) is waiting for the next computation (at most a second)."""
         return self._recompute_soon.pending
 
+    def drop_pending(self) -> None:
+        """Forget a change waiting for the next computation (the pane is closing)."""
+        self._recompute_soon.cancel()
+
     @property
     def score_threshold(self) -> float | None:
         """The state's score threshold; None (the run's best-F1 score) for a run not yet defaulted."""

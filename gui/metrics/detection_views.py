@@ -255,4 +255,5 @@ class DetectionMetrics(QObject):
         return "" if not self.model.failure else f"Cannot compute the detection metrics: {escape(self.model.failure)}"
 
     def shutdown(self) -> None:
+        self.model.drop_pending()
         self.model.job.cancel()

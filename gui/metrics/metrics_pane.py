@@ -385,6 +385,7 @@ class MetricsPane(QGroupBox):
 
     def shutdown(self, timeout_ms: int = 3000) -> None:
         """Drop pending computations and give running ones a moment to end (call before the window closes)."""
+        self.model.drop_pending()  # a held recompute would start a job while the pane waits for its jobs
         for job in self.jobs():
             job.cancel()
         self.detection.shutdown()

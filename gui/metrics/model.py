@@ -71,6 +71,10 @@ class MetricsModel(QObject):
         """A change (a run's batch, a label) is waiting to be scored."""
         return self._recompute_soon.pending
 
+    def drop_pending(self) -> None:
+        """Forget a change waiting to be scored (the pane is closing)."""
+        self._recompute_soon.cancel()
+
     def _labels_changed(self, _indices) -> None:
         self._scored = None
         if not self.original:  # the original labels do not move with edits

@@ -358,6 +358,23 @@ def test_the_pane_is_busy_until_the_last_batch_of_a_run_is_scored(qtbot, app_sta
     pane.shutdown()
 
 
+def test_closing_the_pane_drops_a_batch_waiting_to_be_scored(qtbot, app_state, tmp_path, detection_task, monkeypatch):
+    pane = MetricsPane(app_state)
+    qtbot.addWidget(pane)
+    dataset = BoxDataset(tmp_path, IMAGES)
+    app_state.set_dataset(dataset)
+    run = run_of(dataset, IMAGES, done={0})
+    app_state.set_predictions(run)  # scored at once (the interval starts)
+    app_state.set_predictions(run)  # held back by the interval
+    assert pane.detection.model.recompute_pending
+    submitted = []
+    monkeypatch.setattr(pane.detection.model.job, "submit", lambda *args: submitted.append(args))
+    pane.shutdown()  # a held recompute would start a computation while the pane waits for its jobs
+    assert not pane.detection.model.recompute_pending
+    qtbot.wait(1200)  # past the interval
+    assert submitted == []
+
+
 def test_a_computation_dropped_with_its_dataset_leaves_no_busy_sign(qtbot, app_state, tmp_path):
     dataset = BoxDataset(tmp_path, IMAGES)
     metrics = DetectionMetrics(app_state)
