@@ -41,7 +41,18 @@ RUNS = 7
 TARGET_S = 0.58  # half of napari's fastest window (1.17 s), issue 15
 STAGES = ("painted", "ready", "shown")
 
-QT_BASELINE = """
+#: Prints "painted <time>" at a window's first paint and quits; either child script installs it on its window.
+FIRST_PAINT = """
+class FirstPaint(QObject):
+    def eventFilter(self, watched, event):
+        if event.type() == QEvent.Type.Paint:
+            watched.removeEventFilter(self)
+            QTimer.singleShot(0, lambda: (print(f"painted {time.time():.6f}", flush=True), app.quit()))
+        return False
+first = FirstPaint()
+"""
+
+QT_BASELINE = f"""
 import sys, time
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QMainWindow
@@ -49,33 +60,20 @@ app = QApplication(sys.argv)
 window = QMainWindow()
 window.setWindowTitle("baseline")
 window.resize(1500, 950)
-class FirstPaint(QObject):
-    def eventFilter(self, watched, event):
-        if event.type() == QEvent.Type.Paint:
-            watched.removeEventFilter(self)
-            QTimer.singleShot(0, lambda: (print(f"painted {time.time():.6f}", flush=True), app.quit()))
-        return False
-first = FirstPaint()
+{FIRST_PAINT}
 window.installEventFilter(first)
 window.show()
 app.exec()
 """
 
-
-NAPARI = """
+NAPARI = f"""
 import sys, time
 from qtpy.QtCore import QEvent, QObject, QTimer
 import napari
 from napari._qt.qt_event_loop import get_qapp
 app = get_qapp()
 viewer = napari.Viewer(show=False)
-class FirstPaint(QObject):
-    def eventFilter(self, watched, event):
-        if event.type() == QEvent.Type.Paint:
-            watched.removeEventFilter(self)
-            QTimer.singleShot(0, lambda: (print(f"painted {time.time():.6f}", flush=True), app.quit()))
-        return False
-first = FirstPaint()
+{FIRST_PAINT}
 viewer.window._qt_window.installEventFilter(first)
 viewer.window.show()
 app.exec()
